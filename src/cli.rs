@@ -1,0 +1,45 @@
+//! Command-line definitions (clap derive), shared by the binary and by man/completion generation.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// One binary that is an MQTT broker and the toolkit around it.
+#[derive(Debug, Parser)]
+#[command(name = "robustmq", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the MQTT broker.
+    Serve(ServeArgs),
+}
+
+/// `robustmq serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// TOML configuration file; flags given here override it.
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address for a plain MQTT listener, e.g. 0.0.0.0:1883 (repeatable; replaces the file's listeners).
+    #[arg(short, long, value_name = "ADDR")]
+    pub listen: Vec<SocketAddr>,
+    /// Directory for the broker's data.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Log level: error, warn, info, debug or trace (RUST_LOG, when set, takes precedence).
+    #[arg(long, value_name = "LEVEL", default_value = "info")]
+    pub log_level: String,
+    /// Print a commented default configuration file and exit.
+    #[arg(long)]
+    pub print_default_config: bool,
+    /// Check the configuration file and exit: 0 if it is valid, 2 with the reason if not.
+    #[arg(long)]
+    pub check_config: bool,
+}

@@ -1,0 +1,3 @@
+//! Subcommands, one module each; errors become one line on stderr and an exit code here.
+
+pub mod serve;

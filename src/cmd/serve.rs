@@ -1,0 +1,126 @@
+//! `robustmq serve`: load settings, start the broker, run until SIGINT/SIGTERM.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use crate::cli::ServeArgs;
+use crate::config::{ListenerSettings, Settings, DEFAULT_CONFIG};
+use crate::server;
+
+/// Exit code for a configuration that cannot be used.
+pub const EXIT_CONFIG: u8 = 2;
+/// Exit code when the broker cannot start (address in use, data directory unusable).
+pub const EXIT_START: u8 = 3;
+
+/// Builds the settings from the file (if any) and the flags, which take precedence.
+pub fn settings(args: &ServeArgs) -> Result<Settings, crate::config::ConfigError> {
+    let mut settings = match &args.config {
+        Some(path) => Settings::from_file(path)?,
+        None => Settings::default(),
+    };
+    if !args.listen.is_empty() {
+        settings.listeners = args
+            .listen
+            .iter()
+            .map(|addr| ListenerSettings {
+                bind: Some(*addr),
+                ..ListenerSettings::default()
+            })
+            .collect();
+    }
+    if let Some(dir) = &args.data_dir {
+        settings.server.data_dir = dir.clone();
+    }
+    settings.validate()?;
+    Ok(settings)
+}
+
+/// Runs `robustmq serve`.
+pub fn run(args: ServeArgs) -> ExitCode {
+    if args.print_default_config {
+        print!("{DEFAULT_CONFIG}");
+        return ExitCode::SUCCESS;
+    }
+    let settings = match settings(&args) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("robustmq: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    if args.check_config {
+        let what = args
+            .config
+            .as_ref()
+            .map_or("built-in defaults".into(), |p| p.display().to_string());
+        println!("{what}: configuration is valid");
+        return ExitCode::SUCCESS;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("robustmq: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_START);
+        }
+    };
+    match runtime.block_on(serve(settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("robustmq: {e:#}");
+            ExitCode::from(EXIT_START)
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> Result<()> {
+    std::fs::create_dir_all(&settings.server.data_dir).with_context(|| {
+        format!(
+            "cannot create data directory {}",
+            settings.server.data_dir.display()
+        )
+    })?;
+    let running = server::start(&settings).await?;
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        data_dir = %settings.server.data_dir.display(),
+        "robustmq started"
+    );
+    wait_for_signal().await;
+    tracing::info!("shutting down (a second signal exits at once)");
+    tokio::spawn(async {
+        wait_for_signal().await;
+        eprintln!("robustmq: second signal, exiting now");
+        std::process::exit(130);
+    });
+    running.shutdown(Duration::from_secs(5)).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Waits for SIGINT or SIGTERM.
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,227 @@
+//! Semantic checks and their messages.
+
+use super::*;
+
+#[test]
+fn listener_validation() {
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "[[listeners]]\nprotocol = \"mqtt\"",
+            &["listeners[0]", "protocol \"mqtt\" needs `bind`"],
+        ),
+        (
+            "[[listeners]]\nbind = \"127.0.0.1:1\"\n[[listeners]]\nprotocol = \"unix\"",
+            &["listeners[1]", "protocol \"unix\" needs `path`"],
+        ),
+        (
+            "[[listeners]]\nprotocol = \"unix\"\npath = \"\"",
+            &["listeners[0].path", "empty"],
+        ),
+        (
+            "[[listeners]]\nprotocol = \"unix\"\npath = \"s\"\nbind = \"127.0.0.1:1\"",
+            &["listeners[0]", "not `bind`"],
+        ),
+        (
+            "[[listeners]]\nprotocol = \"mqtts\"\nbind = \"127.0.0.1:1\"",
+            &["listeners[0]", "protocol \"mqtts\" needs `cert` and `key`"],
+        ),
+        (
+            "[[listeners]]\nprotocol = \"wss\"\nbind = \"127.0.0.1:1\"\ncert = \"c\"",
+            &["listeners[0]", "protocol \"wss\" needs `cert` and `key`"],
+        ),
+        (
+            "[[listeners]]\nprotocol = \"mqtts\"\nbind = \"127.0.0.1:1\"\ncert = \"\"\nkey = \"k\"",
+            &["listeners[0].cert", "empty"],
+        ),
+        (
+            "[[listeners]]\nprotocol = \"mqtts\"\nbind = \"127.0.0.1:1\"\ncert = \"c\"\nkey = \"k\"\nrequire_certificate = true",
+            &["listeners[0].require_certificate", "client_ca"],
+        ),
+        (
+            "[[listeners]]\nprotocol = \"mqtts\"\nbind = \"127.0.0.1:1\"\ncert = \"c\"\nkey = \"k\"\nuse_identity_as_username = true",
+            &["listeners[0].use_identity_as_username", "require_certificate"],
+        ),
+        (
+            "[[listeners]]\nbind = \"127.0.0.1:1\"\ncert = \"c\"",
+            &["listeners[0].cert", "\"mqtts\" and \"wss\""],
+        ),
+        (
+            "[[listeners]]\nbind = \"127.0.0.1:1\"\nprotocol = \"ws\"\nrequire_certificate = true",
+            &["listeners[0].require_certificate", "\"mqtts\" and \"wss\""],
+        ),
+        (
+            "[[listeners]]\nbind = \"127.0.0.1:1\"\npath = \"/mqtt\"",
+            &["listeners[0].path", "\"ws\""],
+        ),
+        (
+            "[[listeners]]\nbind = \"127.0.0.1:1\"\nprotocol = \"ws\"\npath = \"mqtt\"",
+            &["listeners[0].path", "must start with \"/\""],
+        ),
+        (
+            "[[listeners]]\nbind = \"127.0.0.1:1883\"\n[[listeners]]\nbind = \"127.0.0.1:1883\"\nprotocol = \"ws\"",
+            &["listeners[1]", "127.0.0.1:1883", "listeners[0]"],
+        ),
+        (
+            "[[listeners]]\nbind = \"0.0.0.0:1883\"\n[[listeners]]\nbind = \"127.0.0.1:1883\"",
+            &["listeners[1]", "listeners[0]", "0.0.0.0:1883"],
+        ),
+        (
+            "[[listeners]]\nprotocol = \"unix\"\npath = \"a\"\n[[listeners]]\nprotocol = \"unix\"\npath = \"a\"",
+            &["listeners[1]", "\"a\"", "listeners[0]"],
+        ),
+        (
+            "listeners = []",
+            &["listeners", "no listener"],
+        ),
+    ];
+    for (text, parts) in cases {
+        refused(text, parts);
+    }
+}
+
+#[test]
+fn listeners_that_can_coexist_are_accepted() {
+    // Port 0 picks a free port per listener; different ports, or v4 and v6, do not clash.
+    parse(
+        r#"
+        [[listeners]]
+        bind = "127.0.0.1:0"
+        [[listeners]]
+        bind = "127.0.0.1:0"
+        protocol = "ws"
+        [[listeners]]
+        bind = "0.0.0.0:1883"
+        [[listeners]]
+        bind = "[::]:1883"
+        [[listeners]]
+        bind = "127.0.0.1:1884"
+        [[listeners]]
+        protocol = "unix"
+        path = "a.sock"
+        [[listeners]]
+        protocol = "unix"
+        path = "b.sock"
+        [[listeners]]
+        bind = "127.0.0.1:8883"
+        protocol = "wss"
+        cert = "c"
+        key = "k"
+        client_ca = "ca"
+        "#,
+    );
+}
+
+#[test]
+fn limits_validation() {
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "max_packet_size = 10",
+            &[
+                "limits.max_packet_size",
+                "10 is too small (minimum 16 bytes)",
+            ],
+        ),
+        (
+            "max_packet_size = 268435456",
+            &["limits.max_packet_size", "too large", "268435455"],
+        ),
+        (
+            "max_packet_size = \"10GiB\"",
+            &["limits.max_packet_size", "too large", "268435455"],
+        ),
+        ("max_inflight = 0", &["limits.max_inflight", "at least 1"]),
+        (
+            "max_connections = 0",
+            &["limits.max_connections", "at least 1"],
+        ),
+        (
+            "max_queued_messages = 0",
+            &["limits.max_queued_messages", "at least 1"],
+        ),
+        (
+            "max_queued_bytes = \"512KiB\"",
+            &["limits.max_queued_bytes", "max_packet_size"],
+        ),
+        ("max_keepalive = 0", &["limits.max_keepalive", "at least 1"]),
+        (
+            "connect_timeout = \"0s\"",
+            &["limits.connect_timeout", "more than 0"],
+        ),
+    ];
+    for (text, parts) in cases {
+        refused(&format!("[limits]\n{text}"), parts);
+    }
+    // The edges themselves are fine.
+    let edges = limits(
+        "max_packet_size = 16\nmax_inflight = 65535\nmax_keepalive = 1\ntopic_alias_maximum = 0",
+    );
+    assert_eq!(edges.max_packet_size, 16);
+    assert_eq!(edges.max_inflight, 65535);
+}
+
+#[test]
+fn other_validation() {
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "[server]\nsys_interval = \"0s\"",
+            &["server.sys_interval", "more than 0"],
+        ),
+        ("[server]\ndata_dir = \"\"", &["server.data_dir", "empty"]),
+        (
+            "[server]\ndata_dir = \"~/robustmq\"",
+            &["server.data_dir", "`~` is not expanded"],
+        ),
+        (
+            "[auth]\npassword_file = \"\"",
+            &["auth.password_file", "empty"],
+        ),
+        ("[auth]\nacl_file = \"~/acl\"", &["auth.acl_file", "`~`"]),
+        (
+            "[store]\ncommit_interval = \"0ms\"",
+            &["store.commit_interval", "more than 0"],
+        ),
+        (
+            "[metrics]\nlisten = \"127.0.0.1:1883\"",
+            &["metrics.listen", "listeners[0]"],
+        ),
+    ];
+    for (text, parts) in cases {
+        refused(text, parts);
+    }
+}
+
+#[test]
+fn validate_without_a_file_says_so() {
+    let mut settings = Settings::default();
+    settings.limits.max_inflight = 0;
+    let message = settings.validate().unwrap_err().to_string();
+    assert_eq!(
+        message,
+        "invalid configuration: limits.max_inflight: must be at least 1 (and at most 65535)"
+    );
+    // Fields changed in code (e.g. by command-line flags) are checked the same way.
+    let mut settings = Settings::default();
+    settings.listeners.push(ListenerSettings {
+        bind: Some(addr("127.0.0.1:1883")),
+        ..ListenerSettings::default()
+    });
+    let message = settings.validate().unwrap_err().to_string();
+    assert!(message.contains("listeners[1]"), "{message}");
+}
+
+#[test]
+fn validation_error_keeps_key_and_problem() {
+    let error = Settings::from_toml_str("[limits]\nmax_packet_size = 10", "x.toml").unwrap_err();
+    match error {
+        ConfigError::Invalid {
+            origin,
+            key,
+            problem,
+        } => {
+            assert_eq!(origin.as_deref(), Some("x.toml"));
+            assert_eq!(key, "limits.max_packet_size");
+            assert_eq!(problem, "10 is too small (minimum 16 bytes)");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}

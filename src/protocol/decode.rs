@@ -1,0 +1,447 @@
+//! Decoding: one framed packet's bytes → the version-neutral model, through mqtt-proto.
+
+use std::sync::Arc;
+
+use mqtt_proto::{v3, v5, QoS as CodecQoS};
+use thiserror::Error;
+
+use super::packet::*;
+use super::reason;
+
+/// Why a packet could not be decoded; each maps onto the v5 DISCONNECT reason code to send.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum DecodeError {
+    /// The bytes do not form a valid packet.
+    #[error("malformed packet: {0}")]
+    Malformed(String),
+    /// The packet is well formed but breaks a protocol rule.
+    #[error("protocol error: {0}")]
+    Protocol(String),
+    /// A PUBLISH topic name is not valid [MQTT-3.3.2-2].
+    #[error("invalid topic name: {0}")]
+    TopicName(String),
+    /// A topic filter is not valid [MQTT-4.7.1].
+    #[error("invalid topic filter: {0}")]
+    TopicFilter(String),
+    /// A payload flagged as UTF-8 is not [MQTT-3.3.2-4].
+    #[error("payload format indicator says UTF-8 but the payload is not")]
+    PayloadFormat,
+    /// CONNECT asked for a protocol level this broker does not speak.
+    #[error("unsupported protocol level {0}")]
+    UnsupportedVersion(u8),
+    /// The first bytes are not an MQTT CONNECT at all.
+    #[error("not an MQTT connection: {0}")]
+    NotMqtt(String),
+}
+
+impl DecodeError {
+    /// The v5 reason code that answers this error.
+    pub fn reason_code(&self) -> u8 {
+        match self {
+            DecodeError::Malformed(_) | DecodeError::NotMqtt(_) => reason::MALFORMED_PACKET,
+            DecodeError::Protocol(_) => reason::PROTOCOL_ERROR,
+            DecodeError::TopicName(_) => reason::TOPIC_NAME_INVALID,
+            DecodeError::TopicFilter(_) => reason::TOPIC_FILTER_INVALID,
+            DecodeError::PayloadFormat => reason::PAYLOAD_FORMAT_INVALID,
+            DecodeError::UnsupportedVersion(_) => reason::UNSUPPORTED_PROTOCOL_VERSION,
+        }
+    }
+}
+
+fn from_common(err: mqtt_proto::Error) -> DecodeError {
+    use mqtt_proto::Error as E;
+    match err {
+        E::InvalidTopicName(t) => DecodeError::TopicName(t.to_string()),
+        E::InvalidTopicFilter(t) => DecodeError::TopicFilter(t.to_string()),
+        E::InvalidProtocol(name, level) if &*name == "MQTT" || &*name == "MQIsdp" => {
+            DecodeError::UnsupportedVersion(level)
+        }
+        E::InvalidProtocol(name, level) => {
+            DecodeError::NotMqtt(format!("protocol name {name:?} level {level}"))
+        }
+        E::ZeroPid => DecodeError::Malformed("packet identifier 0".into()),
+        E::IoError(_) => DecodeError::Malformed("packet shorter than its fields".into()),
+        other => DecodeError::Malformed(other.to_string()),
+    }
+}
+
+fn from_v5(err: v5::ErrorV5) -> DecodeError {
+    match err {
+        v5::ErrorV5::Common(e) => from_common(e),
+        v5::ErrorV5::InvalidPayloadFormat => DecodeError::PayloadFormat,
+        v5::ErrorV5::InvalidResponseTopic => DecodeError::Protocol("invalid response topic".into()),
+        v5::ErrorV5::DuplicatedProperty(id) => {
+            DecodeError::Protocol(format!("duplicated property {id:?}"))
+        }
+        other => DecodeError::Malformed(other.to_string()),
+    }
+}
+
+fn qos(q: CodecQoS) -> QoS {
+    match q {
+        CodecQoS::Level0 => QoS::AtMostOnce,
+        CodecQoS::Level1 => QoS::AtLeastOnce,
+        CodecQoS::Level2 => QoS::ExactlyOnce,
+    }
+}
+
+fn qos_pid(q: mqtt_proto::QosPid) -> (QoS, u16) {
+    match q {
+        mqtt_proto::QosPid::Level0 => (QoS::AtMostOnce, 0),
+        mqtt_proto::QosPid::Level1(p) => (QoS::AtLeastOnce, p.value()),
+        mqtt_proto::QosPid::Level2(p) => (QoS::ExactlyOnce, p.value()),
+    }
+}
+
+fn user_props(props: Vec<v5::UserProperty>) -> Vec<UserProperty> {
+    props.into_iter().map(|p| (p.name, p.value)).collect()
+}
+
+/// Reads the protocol name and level at the start of a CONNECT body, and checks the flag rules
+/// mqtt-proto leaves open, so the right refusal can be chosen before decoding the rest.
+fn connect_version(body: &[u8]) -> Result<Version, DecodeError> {
+    let short = || DecodeError::Malformed("CONNECT too short".into());
+    let name_len = u16::from_be_bytes([
+        *body.first().ok_or_else(short)?,
+        *body.get(1).ok_or_else(short)?,
+    ]) as usize;
+    let name = body.get(2..2 + name_len).ok_or_else(short)?;
+    let level = *body.get(2 + name_len).ok_or_else(short)?;
+    let flags = *body.get(3 + name_len).ok_or_else(short)?;
+    let version = match (name, level) {
+        (b"MQTT", 4) => Version::V3_1_1,
+        (b"MQTT", 5) => Version::V5,
+        (b"MQIsdp", 3) => Version::V3_1,
+        (b"MQTT", _) | (b"MQIsdp", _) => return Err(DecodeError::UnsupportedVersion(level)),
+        _ => {
+            return Err(DecodeError::NotMqtt(format!(
+                "protocol name {:?}",
+                String::from_utf8_lossy(name)
+            )))
+        }
+    };
+    // [MQTT-3.1.2-3] the reserved flag is zero; [MQTT-3.1.2-11]/[MQTT-3.1.2-13]/[MQTT-3.1.2-15]
+    // without the will flag, will QoS and will retain are zero.
+    if flags & 0x01 != 0 {
+        return Err(DecodeError::Malformed("reserved CONNECT flag set".into()));
+    }
+    if flags & 0x04 == 0 && flags & 0x38 != 0 {
+        return Err(DecodeError::Malformed(
+            "will QoS or retain set without a will".into(),
+        ));
+    }
+    Ok(version)
+}
+
+/// Decodes the first packet of a connection, which must be CONNECT [MQTT-3.1.0-1].
+pub fn decode_connect(frame: &[u8], body_start: usize) -> Result<Connect, DecodeError> {
+    if frame[0] != 0x10 {
+        if frame[0] >> 4 == 1 {
+            return Err(DecodeError::Malformed(
+                "reserved CONNECT header flags set".into(),
+            ));
+        }
+        return Err(DecodeError::Protocol("first packet is not CONNECT".into()));
+    }
+    let version = connect_version(&frame[body_start..])?;
+    match decode(version, frame)? {
+        Packet::Connect(c) => Ok(*c),
+        _ => Err(DecodeError::Protocol("first packet is not CONNECT".into())),
+    }
+}
+
+/// Decodes one whole packet (fixed header included) for a connection of `version`.
+pub fn decode(version: Version, frame: &[u8]) -> Result<Packet, DecodeError> {
+    let incomplete =
+        || DecodeError::Malformed("remaining length shorter than the packet's fields".into());
+    if version.is_v5() {
+        let packet = v5::Packet::decode(frame)
+            .map_err(from_v5)?
+            .ok_or_else(incomplete)?;
+        from_v5_packet(packet)
+    } else {
+        let packet = v3::Packet::decode(frame)
+            .map_err(from_common)?
+            .ok_or_else(incomplete)?;
+        from_v3_packet(version, packet)
+    }
+}
+
+fn from_v3_packet(version: Version, packet: v3::Packet) -> Result<Packet, DecodeError> {
+    Ok(match packet {
+        v3::Packet::Connect(c) => Packet::Connect(Box::new(Connect {
+            version,
+            clean_start: c.clean_session,
+            keep_alive: c.keep_alive,
+            client_id: c.client_id,
+            username: c.username,
+            password: c.password,
+            will: c.last_will.map(|w| Will {
+                topic: Arc::from(&*w.topic_name),
+                payload: w.message,
+                qos: qos(w.qos),
+                retain: w.retain,
+                delay_interval: 0,
+                properties: MessageProperties::default(),
+            }),
+            session_expiry: 0,
+            receive_maximum: u16::MAX,
+            maximum_packet_size: None,
+            topic_alias_maximum: 0,
+            request_response_info: false,
+            request_problem_info: true,
+            user_properties: Vec::new(),
+            auth_method: None,
+            auth_data: None,
+        })),
+        v3::Packet::Publish(p) => {
+            if p.topic_name.is_empty() {
+                // [MQTT-4.7.3-1] topic names are at least one character long
+                return Err(DecodeError::TopicName("empty topic name".into()));
+            }
+            let (qos, packet_id) = qos_pid(p.qos_pid);
+            Packet::Publish(Publish {
+                dup: p.dup,
+                qos,
+                retain: p.retain,
+                topic: Arc::from(&*p.topic_name),
+                packet_id,
+                payload: p.payload,
+                properties: MessageProperties::default(),
+                topic_alias: None,
+                subscription_ids: Vec::new(),
+            })
+        }
+        v3::Packet::Puback(pid) => Packet::Puback(Ack::success(pid.value())),
+        v3::Packet::Pubrec(pid) => Packet::Pubrec(Ack::success(pid.value())),
+        v3::Packet::Pubrel(pid) => Packet::Pubrel(Ack::success(pid.value())),
+        v3::Packet::Pubcomp(pid) => Packet::Pubcomp(Ack::success(pid.value())),
+        v3::Packet::Subscribe(s) => Packet::Subscribe(Subscribe {
+            packet_id: s.pid.value(),
+            subscription_id: None,
+            filters: s
+                .topics
+                .into_iter()
+                .map(|(f, q)| {
+                    (
+                        Arc::from(&*f),
+                        SubscriptionOptions {
+                            qos: qos(q),
+                            ..Default::default()
+                        },
+                    )
+                })
+                .collect(),
+        }),
+        v3::Packet::Unsubscribe(u) => Packet::Unsubscribe(Unsubscribe {
+            packet_id: u.pid.value(),
+            filters: u.topics.into_iter().map(|f| Arc::from(&*f)).collect(),
+        }),
+        v3::Packet::Pingreq => Packet::Pingreq,
+        v3::Packet::Pingresp => Packet::Pingresp,
+        v3::Packet::Disconnect => Packet::Disconnect(Disconnect::default()),
+        v3::Packet::Connack(c) => Packet::Connack(Connack {
+            session_present: c.session_present,
+            reason: c.code as u8,
+            properties: ConnackProperties::default(),
+        }),
+        v3::Packet::Suback(s) => Packet::Suback(Suback {
+            packet_id: s.pid.value(),
+            reasons: s
+                .topics
+                .into_iter()
+                .map(|c| match c {
+                    v3::SubscribeReturnCode::MaxLevel0 => 0,
+                    v3::SubscribeReturnCode::MaxLevel1 => 1,
+                    v3::SubscribeReturnCode::MaxLevel2 => 2,
+                    v3::SubscribeReturnCode::Failure => 0x80,
+                })
+                .collect(),
+            reason_string: None,
+        }),
+        v3::Packet::Unsuback(pid) => Packet::Unsuback(Unsuback {
+            packet_id: pid.value(),
+            reasons: Vec::new(),
+        }),
+    })
+}
+
+fn message_properties_v5(p: &v5::PublishProperties) -> MessageProperties {
+    MessageProperties {
+        payload_format_utf8: p.payload_is_utf8,
+        message_expiry: p.message_expiry_interval,
+        content_type: p.content_type.clone(),
+        response_topic: p.response_topic.as_ref().map(|t| Arc::from(&**t)),
+        correlation_data: p.correlation_data.clone(),
+        user_properties: user_props(p.user_properties.clone()),
+    }
+}
+
+fn ack_v5(pid: mqtt_proto::Pid, reason: u8, reason_string: Option<Arc<str>>) -> Ack {
+    Ack {
+        packet_id: pid.value(),
+        reason,
+        reason_string,
+    }
+}
+
+fn from_v5_packet(packet: v5::Packet) -> Result<Packet, DecodeError> {
+    Ok(match packet {
+        v5::Packet::Connect(c) => {
+            let props = c.properties;
+            if props.receive_max == Some(0) {
+                // [MQTT-3.1.2-] a receive maximum of 0 is a protocol error
+                return Err(DecodeError::Protocol("receive maximum 0".into()));
+            }
+            if props.max_packet_size == Some(0) {
+                return Err(DecodeError::Protocol("maximum packet size 0".into()));
+            }
+            if props.auth_data.is_some() && props.auth_method.is_none() {
+                return Err(DecodeError::Protocol(
+                    "authentication data without a method".into(),
+                ));
+            }
+            Packet::Connect(Box::new(Connect {
+                version: Version::V5,
+                clean_start: c.clean_start,
+                keep_alive: c.keep_alive,
+                client_id: c.client_id,
+                username: c.username,
+                password: c.password,
+                will: c.last_will.map(|w| Will {
+                    topic: Arc::from(&*w.topic_name),
+                    payload: w.payload,
+                    qos: qos(w.qos),
+                    retain: w.retain,
+                    delay_interval: w.properties.delay_interval.unwrap_or(0),
+                    properties: MessageProperties {
+                        payload_format_utf8: w.properties.payload_is_utf8,
+                        message_expiry: w.properties.message_expiry_interval,
+                        content_type: w.properties.content_type,
+                        response_topic: w.properties.response_topic.map(|t| Arc::from(&*t)),
+                        correlation_data: w.properties.correlation_data,
+                        user_properties: user_props(w.properties.user_properties),
+                    },
+                }),
+                session_expiry: props.session_expiry_interval.unwrap_or(0),
+                receive_maximum: props.receive_max.unwrap_or(u16::MAX),
+                maximum_packet_size: props.max_packet_size,
+                topic_alias_maximum: props.topic_alias_max.unwrap_or(0),
+                request_response_info: props.request_response_info.unwrap_or(false),
+                request_problem_info: props.request_problem_info.unwrap_or(true),
+                user_properties: user_props(props.user_properties),
+                auth_method: props.auth_method,
+                auth_data: props.auth_data,
+            }))
+        }
+        v5::Packet::Publish(p) => {
+            if p.properties.subscription_id.is_some() {
+                // [MQTT-3.3.4-6] a PUBLISH from a client carries no subscription identifier
+                return Err(DecodeError::Protocol(
+                    "subscription identifier in a client PUBLISH".into(),
+                ));
+            }
+            if p.properties.topic_alias == Some(0) {
+                // [MQTT-3.3.2-8] topic alias 0 is not permitted
+                return Err(DecodeError::Protocol("topic alias 0".into()));
+            }
+            let (qos, packet_id) = qos_pid(p.qos_pid);
+            let properties = message_properties_v5(&p.properties);
+            Packet::Publish(Publish {
+                dup: p.dup,
+                qos,
+                retain: p.retain,
+                topic: Arc::from(&*p.topic_name),
+                packet_id,
+                payload: p.payload,
+                properties,
+                topic_alias: p.properties.topic_alias,
+                subscription_ids: Vec::new(),
+            })
+        }
+        v5::Packet::Puback(a) => Packet::Puback(ack_v5(
+            a.pid,
+            a.reason_code as u8,
+            a.properties.reason_string,
+        )),
+        v5::Packet::Pubrec(a) => Packet::Pubrec(ack_v5(
+            a.pid,
+            a.reason_code as u8,
+            a.properties.reason_string,
+        )),
+        v5::Packet::Pubrel(a) => Packet::Pubrel(ack_v5(
+            a.pid,
+            a.reason_code as u8,
+            a.properties.reason_string,
+        )),
+        v5::Packet::Pubcomp(a) => Packet::Pubcomp(ack_v5(
+            a.pid,
+            a.reason_code as u8,
+            a.properties.reason_string,
+        )),
+        v5::Packet::Subscribe(s) => {
+            let subscription_id = s.properties.subscription_id.map(|v| v.value());
+            if subscription_id == Some(0) {
+                // [MQTT-3.8.2-] a subscription identifier of 0 is a protocol error
+                return Err(DecodeError::Protocol("subscription identifier 0".into()));
+            }
+            Packet::Subscribe(Subscribe {
+                packet_id: s.pid.value(),
+                subscription_id,
+                filters: s
+                    .topics
+                    .into_iter()
+                    .map(|(f, o)| {
+                        (
+                            Arc::from(&*f),
+                            SubscriptionOptions {
+                                qos: qos(o.max_qos),
+                                no_local: o.no_local,
+                                retain_as_published: o.retain_as_published,
+                                retain_handling: match o.retain_handling {
+                                    v5::RetainHandling::SendAtSubscribe => {
+                                        RetainHandling::SendAlways
+                                    }
+                                    v5::RetainHandling::SendAtSubscribeIfNotExist => {
+                                        RetainHandling::SendIfNew
+                                    }
+                                    v5::RetainHandling::DoNotSend => RetainHandling::Never,
+                                },
+                            },
+                        )
+                    })
+                    .collect(),
+            })
+        }
+        v5::Packet::Unsubscribe(u) => Packet::Unsubscribe(Unsubscribe {
+            packet_id: u.pid.value(),
+            filters: u.topics.into_iter().map(|f| Arc::from(&*f)).collect(),
+        }),
+        v5::Packet::Pingreq => Packet::Pingreq,
+        v5::Packet::Pingresp => Packet::Pingresp,
+        v5::Packet::Disconnect(d) => Packet::Disconnect(Disconnect {
+            reason: d.reason_code as u8,
+            session_expiry: d.properties.session_expiry_interval,
+            reason_string: d.properties.reason_string,
+        }),
+        v5::Packet::Auth(a) => Packet::Auth(Auth {
+            reason: a.reason_code as u8,
+            method: a.properties.auth_method,
+            data: a.properties.auth_data,
+        }),
+        v5::Packet::Connack(c) => Packet::Connack(Connack {
+            session_present: c.session_present,
+            reason: c.reason_code as u8,
+            properties: ConnackProperties::default(),
+        }),
+        v5::Packet::Suback(s) => Packet::Suback(Suback {
+            packet_id: s.pid.value(),
+            reasons: s.topics.into_iter().map(|c| c as u8).collect(),
+            reason_string: s.properties.reason_string,
+        }),
+        v5::Packet::Unsuback(u) => Packet::Unsuback(Unsuback {
+            packet_id: u.pid.value(),
+            reasons: u.topics.into_iter().map(|c| c as u8).collect(),
+        }),
+    })
+}

@@ -1,0 +1,347 @@
+//! Encoding: the version-neutral model → bytes for one connection's protocol version.
+//!
+//! PUBLISH and the four acks are written here directly: they are the hot path, and v5 PUBLISH must
+//! carry several subscription identifiers, which mqtt-proto's model cannot hold. The rarer packets
+//! go through mqtt-proto.
+
+use std::sync::Arc;
+
+use bytes::{BufMut, BytesMut};
+use mqtt_proto::{v3, v5, Pid, QoS as CodecQoS};
+use thiserror::Error;
+
+use super::frame::{put_var_int, var_int_len, MAX_REMAINING_LENGTH};
+use super::packet::*;
+use super::reason;
+
+/// Why a packet could not be encoded.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum EncodeError {
+    /// A string or binary field is longer than the 65,535 bytes MQTT can express.
+    #[error("{0} is longer than 65535 bytes")]
+    FieldTooLong(&'static str),
+    /// The packet is larger than MQTT's maximum remaining length.
+    #[error("packet larger than the MQTT maximum")]
+    PacketTooLarge,
+    /// A packet identifier of 0 where one is required.
+    #[error("packet identifier 0")]
+    ZeroPacketId,
+    /// The packet type is not one a server sends.
+    #[error("{0} is not sent by a server")]
+    NotServerPacket(&'static str),
+    /// mqtt-proto refused the packet.
+    #[error("codec: {0}")]
+    Codec(String),
+}
+
+fn str_len(s: &str, what: &'static str) -> Result<usize, EncodeError> {
+    if s.len() > u16::MAX as usize {
+        return Err(EncodeError::FieldTooLong(what));
+    }
+    Ok(2 + s.len())
+}
+
+fn put_str(out: &mut BytesMut, s: &[u8]) {
+    out.put_u16(s.len() as u16);
+    out.put_slice(s);
+}
+
+/// Length of the v5 property block (without its own length prefix) of an outgoing PUBLISH.
+fn publish_properties_len(p: &Publish) -> Result<usize, EncodeError> {
+    let props = &p.properties;
+    let mut len = 0;
+    if props.payload_format_utf8.is_some() {
+        len += 2;
+    }
+    if props.message_expiry.is_some() {
+        len += 5;
+    }
+    if let Some(ct) = &props.content_type {
+        len += 1 + str_len(ct, "content type")?;
+    }
+    if let Some(rt) = &props.response_topic {
+        len += 1 + str_len(rt, "response topic")?;
+    }
+    if let Some(cd) = &props.correlation_data {
+        if cd.len() > u16::MAX as usize {
+            return Err(EncodeError::FieldTooLong("correlation data"));
+        }
+        len += 3 + cd.len();
+    }
+    for id in &p.subscription_ids {
+        len += 1 + var_int_len(*id as usize);
+    }
+    if p.topic_alias.is_some() {
+        len += 3;
+    }
+    for (k, v) in &props.user_properties {
+        len += 1 + str_len(k, "user property name")? + str_len(v, "user property value")?;
+    }
+    Ok(len)
+}
+
+fn publish_remaining_len(version: Version, p: &Publish) -> Result<usize, EncodeError> {
+    let mut len = str_len(&p.topic, "topic name")? + p.payload.len();
+    if p.qos != QoS::AtMostOnce {
+        len += 2;
+    }
+    if version.is_v5() {
+        let props = publish_properties_len(p)?;
+        len += var_int_len(props) + props;
+    }
+    if len > MAX_REMAINING_LENGTH {
+        return Err(EncodeError::PacketTooLarge);
+    }
+    Ok(len)
+}
+
+/// Total encoded size of a PUBLISH, to check a client's maximum packet size before sending.
+pub fn publish_len(version: Version, p: &Publish) -> Result<usize, EncodeError> {
+    let remaining = publish_remaining_len(version, p)?;
+    Ok(1 + var_int_len(remaining) + remaining)
+}
+
+/// Appends a PUBLISH.
+pub fn encode_publish(
+    version: Version,
+    p: &Publish,
+    out: &mut BytesMut,
+) -> Result<(), EncodeError> {
+    let remaining = publish_remaining_len(version, p)?;
+    if p.qos != QoS::AtMostOnce && p.packet_id == 0 {
+        return Err(EncodeError::ZeroPacketId);
+    }
+    out.reserve(5 + remaining);
+    let mut header = 0x30 | ((p.qos as u8) << 1);
+    if p.dup {
+        header |= 0x08;
+    }
+    if p.retain {
+        header |= 0x01;
+    }
+    out.put_u8(header);
+    put_var_int(out, remaining);
+    put_str(out, p.topic.as_bytes());
+    if p.qos != QoS::AtMostOnce {
+        out.put_u16(p.packet_id);
+    }
+    if version.is_v5() {
+        let props = &p.properties;
+        put_var_int(out, publish_properties_len(p)?);
+        if let Some(utf8) = props.payload_format_utf8 {
+            out.put_u8(0x01);
+            out.put_u8(utf8 as u8);
+        }
+        if let Some(expiry) = props.message_expiry {
+            out.put_u8(0x02);
+            out.put_u32(expiry);
+        }
+        if let Some(ct) = &props.content_type {
+            out.put_u8(0x03);
+            put_str(out, ct.as_bytes());
+        }
+        if let Some(rt) = &props.response_topic {
+            out.put_u8(0x08);
+            put_str(out, rt.as_bytes());
+        }
+        if let Some(cd) = &props.correlation_data {
+            out.put_u8(0x09);
+            put_str(out, cd);
+        }
+        for id in &p.subscription_ids {
+            out.put_u8(0x0B);
+            put_var_int(out, *id as usize);
+        }
+        if let Some(alias) = p.topic_alias {
+            out.put_u8(0x23);
+            out.put_u16(alias);
+        }
+        for (k, v) in &props.user_properties {
+            out.put_u8(0x26);
+            put_str(out, k.as_bytes());
+            put_str(out, v.as_bytes());
+        }
+    }
+    out.put_slice(&p.payload);
+    Ok(())
+}
+
+/// Appends PUBACK/PUBREC/PUBREL/PUBCOMP; `header` is the fixed header byte.
+fn encode_ack(
+    version: Version,
+    header: u8,
+    ack: &Ack,
+    out: &mut BytesMut,
+) -> Result<(), EncodeError> {
+    if ack.packet_id == 0 {
+        return Err(EncodeError::ZeroPacketId);
+    }
+    out.put_u8(header);
+    let reason_string = ack.reason_string.as_deref().filter(|_| version.is_v5());
+    if !version.is_v5() || (ack.reason == 0 && reason_string.is_none()) {
+        // [MQTT-3.4.2.1] reason 0 with no properties may be omitted
+        out.put_u8(2);
+        out.put_u16(ack.packet_id);
+        return Ok(());
+    }
+    match reason_string {
+        None => {
+            out.put_u8(3);
+            out.put_u16(ack.packet_id);
+            out.put_u8(ack.reason);
+        }
+        Some(rs) => {
+            let props = 1 + str_len(rs, "reason string")?;
+            let remaining = 3 + var_int_len(props) + props;
+            put_var_int(out, remaining);
+            out.put_u16(ack.packet_id);
+            out.put_u8(ack.reason);
+            put_var_int(out, props);
+            out.put_u8(0x1F);
+            put_str(out, rs.as_bytes());
+        }
+    }
+    Ok(())
+}
+
+fn codec_qos(q: QoS) -> CodecQoS {
+    match q {
+        QoS::AtMostOnce => CodecQoS::Level0,
+        QoS::AtLeastOnce => CodecQoS::Level1,
+        QoS::ExactlyOnce => CodecQoS::Level2,
+    }
+}
+
+fn pid(id: u16) -> Result<Pid, EncodeError> {
+    Pid::try_from(id).map_err(|_| EncodeError::ZeroPacketId)
+}
+
+fn check_str(s: &Option<Arc<str>>, what: &'static str) -> Result<(), EncodeError> {
+    if let Some(s) = s {
+        str_len(s, what)?;
+    }
+    Ok(())
+}
+
+fn put_codec(
+    bytes: Result<mqtt_proto::VarBytes, mqtt_proto::Error>,
+    out: &mut BytesMut,
+) -> Result<(), EncodeError> {
+    let bytes = bytes.map_err(|e| EncodeError::Codec(e.to_string()))?;
+    out.put_slice(bytes.as_ref());
+    Ok(())
+}
+
+/// Appends one packet that a server sends, encoded for `version`.
+pub fn encode(version: Version, packet: &Packet, out: &mut BytesMut) -> Result<(), EncodeError> {
+    match packet {
+        Packet::Publish(p) => encode_publish(version, p, out),
+        Packet::Puback(a) => encode_ack(version, 0x40, a, out),
+        Packet::Pubrec(a) => encode_ack(version, 0x50, a, out),
+        Packet::Pubrel(a) => encode_ack(version, 0x62, a, out),
+        Packet::Pubcomp(a) => encode_ack(version, 0x70, a, out),
+        Packet::Pingresp => {
+            out.put_slice(&[0xD0, 0]);
+            Ok(())
+        }
+        Packet::Connack(c) if version.is_v5() => {
+            let p = &c.properties;
+            check_str(&p.reason_string, "reason string")?;
+            check_str(&p.assigned_client_id, "assigned client identifier")?;
+            check_str(&p.response_information, "response information")?;
+            let reason_code = v5::ConnectReasonCode::from_u8(c.reason)
+                .ok_or_else(|| EncodeError::Codec(format!("CONNACK reason {:#x}", c.reason)))?;
+            let mut connack = v5::Connack::new(c.session_present, reason_code);
+            connack.properties = v5::ConnackProperties {
+                session_expiry_interval: p.session_expiry,
+                receive_max: p.receive_maximum,
+                max_qos: p.maximum_qos.map(codec_qos),
+                retain_available: p.retain_available,
+                max_packet_size: p.maximum_packet_size,
+                assigned_client_id: p.assigned_client_id.clone(),
+                topic_alias_max: p.topic_alias_maximum,
+                reason_string: p.reason_string.clone(),
+                wildcard_subscription_available: p.wildcard_subscription_available,
+                subscription_id_available: p.subscription_ids_available,
+                shared_subscription_available: p.shared_subscription_available,
+                server_keep_alive: p.server_keep_alive,
+                response_info: p.response_information.clone(),
+                ..Default::default()
+            };
+            put_codec(v5::Packet::Connack(connack).encode(), out)
+        }
+        Packet::Connack(c) => {
+            // [MQTT-3.2.2-4] a refusal never says a session is present
+            let code = reason::connack_return_code_v3(c.reason);
+            let flags = u8::from(c.session_present && code == 0);
+            out.put_slice(&[0x20, 2, flags, code]);
+            Ok(())
+        }
+        Packet::Suback(s) if version.is_v5() => {
+            check_str(&s.reason_string, "reason string")?;
+            let topics = s
+                .reasons
+                .iter()
+                .map(|r| {
+                    v5::SubscribeReasonCode::from_u8(*r)
+                        .ok_or_else(|| EncodeError::Codec(format!("SUBACK reason {r:#x}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut suback = v5::Suback::new(pid(s.packet_id)?, topics);
+            suback.properties.reason_string = s.reason_string.clone();
+            put_codec(v5::Packet::Suback(suback).encode(), out)
+        }
+        Packet::Suback(s) => {
+            let topics = s
+                .reasons
+                .iter()
+                .map(|r| match reason::suback_return_code_v3(*r) {
+                    0 => v3::SubscribeReturnCode::MaxLevel0,
+                    1 => v3::SubscribeReturnCode::MaxLevel1,
+                    2 => v3::SubscribeReturnCode::MaxLevel2,
+                    _ => v3::SubscribeReturnCode::Failure,
+                })
+                .collect();
+            put_codec(
+                v3::Packet::Suback(v3::Suback::new(pid(s.packet_id)?, topics)).encode(),
+                out,
+            )
+        }
+        Packet::Unsuback(u) if version.is_v5() => {
+            let topics = u
+                .reasons
+                .iter()
+                .map(|r| {
+                    v5::UnsubscribeReasonCode::from_u8(*r)
+                        .ok_or_else(|| EncodeError::Codec(format!("UNSUBACK reason {r:#x}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            put_codec(
+                v5::Packet::Unsuback(v5::Unsuback::new(pid(u.packet_id)?, topics)).encode(),
+                out,
+            )
+        }
+        Packet::Unsuback(u) => put_codec(v3::Packet::Unsuback(pid(u.packet_id)?).encode(), out),
+        Packet::Disconnect(d) if version.is_v5() => {
+            check_str(&d.reason_string, "reason string")?;
+            let reason_code = v5::DisconnectReasonCode::from_u8(d.reason)
+                .ok_or_else(|| EncodeError::Codec(format!("DISCONNECT reason {:#x}", d.reason)))?;
+            let mut disconnect = v5::Disconnect::new(reason_code);
+            disconnect.properties.reason_string = d.reason_string.clone();
+            disconnect.properties.session_expiry_interval = d.session_expiry;
+            put_codec(v5::Packet::Disconnect(disconnect).encode(), out)
+        }
+        // A 3.1.1 server never sends DISCONNECT: it closes the connection.
+        Packet::Disconnect(_) => Ok(()),
+        Packet::Auth(a) if version.is_v5() => {
+            check_str(&a.method, "authentication method")?;
+            let reason_code = v5::AuthReasonCode::from_u8(a.reason)
+                .ok_or_else(|| EncodeError::Codec(format!("AUTH reason {:#x}", a.reason)))?;
+            let mut auth = v5::Auth::new(reason_code);
+            auth.properties.auth_method = a.method.clone();
+            auth.properties.auth_data = a.data.clone();
+            put_codec(v5::Packet::Auth(auth).encode(), out)
+        }
+        other => Err(EncodeError::NotServerPacket(other.name())),
+    }
+}

@@ -1,0 +1,13 @@
+//! Glue over the mqtt-proto codec: framing, one version-neutral packet model, topic rules. No I/O.
+
+pub mod decode;
+pub mod encode;
+pub mod frame;
+pub mod packet;
+pub mod reason;
+pub mod topic;
+
+pub use decode::{decode, decode_connect, DecodeError};
+pub use encode::{encode, encode_publish, publish_len, EncodeError};
+pub use frame::{next_frame, Frame, FrameError};
+pub use packet::*;

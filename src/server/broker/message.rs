@@ -1,0 +1,97 @@
+//! Application messages as the broker holds them: shared, immutable, with an absolute expiry.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use crate::protocol::{MessageProperties, Publish, QoS};
+
+/// One published application message, shared by every subscriber it goes to.
+#[derive(Debug, Clone)]
+pub struct Message {
+    /// Topic name.
+    pub topic: Arc<str>,
+    /// Payload, never copied per subscriber.
+    pub payload: Bytes,
+    /// QoS it was published with.
+    pub qos: QoS,
+    /// RETAIN flag as published.
+    pub retain: bool,
+    /// End-to-end properties; `message_expiry` is recomputed from `expires_at` on the way out.
+    pub properties: MessageProperties,
+    /// When the message expires (v5 message expiry interval).
+    pub expires_at: Option<Instant>,
+    /// Client id of the publisher, for no-local subscriptions; `None` for the broker's own.
+    pub publisher: Option<Arc<str>>,
+}
+
+impl Message {
+    /// Builds a message from a client's PUBLISH (topic already resolved from any alias).
+    pub fn from_publish(publish: Publish, publisher: Option<Arc<str>>) -> Message {
+        let expires_at = publish
+            .properties
+            .message_expiry
+            .map(|secs| Instant::now() + Duration::from_secs(secs as u64));
+        Message {
+            topic: publish.topic,
+            payload: publish.payload,
+            qos: publish.qos,
+            retain: publish.retain,
+            properties: publish.properties,
+            expires_at,
+            publisher,
+        }
+    }
+
+    /// True when the message's expiry interval has passed.
+    pub fn is_expired(&self, now: Instant) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
+
+    /// Seconds of expiry interval left, rounded up so a live message never says 0.
+    pub fn remaining_expiry(&self, now: Instant) -> Option<u32> {
+        self.expires_at.map(|at| {
+            let left = at.saturating_duration_since(now);
+            let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+            secs.max(1).min(u32::MAX as u64) as u32
+        })
+    }
+
+    /// Approximate bytes this message holds, for per-session queue limits.
+    pub fn size(&self) -> usize {
+        self.topic.len() + self.payload.len() + 64
+    }
+}
+
+/// One message on its way to one session: the QoS and flags it is delivered with.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// The shared message.
+    pub message: Arc<Message>,
+    /// Delivered QoS: the lower of the published QoS and the subscription's.
+    pub qos: QoS,
+    /// RETAIN flag as sent to this subscriber.
+    pub retain: bool,
+    /// Identifiers of every subscription of this session that matched.
+    pub subscription_ids: Vec<u32>,
+}
+
+impl Message {
+    /// Builds the message a will turns into.
+    pub fn from_will(will: crate::protocol::Will, publisher: Option<Arc<str>>) -> Message {
+        let expires_at = will
+            .properties
+            .message_expiry
+            .map(|secs| Instant::now() + Duration::from_secs(secs as u64));
+        Message {
+            topic: will.topic,
+            payload: will.payload,
+            qos: will.qos,
+            retain: will.retain,
+            properties: will.properties,
+            expires_at,
+            publisher,
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! One client connection: read and frame packets, run the handlers, write what is queued.
+//!
+//! A single task owns the socket. It reads while its write buffer is below a high-water mark
+//! (so a client that stops reading cannot make the broker buffer without bound) and writes
+//! everything pending in one `write` call per wake-up rather than one per packet.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::{Buf, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::oneshot;
+use tokio::time::{sleep_until, timeout, Instant};
+
+use super::context::ListenerContext;
+use super::handler::{self, Close, ConnState};
+use super::metrics::add;
+use crate::protocol::{self, reason, Connack, Disconnect, FrameError, Packet, Version};
+
+/// Stop reading and stop draining the session queue past this many unsent bytes.
+const WRITE_HIGH_WATER: usize = 256 * 1024;
+/// Read buffer growth step.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Serves one accepted connection until it closes.
+pub async fn serve<R, W>(ctx: ListenerContext, mut reader: R, mut writer: W, peer: SocketAddr)
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
+    let connect = match timeout(
+        ctx.limits.connect_timeout,
+        read_connect(&ctx, &mut reader, &mut rbuf),
+    )
+    .await
+    {
+        Ok(Ok(connect)) => connect,
+        Ok(Err(ConnectFailure::Refuse {
+            version,
+            reason: code,
+            detail,
+        })) => {
+            tracing::info!(%peer, "connection refused: {detail}");
+            let mut out = BytesMut::new();
+            let connack = Packet::Connack(Connack {
+                session_present: false,
+                reason: code,
+                properties: Default::default(),
+            });
+            if protocol::encode(version, &connack, &mut out).is_ok() {
+                let _ = writer.write_all(&out).await;
+            }
+            let _ = writer.shutdown().await;
+            return;
+        }
+        Ok(Err(ConnectFailure::Close(detail))) => {
+            tracing::info!(%peer, "connection closed before CONNECT: {detail}");
+            return;
+        }
+        Err(_) => {
+            tracing::info!(%peer, timeout = ?ctx.limits.connect_timeout, "connection closed: no CONNECT in time");
+            return;
+        }
+    };
+    let (kick_tx, kick_rx) = oneshot::channel();
+    let mut st = match handler::connect::accept(&ctx, connect, peer, kick_tx) {
+        Ok(st) => st,
+        Err(refusal) => {
+            tracing::info!(%peer, client_id = %refusal.client_id, "connection refused: {}", refusal.detail);
+            let mut out = BytesMut::new();
+            if protocol::encode(refusal.version, &Packet::Connack(refusal.connack), &mut out)
+                .is_ok()
+            {
+                let _ = writer.write_all(&out).await;
+            }
+            let _ = writer.shutdown().await;
+            return;
+        }
+    };
+    let close = run(&ctx, &mut st, &mut reader, &mut writer, &mut rbuf, kick_rx).await;
+    finish(&ctx, st, close, &mut writer).await;
+}
+
+enum ConnectFailure {
+    Refuse {
+        version: Version,
+        reason: u8,
+        detail: String,
+    },
+    Close(String),
+}
+
+async fn read_connect<R: AsyncRead + Unpin>(
+    ctx: &ListenerContext,
+    reader: &mut R,
+    rbuf: &mut BytesMut,
+) -> Result<protocol::Connect, ConnectFailure> {
+    loop {
+        match protocol::next_frame(rbuf, ctx.limits.max_packet_size) {
+            Ok(Some(frame)) => {
+                let bytes = rbuf.split_to(frame.len);
+                add(&ctx.broker.metrics.bytes_received, frame.len as u64);
+                return match protocol::decode_connect(&bytes, frame.body_start) {
+                    Ok(connect) => Ok(connect),
+                    Err(protocol::DecodeError::UnsupportedVersion(level)) => {
+                        Err(ConnectFailure::Refuse {
+                            // [MQTT-3.1.2-2] answer an unknown level with return code 0x01, 3.1.1 style
+                            version: Version::V3_1_1,
+                            reason: reason::UNSUPPORTED_PROTOCOL_VERSION,
+                            detail: format!("unsupported protocol level {level}"),
+                        })
+                    }
+                    Err(e) => Err(ConnectFailure::Close(e.to_string())),
+                };
+            }
+            Ok(None) => {}
+            Err(FrameError::TooLarge { size, max }) => {
+                return Err(ConnectFailure::Close(format!(
+                    "CONNECT of {size} bytes exceeds {max}"
+                )))
+            }
+            Err(e) => return Err(ConnectFailure::Close(e.to_string())),
+        }
+        rbuf.reserve(READ_CHUNK);
+        match reader.read_buf(rbuf).await {
+            Ok(0) => return Err(ConnectFailure::Close("peer closed".into())),
+            Ok(_) => {}
+            Err(e) => return Err(ConnectFailure::Close(e.to_string())),
+        }
+    }
+}
+
+async fn run<R, W>(
+    ctx: &ListenerContext,
+    st: &mut ConnState,
+    reader: &mut R,
+    writer: &mut W,
+    rbuf: &mut BytesMut,
+    mut kick_rx: oneshot::Receiver<u8>,
+) -> Close
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let metrics = &ctx.broker.metrics;
+    let mut shutdown = ctx.shutdown.clone();
+    let session = st.session.clone();
+    // Anything already queued for a resumed session goes out right after CONNACK.
+    {
+        let mut state = session.lock();
+        if st.session_present {
+            state.resend_inflight(st.version, &mut st.out);
+        }
+    }
+    let far_future = Instant::now() + Duration::from_secs(86_400 * 365);
+    let mut last_received = Instant::now();
+    loop {
+        if st.out.len() < WRITE_HIGH_WATER {
+            session.lock().fill(&mut st.out, WRITE_HIGH_WATER, metrics);
+        }
+        let deadline = st
+            .keep_alive_limit
+            .map_or(far_future, |limit| last_received + limit);
+        let reading = st.out.len() < WRITE_HIGH_WATER;
+        if reading && rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
+            rbuf.reserve(READ_CHUNK);
+        }
+        tokio::select! {
+            biased;
+            code = &mut kick_rx => {
+                return match code {
+                    Ok(code) => Close::Kicked(code),
+                    // The session was ended under us; nothing left to serve.
+                    Err(_) => Close::Kicked(reason::SESSION_TAKEN_OVER),
+                };
+            }
+            _ = shutdown.changed() => return Close::Shutdown,
+            written = writer.write(&st.out), if !st.out.is_empty() => {
+                match written {
+                    Ok(0) => return Close::Io("connection closed while writing".into()),
+                    Ok(n) => {
+                        st.out.advance(n);
+                        add(&metrics.bytes_sent, n as u64);
+                        if st.out.is_empty() {
+                            if let Err(e) = writer.flush().await {
+                                return Close::Io(e.to_string());
+                            }
+                        }
+                    }
+                    Err(e) => return Close::Io(e.to_string()),
+                }
+            }
+            read = reader.read_buf(rbuf), if reading => {
+                match read {
+                    Ok(0) => return Close::PeerClosed,
+                    Ok(n) => {
+                        add(&metrics.bytes_received, n as u64);
+                        last_received = Instant::now();
+                        if let Err(close) = process_input(ctx, st, rbuf) {
+                            return close;
+                        }
+                    }
+                    Err(e) => return Close::Io(e.to_string()),
+                }
+            }
+            _ = session.notify.notified() => {}
+            _ = sleep_until(deadline) => return Close::KeepAliveTimeout,
+        }
+    }
+}
+
+/// Handles every whole packet in the read buffer.
+fn process_input(
+    ctx: &ListenerContext,
+    st: &mut ConnState,
+    rbuf: &mut BytesMut,
+) -> Result<(), Close> {
+    loop {
+        let frame = match protocol::next_frame(rbuf, ctx.limits.max_packet_size) {
+            Ok(Some(frame)) => frame,
+            Ok(None) => return Ok(()),
+            Err(FrameError::TooLarge { size, max }) => {
+                return Err(Close::Error {
+                    reason: reason::PACKET_TOO_LARGE,
+                    detail: format!("packet of {size} bytes exceeds the maximum of {max}"),
+                })
+            }
+            Err(e) => {
+                return Err(Close::Error {
+                    reason: reason::MALFORMED_PACKET,
+                    detail: e.to_string(),
+                })
+            }
+        };
+        let bytes = rbuf.split_to(frame.len);
+        add(&ctx.broker.metrics.messages_received, 1);
+        let packet = protocol::decode(st.version, &bytes).map_err(|e| Close::Error {
+            reason: e.reason_code(),
+            detail: e.to_string(),
+        })?;
+        handler::handle(ctx, st, packet)?;
+    }
+}
+
+/// Ends a connection: tells a v5 client why, publishes the will when due, detaches the session.
+async fn finish<W: AsyncWrite + Unpin>(
+    ctx: &ListenerContext,
+    mut st: ConnState,
+    close: Close,
+    writer: &mut W,
+) {
+    let broker = &ctx.broker;
+    let server_reason = match &close {
+        Close::Error { reason, .. } => Some(*reason),
+        Close::Kicked(code) => Some(*code),
+        Close::KeepAliveTimeout => Some(reason::KEEP_ALIVE_TIMEOUT),
+        Close::Shutdown => Some(reason::SERVER_SHUTTING_DOWN),
+        _ => None,
+    };
+    match &close {
+        Close::Error {
+            reason: code,
+            detail,
+        } => tracing::warn!(
+            client_id = %st.client_id, peer = %st.peer, reason = reason::describe(*code),
+            "protocol error, closing connection: {detail}"
+        ),
+        other => tracing::info!(
+            client_id = %st.client_id, peer = %st.peer, reason = %other, "client disconnected"
+        ),
+    }
+    if let Some(code) = server_reason.filter(|_| st.version.is_v5()) {
+        let disconnect = Packet::Disconnect(Disconnect {
+            reason: code,
+            ..Default::default()
+        });
+        if protocol::encode(st.version, &disconnect, &mut st.out).is_ok() {
+            let _ = timeout(Duration::from_secs(2), async {
+                let _ = writer.write_all(&st.out).await;
+                let _ = writer.flush().await;
+            })
+            .await;
+        }
+    }
+    let _ = writer.shutdown().await;
+    // [MQTT-3.1.2-8] the will goes out unless the client disconnected normally; a broker that
+    // is shutting down keeps sessions as they are instead.
+    let publish_will = !matches!(close, Close::Normal { with_will: false } | Close::Shutdown);
+    if publish_will {
+        if let Some(will) = st.will.take() {
+            broker.publish_will(will, &st.session, st.generation);
+        }
+    }
+    broker.metrics.client_disconnected();
+    broker.detach(&st.session, st.connection_id);
+}

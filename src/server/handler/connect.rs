@@ -1,0 +1,184 @@
+//! CONNECT and DISCONNECT: admit a client, attach its session, say goodbye.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use tokio::sync::oneshot;
+
+use super::{Close, ConnState};
+use crate::protocol::{reason, Connack, ConnackProperties, Connect, Disconnect, Packet, Version};
+use crate::server::broker::ConnLink;
+use crate::server::context::ListenerContext;
+
+/// A CONNECT the broker turns down, with the CONNACK that says why.
+#[derive(Debug)]
+pub struct Refusal {
+    /// Version to encode the CONNACK in.
+    pub version: Version,
+    /// Client identifier, as sent.
+    pub client_id: Arc<str>,
+    /// The refusing CONNACK.
+    pub connack: Connack,
+    /// What to log.
+    pub detail: String,
+}
+
+fn refuse(connect: &Connect, code: u8, detail: &str) -> Box<Refusal> {
+    Box::new(Refusal {
+        version: connect.version,
+        client_id: connect.client_id.clone(),
+        connack: Connack {
+            session_present: false,
+            reason: code,
+            properties: ConnackProperties {
+                reason_string: connect.request_problem_info.then(|| detail.into()),
+                ..Default::default()
+            },
+        },
+        detail: detail.to_string(),
+    })
+}
+
+/// Admits a client: checks the CONNECT, attaches the session (taking it over if needed) and
+/// queues the CONNACK as the first packet of the returned state.
+pub fn accept(
+    ctx: &ListenerContext,
+    connect: Connect,
+    peer: SocketAddr,
+    kick: oneshot::Sender<u8>,
+) -> Result<ConnState, Box<Refusal>> {
+    let limits = &ctx.limits;
+    let v5 = connect.version.is_v5();
+    if connect.auth_method.is_some() {
+        return Err(refuse(
+            &connect,
+            reason::BAD_AUTH_METHOD,
+            "enhanced authentication is not supported",
+        ));
+    }
+    if !ctx.allow_anonymous && connect.username.is_none() {
+        return Err(refuse(
+            &connect,
+            reason::NOT_AUTHORIZED,
+            "anonymous clients are not allowed on this listener",
+        ));
+    }
+    if connect.username.is_some() && !ctx.allow_anonymous {
+        return Err(refuse(
+            &connect,
+            reason::BAD_USERNAME_OR_PASSWORD,
+            "no password file is configured",
+        ));
+    }
+    let mut assigned = None;
+    let client_id = if connect.client_id.is_empty() {
+        // [MQTT-3.1.3-8] 3.1.1 only allows an empty id with a clean session; v5 gets one assigned
+        if !v5 && (!connect.clean_start || connect.version == Version::V3_1) {
+            return Err(refuse(
+                &connect,
+                reason::CLIENT_ID_NOT_VALID,
+                "empty client identifier without clean session",
+            ));
+        }
+        let id = ctx.broker.assign_client_id();
+        assigned = Some(id.clone());
+        id
+    } else {
+        connect.client_id.clone()
+    };
+    let expiry = if v5 {
+        connect.session_expiry
+    } else if connect.clean_start {
+        0
+    } else {
+        u32::MAX
+    };
+    let mut server_keep_alive = None;
+    let mut keep_alive = connect.keep_alive;
+    if v5 && keep_alive > limits.max_keepalive {
+        keep_alive = limits.max_keepalive;
+        server_keep_alive = Some(keep_alive);
+    }
+    let connection_id = ctx.broker.next_connection_id();
+    let attached = ctx.broker.attach(
+        &client_id,
+        connect.clean_start,
+        expiry,
+        ConnLink {
+            id: connection_id,
+            kick: Some(kick),
+            version: connect.version,
+            receive_maximum: connect.receive_maximum,
+            max_packet_size: connect
+                .maximum_packet_size
+                .map_or(usize::MAX, |m| m as usize),
+        },
+    );
+    ctx.broker.metrics.client_connected();
+    tracing::info!(
+        client_id = %client_id,
+        %peer,
+        version = %connect.version,
+        clean_start = connect.clean_start,
+        keep_alive = connect.keep_alive,
+        session_present = attached.session_present,
+        "client connected"
+    );
+    let properties = if v5 {
+        ConnackProperties {
+            receive_maximum: Some(limits.receive_maximum),
+            retain_available: Some(true),
+            maximum_packet_size: Some(limits.max_packet_size.min(u32::MAX as usize) as u32),
+            assigned_client_id: assigned,
+            topic_alias_maximum: Some(limits.topic_alias_maximum),
+            wildcard_subscription_available: Some(true),
+            subscription_ids_available: Some(true),
+            shared_subscription_available: Some(true),
+            server_keep_alive,
+            ..Default::default()
+        }
+    } else {
+        ConnackProperties::default()
+    };
+    let mut st = ConnState {
+        version: connect.version,
+        client_id,
+        peer,
+        session: attached.session,
+        session_present: attached.session_present,
+        generation: attached.generation,
+        connection_id,
+        will: connect.will,
+        // [MQTT-3.1.2-22] the server allows one and a half times the keep alive
+        keep_alive_limit: (keep_alive > 0).then(|| Duration::from_millis(keep_alive as u64 * 1500)),
+        connect_session_expiry: connect.session_expiry,
+        topic_aliases: HashMap::new(),
+        out: BytesMut::with_capacity(4096),
+    };
+    st.send(&Packet::Connack(Connack {
+        session_present: attached.session_present,
+        reason: reason::SUCCESS,
+        properties,
+    }));
+    Ok(st)
+}
+
+/// DISCONNECT from the client.
+pub fn handle_disconnect(st: &mut ConnState, d: Disconnect) -> Result<(), Close> {
+    if let Some(expiry) = d.session_expiry {
+        // [MQTT-3.14.2-2] a session that was to end at disconnect cannot be extended here
+        if st.connect_session_expiry == 0 && expiry != 0 {
+            return Err(Close::Error {
+                reason: reason::PROTOCOL_ERROR,
+                detail: "DISCONNECT sets a session expiry after CONNECT set none".into(),
+            });
+        }
+        st.session.lock().expiry_interval = expiry;
+    }
+    Err(Close::Normal {
+        with_will: d.reason == reason::DISCONNECT_WITH_WILL,
+    })
+}

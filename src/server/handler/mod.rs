@@ -1,0 +1,128 @@
+//! Packet handlers, one module per packet family, working on a connection's state.
+
+pub mod ack;
+pub mod connect;
+pub mod publish;
+pub mod subscribe;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+
+use super::broker::Session;
+use super::context::ListenerContext;
+use crate::protocol::{self, reason, Packet, Version, Will};
+
+/// Why a connection ends.
+#[derive(Debug)]
+pub enum Close {
+    /// The client sent DISCONNECT; v5 reason 0x04 asks for the will to be published.
+    Normal {
+        /// Publish the will anyway.
+        with_will: bool,
+    },
+    /// The client broke the protocol; a v5 client is told `reason`.
+    Error {
+        /// v5 reason code.
+        reason: u8,
+        /// What was wrong, for the log.
+        detail: String,
+    },
+    /// Another connection took the session over, or the broker ended it.
+    Kicked(u8),
+    /// Nothing received within 1.5 × keep alive [MQTT-3.1.2-22].
+    KeepAliveTimeout,
+    /// The broker is shutting down.
+    Shutdown,
+    /// The client closed the socket without DISCONNECT.
+    PeerClosed,
+    /// A socket error.
+    Io(String),
+}
+
+impl fmt::Display for Close {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Close::Normal { with_will: false } => f.write_str("disconnect"),
+            Close::Normal { with_will: true } => f.write_str("disconnect with will"),
+            Close::Error { reason, detail } => write!(f, "{}: {detail}", reason::describe(*reason)),
+            Close::Kicked(code) => f.write_str(reason::describe(*code)),
+            Close::KeepAliveTimeout => f.write_str("keep alive timeout"),
+            Close::Shutdown => f.write_str("server shutting down"),
+            Close::PeerClosed => f.write_str("connection closed by client"),
+            Close::Io(e) => write!(f, "socket error: {e}"),
+        }
+    }
+}
+
+/// The state of one connected client.
+#[derive(Debug)]
+pub struct ConnState {
+    /// Protocol version from CONNECT.
+    pub version: Version,
+    /// Client identifier (assigned if the client sent none).
+    pub client_id: Arc<str>,
+    /// Peer address.
+    pub peer: SocketAddr,
+    /// The session this connection serves.
+    pub session: Arc<Session>,
+    /// Whether the session existed before this connection.
+    pub session_present: bool,
+    /// Session generation at attach.
+    pub generation: u64,
+    /// Broker-wide connection number.
+    pub connection_id: u64,
+    /// The will, until it is published or cancelled.
+    pub will: Option<Will>,
+    /// 1.5 × keep alive; `None` when keep alive is off.
+    pub keep_alive_limit: Option<Duration>,
+    /// Session expiry interval requested at CONNECT (v5), to check DISCONNECT's update.
+    pub connect_session_expiry: u32,
+    /// Topic aliases the client has set.
+    pub topic_aliases: HashMap<u16, Arc<str>>,
+    /// Bytes waiting to be written.
+    pub out: BytesMut,
+}
+
+impl ConnState {
+    /// Appends a packet to the write buffer.
+    pub fn send(&mut self, packet: &Packet) {
+        if let Err(e) = protocol::encode(self.version, packet, &mut self.out) {
+            tracing::warn!(client_id = %self.client_id, "cannot encode {}: {e}", packet.name());
+        }
+    }
+}
+
+/// Handles one packet from a connected client.
+pub fn handle(ctx: &ListenerContext, st: &mut ConnState, packet: Packet) -> Result<(), Close> {
+    match packet {
+        Packet::Publish(p) => publish::handle_publish(ctx, st, p),
+        Packet::Puback(a) => ack::handle_puback(st, a),
+        Packet::Pubrec(a) => ack::handle_pubrec(st, a),
+        Packet::Pubrel(a) => ack::handle_pubrel(st, a),
+        Packet::Pubcomp(a) => ack::handle_pubcomp(st, a),
+        Packet::Subscribe(s) => subscribe::handle_subscribe(ctx, st, s),
+        Packet::Unsubscribe(u) => subscribe::handle_unsubscribe(ctx, st, u),
+        Packet::Pingreq => {
+            st.send(&Packet::Pingresp);
+            Ok(())
+        }
+        Packet::Disconnect(d) => connect::handle_disconnect(st, d),
+        Packet::Connect(_) => Err(Close::Error {
+            reason: reason::PROTOCOL_ERROR,
+            detail: "second CONNECT [MQTT-3.1.0-2]".into(),
+        }),
+        Packet::Auth(_) => Err(Close::Error {
+            reason: reason::PROTOCOL_ERROR,
+            detail: "AUTH without an authentication method in CONNECT".into(),
+        }),
+        other => Err(Close::Error {
+            reason: reason::PROTOCOL_ERROR,
+            detail: format!("{} is not sent by clients", other.name()),
+        }),
+    }
+}

@@ -1,0 +1,109 @@
+//! PUBLISH from a client: resolve the topic alias, check it, route it, acknowledge it.
+
+use super::{Close, ConnState};
+use crate::protocol::{reason, Ack, Packet, Publish, QoS};
+use crate::server::broker::Message;
+use crate::server::context::ListenerContext;
+use crate::server::metrics::add;
+
+/// Handles a client's PUBLISH.
+pub fn handle_publish(
+    ctx: &ListenerContext,
+    st: &mut ConnState,
+    mut p: Publish,
+) -> Result<(), Close> {
+    add(&ctx.broker.metrics.publish_received, 1);
+    resolve_topic_alias(ctx, st, &mut p)?;
+    let packet_id = p.packet_id;
+    let qos = p.qos;
+    if qos == QoS::ExactlyOnce {
+        let mut session = st.session.lock();
+        if !session.incoming_qos2.insert(packet_id) {
+            // A retransmission of a message already routed: acknowledge, do not deliver again
+            // [MQTT-4.3.3-10].
+            drop(session);
+            st.send(&Packet::Pubrec(Ack::success(packet_id)));
+            return Ok(());
+        }
+        if session.incoming_qos2.len() > ctx.limits.receive_maximum as usize {
+            // [MQTT-3.3.4-9] more unacknowledged QoS 2 publishes than our receive maximum
+            return Err(Close::Error {
+                reason: reason::RECEIVE_MAXIMUM_EXCEEDED,
+                detail: format!(
+                    "more than {} QoS 2 messages awaiting PUBREL",
+                    ctx.limits.receive_maximum
+                ),
+            });
+        }
+    }
+    let code = if p.topic.starts_with("$SYS") {
+        // The $SYS tree belongs to the broker.
+        reason::NOT_AUTHORIZED
+    } else {
+        let matched = ctx
+            .broker
+            .publish(Message::from_publish(p, Some(st.client_id.clone())));
+        if matched == 0 {
+            reason::NO_MATCHING_SUBSCRIBERS
+        } else {
+            reason::SUCCESS
+        }
+    };
+    let ack = Ack {
+        packet_id,
+        reason: code,
+        reason_string: None,
+    };
+    match qos {
+        QoS::AtMostOnce => {}
+        QoS::AtLeastOnce => st.send(&Packet::Puback(ack)),
+        QoS::ExactlyOnce => {
+            if code >= 0x80 {
+                st.session.lock().incoming_qos2.remove(&packet_id);
+            }
+            st.send(&Packet::Pubrec(ack));
+        }
+    }
+    Ok(())
+}
+
+/// Replaces an alias-only topic with the topic the alias stands for, or records a new alias
+/// [MQTT-3.3.2-7] .. [MQTT-3.3.2-12].
+fn resolve_topic_alias(
+    ctx: &ListenerContext,
+    st: &mut ConnState,
+    p: &mut Publish,
+) -> Result<(), Close> {
+    let Some(alias) = p.topic_alias.take() else {
+        if p.topic.is_empty() {
+            return Err(Close::Error {
+                reason: reason::PROTOCOL_ERROR,
+                detail: "PUBLISH with an empty topic and no topic alias".into(),
+            });
+        }
+        return Ok(());
+    };
+    if alias == 0 || alias > ctx.limits.topic_alias_maximum {
+        return Err(Close::Error {
+            reason: reason::TOPIC_ALIAS_INVALID,
+            detail: format!(
+                "topic alias {alias} is outside 1..={}",
+                ctx.limits.topic_alias_maximum
+            ),
+        });
+    }
+    if p.topic.is_empty() {
+        match st.topic_aliases.get(&alias) {
+            Some(topic) => p.topic = topic.clone(),
+            None => {
+                return Err(Close::Error {
+                    reason: reason::PROTOCOL_ERROR,
+                    detail: format!("topic alias {alias} was never set"),
+                })
+            }
+        }
+    } else {
+        st.topic_aliases.insert(alias, p.topic.clone());
+    }
+    Ok(())
+}

@@ -1,0 +1,79 @@
+//! SUBSCRIBE and UNSUBSCRIBE: change the session's subscriptions, send retained messages.
+
+use super::{Close, ConnState};
+use crate::protocol::{reason, topic, Packet, Suback, Subscribe, Unsuback, Unsubscribe};
+use crate::server::broker::{Delivery, Subscription};
+use crate::server::context::ListenerContext;
+
+/// Handles SUBSCRIBE: one reason code per filter, then the matching retained messages.
+pub fn handle_subscribe(
+    ctx: &ListenerContext,
+    st: &mut ConnState,
+    s: Subscribe,
+) -> Result<(), Close> {
+    let broker = &ctx.broker;
+    let mut reasons = Vec::with_capacity(s.filters.len());
+    let mut retained = Vec::new();
+    for (filter, options) in &s.filters {
+        let Some(parsed) = topic::parse_filter(filter) else {
+            reasons.push(reason::TOPIC_FILTER_INVALID);
+            continue;
+        };
+        if parsed.share_group.is_some() && options.no_local {
+            // [MQTT-3.8.3-4] no local on a shared subscription is a protocol error
+            return Err(Close::Error {
+                reason: reason::PROTOCOL_ERROR,
+                detail: format!("no local on shared subscription {filter}"),
+            });
+        }
+        let subscription = Subscription {
+            options: *options,
+            id: s.subscription_id,
+        };
+        let existed = broker.subscribe(&st.session, filter, subscription);
+        for message in broker.retained_for(filter, options, existed) {
+            retained.push(Delivery {
+                qos: message.qos.min(options.qos),
+                // [MQTT-3.3.1-9] retained messages sent for a new subscription carry RETAIN
+                retain: true,
+                subscription_ids: s.subscription_id.into_iter().collect(),
+                message,
+            });
+        }
+        // [MQTT-3.9.3-] granted QoS is the requested QoS: every QoS is supported
+        reasons.push(options.qos as u8);
+    }
+    st.send(&Packet::Suback(Suback {
+        packet_id: s.packet_id,
+        reasons,
+        reason_string: None,
+    }));
+    for delivery in retained {
+        st.session.enqueue(delivery, &broker.metrics);
+    }
+    Ok(())
+}
+
+/// Handles UNSUBSCRIBE.
+pub fn handle_unsubscribe(
+    ctx: &ListenerContext,
+    st: &mut ConnState,
+    u: Unsubscribe,
+) -> Result<(), Close> {
+    let reasons = u
+        .filters
+        .iter()
+        .map(|filter| {
+            if ctx.broker.unsubscribe(&st.session, filter) {
+                reason::SUCCESS
+            } else {
+                reason::NO_SUBSCRIPTION_EXISTED
+            }
+        })
+        .collect();
+    st.send(&Packet::Unsuback(Unsuback {
+        packet_id: u.packet_id,
+        reasons,
+    }));
+    Ok(())
+}

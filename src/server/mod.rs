@@ -1,0 +1,165 @@
+//! The MQTT broker: listeners, connections, packet handlers and the shared broker state.
+
+pub mod broker;
+pub mod connection;
+pub mod context;
+pub mod handler;
+pub mod listener;
+pub mod metrics;
+pub mod sys;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use thiserror::Error;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinHandle;
+
+use crate::config::{ListenerProtocol, Settings};
+use broker::{Broker, BrokerConfig, QueueLimits};
+use context::{ConnectionLimits, ListenerContext};
+
+/// Why the server could not start.
+#[derive(Debug, Error)]
+pub enum ServerError {
+    /// A listener could not bind its address.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address from the configuration.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A listener kind this build cannot serve yet.
+    #[error(
+        "listener {index}: protocol \"{protocol}\" is not supported by this version of robustmq"
+    )]
+    UnsupportedListener {
+        /// Position in the configuration.
+        index: usize,
+        /// The protocol named.
+        protocol: String,
+    },
+    /// The configuration has no listener at all.
+    #[error("no listener is configured")]
+    NoListener,
+}
+
+/// A broker that is running; dropping it does not stop it, call [`RunningServer::shutdown`].
+#[derive(Debug)]
+pub struct RunningServer {
+    addrs: Vec<SocketAddr>,
+    broker: Arc<Broker>,
+    shutdown: watch::Sender<bool>,
+    permits: Arc<Semaphore>,
+    max_connections: usize,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// True for loopback-only listeners, where anonymous access is the safe default.
+fn is_loopback(addr: &SocketAddr) -> bool {
+    addr.ip().is_loopback()
+}
+
+/// Binds every listener and starts serving.
+pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
+    let limits = &settings.limits;
+    let broker = Broker::new(BrokerConfig {
+        queue_limits: QueueLimits {
+            max_messages: limits.max_queued_messages,
+            max_bytes: limits.max_queued_bytes.min(usize::MAX as u64) as usize,
+        },
+    });
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let connection_limits = ConnectionLimits {
+        max_packet_size: limits.max_packet_size as usize,
+        receive_maximum: limits.max_inflight,
+        max_keepalive: limits.max_keepalive,
+        connect_timeout: limits.connect_timeout,
+        topic_alias_maximum: limits.topic_alias_maximum,
+    };
+    if settings.listeners.is_empty() {
+        return Err(ServerError::NoListener);
+    }
+    let mut bound = Vec::new();
+    for (index, l) in settings.listeners.iter().enumerate() {
+        let (ListenerProtocol::Mqtt, Some(addr)) = (l.protocol, l.bind) else {
+            return Err(ServerError::UnsupportedListener {
+                index,
+                protocol: format!("{:?}", l.protocol).to_lowercase(),
+            });
+        };
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServerError::Bind { addr, source })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| ServerError::Bind { addr, source })?;
+        let allow_anonymous = l.allow_anonymous.unwrap_or_else(|| is_loopback(&local));
+        if !allow_anonymous && l.allow_anonymous.is_none() {
+            tracing::warn!(listener = %local, "anonymous access is off on this non-loopback listener; set allow_anonymous = true to allow it");
+        }
+        bound.push((listener, local, allow_anonymous));
+    }
+    let mut tasks = Vec::new();
+    let mut addrs = Vec::new();
+    for (listener, local, allow_anonymous) in bound {
+        tracing::info!(listener = %local, "listening for MQTT");
+        addrs.push(local);
+        let ctx = ListenerContext {
+            broker: broker.clone(),
+            limits: connection_limits.clone(),
+            allow_anonymous,
+            shutdown: shutdown_rx.clone(),
+        };
+        tasks.push(tokio::spawn(listener::run_tcp(
+            listener,
+            ctx,
+            permits.clone(),
+        )));
+    }
+    tasks.push(tokio::spawn(sys::run(
+        broker.clone(),
+        settings.server.sys_interval,
+        shutdown_rx,
+    )));
+    Ok(RunningServer {
+        addrs,
+        broker,
+        shutdown,
+        permits,
+        max_connections: limits.max_connections,
+        tasks,
+    })
+}
+
+impl RunningServer {
+    /// The addresses the listeners are bound to (with the real port when 0 was asked for).
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    /// The first listener's address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addrs[0]
+    }
+
+    /// The broker's shared state.
+    pub fn broker(&self) -> &Arc<Broker> {
+        &self.broker
+    }
+
+    /// Stops accepting, tells every client the server is going away (v5 DISCONNECT 0x8B) and
+    /// waits up to `grace` for the connections to close.
+    pub async fn shutdown(self, grace: Duration) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        let all = self.max_connections.min(u32::MAX as usize) as u32;
+        let _ = tokio::time::timeout(grace, self.permits.acquire_many(all)).await;
+    }
+}

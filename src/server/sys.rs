@@ -1,0 +1,166 @@
+//! The `$SYS` tree: broker figures published as retained messages every `sys_interval`,
+//! under Mosquitto's topic names so existing tools read them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::watch;
+
+use super::broker::{Broker, Message};
+use super::metrics::{get, Metrics};
+use crate::protocol::{MessageProperties, QoS};
+
+/// Exponentially weighted per-minute rates, like Mosquitto's `load/*` figures.
+#[derive(Debug, Default, Clone, Copy)]
+struct Load {
+    last: u64,
+    one: f64,
+    five: f64,
+    fifteen: f64,
+}
+
+impl Load {
+    /// Folds the counter's change over `interval` into the three averages (per minute).
+    fn update(&mut self, counter: u64, interval: Duration) {
+        let secs = interval.as_secs_f64().max(0.001);
+        let per_minute = (counter.saturating_sub(self.last)) as f64 * 60.0 / secs;
+        self.last = counter;
+        for (avg, window) in [
+            (&mut self.one, 60.0),
+            (&mut self.five, 300.0),
+            (&mut self.fifteen, 900.0),
+        ] {
+            let factor = (-secs / window).exp();
+            *avg = per_minute + factor * (*avg - per_minute);
+        }
+    }
+}
+
+const LOADS: [&str; 7] = [
+    "messages/received",
+    "messages/sent",
+    "publish/received",
+    "publish/sent",
+    "bytes/received",
+    "bytes/sent",
+    "connections",
+];
+
+fn load_counters(m: &Metrics) -> [u64; 7] {
+    [
+        get(&m.messages_received),
+        get(&m.messages_sent),
+        get(&m.publish_received),
+        get(&m.publish_sent),
+        get(&m.bytes_received),
+        get(&m.bytes_sent),
+        get(&m.connections_total),
+    ]
+}
+
+fn publish(broker: &Broker, topic: &str, value: String) {
+    broker.publish(Message {
+        topic: Arc::from(format!("$SYS/broker/{topic}")),
+        payload: Bytes::from(value),
+        qos: QoS::AtMostOnce,
+        retain: true,
+        properties: MessageProperties::default(),
+        expires_at: None,
+        publisher: None,
+    });
+}
+
+/// Publishes the `$SYS` tree now and then every `interval` until shutdown.
+pub async fn run(broker: Arc<Broker>, interval: Duration, mut shutdown: watch::Receiver<bool>) {
+    publish(
+        &broker,
+        "version",
+        format!("robustmq version {}", env!("CARGO_PKG_VERSION")),
+    );
+    let mut loads = [Load::default(); 7];
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        broker.prune_retained();
+        let m = &broker.metrics;
+        let census = broker.census();
+        let connected = get(&m.clients_connected);
+        let figures: [(&str, u64); 14] = [
+            ("uptime", broker.started.elapsed().as_secs()),
+            ("clients/connected", connected),
+            ("clients/active", connected),
+            (
+                "clients/disconnected",
+                (census.sessions as u64).saturating_sub(connected),
+            ),
+            ("clients/total", census.sessions as u64),
+            ("clients/maximum", get(&m.clients_maximum)),
+            ("messages/received", get(&m.messages_received)),
+            ("messages/sent", get(&m.messages_sent)),
+            ("publish/messages/received", get(&m.publish_received)),
+            ("publish/messages/sent", get(&m.publish_sent)),
+            ("publish/messages/dropped", get(&m.publish_dropped)),
+            ("bytes/received", get(&m.bytes_received)),
+            ("bytes/sent", get(&m.bytes_sent)),
+            ("subscriptions/count", census.subscriptions as u64),
+        ];
+        for (topic, value) in figures {
+            let text = if topic == "uptime" {
+                format!("{value} seconds")
+            } else {
+                value.to_string()
+            };
+            publish(&broker, topic, text);
+        }
+        publish(
+            &broker,
+            "retained messages/count",
+            census.retained.to_string(),
+        );
+        publish(
+            &broker,
+            "store/messages/count",
+            census.queued_messages.to_string(),
+        );
+        for ((load, name), counter) in loads.iter_mut().zip(LOADS).zip(load_counters(m)) {
+            load.update(counter, interval);
+            publish(
+                &broker,
+                &format!("load/{name}/1min"),
+                format!("{:.2}", load.one),
+            );
+            publish(
+                &broker,
+                &format!("load/{name}/5min"),
+                format!("{:.2}", load.five),
+            );
+            publish(
+                &broker,
+                &format!("load/{name}/15min"),
+                format!("{:.2}", load.fifteen),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_converges_to_the_steady_rate() {
+        let mut load = Load::default();
+        let mut counter = 0;
+        for _ in 0..1000 {
+            counter += 100; // 100 per 10 s = 600 per minute
+            load.update(counter, Duration::from_secs(10));
+        }
+        assert!((load.one - 600.0).abs() < 1.0, "{}", load.one);
+        assert!((load.fifteen - 600.0).abs() < 50.0, "{}", load.fifteen);
+    }
+}

@@ -1,0 +1,17 @@
+//! Broker integration tests: the real broker in-process, driven over TCP by rumqttc and raw bytes.
+
+mod common;
+mod keepalive;
+mod malformed;
+mod qos;
+mod retained;
+mod session;
+mod shared;
+mod smoke;
+mod sys;
+mod topics;
+mod v5_connect;
+mod v5_flow;
+mod v5_properties;
+mod v5_subscribe;
+mod will;

@@ -1,0 +1,35 @@
+//! The harness itself works: both protocol versions connect, publish and receive.
+
+use crate::common::*;
+
+#[tokio::test]
+async fn v311_publish_reaches_subscriber() {
+    let broker = start().await;
+    let mut sub = v3::connect(&broker, "smoke-sub").await;
+    sub.subscribe("smoke/#", v3::QoS::AtLeastOnce).await;
+    let publisher = v3::connect(&broker, "smoke-pub").await;
+    publisher
+        .client
+        .publish("smoke/a", v3::QoS::AtLeastOnce, false, "hi")
+        .await
+        .unwrap();
+    let p = sub.publish().await;
+    assert_eq!(p.topic, "smoke/a");
+    assert_eq!(&p.payload[..], b"hi");
+}
+
+#[tokio::test]
+async fn v5_publish_reaches_subscriber() {
+    let broker = start().await;
+    let mut sub = v5::connect(&broker, "smoke5-sub").await;
+    sub.subscribe("smoke/#", v5::QoS::ExactlyOnce).await;
+    let publisher = v5::connect(&broker, "smoke5-pub").await;
+    publisher
+        .client
+        .publish("smoke/b", v5::QoS::ExactlyOnce, false, "hey")
+        .await
+        .unwrap();
+    let p = sub.publish().await;
+    assert_eq!(&p.topic[..], b"smoke/b");
+    assert_eq!(p.qos, v5::QoS::ExactlyOnce);
+}
