@@ -11,3 +11,6 @@ pub use decode::{decode, decode_connect, DecodeError};
 pub use encode::{encode, encode_publish, publish_len, EncodeError};
 pub use frame::{next_frame, Frame, FrameError};
 pub use packet::*;
+
+#[cfg(test)]
+mod tests;

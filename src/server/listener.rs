@@ -8,6 +8,7 @@ use tokio::sync::Semaphore;
 
 use super::connection;
 use super::context::ListenerContext;
+use super::metrics::add;
 
 /// Accepts TCP connections until shutdown; each one holds a permit of `permits` for its life.
 pub async fn run_tcp(listener: TcpListener, ctx: ListenerContext, permits: Arc<Semaphore>) {
@@ -38,9 +39,17 @@ pub async fn run_tcp(listener: TcpListener, ctx: ListenerContext, permits: Arc<S
         full_logged = false;
         let _ = stream.set_nodelay(true);
         let ctx = ctx.clone();
+        let broker = ctx.broker.clone();
         tokio::spawn(async move {
             let (reader, writer) = stream.into_split();
-            connection::serve(ctx, reader, writer, peer).await;
+            let task = tokio::spawn(connection::serve(ctx, reader, writer, peer));
+            // A panic is a bug; it costs that one connection, and it is counted and logged.
+            if let Err(e) = task.await {
+                if e.is_panic() {
+                    add(&broker.metrics.connection_panics, 1);
+                    tracing::error!(%peer, "connection task panicked; the connection was dropped");
+                }
+            }
             drop(permit);
         });
     }

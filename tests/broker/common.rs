@@ -66,7 +66,7 @@ pub async fn start_with(tweak: impl FnOnce(&mut Settings)) -> TestBroker {
 /// MQTT 3.1.1 client through rumqttc.
 pub mod v3 {
     use super::*;
-    pub use rumqttc::{AsyncClient, Event, EventLoop, LastWill, MqttOptions, Packet, Publish, QoS};
+    pub use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, Publish, QoS};
 
     pub fn options(broker: &TestBroker, id: &str) -> MqttOptions {
         let mut o = MqttOptions::new(id, "127.0.0.1", broker.port());
@@ -195,7 +195,7 @@ pub mod v5 {
         PublishProperties, RetainForwardRule, SubscribeProperties, SubscribeReasonCode,
     };
     pub use rumqttc::v5::mqttbytes::QoS;
-    pub use rumqttc::v5::{AsyncClient, Event, EventLoop, MqttOptions};
+    pub use rumqttc::v5::{AsyncClient, Event, MqttOptions};
 
     pub fn options(broker: &TestBroker, id: &str) -> MqttOptions {
         let mut o = MqttOptions::new(id, "127.0.0.1", broker.port());
@@ -227,6 +227,17 @@ pub mod v5 {
                         }
                     }
                     Ok(_) => {}
+                    // rumqttc reports the broker's DISCONNECT as an error; hand it on as the packet.
+                    Err(rumqttc::v5::ConnectionError::MqttState(rumqttc::v5::StateError::ServerDisconnect {
+                        reason_code,
+                        ..
+                    })) => {
+                        let _ = tx.send(Packet::Disconnect(rumqttc::v5::mqttbytes::v5::Disconnect {
+                            reason_code,
+                            properties: None,
+                        }));
+                        return;
+                    }
                     Err(_) => return,
                 }
             }
@@ -399,7 +410,502 @@ pub async fn raw_connected(broker: &TestBroker, level: u8, client_id: &str) -> R
     raw.send(&connect_packet(level, client_id, 60)).await;
     let connack = raw.packet().await.expect("CONNACK");
     assert_eq!(connack[0], 0x20, "CONNACK expected, got {connack:?}");
-    let code = if level == 5 { connack[3] } else { connack[3] };
-    assert_eq!(code, 0, "connection refused: {connack:?}");
+    // The return code (3.1.1) or reason code (5) is the fourth byte either way.
+    assert_eq!(connack[3], 0, "connection refused: {connack:?}");
     raw
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers shared by qos, retained, will, session, shared, topics and keepalive tests.
+// ---------------------------------------------------------------------------------------------
+
+impl v3::Client {
+    /// Publishes and, for QoS 1/2, waits for the PUBACK/PUBCOMP, so the broker has routed it.
+    pub async fn publish_acked(&mut self, topic: &str, qos: v3::QoS, retain: bool, payload: &[u8]) {
+        self.client
+            .publish(topic, qos, retain, payload.to_vec())
+            .await
+            .unwrap();
+        match qos {
+            v3::QoS::AtMostOnce => {}
+            v3::QoS::AtLeastOnce => {
+                self.next(|p| matches!(p, v3::Packet::PubAck(_)).then_some(()))
+                    .await
+            }
+            v3::QoS::ExactlyOnce => {
+                self.next(|p| matches!(p, v3::Packet::PubComp(_)).then_some(()))
+                    .await
+            }
+        }
+    }
+
+    /// Every PUBLISH that arrives until none has arrived for [`QUIET`].
+    pub async fn publishes_until_quiet(&mut self) -> Vec<v3::Publish> {
+        let mut out = Vec::new();
+        while let Ok(Some(p)) = tokio::time::timeout(QUIET, self.incoming.recv()).await {
+            if let v3::Packet::Publish(p) = p {
+                out.push(p);
+            }
+        }
+        out
+    }
+}
+
+impl v5::Client {
+    /// Publishes and, for QoS 1/2, waits for the PUBACK/PUBCOMP, so the broker has routed it.
+    pub async fn publish_acked(&mut self, topic: &str, qos: v5::QoS, retain: bool, payload: &[u8]) {
+        self.client
+            .publish(topic, qos, retain, payload.to_vec())
+            .await
+            .unwrap();
+        match qos {
+            v5::QoS::AtMostOnce => {}
+            v5::QoS::AtLeastOnce => {
+                self.next(|p| matches!(p, v5::Packet::PubAck(_)).then_some(()))
+                    .await
+            }
+            v5::QoS::ExactlyOnce => {
+                self.next(|p| matches!(p, v5::Packet::PubComp(_)).then_some(()))
+                    .await
+            }
+        }
+    }
+
+    /// Every PUBLISH that arrives until none has arrived for [`QUIET`].
+    pub async fn publishes_until_quiet(&mut self) -> Vec<v5::Publish> {
+        let mut out = Vec::new();
+        while let Ok(Some(p)) = tokio::time::timeout(QUIET, self.incoming.recv()).await {
+            if let v5::Packet::Publish(p) = p {
+                out.push(p);
+            }
+        }
+        out
+    }
+}
+
+/// A CONNECT with every field chosen by the caller. `flags` is the connect-flags byte (0x02 clean
+/// start, 0x04 will, 0x08/0x10 will QoS, 0x20 will retain); `properties` is the raw v5 property
+/// block without its length; `will` is (v5 will properties, topic, payload).
+pub fn connect_packet_with(
+    level: u8,
+    client_id: &str,
+    keep_alive: u16,
+    flags: u8,
+    properties: &[u8],
+    will: Option<(&[u8], &str, &[u8])>,
+) -> Vec<u8> {
+    let mut body = vec![0, 4, b'M', b'Q', b'T', b'T', level, flags];
+    body.extend_from_slice(&keep_alive.to_be_bytes());
+    if level == 5 {
+        push_varint(&mut body, properties.len());
+        body.extend_from_slice(properties);
+    }
+    push_str(&mut body, client_id);
+    if let Some((will_properties, topic, payload)) = will {
+        if level == 5 {
+            push_varint(&mut body, will_properties.len());
+            body.extend_from_slice(will_properties);
+        }
+        push_str(&mut body, topic);
+        body.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+        body.extend_from_slice(payload);
+    }
+    frame(0x10, &body)
+}
+
+/// A SUBSCRIBE for one filter with the given options byte (QoS in the low bits).
+pub fn subscribe_packet(level: u8, packet_id: u16, filter: &str, options: u8) -> Vec<u8> {
+    let mut body = packet_id.to_be_bytes().to_vec();
+    if level == 5 {
+        body.push(0);
+    }
+    push_str(&mut body, filter);
+    body.push(options);
+    frame(0x82, &body)
+}
+
+/// A PUBLISH; `packet_id` is ignored for QoS 0.
+pub fn publish_packet(
+    level: u8,
+    topic: &str,
+    qos: u8,
+    packet_id: u16,
+    payload: &[u8],
+    dup: bool,
+    retain: bool,
+) -> Vec<u8> {
+    let header = 0x30 | (u8::from(dup) << 3) | (qos << 1) | u8::from(retain);
+    let mut body = Vec::new();
+    push_str(&mut body, topic);
+    if qos > 0 {
+        body.extend_from_slice(&packet_id.to_be_bytes());
+    }
+    if level == 5 {
+        body.push(0);
+    }
+    body.extend_from_slice(payload);
+    frame(header, &body)
+}
+
+/// A PUBLISH as read off the wire by a [`Raw`] client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawPublish {
+    pub dup: bool,
+    pub qos: u8,
+    pub retain: bool,
+    pub topic: String,
+    pub packet_id: u16,
+    pub payload: Vec<u8>,
+}
+
+/// Parses a whole PUBLISH packet (as returned by [`Raw::packet`]); panics on anything else.
+pub fn parse_publish(level: u8, packet: &[u8]) -> RawPublish {
+    assert_eq!(packet[0] >> 4, 3, "PUBLISH expected, got {packet:?}");
+    let flags = packet[0] & 0x0f;
+    let qos = (flags >> 1) & 3;
+    let mut i = 1;
+    while packet[i] & 0x80 != 0 {
+        i += 1;
+    }
+    i += 1;
+    let topic_len = u16::from_be_bytes([packet[i], packet[i + 1]]) as usize;
+    i += 2;
+    let topic = String::from_utf8(packet[i..i + topic_len].to_vec()).expect("UTF-8 topic");
+    i += topic_len;
+    let mut packet_id = 0;
+    if qos > 0 {
+        packet_id = u16::from_be_bytes([packet[i], packet[i + 1]]);
+        i += 2;
+    }
+    if level == 5 {
+        let mut len = 0usize;
+        let mut shift = 0;
+        loop {
+            let b = packet[i];
+            i += 1;
+            len |= ((b & 0x7f) as usize) << shift;
+            shift += 7;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        i += len;
+    }
+    RawPublish {
+        dup: flags & 0x08 != 0,
+        qos,
+        retain: flags & 0x01 != 0,
+        topic,
+        packet_id,
+        payload: packet[i..].to_vec(),
+    }
+}
+
+/// An acknowledgement packet (PUBACK 0x40, PUBREC 0x50, PUBREL 0x62, PUBCOMP 0x70) for `id`.
+pub fn ack_packet(header: u8, packet_id: u16) -> Vec<u8> {
+    frame(header, &packet_id.to_be_bytes())
+}
+
+/// Connects a raw client with `connect` and returns it with the CONNACK bytes (unchecked).
+pub async fn raw_connect_with(broker: &TestBroker, connect: &[u8]) -> (Raw, Vec<u8>) {
+    let mut raw = Raw::connect(broker).await;
+    raw.send(connect).await;
+    let connack = raw.packet().await.expect("CONNACK");
+    assert_eq!(connack[0], 0x20, "CONNACK expected, got {connack:?}");
+    (raw, connack)
+}
+
+impl Raw {
+    /// The next packet if one arrives within `wait`: `Some(None)` when the broker closed,
+    /// `None` when nothing happened.
+    pub async fn packet_within(&mut self, wait: Duration) -> Option<Option<Vec<u8>>> {
+        let mut header = [0u8; 1];
+        match tokio::time::timeout(wait, self.stream.read_exact(&mut header)).await {
+            Err(_) => None,
+            Ok(Err(_)) => Some(None),
+            Ok(Ok(_)) => {
+                let mut out = vec![header[0]];
+                let mut len = 0usize;
+                let mut shift = 0;
+                loop {
+                    let mut b = [0u8; 1];
+                    if self.stream.read_exact(&mut b).await.is_err() {
+                        return Some(None);
+                    }
+                    out.push(b[0]);
+                    len |= ((b[0] & 0x7f) as usize) << shift;
+                    shift += 7;
+                    if b[0] & 0x80 == 0 {
+                        break;
+                    }
+                }
+                let mut body = vec![0u8; len];
+                if self.stream.read_exact(&mut body).await.is_err() {
+                    return Some(None);
+                }
+                out.extend_from_slice(&body);
+                Some(Some(out))
+            }
+        }
+    }
+
+    /// Subscribes to one filter and returns the SUBACK bytes.
+    pub async fn subscribe(&mut self, level: u8, packet_id: u16, filter: &str, qos: u8) -> Vec<u8> {
+        self.send(&subscribe_packet(level, packet_id, filter, qos))
+            .await;
+        let suback = self.packet().await.expect("SUBACK");
+        assert_eq!(suback[0], 0x90, "SUBACK expected, got {suback:?}");
+        suback
+    }
+}
+
+fn push_str(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(&(s.len() as u16).to_be_bytes());
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn push_varint(out: &mut Vec<u8>, mut n: usize) {
+    loop {
+        let mut b = (n & 0x7f) as u8;
+        n >>= 7;
+        if n > 0 {
+            b |= 0x80;
+        }
+        out.push(b);
+        if n == 0 {
+            break;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// MQTT 5 on raw bytes, for the v5_* tests: properties rumqttc cannot send or does not show,
+// repeated subscription identifiers, and the reason code of the broker's DISCONNECT (rumqttc 0.25
+// turns an incoming DISCONNECT into an event loop error, so `v5::Client::disconnected` never
+// sees it).
+// ---------------------------------------------------------------------------------------------
+
+/// v5 property identifiers and encoders.
+pub mod prop {
+    pub const PAYLOAD_FORMAT: u8 = 0x01;
+    pub const MESSAGE_EXPIRY: u8 = 0x02;
+    pub const CONTENT_TYPE: u8 = 0x03;
+    pub const RESPONSE_TOPIC: u8 = 0x08;
+    pub const CORRELATION_DATA: u8 = 0x09;
+    pub const SUBSCRIPTION_ID: u8 = 0x0B;
+    pub const AUTH_METHOD: u8 = 0x15;
+    pub const RECEIVE_MAXIMUM: u8 = 0x21;
+    pub const TOPIC_ALIAS: u8 = 0x23;
+    pub const USER_PROPERTY: u8 = 0x26;
+    pub const MAXIMUM_PACKET_SIZE: u8 = 0x27;
+
+    /// A two-byte integer property.
+    pub fn u16(id: u8, value: u16) -> Vec<u8> {
+        let mut out = vec![id];
+        out.extend_from_slice(&value.to_be_bytes());
+        out
+    }
+
+    /// A four-byte integer property.
+    pub fn u32(id: u8, value: u32) -> Vec<u8> {
+        let mut out = vec![id];
+        out.extend_from_slice(&value.to_be_bytes());
+        out
+    }
+
+    /// A UTF-8 string or binary data property.
+    pub fn string(id: u8, value: &[u8]) -> Vec<u8> {
+        let mut out = vec![id];
+        out.extend_from_slice(&(value.len() as u16).to_be_bytes());
+        out.extend_from_slice(value);
+        out
+    }
+
+    /// A variable byte integer property.
+    pub fn var(id: u8, value: u32) -> Vec<u8> {
+        let mut out = vec![id];
+        super::push_varint(&mut out, value as usize);
+        out
+    }
+}
+
+/// A raw v5 client connected (clean start, keep alive 60) with the CONNECT `properties`;
+/// panics unless the CONNACK says success.
+pub async fn raw_connected_v5(broker: &TestBroker, client_id: &str, properties: &[u8]) -> Raw {
+    let connect = connect_packet_with(5, client_id, 60, 0x02, properties, None);
+    let (raw, connack) = raw_connect_with(broker, &connect).await;
+    assert_eq!(connack[3], 0, "connection refused: {connack:?}");
+    raw
+}
+
+/// A v5 PUBLISH with properties (`packet_id` is left out for QoS 0).
+pub fn publish_v5(
+    topic: &str,
+    qos: u8,
+    packet_id: u16,
+    properties: &[u8],
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut body = Vec::new();
+    push_str(&mut body, topic);
+    if qos > 0 {
+        body.extend_from_slice(&packet_id.to_be_bytes());
+    }
+    push_varint(&mut body, properties.len());
+    body.extend_from_slice(properties);
+    body.extend_from_slice(payload);
+    frame(0x30 | (qos << 1), &body)
+}
+
+/// A v5 SUBSCRIBE of `(filter, subscription options byte)` pairs, with an optional
+/// subscription identifier.
+pub fn subscribe_v5(
+    packet_id: u16,
+    subscription_id: Option<u32>,
+    filters: &[(&str, u8)],
+) -> Vec<u8> {
+    let mut body = packet_id.to_be_bytes().to_vec();
+    let properties =
+        subscription_id.map_or_else(Vec::new, |id| prop::var(prop::SUBSCRIPTION_ID, id));
+    push_varint(&mut body, properties.len());
+    body.extend_from_slice(&properties);
+    for (filter, options) in filters {
+        push_str(&mut body, filter);
+        body.push(*options);
+    }
+    frame(0x82, &body)
+}
+
+/// A v5 PUBLISH as read off the wire, with the properties the tests look at.
+#[derive(Debug, Clone, Default)]
+pub struct RawPublish5 {
+    pub qos: u8,
+    pub retain: bool,
+    pub topic: String,
+    pub packet_id: u16,
+    pub message_expiry: Option<u32>,
+    pub topic_alias: Option<u16>,
+    /// Every Subscription Identifier property, in order.
+    pub subscription_ids: Vec<u32>,
+    pub payload: Vec<u8>,
+}
+
+fn read_varint(bytes: &[u8], pos: &mut usize) -> usize {
+    let mut value = 0usize;
+    let mut shift = 0;
+    loop {
+        let b = bytes[*pos];
+        *pos += 1;
+        value |= ((b & 0x7f) as usize) << shift;
+        shift += 7;
+        if b & 0x80 == 0 {
+            return value;
+        }
+    }
+}
+
+fn read_binary(bytes: &[u8], pos: &mut usize) -> Vec<u8> {
+    let len = u16::from_be_bytes([bytes[*pos], bytes[*pos + 1]]) as usize;
+    let out = bytes[*pos + 2..*pos + 2 + len].to_vec();
+    *pos += 2 + len;
+    out
+}
+
+/// Parses a whole v5 PUBLISH packet (fixed header included); panics on anything else.
+pub fn parse_publish_v5(packet: &[u8]) -> RawPublish5 {
+    assert_eq!(packet[0] >> 4, 3, "PUBLISH expected, got {packet:?}");
+    let mut pos = 1;
+    let remaining = read_varint(packet, &mut pos);
+    assert_eq!(packet.len(), pos + remaining, "remaining length");
+    let mut p = RawPublish5 {
+        qos: (packet[0] >> 1) & 0x03,
+        retain: packet[0] & 0x01 != 0,
+        ..Default::default()
+    };
+    p.topic = String::from_utf8(read_binary(packet, &mut pos)).expect("UTF-8 topic");
+    if p.qos > 0 {
+        p.packet_id = u16::from_be_bytes([packet[pos], packet[pos + 1]]);
+        pos += 2;
+    }
+    let end = read_varint(packet, &mut pos) + pos;
+    while pos < end {
+        let id = packet[pos];
+        pos += 1;
+        match id {
+            prop::PAYLOAD_FORMAT => pos += 1,
+            prop::MESSAGE_EXPIRY => {
+                let b = &packet[pos..pos + 4];
+                p.message_expiry = Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+                pos += 4;
+            }
+            prop::CONTENT_TYPE | prop::RESPONSE_TOPIC | prop::CORRELATION_DATA => {
+                read_binary(packet, &mut pos);
+            }
+            prop::SUBSCRIPTION_ID => p
+                .subscription_ids
+                .push(read_varint(packet, &mut pos) as u32),
+            prop::TOPIC_ALIAS => {
+                p.topic_alias = Some(u16::from_be_bytes([packet[pos], packet[pos + 1]]));
+                pos += 2;
+            }
+            prop::USER_PROPERTY => {
+                read_binary(packet, &mut pos);
+                read_binary(packet, &mut pos);
+            }
+            other => panic!("property {other:#04x} does not belong in PUBLISH: {packet:?}"),
+        }
+    }
+    assert_eq!(pos, end, "property length");
+    p.payload = packet[end..].to_vec();
+    p
+}
+
+impl Raw {
+    /// The next packet of type `kind` (high nibble: 3 PUBLISH, 4 PUBACK, 5 PUBREC, 9 SUBACK,
+    /// 11 UNSUBACK), skipping others; panics if the broker closes first.
+    pub async fn next_of(&mut self, kind: u8) -> Vec<u8> {
+        loop {
+            match self.packet().await {
+                Some(p) if p[0] >> 4 == kind => return p,
+                Some(_) => {}
+                None => panic!("connection closed while waiting for packet type {kind}"),
+            }
+        }
+    }
+
+    /// The next PUBLISH, parsed as v5.
+    pub async fn next_publish_v5(&mut self) -> RawPublish5 {
+        parse_publish_v5(&self.next_of(3).await)
+    }
+
+    /// Waits for the broker to close the connection and returns the reason code of the v5
+    /// DISCONNECT it sent last; panics if it sent none.
+    pub async fn disconnect_reason(&mut self) -> u8 {
+        let seen = self.expect_close().await;
+        let last = seen
+            .last()
+            .unwrap_or_else(|| panic!("connection closed without DISCONNECT"));
+        assert_eq!(
+            last[0], 0xE0,
+            "last packet before close is not DISCONNECT: {seen:?}"
+        );
+        // A remaining length of 0 means 0x00, normal disconnection.
+        if last[1] == 0 {
+            0
+        } else {
+            last[2]
+        }
+    }
+}
+
+/// Polls `check` every 10 ms until it holds; panics after [`WAIT`].
+pub async fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !check() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }

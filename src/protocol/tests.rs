@@ -1,0 +1,243 @@
+//! Codec cases that ruled out mqttbytes, kept as regression tests of this protocol layer, plus
+//! round trips of what the broker encodes.
+
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+
+use super::*;
+
+fn frame_of(bytes: &[u8]) -> Frame {
+    next_frame(bytes, usize::MAX)
+        .expect("frames")
+        .expect("complete")
+}
+
+#[test]
+fn disconnect_e0_01_00_is_one_whole_packet() {
+    let bytes = [0xE0, 0x01, 0x00];
+    let frame = frame_of(&bytes);
+    assert_eq!(frame.len, 3);
+    match decode(Version::V5, &bytes[..frame.len]).unwrap() {
+        Packet::Disconnect(d) => assert_eq!(d.reason, 0),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn plus_in_publish_topic_is_refused() {
+    // [MQTT-3.3.2-2] the topic name of a PUBLISH contains no wildcard characters
+    let bytes = [0x30, 0x05, 0x00, 0x03, b'a', b'/', b'+'];
+    let err = decode(Version::V3_1_1, &bytes).unwrap_err();
+    assert!(matches!(err, DecodeError::TopicName(_)), "{err:?}");
+    assert_eq!(err.reason_code(), reason::TOPIC_NAME_INVALID);
+}
+
+#[test]
+fn hash_in_publish_topic_is_refused_in_v5() {
+    let bytes = [0x30, 0x06, 0x00, 0x03, b'a', b'/', b'#', 0x00];
+    assert!(matches!(
+        decode(Version::V5, &bytes),
+        Err(DecodeError::TopicName(_))
+    ));
+}
+
+#[test]
+fn subscribe_with_wrong_header_flags_is_malformed() {
+    // [MQTT-3.8.1-1] bits 3..0 of SUBSCRIBE's fixed header are 0010
+    let bytes = [0x80, 0x06, 0x00, 0x01, 0x00, 0x01, b'a', 0x00];
+    let err = decode(Version::V3_1_1, &bytes).unwrap_err();
+    assert_eq!(err.reason_code(), reason::MALFORMED_PACKET, "{err:?}");
+    let good = [0x82, 0x06, 0x00, 0x01, 0x00, 0x01, b'a', 0x00];
+    assert!(matches!(
+        decode(Version::V3_1_1, &good),
+        Ok(Packet::Subscribe(_))
+    ));
+}
+
+#[test]
+fn auth_packet_decodes_in_v5() {
+    // AUTH with reason 0x19 (re-authenticate) and an authentication method property
+    let bytes = [0xF0, 0x08, 0x19, 0x06, 0x15, 0x00, 0x03, b'f', b'o', b'o'];
+    match decode(Version::V5, &bytes).unwrap() {
+        Packet::Auth(a) => {
+            assert_eq!(a.reason, 0x19);
+            assert_eq!(a.method.as_deref(), Some("foo"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn mqtt_3_1_connect_decodes() {
+    let mut body = vec![0x00, 0x06];
+    body.extend_from_slice(b"MQIsdp");
+    body.extend_from_slice(&[0x03, 0x02, 0x00, 0x3C, 0x00, 0x02, b'c', b'1']);
+    let mut bytes = vec![0x10, body.len() as u8];
+    bytes.extend_from_slice(&body);
+    let connect = decode_connect(&bytes, 2).unwrap();
+    assert_eq!(connect.version, Version::V3_1);
+    assert_eq!(&*connect.client_id, "c1");
+    assert!(connect.clean_start);
+    assert_eq!(connect.keep_alive, 60);
+}
+
+#[test]
+fn unknown_protocol_level_is_reported_as_such() {
+    let bytes = [
+        0x10, 0x0C, 0x00, 0x04, b'M', b'Q', b'T', b'T', 0x06, 0x02, 0x00, 0x3C, 0x00, 0x00,
+    ];
+    assert_eq!(
+        decode_connect(&bytes, 2),
+        Err(DecodeError::UnsupportedVersion(6))
+    );
+}
+
+#[test]
+fn will_retain_without_will_flag_is_malformed() {
+    // [MQTT-3.1.2-15] will retain is 0 when the will flag is 0
+    let bytes = [
+        0x10, 0x0C, 0x00, 0x04, b'M', b'Q', b'T', b'T', 0x04, 0x22, 0x00, 0x3C, 0x00, 0x00,
+    ];
+    assert!(matches!(
+        decode_connect(&bytes, 2),
+        Err(DecodeError::Malformed(_))
+    ));
+}
+
+#[test]
+fn string_over_65535_bytes_is_refused_on_encode_not_wrapped() {
+    let publish = Publish {
+        dup: false,
+        qos: QoS::AtMostOnce,
+        retain: false,
+        topic: Arc::from("t".repeat(70_000)),
+        packet_id: 0,
+        payload: Bytes::new(),
+        properties: MessageProperties::default(),
+        topic_alias: None,
+        subscription_ids: Vec::new(),
+    };
+    let mut out = BytesMut::new();
+    assert_eq!(
+        encode_publish(Version::V3_1_1, &publish, &mut out),
+        Err(EncodeError::FieldTooLong("topic name"))
+    );
+    assert!(out.is_empty());
+}
+
+#[test]
+fn qos_3_publish_is_malformed() {
+    let bytes = [0x36, 0x05, 0x00, 0x01, b'a', 0x00, 0x01];
+    assert_eq!(
+        decode(Version::V3_1_1, &bytes).unwrap_err().reason_code(),
+        reason::MALFORMED_PACKET
+    );
+}
+
+#[test]
+fn packet_id_zero_is_malformed() {
+    let bytes = [0x32, 0x05, 0x00, 0x01, b'a', 0x00, 0x00];
+    assert_eq!(
+        decode(Version::V3_1_1, &bytes).unwrap_err().reason_code(),
+        reason::MALFORMED_PACKET
+    );
+}
+
+#[test]
+fn duplicate_v5_property_is_a_protocol_error() {
+    // two payload format indicators
+    let bytes = [0x30, 0x08, 0x00, 0x01, b'a', 0x04, 0x01, 0x00, 0x01, 0x00];
+    assert_eq!(
+        decode(Version::V5, &bytes).unwrap_err().reason_code(),
+        reason::PROTOCOL_ERROR
+    );
+}
+
+fn sample_publish(version: Version) -> Publish {
+    Publish {
+        dup: true,
+        qos: QoS::ExactlyOnce,
+        retain: true,
+        topic: Arc::from("a/b"),
+        packet_id: 7,
+        payload: Bytes::from_static(b"payload"),
+        properties: if version.is_v5() {
+            MessageProperties {
+                payload_format_utf8: Some(true),
+                message_expiry: Some(30),
+                content_type: Some(Arc::from("text/plain")),
+                response_topic: Some(Arc::from("reply/here")),
+                correlation_data: Some(Bytes::from_static(b"\x01\x02")),
+                user_properties: vec![
+                    (Arc::from("k"), Arc::from("v")),
+                    (Arc::from("k"), Arc::from("w")),
+                ],
+            }
+        } else {
+            MessageProperties::default()
+        },
+        topic_alias: None,
+        subscription_ids: Vec::new(),
+    }
+}
+
+#[test]
+fn publish_round_trips_through_the_codec_in_every_version() {
+    for version in [Version::V3_1_1, Version::V5] {
+        let publish = sample_publish(version);
+        let mut out = BytesMut::new();
+        encode_publish(version, &publish, &mut out).unwrap();
+        assert_eq!(out.len(), publish_len(version, &publish).unwrap());
+        assert_eq!(frame_of(&out).len, out.len());
+        match decode(version, &out).unwrap() {
+            Packet::Publish(p) => assert_eq!(p, publish, "{version}"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn v5_publish_carries_every_subscription_identifier() {
+    let mut publish = sample_publish(Version::V5);
+    publish.subscription_ids = vec![1, 200_000];
+    let mut out = BytesMut::new();
+    encode_publish(Version::V5, &publish, &mut out).unwrap();
+    // property 0x0B appears twice: 0x0B 0x01 and 0x0B + 3-byte varint of 200000
+    let ids: Vec<usize> = out
+        .windows(2)
+        .enumerate()
+        .filter(|(_, w)| w == &[0x0B, 0x01])
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(ids.len(), 1);
+    assert!(out.windows(4).any(|w| w == [0x0B, 0xC0, 0x9A, 0x0C]));
+}
+
+#[test]
+fn v5_acks_with_reason_and_string_encode_and_decode() {
+    let ack = Ack {
+        packet_id: 9,
+        reason: reason::NO_MATCHING_SUBSCRIBERS,
+        reason_string: Some(Arc::from("nobody listens")),
+    };
+    let mut out = BytesMut::new();
+    encode(Version::V5, &Packet::Puback(ack.clone()), &mut out).unwrap();
+    assert_eq!(decode(Version::V5, &out).unwrap(), Packet::Puback(ack));
+    let mut short = BytesMut::new();
+    encode(Version::V5, &Packet::Pubrec(Ack::success(3)), &mut short).unwrap();
+    assert_eq!(&short[..], &[0x50, 0x02, 0x00, 0x03]);
+}
+
+#[test]
+fn v311_connack_maps_v5_reasons_to_return_codes() {
+    let mut out = BytesMut::new();
+    let connack = Connack {
+        session_present: true,
+        reason: reason::NOT_AUTHORIZED,
+        properties: ConnackProperties::default(),
+    };
+    encode(Version::V3_1_1, &Packet::Connack(connack), &mut out).unwrap();
+    // [MQTT-3.2.2-4] a refusal never says a session is present
+    assert_eq!(&out[..], &[0x20, 0x02, 0x00, 0x05]);
+}
