@@ -271,8 +271,14 @@ async fn finish<W: AsyncWrite + Unpin>(
         ),
     }
     if let Some(code) = server_reason.filter(|_| st.version.is_v5()) {
+        // DISCONNECT may carry a reason string whatever Request Problem Information said.
+        let reason_string = match &close {
+            Close::Error { detail, .. } => Some(detail.chars().take(200).collect::<String>().into()),
+            _ => None,
+        };
         let disconnect = Packet::Disconnect(Disconnect {
             reason: code,
+            reason_string,
             ..Default::default()
         });
         if protocol::encode(st.version, &disconnect, &mut st.out).is_ok() {

@@ -138,6 +138,10 @@ pub fn accept(
             subscription_ids_available: Some(true),
             shared_subscription_available: Some(true),
             server_keep_alive,
+            // A base for response topics, given to clients that ask for one (v5 4.10)
+            response_information: connect
+                .request_response_info
+                .then(|| Arc::from(format!("response/{client_id}"))),
             ..Default::default()
         }
     } else {
@@ -155,6 +159,7 @@ pub fn accept(
         // [MQTT-3.1.2-22] the server allows one and a half times the keep alive
         keep_alive_limit: (keep_alive > 0).then(|| Duration::from_millis(keep_alive as u64 * 1500)),
         connect_session_expiry: connect.session_expiry,
+        problem_info: connect.request_problem_info,
         topic_aliases: HashMap::new(),
         out: BytesMut::with_capacity(4096),
     };

@@ -82,6 +82,8 @@ pub struct ConnState {
     pub keep_alive_limit: Option<Duration>,
     /// Session expiry interval requested at CONNECT (v5), to check DISCONNECT's update.
     pub connect_session_expiry: u32,
+    /// Whether the v5 client accepts reason strings on acks [MQTT-3.1.2-29].
+    pub problem_info: bool,
     /// Topic aliases the client has set.
     pub topic_aliases: HashMap<u16, Arc<str>>,
     /// Bytes waiting to be written.
@@ -89,6 +91,11 @@ pub struct ConnState {
 }
 
 impl ConnState {
+    /// A reason string for an ack, when the client wants them.
+    pub fn reason_string(&self, text: &str) -> Option<Arc<str>> {
+        (self.version.is_v5() && self.problem_info).then(|| Arc::from(text))
+    }
+
     /// Appends a packet to the write buffer.
     pub fn send(&mut self, packet: &Packet) {
         if let Err(e) = protocol::encode(self.version, packet, &mut self.out) {

@@ -36,8 +36,10 @@ pub fn handle_publish(
             });
         }
     }
+    let mut why = None;
     let code = if p.topic.starts_with("$SYS") {
         // The $SYS tree belongs to the broker.
+        why = Some("the $SYS topic tree is reserved for the broker");
         reason::NOT_AUTHORIZED
     } else {
         let matched = ctx
@@ -52,7 +54,7 @@ pub fn handle_publish(
     let ack = Ack {
         packet_id,
         reason: code,
-        reason_string: None,
+        reason_string: why.and_then(|w| st.reason_string(w)),
     };
     match qos {
         QoS::AtMostOnce => {}

@@ -14,8 +14,10 @@ pub fn handle_subscribe(
     let broker = &ctx.broker;
     let mut reasons = Vec::with_capacity(s.filters.len());
     let mut retained = Vec::new();
+    let mut problem = None;
     for (filter, options) in &s.filters {
         let Some(parsed) = topic::parse_filter(filter) else {
+            problem = Some(format!("invalid shared subscription filter {filter:?}"));
             reasons.push(reason::TOPIC_FILTER_INVALID);
             continue;
         };
@@ -46,7 +48,7 @@ pub fn handle_subscribe(
     st.send(&Packet::Suback(Suback {
         packet_id: s.packet_id,
         reasons,
-        reason_string: None,
+        reason_string: problem.and_then(|p| st.reason_string(&p)),
     }));
     for delivery in retained {
         st.session.enqueue(delivery, &broker.metrics);
