@@ -12,9 +12,7 @@ use tracing_subscriber::EnvFilter;
 fn init_logging(level: &str) -> Result<(), String> {
     let filter = match EnvFilter::try_from_default_env() {
         Ok(filter) => filter,
-        Err(_) => {
-            EnvFilter::try_new(level).map_err(|e| format!("invalid --log-level {level:?}: {e}"))?
-        }
+        Err(_) => EnvFilter::try_new(level).map_err(|e| format!("invalid --log-level {level:?}: {e}"))?,
     };
     tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -58,10 +58,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
         println!("{what}: configuration is valid");
         return ExitCode::SUCCESS;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("robustmq: cannot start the async runtime: {e}");

@@ -44,10 +44,7 @@ fn misplaced_table(document: &DeTable<'_>) -> Option<(Range<usize>, String, &'st
         if name == "listeners" {
             // Anything but an array is left to serde, whose message is already clear.
             if let DeValue::Array(listeners) = value.get_ref() {
-                let item = listeners
-                    .iter()
-                    .enumerate()
-                    .find(|(_, item)| not_table(item));
+                let item = listeners.iter().enumerate().find(|(_, item)| not_table(item));
                 if let Some((index, item)) = item {
                     let key = format!("listeners[{index}]");
                     return Some((item.span(), key, item.get_ref().type_str()));
@@ -191,8 +188,7 @@ pub(super) fn size<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D:
         }
 
         fn visit_i64<E: de::Error>(self, value: i64) -> Result<u64, E> {
-            u64::try_from(value)
-                .map_err(|_| E::custom(format!("a size cannot be negative ({value})")))
+            u64::try_from(value).map_err(|_| E::custom(format!("a size cannot be negative ({value})")))
         }
 
         fn visit_str<E: de::Error>(self, value: &str) -> Result<u64, E> {
@@ -276,10 +272,7 @@ fn bounded<'de, D: Deserializer<'de>>(deserializer: D, max: u64) -> Result<u64, 
 
         fn visit_u64<E: de::Error>(self, value: u64) -> Result<u64, E> {
             if value > self.0 {
-                return Err(E::custom(format!(
-                    "{value} is too large (maximum {})",
-                    self.0
-                )));
+                return Err(E::custom(format!("{value} is too large (maximum {})", self.0)));
             }
             Ok(value)
         }

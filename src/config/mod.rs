@@ -351,13 +351,9 @@ impl Settings {
             resolve(path);
         }
         for listener in &mut self.listeners {
-            for path in [
-                &mut listener.cert,
-                &mut listener.key,
-                &mut listener.client_ca,
-            ]
-            .into_iter()
-            .flatten()
+            for path in [&mut listener.cert, &mut listener.key, &mut listener.client_ca]
+                .into_iter()
+                .flatten()
             {
                 resolve(path);
             }

@@ -7,8 +7,8 @@ use std::time::Duration;
 use bytesize::ByteSize;
 
 use super::{
-    AuthSettings, ConfigError, Limits, ListenerProtocol, ListenerSettings, MetricsSettings,
-    ServerSettings, Settings, StoreSettings, MIN_PACKET_SIZE, MQTT_MAX_PACKET_SIZE,
+    AuthSettings, ConfigError, Limits, ListenerProtocol, ListenerSettings, MetricsSettings, ServerSettings,
+    Settings, StoreSettings, MIN_PACKET_SIZE, MQTT_MAX_PACKET_SIZE,
 };
 
 type Result = std::result::Result<(), ConfigError>;
@@ -57,9 +57,7 @@ fn listeners(listeners: &[ListenerSettings]) -> Result {
                 if clash(addr, other_addr) {
                     return Err(invalid(
                         format!("listeners[{index}]"),
-                        format!(
-                            "bind {addr} clashes with listeners[{earlier}] (bind {other_addr})"
-                        ),
+                        format!("bind {addr} clashes with listeners[{earlier}] (bind {other_addr})"),
                     ));
                 }
             }
@@ -101,12 +99,7 @@ fn listener(key: &str, listener: &ListenerSettings) -> Result {
             return Err(invalid(key, r#"protocol "unix" takes `path`, not `bind`"#));
         }
         match &listener.path {
-            None => {
-                return Err(invalid(
-                    key,
-                    r#"protocol "unix" needs `path` (the socket file)"#,
-                ))
-            }
+            None => return Err(invalid(key, r#"protocol "unix" needs `path` (the socket file)"#)),
             Some(socket) => path(&format!("{key}.path"), Path::new(socket))?,
         }
     } else if listener.bind.is_none() {
@@ -142,10 +135,7 @@ fn listener(key: &str, listener: &ListenerSettings) -> Result {
             ("key", listener.key.is_some()),
             ("client_ca", listener.client_ca.is_some()),
             ("require_certificate", listener.require_certificate),
-            (
-                "use_identity_as_username",
-                listener.use_identity_as_username,
-            ),
+            ("use_identity_as_username", listener.use_identity_as_username),
         ];
         match tls_keys.iter().find(|(_, set)| *set) {
             Some((name, _)) => Err(invalid(
@@ -270,10 +260,7 @@ fn metrics(metrics: &MetricsSettings, listeners: &[ListenerSettings]) -> Result 
 
 fn positive(key: &str, duration: Duration) -> Result {
     if duration.is_zero() {
-        return Err(invalid(
-            key,
-            "must be more than 0 (e.g. \"1s\" or \"100ms\")",
-        ));
+        return Err(invalid(key, "must be more than 0 (e.g. \"1s\" or \"100ms\")"));
     }
     Ok(())
 }

@@ -70,9 +70,7 @@ fn from_v5(err: v5::ErrorV5) -> DecodeError {
         v5::ErrorV5::Common(e) => from_common(e),
         v5::ErrorV5::InvalidPayloadFormat => DecodeError::PayloadFormat,
         v5::ErrorV5::InvalidResponseTopic => DecodeError::Protocol("invalid response topic".into()),
-        v5::ErrorV5::DuplicatedProperty(id) => {
-            DecodeError::Protocol(format!("duplicated property {id:?}"))
-        }
+        v5::ErrorV5::DuplicatedProperty(id) => DecodeError::Protocol(format!("duplicated property {id:?}")),
         other => DecodeError::Malformed(other.to_string()),
     }
 }
@@ -101,10 +99,8 @@ fn user_props(props: Vec<v5::UserProperty>) -> Vec<UserProperty> {
 /// mqtt-proto leaves open, so the right refusal can be chosen before decoding the rest.
 fn connect_version(body: &[u8]) -> Result<Version, DecodeError> {
     let short = || DecodeError::Malformed("CONNECT too short".into());
-    let name_len = u16::from_be_bytes([
-        *body.first().ok_or_else(short)?,
-        *body.get(1).ok_or_else(short)?,
-    ]) as usize;
+    let name_len =
+        u16::from_be_bytes([*body.first().ok_or_else(short)?, *body.get(1).ok_or_else(short)?]) as usize;
     let name = body.get(2..2 + name_len).ok_or_else(short)?;
     let level = *body.get(2 + name_len).ok_or_else(short)?;
     let flags = *body.get(3 + name_len).ok_or_else(short)?;
@@ -137,9 +133,7 @@ fn connect_version(body: &[u8]) -> Result<Version, DecodeError> {
 pub fn decode_connect(frame: &[u8], body_start: usize) -> Result<Connect, DecodeError> {
     if frame[0] != 0x10 {
         if frame[0] >> 4 == 1 {
-            return Err(DecodeError::Malformed(
-                "reserved CONNECT header flags set".into(),
-            ));
+            return Err(DecodeError::Malformed("reserved CONNECT header flags set".into()));
         }
         return Err(DecodeError::Protocol("first packet is not CONNECT".into()));
     }
@@ -152,8 +146,7 @@ pub fn decode_connect(frame: &[u8], body_start: usize) -> Result<Connect, Decode
 
 /// Decodes one whole packet (fixed header included) for a connection of `version`.
 pub fn decode(version: Version, frame: &[u8]) -> Result<Packet, DecodeError> {
-    let incomplete =
-        || DecodeError::Malformed("remaining length shorter than the packet's fields".into());
+    let incomplete = || DecodeError::Malformed("remaining length shorter than the packet's fields".into());
     if version.is_v5() {
         let packet = v5::Packet::decode(frame)
             .map_err(from_v5)?
@@ -359,26 +352,18 @@ fn from_v5_packet(packet: v5::Packet) -> Result<Packet, DecodeError> {
                 subscription_ids: Vec::new(),
             })
         }
-        v5::Packet::Puback(a) => Packet::Puback(ack_v5(
-            a.pid,
-            a.reason_code as u8,
-            a.properties.reason_string,
-        )),
-        v5::Packet::Pubrec(a) => Packet::Pubrec(ack_v5(
-            a.pid,
-            a.reason_code as u8,
-            a.properties.reason_string,
-        )),
-        v5::Packet::Pubrel(a) => Packet::Pubrel(ack_v5(
-            a.pid,
-            a.reason_code as u8,
-            a.properties.reason_string,
-        )),
-        v5::Packet::Pubcomp(a) => Packet::Pubcomp(ack_v5(
-            a.pid,
-            a.reason_code as u8,
-            a.properties.reason_string,
-        )),
+        v5::Packet::Puback(a) => {
+            Packet::Puback(ack_v5(a.pid, a.reason_code as u8, a.properties.reason_string))
+        }
+        v5::Packet::Pubrec(a) => {
+            Packet::Pubrec(ack_v5(a.pid, a.reason_code as u8, a.properties.reason_string))
+        }
+        v5::Packet::Pubrel(a) => {
+            Packet::Pubrel(ack_v5(a.pid, a.reason_code as u8, a.properties.reason_string))
+        }
+        v5::Packet::Pubcomp(a) => {
+            Packet::Pubcomp(ack_v5(a.pid, a.reason_code as u8, a.properties.reason_string))
+        }
         v5::Packet::Subscribe(s) => {
             let subscription_id = s.properties.subscription_id.map(|v| v.value());
             if subscription_id == Some(0) {
@@ -399,9 +384,7 @@ fn from_v5_packet(packet: v5::Packet) -> Result<Packet, DecodeError> {
                                 no_local: o.no_local,
                                 retain_as_published: o.retain_as_published,
                                 retain_handling: match o.retain_handling {
-                                    v5::RetainHandling::SendAtSubscribe => {
-                                        RetainHandling::SendAlways
-                                    }
+                                    v5::RetainHandling::SendAtSubscribe => RetainHandling::SendAlways,
                                     v5::RetainHandling::SendAtSubscribeIfNotExist => {
                                         RetainHandling::SendIfNew
                                     }

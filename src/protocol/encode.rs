@@ -102,11 +102,7 @@ pub fn publish_len(version: Version, p: &Publish) -> Result<usize, EncodeError> 
 }
 
 /// Appends a PUBLISH.
-pub fn encode_publish(
-    version: Version,
-    p: &Publish,
-    out: &mut BytesMut,
-) -> Result<(), EncodeError> {
+pub fn encode_publish(version: Version, p: &Publish, out: &mut BytesMut) -> Result<(), EncodeError> {
     let remaining = publish_remaining_len(version, p)?;
     if p.qos != QoS::AtMostOnce && p.packet_id == 0 {
         return Err(EncodeError::ZeroPacketId);
@@ -167,12 +163,7 @@ pub fn encode_publish(
 }
 
 /// Appends PUBACK/PUBREC/PUBREL/PUBCOMP; `header` is the fixed header byte.
-fn encode_ack(
-    version: Version,
-    header: u8,
-    ack: &Ack,
-    out: &mut BytesMut,
-) -> Result<(), EncodeError> {
+fn encode_ack(version: Version, header: u8, ack: &Ack, out: &mut BytesMut) -> Result<(), EncodeError> {
     if ack.packet_id == 0 {
         return Err(EncodeError::ZeroPacketId);
     }

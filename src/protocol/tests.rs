@@ -8,9 +8,7 @@ use bytes::{Bytes, BytesMut};
 use super::*;
 
 fn frame_of(bytes: &[u8]) -> Frame {
-    next_frame(bytes, usize::MAX)
-        .expect("frames")
-        .expect("complete")
+    next_frame(bytes, usize::MAX).expect("frames").expect("complete")
 }
 
 #[test]
@@ -49,10 +47,7 @@ fn subscribe_with_wrong_header_flags_is_malformed() {
     let err = decode(Version::V3_1_1, &bytes).unwrap_err();
     assert_eq!(err.reason_code(), reason::MALFORMED_PACKET, "{err:?}");
     let good = [0x82, 0x06, 0x00, 0x01, 0x00, 0x01, b'a', 0x00];
-    assert!(matches!(
-        decode(Version::V3_1_1, &good),
-        Ok(Packet::Subscribe(_))
-    ));
+    assert!(matches!(decode(Version::V3_1_1, &good), Ok(Packet::Subscribe(_))));
 }
 
 #[test]
@@ -87,10 +82,7 @@ fn unknown_protocol_level_is_reported_as_such() {
     let bytes = [
         0x10, 0x0C, 0x00, 0x04, b'M', b'Q', b'T', b'T', 0x06, 0x02, 0x00, 0x3C, 0x00, 0x00,
     ];
-    assert_eq!(
-        decode_connect(&bytes, 2),
-        Err(DecodeError::UnsupportedVersion(6))
-    );
+    assert_eq!(decode_connect(&bytes, 2), Err(DecodeError::UnsupportedVersion(6)));
 }
 
 #[test]
@@ -169,10 +161,7 @@ fn sample_publish(version: Version) -> Publish {
                 content_type: Some(Arc::from("text/plain")),
                 response_topic: Some(Arc::from("reply/here")),
                 correlation_data: Some(Bytes::from_static(b"\x01\x02")),
-                user_properties: vec![
-                    (Arc::from("k"), Arc::from("v")),
-                    (Arc::from("k"), Arc::from("w")),
-                ],
+                user_properties: vec![(Arc::from("k"), Arc::from("v")), (Arc::from("k"), Arc::from("w"))],
             }
         } else {
             MessageProperties::default()

@@ -69,9 +69,7 @@ where
         Err(refusal) => {
             tracing::info!(%peer, client_id = %refusal.client_id, "connection refused: {}", refusal.detail);
             let mut out = BytesMut::new();
-            if protocol::encode(refusal.version, &Packet::Connack(refusal.connack), &mut out)
-                .is_ok()
-            {
+            if protocol::encode(refusal.version, &Packet::Connack(refusal.connack), &mut out).is_ok() {
                 let _ = writer.write_all(&out).await;
             }
             let _ = writer.shutdown().await;
@@ -101,6 +99,7 @@ async fn read_connect<R: AsyncRead + Unpin>(
             Ok(Some(frame)) => {
                 let bytes = rbuf.split_to(frame.len);
                 add(&ctx.broker.metrics.bytes_received, frame.len as u64);
+                add(&ctx.broker.metrics.messages_received, 1);
                 return match protocol::decode_connect(&bytes, frame.body_start) {
                     Ok(connect) => Ok(connect),
                     Err(protocol::DecodeError::UnsupportedVersion(level)) => {
@@ -156,6 +155,7 @@ where
     let far_future = Instant::now() + Duration::from_secs(86_400 * 365);
     let mut last_received = Instant::now();
     loop {
+        add(&metrics.messages_sent, std::mem::take(&mut st.packets_sent));
         if st.out.len() < WRITE_HIGH_WATER {
             session.lock().fill(&mut st.out, WRITE_HIGH_WATER, metrics);
         }
@@ -211,11 +211,7 @@ where
 }
 
 /// Handles every whole packet in the read buffer.
-fn process_input(
-    ctx: &ListenerContext,
-    st: &mut ConnState,
-    rbuf: &mut BytesMut,
-) -> Result<(), Close> {
+fn process_input(ctx: &ListenerContext, st: &mut ConnState, rbuf: &mut BytesMut) -> Result<(), Close> {
     loop {
         let frame = match protocol::next_frame(rbuf, ctx.limits.max_packet_size) {
             Ok(Some(frame)) => frame,
@@ -259,10 +255,7 @@ async fn finish<W: AsyncWrite + Unpin>(
         _ => None,
     };
     match &close {
-        Close::Error {
-            reason: code,
-            detail,
-        } => tracing::warn!(
+        Close::Error { reason: code, detail } => tracing::warn!(
             client_id = %st.client_id, peer = %st.peer, reason = reason::describe(*code),
             "protocol error, closing connection: {detail}"
         ),

@@ -33,9 +33,7 @@ pub enum ServerError {
         source: std::io::Error,
     },
     /// A listener kind this build cannot serve yet.
-    #[error(
-        "listener {index}: protocol \"{protocol}\" is not supported by this version of robustmq"
-    )]
+    #[error("listener {index}: protocol \"{protocol}\" is not supported by this version of robustmq")]
     UnsupportedListener {
         /// Position in the configuration.
         index: usize,
@@ -115,11 +113,7 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
             allow_anonymous,
             shutdown: shutdown_rx.clone(),
         };
-        tasks.push(tokio::spawn(listener::run_tcp(
-            listener,
-            ctx,
-            permits.clone(),
-        )));
+        tasks.push(tokio::spawn(listener::run_tcp(listener, ctx, permits.clone())));
     }
     tasks.push(tokio::spawn(sys::run(
         broker.clone(),

@@ -117,28 +117,14 @@ pub async fn run(broker: Arc<Broker>, interval: Duration, mut shutdown: watch::R
             };
             publish(&broker, topic, text);
         }
-        publish(
-            &broker,
-            "retained messages/count",
-            census.retained.to_string(),
-        );
-        publish(
-            &broker,
-            "store/messages/count",
-            census.queued_messages.to_string(),
-        );
+        publish(&broker, "retained messages/count", census.retained.to_string());
+        // Mosquitto counts retained messages and messages queued for durable clients here.
+        let stored = census.queued_messages + census.retained;
+        publish(&broker, "store/messages/count", stored.to_string());
         for ((load, name), counter) in loads.iter_mut().zip(LOADS).zip(load_counters(m)) {
             load.update(counter, interval);
-            publish(
-                &broker,
-                &format!("load/{name}/1min"),
-                format!("{:.2}", load.one),
-            );
-            publish(
-                &broker,
-                &format!("load/{name}/5min"),
-                format!("{:.2}", load.five),
-            );
+            publish(&broker, &format!("load/{name}/1min"), format!("{:.2}", load.one));
+            publish(&broker, &format!("load/{name}/5min"), format!("{:.2}", load.five));
             publish(
                 &broker,
                 &format!("load/{name}/15min"),

@@ -160,11 +160,7 @@ pub mod v3 {
             }
         }
 
-        pub async fn subscribe(
-            &mut self,
-            filter: &str,
-            qos: QoS,
-        ) -> Vec<rumqttc::SubscribeReasonCode> {
+        pub async fn subscribe(&mut self, filter: &str, qos: QoS) -> Vec<rumqttc::SubscribeReasonCode> {
             self.client.subscribe(filter, qos).await.unwrap();
             self.next(|p| match p {
                 Packet::SubAck(s) => Some(s.return_codes),
@@ -191,8 +187,8 @@ pub mod v3 {
 pub mod v5 {
     use super::*;
     pub use rumqttc::v5::mqttbytes::v5::{
-        ConnAck, ConnectProperties, Filter, LastWill, LastWillProperties, Packet, Publish,
-        PublishProperties, RetainForwardRule, SubscribeProperties, SubscribeReasonCode,
+        ConnAck, ConnectProperties, Filter, LastWill, LastWillProperties, Packet, Publish, PublishProperties,
+        RetainForwardRule, SubscribeProperties, SubscribeReasonCode,
     };
     pub use rumqttc::v5::mqttbytes::QoS;
     pub use rumqttc::v5::{AsyncClient, Event, MqttOptions};
@@ -228,10 +224,9 @@ pub mod v5 {
                     }
                     Ok(_) => {}
                     // rumqttc reports the broker's DISCONNECT as an error; hand it on as the packet.
-                    Err(rumqttc::v5::ConnectionError::MqttState(rumqttc::v5::StateError::ServerDisconnect {
-                        reason_code,
-                        ..
-                    })) => {
+                    Err(rumqttc::v5::ConnectionError::MqttState(
+                        rumqttc::v5::StateError::ServerDisconnect { reason_code, .. },
+                    )) => {
                         let _ = tx.send(Packet::Disconnect(rumqttc::v5::mqttbytes::v5::Disconnect {
                             reason_code,
                             properties: None,
@@ -651,8 +646,7 @@ impl Raw {
 
     /// Subscribes to one filter and returns the SUBACK bytes.
     pub async fn subscribe(&mut self, level: u8, packet_id: u16, filter: &str, qos: u8) -> Vec<u8> {
-        self.send(&subscribe_packet(level, packet_id, filter, qos))
-            .await;
+        self.send(&subscribe_packet(level, packet_id, filter, qos)).await;
         let suback = self.packet().await.expect("SUBACK");
         assert_eq!(suback[0], 0x90, "SUBACK expected, got {suback:?}");
         suback
@@ -679,10 +673,9 @@ fn push_varint(out: &mut Vec<u8>, mut n: usize) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// MQTT 5 on raw bytes, for the v5_* tests: properties rumqttc cannot send or does not show,
-// repeated subscription identifiers, and the reason code of the broker's DISCONNECT (rumqttc 0.25
-// turns an incoming DISCONNECT into an event loop error, so `v5::Client::disconnected` never
-// sees it).
+// MQTT 5 on raw bytes, for the v5_* tests: what rumqttc refuses to send (a topic alias above the
+// maximum, a second CONNECT), what it hides (repeated subscription identifiers, aliases it
+// resolves itself), and the exact packets before the broker closes a connection.
 // ---------------------------------------------------------------------------------------------
 
 /// v5 property identifiers and encoders.
@@ -739,13 +732,7 @@ pub async fn raw_connected_v5(broker: &TestBroker, client_id: &str, properties: 
 }
 
 /// A v5 PUBLISH with properties (`packet_id` is left out for QoS 0).
-pub fn publish_v5(
-    topic: &str,
-    qos: u8,
-    packet_id: u16,
-    properties: &[u8],
-    payload: &[u8],
-) -> Vec<u8> {
+pub fn publish_v5(topic: &str, qos: u8, packet_id: u16, properties: &[u8], payload: &[u8]) -> Vec<u8> {
     let mut body = Vec::new();
     push_str(&mut body, topic);
     if qos > 0 {
@@ -759,14 +746,9 @@ pub fn publish_v5(
 
 /// A v5 SUBSCRIBE of `(filter, subscription options byte)` pairs, with an optional
 /// subscription identifier.
-pub fn subscribe_v5(
-    packet_id: u16,
-    subscription_id: Option<u32>,
-    filters: &[(&str, u8)],
-) -> Vec<u8> {
+pub fn subscribe_v5(packet_id: u16, subscription_id: Option<u32>, filters: &[(&str, u8)]) -> Vec<u8> {
     let mut body = packet_id.to_be_bytes().to_vec();
-    let properties =
-        subscription_id.map_or_else(Vec::new, |id| prop::var(prop::SUBSCRIPTION_ID, id));
+    let properties = subscription_id.map_or_else(Vec::new, |id| prop::var(prop::SUBSCRIPTION_ID, id));
     push_varint(&mut body, properties.len());
     body.extend_from_slice(&properties);
     for (filter, options) in filters {
@@ -841,9 +823,7 @@ pub fn parse_publish_v5(packet: &[u8]) -> RawPublish5 {
             prop::CONTENT_TYPE | prop::RESPONSE_TOPIC | prop::CORRELATION_DATA => {
                 read_binary(packet, &mut pos);
             }
-            prop::SUBSCRIPTION_ID => p
-                .subscription_ids
-                .push(read_varint(packet, &mut pos) as u32),
+            prop::SUBSCRIPTION_ID => p.subscription_ids.push(read_varint(packet, &mut pos) as u32),
             prop::TOPIC_ALIAS => {
                 p.topic_alias = Some(u16::from_be_bytes([packet[pos], packet[pos + 1]]));
                 pos += 2;

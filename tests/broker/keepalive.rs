@@ -16,10 +16,7 @@ async fn silent_client_closed(level: u8) -> Vec<Vec<u8>> {
     raw.send(&connect_packet(level, &format!("ka-silent{level}"), 1))
         .await;
     let connack = raw.packet().await.expect("CONNACK");
-    assert_eq!(
-        &connack[..2],
-        &[0x20, if level == 5 { connack[1] } else { 2 }]
-    );
+    assert_eq!(&connack[..2], &[0x20, if level == 5 { connack[1] } else { 2 }]);
     assert_eq!(connack[3], 0, "accepted: {connack:?}");
     raw.expect_close().await
 }
@@ -28,10 +25,7 @@ async fn silent_client_closed(level: u8) -> Vec<Vec<u8>> {
 #[tokio::test]
 async fn keepalive_expired_closes_connection_v311() {
     let seen = silent_client_closed(4).await;
-    assert!(
-        seen.is_empty(),
-        "3.1.1 gets no packet before the close: {seen:?}"
-    );
+    assert!(seen.is_empty(), "3.1.1 gets no packet before the close: {seen:?}");
 }
 
 // v5 [MQTT-3.1.2-22]; a DISCONNECT before the close, if any, says 0x8D (Keep Alive timeout).
@@ -39,10 +33,7 @@ async fn keepalive_expired_closes_connection_v311() {
 async fn keepalive_expired_closes_connection_v5() {
     let seen = silent_client_closed(5).await;
     for p in &seen {
-        assert_eq!(
-            p[0], 0xE0,
-            "only a DISCONNECT may precede the close: {seen:?}"
-        );
+        assert_eq!(p[0], 0xE0, "only a DISCONNECT may precede the close: {seen:?}");
         assert_eq!(p.get(2), Some(&0x8D), "Keep Alive timeout: {p:?}");
     }
 }

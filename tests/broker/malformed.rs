@@ -126,16 +126,8 @@ async fn malformed_packets_get_the_v5_reason_code() {
         let last = seen
             .last()
             .unwrap_or_else(|| panic!("{}: closed without DISCONNECT", case.name));
-        assert_eq!(
-            last[0], 0xE0,
-            "{}: expected DISCONNECT, got {last:?}",
-            case.name
-        );
-        assert_eq!(
-            last[2], case.v5_reason,
-            "{}: wrong reason in {last:?}",
-            case.name
-        );
+        assert_eq!(last[0], 0xE0, "{}: expected DISCONNECT, got {last:?}", case.name);
+        assert_eq!(last[2], case.v5_reason, "{}: wrong reason in {last:?}", case.name);
         bystander_still_served(&broker, &mut sub, &format!("after5-{i}")).await;
     }
 }
@@ -151,11 +143,7 @@ async fn duplicate_v5_property_is_a_protocol_error() {
     ))
     .await;
     let seen = raw.expect_close().await;
-    assert_eq!(
-        seen.last().map(|p| (p[0], p[2])),
-        Some((0xE0, 0x82)),
-        "{seen:?}"
-    );
+    assert_eq!(seen.last().map(|p| (p[0], p[2])), Some((0xE0, 0x82)), "{seen:?}");
 }
 
 #[tokio::test]
@@ -176,11 +164,7 @@ async fn oversize_packet_is_refused_from_its_header_v5() {
     // Only the header announcing 4000 bytes is sent: the refusal must not wait for the body.
     raw.send(&[0x30, 0xA0, 0x1F]).await;
     let seen = raw.expect_close().await;
-    assert_eq!(
-        seen.last().map(|p| (p[0], p[2])),
-        Some((0xE0, 0x95)),
-        "{seen:?}"
-    );
+    assert_eq!(seen.last().map(|p| (p[0], p[2])), Some((0xE0, 0x95)), "{seen:?}");
     bystander_still_served(&broker, &mut sub, "after-big").await;
 }
 

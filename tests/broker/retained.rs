@@ -166,10 +166,7 @@ async fn wildcard_subscribe_receives_all_matching_retained() {
     assert_eq!(topics.len(), unique.len(), "duplicates: {topics:?}");
     assert_eq!(
         unique,
-        ["w/a", "w/b", "w/c/d"]
-            .map(String::from)
-            .into_iter()
-            .collect()
+        ["w/a", "w/b", "w/c/d"].map(String::from).into_iter().collect()
     );
 }
 
@@ -182,9 +179,7 @@ async fn retained_not_sent_to_shared_subscription() {
         .publish_acked("sh/t", v5::QoS::AtLeastOnce, true, b"kept")
         .await;
     let mut shared = v5::connect(&broker, "ret-shared-member").await;
-    shared
-        .subscribe("$share/g/sh/t", v5::QoS::AtLeastOnce)
-        .await;
+    shared.subscribe("$share/g/sh/t", v5::QoS::AtLeastOnce).await;
     shared.no_publish().await;
     // The message is retained: a plain subscription gets it.
     let mut plain = v5::connect(&broker, "ret-shared-plain").await;

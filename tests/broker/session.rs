@@ -91,8 +91,7 @@ async fn offline_qos1_messages_delivered_on_reconnect_v5() {
             .publish_acked("sess/offline", v5::QoS::AtLeastOnce, false, &[i])
             .await;
     }
-    let (mut c, connack) =
-        v5::connect_with(v5_persistent(&broker, "sess5-offline", 60, false)).await;
+    let (mut c, connack) = v5::connect_with(v5_persistent(&broker, "sess5-offline", 60, false)).await;
     assert!(connack.session_present);
     let got = c.publishes_until_quiet().await;
     let payloads: Vec<u8> = got.iter().map(|p| p.payload[0]).collect();
@@ -130,11 +129,7 @@ async fn unacked_resent_with_dup(level: u8) {
     let broker = start().await;
     let id = format!("sess-dup{level}");
     // Clean start 0; in v5 a session expiry of 60 s (property 0x11) keeps the session.
-    let properties: &[u8] = if level == 5 {
-        &[0x11, 0, 0, 0, 60]
-    } else {
-        &[]
-    };
+    let properties: &[u8] = if level == 5 { &[0x11, 0, 0, 0, 60] } else { &[] };
     let connect = connect_packet_with(level, &id, 60, 0x00, properties, None);
     let (mut raw, connack) = raw_connect_with(&broker, &connect).await;
     assert_eq!(connack[3], 0, "accepted: {connack:?}");
@@ -182,9 +177,7 @@ async fn session_takeover_disconnects_first_v311() {
     let mut second = v3::connect(&broker, "sess-takeover").await;
     first.closed().await;
     // The new connection works.
-    second
-        .subscribe("sess/takeover", v3::QoS::AtLeastOnce)
-        .await;
+    second.subscribe("sess/takeover", v3::QoS::AtLeastOnce).await;
     let mut publisher = v3::connect(&broker, "sess-takeover-pub").await;
     publisher
         .publish_acked("sess/takeover", v3::QoS::AtLeastOnce, false, b"second")
@@ -207,9 +200,7 @@ async fn session_takeover_disconnects_first_v5() {
         Some(&0x8E),
         "reason Session taken over: {disconnect:?}"
     );
-    second
-        .subscribe("sess/takeover", v5::QoS::AtLeastOnce)
-        .await;
+    second.subscribe("sess/takeover", v5::QoS::AtLeastOnce).await;
     let mut publisher = v5::connect(&broker, "sess5-takeover-pub").await;
     publisher
         .publish_acked("sess/takeover", v5::QoS::AtLeastOnce, false, b"second")
@@ -231,14 +222,9 @@ async fn v5_session_expiry_interval() {
 
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    let (_short, connack) =
-        v5::connect_with(v5_persistent(&broker, "sess5-exp-short", 1, false)).await;
-    assert!(
-        !connack.session_present,
-        "1 s session still present after 2 s"
-    );
-    let (_long, connack) =
-        v5::connect_with(v5_persistent(&broker, "sess5-exp-long", 60, false)).await;
+    let (_short, connack) = v5::connect_with(v5_persistent(&broker, "sess5-exp-short", 1, false)).await;
+    assert!(!connack.session_present, "1 s session still present after 2 s");
+    let (_long, connack) = v5::connect_with(v5_persistent(&broker, "sess5-exp-long", 60, false)).await;
     assert!(connack.session_present, "60 s session gone after 2 s");
 }
 

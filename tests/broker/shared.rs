@@ -126,9 +126,7 @@ async fn shared_and_plain_subscribers_both_get_the_message() {
     let broker = start().await;
     let mut shared = v3::connect(&broker, "mix-shared").await;
     let mut plain = v3::connect(&broker, "mix-plain").await;
-    shared
-        .subscribe("$share/g/mix/t", v3::QoS::AtLeastOnce)
-        .await;
+    shared.subscribe("$share/g/mix/t", v3::QoS::AtLeastOnce).await;
     plain.subscribe("mix/t", v3::QoS::AtLeastOnce).await;
     let mut publisher = v3::connect(&broker, "mix-pub").await;
     publisher

@@ -92,11 +92,7 @@ async fn wildcards_plus_and_hash_match_v311() {
         let (filter, matches) = TABLE[i];
         let topics: Vec<String> = got.iter().map(|p| p.topic.clone()).collect();
         let unique: BTreeSet<String> = topics.iter().cloned().collect();
-        assert_eq!(
-            topics.len(),
-            unique.len(),
-            "{filter}: duplicates {topics:?}"
-        );
+        assert_eq!(topics.len(), unique.len(), "{filter}: duplicates {topics:?}");
         assert_eq!(unique, expected(matches), "filter {filter}");
     }
 }
@@ -128,11 +124,7 @@ async fn wildcards_plus_and_hash_match_v5() {
             .map(|p| String::from_utf8(p.topic.to_vec()).unwrap())
             .collect();
         let unique: BTreeSet<String> = topics.iter().cloned().collect();
-        assert_eq!(
-            topics.len(),
-            unique.len(),
-            "{filter}: duplicates {topics:?}"
-        );
+        assert_eq!(topics.len(), unique.len(), "{filter}: duplicates {topics:?}");
         assert_eq!(unique, expected(matches), "filter {filter}");
     }
 }
@@ -241,15 +233,10 @@ async fn client_cannot_publish_to_sys() {
         if p.topic == "sysw/marker" {
             break;
         }
-        assert_ne!(
-            p.topic, "$SYS/broker/fake",
-            "client PUBLISH into $SYS delivered"
-        );
+        assert_ne!(p.topic, "$SYS/broker/fake", "client PUBLISH into $SYS delivered");
         assert_ne!(&p.payload[..], b"fake");
     }
     let mut later = v3::connect(&broker, "sysw-later").await;
-    later
-        .subscribe("$SYS/broker/fake", v3::QoS::AtLeastOnce)
-        .await;
+    later.subscribe("$SYS/broker/fake", v3::QoS::AtLeastOnce).await;
     later.no_publish().await;
 }

@@ -63,8 +63,7 @@ async fn will_published_on_socket_drop_v5() {
     let broker = start().await;
     let mut sub = v5::connect(&broker, "will5-drop-sub").await;
     sub.subscribe("will/drop", v5::QoS::AtLeastOnce).await;
-    let (dying, _) =
-        v5::connect_with(v5_with_will(&broker, "will5-drop", "will/drop", None, None)).await;
+    let (dying, _) = v5::connect_with(v5_with_will(&broker, "will5-drop", "will/drop", None, None)).await;
     drop(dying);
     let p = sub.publish().await;
     assert_eq!(&p.topic[..], b"will/drop");
@@ -100,8 +99,7 @@ async fn will_not_published_after_disconnect_v311() {
     let broker = start().await;
     let mut sub = v3::connect(&broker, "will-clean-sub").await;
     sub.subscribe("will/clean", v3::QoS::AtLeastOnce).await;
-    let (mut leaving, _) =
-        v3::connect_with(v3_with_will(&broker, "will-clean", "will/clean", false)).await;
+    let (mut leaving, _) = v3::connect_with(v3_with_will(&broker, "will-clean", "will/clean", false)).await;
     leaving.client.disconnect().await.unwrap();
     leaving.closed().await;
     sub.no_publish().await;
@@ -113,14 +111,8 @@ async fn will_not_published_after_disconnect_v5() {
     let broker = start().await;
     let mut sub = v5::connect(&broker, "will5-clean-sub").await;
     sub.subscribe("will/clean", v5::QoS::AtLeastOnce).await;
-    let (mut leaving, _) = v5::connect_with(v5_with_will(
-        &broker,
-        "will5-clean",
-        "will/clean",
-        None,
-        None,
-    ))
-    .await;
+    let (mut leaving, _) =
+        v5::connect_with(v5_with_will(&broker, "will5-clean", "will/clean", None, None)).await;
     leaving.client.disconnect().await.unwrap();
     let deadline = tokio::time::Instant::now() + WAIT;
     while tokio::time::timeout_at(deadline, leaving.incoming.recv())

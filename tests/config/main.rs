@@ -87,10 +87,7 @@ fn mistakes_are_reported_in_one_line_with_file_and_key() {
         let path = write(dir.path(), "bad.toml", text);
         let error = Settings::from_file(&path).unwrap_err();
         let message = error.to_string();
-        assert!(
-            message.starts_with(&path.display().to_string()),
-            "{message}"
-        );
+        assert!(message.starts_with(&path.display().to_string()), "{message}");
         assert!(message.contains(key), "{message}");
         assert!(message.contains(detail), "{message}");
         assert!(!message.contains('\n'), "{message}");

@@ -100,8 +100,7 @@ fn free_port() -> u16 {
 }
 
 fn read_log(path: &Path) -> String {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|e| format!("(cannot read {}: {e})", path.display()))
+    std::fs::read_to_string(path).unwrap_or_else(|e| format!("(cannot read {}: {e})", path.display()))
 }
 
 /// Sends a signal (by name, e.g. `TERM`) with the shell's `kill` builtin.
@@ -170,10 +169,7 @@ impl Broker {
                 }
             }
         }
-        panic!(
-            "the {kind:?} broker did not start:\n{}",
-            failures.join("\n")
-        );
+        panic!("the {kind:?} broker did not start:\n{}", failures.join("\n"));
     }
 
     pub fn port(&self) -> u16 {
@@ -287,9 +283,7 @@ fn wait_ready(child: &mut Child, port: u16) -> Result<(), String> {
             return Ok(());
         }
         if Instant::now() >= deadline {
-            return Err(format!(
-                "port {port} not accepting connections after {WAIT:?}"
-            ));
+            return Err(format!("port {port} not accepting connections after {WAIT:?}"));
         }
         thread::sleep(Duration::from_millis(20));
     }

@@ -40,17 +40,9 @@ fn pubsub(v: Version, qos: u8) {
     let broker = Broker::start();
     let topic = format!("interop/mosquitto/qos{qos}");
     let q = qos.to_string();
-    let mut sub = Sub::spawn(
-        &broker,
-        v,
-        "sub",
-        &[&topic],
-        &["-q", &q, "-C", "3", "-W", "10"],
-    );
+    let mut sub = Sub::spawn(&broker, v, "sub", &[&topic], &["-q", &q, "-C", "3", "-W", "10"]);
     assert_eq!(sub.wait_subscribed(), vec![qos], "granted QoS");
-    let sent: Vec<String> = (1..=3)
-        .map(|i| format!("message {i} at qos {qos}"))
-        .collect();
+    let sent: Vec<String> = (1..=3).map(|i| format!("message {i} at qos {qos}")).collect();
     for payload in &sent {
         publish(&broker, v, &["-t", &topic, "-q", &q, "-m", payload]);
     }
@@ -79,13 +71,7 @@ fn qos2(v: Version) {
 fn qos_downgrade(v: Version) {
     let broker = Broker::start();
     let topic = "interop/mosquitto/downgrade";
-    let mut sub = Sub::spawn(
-        &broker,
-        v,
-        "sub",
-        &[topic],
-        &["-q", "1", "-C", "3", "-W", "10"],
-    );
+    let mut sub = Sub::spawn(&broker, v, "sub", &[topic], &["-q", "1", "-C", "3", "-W", "10"]);
     assert_eq!(sub.wait_subscribed(), vec![1]);
     for q in ["2", "1", "0"] {
         publish(
@@ -114,13 +100,7 @@ fn retained(v: Version) {
     let topic = "interop/mosquitto/retained/state";
     let marker = "interop/mosquitto/retained/marker";
 
-    let mut live = Sub::spawn(
-        &broker,
-        v,
-        "live",
-        &[topic],
-        &["-q", "1", "-C", "1", "-W", "10"],
-    );
+    let mut live = Sub::spawn(&broker, v, "live", &[topic], &["-q", "1", "-C", "1", "-W", "10"]);
     live.wait_subscribed();
     publish(&broker, v, &["-t", topic, "-q", "1", "-r", "-m", "on"]);
     let got = live.finish();
@@ -130,19 +110,9 @@ fn retained(v: Version) {
         "an established subscription gets RETAIN=0: {got:?}"
     );
 
-    let later = Sub::spawn(
-        &broker,
-        v,
-        "later",
-        &[topic],
-        &["-q", "1", "-C", "1", "-W", "10"],
-    );
+    let later = Sub::spawn(&broker, v, "later", &[topic], &["-q", "1", "-C", "1", "-W", "10"]);
     let got = later.finish();
-    assert_eq!(
-        lines(&got),
-        vec![format!("{topic} on")],
-        "the retained message"
-    );
+    assert_eq!(lines(&got), vec![format!("{topic} on")], "the retained message");
     assert_eq!((got[0].qos, got[0].retain), (1, true), "flags of {got:?}");
 
     publish(&broker, v, &["-t", topic, "-q", "1", "-r", "-n"]);
@@ -234,11 +204,7 @@ fn no_will_on_clean_disconnect(v: Version) {
         &["-t", "interop/mosquitto/polite/trigger", "-m", "go"],
     );
     polite.finish();
-    publish(
-        &broker,
-        v,
-        &["-t", marker, "-q", "1", "-m", "after clean exit"],
-    );
+    publish(&broker, v, &["-t", marker, "-q", "1", "-m", "after clean exit"]);
     assert_eq!(
         lines(&watcher.finish()),
         vec![format!("{marker} after clean exit")],
@@ -284,10 +250,7 @@ fn persistent_session(v: Version) {
         expected,
         "messages queued for the persistent session"
     );
-    assert!(
-        got.iter().all(|m| m.qos == 1),
-        "delivered at QoS 1: {got:?}"
-    );
+    assert!(got.iter().all(|m| m.qos == 1), "delivered at QoS 1: {got:?}");
 
     // The session is still stored: one more message waits in it, then a clean connection
     // with the same client id discards the session and that message.

@@ -104,11 +104,7 @@ impl Sub {
         }
         cmd.args(opts);
         Sub {
-            proc: Proc::spawn(
-                format!("mosquitto_sub [{name}, {}]", v.arg()),
-                &mut cmd,
-                None,
-            ),
+            proc: Proc::spawn(format!("mosquitto_sub [{name}, {}]", v.arg()), &mut cmd, None),
             messages: Vec::new(),
             taken: 0,
             pending: VecDeque::new(),
@@ -236,14 +232,9 @@ pub fn lines(messages: &[Msg]) -> Vec<String> {
 
 #[test]
 fn debug_line_parsing() {
-    let i = parse_publish_debug(
-        "Client (null) received PUBLISH (d0, q1, r1, m1, 'a/b', ... (2 bytes))",
-    )
-    .expect("parses");
-    assert_eq!(
-        (i.topic.as_str(), i.bytes, i.qos, i.retain),
-        ("a/b", 2, 1, true)
-    );
+    let i = parse_publish_debug("Client (null) received PUBLISH (d0, q1, r1, m1, 'a/b', ... (2 bytes))")
+        .expect("parses");
+    assert_eq!((i.topic.as_str(), i.bytes, i.qos, i.retain), ("a/b", 2, 1, true));
     assert!(i.printed_as("a/b hi"));
     assert!(!i.printed_as("a/b hello"));
     assert!(!i.printed_as("a/bc h"));
@@ -257,13 +248,7 @@ fn debug_line_parsing() {
         })
     );
     assert_eq!(parse_publish_debug("a/b hello"), None);
-    assert_eq!(
-        parse_suback_debug("Subscribed (mid: 1): 1, 0"),
-        Some(vec![1, 0])
-    );
-    assert_eq!(
-        parse_suback_debug("Subscribed (mid: 12): 128"),
-        Some(vec![128])
-    );
+    assert_eq!(parse_suback_debug("Subscribed (mid: 1): 1, 0"), Some(vec![1, 0]));
+    assert_eq!(parse_suback_debug("Subscribed (mid: 12): 128"), Some(vec![128]));
     assert_eq!(parse_suback_debug("a/b Subscribed"), None);
 }

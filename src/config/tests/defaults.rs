@@ -125,10 +125,7 @@ fn default_config_lists_every_key_with_a_comment() {
         // Prose explains the setting, right above it or above the group it belongs to
         // (`cert` and `key` share one comment).
         let is_setting = |line: &str| line.trim_start_matches("# ").contains(" = ");
-        let above = lines[..position]
-            .iter()
-            .rev()
-            .find(|line| !is_setting(line));
+        let above = lines[..position].iter().rev().find(|line| !is_setting(line));
         assert!(
             above.is_some_and(|line| line.starts_with("# ") && line.len() > 10),
             "`{key}` has no comment above it"
@@ -305,8 +302,7 @@ fn durability_is_spelled_in_lowercase() {
 
 #[test]
 fn ipv6_and_wildcard_addresses_are_accepted() {
-    let settings =
-        parse("[[listeners]]\nbind = \"[::]:1883\"\n[[listeners]]\nbind = \"0.0.0.0:1883\"\n");
+    let settings = parse("[[listeners]]\nbind = \"[::]:1883\"\n[[listeners]]\nbind = \"0.0.0.0:1883\"\n");
     assert_eq!(settings.listeners[0].bind, Some(addr("[::]:1883")));
     assert_eq!(settings.listeners[1].bind, Some(addr("0.0.0.0:1883")));
 }

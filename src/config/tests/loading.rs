@@ -98,11 +98,7 @@ fn never_panics() {
         let at = boundaries[next() % boundaries.len()];
         let replacement = replacements[next() % replacements.len()];
         let mut text = sample.clone();
-        let end = boundaries
-            .iter()
-            .copied()
-            .find(|&b| b > at)
-            .unwrap_or(text.len());
+        let end = boundaries.iter().copied().find(|&b| b > at).unwrap_or(text.len());
         text.replace_range(at..end, replacement);
         if let Err(e) = Settings::from_toml_str(&text, ORIGIN) {
             let message = e.to_string();

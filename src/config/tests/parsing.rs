@@ -21,11 +21,7 @@ fn sizes_accept_integers_and_unit_strings() {
         let text = format!("max_packet_size = 16\nmax_queued_bytes = {value}");
         assert_eq!(limits(&text).max_queued_bytes, bytes, "{value}");
     }
-    for (value, bytes) in [
-        ("16", 16),
-        ("\"256KiB\"", 256 * 1024),
-        ("268435455", 268_435_455),
-    ] {
+    for (value, bytes) in [("16", 16), ("\"256KiB\"", 256 * 1024), ("268435455", 268_435_455)] {
         let text = format!("max_packet_size = {value}\nmax_queued_bytes = \"1GiB\"");
         assert_eq!(limits(&text).max_packet_size, bytes, "{value}");
     }
@@ -92,12 +88,7 @@ fn unknown_keys_are_refused() {
     );
     refused(
         "[limits]\nmax_inflight = 5\nmax_infligth = 5",
-        &[
-            "line 3",
-            "limits.max_infligth",
-            "unknown field",
-            "max_inflight",
-        ],
+        &["line 3", "limits.max_infligth", "unknown field", "max_inflight"],
     );
     refused(
         "[[listeners]]\nbind = \"127.0.0.1:1\"\n[[listeners]]\nbind = \"127.0.0.1:2\"\nport = 3",
@@ -132,14 +123,8 @@ fn wrong_types_are_refused() {
         "[[listeners]]\nbind = \"localhost:1883\"",
         &["listeners[0].bind", "localhost:1883", "host names"],
     );
-    refused(
-        "limits = 5",
-        &["line 1", "limits", "integer, expected a table"],
-    );
-    refused(
-        "[[listeners]]\nbind = \"127.0.0.1:1\"\n[listeners]",
-        &["line 3"],
-    );
+    refused("limits = 5", &["line 1", "limits", "integer, expected a table"]);
+    refused("[[listeners]]\nbind = \"127.0.0.1:1\"\n[listeners]", &["line 3"]);
     refused(
         "listeners = [\"127.0.0.1:1\"]",
         &["listeners[0]", "string, expected a table"],
@@ -155,10 +140,7 @@ fn wrong_types_are_refused() {
         &["listeners[0]", "expected a table"],
     );
     refused("listeners = 5", &["listeners", "5"]);
-    refused(
-        "[metrics]\nlisten = \"9100\"",
-        &["metrics.listen", "\"9100\""],
-    );
+    refused("[metrics]\nlisten = \"9100\"", &["metrics.listen", "\"9100\""]);
     refused(
         r#"listeners = [{ bind = "127.0.0.1:1" }, { bind = "127.0.0.1:2", protocol = 3 }]"#,
         &["listeners[1].protocol"],

@@ -116,10 +116,7 @@ fn limits_validation() {
     let cases: &[(&str, &[&str])] = &[
         (
             "max_packet_size = 10",
-            &[
-                "limits.max_packet_size",
-                "10 is too small (minimum 16 bytes)",
-            ],
+            &["limits.max_packet_size", "10 is too small (minimum 16 bytes)"],
         ),
         (
             "max_packet_size = 268435456",
@@ -130,10 +127,7 @@ fn limits_validation() {
             &["limits.max_packet_size", "too large", "268435455"],
         ),
         ("max_inflight = 0", &["limits.max_inflight", "at least 1"]),
-        (
-            "max_connections = 0",
-            &["limits.max_connections", "at least 1"],
-        ),
+        ("max_connections = 0", &["limits.max_connections", "at least 1"]),
         (
             "max_queued_messages = 0",
             &["limits.max_queued_messages", "at least 1"],
@@ -152,9 +146,8 @@ fn limits_validation() {
         refused(&format!("[limits]\n{text}"), parts);
     }
     // The edges themselves are fine.
-    let edges = limits(
-        "max_packet_size = 16\nmax_inflight = 65535\nmax_keepalive = 1\ntopic_alias_maximum = 0",
-    );
+    let edges =
+        limits("max_packet_size = 16\nmax_inflight = 65535\nmax_keepalive = 1\ntopic_alias_maximum = 0");
     assert_eq!(edges.max_packet_size, 16);
     assert_eq!(edges.max_inflight, 65535);
 }
@@ -171,10 +164,7 @@ fn other_validation() {
             "[server]\ndata_dir = \"~/robustmq\"",
             &["server.data_dir", "`~` is not expanded"],
         ),
-        (
-            "[auth]\npassword_file = \"\"",
-            &["auth.password_file", "empty"],
-        ),
+        ("[auth]\npassword_file = \"\"", &["auth.password_file", "empty"]),
         ("[auth]\nacl_file = \"~/acl\"", &["auth.acl_file", "`~`"]),
         (
             "[store]\ncommit_interval = \"0ms\"",
@@ -213,11 +203,7 @@ fn validate_without_a_file_says_so() {
 fn validation_error_keeps_key_and_problem() {
     let error = Settings::from_toml_str("[limits]\nmax_packet_size = 10", "x.toml").unwrap_err();
     match error {
-        ConfigError::Invalid {
-            origin,
-            key,
-            problem,
-        } => {
+        ConfigError::Invalid { origin, key, problem } => {
             assert_eq!(origin.as_deref(), Some("x.toml"));
             assert_eq!(key, "limits.max_packet_size");
             assert_eq!(problem, "10 is too small (minimum 16 bytes)");

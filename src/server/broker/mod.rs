@@ -187,12 +187,7 @@ impl Broker {
     }
 
     fn drop_subscriptions(&self, session: &Arc<Session>) {
-        let filters: Vec<Arc<str>> = session
-            .lock()
-            .subscriptions
-            .drain()
-            .map(|(f, _)| f)
-            .collect();
+        let filters: Vec<Arc<str>> = session.lock().subscriptions.drain().map(|(f, _)| f).collect();
         let mut trie = write(&self.trie);
         for filter in filters {
             if let Some(parsed) = topic::parse_filter(&filter) {
@@ -202,12 +197,7 @@ impl Broker {
     }
 
     /// Adds or replaces a subscription; returns whether one existed for that filter.
-    pub fn subscribe(
-        &self,
-        session: &Arc<Session>,
-        filter: &Arc<str>,
-        subscription: Subscription,
-    ) -> bool {
+    pub fn subscribe(&self, session: &Arc<Session>, filter: &Arc<str>, subscription: Subscription) -> bool {
         let Some(parsed) = topic::parse_filter(filter) else {
             return false;
         };

@@ -150,8 +150,7 @@ impl Session {
             return Enqueued::Dropped;
         }
         let size = delivery.message.size();
-        if st.queue.len() >= st.limits.max_messages || st.queued_bytes + size > st.limits.max_bytes
-        {
+        if st.queue.len() >= st.limits.max_messages || st.queued_bytes + size > st.limits.max_bytes {
             st.dropped += 1;
             add(&metrics.publish_dropped, 1);
             if !st.drop_logged {
@@ -209,11 +208,8 @@ impl SessionState {
     /// Returns how many PUBLISH packets were written.
     pub fn fill(&mut self, out: &mut BytesMut, max_bytes: usize, metrics: &Metrics) -> usize {
         let Some(conn) = &self.conn else { return 0 };
-        let (version, receive_maximum, max_packet_size) = (
-            conn.version,
-            conn.receive_maximum as usize,
-            conn.max_packet_size,
-        );
+        let (version, receive_maximum, max_packet_size) =
+            (conn.version, conn.receive_maximum as usize, conn.max_packet_size);
         let now = Instant::now();
         let mut sent = 0;
         while out.len() < max_bytes {
@@ -275,16 +271,11 @@ impl SessionState {
         pending.sort_by_key(|(_, o)| o.seq);
         for (id, o) in pending {
             let packet = match o.phase {
-                OutPhase::Published => {
-                    Packet::Publish(Self::to_publish(&o.delivery, *id, true, now))
-                }
+                OutPhase::Published => Packet::Publish(Self::to_publish(&o.delivery, *id, true, now)),
                 OutPhase::Released => Packet::Pubrel(Ack::success(*id)),
             };
             if let Err(e) = protocol::encode(version, &packet, out) {
-                tracing::warn!(
-                    client_packet_id = id,
-                    "cannot re-send inflight message: {e}"
-                );
+                tracing::warn!(client_packet_id = id, "cannot re-send inflight message: {e}");
             }
         }
     }

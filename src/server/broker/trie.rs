@@ -97,12 +97,7 @@ impl SubscriptionTrie {
         removed
     }
 
-    fn remove_at(
-        node: &mut Node,
-        levels: &[&str],
-        group: Option<&str>,
-        session: &Arc<Session>,
-    ) -> bool {
+    fn remove_at(node: &mut Node, levels: &[&str], group: Option<&str>, session: &Arc<Session>) -> bool {
         let Some((first, rest)) = levels.split_first() else {
             let removed = match group {
                 Some(g) => {
@@ -119,8 +114,7 @@ impl SubscriptionTrie {
                 }
                 None => {
                     let before = node.subscribers.len();
-                    node.subscribers
-                        .retain(|s| !Arc::ptr_eq(&s.session, session));
+                    node.subscribers.retain(|s| !Arc::ptr_eq(&s.session, session));
                     node.subscribers.len() != before
                 }
             };
@@ -144,12 +138,7 @@ impl SubscriptionTrie {
         Self::walk(&self.root, topic, dollar, &mut visit);
     }
 
-    fn walk<'a>(
-        node: &'a Node,
-        rest: &str,
-        skip_wildcards: bool,
-        visit: &mut impl FnMut(Match<'a>),
-    ) {
+    fn walk<'a>(node: &'a Node, rest: &str, skip_wildcards: bool, visit: &mut impl FnMut(Match<'a>)) {
         let (level, tail) = match rest.split_once('/') {
             Some((l, t)) => (l, Some(t)),
             None => (rest, None),

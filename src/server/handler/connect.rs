@@ -112,9 +112,7 @@ pub fn accept(
             kick: Some(kick),
             version: connect.version,
             receive_maximum: connect.receive_maximum,
-            max_packet_size: connect
-                .maximum_packet_size
-                .map_or(usize::MAX, |m| m as usize),
+            max_packet_size: connect.maximum_packet_size.map_or(usize::MAX, |m| m as usize),
         },
     );
     ctx.broker.metrics.client_connected();
@@ -162,6 +160,7 @@ pub fn accept(
         problem_info: connect.request_problem_info,
         topic_aliases: HashMap::new(),
         out: BytesMut::with_capacity(4096),
+        packets_sent: 0,
     };
     st.send(&Packet::Connack(Connack {
         session_present: attached.session_present,

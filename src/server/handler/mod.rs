@@ -88,6 +88,8 @@ pub struct ConnState {
     pub topic_aliases: HashMap<u16, Arc<str>>,
     /// Bytes waiting to be written.
     pub out: BytesMut,
+    /// Packets written by [`ConnState::send`] not yet added to the broker's counters.
+    pub packets_sent: u64,
 }
 
 impl ConnState {
@@ -98,6 +100,7 @@ impl ConnState {
 
     /// Appends a packet to the write buffer.
     pub fn send(&mut self, packet: &Packet) {
+        self.packets_sent += 1;
         if let Err(e) = protocol::encode(self.version, packet, &mut self.out) {
             tracing::warn!(client_id = %self.client_id, "cannot encode {}: {e}", packet.name());
         }

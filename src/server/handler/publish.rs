@@ -7,11 +7,7 @@ use crate::server::context::ListenerContext;
 use crate::server::metrics::add;
 
 /// Handles a client's PUBLISH.
-pub fn handle_publish(
-    ctx: &ListenerContext,
-    st: &mut ConnState,
-    mut p: Publish,
-) -> Result<(), Close> {
+pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish) -> Result<(), Close> {
     add(&ctx.broker.metrics.publish_received, 1);
     resolve_topic_alias(ctx, st, &mut p)?;
     let packet_id = p.packet_id;
@@ -71,11 +67,7 @@ pub fn handle_publish(
 
 /// Replaces an alias-only topic with the topic the alias stands for, or records a new alias
 /// [MQTT-3.3.2-7] .. [MQTT-3.3.2-12].
-fn resolve_topic_alias(
-    ctx: &ListenerContext,
-    st: &mut ConnState,
-    p: &mut Publish,
-) -> Result<(), Close> {
+fn resolve_topic_alias(ctx: &ListenerContext, st: &mut ConnState, p: &mut Publish) -> Result<(), Close> {
     let Some(alias) = p.topic_alias.take() else {
         if p.topic.is_empty() {
             return Err(Close::Error {

@@ -6,11 +6,7 @@ use crate::server::broker::{Delivery, Subscription};
 use crate::server::context::ListenerContext;
 
 /// Handles SUBSCRIBE: one reason code per filter, then the matching retained messages.
-pub fn handle_subscribe(
-    ctx: &ListenerContext,
-    st: &mut ConnState,
-    s: Subscribe,
-) -> Result<(), Close> {
+pub fn handle_subscribe(ctx: &ListenerContext, st: &mut ConnState, s: Subscribe) -> Result<(), Close> {
     let broker = &ctx.broker;
     let mut reasons = Vec::with_capacity(s.filters.len());
     let mut retained = Vec::new();
@@ -57,11 +53,7 @@ pub fn handle_subscribe(
 }
 
 /// Handles UNSUBSCRIBE.
-pub fn handle_unsubscribe(
-    ctx: &ListenerContext,
-    st: &mut ConnState,
-    u: Unsubscribe,
-) -> Result<(), Close> {
+pub fn handle_unsubscribe(ctx: &ListenerContext, st: &mut ConnState, u: Unsubscribe) -> Result<(), Close> {
     let reasons = u
         .filters
         .iter()
