@@ -187,8 +187,8 @@ pub mod v3 {
 pub mod v5 {
     use super::*;
     pub use rumqttc::v5::mqttbytes::v5::{
-        ConnAck, ConnectProperties, Filter, LastWill, LastWillProperties, Packet, Publish, PublishProperties,
-        RetainForwardRule, SubscribeProperties, SubscribeReasonCode,
+        ConnAck, Filter, LastWill, LastWillProperties, Packet, Publish, PublishProperties, RetainForwardRule,
+        SubscribeProperties, SubscribeReasonCode,
     };
     pub use rumqttc::v5::mqttbytes::QoS;
     pub use rumqttc::v5::{AsyncClient, Event, MqttOptions};
