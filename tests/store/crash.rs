@@ -75,7 +75,12 @@ fn child_holder(dir: &Path) {
 /// Starts a child with stdout piped back.
 fn spawn_child(spec: &str) -> Child {
     Command::new(std::env::current_exe().expect("test binary path"))
-        .args(["crash::child_process", "--exact", "--nocapture", "--test-threads=1"])
+        .args([
+            "crash::child_process",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_ENV, spec)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -101,10 +106,17 @@ fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
 fn wait_for_ready(lines: &mpsc::Receiver<String>) {
     loop {
         let line = lines.recv_timeout(WAIT).expect("the child never got ready");
-        if line == "READY" {
+        // libtest may print "test crash::child_process ... " on the same line first.
+        if line.ends_with("READY") {
             return;
         }
     }
+}
+
+/// The seq of an `ACK <seq>` line.
+fn ack(line: &str) -> Option<u64> {
+    let (_, seq) = line.rsplit_once("ACK ")?;
+    Some(seq.trim().parse().expect("an ACK line holds a number"))
 }
 
 #[test]
@@ -121,16 +133,16 @@ fn kill_9_loses_nothing_that_was_acknowledged() {
         let mut acked = BTreeSet::new();
         while acked.len() < kill_after {
             let line = lines.recv_timeout(WAIT).expect("the child stopped acking");
-            if let Some(seq) = line.strip_prefix("ACK ") {
-                acked.insert(seq.parse::<u64>().unwrap());
+            if let Some(seq) = ack(&line) {
+                acked.insert(seq);
             }
         }
         child.kill().expect("SIGKILL the child");
         child.wait().unwrap();
         // Acks already in the pipe when the kill landed count too.
         while let Ok(line) = lines.recv_timeout(WAIT) {
-            if let Some(seq) = line.strip_prefix("ACK ") {
-                acked.insert(seq.parse::<u64>().unwrap());
+            if let Some(seq) = ack(&line) {
+                acked.insert(seq);
             }
         }
         acked_per_client.push((client, acked));

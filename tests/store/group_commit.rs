@@ -69,3 +69,33 @@ fn concurrent_submissions_share_commits() {
         assert_eq!(seqs, (0..PER_THREAD).collect::<Vec<_>>());
     }
 }
+
+#[test]
+fn waiting_submitters_share_fsyncs() {
+    // Closed loop, as the broker runs: each thread waits for its commit before the next one, so
+    // any grouping comes from threads arriving while an fsync is in progress.
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = open(dir.path());
+    let before = store.stats();
+    std::thread::scope(|scope| {
+        for t in 0..THREADS {
+            let store = &store;
+            scope.spawn(move || {
+                let client = format!("client-{t}");
+                for seq in 0..PER_THREAD {
+                    assert!(commit(store, vec![put_delivery(&client, seq)]));
+                }
+            });
+        }
+    });
+    let after = store.stats();
+    let submissions = THREADS * PER_THREAD;
+    let commits = after.commits - before.commits;
+    eprintln!(
+        "closed loop: {submissions} submissions from {THREADS} waiting threads -> {commits} commits, {} fsyncs",
+        after.fsyncs - before.fsyncs
+    );
+    // Never more commits than submissions; how many fewer depends on the disk, so no bound here.
+    assert!(commits <= submissions);
+    assert_eq!(after.ops - before.ops, submissions);
+}

@@ -37,6 +37,7 @@ fn assert_corrupt_and_untouched(dir: &Path) -> String {
         other => panic!("expected Corrupt, got {other:?}"),
     };
     assert_eq!(file_hash(&path), before, "the refused file was modified");
+    eprintln!("refused {}: {message}", path.display());
     // Refusing must not leave the directory locked.
     assert!(matches!(open_err(dir), StoreError::Corrupt { .. }));
     detail
@@ -85,6 +86,20 @@ fn random_bytes_behind_a_redb_header_are_refused_untouched() {
         let dir = tempfile::tempdir().unwrap();
         let mut bytes = noise(64 * 1024, seed);
         bytes[..9].copy_from_slice(&[b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0A]);
+        fs::write(data_file(dir.path()), bytes).unwrap();
+        assert_corrupt_and_untouched(dir.path());
+    }
+}
+
+#[test]
+fn a_valid_header_over_random_pages_is_refused_untouched() {
+    // Gets past redb's header checks, so the damage is only found in the pages behind it.
+    let source = populated_dir();
+    let original = fs::read(data_file(source.path())).unwrap();
+    for seed in 1..=8u64 {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bytes = noise(original.len(), seed);
+        bytes[..4096].copy_from_slice(&original[..4096]);
         fs::write(data_file(dir.path()), bytes).unwrap();
         assert_corrupt_and_untouched(dir.path());
     }

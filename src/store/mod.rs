@@ -1,0 +1,148 @@
+//! Durable store: sessions, queues and retained messages in one redb file, written by one thread.
+//!
+//! [`Store::open`] locks the data directory, checks the file without writing to it, loads
+//! everything into a [`Loaded`], and starts the writer thread. The broker then describes each change
+//! as [`Op`]s and [`Store::submit`]s them; the writer commits everything that arrived meanwhile
+//! in one transaction (group commit) and calls each submission back once its ops are committed, which
+//! is when the broker may acknowledge.
+//!
+//! Layout: `types` (what is stored), `record` (versioned bytes of each value), `tables` (redb
+//! tables and schema version), `open` (lock, checks, load), `overlay` (the no-write dry run),
+//! `writer` (the thread), `error`. Nothing here imports the rest of the crate.
+
+mod error;
+mod open;
+mod overlay;
+mod record;
+mod tables;
+mod types;
+mod writer;
+
+use std::path::Path;
+use std::sync::mpsc::{self, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+pub use error::StoreError;
+pub use tables::SCHEMA_VERSION;
+pub use types::{
+    DeliveryState, Loaded, LoadedSession, Op, StoreDurability, StoreStats, StoredDelivery, StoredMessage,
+    StoredProperties, StoredSession, StoredSubscription, StoredWill,
+};
+
+use writer::{Request, Stats};
+
+/// An open data directory. Dropping it (or [`Store::close`]) makes everything submitted durable,
+/// stops the writer thread and releases the directory lock.
+pub struct Store {
+    /// Requests to the writer thread; `None` once shut down.
+    tx: Option<Sender<Request>>,
+    /// The writer thread, joined on shutdown.
+    writer: Option<JoinHandle<()>>,
+    stats: Arc<Stats>,
+    /// The locked `robustmq.lock`, released only after the database is closed.
+    lock: Option<std::fs::File>,
+}
+
+impl Store {
+    /// Name of the redb data file inside the data directory.
+    pub const FILE_NAME: &'static str = "robustmq.redb";
+    /// Name of the lock file inside the data directory.
+    pub const LOCK_FILE_NAME: &'static str = "robustmq.lock";
+
+    /// Opens (creating if needed) the store in `dir` and returns everything it holds.
+    ///
+    /// Refuses, without modifying the data file, a directory locked by another store, a corrupt
+    /// file and a file from a newer schema. Recovers a file left by a crash.
+    pub fn open(dir: &Path, durability: StoreDurability) -> Result<(Store, Loaded), StoreError> {
+        let opened = open::open(dir)?;
+        let stats = Arc::new(Stats::default());
+        let path = opened.path;
+        let (tx, writer) = writer::spawn(opened.db, path.clone(), durability, stats.clone())
+            .map_err(|source| StoreError::Io { path, source })?;
+        let store = Store {
+            tx: Some(tx),
+            writer: Some(writer),
+            stats,
+            lock: Some(opened.lock),
+        };
+        Ok((store, opened.loaded))
+    }
+
+    /// Queues `ops` to be applied together, in order, in one transaction. Never blocks.
+    ///
+    /// `on_commit(true)` runs on the writer thread once the ops are committed (fsynced with
+    /// [`StoreDurability::Immediate`]); `on_commit(false)` if the commit failed, which is logged.
+    /// Callbacks run in submission order and should be quick (e.g. send on a channel): the next
+    /// commit waits for them. A callback must not call [`Store::flush`] or drop the last handle
+    /// to the store: both wait for the writer thread, which is the thread running the callback.
+    pub fn submit(&self, ops: Vec<Op>, on_commit: Option<Box<dyn FnOnce(bool) + Send>>) {
+        let request = Request::Submit { ops, on_commit };
+        let Some(tx) = &self.tx else {
+            fail(request);
+            return;
+        };
+        if let Err(mpsc::SendError(request)) = tx.send(request) {
+            tracing::error!("the store writer thread is gone; a change was not stored");
+            fail(request);
+        }
+    }
+
+    /// Blocks until everything submitted before the call is durably committed (fsynced, also
+    /// with [`StoreDurability::Periodic`]). Returns at once if the writer thread is gone.
+    pub fn flush(&self) {
+        let Some(tx) = &self.tx else { return };
+        let (done_tx, done_rx) = mpsc::channel();
+        if tx.send(Request::Flush(done_tx)).is_ok() {
+            // An error means the writer dropped the request: it is gone, nothing to wait for.
+            let _ = done_rx.recv();
+        }
+    }
+
+    /// Flushes, stops the writer thread and releases the directory lock. Dropping the store does
+    /// the same; `close` just makes the moment explicit.
+    pub fn close(mut self) {
+        self.shutdown();
+    }
+
+    /// Counters of the writer thread.
+    pub fn stats(&self) -> StoreStats {
+        self.stats.snapshot()
+    }
+
+    fn shutdown(&mut self) {
+        // Closing the channel tells the writer to finish the queue, sync and close the database.
+        drop(self.tx.take());
+        if let Some(writer) = self.writer.take() {
+            if writer.join().is_err() {
+                tracing::error!("the store writer thread panicked");
+            }
+        }
+        // Only now that the database is closed may another process have the directory; closing
+        // the lock file releases its lock.
+        drop(self.lock.take());
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Answers a submission the writer will never see.
+fn fail(request: Request) {
+    if let Request::Submit {
+        on_commit: Some(on_commit),
+        ..
+    } = request
+    {
+        on_commit(false);
+    }
+}
+
+// The broker shares one store between tasks.
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Store>();
+};

@@ -1,0 +1,386 @@
+//! Opening a data directory: the lock, checks that never write to a bad file, the schema, the load.
+//!
+//! The order matters for the promise that a corrupt or newer file is left untouched:
+//! 1. take `robustmq.lock`, so no other robustmq uses the directory meanwhile;
+//! 2. refuse a non-empty file without redb's magic header before redb sees it;
+//! 3. open the file through [`OverlayBackend`] with redb's integrity check, read the schema version
+//!    and decode every record: redb may recover the file (after a crash) but only in memory;
+//! 4. only if all that passed, open the file for real (redb recovers it on disk, if it must).
+//!
+//! Any panic inside redb on a damaged file is caught and reported as `Corrupt`.
+
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::{self, Read, Write};
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use redb::{
+    Builder, Database, DatabaseError, ReadTransaction, ReadableDatabase, ReadableTable, StorageError,
+    TableDefinition, TableError, TableHandle,
+};
+
+use super::error::StoreError;
+use super::overlay::OverlayBackend;
+use super::record;
+use super::tables::{
+    DELIVERIES, INCOMING_QOS2, META, RETAINED, SCHEMA_VERSION, SCHEMA_VERSION_KEY, SESSIONS,
+};
+use super::types::{Loaded, LoadedSession};
+use super::writer::panic_message;
+use super::Store;
+
+/// redb's magic header: the first bytes of every redb file (redb's `MAGICNUMBER`).
+const REDB_MAGIC: [u8; 9] = [b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0A];
+
+/// Page cache of the dry-run open. It reads the file once, front to back, so a big cache buys nothing.
+const CHECK_CACHE_BYTES: usize = 16 << 20;
+
+/// A data directory opened for writing.
+pub(crate) struct Opened {
+    /// The database, checked and recovered.
+    pub(crate) db: Database,
+    /// The data file.
+    pub(crate) path: PathBuf,
+    /// Held (locked) for as long as the store is open.
+    pub(crate) lock: File,
+    /// What the file held.
+    pub(crate) loaded: Loaded,
+}
+
+/// Locks `dir` (creating it if needed), checks and loads its data file, and opens it for writing.
+pub(crate) fn open(dir: &Path) -> Result<Opened, StoreError> {
+    let started = Instant::now();
+    fs::create_dir_all(dir).map_err(|source| io_error(dir, source))?;
+    let lock = lock_dir(dir)?;
+    let path = dir.join(Store::FILE_NAME);
+
+    let existing = match fs::metadata(&path) {
+        Ok(meta) => meta.len() > 0,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+        Err(source) => return Err(io_error(&path, source)),
+    };
+    // `None`: a new file, or a redb file nothing was ever stored in; either needs its schema.
+    let contents = if existing {
+        check_magic(&path)?;
+        guarded(&path, "checking the file", || dry_run(&path))?
+    } else {
+        None
+    };
+
+    let db = guarded(&path, "opening the file", || {
+        Builder::new()
+            .set_check_integrity_on_open(true)
+            .create(&path)
+            .map_err(|e| open_error(dir, &path, e))
+    })?;
+    let mut loaded = match contents {
+        Some(loaded) => loaded,
+        None => {
+            initialize(&db, &path)?;
+            if !existing {
+                sync_dir(dir);
+            }
+            Loaded::default()
+        }
+    };
+    loaded.load_time = started.elapsed();
+    Ok(Opened {
+        db,
+        path,
+        lock,
+        loaded,
+    })
+}
+
+/// Takes the directory lock. The OS releases it when the process dies, even by `kill -9`, so a
+/// crash never leaves a stale lock behind.
+fn lock_dir(dir: &Path) -> Result<File, StoreError> {
+    let lock_path = dir.join(Store::LOCK_FILE_NAME);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .map_err(|source| io_error(&lock_path, source))?;
+    // An OS lock, so a broker killed with SIGKILL releases it with its process.
+    let locked = file.try_lock();
+    match locked {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            return Err(StoreError::Locked {
+                dir: dir.to_path_buf(),
+            })
+        }
+        Err(TryLockError::Error(source)) => return Err(io_error(&lock_path, source)),
+    }
+    // The pid is for a human wondering who holds the directory; the lock itself is what counts.
+    let pid = format!("{}\n", std::process::id());
+    if let Err(error) = file.set_len(0).and_then(|()| (&file).write_all(pid.as_bytes())) {
+        tracing::warn!(path = %lock_path.display(), %error, "could not write the pid into the lock file");
+    }
+    Ok(file)
+}
+
+/// Refuses a file that does not start with redb's magic header, reading only those bytes.
+fn check_magic(path: &Path) -> Result<(), StoreError> {
+    let mut head = Vec::with_capacity(REDB_MAGIC.len());
+    File::open(path)
+        .and_then(|f| f.take(REDB_MAGIC.len() as u64).read_to_end(&mut head))
+        .map_err(|source| io_error(path, source))?;
+    if head != REDB_MAGIC {
+        return Err(corrupt(path, "not a redb database: the magic header is missing"));
+    }
+    Ok(())
+}
+
+/// Opens the file in memory only (see the module doc) and reads everything from it.
+fn dry_run(path: &Path) -> Result<Option<Loaded>, StoreError> {
+    let file = File::open(path).map_err(|source| io_error(path, source))?;
+    let backend = OverlayBackend::new(file).map_err(|source| io_error(path, source))?;
+    let dir = path.parent().unwrap_or(path);
+    let db = Builder::new()
+        .set_check_integrity_on_open(true)
+        .set_cache_size(CHECK_CACHE_BYTES)
+        .create_with_backend(backend)
+        .map_err(|e| open_error(dir, path, e))?;
+    let txn = db.begin_read().map_err(|e| database(path, e))?;
+    read_all(&txn, path)
+}
+
+/// Reads the schema version and every record. `None` when nothing was ever stored.
+fn read_all(txn: &ReadTransaction, path: &Path) -> Result<Option<Loaded>, StoreError> {
+    let version = match txn.open_table(META) {
+        Ok(meta) => meta
+            .get(SCHEMA_VERSION_KEY)
+            .map_err(|e| storage(path, e))?
+            .map(|v| v.value()),
+        Err(TableError::TableDoesNotExist(_)) => None,
+        Err(e) => return Err(table_error(path, META.name(), e)),
+    };
+    match version {
+        None => {
+            let mut tables = txn.list_tables().map_err(|e| storage(path, e))?;
+            if tables.next().is_none() {
+                return Ok(None);
+            }
+            return Err(corrupt(path, "it has tables but no schema version"));
+        }
+        Some(found) if found > SCHEMA_VERSION => {
+            return Err(StoreError::NewerSchema {
+                path: path.to_path_buf(),
+                found,
+                supported: SCHEMA_VERSION,
+            })
+        }
+        Some(0) => return Err(corrupt(path, "schema version 0 does not exist")),
+        Some(_) => {}
+    }
+
+    let mut loaded = Loaded::default();
+    for_each(txn, path, RETAINED, |topic, bytes| {
+        let message = record::decode_message(bytes).map_err(|e| bad_record(RETAINED, &topic, e))?;
+        if message.topic != topic {
+            return Err(bad_record(RETAINED, &topic, "the record names another topic"));
+        }
+        loaded.retained.push(message);
+        Ok(())
+    })?;
+
+    let mut index = HashMap::new();
+    for_each(txn, path, SESSIONS, |client_id, bytes| {
+        let session = record::decode_session(bytes).map_err(|e| bad_record(SESSIONS, &client_id, e))?;
+        if session.client_id != client_id {
+            return Err(bad_record(
+                SESSIONS,
+                &client_id,
+                "the record names another client",
+            ));
+        }
+        index.insert(session.client_id.clone(), loaded.sessions.len());
+        loaded.sessions.push(LoadedSession {
+            session,
+            deliveries: Vec::new(),
+            incoming_qos2: Vec::new(),
+        });
+        Ok(())
+    })?;
+
+    // Keys are ordered by client id, then seq / packet id, so each list comes out ascending.
+    let mut orphans = 0usize;
+    for_each(txn, path, DELIVERIES, |(client_id, seq), bytes| {
+        let delivery =
+            record::decode_delivery(bytes).map_err(|e| bad_record(DELIVERIES, &(&client_id, seq), e))?;
+        match index.get(client_id.as_str()) {
+            Some(&i) => loaded.sessions[i].deliveries.push((seq, delivery)),
+            None => orphans += 1,
+        }
+        Ok(())
+    })?;
+    for_each(txn, path, INCOMING_QOS2, |(client_id, packet_id), bytes| {
+        record::decode_incoming_qos2(bytes)
+            .map_err(|e| bad_record(INCOMING_QOS2, &(&client_id, packet_id), e))?;
+        match index.get(client_id.as_str()) {
+            Some(&i) => loaded.sessions[i].incoming_qos2.push(packet_id),
+            None => orphans += 1,
+        }
+        Ok(())
+    })?;
+    if orphans > 0 {
+        // Harmless (the broker never asks for them) but worth knowing: the broker should delete
+        // queues together with their session, which `Op::DeleteSession` does.
+        tracing::warn!(path = %path.display(), orphans, "store holds queue entries of sessions that do not exist; they are ignored");
+    }
+    Ok(Some(loaded))
+}
+
+/// Owned form of a table key, for error messages and for handing to `each`.
+trait OwnedKey: redb::Key + 'static {
+    type Owned: std::fmt::Debug;
+    fn to_owned_key(key: Self::SelfType<'_>) -> Self::Owned;
+}
+
+impl OwnedKey for &'static str {
+    type Owned = String;
+    fn to_owned_key(key: &str) -> String {
+        key.to_string()
+    }
+}
+
+impl OwnedKey for (&'static str, u64) {
+    type Owned = (String, u64);
+    fn to_owned_key(key: (&str, u64)) -> (String, u64) {
+        (key.0.to_string(), key.1)
+    }
+}
+
+impl OwnedKey for (&'static str, u16) {
+    type Owned = (String, u16);
+    fn to_owned_key(key: (&str, u16)) -> (String, u16) {
+        (key.0.to_string(), key.1)
+    }
+}
+
+/// Calls `each` with every entry of a table in key order; a missing table is an empty one.
+fn for_each<K: OwnedKey>(
+    txn: &ReadTransaction,
+    path: &Path,
+    table: TableDefinition<K, &'static [u8]>,
+    mut each: impl FnMut(K::Owned, &[u8]) -> Result<(), String>,
+) -> Result<(), StoreError> {
+    let table = match txn.open_table(table) {
+        Ok(t) => t,
+        Err(TableError::TableDoesNotExist(_)) => return Ok(()),
+        Err(e) => return Err(table_error(path, table.name(), e)),
+    };
+    for entry in table.iter().map_err(|e| storage(path, e))? {
+        let (key, value) = entry.map_err(|e| storage(path, e))?;
+        each(K::to_owned_key(key.value()), value.value()).map_err(|detail| corrupt(path, detail))?;
+    }
+    Ok(())
+}
+
+/// Writes the schema version into a new file and creates every table.
+fn initialize(db: &Database, path: &Path) -> Result<(), StoreError> {
+    let fail = |detail: String| StoreError::Database {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let txn = db.begin_write().map_err(|e| fail(e.to_string()))?;
+    {
+        let mut meta = txn.open_table(META).map_err(|e| fail(e.to_string()))?;
+        meta.insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION)
+            .map_err(|e| fail(e.to_string()))?;
+        txn.open_table(RETAINED).map_err(|e| fail(e.to_string()))?;
+        txn.open_table(SESSIONS).map_err(|e| fail(e.to_string()))?;
+        txn.open_table(DELIVERIES).map_err(|e| fail(e.to_string()))?;
+        txn.open_table(INCOMING_QOS2).map_err(|e| fail(e.to_string()))?;
+    }
+    txn.commit().map_err(|e| fail(e.to_string()))
+}
+
+/// Makes a new file's directory entry durable, so a power loss right after the first commit
+/// cannot lose the whole file. Best effort: not every platform can sync a directory.
+fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Err(error) = File::open(dir).and_then(|d| d.sync_all()) {
+        tracing::warn!(path = %dir.display(), %error, "could not sync the data directory");
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
+/// Runs `f`, turning a panic (redb may panic on a damaged file) into `Corrupt`.
+fn guarded<T>(path: &Path, doing: &str, f: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
+    panic::catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        Err(corrupt(
+            path,
+            format!("redb panicked while {doing}: {}", panic_message(&payload)),
+        ))
+    })
+}
+
+fn corrupt(path: &Path, detail: impl Into<String>) -> StoreError {
+    StoreError::Corrupt {
+        path: path.to_path_buf(),
+        detail: detail.into(),
+    }
+}
+
+fn io_error(path: &Path, source: io::Error) -> StoreError {
+    StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn bad_record(
+    table: TableDefinition<impl redb::Key, impl redb::Value>,
+    key: &dyn std::fmt::Debug,
+    error: impl std::fmt::Display,
+) -> String {
+    format!("table `{}`, key {key:?}: {error}", table.name())
+}
+
+fn table_error(path: &Path, table: &str, error: TableError) -> StoreError {
+    match error {
+        TableError::Storage(e) => storage(path, e),
+        other => corrupt(path, format!("table `{table}`: {other}")),
+    }
+}
+
+/// A storage error while reading: damage unless the OS itself failed.
+fn storage(path: &Path, error: StorageError) -> StoreError {
+    match error {
+        StorageError::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+            corrupt(path, "it ends too early to be a whole redb database: truncated")
+        }
+        StorageError::Io(e) if e.kind() != io::ErrorKind::InvalidData => io_error(path, e),
+        other => corrupt(path, other.to_string()),
+    }
+}
+
+fn database(path: &Path, error: impl std::fmt::Display) -> StoreError {
+    StoreError::Database {
+        path: path.to_path_buf(),
+        detail: error.to_string(),
+    }
+}
+
+/// Maps a failed redb open to what the user should hear.
+fn open_error(dir: &Path, path: &Path, error: DatabaseError) -> StoreError {
+    match error {
+        DatabaseError::Storage(e) => storage(path, e),
+        // Some other program has the file open with redb; same advice as our own lock.
+        DatabaseError::DatabaseAlreadyOpen => StoreError::Locked {
+            dir: dir.to_path_buf(),
+        },
+        DatabaseError::UpgradeRequired(format) => database(
+            path,
+            format!("it uses redb file format {format}, which this build cannot read"),
+        ),
+        other => database(path, other),
+    }
+}
