@@ -39,7 +39,8 @@ pub struct ServeArgs {
     /// Print a commented default configuration file and exit.
     #[arg(long)]
     pub print_default_config: bool,
-    /// Check the configuration file and exit: 0 if it is valid, 2 with the reason if not.
-    #[arg(long)]
-    pub check_config: bool,
+    /// Check a configuration file (FILE, else --config, else the built-in defaults) and exit:
+    /// 0 if it is valid, 2 with the reason if not.
+    #[arg(long, value_name = "FILE", num_args = 0..=1)]
+    pub check_config: Option<Option<PathBuf>>,
 }

@@ -11,8 +11,11 @@ use crate::server;
 
 /// Exit code for a configuration that cannot be used.
 pub const EXIT_CONFIG: u8 = 2;
-/// Exit code when the broker cannot start (address in use, data directory unusable).
+/// Exit code when the broker cannot start (address in use, say).
 pub const EXIT_START: u8 = 3;
+/// Exit code when the data directory cannot be used: locked by another broker, corrupt, or
+/// written by a newer version.
+pub const EXIT_DATA: u8 = 4;
 
 /// Builds the settings from the file (if any) and the flags, which take precedence.
 pub fn settings(args: &ServeArgs) -> Result<Settings, crate::config::ConfigError> {
@@ -38,10 +41,14 @@ pub fn settings(args: &ServeArgs) -> Result<Settings, crate::config::ConfigError
 }
 
 /// Runs `robustmq serve`.
-pub fn run(args: ServeArgs) -> ExitCode {
+pub fn run(mut args: ServeArgs) -> ExitCode {
     if args.print_default_config {
         print!("{DEFAULT_CONFIG}");
         return ExitCode::SUCCESS;
+    }
+    let check_only = args.check_config.is_some();
+    if let Some(Some(file)) = args.check_config.take() {
+        args.config = Some(file);
     }
     let settings = match settings(&args) {
         Ok(s) => s,
@@ -50,7 +57,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    if args.check_config {
+    if check_only {
         let what = args
             .config
             .as_ref()
@@ -69,7 +76,10 @@ pub fn run(args: ServeArgs) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("robustmq: {e:#}");
-            ExitCode::from(EXIT_START)
+            match e.downcast_ref::<server::ServerError>() {
+                Some(server::ServerError::Store(_)) => ExitCode::from(EXIT_DATA),
+                _ => ExitCode::from(EXIT_START),
+            }
         }
     }
 }

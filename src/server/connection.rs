@@ -15,6 +15,7 @@ use tokio::time::{sleep_until, timeout, Instant};
 use super::context::ListenerContext;
 use super::handler::{self, Close, ConnState};
 use super::metrics::add;
+use super::persist::GateState;
 use crate::protocol::{self, reason, Connack, Disconnect, FrameError, Packet, Version};
 
 /// Stop reading and stop draining the session queue past this many unsent bytes.
@@ -145,19 +146,32 @@ where
     let metrics = &ctx.broker.metrics;
     let mut shutdown = ctx.shutdown.clone();
     let session = st.session.clone();
-    // Anything already queued for a resumed session goes out right after CONNACK.
-    {
-        let mut state = session.lock();
-        if st.session_present {
-            state.resend_inflight(st.version, &mut st.out);
-        }
-    }
     let far_future = Instant::now() + Duration::from_secs(86_400 * 365);
     let mut last_received = Instant::now();
+    let mut resent = false;
     loop {
+        if let Err(close) = st.release_pending(metrics) {
+            return close;
+        }
         add(&metrics.messages_sent, std::mem::take(&mut st.packets_sent));
-        if st.out.len() < WRITE_HIGH_WATER {
-            session.lock().fill(&mut st.out, WRITE_HIGH_WATER, metrics);
+        // Nothing but CONNACK may go out until CONNACK has.
+        if st.connack_gate.state() == GateState::Open {
+            if !resent {
+                resent = true;
+                if st.session_present {
+                    // Unacknowledged messages of a resumed session go first [MQTT-4.4.0-1].
+                    session.lock().resend_inflight(st.version, &mut st.out);
+                }
+            }
+            if st.out.len() < WRITE_HIGH_WATER {
+                session.lock().fill(
+                    &session,
+                    &mut st.out,
+                    WRITE_HIGH_WATER,
+                    metrics,
+                    ctx.broker.store(),
+                );
+            }
         }
         let deadline = st
             .keep_alive_limit
@@ -283,14 +297,10 @@ async fn finish<W: AsyncWrite + Unpin>(
         }
     }
     let _ = writer.shutdown().await;
-    // [MQTT-3.1.2-8] the will goes out unless the client disconnected normally; a broker that
-    // is shutting down keeps sessions as they are instead.
-    let publish_will = !matches!(close, Close::Normal { with_will: false } | Close::Shutdown);
-    if publish_will {
-        if let Some(will) = st.will.take() {
-            broker.publish_will(will, &st.session, st.generation);
-        }
-    }
+    // [MQTT-3.1.2-8] the will goes out unless the client disconnected normally (a server that
+    // shuts down closes the connection, so wills go out then too).
+    let publish_will = !matches!(close, Close::Normal { with_will: false });
+    let will = st.will.take().filter(|_| publish_will);
     broker.metrics.client_disconnected();
-    broker.detach(&st.session, st.connection_id);
+    broker.detach(&st.session, st.connection_id, will);
 }

@@ -6,6 +6,7 @@ pub mod context;
 pub mod handler;
 pub mod listener;
 pub mod metrics;
+pub mod persist;
 pub mod sys;
 
 use std::net::SocketAddr;
@@ -17,7 +18,8 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
-use crate::config::{ListenerProtocol, Settings};
+use crate::config::{Durability, ListenerProtocol, Settings};
+use crate::store::{Store, StoreDurability, StoreError};
 use broker::{Broker, BrokerConfig, QueueLimits};
 use context::{ConnectionLimits, ListenerContext};
 
@@ -43,6 +45,9 @@ pub enum ServerError {
     /// The configuration has no listener at all.
     #[error("no listener is configured")]
     NoListener,
+    /// The data directory cannot be used (locked, corrupt, newer schema, I/O).
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// A broker that is running; dropping it does not stop it, call [`RunningServer::shutdown`].
@@ -61,15 +66,42 @@ fn is_loopback(addr: &SocketAddr) -> bool {
     addr.ip().is_loopback()
 }
 
-/// Binds every listener and starts serving.
+/// Opens the store in the data directory, restores the broker from it, binds every listener
+/// and starts serving.
 pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
     let limits = &settings.limits;
-    let broker = Broker::new(BrokerConfig {
-        queue_limits: QueueLimits {
-            max_messages: limits.max_queued_messages,
-            max_bytes: limits.max_queued_bytes.min(usize::MAX as u64) as usize,
+    let durability = match settings.store.durability {
+        Durability::Immediate => StoreDurability::Immediate,
+        Durability::Periodic => StoreDurability::Periodic(settings.store.commit_interval),
+    };
+    let data_dir = settings.server.data_dir.clone();
+    let (store, loaded) = tokio::task::spawn_blocking(move || Store::open(&data_dir, durability))
+        .await
+        .map_err(|e| StoreError::Database {
+            path: settings.server.data_dir.clone(),
+            detail: format!("store open task failed: {e}"),
+        })??;
+    let broker = Broker::new(
+        BrokerConfig {
+            queue_limits: QueueLimits {
+                max_messages: limits.max_queued_messages,
+                max_bytes: limits.max_queued_bytes.min(usize::MAX as u64) as usize,
+            },
         },
-    });
+        Some(store),
+    );
+    let load_time = loaded.load_time;
+    let restored = broker.restore(loaded);
+    tracing::info!(
+        sessions = restored.sessions,
+        queued_messages = restored.queued,
+        retained_messages = restored.retained,
+        expired = restored.expired,
+        wills = restored.wills,
+        load_ms = load_time.as_millis() as u64,
+        data_dir = %settings.server.data_dir.display(),
+        "store loaded"
+    );
     let (shutdown, shutdown_rx) = watch::channel(false);
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let connection_limits = ConnectionLimits {
@@ -155,5 +187,8 @@ impl RunningServer {
         }
         let all = self.max_connections.min(u32::MAX as usize) as u32;
         let _ = tokio::time::timeout(grace, self.permits.acquire_many(all)).await;
+        // Everything the connections handed over on their way out is on disk before we return.
+        let broker = self.broker.clone();
+        let _ = tokio::task::spawn_blocking(move || broker.flush_store()).await;
     }
 }

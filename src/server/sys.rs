@@ -60,15 +60,19 @@ fn load_counters(m: &Metrics) -> [u64; 7] {
 }
 
 fn publish(broker: &Broker, topic: &str, value: String) {
-    broker.publish(Message {
-        topic: Arc::from(format!("$SYS/broker/{topic}")),
-        payload: Bytes::from(value),
-        qos: QoS::AtMostOnce,
-        retain: true,
-        properties: MessageProperties::default(),
-        expires_at: None,
-        publisher: None,
-    });
+    broker.publish(
+        Message {
+            topic: Arc::from(format!("$SYS/broker/{topic}")),
+            payload: Bytes::from(value),
+            qos: QoS::AtMostOnce,
+            retain: true,
+            properties: MessageProperties::default(),
+            expires_at: None,
+            publisher: None,
+        },
+        Vec::new(),
+        None,
+    );
 }
 
 /// Publishes the `$SYS` tree now and then every `interval` until shutdown.

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use crate::protocol::{MessageProperties, Publish, QoS};
+use crate::server::persist::{Gate, GateState};
 
 /// One published application message, shared by every subscriber it goes to.
 #[derive(Debug, Clone)]
@@ -75,6 +76,29 @@ pub struct Delivery {
     pub retain: bool,
     /// Identifiers of every subscription of this session that matched.
     pub subscription_ids: Vec<u32>,
+    /// Key of the delivery's store record, for sessions whose queue is durable.
+    pub seq: Option<u64>,
+    /// Held back until the store has committed what this delivery depends on.
+    pub gate: Option<Arc<Gate>>,
+}
+
+impl Delivery {
+    /// A delivery of `message` with nothing stored yet.
+    pub fn new(message: Arc<Message>, qos: QoS, retain: bool, subscription_ids: Vec<u32>) -> Delivery {
+        Delivery {
+            message,
+            qos,
+            retain,
+            subscription_ids,
+            seq: None,
+            gate: None,
+        }
+    }
+
+    /// Where the gate, if any, stands.
+    pub fn gate_state(&self) -> GateState {
+        self.gate.as_ref().map_or(GateState::Open, |g| g.state())
+    }
 }
 
 impl Message {

@@ -4,6 +4,7 @@
 //! No lock is held across an `.await`.
 
 pub mod message;
+mod restore;
 pub mod retain;
 pub mod session;
 pub mod trie;
@@ -14,12 +15,15 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuar
 use std::time::{Duration, Instant};
 
 pub use message::{Delivery, Message};
+pub use restore::Restored;
 use retain::RetainStore;
-pub use session::{ConnLink, Enqueued, QueueLimits, Session, Subscription};
+pub use session::{ConnLink, Enqueued, QueueLimits, Session, SessionState, Subscription};
 use trie::{Subscriber, SubscriptionTrie};
 
 use crate::protocol::{reason, topic, QoS, RetainHandling, SubscriptionOptions, Will};
 use crate::server::metrics::Metrics;
+use crate::server::persist::{self, Gate};
+use crate::store::{Op, Store, StoredSession};
 
 /// What the broker needs to know from the configuration.
 #[derive(Debug, Clone)]
@@ -37,21 +41,31 @@ pub struct Attached {
     pub session_present: bool,
     /// The session's generation for this connection.
     pub generation: u64,
+    /// Opens when the session's record is committed; CONNACK waits for it.
+    pub gate: Arc<Gate>,
 }
 
 /// All broker state.
-#[derive(Debug)]
 pub struct Broker {
     config: BrokerConfig,
     sessions: Mutex<HashMap<Arc<str>, Arc<Session>>>,
     trie: RwLock<SubscriptionTrie>,
     retained: RwLock<RetainStore>,
+    store: Option<Store>,
     /// Broker-wide counters.
     pub metrics: Metrics,
     next_connection: AtomicU64,
     next_client_id: AtomicU64,
     /// When the broker started.
     pub started: Instant,
+}
+
+impl std::fmt::Debug for Broker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Broker")
+            .field("durable", &self.store.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
@@ -62,14 +76,20 @@ fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Retained `$SYS` figures are republished every interval; storing them would only wear the disk.
+fn is_volatile_topic(topic: &str) -> bool {
+    topic.starts_with("$SYS/")
+}
+
 impl Broker {
-    /// An empty broker.
-    pub fn new(config: BrokerConfig) -> Arc<Broker> {
+    /// An empty broker; with a store, every state change that must survive is committed there.
+    pub fn new(config: BrokerConfig, store: Option<Store>) -> Arc<Broker> {
         Arc::new(Broker {
             config,
             sessions: Mutex::new(HashMap::new()),
             trie: RwLock::new(SubscriptionTrie::default()),
             retained: RwLock::new(RetainStore::default()),
+            store,
             metrics: Metrics::default(),
             next_connection: AtomicU64::new(1),
             next_client_id: AtomicU64::new(1),
@@ -79,6 +99,44 @@ impl Broker {
 
     fn sessions(&self) -> MutexGuard<'_, HashMap<Arc<str>, Arc<Session>>> {
         self.sessions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The store, when the broker is durable.
+    pub fn store(&self) -> Option<&Store> {
+        self.store.as_ref()
+    }
+
+    /// Commits `ops`; then settles `gate` and wakes the connections of `notify`. Without ops
+    /// (or without a store) that happens at once.
+    pub fn commit(&self, ops: Vec<Op>, gate: Option<Arc<Gate>>, notify: Vec<Arc<Session>>) {
+        match &self.store {
+            Some(store) if !ops.is_empty() => store.submit(
+                ops,
+                Some(Box::new(move |ok| {
+                    if let Some(gate) = gate {
+                        gate.settle(ok);
+                    }
+                    for session in notify {
+                        session.notify.notify_one();
+                    }
+                })),
+            ),
+            _ => {
+                if let Some(gate) = gate {
+                    gate.settle(true);
+                }
+                for session in notify {
+                    session.notify.notify_one();
+                }
+            }
+        }
+    }
+
+    /// Blocks until everything submitted to the store so far is on disk.
+    pub fn flush_store(&self) {
+        if let Some(store) = &self.store {
+            store.flush();
+        }
     }
 
     /// A number for a new connection, unique for the broker's life.
@@ -93,6 +151,41 @@ impl Broker {
         format!("auto-{:x}-{n}", nanos ^ (std::process::id() as u64) << 32).into()
     }
 
+    /// The session's record as the store keeps it.
+    fn session_record(session: &Session, st: &SessionState) -> StoredSession {
+        StoredSession {
+            client_id: session.client_id.to_string(),
+            expiry_interval: st.expiry_interval,
+            offline_since_ms: if st.conn.is_some() {
+                None
+            } else {
+                st.offline_since_ms
+            },
+            subscriptions: st
+                .subscriptions
+                .iter()
+                .map(|(f, s)| persist::subscription_record(f, s))
+                .collect(),
+            will: st.stored_will.clone(),
+        }
+    }
+
+    /// The op that brings the session's record up to date: put while it is durable, delete
+    /// once it no longer is.
+    fn session_op(&self, session: &Session, st: &mut SessionState) -> Option<Op> {
+        self.store.as_ref()?;
+        if st.expiry_interval > 0 {
+            st.stored = true;
+            Some(Op::PutSession(Self::session_record(session, st)))
+        } else if std::mem::take(&mut st.stored) {
+            Some(Op::DeleteSession {
+                client_id: session.client_id.to_string(),
+            })
+        } else {
+            None
+        }
+    }
+
     /// Attaches a connection to the client's session, taking it over from any connection that
     /// holds it [MQTT-3.1.4-3], and discarding it first on clean start [MQTT-3.1.2-4].
     pub fn attach(
@@ -100,8 +193,10 @@ impl Broker {
         client_id: &Arc<str>,
         clean_start: bool,
         expiry_interval: u32,
+        will: Option<&Will>,
         link: ConnLink,
     ) -> Attached {
+        let mut ops = Vec::new();
         let mut sessions = self.sessions();
         let existing = sessions.get(client_id).cloned();
         if let Some(old) = &existing {
@@ -116,6 +211,11 @@ impl Broker {
             Some(old) if !clean_start => (old, true),
             other => {
                 if let Some(old) = other {
+                    if std::mem::take(&mut old.lock().stored) {
+                        ops.push(Op::DeleteSession {
+                            client_id: client_id.to_string(),
+                        });
+                    }
                     self.drop_subscriptions(&old);
                 }
                 let fresh = Arc::new(Session::new(
@@ -127,32 +227,65 @@ impl Broker {
                 (fresh, false)
             }
         };
+        drop(sessions);
         let generation = {
             let mut st = session.lock();
             st.generation += 1;
             st.expiry_interval = expiry_interval;
             st.conn = Some(link);
+            st.offline_since_ms = None;
+            st.stored_will = will.map(|w| persist::will_record(w, client_id));
+            ops.extend(self.session_op(&session, &mut st));
             st.generation
         };
+        let gate = Gate::new();
+        self.commit(ops, Some(gate.clone()), vec![session.clone()]);
         Attached {
             session,
             session_present: present,
             generation,
+            gate,
         }
     }
 
-    /// Detaches a closed connection. A session with no expiry interval ends now; others wait
-    /// offline until their interval runs out or the client comes back.
-    pub fn detach(self: &Arc<Self>, session: &Arc<Session>, connection_id: u64) {
+    /// Detaches a closed connection, publishing `will` if there is one. A session with no
+    /// expiry interval ends now; others wait offline until their interval runs out or the
+    /// client comes back.
+    pub fn detach(self: &Arc<Self>, session: &Arc<Session>, connection_id: u64, will: Option<Will>) {
         let (expiry, generation) = {
             let mut st = session.lock();
             if st.conn.as_ref().map(|c| c.id) != Some(connection_id) {
                 // Taken over: the session now belongs to a newer connection.
+                drop(st);
+                if let Some(will) = will {
+                    self.publish_will(will, session, None);
+                }
                 return;
             }
             st.conn = None;
+            st.offline_since_ms = Some(persist::now_ms());
+            let delayed = will
+                .as_ref()
+                .is_some_and(|w| w.delay_interval.min(st.expiry_interval) > 0);
+            if !delayed {
+                st.stored_will = None;
+            }
+            if st.expiry_interval > 0 {
+                let ops: Vec<Op> = self.session_op(session, &mut st).into_iter().collect();
+                drop(st);
+                self.commit(ops, None, Vec::new());
+                st = session.lock();
+            }
             (st.expiry_interval, st.generation)
         };
+        if let Some(will) = will {
+            self.publish_will(will, session, Some(generation));
+        }
+        self.schedule_end(session, expiry, generation);
+    }
+
+    /// Ends the session at once (expiry 0) or after `expiry` seconds offline.
+    fn schedule_end(self: &Arc<Self>, session: &Arc<Session>, expiry: u32, generation: u64) {
         match expiry {
             0 => self.end_session(session, generation),
             u32::MAX => {}
@@ -170,12 +303,13 @@ impl Broker {
     /// Removes a session if it is still offline at `generation`.
     fn end_session(&self, session: &Arc<Session>, generation: u64) {
         let mut sessions = self.sessions();
-        {
-            let st = session.lock();
+        let stored = {
+            let mut st = session.lock();
             if st.generation != generation || st.conn.is_some() {
                 return;
             }
-        }
+            std::mem::take(&mut st.stored)
+        };
         if sessions
             .get(&session.client_id)
             .is_some_and(|s| Arc::ptr_eq(s, session))
@@ -184,6 +318,12 @@ impl Broker {
         }
         drop(sessions);
         self.drop_subscriptions(session);
+        if stored {
+            let op = Op::DeleteSession {
+                client_id: session.client_id.to_string(),
+            };
+            self.commit(vec![op], None, Vec::new());
+        }
     }
 
     fn drop_subscriptions(&self, session: &Arc<Session>) {
@@ -196,16 +336,27 @@ impl Broker {
         }
     }
 
-    /// Adds or replaces a subscription; returns whether one existed for that filter.
-    pub fn subscribe(&self, session: &Arc<Session>, filter: &Arc<str>, subscription: Subscription) -> bool {
+    /// Adds or replaces a subscription; returns whether one existed for that filter, and the
+    /// store op that records the change.
+    pub fn subscribe(
+        &self,
+        session: &Arc<Session>,
+        filter: &Arc<str>,
+        subscription: Subscription,
+    ) -> (bool, Option<Op>) {
         let Some(parsed) = topic::parse_filter(filter) else {
-            return false;
+            return (false, None);
         };
-        let existed = session
-            .lock()
-            .subscriptions
-            .insert(filter.clone(), subscription)
-            .is_some();
+        let (existed, op) = {
+            let mut st = session.lock();
+            let existed = st.subscriptions.insert(filter.clone(), subscription).is_some();
+            let op = if st.is_durable() {
+                self.session_op(session, &mut st)
+            } else {
+                None
+            };
+            (existed, op)
+        };
         write(&self.trie).insert(
             parsed.filter,
             parsed.share_group,
@@ -214,17 +365,26 @@ impl Broker {
                 subscription,
             },
         );
-        existed
+        (existed, op)
     }
 
-    /// Removes a subscription; returns whether it existed.
-    pub fn unsubscribe(&self, session: &Arc<Session>, filter: &Arc<str>) -> bool {
+    /// Removes a subscription; returns whether it existed, and the store op for the change.
+    pub fn unsubscribe(&self, session: &Arc<Session>, filter: &Arc<str>) -> (bool, Option<Op>) {
         let Some(parsed) = topic::parse_filter(filter) else {
-            return false;
+            return (false, None);
         };
-        let existed = session.lock().subscriptions.remove(filter).is_some();
+        let (existed, op) = {
+            let mut st = session.lock();
+            let existed = st.subscriptions.remove(filter).is_some();
+            let op = if existed && st.is_durable() {
+                self.session_op(session, &mut st)
+            } else {
+                None
+            };
+            (existed, op)
+        };
         write(&self.trie).remove(parsed.filter, parsed.share_group, session);
-        existed
+        (existed, op)
     }
 
     /// Retained messages to send for a new subscription, per its retain handling
@@ -247,91 +407,144 @@ impl Broker {
 
     /// Publishes a message: updates the retained store and delivers it to every matching
     /// session once, at the highest QoS of its matching subscriptions, with all their
-    /// identifiers. Returns how many sessions took it.
-    pub fn publish(&self, message: Message) -> usize {
+    /// identifiers.
+    ///
+    /// What must survive a crash (the retained message, deliveries queued for durable
+    /// sessions, and `extra_ops`) is committed in one go; the deliveries and the returned gate
+    /// open when it is. `publisher` is woken then, to send its acknowledgement.
+    pub fn publish(
+        &self,
+        message: Message,
+        extra_ops: Vec<Op>,
+        publisher: Option<&Arc<Session>>,
+    ) -> Published {
         let message = Arc::new(message);
+        let durable = self.store.is_some();
+        let mut ops = extra_ops;
         if message.retain {
             write(&self.retained).apply(&message);
+            if durable && !is_volatile_topic(&message.topic) {
+                ops.push(if message.payload.is_empty() {
+                    Op::DeleteRetained {
+                        topic: message.topic.to_string(),
+                    }
+                } else {
+                    Op::PutRetained(persist::message_record(&message))
+                });
+            }
         }
-        let trie = read(&self.trie);
-        let mut targets: Vec<(&Arc<Session>, QoS, bool, Option<u32>)> = Vec::new();
+        // Deliveries wait for the commit only when there is something to commit.
+        let gate = (durable && (message.qos != QoS::AtMostOnce || message.retain || !ops.is_empty()))
+            .then(Gate::new);
+        let mut notify: Vec<Arc<Session>> = publisher.into_iter().cloned().collect();
         let mut delivered = 0;
-        trie.for_each_match(&message.topic, |m| {
-            let sub = m.subscriber.subscription;
-            let session = &m.subscriber.session;
-            // [MQTT-3.8.3-3] no local: not back to the publisher
-            if sub.options.no_local && message.publisher.as_deref() == Some(&*session.client_id) {
-                return;
-            }
-            let qos = message.qos.min(sub.options.qos);
-            // [MQTT-3.3.1-12]/[MQTT-3.3.1-13] RETAIN is kept only with retain-as-published
-            let retain = sub.options.retain_as_published && message.retain;
-            if m.shared {
-                let delivery = Delivery {
-                    message: message.clone(),
-                    qos,
-                    retain,
-                    subscription_ids: sub.id.into_iter().collect(),
+        let mut dropped = 0;
+        {
+            let trie = read(&self.trie);
+            let mut targets: Vec<(&Arc<Session>, QoS, bool, Option<u32>)> = Vec::new();
+            let mut offer =
+                |session: &Arc<Session>, qos: QoS, retain: bool, ids: Vec<u32>, ops: &mut Vec<Op>| {
+                    let mut delivery = Delivery::new(message.clone(), qos, retain, ids);
+                    delivery.gate = gate.clone();
+                    match session.enqueue(delivery, &self.metrics, durable.then_some(ops)) {
+                        Enqueued::Queued => {
+                            delivered += 1;
+                            if gate.is_some() {
+                                notify.push(session.clone());
+                            }
+                        }
+                        Enqueued::Dropped => dropped += 1,
+                        Enqueued::Skipped => {}
+                    }
                 };
-                if session.enqueue(delivery, &self.metrics) == Enqueued::Queued {
-                    delivered += 1;
+            trie.for_each_match(&message.topic, |m| {
+                let sub = m.subscriber.subscription;
+                let session = &m.subscriber.session;
+                // [MQTT-3.8.3-3] no local: not back to the publisher
+                if sub.options.no_local && message.publisher.as_deref() == Some(&*session.client_id) {
+                    return;
                 }
-            } else {
-                targets.push((session, qos, retain, sub.id));
+                let qos = message.qos.min(sub.options.qos);
+                // [MQTT-3.3.1-12]/[MQTT-3.3.1-13] RETAIN is kept only with retain-as-published
+                let retain = sub.options.retain_as_published && message.retain;
+                if m.shared {
+                    offer(session, qos, retain, sub.id.into_iter().collect(), &mut ops);
+                } else {
+                    targets.push((session, qos, retain, sub.id));
+                }
+            });
+            if targets.len() > 1 {
+                targets.sort_by_key(|t| Arc::as_ptr(t.0));
             }
-        });
-        if targets.len() > 1 {
-            targets.sort_by_key(|t| Arc::as_ptr(t.0));
+            let mut i = 0;
+            while i < targets.len() {
+                let (session, mut qos, mut retain, id) = targets[i];
+                let mut ids: Vec<u32> = id.into_iter().collect();
+                let mut j = i + 1;
+                // Overlapping subscriptions: one copy, the highest QoS, every identifier [MQTT-3.3.4-2], [MQTT-3.3.4-3]
+                while j < targets.len() && Arc::ptr_eq(targets[j].0, session) {
+                    qos = qos.max(targets[j].1);
+                    retain |= targets[j].2;
+                    ids.extend(targets[j].3);
+                    j += 1;
+                }
+                offer(session, qos, retain, ids, &mut ops);
+                i = j;
+            }
         }
-        let mut i = 0;
-        while i < targets.len() {
-            let (session, mut qos, mut retain, id) = targets[i];
-            let mut ids: Vec<u32> = id.into_iter().collect();
-            let mut j = i + 1;
-            // Overlapping subscriptions: one copy, the highest QoS, every identifier [MQTT-3.3.4-2], [MQTT-3.3.4-3]
-            while j < targets.len() && Arc::ptr_eq(targets[j].0, session) {
-                qos = qos.max(targets[j].1);
-                retain |= targets[j].2;
-                ids.extend(targets[j].3);
-                j += 1;
-            }
-            let delivery = Delivery {
-                message: message.clone(),
-                qos,
-                retain,
-                subscription_ids: ids,
-            };
-            if session.enqueue(delivery, &self.metrics) == Enqueued::Queued {
-                delivered += 1;
-            }
-            i = j;
+        let waits = gate.is_some() && !ops.is_empty();
+        self.commit(ops, gate.clone(), notify);
+        Published {
+            delivered,
+            dropped,
+            gate: gate.filter(|_| waits),
         }
-        delivered
     }
 
     /// Publishes a will message, now or after its delay if the session is still offline then
-    /// [MQTT-3.1.3-9].
-    pub fn publish_will(self: &Arc<Self>, will: Will, session: &Arc<Session>, generation: u64) {
-        let delay = {
-            let st = session.lock();
-            will.delay_interval.min(st.expiry_interval)
+    /// [MQTT-3.1.3-9]. `generation` is the session generation whose disconnect released it
+    /// (`None` when the session was taken over: no delay applies then).
+    pub fn publish_will(self: &Arc<Self>, will: Will, session: &Arc<Session>, generation: Option<u64>) {
+        let delay = match generation {
+            Some(_) => will.delay_interval.min(session.lock().expiry_interval),
+            None => 0,
         };
         let message = Message::from_will(will, Some(session.client_id.clone()));
-        if delay == 0 {
-            self.publish(message);
-            return;
+        match generation {
+            Some(generation) if delay > 0 => {
+                self.schedule_will(message, session, generation, Duration::from_secs(delay as u64))
+            }
+            _ => {
+                self.publish(message, Vec::new(), None);
+            }
         }
+    }
+
+    /// Publishes `message` as the session's will after `delay`, unless the client is back.
+    fn schedule_will(
+        self: &Arc<Self>,
+        message: Message,
+        session: &Arc<Session>,
+        generation: u64,
+        delay: Duration,
+    ) {
         let broker = self.clone();
         let session = session.clone();
         tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_secs(delay as u64)).await;
-            let reconnected = {
-                let st = session.lock();
-                st.generation != generation || st.conn.is_some()
+            tokio::time::sleep(delay).await;
+            let op = {
+                let mut st = session.lock();
+                if st.generation != generation || st.conn.is_some() {
+                    return;
+                }
+                st.stored_will = None;
+                if st.is_durable() {
+                    broker.session_op(&session, &mut st)
+                } else {
+                    None
+                }
             };
-            if !reconnected {
-                broker.publish(message);
-            }
+            broker.publish(message, op.into_iter().collect(), None);
         });
     }
 
@@ -351,6 +564,17 @@ impl Broker {
             queued_messages: queued,
         }
     }
+}
+
+/// What a publish did.
+#[derive(Debug)]
+pub struct Published {
+    /// Sessions that took the message.
+    pub delivered: usize,
+    /// Matching sessions whose queue was full.
+    pub dropped: usize,
+    /// Set when the publisher's acknowledgement must wait for a commit.
+    pub gate: Option<Arc<Gate>>,
 }
 
 /// Table sizes at one moment.

@@ -13,6 +13,8 @@ use tokio::sync::{oneshot, Notify};
 use super::message::Delivery;
 use crate::protocol::{self, Ack, Packet, Publish, QoS, SubscriptionOptions, Version};
 use crate::server::metrics::{add, Metrics};
+use crate::server::persist::{self, Gate, GateState};
+use crate::store::{DeliveryState, Op, Store, StoredWill};
 
 /// A subscription as the session remembers it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +43,8 @@ pub struct Outgoing {
     pub phase: OutPhase,
     /// Send order, so a resend keeps the original order [MQTT-4.6.0-1].
     pub seq: u64,
+    /// False while a QoS 2 PUBLISH waits for its packet id to be committed before it goes out.
+    pub sent: bool,
 }
 
 /// Per-session queue bounds.
@@ -92,6 +96,16 @@ pub struct SessionState {
     pub dropped: u64,
     drop_logged: bool,
     limits: QueueLimits,
+    /// Next key for a durable delivery record.
+    pub next_store_seq: u64,
+    /// Whether the store holds a record of this session.
+    pub stored: bool,
+    /// The will as kept in the session record (while connected, or while a delayed will waits).
+    pub stored_will: Option<StoredWill>,
+    /// When the session went offline (Unix ms), for its stored record.
+    pub offline_since_ms: Option<u64>,
+    /// Outgoing entries not yet sent (waiting on a gate).
+    unsent: usize,
 }
 
 /// A client's session, shared between the broker's tables and the attached connection.
@@ -109,8 +123,10 @@ pub struct Session {
 pub enum Enqueued {
     /// Queued for sending.
     Queued,
-    /// Not taken: the queue is full, or QoS 0 for an offline session.
+    /// Not taken: the session's queue is full.
     Dropped,
+    /// Not taken: QoS 0 is not kept for an offline session.
+    Skipped,
 }
 
 impl Session {
@@ -132,6 +148,11 @@ impl Session {
                 dropped: 0,
                 drop_logged: false,
                 limits,
+                next_store_seq: 1,
+                stored: false,
+                stored_will: None,
+                offline_since_ms: None,
+                unsent: 0,
             }),
             notify: Notify::new(),
         }
@@ -142,12 +163,13 @@ impl Session {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Offers a delivery; wakes the attached connection if it was queued.
-    pub fn enqueue(&self, delivery: Delivery, metrics: &Metrics) -> Enqueued {
+    /// Offers a delivery; wakes the attached connection if it was queued. For a session whose
+    /// queue is durable, a QoS 1/2 delivery gets a store key and its record is added to `ops`.
+    pub fn enqueue(&self, mut delivery: Delivery, metrics: &Metrics, ops: Option<&mut Vec<Op>>) -> Enqueued {
         let mut st = self.lock();
         if st.conn.is_none() && delivery.qos == QoS::AtMostOnce {
             // QoS 0 is not kept for offline sessions [MQTT-3.1.2-5 leaves it optional]
-            return Enqueued::Dropped;
+            return Enqueued::Skipped;
         }
         let size = delivery.message.size();
         if st.queue.len() >= st.limits.max_messages || st.queued_bytes + size > st.limits.max_bytes {
@@ -163,6 +185,18 @@ impl Session {
                 );
             }
             return Enqueued::Dropped;
+        }
+        if let Some(ops) = ops {
+            if st.is_durable() && delivery.qos != QoS::AtMostOnce {
+                let seq = st.next_store_seq;
+                st.next_store_seq += 1;
+                delivery.seq = Some(seq);
+                ops.push(Op::PutDelivery {
+                    client_id: self.client_id.to_string(),
+                    seq,
+                    delivery: persist::delivery_record(&delivery, DeliveryState::Queued),
+                });
+            }
         }
         st.queued_bytes += size;
         st.queue.push_back(delivery);
@@ -203,28 +237,111 @@ impl SessionState {
         }
     }
 
-    /// Moves queued deliveries into `out` while the client's receive maximum and `max_bytes` allow.
+    /// Whether this session's queue and state are kept in the store.
+    pub fn is_durable(&self) -> bool {
+        self.stored && self.expiry_interval > 0
+    }
+
+    /// Writes the QoS 2 PUBLISH packets whose packet id has been committed, in order.
+    /// Returns false while one of them is still waiting.
+    fn send_unsent(
+        &mut self,
+        client_id: &str,
+        version: Version,
+        out: &mut BytesMut,
+        now: Instant,
+        store_ops: &mut Vec<Op>,
+    ) -> bool {
+        if self.unsent == 0 {
+            return true;
+        }
+        let mut waiting: Vec<(u64, u16)> = self
+            .outgoing
+            .iter()
+            .filter(|(_, o)| !o.sent)
+            .map(|(id, o)| (o.seq, *id))
+            .collect();
+        waiting.sort_unstable();
+        for (_, id) in waiting {
+            let Some(o) = self.outgoing.get_mut(&id) else {
+                continue;
+            };
+            match o.delivery.gate_state() {
+                GateState::Pending => return false,
+                GateState::Failed => {
+                    // The packet id never reached the disk: forget this attempt, keep the record.
+                    let o = self.outgoing.remove(&id).map(|o| o.delivery);
+                    self.unsent -= 1;
+                    if let Some(mut d) = o {
+                        d.gate = None;
+                        self.queue.push_front(d);
+                    }
+                    return false;
+                }
+                GateState::Open => {
+                    let publish = Self::to_publish(&o.delivery, id, false, now);
+                    o.sent = true;
+                    self.unsent -= 1;
+                    if protocol::encode_publish(version, &publish, out).is_err() {
+                        if let Some(o) = self.outgoing.remove(&id) {
+                            drop_record(&o.delivery, client_id, store_ops);
+                        }
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    /// Moves queued deliveries into `out` while the client's receive maximum and `max_bytes`
+    /// allow. QoS 2 deliveries of a durable session first have their packet id committed
+    /// ([MQTT-4.3.3-1]: a restarted broker must resend with the same id), so they are held back
+    /// behind a gate that `session` is notified about.
     ///
     /// Returns how many PUBLISH packets were written.
-    pub fn fill(&mut self, out: &mut BytesMut, max_bytes: usize, metrics: &Metrics) -> usize {
+    pub fn fill(
+        &mut self,
+        session: &Arc<Session>,
+        out: &mut BytesMut,
+        max_bytes: usize,
+        metrics: &Metrics,
+        store: Option<&Store>,
+    ) -> usize {
         let Some(conn) = &self.conn else { return 0 };
         let (version, receive_maximum, max_packet_size) =
             (conn.version, conn.receive_maximum as usize, conn.max_packet_size);
         let now = Instant::now();
+        let mut store_ops = Vec::new();
+        let mut pid_ops = Vec::new();
+        let mut deferred = Vec::new();
         let mut sent = 0;
-        while out.len() < max_bytes {
+        let ready = self.send_unsent(&session.client_id, version, out, now, &mut store_ops);
+        while ready && out.len() < max_bytes {
             let Some(front) = self.queue.front() else {
                 break;
             };
+            match front.gate_state() {
+                GateState::Pending => break,
+                GateState::Failed => {
+                    // Its state never reached the disk, and the publisher was not acknowledged.
+                    if let Some(d) = self.queue.pop_front() {
+                        self.queued_bytes = self.queued_bytes.saturating_sub(d.message.size());
+                    }
+                    continue;
+                }
+                GateState::Open => {}
+            }
             if front.qos != QoS::AtMostOnce && self.outgoing.len() >= receive_maximum {
                 break;
             }
-            let Some(delivery) = self.queue.pop_front() else {
+            let Some(mut delivery) = self.queue.pop_front() else {
                 break;
             };
+            delivery.gate = None;
             self.queued_bytes = self.queued_bytes.saturating_sub(delivery.message.size());
             if delivery.message.is_expired(now) {
                 add(&metrics.publish_dropped, 1);
+                drop_record(&delivery, &session.client_id, &mut store_ops);
                 continue;
             }
             let mut publish = Self::to_publish(&delivery, 0, false, now);
@@ -234,29 +351,72 @@ impl SessionState {
                 _ => {
                     self.dropped += 1;
                     add(&metrics.publish_dropped, 1);
+                    drop_record(&delivery, &session.client_id, &mut store_ops);
                     continue;
                 }
             }
-            if delivery.qos != QoS::AtMostOnce {
-                publish.packet_id = self.allocate_packet_id();
-            }
-            if protocol::encode_publish(version, &publish, out).is_err() {
-                add(&metrics.publish_dropped, 1);
+            if delivery.qos == QoS::AtMostOnce {
+                if protocol::encode_publish(version, &publish, out).is_ok() {
+                    sent += 1;
+                }
                 continue;
             }
-            if delivery.qos != QoS::AtMostOnce {
-                let seq = self.next_seq;
-                self.next_seq += 1;
-                self.outgoing.insert(
-                    publish.packet_id,
-                    Outgoing {
-                        delivery,
-                        phase: OutPhase::Published,
-                        seq,
-                    },
+            publish.packet_id = self.allocate_packet_id();
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            let hold = delivery.qos == QoS::ExactlyOnce && delivery.seq.is_some() && store.is_some();
+            if hold {
+                if let Some(store_seq) = delivery.seq {
+                    pid_ops.push(Op::PutDelivery {
+                        client_id: session.client_id.to_string(),
+                        seq: store_seq,
+                        delivery: persist::delivery_record(
+                            &delivery,
+                            DeliveryState::Sent {
+                                packet_id: publish.packet_id,
+                            },
+                        ),
+                    });
+                }
+                deferred.push(publish.packet_id);
+                self.unsent += 1;
+            } else if protocol::encode_publish(version, &publish, out).is_err() {
+                add(&metrics.publish_dropped, 1);
+                drop_record(&delivery, &session.client_id, &mut store_ops);
+                continue;
+            } else {
+                sent += 1;
+            }
+            self.outgoing.insert(
+                publish.packet_id,
+                Outgoing {
+                    delivery,
+                    phase: OutPhase::Published,
+                    seq,
+                    sent: !hold,
+                },
+            );
+        }
+        if let Some(store) = store {
+            if !pid_ops.is_empty() {
+                let gate = Gate::new();
+                for id in deferred {
+                    if let Some(o) = self.outgoing.get_mut(&id) {
+                        o.delivery.gate = Some(gate.clone());
+                    }
+                }
+                let session = session.clone();
+                store.submit(
+                    pid_ops,
+                    Some(Box::new(move |ok| {
+                        gate.settle(ok);
+                        session.notify.notify_one();
+                    })),
                 );
             }
-            sent += 1;
+            if !store_ops.is_empty() {
+                store.submit(store_ops, None);
+            }
         }
         add(&metrics.publish_sent, sent as u64);
         add(&metrics.messages_sent, sent as u64);
@@ -269,7 +429,7 @@ impl SessionState {
         let now = Instant::now();
         let mut pending: Vec<(&u16, &Outgoing)> = self.outgoing.iter().collect();
         pending.sort_by_key(|(_, o)| o.seq);
-        for (id, o) in pending {
+        for (id, o) in pending.into_iter().filter(|(_, o)| o.sent) {
             let packet = match o.phase {
                 OutPhase::Published => Packet::Publish(Self::to_publish(&o.delivery, *id, true, now)),
                 OutPhase::Released => Packet::Pubrel(Ack::success(*id)),
@@ -280,45 +440,93 @@ impl SessionState {
         }
     }
 
-    /// Handles PUBACK: true if it matched a QoS 1 message in flight.
-    pub fn on_puback(&mut self, packet_id: u16) -> bool {
+    /// Handles PUBACK: the delivery it completes, if it matched a QoS 1 message in flight.
+    pub fn on_puback(&mut self, packet_id: u16) -> Option<Delivery> {
         match self.outgoing.get(&packet_id) {
-            Some(o) if o.delivery.qos == QoS::AtLeastOnce => {
-                self.outgoing.remove(&packet_id);
-                true
+            Some(o) if o.delivery.qos == QoS::AtLeastOnce && o.sent => {
+                self.outgoing.remove(&packet_id).map(|o| o.delivery)
             }
-            _ => false,
+            _ => None,
         }
     }
 
-    /// Handles PUBREC: `Some(true)` when a PUBREL must follow, `Some(false)` when the client
-    /// refused the message (v5 reason ≥ 0x80) and it is dropped, `None` when unknown.
-    pub fn on_pubrec(&mut self, packet_id: u16, reason: u8) -> Option<bool> {
+    /// Handles PUBREC for a QoS 2 message the broker sent; `None` when no such message is in flight.
+    pub fn on_pubrec(&mut self, packet_id: u16, reason: u8) -> Option<PubrecOutcome> {
         let o = self.outgoing.get_mut(&packet_id)?;
-        if o.delivery.qos != QoS::ExactlyOnce {
+        if o.delivery.qos != QoS::ExactlyOnce || !o.sent {
             return None;
         }
         if reason >= 0x80 {
-            self.outgoing.remove(&packet_id);
-            return Some(false);
+            return self
+                .outgoing
+                .remove(&packet_id)
+                .map(|o| PubrecOutcome::Refused(o.delivery));
+        }
+        if o.phase == OutPhase::Released {
+            return Some(PubrecOutcome::Repeated);
         }
         o.phase = OutPhase::Released;
-        Some(true)
+        Some(PubrecOutcome::Release(o.delivery.clone()))
     }
 
-    /// Handles PUBCOMP: true if it completed a QoS 2 message.
-    pub fn on_pubcomp(&mut self, packet_id: u16) -> bool {
+    /// Handles PUBCOMP: the delivery it completes, if any.
+    pub fn on_pubcomp(&mut self, packet_id: u16) -> Option<Delivery> {
         match self.outgoing.get(&packet_id) {
-            Some(o) if o.phase == OutPhase::Released => {
-                self.outgoing.remove(&packet_id);
-                true
-            }
-            _ => false,
+            Some(o) if o.phase == OutPhase::Released => self.outgoing.remove(&packet_id).map(|o| o.delivery),
+            _ => None,
         }
+    }
+
+    /// Puts back a delivery loaded from the store, queued or in flight as it was.
+    pub fn restore_delivery(&mut self, delivery: Delivery, state: DeliveryState) {
+        if let Some(seq) = delivery.seq {
+            self.next_store_seq = self.next_store_seq.max(seq + 1);
+        }
+        let (packet_id, phase) = match state {
+            DeliveryState::Queued => {
+                self.queued_bytes += delivery.message.size();
+                self.queue.push_back(delivery);
+                return;
+            }
+            DeliveryState::Sent { packet_id } => (packet_id, OutPhase::Published),
+            DeliveryState::Released { packet_id } => (packet_id, OutPhase::Released),
+        };
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.outgoing.insert(
+            packet_id,
+            Outgoing {
+                delivery,
+                phase,
+                seq,
+                sent: true,
+            },
+        );
     }
 
     /// Number of deliveries waiting or in flight.
     pub fn pending(&self) -> usize {
         self.queue.len() + self.outgoing.len()
+    }
+}
+
+/// What a PUBREC does to an outgoing QoS 2 message.
+#[derive(Debug)]
+pub enum PubrecOutcome {
+    /// Move on to PUBREL; the delivery is returned so its record can say "released".
+    Release(Delivery),
+    /// PUBREC again for a message already released: answer PUBREL again.
+    Repeated,
+    /// The client refused the message (v5 reason ≥ 0x80): it is dropped.
+    Refused(Delivery),
+}
+
+/// Adds the deletion of a delivery's store record, if it has one.
+pub fn drop_record(delivery: &Delivery, client_id: &str, ops: &mut Vec<Op>) {
+    if let Some(seq) = delivery.seq {
+        ops.push(Op::DeleteDelivery {
+            client_id: client_id.to_string(),
+            seq,
+        });
     }
 }

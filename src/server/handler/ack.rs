@@ -2,22 +2,59 @@
 
 use super::{Close, ConnState};
 use crate::protocol::{reason, Ack, Packet};
+use crate::server::broker::session::{drop_record, PubrecOutcome};
+use crate::server::context::ListenerContext;
+use crate::server::persist::{self, Gate};
+use crate::store::{DeliveryState, Op};
 
-/// PUBACK for a QoS 1 message the broker sent.
-pub fn handle_puback(st: &mut ConnState, ack: Ack) -> Result<(), Close> {
-    if !st.session.lock().on_puback(ack.packet_id) {
-        tracing::debug!(client_id = %st.client_id, packet_id = ack.packet_id, "PUBACK for no message in flight");
+/// PUBACK for a QoS 1 message the broker sent: its record can go.
+pub fn handle_puback(ctx: &ListenerContext, st: &mut ConnState, ack: Ack) -> Result<(), Close> {
+    let done = st.session.lock().on_puback(ack.packet_id);
+    match done {
+        Some(delivery) => {
+            let mut ops = Vec::new();
+            drop_record(&delivery, &st.client_id, &mut ops);
+            ctx.broker.commit(ops, None, Vec::new());
+        }
+        None => {
+            tracing::debug!(client_id = %st.client_id, packet_id = ack.packet_id, "PUBACK for no message in flight")
+        }
     }
     Ok(())
 }
 
-/// PUBREC for a QoS 2 message the broker sent: answer with PUBREL [MQTT-4.3.3-4].
-pub fn handle_pubrec(st: &mut ConnState, ack: Ack) -> Result<(), Close> {
+/// PUBREC for a QoS 2 message the broker sent: answer with PUBREL [MQTT-4.3.3-4], once the
+/// "released" phase is committed, so a restart never sends that PUBLISH again.
+pub fn handle_pubrec(ctx: &ListenerContext, st: &mut ConnState, ack: Ack) -> Result<(), Close> {
     let outcome = st.session.lock().on_pubrec(ack.packet_id, ack.reason);
+    let pubrel = Packet::Pubrel(Ack::success(ack.packet_id));
     match outcome {
-        Some(true) => st.send(&Packet::Pubrel(Ack::success(ack.packet_id))),
-        Some(false) => {}
-        None => st.send(&Packet::Pubrel(Ack {
+        Some(PubrecOutcome::Release(delivery)) => {
+            let ops: Vec<Op> = delivery
+                .seq
+                .map(|seq| Op::PutDelivery {
+                    client_id: st.client_id.to_string(),
+                    seq,
+                    delivery: persist::delivery_record(
+                        &delivery,
+                        DeliveryState::Released {
+                            packet_id: ack.packet_id,
+                        },
+                    ),
+                })
+                .into_iter()
+                .collect();
+            let gate = (!ops.is_empty()).then(Gate::new);
+            ctx.broker.commit(ops, gate.clone(), vec![st.session.clone()]);
+            st.respond_after(gate, vec![pubrel], Vec::new());
+        }
+        Some(PubrecOutcome::Repeated) => st.respond(pubrel),
+        Some(PubrecOutcome::Refused(delivery)) => {
+            let mut ops = Vec::new();
+            drop_record(&delivery, &st.client_id, &mut ops);
+            ctx.broker.commit(ops, None, Vec::new());
+        }
+        None => st.respond(Packet::Pubrel(Ack {
             packet_id: ack.packet_id,
             reason: reason::PACKET_ID_NOT_FOUND,
             reason_string: None,
@@ -26,26 +63,50 @@ pub fn handle_pubrec(st: &mut ConnState, ack: Ack) -> Result<(), Close> {
     Ok(())
 }
 
-/// PUBREL for a QoS 2 message the client sent: release the packet id and answer PUBCOMP.
-pub fn handle_pubrel(st: &mut ConnState, ack: Ack) -> Result<(), Close> {
-    let known = st.session.lock().incoming_qos2.remove(&ack.packet_id);
+/// PUBREL for a QoS 2 message the client sent: release the packet id and answer PUBCOMP once
+/// that is committed (otherwise a restarted broker would take the id's next use for a resend).
+pub fn handle_pubrel(ctx: &ListenerContext, st: &mut ConnState, ack: Ack) -> Result<(), Close> {
+    let (known, durable) = {
+        let mut session = st.session.lock();
+        (session.incoming_qos2.remove(&ack.packet_id), session.is_durable())
+    };
     let reason = if known {
         reason::SUCCESS
     } else {
         reason::PACKET_ID_NOT_FOUND
     };
-    st.send(&Packet::Pubcomp(Ack {
+    let pubcomp = Packet::Pubcomp(Ack {
         packet_id: ack.packet_id,
         reason,
         reason_string: None,
-    }));
+    });
+    if known && durable {
+        let op = Op::DeleteIncomingQos2 {
+            client_id: st.client_id.to_string(),
+            packet_id: ack.packet_id,
+        };
+        let gate = Gate::new();
+        ctx.broker
+            .commit(vec![op], Some(gate.clone()), vec![st.session.clone()]);
+        st.respond_after(Some(gate), vec![pubcomp], Vec::new());
+    } else {
+        st.respond(pubcomp);
+    }
     Ok(())
 }
 
-/// PUBCOMP for a QoS 2 message the broker sent.
-pub fn handle_pubcomp(st: &mut ConnState, ack: Ack) -> Result<(), Close> {
-    if !st.session.lock().on_pubcomp(ack.packet_id) {
-        tracing::debug!(client_id = %st.client_id, packet_id = ack.packet_id, "PUBCOMP for no message in flight");
+/// PUBCOMP for a QoS 2 message the broker sent: its record can go.
+pub fn handle_pubcomp(ctx: &ListenerContext, st: &mut ConnState, ack: Ack) -> Result<(), Close> {
+    let done = st.session.lock().on_pubcomp(ack.packet_id);
+    match done {
+        Some(delivery) => {
+            let mut ops = Vec::new();
+            drop_record(&delivery, &st.client_id, &mut ops);
+            ctx.broker.commit(ops, None, Vec::new());
+        }
+        None => {
+            tracing::debug!(client_id = %st.client_id, packet_id = ack.packet_id, "PUBCOMP for no message in flight")
+        }
     }
     Ok(())
 }

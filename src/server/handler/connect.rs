@@ -1,6 +1,6 @@
 //! CONNECT and DISCONNECT: admit a client, attach its session, say goodbye.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use tokio::sync::oneshot;
 
-use super::{Close, ConnState};
+use super::{Close, ConnState, Pending};
 use crate::protocol::{reason, Connack, ConnackProperties, Connect, Disconnect, Packet, Version};
 use crate::server::broker::ConnLink;
 use crate::server::context::ListenerContext;
@@ -107,6 +107,7 @@ pub fn accept(
         &client_id,
         connect.clean_start,
         expiry,
+        connect.will.as_ref(),
         ConnLink {
             id: connection_id,
             kick: Some(kick),
@@ -160,13 +161,20 @@ pub fn accept(
         problem_info: connect.request_problem_info,
         topic_aliases: HashMap::new(),
         out: BytesMut::with_capacity(4096),
+        pending: VecDeque::new(),
+        connack_gate: attached.gate,
         packets_sent: 0,
     };
-    st.send(&Packet::Connack(Connack {
-        session_present: attached.session_present,
-        reason: reason::SUCCESS,
-        properties,
-    }));
+    // CONNACK goes out once the session record is committed (durability contract).
+    st.pending.push_back(Pending {
+        gate: Some(st.connack_gate.clone()),
+        packets: vec![Packet::Connack(Connack {
+            session_present: attached.session_present,
+            reason: reason::SUCCESS,
+            properties,
+        })],
+        deliveries: Vec::new(),
+    });
     Ok(st)
 }
 

@@ -5,7 +5,7 @@ pub mod connect;
 pub mod publish;
 pub mod subscribe;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,8 +13,9 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 
-use super::broker::Session;
+use super::broker::{Delivery, Session};
 use super::context::ListenerContext;
+use super::persist::{Gate, GateState};
 use crate::protocol::{self, reason, Packet, Version, Will};
 
 /// Why a connection ends.
@@ -88,14 +89,82 @@ pub struct ConnState {
     pub topic_aliases: HashMap<u16, Arc<str>>,
     /// Bytes waiting to be written.
     pub out: BytesMut,
+    /// Responses held until the store commits what they acknowledge, in arrival order.
+    pub pending: VecDeque<Pending>,
+    /// CONNACK waits for this gate (the session record's commit).
+    pub connack_gate: Arc<Gate>,
     /// Packets written by [`ConnState::send`] not yet added to the broker's counters.
     pub packets_sent: u64,
+}
+
+/// Responses that go out once a gate opens.
+#[derive(Debug)]
+pub struct Pending {
+    /// `None` when nothing is committed for these, but earlier responses still wait.
+    pub gate: Option<Arc<Gate>>,
+    /// Packets to send.
+    pub packets: Vec<Packet>,
+    /// Deliveries to queue after the packets (retained messages after SUBACK).
+    pub deliveries: Vec<Delivery>,
 }
 
 impl ConnState {
     /// A reason string for an ack, when the client wants them.
     pub fn reason_string(&self, text: &str) -> Option<Arc<str>> {
         (self.version.is_v5() && self.problem_info).then(|| Arc::from(text))
+    }
+
+    /// Sends `packets` once `gate` opens, and never before responses queued earlier
+    /// ([MQTT-4.6.0-2]: acknowledgements keep the order of what they acknowledge).
+    pub fn respond_after(
+        &mut self,
+        gate: Option<Arc<Gate>>,
+        packets: Vec<Packet>,
+        deliveries: Vec<Delivery>,
+    ) {
+        let ready = gate.as_ref().is_none_or(|g| g.state() == GateState::Open);
+        if ready && self.pending.is_empty() && deliveries.is_empty() {
+            for packet in &packets {
+                self.send(packet);
+            }
+            return;
+        }
+        self.pending.push_back(Pending {
+            gate,
+            packets,
+            deliveries,
+        });
+    }
+
+    /// Sends a packet in order with any held responses.
+    pub fn respond(&mut self, packet: Packet) {
+        self.respond_after(None, vec![packet], Vec::new());
+    }
+
+    /// Writes the held responses whose gates have opened; an error when a commit failed.
+    pub fn release_pending(&mut self, metrics: &super::metrics::Metrics) -> Result<(), Close> {
+        while let Some(front) = self.pending.front() {
+            match front.gate.as_ref().map_or(GateState::Open, |g| g.state()) {
+                GateState::Pending => return Ok(()),
+                GateState::Failed => {
+                    return Err(Close::Error {
+                        reason: reason::UNSPECIFIED_ERROR,
+                        detail: "the store could not commit; nothing was acknowledged".into(),
+                    })
+                }
+                GateState::Open => {}
+            }
+            let Some(pending) = self.pending.pop_front() else {
+                break;
+            };
+            for packet in &pending.packets {
+                self.send(packet);
+            }
+            for delivery in pending.deliveries {
+                self.session.enqueue(delivery, metrics, None);
+            }
+        }
+        Ok(())
     }
 
     /// Appends a packet to the write buffer.
@@ -111,14 +180,14 @@ impl ConnState {
 pub fn handle(ctx: &ListenerContext, st: &mut ConnState, packet: Packet) -> Result<(), Close> {
     match packet {
         Packet::Publish(p) => publish::handle_publish(ctx, st, p),
-        Packet::Puback(a) => ack::handle_puback(st, a),
-        Packet::Pubrec(a) => ack::handle_pubrec(st, a),
-        Packet::Pubrel(a) => ack::handle_pubrel(st, a),
-        Packet::Pubcomp(a) => ack::handle_pubcomp(st, a),
+        Packet::Puback(a) => ack::handle_puback(ctx, st, a),
+        Packet::Pubrec(a) => ack::handle_pubrec(ctx, st, a),
+        Packet::Pubrel(a) => ack::handle_pubrel(ctx, st, a),
+        Packet::Pubcomp(a) => ack::handle_pubcomp(ctx, st, a),
         Packet::Subscribe(s) => subscribe::handle_subscribe(ctx, st, s),
         Packet::Unsubscribe(u) => subscribe::handle_unsubscribe(ctx, st, u),
         Packet::Pingreq => {
-            st.send(&Packet::Pingresp);
+            st.respond(Packet::Pingresp);
             Ok(())
         }
         Packet::Disconnect(d) => connect::handle_disconnect(st, d),

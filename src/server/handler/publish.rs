@@ -5,6 +5,7 @@ use crate::protocol::{reason, Ack, Packet, Publish, QoS};
 use crate::server::broker::Message;
 use crate::server::context::ListenerContext;
 use crate::server::metrics::add;
+use crate::store::Op;
 
 /// Handles a client's PUBLISH.
 pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish) -> Result<(), Close> {
@@ -12,13 +13,14 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
     resolve_topic_alias(ctx, st, &mut p)?;
     let packet_id = p.packet_id;
     let qos = p.qos;
+    let mut extra_ops = Vec::new();
     if qos == QoS::ExactlyOnce {
         let mut session = st.session.lock();
         if !session.incoming_qos2.insert(packet_id) {
             // A retransmission of a message already routed: acknowledge, do not deliver again
             // [MQTT-4.3.3-10].
             drop(session);
-            st.send(&Packet::Pubrec(Ack::success(packet_id)));
+            st.respond(Packet::Pubrec(Ack::success(packet_id)));
             return Ok(());
         }
         if session.incoming_qos2.len() > ctx.limits.receive_maximum as usize {
@@ -31,17 +33,29 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
                 ),
             });
         }
+        if session.is_durable() {
+            // Remembered across a restart, so a retransmission then is not delivered twice.
+            extra_ops.push(Op::PutIncomingQos2 {
+                client_id: st.client_id.to_string(),
+                packet_id,
+            });
+        }
     }
     let mut why = None;
+    let mut gate = None;
     let code = if p.topic.starts_with("$SYS") {
         // The $SYS tree belongs to the broker.
         why = Some("the $SYS topic tree is reserved for the broker");
         reason::NOT_AUTHORIZED
     } else {
-        let matched = ctx
-            .broker
-            .publish(Message::from_publish(p, Some(st.client_id.clone())));
-        if matched == 0 {
+        let message = Message::from_publish(p, Some(st.client_id.clone()));
+        let published = ctx.broker.publish(message, extra_ops, Some(&st.session));
+        gate = published.gate;
+        if published.delivered == 0 && published.dropped > 0 {
+            // Subscribers exist but none could take it: their queues are full.
+            why = Some("every matching subscriber's queue is full");
+            reason::QUOTA_EXCEEDED
+        } else if published.delivered == 0 {
             reason::NO_MATCHING_SUBSCRIBERS
         } else {
             reason::SUCCESS
@@ -52,14 +66,15 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
         reason: code,
         reason_string: why.and_then(|w| st.reason_string(w)),
     };
+    // The acknowledgement waits for the commit of everything it promises (durability contract).
     match qos {
         QoS::AtMostOnce => {}
-        QoS::AtLeastOnce => st.send(&Packet::Puback(ack)),
+        QoS::AtLeastOnce => st.respond_after(gate, vec![Packet::Puback(ack)], Vec::new()),
         QoS::ExactlyOnce => {
             if code >= 0x80 {
                 st.session.lock().incoming_qos2.remove(&packet_id);
             }
-            st.send(&Packet::Pubrec(ack));
+            st.respond_after(gate, vec![Packet::Pubrec(ack)], Vec::new());
         }
     }
     Ok(())

@@ -4,6 +4,7 @@ use super::{Close, ConnState};
 use crate::protocol::{reason, topic, Packet, Suback, Subscribe, Unsuback, Unsubscribe};
 use crate::server::broker::{Delivery, Subscription};
 use crate::server::context::ListenerContext;
+use crate::server::persist::Gate;
 
 /// Handles SUBSCRIBE: one reason code per filter, then the matching retained messages.
 pub fn handle_subscribe(ctx: &ListenerContext, st: &mut ConnState, s: Subscribe) -> Result<(), Close> {
@@ -11,6 +12,7 @@ pub fn handle_subscribe(ctx: &ListenerContext, st: &mut ConnState, s: Subscribe)
     let mut reasons = Vec::with_capacity(s.filters.len());
     let mut retained = Vec::new();
     let mut problem = None;
+    let mut ops = Vec::new();
     for (filter, options) in &s.filters {
         let Some(parsed) = topic::parse_filter(filter) else {
             problem = Some(format!("invalid shared subscription filter {filter:?}"));
@@ -28,46 +30,55 @@ pub fn handle_subscribe(ctx: &ListenerContext, st: &mut ConnState, s: Subscribe)
             options: *options,
             id: s.subscription_id,
         };
-        let existed = broker.subscribe(&st.session, filter, subscription);
+        let (existed, op) = broker.subscribe(&st.session, filter, subscription);
+        ops.extend(op);
         for message in broker.retained_for(filter, options, existed) {
-            retained.push(Delivery {
-                qos: message.qos.min(options.qos),
-                // [MQTT-3.3.1-9] retained messages sent for a new subscription carry RETAIN
-                retain: true,
-                subscription_ids: s.subscription_id.into_iter().collect(),
+            let qos = message.qos.min(options.qos);
+            // [MQTT-3.3.1-9] retained messages sent for a new subscription carry RETAIN
+            retained.push(Delivery::new(
                 message,
-            });
+                qos,
+                true,
+                s.subscription_id.into_iter().collect(),
+            ));
         }
         // [MQTT-3.9.3-] granted QoS is the requested QoS: every QoS is supported
         reasons.push(options.qos as u8);
     }
-    st.send(&Packet::Suback(Suback {
+    let suback = Packet::Suback(Suback {
         packet_id: s.packet_id,
         reasons,
         reason_string: problem.and_then(|p| st.reason_string(&p)),
-    }));
-    for delivery in retained {
-        st.session.enqueue(delivery, &broker.metrics);
-    }
+    });
+    // SUBACK promises the subscription is stored; retained messages follow it.
+    let gate = (!ops.is_empty()).then(Gate::new);
+    broker.commit(ops, gate.clone(), vec![st.session.clone()]);
+    st.respond_after(gate, vec![suback], retained);
     Ok(())
 }
 
 /// Handles UNSUBSCRIBE.
 pub fn handle_unsubscribe(ctx: &ListenerContext, st: &mut ConnState, u: Unsubscribe) -> Result<(), Close> {
+    let mut ops = Vec::new();
     let reasons = u
         .filters
         .iter()
         .map(|filter| {
-            if ctx.broker.unsubscribe(&st.session, filter) {
+            let (existed, op) = ctx.broker.unsubscribe(&st.session, filter);
+            ops.extend(op);
+            if existed {
                 reason::SUCCESS
             } else {
                 reason::NO_SUBSCRIPTION_EXISTED
             }
         })
         .collect();
-    st.send(&Packet::Unsuback(Unsuback {
+    let unsuback = Packet::Unsuback(Unsuback {
         packet_id: u.packet_id,
         reasons,
-    }));
+    });
+    let gate = (!ops.is_empty()).then(Gate::new);
+    ctx.broker.commit(ops, gate.clone(), vec![st.session.clone()]);
+    st.respond_after(gate, vec![unsuback], Vec::new());
     Ok(())
 }

@@ -1,0 +1,165 @@
+//! Rebuilding the broker from the store at start: sessions, their queues and subscriptions,
+//! retained messages; expired state is dropped and wills that fell due are published.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{write, Broker, Delivery, Message, Session, Subscriber};
+use crate::protocol::{topic, QoS};
+use crate::server::persist::{self, message_from_record};
+use crate::store::{Loaded, Op};
+
+/// What a restore brought back, for the start-up log line.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Restored {
+    /// Sessions resumed.
+    pub sessions: usize,
+    /// Messages queued or in flight for them.
+    pub queued: usize,
+    /// Retained messages.
+    pub retained: usize,
+    /// Sessions, messages and retained messages dropped because they expired meanwhile.
+    pub expired: usize,
+    /// Wills published because their session ended while the broker was down.
+    pub wills: usize,
+}
+
+fn remaining_secs(since_ms: u64, interval_secs: u32, now_ms: u64) -> Option<u64> {
+    let end = since_ms.saturating_add(interval_secs as u64 * 1000);
+    end.checked_sub(now_ms)
+        .filter(|left| *left > 0)
+        .map(|left| left.div_ceil(1000))
+}
+
+impl Broker {
+    /// Loads what the store kept. Call once, before the listeners start.
+    pub fn restore(self: &Arc<Self>, loaded: Loaded) -> Restored {
+        let now_ms = persist::now_ms();
+        let mut restored = Restored::default();
+        let mut cleanup = Vec::new();
+        let mut due_wills = Vec::new();
+        for ls in loaded.sessions {
+            let record = ls.session;
+            let client_id: Arc<str> = record.client_id.as_str().into();
+            // A session whose connection was open when the broker stopped went offline then.
+            let offline_since = record.offline_since_ms.unwrap_or(now_ms);
+            let will = record.will.clone();
+            let left = match record.expiry_interval {
+                u32::MAX => Some(u64::MAX),
+                secs => remaining_secs(offline_since, secs, now_ms),
+            };
+            let Some(left) = left else {
+                restored.expired += 1;
+                cleanup.push(Op::DeleteSession {
+                    client_id: record.client_id.clone(),
+                });
+                if let Some(w) = will {
+                    due_wills.push((
+                        Message::from_will(persist::will_from_record(w), Some(client_id)),
+                        None,
+                    ));
+                }
+                continue;
+            };
+            let session = Arc::new(Session::new(
+                client_id.clone(),
+                record.expiry_interval,
+                self.config.queue_limits,
+            ));
+            {
+                let mut st = session.lock();
+                st.stored = true;
+                st.offline_since_ms = Some(offline_since);
+                st.stored_will = record.will;
+                for sub in record.subscriptions {
+                    let (filter, subscription) = persist::subscription_from_record(sub);
+                    if let Some(parsed) = topic::parse_filter(&filter) {
+                        write(&self.trie).insert(
+                            parsed.filter,
+                            parsed.share_group,
+                            Subscriber {
+                                session: session.clone(),
+                                subscription,
+                            },
+                        );
+                        st.subscriptions.insert(filter, subscription);
+                    }
+                }
+                let now = std::time::Instant::now();
+                for (seq, d) in ls.deliveries {
+                    let message = message_from_record(d.message);
+                    if message.is_expired(now) {
+                        restored.expired += 1;
+                        cleanup.push(Op::DeleteDelivery {
+                            client_id: record.client_id.clone(),
+                            seq,
+                        });
+                        continue;
+                    }
+                    let qos = QoS::from_u8(d.qos).unwrap_or(QoS::AtLeastOnce);
+                    let mut delivery = Delivery::new(Arc::new(message), qos, d.retain, d.subscription_ids);
+                    delivery.seq = Some(seq);
+                    st.restore_delivery(delivery, d.state);
+                    restored.queued += 1;
+                }
+                st.incoming_qos2.extend(ls.incoming_qos2);
+            }
+            if let Some(w) = will {
+                let delay = w.delay_interval.min(record.expiry_interval);
+                let message = Message::from_will(persist::will_from_record(w), Some(client_id.clone()));
+                match remaining_secs(offline_since, delay, now_ms) {
+                    Some(secs) => due_wills.push((message, Some((session.clone(), secs)))),
+                    None => due_wills.push((message, None)),
+                }
+            }
+            if left != u64::MAX {
+                let broker = self.clone();
+                let session = session.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_secs(left)).await;
+                    broker.end_session(&session, 0);
+                });
+            }
+            self.sessions().insert(client_id, session);
+            restored.sessions += 1;
+        }
+        let now = std::time::Instant::now();
+        for record in loaded.retained {
+            let message = message_from_record(record);
+            if message.is_expired(now) {
+                restored.expired += 1;
+                cleanup.push(Op::DeleteRetained {
+                    topic: message.topic.to_string(),
+                });
+                continue;
+            }
+            write(&self.retained).apply(&Arc::new(message));
+            restored.retained += 1;
+        }
+        self.commit(cleanup, None, Vec::new());
+        // Wills go out once every session is back, so their subscribers receive them.
+        for (message, delayed) in due_wills {
+            restored.wills += 1;
+            match delayed {
+                Some((session, secs)) => self.schedule_will(message, &session, 0, Duration::from_secs(secs)),
+                None => {
+                    self.publish(message, Vec::new(), None);
+                }
+            }
+        }
+        restored
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::remaining_secs;
+
+    #[test]
+    fn remaining_time_rounds_up_and_ends_at_zero() {
+        assert_eq!(remaining_secs(1_000, 10, 1_000), Some(10));
+        assert_eq!(remaining_secs(1_000, 10, 10_500), Some(1));
+        assert_eq!(remaining_secs(1_000, 10, 11_000), None);
+        assert_eq!(remaining_secs(1_000, 0, 1_000), None);
+    }
+}

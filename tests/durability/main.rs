@@ -1,0 +1,7 @@
+//! Durability: what the broker acknowledged survives a restart and `kill -9` of the real binary.
+
+mod binary;
+mod crash;
+mod data_dir;
+mod mqtt;
+mod restart;
