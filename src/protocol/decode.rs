@@ -412,11 +412,28 @@ fn from_v5_packet(packet: v5::Packet) -> Result<Packet, DecodeError> {
             method: a.properties.auth_method,
             data: a.properties.auth_data,
         }),
-        v5::Packet::Connack(c) => Packet::Connack(Connack {
-            session_present: c.session_present,
-            reason: c.reason_code as u8,
-            properties: ConnackProperties::default(),
-        }),
+        v5::Packet::Connack(c) => {
+            let p = c.properties;
+            Packet::Connack(Connack {
+                session_present: c.session_present,
+                reason: c.reason_code as u8,
+                properties: ConnackProperties {
+                    session_expiry: p.session_expiry_interval,
+                    receive_maximum: p.receive_max,
+                    maximum_qos: p.max_qos.map(qos),
+                    retain_available: p.retain_available,
+                    maximum_packet_size: p.max_packet_size,
+                    assigned_client_id: p.assigned_client_id,
+                    topic_alias_maximum: p.topic_alias_max,
+                    reason_string: p.reason_string,
+                    wildcard_subscription_available: p.wildcard_subscription_available,
+                    subscription_ids_available: p.subscription_id_available,
+                    shared_subscription_available: p.shared_subscription_available,
+                    server_keep_alive: p.server_keep_alive,
+                    response_information: p.response_info,
+                },
+            })
+        }
         v5::Packet::Suback(s) => Packet::Suback(Suback {
             packet_id: s.pid.value(),
             reasons: s.topics.into_iter().map(|c| c as u8).collect(),

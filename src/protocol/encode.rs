@@ -1,4 +1,5 @@
-//! Encoding: the version-neutral model → bytes for one connection's protocol version.
+//! Encoding: the version-neutral model → bytes for one connection's protocol version, in both
+//! directions (the broker and the client toolkit share it).
 //!
 //! PUBLISH and the four acks are written here directly: they are the hot path, and v5 PUBLISH must
 //! carry several subscription identifiers, which mqtt-proto's model cannot hold. The rarer packets
@@ -26,9 +27,9 @@ pub enum EncodeError {
     /// A packet identifier of 0 where one is required.
     #[error("packet identifier 0")]
     ZeroPacketId,
-    /// The packet type is not one a server sends.
-    #[error("{0} is not sent by a server")]
-    NotServerPacket(&'static str),
+    /// A topic name or filter that MQTT does not allow.
+    #[error("invalid topic {0:?}")]
+    InvalidTopic(String),
     /// mqtt-proto refused the packet.
     #[error("codec: {0}")]
     Codec(String),
@@ -223,7 +224,8 @@ fn put_codec(
     Ok(())
 }
 
-/// Appends one packet that a server sends, encoded for `version`.
+/// Appends one packet encoded for `version`. A server never sends a 3.1.1 DISCONNECT; a client
+/// does, so the caller decides whether to send one.
 pub fn encode(version: Version, packet: &Packet, out: &mut BytesMut) -> Result<(), EncodeError> {
     match packet {
         Packet::Publish(p) => encode_publish(version, p, out),
@@ -322,8 +324,11 @@ pub fn encode(version: Version, packet: &Packet, out: &mut BytesMut) -> Result<(
             disconnect.properties.session_expiry_interval = d.session_expiry;
             put_codec(v5::Packet::Disconnect(disconnect).encode(), out)
         }
-        // A 3.1.1 server never sends DISCONNECT: it closes the connection.
-        Packet::Disconnect(_) => Ok(()),
+        // In 3.1.1 only clients send DISCONNECT, and it has no body.
+        Packet::Disconnect(_) => {
+            out.put_slice(&[0xE0, 0]);
+            Ok(())
+        }
         Packet::Auth(a) if version.is_v5() => {
             check_str(&a.method, "authentication method")?;
             let reason_code = v5::AuthReasonCode::from_u8(a.reason)
@@ -333,6 +338,147 @@ pub fn encode(version: Version, packet: &Packet, out: &mut BytesMut) -> Result<(
             auth.properties.auth_data = a.data.clone();
             put_codec(v5::Packet::Auth(auth).encode(), out)
         }
-        other => Err(EncodeError::NotServerPacket(other.name())),
+        Packet::Connect(c) => encode_connect(c, out),
+        Packet::Subscribe(sub) => encode_subscribe(version, sub, out),
+        Packet::Unsubscribe(u) => encode_unsubscribe(version, u, out),
+        Packet::Pingreq => {
+            out.put_slice(&[0xC0, 0]);
+            Ok(())
+        }
+        Packet::Auth(_) => Ok(()),
     }
+}
+
+fn topic_name(t: &Arc<str>) -> Result<mqtt_proto::TopicName, EncodeError> {
+    mqtt_proto::TopicName::try_from(t.clone()).map_err(|_| EncodeError::InvalidTopic(t.to_string()))
+}
+
+fn topic_filter(t: &Arc<str>) -> Result<mqtt_proto::TopicFilter, EncodeError> {
+    mqtt_proto::TopicFilter::try_from(t.clone()).map_err(|_| EncodeError::InvalidTopic(t.to_string()))
+}
+
+fn user_properties(props: &[UserProperty]) -> Result<Vec<v5::UserProperty>, EncodeError> {
+    props
+        .iter()
+        .map(|(name, value)| {
+            str_len(name, "user property name")?;
+            str_len(value, "user property value")?;
+            Ok(v5::UserProperty {
+                name: name.clone(),
+                value: value.clone(),
+            })
+        })
+        .collect()
+}
+
+/// CONNECT, from a client.
+fn encode_connect(c: &Connect, out: &mut BytesMut) -> Result<(), EncodeError> {
+    check_str(&Some(c.client_id.clone()), "client identifier")?;
+    check_str(&c.username, "user name")?;
+    if c.password.as_ref().is_some_and(|p| p.len() > u16::MAX as usize) {
+        return Err(EncodeError::FieldTooLong("password"));
+    }
+    if c.version.is_v5() {
+        let mut connect = v5::Connect::new(c.client_id.clone(), c.keep_alive);
+        connect.clean_start = c.clean_start;
+        connect.username = c.username.clone();
+        connect.password = c.password.clone();
+        connect.properties = v5::ConnectProperties {
+            session_expiry_interval: (c.session_expiry > 0).then_some(c.session_expiry),
+            receive_max: (c.receive_maximum != u16::MAX).then_some(c.receive_maximum),
+            max_packet_size: c.maximum_packet_size,
+            topic_alias_max: (c.topic_alias_maximum > 0).then_some(c.topic_alias_maximum),
+            request_response_info: c.request_response_info.then_some(true),
+            request_problem_info: (!c.request_problem_info).then_some(false),
+            user_properties: user_properties(&c.user_properties)?,
+            auth_method: c.auth_method.clone(),
+            auth_data: c.auth_data.clone(),
+        };
+        if let Some(w) = &c.will {
+            let mut will = v5::LastWill::new(codec_qos(w.qos), topic_name(&w.topic)?, w.payload.clone());
+            will.retain = w.retain;
+            let p = &w.properties;
+            will.properties = v5::WillProperties {
+                delay_interval: (w.delay_interval > 0).then_some(w.delay_interval),
+                payload_is_utf8: p.payload_format_utf8,
+                message_expiry_interval: p.message_expiry,
+                content_type: p.content_type.clone(),
+                response_topic: p.response_topic.as_ref().map(topic_name).transpose()?,
+                correlation_data: p.correlation_data.clone(),
+                user_properties: user_properties(&p.user_properties)?,
+            };
+            connect.last_will = Some(will);
+        }
+        return put_codec(v5::Packet::Connect(connect).encode(), out);
+    }
+    let mut connect = v3::Connect::new(c.client_id.clone(), c.keep_alive);
+    connect.protocol = if c.version == Version::V3_1 {
+        mqtt_proto::Protocol::V310
+    } else {
+        mqtt_proto::Protocol::V311
+    };
+    connect.clean_session = c.clean_start;
+    connect.username = c.username.clone();
+    connect.password = c.password.clone();
+    if let Some(w) = &c.will {
+        let mut will = v3::LastWill::new(codec_qos(w.qos), topic_name(&w.topic)?, w.payload.clone());
+        will.retain = w.retain;
+        connect.last_will = Some(will);
+    }
+    put_codec(v3::Packet::Connect(connect).encode(), out)
+}
+
+/// SUBSCRIBE, from a client.
+fn encode_subscribe(version: Version, s: &Subscribe, out: &mut BytesMut) -> Result<(), EncodeError> {
+    if version.is_v5() {
+        let topics = s
+            .filters
+            .iter()
+            .map(|(f, o)| {
+                let mut options = v5::SubscriptionOptions::new(codec_qos(o.qos));
+                options.no_local = o.no_local;
+                options.retain_as_published = o.retain_as_published;
+                options.retain_handling = match o.retain_handling {
+                    RetainHandling::SendAlways => v5::RetainHandling::SendAtSubscribe,
+                    RetainHandling::SendIfNew => v5::RetainHandling::SendAtSubscribeIfNotExist,
+                    RetainHandling::Never => v5::RetainHandling::DoNotSend,
+                };
+                Ok((topic_filter(f)?, options))
+            })
+            .collect::<Result<Vec<_>, EncodeError>>()?;
+        let mut subscribe = v5::Subscribe::new(pid(s.packet_id)?, topics);
+        subscribe.properties.subscription_id = s
+            .subscription_id
+            .map(|id| v5::VarByteInt::try_from(id).map_err(|e| EncodeError::Codec(e.to_string())))
+            .transpose()?;
+        return put_codec(v5::Packet::Subscribe(subscribe).encode(), out);
+    }
+    let topics = s
+        .filters
+        .iter()
+        .map(|(f, o)| Ok((topic_filter(f)?, codec_qos(o.qos))))
+        .collect::<Result<Vec<_>, EncodeError>>()?;
+    put_codec(
+        v3::Packet::Subscribe(v3::Subscribe::new(pid(s.packet_id)?, topics)).encode(),
+        out,
+    )
+}
+
+/// UNSUBSCRIBE, from a client.
+fn encode_unsubscribe(version: Version, u: &Unsubscribe, out: &mut BytesMut) -> Result<(), EncodeError> {
+    let topics = u
+        .filters
+        .iter()
+        .map(topic_filter)
+        .collect::<Result<Vec<_>, _>>()?;
+    if version.is_v5() {
+        return put_codec(
+            v5::Packet::Unsubscribe(v5::Unsubscribe::new(pid(u.packet_id)?, topics)).encode(),
+            out,
+        );
+    }
+    put_codec(
+        v3::Packet::Unsubscribe(v3::Unsubscribe::new(pid(u.packet_id)?, topics)).encode(),
+        out,
+    )
 }

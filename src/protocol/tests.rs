@@ -230,3 +230,92 @@ fn v311_connack_maps_v5_reasons_to_return_codes() {
     // [MQTT-3.2.2-4] a refusal never says a session is present
     assert_eq!(&out[..], &[0x20, 0x02, 0x00, 0x05]);
 }
+
+#[test]
+fn client_packets_round_trip_in_both_versions() {
+    for version in [Version::V3_1_1, Version::V5] {
+        let v5 = version.is_v5();
+        let connect = Connect {
+            version,
+            clean_start: false,
+            keep_alive: 30,
+            client_id: Arc::from("c-1"),
+            username: Some(Arc::from("user")),
+            password: Some(Bytes::from_static(b"secret")),
+            will: Some(Will {
+                topic: Arc::from("w/t"),
+                payload: Bytes::from_static(b"gone"),
+                qos: QoS::AtLeastOnce,
+                retain: true,
+                delay_interval: if v5 { 5 } else { 0 },
+                properties: MessageProperties::default(),
+            }),
+            session_expiry: if v5 { 60 } else { 0 },
+            receive_maximum: if v5 { 10 } else { u16::MAX },
+            maximum_packet_size: v5.then_some(4096),
+            topic_alias_maximum: if v5 { 3 } else { 0 },
+            request_response_info: v5,
+            request_problem_info: true,
+            user_properties: Vec::new(),
+            auth_method: None,
+            auth_data: None,
+        };
+        let mut out = BytesMut::new();
+        encode(version, &Packet::Connect(Box::new(connect.clone())), &mut out).unwrap();
+        let frame = frame_of(&out);
+        assert_eq!(
+            decode_connect(&out, frame.body_start).unwrap(),
+            connect,
+            "{version}"
+        );
+
+        let subscribe = Subscribe {
+            packet_id: 3,
+            subscription_id: v5.then_some(7),
+            filters: vec![(
+                Arc::from("a/+"),
+                SubscriptionOptions {
+                    qos: QoS::ExactlyOnce,
+                    no_local: v5,
+                    retain_as_published: v5,
+                    retain_handling: if v5 {
+                        RetainHandling::SendIfNew
+                    } else {
+                        RetainHandling::SendAlways
+                    },
+                },
+            )],
+        };
+        for packet in [
+            Packet::Subscribe(subscribe),
+            Packet::Unsubscribe(Unsubscribe {
+                packet_id: 4,
+                filters: vec![Arc::from("a/+")],
+            }),
+            Packet::Pingreq,
+            Packet::Disconnect(Disconnect::default()),
+        ] {
+            let mut out = BytesMut::new();
+            encode(version, &packet, &mut out).unwrap();
+            assert_eq!(decode(version, &out).unwrap(), packet, "{version}");
+        }
+    }
+}
+
+#[test]
+fn v5_connack_properties_decode_for_clients() {
+    let connack = Connack {
+        session_present: true,
+        reason: 0,
+        properties: ConnackProperties {
+            receive_maximum: Some(10),
+            assigned_client_id: Some(Arc::from("auto-1")),
+            topic_alias_maximum: Some(5),
+            server_keep_alive: Some(20),
+            ..Default::default()
+        },
+    };
+    let mut out = BytesMut::new();
+    encode(Version::V5, &Packet::Connack(connack.clone()), &mut out).unwrap();
+    assert_eq!(decode(Version::V5, &out).unwrap(), Packet::Connack(connack));
+}
