@@ -1,3 +1,14 @@
 //! Subcommands, one module each; errors become one line on stderr and an exit code here.
 
 pub mod serve;
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+
+/// Runs the subcommand the command line names.
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Serve(args) => serve::run(args),
+    }
+}

@@ -1,9 +1,11 @@
 //! `robustmq serve`: load settings, start the broker, run until SIGINT/SIGTERM.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use tracing_subscriber::EnvFilter;
 
 use crate::cli::ServeArgs;
 use crate::config::{ListenerSettings, Settings, DEFAULT_CONFIG};
@@ -40,8 +42,26 @@ pub fn settings(args: &ServeArgs) -> Result<Settings, crate::config::ConfigError
     Ok(settings)
 }
 
+/// Sets up logging to stderr; `RUST_LOG` wins over `--log-level`.
+fn init_logging(level: &str) -> Result<(), String> {
+    let filter = match EnvFilter::try_from_default_env() {
+        Ok(filter) => filter,
+        Err(_) => EnvFilter::try_new(level).map_err(|e| format!("invalid --log-level {level:?}: {e}"))?,
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .init();
+    Ok(())
+}
+
 /// Runs `robustmq serve`.
 pub fn run(mut args: ServeArgs) -> ExitCode {
+    if let Err(e) = init_logging(&args.log_level) {
+        eprintln!("robustmq: {e}");
+        return ExitCode::from(EXIT_CONFIG);
+    }
     if args.print_default_config {
         print!("{DEFAULT_CONFIG}");
         return ExitCode::SUCCESS;
