@@ -212,6 +212,10 @@ pub struct StoreSettings {
     /// `periodic` only: time between commits, the window of data a crash can lose.
     #[serde(deserialize_with = "de::duration")]
     pub commit_interval: Duration,
+    /// Most bytes of queued messages kept for all persistent sessions together; past it,
+    /// new messages for them are dropped (and counted) instead of filling the disk.
+    #[serde(deserialize_with = "de::size")]
+    pub max_store_bytes: u64,
 }
 
 /// The promise made by an acknowledgement (PUBACK, PUBREC, SUBACK).
@@ -412,6 +416,7 @@ impl Default for StoreSettings {
         StoreSettings {
             durability: Durability::Immediate,
             commit_interval: Duration::from_millis(100),
+            max_store_bytes: 1024 * 1024 * 1024,
         }
     }
 }

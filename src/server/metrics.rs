@@ -25,6 +25,8 @@ pub struct Metrics {
     pub bytes_sent: AtomicU64,
     /// Messages dropped: session queue full, too large for the client, or expired.
     pub publish_dropped: AtomicU64,
+    /// Bytes of queued messages held in the store for persistent sessions (a gauge).
+    pub store_bytes: AtomicU64,
     /// Connection tasks that panicked: always a bug, never expected from any input.
     pub connection_panics: AtomicU64,
 }

@@ -86,6 +86,7 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
             queue_limits: QueueLimits {
                 max_messages: limits.max_queued_messages,
                 max_bytes: limits.max_queued_bytes.min(usize::MAX as u64) as usize,
+                max_store_bytes: settings.store.max_store_bytes,
             },
         },
         Some(store),

@@ -2,6 +2,7 @@
 
 mod common;
 mod keepalive;
+mod limits;
 mod malformed;
 mod qos;
 mod retained;

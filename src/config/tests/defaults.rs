@@ -98,6 +98,7 @@ const ALL_KEYS: &[&str] = &[
     "topic_alias_maximum",
     "durability",
     "commit_interval",
+    "max_store_bytes",
     "listen",
 ];
 
@@ -179,6 +180,7 @@ fn every_key_is_parsed() {
         [store]
         durability = "periodic"
         commit_interval = "250ms"
+        max_store_bytes = "2GiB"
 
         [metrics]
         listen = "127.0.0.1:9100"
@@ -233,6 +235,7 @@ fn every_key_is_parsed() {
         store: StoreSettings {
             durability: Durability::Periodic,
             commit_interval: Duration::from_millis(250),
+            max_store_bytes: 2 * 1024 * 1024 * 1024,
         },
         metrics: MetricsSettings {
             listen: Some(addr("127.0.0.1:9100")),

@@ -170,6 +170,17 @@ impl Broker {
         }
     }
 
+    /// Marks the session as no longer in the store and takes its queued bytes off the store
+    /// gauge; true if it was stored (its record must then be deleted).
+    fn unstore(&self, st: &mut SessionState) -> bool {
+        if !std::mem::take(&mut st.stored) {
+            return false;
+        }
+        let bytes = st.forget_durable();
+        self.metrics.store_bytes.fetch_sub(bytes, Ordering::Relaxed);
+        true
+    }
+
     /// The op that brings the session's record up to date: put while it is durable, delete
     /// once it no longer is.
     fn session_op(&self, session: &Session, st: &mut SessionState) -> Option<Op> {
@@ -177,7 +188,7 @@ impl Broker {
         if st.expiry_interval > 0 {
             st.stored = true;
             Some(Op::PutSession(Self::session_record(session, st)))
-        } else if std::mem::take(&mut st.stored) {
+        } else if self.unstore(st) {
             Some(Op::DeleteSession {
                 client_id: session.client_id.to_string(),
             })
@@ -211,7 +222,7 @@ impl Broker {
             Some(old) if !clean_start => (old, true),
             other => {
                 if let Some(old) = other {
-                    if std::mem::take(&mut old.lock().stored) {
+                    if self.unstore(&mut old.lock()) {
                         ops.push(Op::DeleteSession {
                             client_id: client_id.to_string(),
                         });
@@ -308,7 +319,7 @@ impl Broker {
             if st.generation != generation || st.conn.is_some() {
                 return;
             }
-            std::mem::take(&mut st.stored)
+            self.unstore(&mut st)
         };
         if sessions
             .get(&session.client_id)

@@ -1,6 +1,7 @@
 //! Rebuilding the broker from the store at start: sessions, their queues and subscriptions,
 //! retained messages; expired state is dropped and wills that fell due are published.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -99,6 +100,9 @@ impl Broker {
                     let qos = QoS::from_u8(d.qos).unwrap_or(QoS::AtLeastOnce);
                     let mut delivery = Delivery::new(Arc::new(message), qos, d.retain, d.subscription_ids);
                     delivery.seq = Some(seq);
+                    self.metrics
+                        .store_bytes
+                        .fetch_add(delivery.message.size() as u64, Ordering::Relaxed);
                     st.restore_delivery(delivery, d.state);
                     restored.queued += 1;
                 }

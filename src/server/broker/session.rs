@@ -4,6 +4,7 @@
 //! connection currently attached drains the queue into its write buffer.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -47,13 +48,15 @@ pub struct Outgoing {
     pub sent: bool,
 }
 
-/// Per-session queue bounds.
+/// Queue bounds.
 #[derive(Debug, Clone, Copy)]
 pub struct QueueLimits {
-    /// Most deliveries waiting in the queue.
+    /// Most deliveries waiting in one session's queue.
     pub max_messages: usize,
-    /// Most bytes waiting in the queue.
+    /// Most bytes waiting in one session's queue.
     pub max_bytes: usize,
+    /// Most bytes of durable deliveries in the store, all sessions together.
+    pub max_store_bytes: u64,
 }
 
 /// The connection a session is attached to.
@@ -188,6 +191,21 @@ impl Session {
         }
         if let Some(ops) = ops {
             if st.is_durable() && delivery.qos != QoS::AtMostOnce {
+                let stored = metrics.store_bytes.fetch_add(size as u64, Ordering::Relaxed);
+                if stored + size as u64 > st.limits.max_store_bytes {
+                    metrics.store_bytes.fetch_sub(size as u64, Ordering::Relaxed);
+                    st.dropped += 1;
+                    add(&metrics.publish_dropped, 1);
+                    if !st.drop_logged {
+                        st.drop_logged = true;
+                        tracing::warn!(
+                            client_id = %self.client_id,
+                            max_store_bytes = st.limits.max_store_bytes,
+                            "store full; dropping messages for persistent sessions (logged once per session)"
+                        );
+                    }
+                    return Enqueued::Dropped;
+                }
                 let seq = st.next_store_seq;
                 st.next_store_seq += 1;
                 delivery.seq = Some(seq);
@@ -251,6 +269,7 @@ impl SessionState {
         out: &mut BytesMut,
         now: Instant,
         store_ops: &mut Vec<Op>,
+        metrics: &Metrics,
     ) -> bool {
         if self.unsent == 0 {
             return true;
@@ -284,7 +303,7 @@ impl SessionState {
                     self.unsent -= 1;
                     if protocol::encode_publish(version, &publish, out).is_err() {
                         if let Some(o) = self.outgoing.remove(&id) {
-                            drop_record(&o.delivery, client_id, store_ops);
+                            drop_record(&o.delivery, client_id, store_ops, metrics);
                         }
                     }
                 }
@@ -315,7 +334,7 @@ impl SessionState {
         let mut pid_ops = Vec::new();
         let mut deferred = Vec::new();
         let mut sent = 0;
-        let ready = self.send_unsent(&session.client_id, version, out, now, &mut store_ops);
+        let ready = self.send_unsent(&session.client_id, version, out, now, &mut store_ops, metrics);
         while ready && out.len() < max_bytes {
             let Some(front) = self.queue.front() else {
                 break;
@@ -341,7 +360,7 @@ impl SessionState {
             self.queued_bytes = self.queued_bytes.saturating_sub(delivery.message.size());
             if delivery.message.is_expired(now) {
                 add(&metrics.publish_dropped, 1);
-                drop_record(&delivery, &session.client_id, &mut store_ops);
+                drop_record(&delivery, &session.client_id, &mut store_ops, metrics);
                 continue;
             }
             let mut publish = Self::to_publish(&delivery, 0, false, now);
@@ -351,7 +370,7 @@ impl SessionState {
                 _ => {
                     self.dropped += 1;
                     add(&metrics.publish_dropped, 1);
-                    drop_record(&delivery, &session.client_id, &mut store_ops);
+                    drop_record(&delivery, &session.client_id, &mut store_ops, metrics);
                     continue;
                 }
             }
@@ -382,7 +401,7 @@ impl SessionState {
                 self.unsent += 1;
             } else if protocol::encode_publish(version, &publish, out).is_err() {
                 add(&metrics.publish_dropped, 1);
-                drop_record(&delivery, &session.client_id, &mut store_ops);
+                drop_record(&delivery, &session.client_id, &mut store_ops, metrics);
                 continue;
             } else {
                 sent += 1;
@@ -504,6 +523,22 @@ impl SessionState {
         );
     }
 
+    /// Turns every durable delivery back into an in-memory one (its records are being deleted
+    /// with the session's), and returns the bytes they held in the store.
+    pub fn forget_durable(&mut self) -> u64 {
+        let mut bytes = 0;
+        let deliveries = self
+            .queue
+            .iter_mut()
+            .chain(self.outgoing.values_mut().map(|o| &mut o.delivery));
+        for d in deliveries {
+            if d.seq.take().is_some() {
+                bytes += d.message.size() as u64;
+            }
+        }
+        bytes
+    }
+
     /// Number of deliveries waiting or in flight.
     pub fn pending(&self) -> usize {
         self.queue.len() + self.outgoing.len()
@@ -521,9 +556,13 @@ pub enum PubrecOutcome {
     Refused(Delivery),
 }
 
-/// Adds the deletion of a delivery's store record, if it has one.
-pub fn drop_record(delivery: &Delivery, client_id: &str, ops: &mut Vec<Op>) {
+/// Adds the deletion of a delivery's store record, if it has one, and takes its bytes off the
+/// store gauge.
+pub fn drop_record(delivery: &Delivery, client_id: &str, ops: &mut Vec<Op>, metrics: &Metrics) {
     if let Some(seq) = delivery.seq {
+        metrics
+            .store_bytes
+            .fetch_sub(delivery.message.size() as u64, Ordering::Relaxed);
         ops.push(Op::DeleteDelivery {
             client_id: client_id.to_string(),
             seq,

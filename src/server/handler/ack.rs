@@ -13,7 +13,7 @@ pub fn handle_puback(ctx: &ListenerContext, st: &mut ConnState, ack: Ack) -> Res
     match done {
         Some(delivery) => {
             let mut ops = Vec::new();
-            drop_record(&delivery, &st.client_id, &mut ops);
+            drop_record(&delivery, &st.client_id, &mut ops, &ctx.broker.metrics);
             ctx.broker.commit(ops, None, Vec::new());
         }
         None => {
@@ -51,7 +51,7 @@ pub fn handle_pubrec(ctx: &ListenerContext, st: &mut ConnState, ack: Ack) -> Res
         Some(PubrecOutcome::Repeated) => st.respond(pubrel),
         Some(PubrecOutcome::Refused(delivery)) => {
             let mut ops = Vec::new();
-            drop_record(&delivery, &st.client_id, &mut ops);
+            drop_record(&delivery, &st.client_id, &mut ops, &ctx.broker.metrics);
             ctx.broker.commit(ops, None, Vec::new());
         }
         None => st.respond(Packet::Pubrel(Ack {
@@ -101,7 +101,7 @@ pub fn handle_pubcomp(ctx: &ListenerContext, st: &mut ConnState, ack: Ack) -> Re
     match done {
         Some(delivery) => {
             let mut ops = Vec::new();
-            drop_record(&delivery, &st.client_id, &mut ops);
+            drop_record(&delivery, &st.client_id, &mut ops, &ctx.broker.metrics);
             ctx.broker.commit(ops, None, Vec::new());
         }
         None => {
