@@ -20,8 +20,13 @@ use crate::protocol::{self, reason, Connack, Disconnect, FrameError, Packet, Ver
 
 /// Stop reading and stop draining the session queue past this many unsent bytes.
 const WRITE_HIGH_WATER: usize = 256 * 1024;
-/// Read buffer growth step.
+/// Read buffer growth step while data is flowing.
 const READ_CHUNK: usize = 16 * 1024;
+/// Spare read capacity kept for an idle connection: most of them are idle, and 10,000 idle
+/// connections should cost little memory.
+const IDLE_READ: usize = 512;
+/// Buffers that grew past this for a burst are given back once empty.
+const SHRINK_ABOVE: usize = 64 * 1024;
 
 /// Serves one accepted connection until it closes.
 pub async fn serve<R, W>(ctx: ListenerContext, mut reader: R, mut writer: W, peer: SocketAddr)
@@ -29,7 +34,7 @@ where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
+    let mut rbuf = BytesMut::with_capacity(IDLE_READ);
     let connect = match timeout(
         ctx.limits.connect_timeout,
         read_connect(&ctx, &mut reader, &mut rbuf),
@@ -177,8 +182,11 @@ where
             .keep_alive_limit
             .map_or(far_future, |limit| last_received + limit);
         let reading = st.out.len() < WRITE_HIGH_WATER;
-        if reading && rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
-            rbuf.reserve(READ_CHUNK);
+        if reading {
+            reserve_read(rbuf);
+        }
+        if st.out.is_empty() && st.out.capacity() > SHRINK_ABOVE {
+            st.out = BytesMut::new();
         }
         tokio::select! {
             biased;
@@ -221,6 +229,18 @@ where
             _ = session.notify.notified() => {}
             _ = sleep_until(deadline) => return Close::KeepAliveTimeout,
         }
+    }
+}
+
+/// Keeps a small buffer for an idle connection and a larger one while packets stream in.
+fn reserve_read(rbuf: &mut BytesMut) {
+    if rbuf.is_empty() && rbuf.capacity() > SHRINK_ABOVE {
+        *rbuf = BytesMut::with_capacity(IDLE_READ);
+        return;
+    }
+    let want = if rbuf.is_empty() { IDLE_READ } else { READ_CHUNK };
+    if rbuf.capacity() - rbuf.len() < want / 2 {
+        rbuf.reserve(want);
     }
 }
 

@@ -160,7 +160,7 @@ pub fn accept(
         connect_session_expiry: connect.session_expiry,
         problem_info: connect.request_problem_info,
         topic_aliases: HashMap::new(),
-        out: BytesMut::with_capacity(4096),
+        out: BytesMut::new(),
         pending: VecDeque::new(),
         connack_gate: attached.gate,
         packets_sent: 0,
