@@ -1,0 +1,171 @@
+//! Publishing: the retained store, routing through the trie to each matching session once,
+//! and wills (now, or after their delay).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{read, write, Broker, Delivery, Enqueued, Message, Session};
+use crate::protocol::{QoS, Will};
+use crate::server::persist::{self, Gate};
+use crate::store::Op;
+
+/// Retained `$SYS` figures are republished every interval; storing them would only wear the disk.
+fn is_volatile_topic(topic: &str) -> bool {
+    topic.starts_with("$SYS/")
+}
+
+/// What a publish did.
+#[derive(Debug)]
+pub struct Published {
+    /// Sessions that took the message.
+    pub delivered: usize,
+    /// Matching sessions whose queue was full.
+    pub dropped: usize,
+    /// Set when the publisher's acknowledgement must wait for a commit.
+    pub gate: Option<Arc<Gate>>,
+}
+
+impl Broker {
+    /// Publishes a message: updates the retained store and delivers it to every matching
+    /// session once, at the highest QoS of its matching subscriptions, with all their
+    /// identifiers.
+    ///
+    /// What must survive a crash (the retained message, deliveries queued for durable
+    /// sessions, and `extra_ops`) is committed in one go; the deliveries and the returned gate
+    /// open when it is. `publisher` is woken then, to send its acknowledgement.
+    pub fn publish(
+        &self,
+        message: Message,
+        extra_ops: Vec<Op>,
+        publisher: Option<&Arc<Session>>,
+    ) -> Published {
+        let message = Arc::new(message);
+        let durable = self.store.is_some();
+        let mut ops = extra_ops;
+        if message.retain {
+            write(&self.retained).apply(&message);
+            if durable && !is_volatile_topic(&message.topic) {
+                ops.push(if message.payload.is_empty() {
+                    Op::DeleteRetained {
+                        topic: message.topic.to_string(),
+                    }
+                } else {
+                    Op::PutRetained(persist::message_record(&message))
+                });
+            }
+        }
+        // Deliveries wait for the commit only when there is something to commit.
+        let gate = (durable && (message.qos != QoS::AtMostOnce || message.retain || !ops.is_empty()))
+            .then(Gate::new);
+        let mut notify: Vec<Arc<Session>> = publisher.into_iter().cloned().collect();
+        let mut delivered = 0;
+        let mut dropped = 0;
+        {
+            let trie = read(&self.trie);
+            let mut targets: Vec<(&Arc<Session>, QoS, bool, Option<u32>)> = Vec::new();
+            let mut offer =
+                |session: &Arc<Session>, qos: QoS, retain: bool, ids: Vec<u32>, ops: &mut Vec<Op>| {
+                    let mut delivery = Delivery::new(message.clone(), qos, retain, ids);
+                    delivery.gate = gate.clone();
+                    match session.enqueue(delivery, &self.metrics, durable.then_some(ops)) {
+                        Enqueued::Queued => {
+                            delivered += 1;
+                            if gate.is_some() {
+                                notify.push(session.clone());
+                            }
+                        }
+                        Enqueued::Dropped => dropped += 1,
+                        Enqueued::Skipped => {}
+                    }
+                };
+            trie.for_each_match(&message.topic, |m| {
+                let sub = m.subscriber.subscription;
+                let session = &m.subscriber.session;
+                // [MQTT-3.8.3-3] no local: not back to the publisher
+                if sub.options.no_local && message.publisher.as_deref() == Some(&*session.client_id) {
+                    return;
+                }
+                let qos = message.qos.min(sub.options.qos);
+                // [MQTT-3.3.1-12]/[MQTT-3.3.1-13] RETAIN is kept only with retain-as-published
+                let retain = sub.options.retain_as_published && message.retain;
+                if m.shared {
+                    offer(session, qos, retain, sub.id.into_iter().collect(), &mut ops);
+                } else {
+                    targets.push((session, qos, retain, sub.id));
+                }
+            });
+            if targets.len() > 1 {
+                targets.sort_by_key(|t| Arc::as_ptr(t.0));
+            }
+            let mut i = 0;
+            while i < targets.len() {
+                let (session, mut qos, mut retain, id) = targets[i];
+                let mut ids: Vec<u32> = id.into_iter().collect();
+                let mut j = i + 1;
+                // Overlapping subscriptions: one copy, the highest QoS, every identifier [MQTT-3.3.4-2], [MQTT-3.3.4-3]
+                while j < targets.len() && Arc::ptr_eq(targets[j].0, session) {
+                    qos = qos.max(targets[j].1);
+                    retain |= targets[j].2;
+                    ids.extend(targets[j].3);
+                    j += 1;
+                }
+                offer(session, qos, retain, ids, &mut ops);
+                i = j;
+            }
+        }
+        let waits = gate.is_some() && !ops.is_empty();
+        self.commit(ops, gate.clone(), notify);
+        Published {
+            delivered,
+            dropped,
+            gate: gate.filter(|_| waits),
+        }
+    }
+
+    /// Publishes a will message, now or after its delay if the session is still offline then
+    /// [MQTT-3.1.3-9]. `generation` is the session generation whose disconnect released it
+    /// (`None` when the session was taken over: no delay applies then).
+    pub fn publish_will(self: &Arc<Self>, will: Will, session: &Arc<Session>, generation: Option<u64>) {
+        let delay = match generation {
+            Some(_) => will.delay_interval.min(session.lock().expiry_interval),
+            None => 0,
+        };
+        let message = Message::from_will(will, Some(session.client_id.clone()));
+        match generation {
+            Some(generation) if delay > 0 => {
+                self.schedule_will(message, session, generation, Duration::from_secs(delay as u64))
+            }
+            _ => {
+                self.publish(message, Vec::new(), None);
+            }
+        }
+    }
+
+    /// Publishes `message` as the session's will after `delay`, unless the client is back.
+    pub(super) fn schedule_will(
+        self: &Arc<Self>,
+        message: Message,
+        session: &Arc<Session>,
+        generation: u64,
+        delay: Duration,
+    ) {
+        let broker = self.clone();
+        let session = session.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let op = {
+                let mut st = session.lock();
+                if st.generation != generation || st.conn.is_some() {
+                    return;
+                }
+                st.stored_will = None;
+                if st.is_durable() {
+                    broker.session_op(&session, &mut st)
+                } else {
+                    None
+                }
+            };
+            broker.publish(message, op.into_iter().collect(), None);
+        });
+    }
+}
