@@ -1,6 +1,7 @@
 //! Subcommands, one module each; errors become one line on stderr and an exit code here.
 
 pub mod serve;
+pub mod store;
 
 use std::process::ExitCode;
 
@@ -10,5 +11,6 @@ use crate::cli::{Cli, Command};
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Store(args) => store::run(args),
     }
 }

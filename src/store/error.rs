@@ -40,6 +40,15 @@ pub enum StoreError {
         /// Highest schema version this build understands.
         supported: u64,
     },
+    /// There is no data file where a tool (`robustmq store ...`) expected one. Tools never create it.
+    #[error(
+        "data file {} does not exist; check --data-dir (robustmq serve creates the file on its first start)",
+        path.display()
+    )]
+    Missing {
+        /// The data file that was looked for.
+        path: PathBuf,
+    },
     /// The operating system refused an operation on a file or directory.
     #[error("cannot use {}: {source}; check that it exists, is writable and the disk is not full", path.display())]
     Io {

@@ -9,13 +9,20 @@
 //! Layout: `types` (what is stored), `record` (versioned bytes of each value), `tables` (redb
 //! tables and schema version), `open` (lock, checks, load), `overlay` (the no-write dry run),
 //! `writer` (the thread), `error`. Nothing here imports the rest of the crate.
+//!
+//! `scan` decodes the records for both the load and the `robustmq store` tools, which live in
+//! `inspect` (read-only access, stats), `verify` and `compact`.
 
+mod compact;
 mod error;
+mod inspect;
 mod open;
 mod overlay;
 mod record;
+mod scan;
 mod tables;
 mod types;
+mod verify;
 mod writer;
 
 use std::path::Path;
@@ -23,12 +30,16 @@ use std::sync::mpsc::{self, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+pub use compact::{compact, Compaction};
 pub use error::StoreError;
+pub use inspect::{FileStats, Inspector, TableUsage};
+pub use scan::{BadRecord, Record};
 pub use tables::SCHEMA_VERSION;
 pub use types::{
     DeliveryState, Loaded, LoadedSession, Op, StoreDurability, StoreStats, StoredDelivery, StoredMessage,
     StoredProperties, StoredSession, StoredSubscription, StoredWill,
 };
+pub use verify::{Check, Verification};
 
 use writer::{Request, Stats};
 

@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Read, Write};
+use std::ops::ControlFlow;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -23,7 +24,7 @@ use redb::{
 
 use super::error::StoreError;
 use super::overlay::OverlayBackend;
-use super::record;
+use super::scan::{self, Record};
 use super::tables::{
     DELIVERIES, INCOMING_QOS2, META, RETAINED, SCHEMA_VERSION, SCHEMA_VERSION_KEY, SESSIONS,
 };
@@ -96,7 +97,7 @@ pub(crate) fn open(dir: &Path) -> Result<Opened, StoreError> {
 
 /// Takes the directory lock. The OS releases it when the process dies, even by `kill -9`, so a
 /// crash never leaves a stale lock behind.
-fn lock_dir(dir: &Path) -> Result<File, StoreError> {
+pub(crate) fn lock_dir(dir: &Path) -> Result<File, StoreError> {
     let lock_path = dir.join(Store::LOCK_FILE_NAME);
     let file = OpenOptions::new()
         .read(true)
@@ -125,7 +126,7 @@ fn lock_dir(dir: &Path) -> Result<File, StoreError> {
 }
 
 /// Refuses a file that does not start with redb's magic header, reading only those bytes.
-fn check_magic(path: &Path) -> Result<(), StoreError> {
+pub(crate) fn check_magic(path: &Path) -> Result<(), StoreError> {
     let mut head = Vec::with_capacity(REDB_MAGIC.len());
     File::open(path)
         .and_then(|f| f.take(REDB_MAGIC.len() as u64).read_to_end(&mut head))
@@ -138,20 +139,79 @@ fn check_magic(path: &Path) -> Result<(), StoreError> {
 
 /// Opens the file in memory only (see the module doc) and reads everything from it.
 fn dry_run(path: &Path) -> Result<Option<Loaded>, StoreError> {
-    let file = File::open(path).map_err(|source| io_error(path, source))?;
-    let backend = OverlayBackend::new(file).map_err(|source| io_error(path, source))?;
-    let dir = path.parent().unwrap_or(path);
-    let db = Builder::new()
-        .set_check_integrity_on_open(true)
-        .set_cache_size(CHECK_CACHE_BYTES)
-        .create_with_backend(backend)
-        .map_err(|e| open_error(dir, path, e))?;
+    let db = open_overlay(path)?;
     let txn = db.begin_read().map_err(|e| database(path, e))?;
     read_all(&txn, path)
 }
 
+/// Opens the file through [`OverlayBackend`] with redb's integrity check (every page checksum),
+/// so whatever redb writes, recovery included, stays in memory. Call it inside [`guarded`].
+pub(crate) fn open_overlay(path: &Path) -> Result<Database, StoreError> {
+    let file = File::open(path).map_err(|source| io_error(path, source))?;
+    let backend = OverlayBackend::new(file).map_err(|source| io_error(path, source))?;
+    let dir = path.parent().unwrap_or(path);
+    Builder::new()
+        .set_check_integrity_on_open(true)
+        .set_cache_size(CHECK_CACHE_BYTES)
+        .create_with_backend(backend)
+        .map_err(|e| open_error(dir, path, e))
+}
+
 /// Reads the schema version and every record. `None` when nothing was ever stored.
 fn read_all(txn: &ReadTransaction, path: &Path) -> Result<Option<Loaded>, StoreError> {
+    if schema_version(txn, path)?.is_none() {
+        return Ok(None);
+    }
+
+    let mut loaded = Loaded::default();
+    let mut index = HashMap::new();
+    let mut orphans = 0usize;
+    let mut bad = None;
+    // Sessions come first, so each queue entry finds its session; each list comes out ascending.
+    scan::scan(txn, path, &mut |record| {
+        match record {
+            Err(e) => {
+                bad = Some(e);
+                return ControlFlow::Break(());
+            }
+            Ok(Record::Session(session)) => {
+                index.insert(session.client_id.clone(), loaded.sessions.len());
+                loaded.sessions.push(LoadedSession {
+                    session,
+                    deliveries: Vec::new(),
+                    incoming_qos2: Vec::new(),
+                });
+            }
+            Ok(Record::Delivery {
+                client_id,
+                seq,
+                delivery,
+            }) => match index.get(&client_id) {
+                Some(&i) => loaded.sessions[i].deliveries.push((seq, delivery)),
+                None => orphans += 1,
+            },
+            Ok(Record::IncomingQos2 { client_id, packet_id }) => match index.get(&client_id) {
+                Some(&i) => loaded.sessions[i].incoming_qos2.push(packet_id),
+                None => orphans += 1,
+            },
+            Ok(Record::Retained(message)) => loaded.retained.push(message),
+        }
+        ControlFlow::Continue(())
+    })?;
+    if let Some(bad) = bad {
+        return Err(corrupt(path, bad.detail));
+    }
+    if orphans > 0 {
+        // Harmless (the broker never asks for them) but worth knowing: the broker should delete
+        // queues together with their session, which `Op::DeleteSession` does.
+        tracing::warn!(path = %path.display(), orphans, "store holds queue entries of sessions that do not exist; they are ignored");
+    }
+    Ok(Some(loaded))
+}
+
+/// The file's schema version, refusing a newer one and a file that has tables but no version.
+/// `None` when nothing was ever stored (no tables at all).
+pub(crate) fn schema_version(txn: &ReadTransaction, path: &Path) -> Result<Option<u64>, StoreError> {
     let version = match txn.open_table(META) {
         Ok(meta) => meta
             .get(SCHEMA_VERSION_KEY)
@@ -163,82 +223,26 @@ fn read_all(txn: &ReadTransaction, path: &Path) -> Result<Option<Loaded>, StoreE
     match version {
         None => {
             let mut tables = txn.list_tables().map_err(|e| storage(path, e))?;
-            if tables.next().is_none() {
-                return Ok(None);
+            match tables.next() {
+                None => Ok(None),
+                Some(_) => Err(corrupt(path, "it has tables but no schema version")),
             }
-            return Err(corrupt(path, "it has tables but no schema version"));
         }
-        Some(found) if found > SCHEMA_VERSION => {
-            return Err(StoreError::NewerSchema {
-                path: path.to_path_buf(),
-                found,
-                supported: SCHEMA_VERSION,
-            })
-        }
-        Some(0) => return Err(corrupt(path, "schema version 0 does not exist")),
-        Some(_) => {}
+        Some(found) if found > SCHEMA_VERSION => Err(StoreError::NewerSchema {
+            path: path.to_path_buf(),
+            found,
+            supported: SCHEMA_VERSION,
+        }),
+        Some(0) => Err(corrupt(path, "schema version 0 does not exist")),
+        Some(found) => Ok(Some(found)),
     }
-
-    let mut loaded = Loaded::default();
-    for_each(txn, path, RETAINED, |topic, bytes| {
-        let message = record::decode_message(bytes).map_err(|e| bad_record(RETAINED, &topic, e))?;
-        if message.topic != topic {
-            return Err(bad_record(RETAINED, &topic, "the record names another topic"));
-        }
-        loaded.retained.push(message);
-        Ok(())
-    })?;
-
-    let mut index = HashMap::new();
-    for_each(txn, path, SESSIONS, |client_id, bytes| {
-        let session = record::decode_session(bytes).map_err(|e| bad_record(SESSIONS, &client_id, e))?;
-        if session.client_id != client_id {
-            return Err(bad_record(
-                SESSIONS,
-                &client_id,
-                "the record names another client",
-            ));
-        }
-        index.insert(session.client_id.clone(), loaded.sessions.len());
-        loaded.sessions.push(LoadedSession {
-            session,
-            deliveries: Vec::new(),
-            incoming_qos2: Vec::new(),
-        });
-        Ok(())
-    })?;
-
-    // Keys are ordered by client id, then seq / packet id, so each list comes out ascending.
-    let mut orphans = 0usize;
-    for_each(txn, path, DELIVERIES, |(client_id, seq), bytes| {
-        let delivery =
-            record::decode_delivery(bytes).map_err(|e| bad_record(DELIVERIES, &(&client_id, seq), e))?;
-        match index.get(client_id.as_str()) {
-            Some(&i) => loaded.sessions[i].deliveries.push((seq, delivery)),
-            None => orphans += 1,
-        }
-        Ok(())
-    })?;
-    for_each(txn, path, INCOMING_QOS2, |(client_id, packet_id), bytes| {
-        record::decode_incoming_qos2(bytes)
-            .map_err(|e| bad_record(INCOMING_QOS2, &(&client_id, packet_id), e))?;
-        match index.get(client_id.as_str()) {
-            Some(&i) => loaded.sessions[i].incoming_qos2.push(packet_id),
-            None => orphans += 1,
-        }
-        Ok(())
-    })?;
-    if orphans > 0 {
-        // Harmless (the broker never asks for them) but worth knowing: the broker should delete
-        // queues together with their session, which `Op::DeleteSession` does.
-        tracing::warn!(path = %path.display(), orphans, "store holds queue entries of sessions that do not exist; they are ignored");
-    }
-    Ok(Some(loaded))
 }
 
 /// Owned form of a table key, for error messages and for handing to `each`.
-trait OwnedKey: redb::Key + 'static {
+pub(crate) trait OwnedKey: redb::Key + 'static {
+    /// The key with owned strings.
     type Owned: std::fmt::Debug;
+    /// Copies a borrowed key.
     fn to_owned_key(key: Self::SelfType<'_>) -> Self::Owned;
 }
 
@@ -264,7 +268,7 @@ impl OwnedKey for (&'static str, u16) {
 }
 
 /// Calls `each` with every entry of a table in key order; a missing table is an empty one.
-fn for_each<K: OwnedKey>(
+pub(crate) fn for_each<K: OwnedKey>(
     txn: &ReadTransaction,
     path: &Path,
     table: TableDefinition<K, &'static [u8]>,
@@ -313,7 +317,11 @@ fn sync_dir(dir: &Path) {
 }
 
 /// Runs `f`, turning a panic (redb may panic on a damaged file) into `Corrupt`.
-fn guarded<T>(path: &Path, doing: &str, f: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
+pub(crate) fn guarded<T>(
+    path: &Path,
+    doing: &str,
+    f: impl FnOnce() -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
     panic::catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| {
         Err(corrupt(
             path,
@@ -322,21 +330,21 @@ fn guarded<T>(path: &Path, doing: &str, f: impl FnOnce() -> Result<T, StoreError
     })
 }
 
-fn corrupt(path: &Path, detail: impl Into<String>) -> StoreError {
+pub(crate) fn corrupt(path: &Path, detail: impl Into<String>) -> StoreError {
     StoreError::Corrupt {
         path: path.to_path_buf(),
         detail: detail.into(),
     }
 }
 
-fn io_error(path: &Path, source: io::Error) -> StoreError {
+pub(crate) fn io_error(path: &Path, source: io::Error) -> StoreError {
     StoreError::Io {
         path: path.to_path_buf(),
         source,
     }
 }
 
-fn bad_record(
+pub(crate) fn bad_record(
     table: TableDefinition<impl redb::Key, impl redb::Value>,
     key: &dyn std::fmt::Debug,
     error: impl std::fmt::Display,
@@ -344,7 +352,7 @@ fn bad_record(
     format!("table `{}`, key {key:?}: {error}", table.name())
 }
 
-fn table_error(path: &Path, table: &str, error: TableError) -> StoreError {
+pub(crate) fn table_error(path: &Path, table: &str, error: TableError) -> StoreError {
     match error {
         TableError::Storage(e) => storage(path, e),
         other => corrupt(path, format!("table `{table}`: {other}")),
@@ -352,7 +360,7 @@ fn table_error(path: &Path, table: &str, error: TableError) -> StoreError {
 }
 
 /// A storage error while reading: damage unless the OS itself failed.
-fn storage(path: &Path, error: StorageError) -> StoreError {
+pub(crate) fn storage(path: &Path, error: StorageError) -> StoreError {
     match error {
         StorageError::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
             corrupt(path, "it ends too early to be a whole redb database: truncated")
@@ -362,7 +370,7 @@ fn storage(path: &Path, error: StorageError) -> StoreError {
     }
 }
 
-fn database(path: &Path, error: impl std::fmt::Display) -> StoreError {
+pub(crate) fn database(path: &Path, error: impl std::fmt::Display) -> StoreError {
     StoreError::Database {
         path: path.to_path_buf(),
         detail: error.to_string(),

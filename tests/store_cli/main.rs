@@ -1,0 +1,14 @@
+//! `robustmq store stats|verify|export|compact`: the built binary on real redb files in temp dirs.
+
+#[path = "../durability/binary.rs"]
+mod binary;
+mod cli;
+mod compact;
+mod export;
+#[path = "../durability/mqtt.rs"]
+mod mqtt;
+mod refuse;
+mod stats;
+#[path = "../store/common.rs"]
+mod store_common;
+mod verify;
