@@ -122,6 +122,19 @@ pub async fn run(broker: Arc<Broker>, interval: Duration, mut shutdown: watch::R
             publish(&broker, topic, text);
         }
         publish(&broker, "retained messages/count", census.retained.to_string());
+        if let Some(store) = broker.store() {
+            // robustmq's own figures (Mosquitto has no store to report): commits and fsyncs
+            // since start show group commit at work, the gauge what persistent sessions hold.
+            let stats = store.stats();
+            publish(&broker, "store/commits", stats.commits.to_string());
+            publish(&broker, "store/fsyncs", stats.fsyncs.to_string());
+            publish(
+                &broker,
+                "store/last_commit_us",
+                stats.last_commit_micros.to_string(),
+            );
+            publish(&broker, "store/bytes", get(&m.store_bytes).to_string());
+        }
         // Mosquitto counts retained messages and messages queued for durable clients here.
         let stored = census.queued_messages + census.retained;
         publish(&broker, "store/messages/count", stored.to_string());

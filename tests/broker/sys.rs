@@ -270,3 +270,33 @@ async fn sys_store_messages_count_includes_retained_and_queued() {
         "store/messages/count {stored} < retained messages/count {retained} + 2 queued"
     );
 }
+
+#[tokio::test]
+async fn sys_store_figures_show_commits_and_fsyncs() {
+    let broker = fast_sys_broker().await;
+    let mut options = v3::options(&broker, "sys-store-durable");
+    options.set_clean_session(false);
+    let (mut durable, _) = v3::connect_with(options).await;
+    durable.subscribe("sys-store/#", v3::QoS::AtLeastOnce).await;
+    let mut publisher = v3::connect(&broker, "sys-store-pub").await;
+    for i in 0..5 {
+        publisher
+            .publish_acked(
+                "sys-store/t",
+                v3::QoS::AtLeastOnce,
+                false,
+                format!("m{i}").as_bytes(),
+            )
+            .await;
+    }
+    let mut sub = sys_subscriber(&broker, "sys-store-watch").await;
+    let commits = next_live(&mut sub, "$SYS/broker/store/commits").await;
+    let fsyncs = next_live(&mut sub, "$SYS/broker/store/fsyncs").await;
+    // Session record, subscription, and the five deliveries were committed with fsync
+    // (immediate durability); group commit may fold some of them together.
+    assert!(commits >= 2, "commits {commits}");
+    assert!(
+        fsyncs >= 2 && fsyncs <= commits,
+        "fsyncs {fsyncs} commits {commits}"
+    );
+}
