@@ -176,3 +176,141 @@ fn incoming_qos2_packet_id_survives_restart_so_a_retransmission_is_not_delivered
         "delivered exactly once across the restart"
     );
 }
+
+/// A raw 3.1.1 client on a std socket, for exact wire checks across restarts.
+mod raw {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::Duration;
+
+    pub fn connect(port: u16, id: &str, clean: bool) -> (TcpStream, bool) {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut body = vec![
+            0,
+            4,
+            b'M',
+            b'Q',
+            b'T',
+            b'T',
+            4,
+            if clean { 0x02 } else { 0x00 },
+            0,
+            60,
+        ];
+        body.extend_from_slice(&(id.len() as u16).to_be_bytes());
+        body.extend_from_slice(id.as_bytes());
+        let mut pkt = vec![0x10, body.len() as u8];
+        pkt.extend_from_slice(&body);
+        s.write_all(&pkt).unwrap();
+        let mut connack = [0u8; 4];
+        s.read_exact(&mut connack).unwrap();
+        assert_eq!(connack[3], 0, "refused");
+        (s, connack[2] & 1 == 1)
+    }
+
+    /// Reads one packet: (first byte, body).
+    pub fn packet(s: &mut TcpStream) -> (u8, Vec<u8>) {
+        let mut h = [0u8; 1];
+        s.read_exact(&mut h).unwrap();
+        let (mut len, mut shift) = (0usize, 0);
+        loop {
+            let mut b = [0u8; 1];
+            s.read_exact(&mut b).unwrap();
+            len |= ((b[0] & 0x7f) as usize) << shift;
+            shift += 7;
+            if b[0] & 0x80 == 0 {
+                break;
+            }
+        }
+        let mut body = vec![0u8; len];
+        s.read_exact(&mut body).unwrap();
+        (h[0], body)
+    }
+
+    /// True when nothing arrives within `wait`.
+    pub fn silent(s: &mut TcpStream, wait: Duration) -> bool {
+        s.set_read_timeout(Some(wait)).unwrap();
+        let mut b = [0u8; 1];
+        let quiet = matches!(s.read(&mut b), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut);
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        quiet
+    }
+
+    pub fn subscribe(s: &mut TcpStream, filter: &str, qos: u8) {
+        let mut body = vec![0, 1];
+        body.extend_from_slice(&(filter.len() as u16).to_be_bytes());
+        body.extend_from_slice(filter.as_bytes());
+        body.push(qos);
+        let mut pkt = vec![0x82, body.len() as u8];
+        pkt.extend_from_slice(&body);
+        s.write_all(&pkt).unwrap();
+        let (h, _) = packet(s);
+        assert_eq!(h, 0x90, "SUBACK");
+    }
+}
+
+#[test]
+fn unacknowledged_qos2_publish_is_resent_with_the_same_packet_id_after_restart() {
+    use std::io::Write;
+    // [MQTT-4.4.0-1] on reconnect the server resends unacknowledged PUBLISH packets with their
+    // original packet identifiers; across a restart that needs the id on disk.
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(dir.path());
+    let (mut s, _) = raw::connect(broker.port(), "q2-sub", false);
+    raw::subscribe(&mut s, "q2/#", 2);
+    let mut publisher = connect(broker.port(), "q2-pub", true);
+    publisher.publish_acked("q2/t", QoS::ExactlyOnce, false, "only-once");
+    let (h, body) = raw::packet(&mut s);
+    assert_eq!(h & 0xF0, 0x30, "PUBLISH");
+    assert_eq!(h & 0x06, 0x04, "QoS 2");
+    let id = [body[2 + 4], body[3 + 4]]; // after the 2-byte length and "q2/t"
+    drop(s); // no PUBREC
+    publisher.disconnect();
+    assert!(broker.stop().success());
+
+    let broker = Broker::start(dir.path());
+    let (mut s, present) = raw::connect(broker.port(), "q2-sub", false);
+    assert!(present);
+    let (h, body) = raw::packet(&mut s);
+    assert_eq!(h & 0xF8, 0x38, "PUBLISH with DUP set, got {h:#x}");
+    assert_eq!([body[6], body[7]], id, "same packet id after the restart");
+    assert!(body.ends_with(b"only-once"));
+    s.write_all(&[0x50, 2, id[0], id[1]]).unwrap();
+    assert_eq!(raw::packet(&mut s), (0x62, id.to_vec()), "PUBREL");
+    s.write_all(&[0x70, 2, id[0], id[1]]).unwrap();
+    assert!(
+        raw::silent(&mut s, Duration::from_millis(500)),
+        "nothing more: delivered once"
+    );
+}
+
+#[test]
+fn released_qos2_message_gets_pubrel_not_publish_after_restart() {
+    use std::io::Write;
+    // Once PUBREC arrived the broker must never send that PUBLISH again [MQTT-4.3.3-4].
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(dir.path());
+    let (mut s, _) = raw::connect(broker.port(), "rel-sub", false);
+    raw::subscribe(&mut s, "rel/#", 2);
+    let mut publisher = connect(broker.port(), "rel-pub", true);
+    publisher.publish_acked("rel/t", QoS::ExactlyOnce, false, "released");
+    let (_, body) = raw::packet(&mut s);
+    let id = [body[2 + 5], body[3 + 5]];
+    s.write_all(&[0x50, 2, id[0], id[1]]).unwrap();
+    assert_eq!(raw::packet(&mut s), (0x62, id.to_vec()), "PUBREL");
+    drop(s); // no PUBCOMP
+    publisher.disconnect();
+    assert!(broker.stop().success());
+
+    let broker = Broker::start(dir.path());
+    let (mut s, present) = raw::connect(broker.port(), "rel-sub", false);
+    assert!(present);
+    assert_eq!(
+        raw::packet(&mut s),
+        (0x62, id.to_vec()),
+        "PUBREL again, no PUBLISH"
+    );
+    s.write_all(&[0x70, 2, id[0], id[1]]).unwrap();
+    assert!(raw::silent(&mut s, Duration::from_millis(500)));
+}
