@@ -53,3 +53,30 @@ fn truncated_data_file_is_refused_and_left_untouched() {
     assert!(stderr.contains("robustmq.redb"), "names the file: {stderr}");
     assert_eq!(file_bytes(&file), cut, "the file was modified");
 }
+
+#[test]
+fn data_file_from_a_newer_version_is_refused_and_left_untouched() {
+    use redb::{Database, TableDefinition};
+    const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(dir.path());
+    broker.stop();
+    let file = dir.path().join("robustmq.redb");
+    {
+        let db = Database::create(&file).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(META)
+            .unwrap()
+            .insert("schema_version", robustmq::store::SCHEMA_VERSION + 1)
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let before = file_bytes(&file);
+    let (code, stderr) = serve_expecting_failure(dir.path(), &[]);
+    assert_eq!(code, Some(4), "stderr: {stderr}");
+    assert!(
+        stderr.contains("robustmq.redb") && stderr.contains("schema"),
+        "stderr: {stderr}"
+    );
+    assert_eq!(file_bytes(&file), before, "the file was modified");
+}
