@@ -319,3 +319,98 @@ fn v5_connack_properties_decode_for_clients() {
     encode(Version::V5, &Packet::Connack(connack.clone()), &mut out).unwrap();
     assert_eq!(decode(Version::V5, &out).unwrap(), Packet::Connack(connack));
 }
+
+/// A fixed-seed xorshift generator: the same inputs on every run.
+struct Xorshift(u64);
+
+impl Xorshift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+#[test]
+fn random_frames_never_panic_the_decoder() {
+    // Nothing from the network may panic the broker: every packet type, random bodies, every
+    // version. Frames come from `next_frame`, as the connection builds them.
+    let mut rng = Xorshift(0x9E37_79B9_7F4A_7C15);
+    let mut decoded = 0;
+    for i in 0..200_000 {
+        let len = (rng.next() % 48) as usize;
+        let mut bytes = vec![((rng.next() % 16) as u8) << 4 | (rng.next() % 16) as u8];
+        bytes.push(len as u8);
+        bytes.extend((0..len).map(|_| rng.next() as u8));
+        let frame = next_frame(&bytes, usize::MAX)
+            .expect("one-byte length")
+            .expect("complete");
+        let version = [Version::V3_1, Version::V3_1_1, Version::V5][i % 3];
+        if decode(version, &bytes[..frame.len]).is_ok() {
+            decoded += 1;
+        }
+        let _ = decode_connect(&bytes[..frame.len], frame.body_start);
+    }
+    // Some random frames are valid packets (PINGREQ, short acks...): the decoder was exercised.
+    assert!(decoded > 1000, "only {decoded} decoded");
+}
+
+#[test]
+fn mutated_valid_packets_never_panic_the_decoder() {
+    let mut rng = Xorshift(42);
+    let mut seeds = Vec::new();
+    for version in [Version::V3_1_1, Version::V5] {
+        let mut out = BytesMut::new();
+        encode_publish(version, &sample_publish(version), &mut out).unwrap();
+        seeds.push((version, out.to_vec()));
+    }
+    let mut connect = connect_packet_bytes();
+    seeds.push((Version::V5, std::mem::take(&mut connect)));
+    for _ in 0..100_000 {
+        let (version, seed) = &seeds[(rng.next() % seeds.len() as u64) as usize];
+        let mut bytes = seed.clone();
+        for _ in 0..1 + rng.next() % 4 {
+            let at = (rng.next() % bytes.len() as u64) as usize;
+            bytes[at] = rng.next() as u8;
+        }
+        if let Ok(Some(frame)) = next_frame(&bytes, usize::MAX) {
+            let _ = decode(*version, &bytes[..frame.len]);
+            let _ = decode_connect(&bytes[..frame.len], frame.body_start);
+        }
+    }
+}
+
+fn connect_packet_bytes() -> Vec<u8> {
+    let connect = Connect {
+        version: Version::V5,
+        clean_start: true,
+        keep_alive: 10,
+        client_id: Arc::from("fuzz"),
+        username: Some(Arc::from("u")),
+        password: Some(Bytes::from_static(b"p")),
+        will: Some(Will {
+            topic: Arc::from("w"),
+            payload: Bytes::from_static(b"x"),
+            qos: QoS::AtLeastOnce,
+            retain: false,
+            delay_interval: 3,
+            properties: MessageProperties {
+                user_properties: vec![(Arc::from("a"), Arc::from("b"))],
+                ..Default::default()
+            },
+        }),
+        session_expiry: 30,
+        receive_maximum: 5,
+        maximum_packet_size: Some(1000),
+        topic_alias_maximum: 2,
+        request_response_info: true,
+        request_problem_info: false,
+        user_properties: vec![(Arc::from("k"), Arc::from("v"))],
+        auth_method: None,
+        auth_data: None,
+    };
+    let mut out = BytesMut::new();
+    encode(Version::V5, &Packet::Connect(Box::new(connect)), &mut out).unwrap();
+    out.to_vec()
+}
