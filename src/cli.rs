@@ -3,7 +3,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgAction, ArgGroup, Args, Parser, Subcommand};
+
+use crate::protocol::Version;
 
 /// One binary that is an MQTT broker and the toolkit around it.
 #[derive(Debug, Parser)]
@@ -21,6 +23,12 @@ pub enum Command {
     Serve(ServeArgs),
     /// Inspect, check, export or compact a data directory (never while a broker uses it).
     Store(StoreArgs),
+    /// Publish messages to a broker (mosquitto_pub style).
+    #[command(name = "pub", disable_help_flag = true, disable_version_flag = true, after_long_help = PUB_EXIT_CODES)]
+    Pub(PubArgs),
+    /// Subscribe to topics and print the messages (mosquitto_sub style).
+    #[command(disable_help_flag = true, disable_version_flag = true, after_long_help = SUB_EXIT_CODES)]
+    Sub(SubArgs),
 }
 
 /// `robustmq serve`.
@@ -105,4 +113,313 @@ pub struct StoreExportArgs {
     /// Write to FILE (created, or replaced once the export is complete) instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+/// Exit codes of `robustmq pub`, shown by `--help`.
+const PUB_EXIT_CODES: &str = "\
+Exit codes:
+  0  every message was sent (and acknowledged, at QoS 1 and 2)
+  1  the connection failed once made (closed by the broker, lost, protocol error), or a file or
+     stdin could not be read
+  2  usage error: a bad flag or value, an invalid topic, or what is not supported yet (TLS,
+     mqtts://, ws://)
+  3  cannot connect: host not found, connection refused, unreachable, timed out
+  4  the broker refused the connection (the CONNACK reason is printed, e.g. \"not authorized\")
+  5  the broker refused a message (MQTT 5 PUBACK/PUBREC reason), or cannot take it (QoS above its
+     maximum, retain unavailable, packet too large)
+  6  timed out waiting for the broker (CONNACK, PINGRESP)";
+
+/// Exit codes of `robustmq sub`, shown by `--help`.
+const SUB_EXIT_CODES: &str = "\
+Exit codes:
+  0   done: -C messages printed, -E, --retained-only finished, or interrupted (Ctrl-C)
+  1   the connection failed once made (closed by the broker, lost, protocol error)
+  2   usage error: a bad flag or value, an invalid topic filter, or what is not supported yet
+      (TLS, mqtts://, ws://)
+  3   cannot connect: host not found, connection refused, unreachable, timed out
+  4   the broker refused the connection (the CONNACK reason is printed, e.g. \"not authorized\")
+  5   the broker refused a subscription (each refused filter is printed with its reason), or a
+      --remove-retained publish
+  6   timed out waiting for the broker (CONNACK, PINGRESP)
+  27  -W expired (as mosquitto_sub)";
+
+/// Parses `-V`: 5, 311, 31 or mqttv5, mqttv311, mqttv31.
+fn parse_protocol_version(s: &str) -> Result<Version, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "5" | "mqttv5" | "v5" => Ok(Version::V5),
+        "311" | "mqttv311" | "v311" => Ok(Version::V3_1_1),
+        "31" | "mqttv31" | "v31" => Ok(Version::V3_1),
+        _ => Err("expected 5, 311, 31, mqttv5, mqttv311 or mqttv31".into()),
+    }
+}
+
+/// Parses `-x`: seconds, or -1 / ∞ / never for a session that does not expire.
+fn parse_session_expiry(s: &str) -> Result<u32, String> {
+    match s {
+        "-1" | "∞" | "never" | "inf" => Ok(u32::MAX),
+        _ => s
+            .parse()
+            .map_err(|_| "expected seconds (0 to 4294967295), or -1 / ∞ for never".into()),
+    }
+}
+
+/// Parses a positive number of seconds, fractions allowed.
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v < 1e9 => Ok(v),
+        _ => Err("expected a positive number of seconds".into()),
+    }
+}
+
+/// `-D/--property COMMAND NAME VALUE` (or `COMMAND user-property KEY VALUE`), one entry per
+/// occurrence. Written by hand because clap's derive keeps occurrences apart only behind an
+/// unstable feature.
+#[derive(Debug, Clone, Default)]
+pub struct PropertyArgs(pub Vec<Vec<String>>);
+
+impl clap::FromArgMatches for PropertyArgs {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let groups = matches
+            .get_occurrences::<String>("property")
+            .map(|occurrences| occurrences.map(|values| values.cloned().collect()).collect())
+            .unwrap_or_default();
+        Ok(PropertyArgs(groups))
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl Args for PropertyArgs {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        cmd.arg(
+            clap::Arg::new("property")
+                .short('D')
+                .long("property")
+                .value_names(["COMMAND", "NAME", "VALUE"])
+                .num_args(3..=4)
+                .action(ArgAction::Append)
+                .help_heading("Connection")
+                .help(
+                    "MQTT 5 property, as mosquitto: -D COMMAND NAME VALUE, or -D COMMAND user-property KEY \
+                     VALUE. COMMAND is connect, will, disconnect, or publish (pub only)",
+                ),
+        )
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+/// Connection flags shared by every client command (`pub`, `sub`; later `bench`, `top`).
+///
+/// As with mosquitto's clients, `-h` is the host and `-V` the protocol version: a command that
+/// flattens these needs `disable_help_flag = true, disable_version_flag = true` (the `--help`
+/// flag is defined here).
+#[derive(Debug, Clone, Args)]
+pub struct ConnectionArgs {
+    /// Broker host name or address.
+    #[arg(
+        short = 'h',
+        long,
+        value_name = "HOST",
+        default_value = "localhost",
+        conflicts_with = "url",
+        help_heading = "Connection"
+    )]
+    pub host: String,
+    /// Broker port.
+    #[arg(
+        short = 'p',
+        long,
+        value_name = "PORT",
+        default_value_t = 1883,
+        conflicts_with = "url",
+        help_heading = "Connection"
+    )]
+    pub port: u16,
+    /// Broker as a URL: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC (mqtts:// and ws:// are not supported yet).
+    #[arg(short = 'L', long = "url", value_name = "URL", help_heading = "Connection")]
+    pub url: Option<String>,
+    /// Client identifier [default: assigned by the broker with MQTT 5, random with 3.1.1].
+    #[arg(short = 'i', long = "id", value_name = "ID", help_heading = "Connection")]
+    pub id: Option<String>,
+    /// User name.
+    #[arg(short = 'u', long, value_name = "USER", help_heading = "Connection")]
+    pub username: Option<String>,
+    /// Password.
+    #[arg(
+        short = 'P',
+        long = "pw",
+        value_name = "PASSWORD",
+        help_heading = "Connection"
+    )]
+    pub password: Option<String>,
+    /// Keep alive interval in seconds (0 = off).
+    #[arg(
+        short = 'k',
+        long,
+        value_name = "SECS",
+        default_value_t = 60,
+        help_heading = "Connection"
+    )]
+    pub keepalive: u16,
+    /// MQTT version: 5, 311 or 31 (also mqttv5, mqttv311, mqttv31).
+    #[arg(short = 'V', long = "protocol-version", value_name = "VERSION", default_value = "5", value_parser = parse_protocol_version, help_heading = "Connection")]
+    pub protocol_version: Version,
+    /// Keep the session after disconnecting (no clean start); needs -i. With MQTT 5 the session
+    /// never expires unless -x says otherwise.
+    #[arg(
+        short = 'c',
+        long = "no-clean",
+        alias = "disable-clean-session",
+        help_heading = "Connection"
+    )]
+    pub no_clean: bool,
+    /// MQTT 5 session expiry interval in seconds; -1 or ∞ for never.
+    #[arg(short = 'x', long = "session-expiry", value_name = "SECS", allow_negative_numbers = true, value_parser = parse_session_expiry, help_heading = "Connection")]
+    pub session_expiry: Option<u32>,
+    /// Seconds to wait for the TCP connection and for the CONNACK.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds, help_heading = "Connection")]
+    pub connect_timeout: f64,
+    /// Topic of the will message the broker publishes if this client disappears.
+    #[arg(long, value_name = "TOPIC", help_heading = "Will")]
+    pub will_topic: Option<String>,
+    /// Payload of the will message.
+    #[arg(long, value_name = "PAYLOAD", requires = "will_topic", help_heading = "Will")]
+    pub will_payload: Option<String>,
+    /// QoS of the will message.
+    #[arg(long, value_name = "QOS", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2), requires = "will_topic", help_heading = "Will")]
+    pub will_qos: u8,
+    /// Retain the will message.
+    #[arg(long, requires = "will_topic", help_heading = "Will")]
+    pub will_retain: bool,
+    /// MQTT 5 properties (-D).
+    #[command(flatten)]
+    pub property: PropertyArgs,
+    /// CA certificates for TLS (not supported yet).
+    #[arg(long, value_name = "FILE", help_heading = "TLS (not supported yet)")]
+    pub cafile: Option<PathBuf>,
+    /// Client certificate for TLS (not supported yet).
+    #[arg(long, value_name = "FILE", help_heading = "TLS (not supported yet)")]
+    pub cert: Option<PathBuf>,
+    /// Client private key for TLS (not supported yet).
+    #[arg(long, value_name = "FILE", help_heading = "TLS (not supported yet)")]
+    pub key: Option<PathBuf>,
+    /// Do not check the server's host name against its certificate (not supported yet).
+    #[arg(long, help_heading = "TLS (not supported yet)")]
+    pub insecure: bool,
+    /// Print every packet sent and received to stderr.
+    #[arg(short = 'd', long)]
+    pub debug: bool,
+    /// Print help (-h is the host, as with mosquitto's clients).
+    #[arg(long, action = ArgAction::Help)]
+    pub help: Option<bool>,
+}
+
+/// `robustmq pub`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("payload").required(true).args(["message", "file", "stdin_line", "stdin_file", "null_message"])))]
+pub struct PubArgs {
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+    /// Topic to publish to (or give it in -L).
+    #[arg(short = 't', long, value_name = "TOPIC")]
+    pub topic: Option<String>,
+    /// Send this message.
+    #[arg(short = 'm', long, value_name = "MESSAGE", allow_hyphen_values = true)]
+    pub message: Option<String>,
+    /// Send the contents of FILE as one message.
+    #[arg(short = 'f', long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Send each line of stdin as a message (without its line ending), as lines arrive.
+    #[arg(short = 'l', long = "stdin-line")]
+    pub stdin_line: bool,
+    /// Send all of stdin as one message.
+    #[arg(short = 's', long = "stdin-file")]
+    pub stdin_file: bool,
+    /// Send an empty message.
+    #[arg(short = 'n', long = "null-message")]
+    pub null_message: bool,
+    /// Quality of service: 0, 1 or 2.
+    #[arg(short = 'q', long, value_name = "QOS", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2))]
+    pub qos: u8,
+    /// Ask the broker to retain the message (an empty retained message clears the topic).
+    #[arg(short = 'r', long)]
+    pub retain: bool,
+    /// Send the message N times (with -m, -f, -s or -n).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub repeat: u64,
+    /// Seconds to wait after each repeated message is delivered before sending the next.
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds, requires = "repeat")]
+    pub repeat_delay: Option<f64>,
+}
+
+/// `robustmq sub`.
+#[derive(Debug, Args)]
+pub struct SubArgs {
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+    /// Topic filter to subscribe to (repeatable; -L may give one more).
+    #[arg(short = 't', long = "topic", value_name = "FILTER")]
+    pub topics: Vec<String>,
+    /// Do not print messages whose topic matches FILTER (repeatable).
+    #[arg(short = 'T', long = "filter-out", value_name = "FILTER")]
+    pub filter_out: Vec<String>,
+    /// Maximum QoS to receive messages with: 0, 1 or 2.
+    #[arg(short = 'q', long, value_name = "QOS", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2))]
+    pub qos: u8,
+    /// Print the topic, a space, then the payload.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+    /// Print each message with FORMAT: %t topic, %p payload, %q QoS, %r retain, %i or %m packet
+    /// id, %l length, %x/%X hex payload, %C %D %E %F %R %P %S v5 properties, %j JSON, %I ISO
+    /// 8601 time, %U Unix time, %% a %, @X strftime-style time fields (UTC), \n \t \\ \0 \e escapes;
+    /// width and precision as %-10.5t.
+    #[arg(
+        short = 'F',
+        long = "format",
+        value_name = "FORMAT",
+        conflicts_with = "verbose"
+    )]
+    pub format: Option<String>,
+    /// Print one JSON object per message: topic, payload (or payload_base64 if it is not
+    /// UTF-8), qos, retain and, with MQTT 5, properties.
+    #[arg(long, conflicts_with_all = ["verbose", "format"])]
+    pub json: bool,
+    /// Do not print a newline after each message.
+    #[arg(short = 'N', long = "no-newline")]
+    pub no_newline: bool,
+    /// Exit after printing N messages.
+    #[arg(short = 'C', long = "count", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+    /// Exit with code 27 if still running after SECS seconds (counted from the connection).
+    #[arg(short = 'W', long = "timeout", value_name = "SECS", value_parser = parse_seconds)]
+    pub timeout: Option<f64>,
+    /// Skip messages that arrive with the retain flag set (stale ones).
+    #[arg(short = 'R', long = "no-retained", conflicts_with = "retained_only")]
+    pub no_retained: bool,
+    /// Print only retained messages, then exit at the first message that is not retained or
+    /// when none has arrived for half a second.
+    #[arg(long)]
+    pub retained_only: bool,
+    /// Clear each retained message received (publish an empty retained message to its topic).
+    #[arg(long)]
+    pub remove_retained: bool,
+    /// Exit as soon as the broker has acknowledged the subscriptions.
+    #[arg(short = 'E', long = "exit-after-subscribe")]
+    pub exit_after_subscribe: bool,
+    /// MQTT 5: do not receive messages this client publishes.
+    #[arg(long)]
+    pub no_local: bool,
+    /// MQTT 5: keep the retain flag as the publisher set it on forwarded messages.
+    #[arg(long)]
+    pub retain_as_published: bool,
+    /// MQTT 5 retain handling: 0 send retained messages on subscribe, 1 only for a new
+    /// subscription, 2 never.
+    #[arg(long, value_name = "0|1|2", value_parser = clap::value_parser!(u8).range(0..=2))]
+    pub retain_handling: Option<u8>,
 }

@@ -1,6 +1,7 @@
 //! robustmq: a single-node MQTT 3.1.1/5.0 broker and the toolkit around it.
 
 pub mod cli;
+pub mod client;
 pub mod cmd;
 pub mod config;
 pub mod protocol;

@@ -1,7 +1,10 @@
 //! Subcommands, one module each; errors become one line on stderr and an exit code here.
 
+pub mod common;
+pub mod pub_cmd;
 pub mod serve;
 pub mod store;
+pub mod sub;
 
 use std::process::ExitCode;
 
@@ -12,5 +15,7 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Store(args) => store::run(args),
+        Command::Pub(args) => pub_cmd::run(args),
+        Command::Sub(args) => sub::run(args),
     }
 }

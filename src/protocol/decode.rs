@@ -235,7 +235,7 @@ fn from_v3_packet(version: Version, packet: v3::Packet) -> Result<Packet, Decode
         v3::Packet::Disconnect => Packet::Disconnect(Disconnect::default()),
         v3::Packet::Connack(c) => Packet::Connack(Connack {
             session_present: c.session_present,
-            reason: c.code as u8,
+            reason: reason::connack_reason_from_v3(c.code as u8),
             properties: ConnackProperties::default(),
         }),
         v3::Packet::Suback(s) => Packet::Suback(Suback {

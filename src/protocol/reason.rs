@@ -78,6 +78,19 @@ pub fn connack_return_code_v3(reason: u8) -> u8 {
     }
 }
 
+/// The v5 reason code nearest to an MQTT 3.1.1 CONNACK return code (a client reading a 3.1.1
+/// CONNACK sees the same reasons as a v5 one).
+pub fn connack_reason_from_v3(code: u8) -> u8 {
+    match code {
+        0 => SUCCESS,
+        1 => UNSUPPORTED_PROTOCOL_VERSION,
+        2 => CLIENT_ID_NOT_VALID,
+        4 => BAD_USERNAME_OR_PASSWORD,
+        5 => NOT_AUTHORIZED,
+        _ => SERVER_UNAVAILABLE,
+    }
+}
+
 /// The MQTT 3.1.1 SUBACK return code for a v5 reason code: granted QoS or 0x80 failure.
 pub fn suback_return_code_v3(reason: u8) -> u8 {
     if reason <= GRANTED_QOS_2 {
@@ -92,6 +105,8 @@ pub fn describe(reason: u8) -> &'static str {
     match reason {
         SUCCESS => "success",
         DISCONNECT_WITH_WILL => "disconnect with will",
+        NO_MATCHING_SUBSCRIBERS => "no matching subscribers",
+        NO_SUBSCRIPTION_EXISTED => "no subscription existed",
         UNSPECIFIED_ERROR => "unspecified error",
         MALFORMED_PACKET => "malformed packet",
         PROTOCOL_ERROR => "protocol error",
@@ -99,18 +114,33 @@ pub fn describe(reason: u8) -> &'static str {
         CLIENT_ID_NOT_VALID => "client identifier not valid",
         BAD_USERNAME_OR_PASSWORD => "bad user name or password",
         NOT_AUTHORIZED => "not authorized",
+        SERVER_UNAVAILABLE => "server unavailable",
         SERVER_BUSY => "server busy",
+        0x8A => "banned",
         SERVER_SHUTTING_DOWN => "server shutting down",
         BAD_AUTH_METHOD => "bad authentication method",
         KEEP_ALIVE_TIMEOUT => "keep alive timeout",
         SESSION_TAKEN_OVER => "session taken over",
         TOPIC_FILTER_INVALID => "topic filter invalid",
         TOPIC_NAME_INVALID => "topic name invalid",
+        PACKET_ID_IN_USE => "packet identifier in use",
+        PACKET_ID_NOT_FOUND => "packet identifier not found",
         RECEIVE_MAXIMUM_EXCEEDED => "receive maximum exceeded",
         TOPIC_ALIAS_INVALID => "topic alias invalid",
         PACKET_TOO_LARGE => "packet too large",
         QUOTA_EXCEEDED => "quota exceeded",
+        0x96 => "message rate too high",
+        0x98 => "administrative action",
         PAYLOAD_FORMAT_INVALID => "payload format invalid",
+        0x9A => "retain not supported",
+        QOS_NOT_SUPPORTED => "QoS not supported",
+        0x9C => "use another server",
+        0x9D => "server moved",
+        SHARED_SUBSCRIPTIONS_NOT_SUPPORTED => "shared subscriptions not supported",
+        0x9F => "connection rate exceeded",
+        0xA0 => "maximum connect time",
+        SUBSCRIPTION_IDS_NOT_SUPPORTED => "subscription identifiers not supported",
+        0xA2 => "wildcard subscriptions not supported",
         _ => "error",
     }
 }

@@ -1,0 +1,158 @@
+//! What the client subcommands (`pub`, `sub`, later `bench` and `top`) share: the connection
+//! flags turned into client options, `-L` URLs, `-D` properties, and failures as exit codes.
+
+pub mod failure;
+pub mod property;
+pub mod url;
+
+use std::hash::{BuildHasher, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+pub use failure::*;
+use property::Properties;
+
+use crate::cli::ConnectionArgs;
+use crate::client::topic::check_topic_name;
+use crate::client::{debug, ConnectOptions, PacketObserver};
+use crate::protocol::{QoS, Will};
+
+/// The connection flags, checked: client options, the properties for the other packets, and
+/// the topic a `-L` URL carried.
+#[derive(Debug)]
+pub struct Connection {
+    /// Ready for [`crate::client::Client::connect`].
+    pub options: ConnectOptions,
+    /// Every `-D` property (the connect and will ones are already in `options`).
+    pub properties: Properties,
+    /// The path of the `-L` URL, if any.
+    pub url_topic: Option<String>,
+}
+
+/// `robustmq-` and 12 hex digits: within the 23 characters MQTT 3.1 guarantees.
+fn random_client_id() -> String {
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    format!("robustmq-{:012x}", hasher.finish() & 0xffff_ffff_ffff)
+}
+
+/// Prints packets as mosquitto's clients do with `-d`.
+fn debug_observer() -> PacketObserver {
+    Arc::new(|client_id, direction, packet| {
+        let id = if client_id.is_empty() { "(null)" } else { client_id };
+        eprintln!("Client {id} {direction} {}", debug::summary(packet));
+    })
+}
+
+fn needs_v5(what: &str) -> Failure {
+    Failure::usage(format!("{what} needs MQTT 5 (-V 5)"))
+}
+
+/// Checks the connection flags and builds the client options. `commands` lists the packets
+/// `-D` may give properties for in this subcommand.
+pub fn connection(args: &ConnectionArgs, commands: &[&str]) -> Result<Connection, Failure> {
+    for (given, flag) in [
+        (args.cafile.is_some(), "--cafile"),
+        (args.cert.is_some(), "--cert"),
+        (args.key.is_some(), "--key"),
+        (args.insecure, "--insecure"),
+    ] {
+        if given {
+            return Err(Failure::usage(format!(
+                "TLS is not supported yet ({flag}); connect without TLS for now"
+            )));
+        }
+    }
+    let version = args.protocol_version;
+    let v5 = version.is_v5();
+    let (mut host, mut port) = (args.host.clone(), args.port);
+    let (mut username, mut password) = (None, None);
+    let mut url_topic = None;
+    if let Some(url) = &args.url {
+        let url = url::parse(url).map_err(|e| Failure::usage(format!("-L: {e}")))?;
+        (host, port, username, password, url_topic) =
+            (url.host, url.port, url.username, url.password, url.topic);
+    }
+    username = args.username.clone().or(username);
+    password = args.password.clone().or(password);
+    if !v5 && password.is_some() && username.is_none() {
+        return Err(Failure::usage(
+            "a password (-P) needs a user name (-u) with MQTT 3.1.1",
+        ));
+    }
+    if !v5 && !args.property.0.is_empty() {
+        return Err(needs_v5("-D/--property"));
+    }
+    if !v5 && args.session_expiry.is_some() {
+        return Err(needs_v5("-x/--session-expiry"));
+    }
+    let properties = property::parse(&args.property.0, commands).map_err(Failure::usage)?;
+    let session_expiry = args
+        .session_expiry
+        .or(properties.connect.session_expiry)
+        .unwrap_or(if args.no_clean { u32::MAX } else { 0 });
+    let client_id = match &args.id {
+        Some(id) => id.clone(),
+        None if args.no_clean || (v5 && session_expiry > 0) => return Err(Failure::usage(
+            "a session that outlives the connection (-c or -x) needs a client id (-i ID) to be found again",
+        )),
+        None if v5 => String::new(),
+        None => random_client_id(),
+    };
+    if client_id.len() > usize::from(u16::MAX) {
+        return Err(Failure::usage("the client id is longer than 65535 bytes"));
+    }
+    let will = match &args.will_topic {
+        None => None,
+        Some(topic) => {
+            check_topic_name(topic)
+                .map_err(|why| Failure::usage(format!("invalid will topic {topic:?}: {why}")))?;
+            Some(Will {
+                topic: Arc::from(topic.as_str()),
+                payload: Bytes::from(args.will_payload.clone().unwrap_or_default()),
+                qos: QoS::from_u8(args.will_qos).unwrap_or_default(),
+                retain: args.will_retain,
+                delay_interval: properties.will_delay.unwrap_or(0),
+                properties: properties.will.clone(),
+            })
+        }
+    };
+    let mut options = ConnectOptions::new(host, port, version);
+    options.client_id = Arc::from(client_id);
+    options.clean_start = !args.no_clean;
+    options.keep_alive = args.keepalive;
+    options.session_expiry = if v5 { session_expiry } else { 0 };
+    options.username = username.map(Arc::from);
+    options.password = password.map(Bytes::from);
+    options.will = will;
+    options.connect_timeout = Duration::from_secs_f64(args.connect_timeout);
+    let c = &properties.connect;
+    options.user_properties = c.user_properties.clone();
+    options.receive_maximum = c.receive_maximum.unwrap_or(u16::MAX);
+    options.maximum_packet_size = c.maximum_packet_size;
+    options.request_problem_info = c.request_problem_info.unwrap_or(true);
+    options.request_response_info = c.request_response_info.unwrap_or(false);
+    if args.debug {
+        options.observer = Some(debug_observer());
+    }
+    Ok(Connection {
+        options,
+        properties,
+        url_topic,
+    })
+}
+
+/// A current-thread tokio runtime for one client command.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(EXIT_ERROR, format!("cannot start the async runtime: {e}")))
+}

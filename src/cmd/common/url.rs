@@ -1,0 +1,132 @@
+//! `-L/--url`: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC, parsed the way mosquitto's clients do.
+//!
+//! Hand-written rather than a general URL parser on purpose: the topic is everything after the
+//! first `/`, taken literally, so `mqtt://host/a/#` means the filter `a/#` (a URL library would
+//! read `#` as a fragment).
+
+/// What a broker URL says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerUrl {
+    /// Host name or address (IPv6 without brackets).
+    pub host: String,
+    /// Port (1883 when absent).
+    pub port: u16,
+    /// User name, percent-decoded.
+    pub username: Option<String>,
+    /// Password, percent-decoded.
+    pub password: Option<String>,
+    /// Topic name or filter, if the URL has a non-empty path.
+    pub topic: Option<String>,
+}
+
+/// Decodes `%XX` escapes (user names and passwords may need `%40` for `@`, `%3A` for `:`).
+fn percent_decode(s: &str) -> Result<String, String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| format!("bad percent escape in {s:?}"))?;
+            out.push(hex);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| format!("{s:?} is not UTF-8 once decoded"))
+}
+
+/// Parses a broker URL; unsupported schemes get a message saying so.
+pub fn parse(url: &str) -> Result<BrokerUrl, String> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Err(format!("{url:?} is not a URL like mqtt://HOST:PORT/TOPIC"));
+    };
+    match scheme.to_ascii_lowercase().as_str() {
+        "mqtt" | "tcp" => {}
+        "mqtts" | "ssl" => return Err(format!("{scheme}:// URLs need TLS, which is not supported yet")),
+        "ws" | "wss" => return Err(format!("{scheme}:// (MQTT over WebSockets) is not supported yet")),
+        _ => return Err(format!("unknown URL scheme {scheme}://; use mqtt://")),
+    }
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let (userinfo, hostport) = match authority.rsplit_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, authority),
+    };
+    let (username, password) = match userinfo {
+        None => (None, None),
+        Some(u) => match u.split_once(':') {
+            Some((user, pass)) => (Some(percent_decode(user)?), Some(percent_decode(pass)?)),
+            None => (Some(percent_decode(u)?), None),
+        },
+    };
+    let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
+        let (host, after) = v6
+            .split_once(']')
+            .ok_or_else(|| format!("missing ']' in {url:?}"))?;
+        (host, after.strip_prefix(':'))
+    } else {
+        match hostport.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (hostport, None),
+        }
+    };
+    if host.is_empty() {
+        return Err(format!("no host in {url:?}"));
+    }
+    let port = match port {
+        None | Some("") => 1883,
+        Some(p) => p.parse().map_err(|_| format!("bad port {p:?} in {url:?}"))?,
+    };
+    Ok(BrokerUrl {
+        host: host.to_string(),
+        port,
+        username,
+        password,
+        topic: (!path.is_empty()).then(|| path.to_string()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_url() {
+        assert_eq!(
+            parse("mqtt://al%40ice:p%3Ass@broker.example:1884/a/b/#").unwrap(),
+            BrokerUrl {
+                host: "broker.example".into(),
+                port: 1884,
+                username: Some("al@ice".into()),
+                password: Some("p:ss".into()),
+                topic: Some("a/b/#".into()),
+            }
+        );
+    }
+
+    #[test]
+    fn defaults_and_ipv6() {
+        let u = parse("mqtt://[::1]").unwrap();
+        assert_eq!((u.host.as_str(), u.port, u.topic), ("::1", 1883, None));
+        let u = parse("mqtt://h/").unwrap();
+        assert_eq!((u.host.as_str(), u.topic), ("h", None));
+        let u = parse("mqtt://u@h:1/t").unwrap();
+        assert_eq!((u.username.as_deref(), u.password), (Some("u"), None));
+    }
+
+    #[test]
+    fn unsupported_and_bad() {
+        assert!(parse("mqtts://h/t").unwrap_err().contains("not supported yet"));
+        assert!(parse("ws://h/t")
+            .unwrap_err()
+            .contains("WebSockets) is not supported yet"));
+        assert!(parse("http://h").unwrap_err().contains("unknown URL scheme"));
+        assert!(parse("h:1883").is_err());
+        assert!(parse("mqtt://h:x/").is_err());
+        assert!(parse("mqtt:///t").is_err());
+    }
+}
