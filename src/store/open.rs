@@ -95,6 +95,9 @@ pub(crate) fn open(dir: &Path) -> Result<Opened, StoreError> {
     })
 }
 
+/// How long a busy directory lock is retried before the directory counts as in use.
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Takes the directory lock. The OS releases it when the process dies, even by `kill -9`, so a
 /// crash never leaves a stale lock behind.
 pub(crate) fn lock_dir(dir: &Path) -> Result<File, StoreError> {
@@ -106,16 +109,24 @@ pub(crate) fn lock_dir(dir: &Path) -> Result<File, StoreError> {
         .truncate(false)
         .open(&lock_path)
         .map_err(|source| io_error(&lock_path, source))?;
-    // An OS lock, so a broker killed with SIGKILL releases it with its process.
-    let locked = file.try_lock();
-    match locked {
-        Ok(()) => {}
-        Err(TryLockError::WouldBlock) => {
-            return Err(StoreError::Locked {
-                dir: dir.to_path_buf(),
-            })
+    // An OS lock, so a broker killed with SIGKILL releases it with its process. A lock that was
+    // just released can still be held for a moment by a process that forked before it was
+    // closed (until that child's exec closes the descriptor), or by a broker that is just
+    // exiting as its successor starts: so a busy lock is retried briefly before it counts.
+    let deadline = std::time::Instant::now() + LOCK_PATIENCE;
+    loop {
+        match file.try_lock() {
+            Ok(()) => break,
+            Err(TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(TryLockError::WouldBlock) => {
+                return Err(StoreError::Locked {
+                    dir: dir.to_path_buf(),
+                })
+            }
+            Err(TryLockError::Error(source)) => return Err(io_error(&lock_path, source)),
         }
-        Err(TryLockError::Error(source)) => return Err(io_error(&lock_path, source)),
     }
     // The pid is for a human wondering who holds the directory; the lock itself is what counts.
     let pid = format!("{}\n", std::process::id());
