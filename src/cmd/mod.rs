@@ -1,5 +1,6 @@
 //! Subcommands, one module each; errors become one line on stderr and an exit code here.
 
+pub mod bench;
 pub mod common;
 pub mod pub_cmd;
 pub mod serve;
@@ -17,5 +18,6 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Store(args) => store::run(args),
         Command::Pub(args) => pub_cmd::run(args),
         Command::Sub(args) => sub::run(args),
+        Command::Bench(args) => bench::run(args),
     }
 }

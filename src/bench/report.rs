@@ -1,0 +1,309 @@
+//! The figures of a finished run: one [`Report`] that prints as a table for people and as one
+//! JSON object with stable keys for machines.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use super::stats::Percentiles;
+
+/// One kind of error and how often it happened.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ErrorKind {
+    /// The error, worded for a person.
+    pub error: String,
+    /// How many times.
+    pub count: u64,
+}
+
+/// Everything a run measured. Every key is always present in the JSON (null or 0 when it does
+/// not apply), so scripts can rely on them.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    /// `conn`, `pub`, `sub` or `pubsub`.
+    pub command: &'static str,
+    /// The `pubsub` scenario.
+    pub scenario: Option<&'static str>,
+    /// `host:port` of the broker.
+    pub broker: String,
+    /// MQTT version: `5.0` or `3.1.1`.
+    pub protocol: String,
+    /// QoS of publishes and subscriptions.
+    pub qos: Option<u8>,
+    /// Payload bytes per message.
+    pub payload_size: Option<usize>,
+    /// Publishers.
+    pub publishers: usize,
+    /// Subscribers.
+    pub subscribers: usize,
+    /// Messages per second per publisher, 0 = unlimited.
+    pub rate_per_publisher: Option<f64>,
+    /// Publish window.
+    pub inflight: Option<u16>,
+    /// Clock of the send times latency is measured against: `process` or `wall`.
+    pub clock: Option<&'static str>,
+    /// Worker threads of the bench.
+    pub threads: usize,
+    /// Seconds from the first connection attempt to the end.
+    pub elapsed_s: f64,
+    /// Seconds of publishing (`conn`: of holding).
+    pub active_s: f64,
+    /// Clients the run tried to connect.
+    pub clients: usize,
+    /// Clients that connected.
+    pub connected: u64,
+    /// Clients that could not connect.
+    pub connect_failures: u64,
+    /// Connections per second while connecting.
+    pub connect_rate: f64,
+    /// TCP connect to CONNACK.
+    pub connect_latency_us: Percentiles,
+    /// Connections lost after they were up.
+    pub dropped: u64,
+    /// Messages published.
+    pub sent: u64,
+    /// QoS 1/2 publishes acknowledged.
+    pub acked: u64,
+    /// Deliveries the subscribers should have seen (null when unknown, as in `bench sub`).
+    pub expected: Option<u64>,
+    /// Messages received.
+    pub received: u64,
+    /// Deliveries that never arrived (`sub`: gaps in the sequence numbers).
+    pub lost: u64,
+    /// Messages received more than once.
+    pub duplicates: u64,
+    /// Messages that arrived after a later one of the same publisher.
+    pub reordered: u64,
+    /// Messages without a bench header (or out of range).
+    pub unrecognized: u64,
+    /// Messages published per second.
+    pub send_rate: f64,
+    /// Payload megabytes (10^6) published per second.
+    pub send_mb_s: f64,
+    /// Messages received per second (first to last message).
+    pub recv_rate: f64,
+    /// Payload megabytes received per second.
+    pub recv_mb_s: f64,
+    /// End-to-end latency.
+    pub latency_us: Percentiles,
+    /// Publish to PUBACK/PUBCOMP.
+    pub ack_latency_us: Percentiles,
+    /// Errors in all.
+    pub errors: u64,
+    /// Errors by kind, most frequent first.
+    pub error_kinds: Vec<ErrorKind>,
+    /// CPU the bench used while publishing (`conn`: over the whole run), in cores (1.0 = one
+    /// core busy all the time); null off Linux.
+    pub bench_cpu: Option<f64>,
+    /// CPU the broker used over the same time, with `--broker-pid`.
+    pub broker_cpu: Option<f64>,
+    /// The broker's resident memory (VmRSS, KiB) before the first connection, with `--broker-pid`.
+    pub broker_rss_kib_before: Option<u64>,
+    /// The broker's resident memory at the end of publishing (`conn`: while holding).
+    pub broker_rss_kib: Option<u64>,
+    /// `conn`: the growth of the broker's memory per connection held, in bytes.
+    pub broker_bytes_per_connection: Option<u64>,
+}
+
+/// Rounds to 3 decimals (keeps the JSON readable).
+pub fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// A count with thousands separators: 1,234,567.
+pub fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Microseconds as milliseconds with 3 decimals.
+pub fn ms(us: u64) -> String {
+    format!("{}.{:03}", us / 1000, us % 1000)
+}
+
+impl Report {
+    /// The report as one JSON object.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("a report always serializes")
+    }
+
+    /// The summary table.
+    pub fn table(&self) -> String {
+        let mut t = String::new();
+        let mut what = format!("bench {}", self.command);
+        if let Some(s) = self.scenario {
+            let _ = write!(what, " {s}");
+        }
+        let _ = write!(t, "{what} against {} (MQTT {}", self.broker, self.protocol);
+        if let Some(qos) = self.qos {
+            let _ = write!(t, ", QoS {qos}");
+        }
+        if let Some(size) = self.payload_size {
+            let _ = write!(t, ", {size} B payload");
+        }
+        if self.command != "conn" {
+            let _ = write!(t, ", {} pub, {} sub", self.publishers, self.subscribers);
+        }
+        let _ = writeln!(t, ")");
+        let _ = writeln!(
+            t,
+            "connections  {} of {} connected, {} failed, {} dropped ({}/s)",
+            count(self.connected),
+            count(self.clients as u64),
+            count(self.connect_failures),
+            count(self.dropped),
+            count(self.connect_rate as u64)
+        );
+        if self.command != "conn" {
+            let _ = writeln!(t);
+            let _ = writeln!(
+                t,
+                "{:<12} {:>14} {:>12} {:>9}",
+                "messages", "count", "msg/s", "MB/s"
+            );
+            if self.publishers > 0 {
+                let _ = writeln!(
+                    t,
+                    "{:<12} {:>14} {:>12} {:>9.2}",
+                    "sent",
+                    count(self.sent),
+                    count(self.send_rate as u64),
+                    self.send_mb_s
+                );
+                if self.qos.unwrap_or(0) > 0 {
+                    let _ = writeln!(t, "{:<12} {:>14}", "acked", count(self.acked));
+                }
+            }
+            if self.subscribers > 0 {
+                let _ = writeln!(
+                    t,
+                    "{:<12} {:>14} {:>12} {:>9.2}",
+                    "received",
+                    count(self.received),
+                    count(self.recv_rate as u64),
+                    self.recv_mb_s
+                );
+                if let Some(expected) = self.expected {
+                    let _ = writeln!(t, "{:<12} {:>14}", "expected", count(expected));
+                }
+                for (name, n) in [
+                    ("lost", self.lost),
+                    ("duplicates", self.duplicates),
+                    ("reordered", self.reordered),
+                ] {
+                    let _ = writeln!(t, "{:<12} {:>14}", name, count(n));
+                }
+                if self.unrecognized > 0 {
+                    let _ = writeln!(t, "{:<12} {:>14}", "unrecognized", count(self.unrecognized));
+                }
+            }
+        }
+        let _ = writeln!(t);
+        let _ = writeln!(
+            t,
+            "{:<12} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            "latency ms", "p50", "p90", "p99", "p99.9", "max", "count"
+        );
+        let mut rows = vec![("connect", &self.connect_latency_us)];
+        if self.subscribers > 0 {
+            rows.push(("end to end", &self.latency_us));
+        }
+        if self.publishers > 0 && self.qos.unwrap_or(0) > 0 {
+            rows.push(("publish ack", &self.ack_latency_us));
+        }
+        for (name, p) in rows {
+            let _ = writeln!(
+                t,
+                "{:<12} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+                name,
+                ms(p.p50),
+                ms(p.p90),
+                ms(p.p99),
+                ms(p.p999),
+                ms(p.max),
+                count(p.count)
+            );
+        }
+        let _ = writeln!(t);
+        let _ = write!(t, "errors       {}", count(self.errors));
+        let _ = writeln!(t);
+        for kind in self.error_kinds.iter().take(5) {
+            let _ = writeln!(t, "  {:>8} × {}", count(kind.count), kind.error);
+        }
+        let _ = write!(
+            t,
+            "time         {:.1} s ({:.1} s {})",
+            self.elapsed_s,
+            self.active_s,
+            if self.command == "conn" {
+                "holding"
+            } else {
+                "active"
+            }
+        );
+        if let Some(cpu) = self.bench_cpu {
+            let _ = write!(t, ", bench CPU {:.2} cores on {} threads", cpu, self.threads);
+        }
+        let _ = writeln!(t);
+        if let (Some(before), Some(after)) = (self.broker_rss_kib_before, self.broker_rss_kib) {
+            let _ = write!(t, "broker       RSS {} → {} KiB", count(before), count(after));
+            if let Some(per) = self.broker_bytes_per_connection {
+                let _ = write!(t, " ({} bytes per connection)", count(per));
+            }
+            if let Some(cpu) = self.broker_cpu {
+                let _ = write!(t, ", CPU {cpu:.2} cores");
+            }
+            let _ = writeln!(t);
+        }
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_well() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(1000), "1,000");
+        assert_eq!(count(1234567), "1,234,567");
+        assert_eq!(ms(1234), "1.234");
+        assert_eq!(ms(7), "0.007");
+    }
+
+    #[test]
+    fn json_has_every_key() {
+        let r = Report {
+            command: "pubsub",
+            ..Report::default()
+        };
+        let v = r.to_json();
+        for key in [
+            "command",
+            "scenario",
+            "sent",
+            "received",
+            "lost",
+            "duplicates",
+            "reordered",
+            "send_rate",
+            "recv_mb_s",
+            "latency_us",
+            "errors",
+            "connect_failures",
+        ] {
+            assert!(v.get(key).is_some(), "{key}");
+        }
+        assert_eq!(v["latency_us"]["p999"], 0);
+        assert!(r.table().contains("bench pubsub"));
+    }
+}

@@ -1,0 +1,391 @@
+//! `bench pub`, `bench sub` and `bench pubsub`: connect everyone, start the publishers together,
+//! wait for the deliveries, and turn what every client saw into a [`Report`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::{sleep, Instant};
+
+use super::header::Clock;
+use super::launch::Launcher;
+use super::progress::{Plan, Progress};
+use super::publisher::{self, Published, PublisherJob};
+use super::report::{round3, ErrorKind, Report};
+use super::scenario::{expand, Delivery, Topology};
+use super::stats::{rss_kib, CpuMark, Percentiles};
+use super::subscriber::{self, Received, SubscriberJob};
+use super::tracker::{Stream, Streams};
+use super::{stop_on_ctrl_c, BenchError, ConnectError, Phase, Settings, Shared, Work};
+
+/// With deliveries outstanding after publishing, give up once none has arrived for this long.
+const IDLE: Duration = Duration::from_secs(2);
+/// How long connected clients get to disconnect when a run is abandoned.
+const ABANDON: Duration = Duration::from_secs(3);
+/// After one client failed to connect, how long to wait for the others' outcome.
+const SETTLE: Duration = Duration::from_secs(2);
+
+/// Runs `settings` to the end (or to Ctrl-C) and reports.
+pub async fn run(settings: &Settings) -> Result<Report, BenchError> {
+    let (clock, topology) = match &settings.work {
+        Work::Publish { topic } => (
+            Clock::Wall,
+            Topology {
+                topics: (0..settings.publishers).map(|i| expand(topic, i)).collect(),
+                filters: Vec::new(),
+                delivery: Delivery::Unknown,
+            },
+        ),
+        Work::Subscribe { filter } => (
+            Clock::Wall,
+            Topology {
+                topics: Vec::new(),
+                filters: (0..settings.subscribers).map(|i| expand(filter, i)).collect(),
+                delivery: Delivery::Unknown,
+            },
+        ),
+        Work::Scenario { scenario, prefix } => (
+            Clock::Process,
+            scenario.topology(prefix, settings.publishers, settings.subscribers),
+        ),
+    };
+    let (publishers, subscribers) = (topology.topics.len(), topology.filters.len());
+    let shared = Arc::new(Shared::new(publishers + subscribers, clock));
+    stop_on_ctrl_c(shared.clone());
+    let broker_rss_kib_before = settings.broker_pid.and_then(rss_kib);
+    let begun = Instant::now();
+    let load = Arc::new(settings.load.clone());
+    let plan = Plan {
+        publishers,
+        subscribers,
+        duration: load.duration,
+        messages: load.count.map(|n| n * publishers as u64),
+    };
+    let progress = Progress::start(settings.progress, shared.clone(), plan);
+    let launcher = Launcher::new(&settings.target);
+
+    // Subscribers first, so that they see every message.
+    let (ready, mut subscribed) = mpsc::channel(subscribers.max(1));
+    let mut sub_tasks = Vec::with_capacity(subscribers);
+    for (i, filter) in topology.filters.iter().enumerate() {
+        let job = SubscriberJob {
+            task: i,
+            options: settings.target.client('s', i),
+            filter: filter.clone(),
+            qos: load.qos,
+            count: if publishers == 0 { load.count } else { None },
+        };
+        let (shared, launcher, ready) = (shared.clone(), launcher.clone(), ready.clone());
+        sub_tasks.push(tokio::spawn(async move {
+            launcher.pace(i).await;
+            subscriber::run(job, shared, launcher, ready).await
+        }));
+    }
+    drop(ready);
+    let (ready, mut connected) = mpsc::channel(publishers.max(1));
+    let mut pub_tasks = Vec::with_capacity(publishers);
+    let waited = wait_ready(&mut subscribed, subscribers, &shared).await;
+    if let Err(e) = waited {
+        abandon(&shared, sub_tasks, pub_tasks, progress).await;
+        return Err(e);
+    }
+    if publishers == 0 && subscribers > 0 {
+        progress.note(&format!(
+            "{subscribers} subscribers subscribed to {}",
+            topology.filters[0]
+        ));
+    }
+    shared.expect_publishers(publishers);
+    for (i, topic) in topology.topics.iter().enumerate() {
+        let task = subscribers + i;
+        let job = PublisherJob {
+            index: i,
+            task,
+            options: {
+                let mut options = settings.target.client('p', i);
+                options.inflight = load.inflight;
+                options
+            },
+            topic: topic.clone(),
+            load: load.clone(),
+            phase: i as f64 / publishers as f64,
+        };
+        let (shared, launcher, ready) = (shared.clone(), launcher.clone(), ready.clone());
+        pub_tasks.push(tokio::spawn(async move {
+            launcher.pace(task).await;
+            publisher::run(job, shared, launcher, ready).await
+        }));
+    }
+    drop(ready);
+    let waited = wait_ready(&mut connected, publishers, &shared).await;
+    if let Err(e) = waited {
+        abandon(&shared, sub_tasks, pub_tasks, progress).await;
+        return Err(e);
+    }
+    let connecting = begun.elapsed();
+
+    let started = shared.start();
+    let cpu_start = CpuMark::now(settings.broker_pid);
+    if publishers > 0 {
+        shared.published.wait().await;
+    } else {
+        wait_for_subscribers(&shared, &sub_tasks, load.duration).await;
+    }
+    let cpu_end = CpuMark::now(settings.broker_pid);
+    let broker_rss = settings.broker_pid.and_then(rss_kib);
+    let active = started.elapsed();
+    let mut published = Vec::with_capacity(publishers);
+    for task in pub_tasks {
+        published.push(task.await.unwrap_or_default());
+    }
+    let sent: Vec<u64> = published.iter().map(|p| p.sent).collect();
+    let expected =
+        (publishers > 0 && topology.delivery != Delivery::Unknown).then(|| topology.expected(&sent));
+    if let Some(expected) = expected {
+        shared.set_phase(Phase::Draining);
+        drain(&shared, expected, load.drain).await;
+    }
+    shared.set_phase(Phase::Closing);
+    shared.stop.set();
+    let mut received = Vec::with_capacity(subscribers);
+    for task in sub_tasks {
+        received.push(task.await.unwrap_or_default());
+    }
+    progress.finish().await;
+
+    let elapsed = begun.elapsed();
+    let (bench_cpu, broker_cpu) = cpu_start.cores_since(&cpu_end);
+    let mut report = Report {
+        command: match settings.work {
+            Work::Publish { .. } => "pub",
+            Work::Subscribe { .. } => "sub",
+            Work::Scenario { .. } => "pubsub",
+        },
+        scenario: match settings.work {
+            Work::Scenario { scenario, .. } => Some(scenario.name()),
+            _ => None,
+        },
+        broker: settings.target.options.address(),
+        protocol: settings.target.options.version.to_string(),
+        qos: Some(load.qos as u8),
+        payload_size: (publishers > 0).then_some(load.payload_size),
+        publishers,
+        subscribers,
+        rate_per_publisher: Some(load.rate),
+        inflight: Some(load.inflight),
+        clock: Some(clock.name()),
+        threads: tokio::runtime::Handle::current().metrics().num_workers(),
+        elapsed_s: round3(elapsed.as_secs_f64()),
+        active_s: round3(if publishers > 0 { active.as_secs_f64() } else { 0.0 }),
+        clients: shared.clients,
+        connected: shared.connected(),
+        connect_failures: shared.failures(),
+        connect_rate: round3(shared.connected() as f64 / connecting.as_secs_f64().max(1e-6)),
+        connect_latency_us: Percentiles::of(&shared.connect_latency.merged()),
+        dropped: shared.dropped.load(std::sync::atomic::Ordering::Relaxed),
+        sent: sent.iter().sum(),
+        acked: published.iter().map(|p| p.acked).sum(),
+        expected,
+        latency_us: Percentiles::of(&shared.latency.merged()),
+        ack_latency_us: Percentiles::of(&shared.ack_latency.merged()),
+        bench_cpu,
+        broker_cpu,
+        broker_rss_kib_before,
+        broker_rss_kib: broker_rss,
+        ..Report::default()
+    };
+    tally(&mut report, &topology, &sent, &received, shared.run);
+    let size = load.payload_size as f64;
+    let active_s = active.as_secs_f64();
+    if active_s > 0.0 {
+        report.send_rate = round3(report.sent as f64 / active_s);
+        report.send_mb_s = round3(report.sent as f64 * size / active_s / 1e6);
+    }
+    let last = received.iter().filter_map(|r| r.last).max();
+    let from = if publishers > 0 {
+        Some(started)
+    } else {
+        received.iter().filter_map(|r| r.first).min()
+    };
+    if let (Some(from), Some(last)) = (from, last) {
+        let span = last.saturating_duration_since(from).as_secs_f64();
+        if span > 0.0 {
+            report.recv_rate = round3(report.received as f64 / span);
+            let bytes: u64 = received.iter().map(|r| r.bytes).sum();
+            report.recv_mb_s = round3(bytes as f64 / span / 1e6);
+        }
+        if publishers == 0 {
+            report.active_s = round3(span);
+        }
+    }
+    report.errors = shared.errors.count();
+    report.error_kinds = shared
+        .errors
+        .kinds()
+        .into_iter()
+        .map(|(error, count)| ErrorKind { error, count })
+        .collect();
+    Ok(report)
+}
+
+/// Waits for `n` clients to report ready. After the first failure it lets the other attempts
+/// settle (briefly) so that the error says how many failed; Ctrl-C ends the wait too.
+async fn wait_ready(
+    ready: &mut mpsc::Receiver<Result<(), BenchError>>,
+    n: usize,
+    shared: &Shared,
+) -> Result<(), BenchError> {
+    let mut failure = None;
+    for _ in 0..n {
+        let next = match failure {
+            None => tokio::select! {
+                r = ready.recv() => r,
+                () = shared.stop.wait() => return Err(BenchError::Interrupted),
+            },
+            Some(_) => match tokio::time::timeout(SETTLE, ready.recv()).await {
+                Ok(r) => r,
+                Err(_) => break,
+            },
+        };
+        match next {
+            Some(Ok(())) => {}
+            Some(Err(e)) => {
+                failure.get_or_insert(e);
+            }
+            None => break,
+        }
+    }
+    match failure {
+        None => Ok(()),
+        Some(BenchError::Connect { error, problem, .. }) => {
+            Err(shared.connect_error(ConnectError { error, problem }))
+        }
+        Some(e) => Err(e),
+    }
+}
+
+/// Publishers only ran until the deadline; `bench sub` runs until its duration, every
+/// subscriber has its count, or Ctrl-C.
+async fn wait_for_subscribers(shared: &Shared, tasks: &[JoinHandle<Received>], duration: Option<Duration>) {
+    let until = duration.map(|d| Instant::now() + d);
+    loop {
+        if shared.stop.is_set()
+            || until.is_some_and(|u| Instant::now() >= u)
+            || tasks.iter().all(|t| t.is_finished())
+        {
+            return;
+        }
+        tokio::select! {
+            () = shared.stop.wait() => return,
+            () = sleep(Duration::from_millis(20)) => {}
+        }
+    }
+}
+
+/// Waits until `expected` deliveries arrived, `limit` passed, nothing arrived for [`IDLE`], or
+/// Ctrl-C.
+async fn drain(shared: &Shared, expected: u64, limit: Duration) {
+    let until = Instant::now() + limit;
+    let mut last = (shared.received.get(), Instant::now());
+    loop {
+        let received = shared.received.get();
+        let now = Instant::now();
+        if received >= expected || now >= until || shared.stop.is_set() {
+            return;
+        }
+        if received != last.0 {
+            last = (received, now);
+        } else if now.duration_since(last.1) >= IDLE {
+            return;
+        }
+        tokio::select! {
+            () = shared.stop.wait() => return,
+            () = sleep(Duration::from_millis(5)) => {}
+        }
+    }
+}
+
+/// Stops every client of a run that cannot go on, giving them a moment to disconnect.
+async fn abandon(
+    shared: &Shared,
+    subs: Vec<JoinHandle<Received>>,
+    pubs: Vec<JoinHandle<Published>>,
+    progress: Progress,
+) {
+    shared.set_phase(Phase::Closing);
+    shared.stop.set();
+    let all = async {
+        for t in subs {
+            let _ = t.await;
+        }
+        for t in pubs {
+            let _ = t.await;
+        }
+    };
+    let _ = tokio::time::timeout(ABANDON, all).await;
+    progress.finish().await;
+}
+
+/// Fills in received, lost, duplicates, reordered and unrecognized from what each subscriber
+/// saw of each publisher.
+fn tally(report: &mut Report, topology: &Topology, sent: &[u64], received: &[Received], run: u32) {
+    let key = |publisher: usize| (u64::from(run) << 32) | publisher as u64;
+    let ours = |k: u64| (k >> 32) as u32 == run && ((k & 0xffff_ffff) as usize) < sent.len();
+    for r in received {
+        report.received += r.received;
+        report.unrecognized += r.unrecognized;
+        for (k, s) in &r.streams {
+            report.duplicates += s.duplicates;
+            report.reordered += s.reordered;
+            if topology.delivery == Delivery::Unknown {
+                report.lost += s.gaps();
+            } else if !ours(*k) {
+                report.unrecognized += s.unique + s.duplicates;
+            }
+        }
+    }
+    let missing =
+        |streams: &Streams, p: usize| sent[p].saturating_sub(streams.get(&key(p)).map_or(0, |s| s.unique));
+    match topology.delivery {
+        Delivery::Unknown => {}
+        Delivery::Every => {
+            for r in received {
+                report.lost += (0..sent.len()).map(|p| missing(&r.streams, p)).sum::<u64>();
+            }
+        }
+        Delivery::Pairs => {
+            for (i, r) in received.iter().enumerate().take(sent.len()) {
+                report.lost += missing(&r.streams, i);
+                // A pair's subscriber should hear only its own publisher.
+                for (k, s) in &r.streams {
+                    if ours(*k) && *k != key(i) {
+                        report.unrecognized += s.unique + s.duplicates;
+                    }
+                }
+            }
+        }
+        Delivery::Shared => {
+            let mut group = Streams::default();
+            for r in received {
+                for (k, s) in &r.streams {
+                    group.entry(*k).or_insert_with(Stream::default).merge(s);
+                }
+            }
+            // Cross-member duplicates are counted by the merge, on top of each member's own.
+            let own: u64 = received
+                .iter()
+                .flat_map(|r| r.streams.iter())
+                .filter(|(k, _)| ours(**k))
+                .map(|(_, s)| s.duplicates)
+                .sum();
+            let merged: u64 = group
+                .iter()
+                .filter(|(k, _)| ours(**k))
+                .map(|(_, s)| s.duplicates)
+                .sum();
+            report.duplicates += merged.saturating_sub(own);
+            report.lost += (0..sent.len()).map(|p| missing(&group, p)).sum::<u64>();
+        }
+    }
+}
