@@ -536,6 +536,10 @@ pub struct BenchConnArgs {
     /// Client identifiers are PREFIX-p0, PREFIX-s0, PREFIX-c0, ... [default: rmqb-PID].
     #[arg(short = 'i', long, value_name = "PREFIX", help_heading = "Connection")]
     pub id_prefix: Option<String>,
+    /// Persistent sessions: connect with clean session/start off and this session expiry
+    /// (seconds; v5), so the broker keeps (and, if durable, stores) what is queued for them.
+    #[arg(short = 'x', long, value_name = "SECS", help_heading = "Connection")]
+    pub session_expiry: Option<u32>,
     /// Connection attempts in progress at once.
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..), help_heading = "Connection")]
     pub connect_concurrency: u32,
