@@ -14,7 +14,7 @@ use tokio::time::{sleep_until, timeout, Instant};
 
 use super::context::ListenerContext;
 use super::handler::{self, Close, ConnState};
-use super::metrics::add;
+use super::metrics::{add, add_own};
 use super::persist::GateState;
 use crate::protocol::{self, reason, Connack, Disconnect, FrameError, Packet, Version};
 
@@ -169,13 +169,16 @@ where
                 }
             }
             if st.out.len() < WRITE_HIGH_WATER {
-                session.lock().fill(
+                let sent = session.lock().fill(
                     &session,
                     &mut st.out,
                     WRITE_HIGH_WATER,
                     metrics,
                     ctx.broker.store(),
                 );
+                if sent > 0 {
+                    add_own(&st.stats.messages_out, sent as u64);
+                }
             }
         }
         let deadline = st
@@ -204,6 +207,7 @@ where
                     Ok(n) => {
                         st.out.advance(n);
                         add(&metrics.bytes_sent, n as u64);
+                        add_own(&st.stats.bytes_out, n as u64);
                         if st.out.is_empty() {
                             if let Err(e) = writer.flush().await {
                                 return Close::Io(e.to_string());
@@ -218,6 +222,7 @@ where
                     Ok(0) => return Close::PeerClosed,
                     Ok(n) => {
                         add(&metrics.bytes_received, n as u64);
+                        add_own(&st.stats.bytes_in, n as u64);
                         last_received = Instant::now();
                         if let Err(close) = process_input(ctx, st, rbuf) {
                             return close;
@@ -249,7 +254,11 @@ fn process_input(ctx: &ListenerContext, st: &mut ConnState, rbuf: &mut BytesMut)
     loop {
         let frame = match protocol::next_frame(rbuf, ctx.limits.max_packet_size) {
             Ok(Some(frame)) => frame,
-            Ok(None) => return Ok(()),
+            Ok(None) => {
+                // Topic counts go to the broker-wide figures once per read batch, not per message.
+                st.topics.flush(&ctx.admin.topics);
+                return Ok(());
+            }
             Err(FrameError::TooLarge { size, max }) => {
                 return Err(Close::Error {
                     reason: reason::PACKET_TOO_LARGE,

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use super::admin::Admin;
 use super::broker::Broker;
 
 /// Per-connection limits taken from the configuration.
@@ -33,4 +34,6 @@ pub struct ListenerContext {
     pub allow_anonymous: bool,
     /// Flips to true when the server shuts down.
     pub shutdown: watch::Receiver<bool>,
+    /// The admin API's shared state (topic rates, store file).
+    pub admin: Arc<Admin>,
 }

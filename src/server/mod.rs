@@ -1,5 +1,6 @@
 //! The MQTT broker: listeners, connections, packet handlers and the shared broker state.
 
+pub mod admin;
 pub mod broker;
 pub mod connection;
 pub mod context;
@@ -7,6 +8,7 @@ pub mod handler;
 pub mod listener;
 pub mod metrics;
 pub mod persist;
+pub mod prometheus;
 pub mod sys;
 
 use std::net::SocketAddr;
@@ -20,6 +22,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::{Durability, ListenerProtocol, Settings};
 use crate::store::{Store, StoreDurability, StoreError};
+use admin::Admin;
 use broker::{Broker, BrokerConfig, QueueLimits};
 use context::{ConnectionLimits, ListenerContext};
 
@@ -27,12 +30,14 @@ use context::{ConnectionLimits, ListenerContext};
 #[derive(Debug, Error)]
 pub enum ServerError {
     /// A listener could not bind its address.
-    #[error("cannot listen on {addr}: {source}")]
+    // `error`, not `source`: the OS error is part of the one-line message, not a chained cause
+    // that `{:#}` would print a second time.
+    #[error("cannot listen on {addr}: {error}")]
     Bind {
         /// The address from the configuration.
         addr: SocketAddr,
         /// The OS error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A listener kind this build cannot serve yet.
     #[error("listener {index}: protocol \"{protocol}\" is not supported by this version of robustmq")]
@@ -41,6 +46,16 @@ pub enum ServerError {
         index: usize,
         /// The protocol named.
         protocol: String,
+    },
+    /// The Prometheus endpoint (`[metrics] listen`) could not bind its address.
+    // The io::Error is part of the message rather than a `#[source]`, so that printing the
+    // error chain (`{:#}`) does not repeat it.
+    #[error("cannot serve metrics on {addr} ([metrics] listen): {error}")]
+    MetricsBind {
+        /// The address from the configuration.
+        addr: SocketAddr,
+        /// The OS error.
+        error: std::io::Error,
     },
     /// The configuration has no listener at all.
     #[error("no listener is configured")]
@@ -54,6 +69,7 @@ pub enum ServerError {
 #[derive(Debug)]
 pub struct RunningServer {
     addrs: Vec<SocketAddr>,
+    metrics_addr: Option<SocketAddr>,
     broker: Arc<Broker>,
     shutdown: watch::Sender<bool>,
     permits: Arc<Semaphore>,
@@ -125,16 +141,34 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
         };
         let listener = TcpListener::bind(addr)
             .await
-            .map_err(|source| ServerError::Bind { addr, source })?;
+            .map_err(|error| ServerError::Bind { addr, error })?;
         let local = listener
             .local_addr()
-            .map_err(|source| ServerError::Bind { addr, source })?;
+            .map_err(|error| ServerError::Bind { addr, error })?;
         let allow_anonymous = l.allow_anonymous.unwrap_or_else(|| is_loopback(&local));
         if !allow_anonymous && l.allow_anonymous.is_none() {
             tracing::warn!(listener = %local, "anonymous access is off on this non-loopback listener; set allow_anonymous = true to allow it");
         }
         bound.push((listener, local, allow_anonymous));
     }
+    let metrics_listener = match settings.metrics.listen {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|error| ServerError::MetricsBind { addr, error })?;
+            let local = listener
+                .local_addr()
+                .map_err(|error| ServerError::MetricsBind { addr, error })?;
+            Some((listener, local))
+        }
+        None => None,
+    };
+    let admin = Arc::new(Admin {
+        topics: Default::default(),
+        data_file: Some(settings.server.data_dir.join(Store::FILE_NAME)),
+        max_store_bytes: settings.store.max_store_bytes,
+        durability: settings.store.durability.to_string(),
+    });
     let mut tasks = Vec::new();
     let mut addrs = Vec::new();
     for (listener, local, allow_anonymous) in bound {
@@ -145,9 +179,24 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
             limits: connection_limits.clone(),
             allow_anonymous,
             shutdown: shutdown_rx.clone(),
+            admin: admin.clone(),
         };
         tasks.push(tokio::spawn(listener::run_tcp(listener, ctx, permits.clone())));
     }
+    let metrics_addr = metrics_listener.as_ref().map(|(_, local)| *local);
+    if let Some((listener, local)) = metrics_listener {
+        tracing::info!(listen = %local, "serving Prometheus metrics at /metrics");
+        tasks.push(tokio::spawn(prometheus::run(
+            listener,
+            broker.clone(),
+            admin.clone(),
+            shutdown_rx.clone(),
+        )));
+    }
+    tasks.push(tokio::spawn(admin::topics::run(
+        admin.topics.clone(),
+        shutdown_rx.clone(),
+    )));
     tasks.push(tokio::spawn(sys::run(
         broker.clone(),
         settings.server.sys_interval,
@@ -155,6 +204,7 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
     )));
     Ok(RunningServer {
         addrs,
+        metrics_addr,
         broker,
         shutdown,
         permits,
@@ -172,6 +222,11 @@ impl RunningServer {
     /// The first listener's address.
     pub fn local_addr(&self) -> SocketAddr {
         self.addrs[0]
+    }
+
+    /// The address the Prometheus endpoint is bound to, when `[metrics] listen` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// The broker's shared state.

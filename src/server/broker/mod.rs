@@ -107,17 +107,24 @@ impl Broker {
     /// (or without a store) that happens at once.
     pub fn commit(&self, ops: Vec<Op>, gate: Option<Arc<Gate>>, notify: Vec<Arc<Session>>) {
         match &self.store {
-            Some(store) if !ops.is_empty() => store.submit(
-                ops,
-                Some(Box::new(move |ok| {
-                    if let Some(gate) = gate {
-                        gate.settle(ok);
-                    }
-                    for session in notify {
-                        session.notify.notify_one();
-                    }
-                })),
-            ),
+            Some(store) if !ops.is_empty() => {
+                let submitted = Instant::now();
+                let latency = self.metrics.store_commit.clone();
+                store.submit(
+                    ops,
+                    Some(Box::new(move |ok| {
+                        if ok {
+                            latency.observe(submitted.elapsed());
+                        }
+                        if let Some(gate) = gate {
+                            gate.settle(ok);
+                        }
+                        for session in notify {
+                            session.notify.notify_one();
+                        }
+                    })),
+                )
+            }
             _ => {
                 if let Some(gate) = gate {
                     gate.settle(true);
@@ -418,9 +425,19 @@ impl Broker {
         write(&self.retained).prune_expired()
     }
 
+    /// The session of `client_id`, online or offline.
+    pub fn session(&self, client_id: &str) -> Option<Arc<Session>> {
+        self.sessions().get(client_id).cloned()
+    }
+
+    /// Every session at this moment (the map's lock is held only to copy the handles).
+    pub fn sessions_snapshot(&self) -> Vec<Arc<Session>> {
+        self.sessions().values().cloned().collect()
+    }
+
     /// Figures for `$SYS` that are read from the tables rather than counted.
     pub fn census(&self) -> Census {
-        let sessions: Vec<Arc<Session>> = self.sessions().values().cloned().collect();
+        let sessions = self.sessions_snapshot();
         let queued = sessions.iter().map(|s| s.lock().pending()).sum();
         Census {
             sessions: sessions.len(),

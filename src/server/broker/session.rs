@@ -13,7 +13,7 @@ use tokio::sync::{oneshot, Notify};
 
 use super::message::Delivery;
 use crate::protocol::{self, Ack, Packet, Publish, QoS, SubscriptionOptions, Version};
-use crate::server::metrics::{add, Metrics};
+use crate::server::metrics::{add, ConnStats, Metrics};
 use crate::server::persist::{self, Gate, GateState};
 use crate::store::{DeliveryState, Op, Store, StoredWill};
 
@@ -72,6 +72,8 @@ pub struct ConnLink {
     pub receive_maximum: u16,
     /// The client's maximum packet size.
     pub max_packet_size: usize,
+    /// The connection's figures (address, counters), for the admin API.
+    pub stats: Arc<ConnStats>,
 }
 
 /// Mutable session state, behind the session's mutex.
@@ -334,6 +336,7 @@ impl SessionState {
         let mut pid_ops = Vec::new();
         let mut deferred = Vec::new();
         let mut sent = 0;
+        let mut sent_by_qos = [0u64; 3];
         let ready = self.send_unsent(&session.client_id, version, out, now, &mut store_ops, metrics);
         while ready && out.len() < max_bytes {
             let Some(front) = self.queue.front() else {
@@ -377,6 +380,7 @@ impl SessionState {
             if delivery.qos == QoS::AtMostOnce {
                 if protocol::encode_publish(version, &publish, out).is_ok() {
                     sent += 1;
+                    sent_by_qos[0] += 1;
                 }
                 continue;
             }
@@ -405,6 +409,7 @@ impl SessionState {
                 continue;
             } else {
                 sent += 1;
+                sent_by_qos[delivery.qos as usize] += 1;
             }
             self.outgoing.insert(
                 publish.packet_id,
@@ -437,7 +442,11 @@ impl SessionState {
                 store.submit(store_ops, None);
             }
         }
-        add(&metrics.publish_sent, sent as u64);
+        for (counter, n) in metrics.publish_sent.iter().zip(sent_by_qos) {
+            if n > 0 {
+                add(counter, n);
+            }
+        }
         add(&metrics.messages_sent, sent as u64);
         sent
     }

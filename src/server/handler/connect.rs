@@ -10,8 +10,11 @@ use tokio::sync::oneshot;
 
 use super::{Close, ConnState, Pending};
 use crate::protocol::{reason, Connack, ConnackProperties, Connect, Disconnect, Packet, Version};
+use crate::server::admin;
 use crate::server::broker::ConnLink;
 use crate::server::context::ListenerContext;
+use crate::server::metrics::ConnStats;
+use crate::server::persist;
 
 /// A CONNECT the broker turns down, with the CONNACK that says why.
 #[derive(Debug)]
@@ -73,6 +76,18 @@ pub fn accept(
             "no password file is configured",
         ));
     }
+    if connect
+        .will
+        .as_ref()
+        .is_some_and(|w| admin::is_admin_topic(&w.topic))
+    {
+        // A will there could pose as an admin reply.
+        return Err(refuse(
+            &connect,
+            reason::NOT_AUTHORIZED,
+            "a will cannot be published on the admin topics",
+        ));
+    }
     let mut assigned = None;
     let client_id = if connect.client_id.is_empty() {
         // [MQTT-3.1.3-8] 3.1.1 only allows an empty id with a clean session; v5 gets one assigned
@@ -103,6 +118,7 @@ pub fn accept(
         server_keep_alive = Some(keep_alive);
     }
     let connection_id = ctx.broker.next_connection_id();
+    let stats = ConnStats::new(peer, persist::now_ms(), keep_alive, connect.clean_start);
     let attached = ctx.broker.attach(
         &client_id,
         connect.clean_start,
@@ -114,6 +130,7 @@ pub fn accept(
             version: connect.version,
             receive_maximum: connect.receive_maximum,
             max_packet_size: connect.maximum_packet_size.map_or(usize::MAX, |m| m as usize),
+            stats: stats.clone(),
         },
     );
     ctx.broker.metrics.client_connected();
@@ -164,6 +181,8 @@ pub fn accept(
         pending: VecDeque::new(),
         connack_gate: attached.gate,
         packets_sent: 0,
+        stats,
+        topics: Default::default(),
     };
     // CONNACK goes out once the session record is committed (durability contract).
     st.pending.push_back(Pending {

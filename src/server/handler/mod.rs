@@ -13,8 +13,10 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 
+use super::admin::topics::TopicTally;
 use super::broker::{Delivery, Session};
 use super::context::ListenerContext;
+use super::metrics::ConnStats;
 use super::persist::{Gate, GateState};
 use crate::protocol::{self, reason, Packet, Version, Will};
 
@@ -95,6 +97,10 @@ pub struct ConnState {
     pub connack_gate: Arc<Gate>,
     /// Packets written by [`ConnState::send`] not yet added to the broker's counters.
     pub packets_sent: u64,
+    /// This connection's figures, also reachable from the session for the admin API.
+    pub stats: Arc<ConnStats>,
+    /// Topics published to since the last read batch, for `topics/top`.
+    pub topics: TopicTally,
 }
 
 /// Responses that go out once a gate opens.

@@ -1,15 +1,19 @@
-//! PUBLISH from a client: resolve the topic alias, check it, route it, acknowledge it.
+//! PUBLISH from a client: resolve the topic alias, check it, route it (or hand an admin request
+//! to the admin API), acknowledge it.
 
 use super::{Close, ConnState};
 use crate::protocol::{reason, Ack, Packet, Publish, QoS};
+use crate::server::admin;
 use crate::server::broker::Message;
 use crate::server::context::ListenerContext;
-use crate::server::metrics::add;
+use crate::server::metrics::{add, add_own};
+use crate::server::persist::Gate;
 use crate::store::Op;
 
 /// Handles a client's PUBLISH.
 pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish) -> Result<(), Close> {
-    add(&ctx.broker.metrics.publish_received, 1);
+    add(&ctx.broker.metrics.publish_received[p.qos as usize], 1);
+    add_own(&st.stats.messages_in, 1);
     resolve_topic_alias(ctx, st, &mut p)?;
     let packet_id = p.packet_id;
     let qos = p.qos;
@@ -47,7 +51,19 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
         // The $SYS tree belongs to the broker.
         why = Some("the $SYS topic tree is reserved for the broker");
         reason::NOT_AUTHORIZED
+    } else if admin::is_admin_topic(&p.topic) {
+        // A request to the broker itself: answered, never routed to subscribers.
+        let handled = admin::handle_request(ctx, st, &p);
+        why = handled.why;
+        if handled.reason < 0x80 && !extra_ops.is_empty() {
+            let g = Gate::new();
+            ctx.broker
+                .commit(extra_ops, Some(g.clone()), vec![st.session.clone()]);
+            gate = Some(g);
+        }
+        handled.reason
     } else {
+        st.topics.record(&ctx.admin.topics, &p.topic, p.payload.len());
         let message = Message::from_publish(p, Some(st.client_id.clone()));
         let published = ctx.broker.publish(message, extra_ops, Some(&st.session));
         gate = published.gate;

@@ -1,0 +1,221 @@
+//! The admin API: JSON requests and replies over MQTT on `$CONTROL/robustmq/v1/<command>`,
+//! answered inside the broker.
+//!
+//! A client publishes a request (a JSON object, or an empty payload) to
+//! `$CONTROL/robustmq/v1/<command>`. The broker never routes it to subscribers: the publish
+//! handler hands it to [`handle_request`], which runs the command and publishes the reply as an
+//! ordinary message:
+//!
+//! - to the request's Response Topic (MQTT 5), with its Correlation Data echoed;
+//! - otherwise (MQTT 3.1.1, or a v5 request without a Response Topic) to
+//!   `$CONTROL/robustmq/v1/<command>/response`.
+//!
+//! Like any MQTT request/response, the client subscribes to its response topic before it sends
+//! the request. Every subscriber of a shared `.../response` topic sees every reply on it, so
+//! 3.1.1 clients that run requests at the same time should tell replies apart by content.
+//!
+//! Replies are JSON objects; a failed request gets `{"error": "..."}`. Commands (see
+//! [`commands`] for every field): `clients/list`, `sessions/list`, `topics/top`, `store/stats`,
+//! `broker/stats`, `clients/disconnect`.
+//!
+//! Until authentication exists, only clients connected from a loopback address may use the API;
+//! others get `{"error":"not authorized"}` and, from MQTT 5 at QoS ≥ 1, PUBACK/PUBREC 0x87.
+//! Publishing to a `.../response` topic is refused (0x87, no reply), and so is a CONNECT whose
+//! will is on an admin topic, so nobody can fake a reply.
+//!
+//! A reply that would not fit the requester's Maximum Packet Size is replaced by an error that
+//! says to ask for fewer rows (`limit`). Commands run on the requester's connection task and
+//! hold each session's lock only while copying its figures; nothing here touches the publish
+//! path of other clients.
+
+pub mod commands;
+pub mod topics;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde_json::Value;
+
+use super::broker::Message;
+use super::context::ListenerContext;
+use super::handler::ConnState;
+use crate::protocol::{reason, topic, MessageProperties, Publish};
+use topics::TopicRates;
+
+/// Every admin topic starts with this.
+pub const PREFIX: &str = "$CONTROL/robustmq/v1/";
+/// Appended to a request topic to make the default response topic.
+pub const RESPONSE_SUFFIX: &str = "/response";
+/// v5 reason code the broker disconnects a client with at an admin's request.
+pub const ADMINISTRATIVE_ACTION: u8 = 0x98;
+
+/// What the admin API shares across connections.
+#[derive(Debug, Default)]
+pub struct Admin {
+    /// Per-topic message rates.
+    pub topics: Arc<TopicRates>,
+    /// The store's data file, for its size; `None` without a store.
+    pub data_file: Option<PathBuf>,
+    /// `store.max_store_bytes` from the configuration.
+    pub max_store_bytes: u64,
+    /// `store.durability` from the configuration (`immediate` or `periodic`).
+    pub durability: String,
+}
+
+/// Whether a PUBLISH to `topic` is an admin request (or an attempt to write a reply).
+#[inline]
+pub fn is_admin_topic(topic: &str) -> bool {
+    topic.starts_with(PREFIX)
+}
+
+/// Whether a client connected from `peer` may use the admin API: loopback only, until
+/// authentication exists. IPv4-mapped IPv6 loopback (`::ffff:127.0.0.1`) counts as loopback.
+pub fn authorized(peer: &SocketAddr) -> bool {
+    peer.ip().to_canonical().is_loopback()
+}
+
+/// The outcome of an admin PUBLISH, for its acknowledgement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Handled {
+    /// Reason code for PUBACK/PUBREC.
+    pub reason: u8,
+    /// Reason string, when the code is an error.
+    pub why: Option<&'static str>,
+}
+
+/// Handles a PUBLISH on an admin topic: runs the command and publishes the reply. Never
+/// routes the request itself to subscribers.
+pub fn handle_request(ctx: &ListenerContext, st: &ConnState, p: &Publish) -> Handled {
+    let command = p.topic.strip_prefix(PREFIX).unwrap_or_default();
+    if command.ends_with(RESPONSE_SUFFIX) || command == &RESPONSE_SUFFIX[1..] {
+        return Handled {
+            reason: reason::NOT_AUTHORIZED,
+            why: Some("admin response topics are written by the broker only"),
+        };
+    }
+    let reply_to = reply_topic(p);
+    if !authorized(&st.peer) {
+        tracing::debug!(client_id = %st.client_id, peer = %st.peer, command, "admin request refused: not from loopback");
+        publish_reply(ctx, st, p, reply_to, &error("not authorized"));
+        return Handled {
+            reason: reason::NOT_AUTHORIZED,
+            why: Some("the admin API is only available from loopback addresses"),
+        };
+    }
+    let body = match parse_request(&p.payload) {
+        Ok(params) => match commands::run(ctx, st, command, params) {
+            Ok(reply) => reply,
+            Err(message) => error(&message),
+        },
+        Err(message) => error(&message),
+    };
+    tracing::debug!(client_id = %st.client_id, command, "admin request");
+    publish_reply(ctx, st, p, reply_to, &body);
+    Handled {
+        reason: reason::SUCCESS,
+        why: None,
+    }
+}
+
+/// `{"error": message}`.
+pub fn error(message: &str) -> Value {
+    serde_json::json!({ "error": message })
+}
+
+/// The request's parameters: an empty payload is `{}`; anything else must be a JSON object.
+fn parse_request(payload: &[u8]) -> Result<Value, String> {
+    if payload.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Object(Default::default()));
+    }
+    match serde_json::from_slice::<Value>(payload) {
+        Ok(value @ Value::Object(_)) => Ok(value),
+        Ok(_) => Err("malformed request: the payload must be a JSON object".into()),
+        Err(e) => Err(format!("malformed request: {e}")),
+    }
+}
+
+/// Where the reply goes: a usable v5 Response Topic, else `<request topic>/response`.
+fn reply_topic(p: &Publish) -> Arc<str> {
+    match &p.properties.response_topic {
+        Some(t) if !t.is_empty() && !topic::has_wildcard(t) && !t.contains('\0') => t.clone(),
+        _ => Arc::from(format!("{}{RESPONSE_SUFFIX}", p.topic)),
+    }
+}
+
+/// Room for a reply's fixed header, topic length, packet id and properties besides the topic
+/// and the correlation data.
+const REPLY_OVERHEAD: usize = 64;
+
+fn publish_reply(ctx: &ListenerContext, st: &ConnState, request: &Publish, topic: Arc<str>, body: &Value) {
+    // Serializing a Value cannot fail (its map keys are strings).
+    let mut payload = serde_json::to_vec(body).unwrap_or_default();
+    // A reply larger than the requester takes would be dropped on the way out; say so instead.
+    let max = st
+        .session
+        .lock()
+        .conn
+        .as_ref()
+        .map_or(usize::MAX, |c| c.max_packet_size);
+    let correlation = request
+        .properties
+        .correlation_data
+        .as_ref()
+        .map_or(0, |c| c.len());
+    let room = max.saturating_sub(REPLY_OVERHEAD + topic.len() + correlation);
+    if payload.len() > room {
+        let message = format!(
+            "the reply ({} bytes) is larger than your maximum packet size allows; ask for fewer rows with \"limit\"",
+            payload.len()
+        );
+        payload = serde_json::to_vec(&error(&message)).unwrap_or_default();
+    }
+    let message = Message {
+        topic,
+        payload: Bytes::from(payload),
+        qos: request.qos,
+        retain: false,
+        properties: MessageProperties {
+            payload_format_utf8: Some(true),
+            content_type: Some(Arc::from("application/json")),
+            correlation_data: request.properties.correlation_data.clone(),
+            ..Default::default()
+        },
+        expires_at: None,
+        publisher: None,
+    };
+    ctx.broker.publish(message, Vec::new(), None);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_is_authorized() {
+        for ok in ["127.0.0.1:1", "127.8.9.10:1", "[::1]:1", "[::ffff:127.0.0.1]:1"] {
+            assert!(authorized(&ok.parse().unwrap()), "{ok}");
+        }
+        for refused in [
+            "10.0.0.1:1",
+            "192.168.1.2:1",
+            "[::ffff:10.0.0.1]:1",
+            "[fe80::1]:1",
+            "0.0.0.0:1",
+        ] {
+            assert!(!authorized(&refused.parse().unwrap()), "{refused}");
+        }
+    }
+
+    #[test]
+    fn requests_are_objects_or_empty() {
+        assert_eq!(parse_request(b"").unwrap(), serde_json::json!({}));
+        assert_eq!(parse_request(b" \n").unwrap(), serde_json::json!({}));
+        assert_eq!(parse_request(br#"{"a":1}"#).unwrap(), serde_json::json!({"a":1}));
+        for bad in [&b"{"[..], b"[1]", b"\"x\"", b"null", b"\xff\xfe", b"{\"a\":1}x"] {
+            let e = parse_request(bad).unwrap_err();
+            assert!(e.starts_with("malformed request"), "{e}");
+        }
+    }
+}

@@ -1,0 +1,396 @@
+//! The Prometheus endpoint: `GET /metrics` in the text exposition format (version 0.0.4), served
+//! by a minimal HTTP/1.1 responder when `[metrics] listen` is set.
+//!
+//! One read-only resource does not need a web framework: each connection sends one request, gets
+//! one response and is closed (`Connection: close`), which every scraper handles. `GET` and
+//! `HEAD /metrics` (any query string) answer 200; another path is 404; another method on
+//! `/metrics` is 405; a request that is not HTTP/1.x, too long or not sent within
+//! [`REQUEST_TIMEOUT`] is 400 (or just closed, if nothing arrived).
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Semaphore};
+
+use super::admin::commands::broker_stats;
+use super::admin::Admin;
+use super::broker::Broker;
+use super::metrics::{get, get_by_qos, HistogramSnapshot};
+
+/// Longest request head accepted.
+const MAX_REQUEST: usize = 8 * 1024;
+/// Time a client has to send its request, and the server to write the response.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Scrapes served at once; further connections wait in the accept queue.
+const MAX_CONCURRENT: usize = 64;
+/// The exposition format's content type.
+const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Serves `/metrics` on `listener` until shutdown.
+pub async fn run(
+    listener: TcpListener,
+    broker: Arc<Broker>,
+    admin: Arc<Admin>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let permits = Arc::new(Semaphore::new(MAX_CONCURRENT));
+    loop {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => return,
+            },
+            _ = shutdown.changed() => return,
+        };
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = shutdown.changed() => return,
+        };
+        let (stream, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(e) => {
+                tracing::warn!("metrics endpoint: accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let broker = broker.clone();
+        let admin = admin.clone();
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(REQUEST_TIMEOUT, serve(stream, peer, &broker, &admin)).await;
+            drop(permit);
+        });
+    }
+}
+
+async fn serve(mut stream: TcpStream, peer: SocketAddr, broker: &Broker, admin: &Admin) {
+    let mut buf = Vec::with_capacity(1024);
+    let response = loop {
+        if let Some(end) = find_head_end(&buf) {
+            break respond(&buf[..end], broker, admin);
+        }
+        if buf.len() >= MAX_REQUEST {
+            break Response::status(400, "Bad Request", "request head too long\n");
+        }
+        let mut chunk = [0u8; 1024];
+        match stream.read(&mut chunk).await {
+            Ok(0) if buf.is_empty() => return,
+            Ok(0) => break Response::status(400, "Bad Request", "incomplete request\n"),
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(_) => return,
+        }
+    };
+    if response.code != 200 {
+        tracing::debug!(%peer, code = response.code, "metrics endpoint: request refused");
+    }
+    let _ = stream.write_all(&response.encode()).await;
+    let _ = stream.shutdown().await;
+}
+
+/// Where the head of a request ends (`\r\n\r\n`, or a bare `\n\n`).
+fn find_head_end(buf: &[u8]) -> Option<usize> {
+    let crlf = buf.windows(4).position(|w| w == b"\r\n\r\n");
+    let lf = buf.windows(2).position(|w| w == b"\n\n");
+    match (crlf, lf) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// An HTTP response about to be written.
+#[derive(Debug)]
+pub struct Response {
+    /// Status code.
+    pub code: u16,
+    reason: &'static str,
+    content_type: &'static str,
+    body: String,
+    /// HEAD: send the headers only.
+    head_only: bool,
+    allow: bool,
+}
+
+impl Response {
+    fn status(code: u16, reason: &'static str, body: &str) -> Response {
+        Response {
+            code,
+            reason,
+            content_type: "text/plain; charset=utf-8",
+            body: body.to_string(),
+            head_only: false,
+            allow: code == 405,
+        }
+    }
+
+    /// The bytes on the wire.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut head = format!(
+            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
+            self.code,
+            self.reason,
+            self.content_type,
+            self.body.len()
+        );
+        if self.allow {
+            head.push_str("Allow: GET, HEAD\r\n");
+        }
+        head.push_str("\r\n");
+        let mut out = head.into_bytes();
+        if !self.head_only {
+            out.extend_from_slice(self.body.as_bytes());
+        }
+        out
+    }
+}
+
+/// Answers one request head (request line and headers, without the blank line).
+pub fn respond(head: &[u8], broker: &Broker, admin: &Admin) -> Response {
+    let Ok(head) = std::str::from_utf8(head) else {
+        return Response::status(400, "Bad Request", "request is not UTF-8\n");
+    };
+    let mut lines = head.lines();
+    let request_line = lines.next().unwrap_or_default();
+    let parts: Vec<&str> = request_line.split(' ').collect();
+    let [method, target, version] = parts[..] else {
+        return Response::status(400, "Bad Request", "malformed request line\n");
+    };
+    let valid_method = !method.is_empty() && method.bytes().all(|b| b.is_ascii_uppercase());
+    if !valid_method || !target.starts_with('/') || !version.starts_with("HTTP/1.") {
+        return Response::status(400, "Bad Request", "malformed request line\n");
+    }
+    if lines.any(|header| !header.contains(':')) {
+        return Response::status(400, "Bad Request", "malformed header\n");
+    }
+    let path = target.split(['?', '#']).next().unwrap_or_default();
+    if path != "/metrics" {
+        return Response::status(404, "Not Found", "not found; metrics are at /metrics\n");
+    }
+    if method != "GET" && method != "HEAD" {
+        return Response::status(405, "Method Not Allowed", "only GET and HEAD are supported\n");
+    }
+    Response {
+        code: 200,
+        reason: "OK",
+        content_type: CONTENT_TYPE,
+        body: render(broker, admin),
+        head_only: method == "HEAD",
+        allow: false,
+    }
+}
+
+/// A sample value: counters print as integers, gauges as floats.
+#[derive(Debug, Clone, Copy)]
+enum Num {
+    Int(u64),
+    Float(f64),
+}
+
+impl std::fmt::Display for Num {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Num::Int(n) => write!(f, "{n}"),
+            Num::Float(x) => write!(f, "{x}"),
+        }
+    }
+}
+
+/// Writes metric families in the text exposition format.
+struct Exposition(String);
+
+impl Exposition {
+    /// A family: HELP and TYPE lines, then one sample per `(labels, value)`; `labels` is the
+    /// text inside the braces, or empty.
+    fn family(&mut self, name: &str, kind: &str, help: &str, samples: &[(&str, Num)]) {
+        let _ = writeln!(self.0, "# HELP {name} {help}");
+        let _ = writeln!(self.0, "# TYPE {name} {kind}");
+        for (labels, value) in samples {
+            if labels.is_empty() {
+                let _ = writeln!(self.0, "{name} {value}");
+            } else {
+                let _ = writeln!(self.0, "{name}{{{labels}}} {value}");
+            }
+        }
+    }
+
+    fn gauge(&mut self, name: &str, help: &str, value: f64) {
+        self.family(name, "gauge", help, &[("", Num::Float(value))]);
+    }
+
+    fn counter(&mut self, name: &str, help: &str, value: u64) {
+        self.family(name, "counter", help, &[("", Num::Int(value))]);
+    }
+
+    fn by_qos(&mut self, name: &str, help: &str, values: [u64; 3]) {
+        let samples = [
+            ("qos=\"0\"", Num::Int(values[0])),
+            ("qos=\"1\"", Num::Int(values[1])),
+            ("qos=\"2\"", Num::Int(values[2])),
+        ];
+        self.family(name, "counter", help, &samples);
+    }
+
+    fn histogram(&mut self, name: &str, help: &str, h: &HistogramSnapshot) {
+        let _ = writeln!(self.0, "# HELP {name} {help}");
+        let _ = writeln!(self.0, "# TYPE {name} histogram");
+        for (bound, count) in &h.buckets {
+            let le = *bound as f64 / 1e6;
+            let _ = writeln!(self.0, "{name}_bucket{{le=\"{le}\"}} {count}");
+        }
+        let _ = writeln!(self.0, "{name}_bucket{{le=\"+Inf\"}} {}", h.count);
+        let _ = writeln!(self.0, "{name}_sum {}", h.sum_micros as f64 / 1e6);
+        let _ = writeln!(self.0, "{name}_count {}", h.count);
+    }
+}
+
+/// Every metric, now, in the text exposition format.
+pub fn render(broker: &Broker, admin: &Admin) -> String {
+    let s = broker_stats(broker);
+    let m = &broker.metrics;
+    let store = broker.store().map(|s| s.stats()).unwrap_or_default();
+    let mut e = Exposition(String::with_capacity(4096));
+    e.family(
+        "robustmq_build_info",
+        "gauge",
+        "Always 1; the version label says which robustmq this is.",
+        &[(&format!("version=\"{}\"", s.version), Num::Int(1))],
+    );
+    e.gauge(
+        "robustmq_uptime_seconds",
+        "Seconds since the broker started.",
+        broker.started.elapsed().as_secs_f64(),
+    );
+    e.gauge(
+        "robustmq_connections",
+        "Clients connected now.",
+        s.clients_connected as f64,
+    );
+    e.gauge(
+        "robustmq_connections_maximum",
+        "Most clients connected at once since start.",
+        s.clients_maximum as f64,
+    );
+    e.counter(
+        "robustmq_connections_total",
+        "Client connections accepted (CONNACK success) since start.",
+        s.connections_total,
+    );
+    e.gauge(
+        "robustmq_sessions",
+        "Sessions, online and offline.",
+        s.clients_total as f64,
+    );
+    e.by_qos(
+        "robustmq_messages_received_total",
+        "PUBLISH packets received from clients, by QoS.",
+        get_by_qos(&m.publish_received),
+    );
+    e.by_qos(
+        "robustmq_messages_sent_total",
+        "PUBLISH packets sent to clients, by QoS (resends not counted).",
+        get_by_qos(&m.publish_sent),
+    );
+    e.counter(
+        "robustmq_packets_received_total",
+        "MQTT packets of every type received.",
+        s.messages_received,
+    );
+    e.counter(
+        "robustmq_packets_sent_total",
+        "MQTT packets of every type sent.",
+        s.messages_sent,
+    );
+    e.counter(
+        "robustmq_bytes_received_total",
+        "Bytes read from clients.",
+        s.bytes_received,
+    );
+    e.counter(
+        "robustmq_bytes_sent_total",
+        "Bytes written to clients.",
+        s.bytes_sent,
+    );
+    e.counter(
+        "robustmq_publish_dropped_total",
+        "Messages dropped: a session's queue or the store was full, the message was too large for the client, or it expired.",
+        s.publish_dropped,
+    );
+    e.gauge(
+        "robustmq_subscriptions",
+        "Subscriptions over all sessions.",
+        s.subscriptions as f64,
+    );
+    e.gauge(
+        "robustmq_retained_messages",
+        "Retained messages.",
+        s.retained_messages as f64,
+    );
+    e.gauge(
+        "robustmq_queued_messages",
+        "Messages queued or in flight over all sessions.",
+        s.queued_messages as f64,
+    );
+    e.counter(
+        "robustmq_store_commits_total",
+        "Store write transactions committed (a group commit counts once).",
+        store.commits,
+    );
+    e.counter(
+        "robustmq_store_fsyncs_total",
+        "Store commits that were fsynced.",
+        store.fsyncs,
+    );
+    e.counter(
+        "robustmq_store_ops_total",
+        "Changes applied by store commits.",
+        store.ops,
+    );
+    e.gauge(
+        "robustmq_store_bytes",
+        "Bytes of queued messages held in the store for persistent sessions.",
+        get(&m.store_bytes) as f64,
+    );
+    if let Some(len) = admin
+        .data_file
+        .as_ref()
+        .and_then(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+    {
+        e.gauge(
+            "robustmq_store_file_bytes",
+            "Size of the store's data file.",
+            len as f64,
+        );
+    }
+    e.gauge(
+        "robustmq_store_last_commit_seconds",
+        "Duration of the store's last commit, fsync included.",
+        store.last_commit_micros as f64 / 1e6,
+    );
+    e.histogram(
+        "robustmq_store_commit_seconds",
+        "Time from the broker submitting a change to the store until it was committed, fsync included (queueing behind the commit in progress counts); one observation per submission, i.e. per acknowledgement that waits for the store.",
+        &m.store_commit.snapshot(),
+    );
+    e.counter(
+        "robustmq_connection_panics_total",
+        "Connection tasks that panicked (a bug if ever non-zero).",
+        s.connection_panics,
+    );
+    e.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn head_end_is_found_with_crlf_or_lf() {
+        assert_eq!(find_head_end(b"GET / HTTP/1.1\r\n\r\n"), Some(14));
+        assert_eq!(find_head_end(b"GET / HTTP/1.1\n\n"), Some(14));
+        assert_eq!(find_head_end(b"GET / HTTP/1.1\r\nHost: x\r\n"), None);
+    }
+}

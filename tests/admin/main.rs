@@ -1,0 +1,11 @@
+//! Admin API and Prometheus tests: the real broker in-process, the admin topics driven by
+//! rumqttc (3.1.1 and 5), the metrics endpoint scraped over raw TCP.
+
+#[path = "../broker/common.rs"]
+#[allow(unused_imports)]
+mod common;
+
+mod clients;
+mod commands;
+mod prometheus;
+mod support;
