@@ -250,26 +250,9 @@ pub struct ConnectionArgs {
     /// Client identifier [default: assigned by the broker with MQTT 5, random with 3.1.1].
     #[arg(short = 'i', long = "id", value_name = "ID", help_heading = "Connection")]
     pub id: Option<String>,
-    /// User name.
-    #[arg(short = 'u', long, value_name = "USER", help_heading = "Connection")]
-    pub username: Option<String>,
-    /// Password.
-    #[arg(
-        short = 'P',
-        long = "pw",
-        value_name = "PASSWORD",
-        help_heading = "Connection"
-    )]
-    pub password: Option<String>,
-    /// Keep alive interval in seconds (0 = off).
-    #[arg(
-        short = 'k',
-        long,
-        value_name = "SECS",
-        default_value_t = 60,
-        help_heading = "Connection"
-    )]
-    pub keepalive: u16,
+    /// User name, password and keep alive.
+    #[command(flatten)]
+    pub login: LoginArgs,
     /// MQTT version: 5, 311 or 31 (also mqttv5, mqttv311, mqttv31).
     #[arg(short = 'V', long = "protocol-version", value_name = "VERSION", default_value = "5", value_parser = parse_protocol_version, help_heading = "Connection")]
     pub protocol_version: Version,
@@ -513,26 +496,9 @@ pub struct BenchConnArgs {
     /// MQTT version: 5, 311 or 31 (also mqttv5, mqttv311, mqttv31).
     #[arg(short = 'V', long = "protocol-version", value_name = "VERSION", default_value = "5", value_parser = parse_protocol_version, help_heading = "Connection")]
     pub protocol_version: Version,
-    /// User name.
-    #[arg(short = 'u', long, value_name = "USER", help_heading = "Connection")]
-    pub username: Option<String>,
-    /// Password.
-    #[arg(
-        short = 'P',
-        long = "pw",
-        value_name = "PASSWORD",
-        help_heading = "Connection"
-    )]
-    pub password: Option<String>,
-    /// Keep alive interval in seconds (0 = off).
-    #[arg(
-        short = 'k',
-        long,
-        value_name = "SECS",
-        default_value_t = 60,
-        help_heading = "Connection"
-    )]
-    pub keepalive: u16,
+    /// User name, password and keep alive.
+    #[command(flatten)]
+    pub login: LoginArgs,
     /// Client identifiers are PREFIX-p0, PREFIX-s0, PREFIX-c0, ... [default: rmqb-PID].
     #[arg(short = 'i', long, value_name = "PREFIX", help_heading = "Connection")]
     pub id_prefix: Option<String>,
@@ -698,4 +664,29 @@ pub struct BenchPubsubArgs {
     pub load: BenchLoadArgs,
     #[command(flatten)]
     pub output: BenchOutputArgs,
+}
+
+/// User name, password and keep alive, shared by every command that connects to a broker.
+#[derive(Debug, Clone, Args)]
+pub struct LoginArgs {
+    /// User name.
+    #[arg(short = 'u', long, value_name = "USER", help_heading = "Connection")]
+    pub username: Option<String>,
+    /// Password.
+    #[arg(
+        short = 'P',
+        long = "pw",
+        value_name = "PASSWORD",
+        help_heading = "Connection"
+    )]
+    pub password: Option<String>,
+    /// Keep alive interval in seconds (0 = off).
+    #[arg(
+        short = 'k',
+        long,
+        value_name = "SECS",
+        default_value_t = 60,
+        help_heading = "Connection"
+    )]
+    pub keepalive: u16,
 }

@@ -235,13 +235,13 @@ fn qos(q: u8) -> QoS {
 
 fn target(a: &BenchConnArgs) -> anyhow::Result<Target> {
     let mut options = ConnectOptions::new(a.host.clone(), a.port, a.protocol_version);
-    options.keep_alive = a.keepalive;
+    options.keep_alive = a.login.keepalive;
     if let Some(expiry) = a.session_expiry {
         options.clean_start = false;
         options.session_expiry = expiry;
     }
-    options.username = a.username.as_deref().map(Arc::from);
-    options.password = a.password.clone().map(Bytes::from);
+    options.username = a.login.username.as_deref().map(Arc::from);
+    options.password = a.login.password.clone().map(Bytes::from);
     options.connect_timeout = a.connect_timeout.max(Duration::from_millis(1));
     let id_prefix = a
         .id_prefix

@@ -80,8 +80,8 @@ pub fn connection(args: &ConnectionArgs, commands: &[&str]) -> Result<Connection
         (host, port, username, password, url_topic) =
             (url.host, url.port, url.username, url.password, url.topic);
     }
-    username = args.username.clone().or(username);
-    password = args.password.clone().or(password);
+    username = args.login.username.clone().or(username);
+    password = args.login.password.clone().or(password);
     if !v5 && password.is_some() && username.is_none() {
         return Err(Failure::usage(
             "a password (-P) needs a user name (-u) with MQTT 3.1.1",
@@ -127,7 +127,7 @@ pub fn connection(args: &ConnectionArgs, commands: &[&str]) -> Result<Connection
     let mut options = ConnectOptions::new(host, port, version);
     options.client_id = Arc::from(client_id);
     options.clean_start = !args.no_clean;
-    options.keep_alive = args.keepalive;
+    options.keep_alive = args.login.keepalive;
     options.session_expiry = if v5 { session_expiry } else { 0 };
     options.username = username.map(Arc::from);
     options.password = password.map(Bytes::from);
