@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the interop tests (tests/interop) need, if it is missing:
-#   - mosquitto-clients (mosquitto_pub, mosquitto_sub) and mosquitto, via apt-get;
+#   - mosquitto-clients (mosquitto_pub, mosquitto_sub), mosquitto and tmux (for `top`'s
+#     end-to-end tests), via apt-get;
 #   - coreutils' stdbuf (present on every Debian system; checked, not installed);
 #   - Python paho-mqtt 2.x, via `python3 -m pip`.
 # Idempotent; runs unattended (no stdin) as root on Debian/Ubuntu. Prints one line per thing
@@ -32,7 +33,7 @@ deb_installed() {
 }
 
 # Debian packages: package name and a command it must provide.
-for entry in "mosquitto-clients:mosquitto_sub" "mosquitto:mosquitto"; do
+for entry in "mosquitto-clients:mosquitto_sub" "mosquitto:mosquitto" "tmux:tmux"; do
     pkg="${entry%%:*}"
     cmd="${entry##*:}"
     if deb_installed "$pkg" && { command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ]; }; then

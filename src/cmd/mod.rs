@@ -6,6 +6,7 @@ pub mod pub_cmd;
 pub mod serve;
 pub mod store;
 pub mod sub;
+pub mod top;
 
 use std::process::ExitCode;
 
@@ -19,5 +20,6 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Pub(args) => pub_cmd::run(args),
         Command::Sub(args) => sub::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Top(args) => top::run(args),
     }
 }

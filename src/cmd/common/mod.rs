@@ -32,7 +32,7 @@ pub struct Connection {
 }
 
 /// `robustmq-` and 12 hex digits: within the 23 characters MQTT 3.1 guarantees.
-fn random_client_id() -> String {
+pub fn random_client_id() -> String {
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u32(std::process::id());
     hasher.write_u128(

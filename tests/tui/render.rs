@@ -1,0 +1,508 @@
+//! Each view drawn into a TestBackend buffer from a known state, asserting on the text (and,
+//! for NO_COLOR, on the styles) of the buffer.
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::style::{Color, Modifier};
+use ratatui::Terminal;
+use robustmq::tui::admin::{
+    BrokerStats, ClientList, ClientRow, Latency, Reply, SessionList, SessionRow, StoreStats, TopicList,
+    TopicRow,
+};
+use robustmq::tui::app::{App, Update, View};
+use robustmq::tui::ui::{draw, Theme};
+
+/// Unix milliseconds the fixtures treat as now.
+const NOW_MS: u64 = 1_800_000_000_000;
+const COLOR: Theme = Theme { color: true };
+
+fn key(app: &mut App, code: KeyCode) {
+    app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+fn sys(app: &mut App, name: &str, value: &str, at: Instant) {
+    app.apply(
+        Update::Sys {
+            topic: format!("$SYS/broker/{name}"),
+            payload: value.as_bytes().to_vec(),
+            retained: false,
+        },
+        at,
+    );
+}
+
+fn stats(publish_received: u64, bytes_received: u64) -> BrokerStats {
+    BrokerStats {
+        version: "0.1.0".into(),
+        uptime_seconds: 3725,
+        clients_connected: 3,
+        clients_total: 5,
+        clients_maximum: 7,
+        clients_disconnected: 2,
+        publish_received,
+        publish_sent: publish_received * 2,
+        publish_dropped: 4,
+        bytes_received,
+        bytes_sent: bytes_received * 2,
+        subscriptions: 40,
+        retained_messages: 12,
+        queued_messages: 9,
+        stored_messages: 21,
+        ..Default::default()
+    }
+}
+
+fn client(id: &str, address: &str, version: &str, messages_in: u64) -> ClientRow {
+    ClientRow {
+        client_id: id.into(),
+        address: address.into(),
+        protocol_version: version.into(),
+        connected_since_ms: NOW_MS - 312_000,
+        keep_alive: 60,
+        subscriptions: 2,
+        inflight: 1,
+        queued: 3,
+        messages_in,
+        messages_out: 7,
+        bytes_in: 100,
+        bytes_out: 200,
+        dropped: 0,
+    }
+}
+
+/// robustmq, connected, ten seconds of traffic at 200 messages/s in, and a reply for every view.
+fn robustmq_app() -> App {
+    let t0 = Instant::now();
+    let mut app = App::new("localhost:1883", t0, NOW_MS);
+    app.apply(Update::Connected, t0);
+    sys(&mut app, "version", "robustmq version 0.1.0", t0);
+    for i in 0..=10u64 {
+        let at = t0 + Duration::from_secs(i);
+        app.apply(Update::Reply(Reply::Broker(stats(i * 200, i * 20_480))), at);
+        app.tick(at, NOW_MS);
+    }
+    let at = t0 + Duration::from_secs(10);
+    app.apply(
+        Update::Reply(Reply::Clients(ClientList {
+            total: 3,
+            clients: vec![
+                client("sensor-kitchen", "192.168.1.20:50123", "3.1.1", 1500),
+                client("sensor-garage", "192.168.1.21:50124", "5.0", 300),
+                client("dashboard", "127.0.0.1:40000", "5.0", 0),
+            ],
+        })),
+        at,
+    );
+    app.apply(
+        Update::Reply(Reply::Topics(TopicList {
+            window_seconds: 10.0,
+            distinct_topics: 2,
+            sampling: 1,
+            topics: vec![
+                TopicRow {
+                    topic: "home/kitchen/temperature".into(),
+                    messages: 1500,
+                    bytes: 15_000,
+                    messages_per_second: 150.0,
+                    bytes_per_second: 1500.0,
+                },
+                TopicRow {
+                    topic: "home/garage/door".into(),
+                    messages: 300,
+                    bytes: 3000,
+                    messages_per_second: 30.0,
+                    bytes_per_second: 300.0,
+                },
+            ],
+        })),
+        at,
+    );
+    app.apply(
+        Update::Reply(Reply::Sessions(SessionList {
+            total: 2,
+            sessions: vec![
+                SessionRow {
+                    client_id: "logger".into(),
+                    queued: 120,
+                    inflight: 2,
+                    subscriptions: 1,
+                    offline_since_ms: Some(NOW_MS - 90_000),
+                    expiry_interval: 3600,
+                    expires_at_ms: Some(NOW_MS - 90_000 + 3_600_000),
+                    dropped: 0,
+                },
+                SessionRow {
+                    client_id: "archiver".into(),
+                    queued: 5,
+                    offline_since_ms: Some(NOW_MS - 5000),
+                    expiry_interval: u32::MAX,
+                    expires_at_ms: None,
+                    ..Default::default()
+                },
+            ],
+        })),
+        at,
+    );
+    app.apply(
+        Update::Reply(Reply::Store(StoreStats {
+            durable: true,
+            durability: "immediate".into(),
+            file: Some("/var/lib/robustmq/robustmq.redb".into()),
+            file_bytes: Some(3 * 1024 * 1024),
+            commits: 1234,
+            fsyncs: 1200,
+            ops: 5000,
+            last_commit_us: 2300,
+            store_bytes: 256 * 1024 * 1024,
+            max_store_bytes: 1024 * 1024 * 1024,
+            queued_messages: 125,
+            commit_latency: Latency {
+                count: 100,
+                sum_seconds: 0.2,
+                buckets: vec![(0.001, 40), (0.0025, 90), (0.01, 100)],
+            },
+        })),
+        at,
+    );
+    app
+}
+
+/// Mosquitto: `$SYS` only, some figures never published.
+fn mosquitto_app() -> App {
+    let t0 = Instant::now();
+    let mut app = App::new("localhost:1883", t0, NOW_MS);
+    app.apply(Update::Connected, t0);
+    let at = t0 + Duration::from_secs(20);
+    sys(&mut app, "version", "mosquitto version 2.0.11", at);
+    sys(&mut app, "uptime", "65 seconds", at);
+    sys(&mut app, "clients/connected", "2", at);
+    sys(&mut app, "clients/total", "2", at);
+    sys(&mut app, "publish/messages/received", "40", at);
+    sys(&mut app, "bytes/received", "4000", at);
+    app.tick(at, NOW_MS);
+    app
+}
+
+/// Draws and returns the screen, one string per row.
+fn render(app: &App, width: u16, height: u16, theme: Theme) -> (Vec<String>, ratatui::buffer::Buffer) {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| draw(frame, app, theme)).unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    let rows = (0..height)
+        .map(|y| {
+            (0..width)
+                .map(|x| buffer[(x, y)].symbol().to_string())
+                .collect::<String>()
+        })
+        .collect();
+    (rows, buffer)
+}
+
+fn screen(app: &App, width: u16, height: u16) -> String {
+    render(app, width, height, COLOR).0.join("\n")
+}
+
+fn assert_has(screen: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(screen.contains(needle), "{needle:?} not on the screen:\n{screen}");
+    }
+}
+
+fn assert_lacks(screen: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(
+            !screen.contains(needle),
+            "{needle:?} should not be on the screen:\n{screen}"
+        );
+    }
+}
+
+fn row_with<'a>(screen: &'a str, needle: &str) -> &'a str {
+    screen
+        .lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no row with {needle:?}:\n{screen}"))
+}
+
+#[test]
+fn overview_80x24_has_header_tabs_charts_and_keys() {
+    let app = robustmq_app();
+    let s = screen(&app, 80, 24);
+    assert_has(
+        &s,
+        &[
+            "robustmq top",
+            "localhost:1883",
+            "● connected",
+            "up 1h02m",
+            "Clients 3 of 5 · max 7",
+            "Subscriptions 40",
+            "Retained 12",
+            "Stored 21",
+            "Queued 9",
+            "Msgs in 200/s",
+            "out 400/s",
+            "Bytes in 20 KiB/s",
+            "Dropped 4",
+            "1 Overview",
+            "5 Store",
+            "Msgs in 200/s · peak 200/s",
+            "Connections 3",
+            "q quit",
+        ],
+    );
+    // 80 columns leave no room for the topics box.
+    assert_lacks(&s, &["Busiest topics"]);
+    assert!(s.contains('█'), "charts are drawn:\n{s}");
+}
+
+#[test]
+fn overview_160x48_adds_the_busiest_topics() {
+    let s = screen(&robustmq_app(), 160, 48);
+    assert_has(
+        &s,
+        &[
+            "Busiest topics 2 · last 10s",
+            "home/kitchen/temperature",
+            "robustmq version 0.1.0",
+        ],
+    );
+    let kitchen = row_with(&s, "home/kitchen/temperature");
+    assert!(kitchen.contains("150"), "{kitchen}");
+}
+
+#[test]
+fn clients_view_lists_sorted_rows_with_columns_that_fit() {
+    let mut app = robustmq_app();
+    key(&mut app, KeyCode::Char('2'));
+    assert_eq!(app.view, View::Clients);
+    let narrow = screen(&app, 80, 24);
+    assert_has(
+        &narrow,
+        &[
+            "Clients 3",
+            "Client ID",
+            "Msgs in ▼",
+            "Msgs out",
+            "sensor-kitchen",
+        ],
+    );
+    assert_lacks(&narrow, &["Address", "192.168.1.20"]);
+    let lines: Vec<&str> = narrow.lines().collect();
+    let first = lines.iter().position(|l| l.contains("sensor-kitchen")).unwrap();
+    let second = lines.iter().position(|l| l.contains("sensor-garage")).unwrap();
+    assert!(first < second, "busiest first:\n{narrow}");
+    assert!(row_with(&narrow, "sensor-kitchen").contains("5m12s"), "{narrow}");
+    let wide = screen(&app, 160, 48);
+    assert_has(&wide, &["Address", "192.168.1.20:50123", "KA", "3.1.1", "Inflt"]);
+    // Sort by client id (first column): s cycles from the last column back to it.
+    app.clients.sort = 0;
+    app.clients.descending = false;
+    let by_id = screen(&app, 80, 24);
+    let lines: Vec<&str> = by_id.lines().collect();
+    let dash = lines.iter().position(|l| l.contains("dashboard")).unwrap();
+    let kitchen = lines.iter().position(|l| l.contains("sensor-kitchen")).unwrap();
+    assert!(dash < kitchen, "{by_id}");
+    assert_has(&by_id, &["Client ID ▲"]);
+}
+
+#[test]
+fn filter_prompt_and_filtered_rows_show() {
+    let mut app = robustmq_app();
+    key(&mut app, KeyCode::Char('2'));
+    key(&mut app, KeyCode::Char('/'));
+    for c in "garage".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    let s = screen(&app, 80, 24);
+    assert_has(
+        &s,
+        &[
+            "Filter: garage",
+            "Clients 1 of 3",
+            "filter \"garage\"",
+            "sensor-garage",
+        ],
+    );
+    assert_lacks(&s, &["sensor-kitchen"]);
+}
+
+#[test]
+fn disconnect_asks_for_confirmation_in_the_footer() {
+    let mut app = robustmq_app();
+    key(&mut app, KeyCode::Char('2'));
+    key(&mut app, KeyCode::Char('K'));
+    let s = screen(&app, 80, 24);
+    assert_has(&s, &["Disconnect client sensor-kitchen? y / n"]);
+}
+
+#[test]
+fn topics_view_shows_rates() {
+    let mut app = robustmq_app();
+    key(&mut app, KeyCode::Char('3'));
+    for (w, h) in [(80, 24), (160, 48)] {
+        let s = screen(&app, w, h);
+        assert_has(
+            &s,
+            &["Busiest topics 2 · last 10s", "Msgs/s ▼", "home/garage/door"],
+        );
+        let row = row_with(&s, "home/kitchen/temperature");
+        assert!(row.contains("150") && row.contains("1.5 KiB"), "{row}");
+    }
+}
+
+#[test]
+fn sessions_view_shows_queues_and_expiry() {
+    let mut app = robustmq_app();
+    key(&mut app, KeyCode::Char('4'));
+    for (w, h) in [(80, 24), (160, 48)] {
+        let s = screen(&app, w, h);
+        assert_has(&s, &["Offline sessions 2", "Queued ▼", "Expires in"]);
+        let logger = row_with(&s, "logger");
+        assert!(logger.contains("120") && logger.contains("58m30s"), "{logger}");
+        assert!(row_with(&s, "archiver").contains("never"), "{s}");
+    }
+}
+
+#[test]
+fn store_view_shows_the_file_commits_latency_and_fill() {
+    let mut app = robustmq_app();
+    key(&mut app, KeyCode::Char('5'));
+    for (w, h) in [(80, 24), (160, 48)] {
+        let s = screen(&app, w, h);
+        assert_has(
+            &s,
+            &[
+                "immediate: each acknowledgement waits for its fsync",
+                "/var/lib/robustmq/robustmq.redb",
+                "3.0 MiB",
+                "1.2k",
+                "2.3 ms",
+                "p50 ≤ 2.5 ms",
+                "p99 ≤ 10.0 ms",
+                "256 MiB of 1.0 GiB",
+                "25.0%",
+            ],
+        );
+    }
+}
+
+#[test]
+fn mosquitto_gets_the_header_and_an_explanation_instead_of_details() {
+    let mut app = mosquitto_app();
+    let overview = screen(&app, 80, 24);
+    assert_has(
+        &overview,
+        &[
+            "mosquitto version 2.0.11",
+            "Clients 2 of 2 · max –",
+            "Not published by this broker:",
+            "clients/maximum",
+        ],
+    );
+    for view in ['2', '3', '4', '5'] {
+        key(&mut app, KeyCode::Char(view));
+        for (w, h) in [(80, 24), (160, 48)] {
+            let s = screen(&app, w, h);
+            assert_has(
+                &s,
+                &[
+                    "not available from this broker",
+                    "mosquitto version 2.0.11 publishes the",
+                ],
+            );
+        }
+    }
+}
+
+#[test]
+fn a_lost_broker_is_reported_with_the_retry() {
+    let mut app = robustmq_app();
+    let now = app.now;
+    app.apply(
+        Update::Down {
+            error: "cannot connect to localhost:1883: connection refused".into(),
+            retry_in: Duration::from_secs(2),
+        },
+        now,
+    );
+    let s = screen(&app, 80, 24);
+    assert_has(
+        &s,
+        &[
+            "✕ disconnected",
+            "broker unreachable: cannot connect to localhost:1883",
+        ],
+    );
+    assert_has(&s, &["Clients 3 of 5"]);
+    app.apply(Update::Connecting { attempt: 3 }, now);
+    assert_has(&screen(&app, 80, 24), &["reconnecting (attempt 3)"]);
+}
+
+#[test]
+fn help_overlay_lists_the_keys() {
+    let mut app = robustmq_app();
+    key(&mut app, KeyCode::Char('?'));
+    for (w, h) in [(80, 24), (160, 48)] {
+        let s = screen(&app, w, h);
+        assert_has(
+            &s,
+            &[
+                "Keys",
+                "quit",
+                "filter rows",
+                "disconnect the selected client",
+                "pause",
+            ],
+        );
+    }
+}
+
+#[test]
+fn paused_shows_in_the_title() {
+    let mut app = robustmq_app();
+    key(&mut app, KeyCode::Char('p'));
+    assert_has(&screen(&app, 80, 24), &["PAUSED"]);
+}
+
+#[test]
+fn no_color_draws_without_any_colour_and_selects_in_reverse_video() {
+    let mut app = robustmq_app();
+    key(&mut app, KeyCode::Char('2'));
+    let (rows, buffer) = render(&app, 80, 24, Theme { color: false });
+    for cell in buffer.content() {
+        assert_eq!(
+            cell.fg,
+            Color::Reset,
+            "a foreground colour with NO_COLOR: {cell:?}"
+        );
+        assert_eq!(
+            cell.bg,
+            Color::Reset,
+            "a background colour with NO_COLOR: {cell:?}"
+        );
+    }
+    let y = rows.iter().position(|r| r.contains("sensor-kitchen")).unwrap() as u16;
+    assert!(
+        buffer[(5, y)].modifier.contains(Modifier::REVERSED),
+        "the selected row is in reverse video"
+    );
+    let (_, colored) = render(&app, 80, 24, COLOR);
+    assert!(
+        colored.content().iter().any(|c| c.fg != Color::Reset),
+        "colours without NO_COLOR"
+    );
+}
+
+#[test]
+fn tiny_terminals_do_not_panic() {
+    let mut app = robustmq_app();
+    for view in ['1', '2', '3', '4', '5', '?'] {
+        key(&mut app, KeyCode::Char(view));
+        for (w, h) in [(1, 1), (10, 3), (20, 8), (40, 10)] {
+            render(&app, w, h, COLOR);
+        }
+    }
+}
