@@ -117,6 +117,23 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    fn resize(&self, width: u16, height: u16) {
+        let status = self
+            .cmd()
+            .args([
+                "resize-window",
+                "-t",
+                "top",
+                "-x",
+                &width.to_string(),
+                "-y",
+                &height.to_string(),
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success(), "tmux resize-window failed");
+    }
+
     fn display(&self, format: &str) -> String {
         let out = self
             .cmd()
@@ -233,7 +250,7 @@ fn top_shows_live_clients_and_rates_reconnects_and_quits_cleanly() {
     let port = free_port();
     let broker = robustmq(port, dir.path());
     let publishers = Publishers::start(port, 3);
-    let tmux = Tmux::start(100, 30);
+    let tmux = Tmux::start(80, 24);
     tmux.type_line(&format!("{BIN} top -p {port} --interval 0.5; echo top-exited=$?"));
     // Three publishers and top itself.
     let screen = tmux.wait_for("4 clients and a message rate", Duration::from_secs(30), |s| {
@@ -243,10 +260,21 @@ fn top_shows_live_clients_and_rates_reconnects_and_quits_cleanly() {
     assert!(screen.contains("● connected"), "{screen}");
     assert!(screen.contains("robustmq version"), "{screen}");
     tmux.send(&["2"]);
-    tmux.wait_for(
+    let narrow = tmux.wait_for(
         "the publishers in the Clients view",
         Duration::from_secs(15),
         |s| s.contains("e2e-pub-0") && s.contains("e2e-pub-1") && s.contains("e2e-pub-2"),
+    );
+    assert!(
+        !narrow.contains("Address"),
+        "80 columns have no room for addresses:\n{narrow}"
+    );
+    // A bigger terminal is used at once: the address column appears.
+    tmux.resize(160, 48);
+    tmux.wait_for(
+        "the Address column after a resize",
+        Duration::from_secs(10),
+        |s| s.contains("Address") && s.contains("127.0.0.1:"),
     );
     tmux.send(&["3"]);
     tmux.wait_for("the topics in the Topics view", Duration::from_secs(15), |s| {
