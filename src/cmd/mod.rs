@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod common;
+pub mod passwd;
 pub mod pub_cmd;
 pub mod serve;
 pub mod store;
@@ -20,6 +21,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Pub(args) => pub_cmd::run(args),
         Command::Sub(args) => sub::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Passwd(args) => passwd::run(args),
         Command::Top(args) => top::run(args),
     }
 }

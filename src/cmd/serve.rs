@@ -78,6 +78,11 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
         }
     };
     if check_only {
+        // The password and ACL files are part of the configuration: check them too.
+        if let Err(e) = crate::auth::Auth::load(&settings.auth) {
+            eprintln!("robustmq: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
         let what = args
             .config
             .as_ref()
@@ -98,6 +103,7 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
             eprintln!("robustmq: {e:#}");
             match e.downcast_ref::<server::ServerError>() {
                 Some(server::ServerError::Store(_)) => ExitCode::from(EXIT_DATA),
+                Some(server::ServerError::Auth(_)) => ExitCode::from(EXIT_CONFIG),
                 _ => ExitCode::from(EXIT_START),
             }
         }
@@ -112,6 +118,7 @@ async fn serve(settings: Settings) -> Result<()> {
         )
     })?;
     let running = server::start(&settings).await?;
+    reload_on_sighup(running.reloader());
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         data_dir = %settings.server.data_dir.display(),
@@ -127,6 +134,27 @@ async fn serve(settings: Settings) -> Result<()> {
     running.shutdown(Duration::from_secs(5)).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Reloads the password and ACL files on each SIGHUP, for as long as the process runs.
+fn reload_on_sighup(reloader: server::Reloader) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::hangup()) {
+            Ok(mut hup) => {
+                tokio::spawn(async move {
+                    while hup.recv().await.is_some() {
+                        tracing::info!("SIGHUP: reloading the password and ACL files");
+                        reloader.reload();
+                    }
+                });
+            }
+            Err(e) => tracing::warn!("cannot listen for SIGHUP, reloading is off: {e}"),
+        }
+    }
+    #[cfg(not(unix))]
+    drop(reloader);
 }
 
 /// Waits for SIGINT or SIGTERM.

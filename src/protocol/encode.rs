@@ -285,20 +285,18 @@ pub fn encode(version: Version, packet: &Packet, out: &mut BytesMut) -> Result<(
             put_codec(v5::Packet::Suback(suback).encode(), out)
         }
         Packet::Suback(s) => {
-            let topics = s
-                .reasons
-                .iter()
-                .map(|r| match reason::suback_return_code_v3(*r) {
-                    0 => v3::SubscribeReturnCode::MaxLevel0,
-                    1 => v3::SubscribeReturnCode::MaxLevel1,
-                    2 => v3::SubscribeReturnCode::MaxLevel2,
-                    _ => v3::SubscribeReturnCode::Failure,
-                })
-                .collect();
-            put_codec(
-                v3::Packet::Suback(v3::Suback::new(pid(s.packet_id)?, topics)).encode(),
-                out,
-            )
+            // Written here rather than by the codec: mqtt-proto 0.4 puts a v3 Failure on the
+            // wire as 0x03 instead of 0x80 (3.1.1 section 3.9.3).
+            pid(s.packet_id)?;
+            let remaining = 2 + s.reasons.len();
+            out.reserve(5 + remaining);
+            out.put_u8(0x90);
+            put_var_int(out, remaining);
+            out.put_u16(s.packet_id);
+            for r in &s.reasons {
+                out.put_u8(reason::suback_return_code_v3(*r));
+            }
+            Ok(())
         }
         Packet::Unsuback(u) if version.is_v5() => {
             let topics = u

@@ -70,7 +70,7 @@ where
         }
     };
     let (kick_tx, kick_rx) = oneshot::channel();
-    let mut st = match handler::connect::accept(&ctx, connect, peer, kick_tx) {
+    let mut st = match handler::connect::accept(&ctx, connect, peer, kick_tx).await {
         Ok(st) => st,
         Err(refusal) => {
             tracing::info!(%peer, client_id = %refusal.client_id, "connection refused: {}", refusal.detail);

@@ -1,4 +1,5 @@
-//! What every connection of a listener shares: the broker, the limits, the shutdown signal.
+//! What every connection of a listener shares: the broker, the limits, authentication and the
+//! ACL, the shutdown signal.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -6,7 +7,10 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::admin::Admin;
-use super::broker::Broker;
+use super::broker::{Broker, Session};
+use crate::auth::acl::Access;
+use crate::auth::identity::owner_key;
+use crate::auth::Auth;
 
 /// Per-connection limits taken from the configuration.
 #[derive(Debug, Clone)]
@@ -30,10 +34,32 @@ pub struct ListenerContext {
     pub broker: Arc<Broker>,
     /// Limits.
     pub limits: ConnectionLimits,
-    /// Whether clients without a user name may connect.
+    /// Whether clients without a username may connect.
     pub allow_anonymous: bool,
     /// Flips to true when the server shuts down.
     pub shutdown: watch::Receiver<bool>,
     /// The admin API's shared state (topic rates, store file).
     pub admin: Arc<Admin>,
+    /// Password file and ACL, shared by every listener and reloaded on SIGHUP.
+    pub auth: Arc<Auth>,
+}
+
+impl ListenerContext {
+    /// Whether the client of `session` may publish to `topic` (always, without an ACL).
+    pub fn may_publish(&self, session: &Session, topic: &str) -> bool {
+        self.auth
+            .may(&session.client_id, owner_key(session), topic, Access::Write)
+    }
+
+    /// Whether the client of `session` may receive messages on `topic`.
+    pub fn may_read(&self, session: &Session, topic: &str) -> bool {
+        self.auth
+            .may(&session.client_id, owner_key(session), topic, Access::Read)
+    }
+
+    /// Whether the client of `session` may subscribe to `filter` (without `$share/group/`).
+    pub fn may_subscribe(&self, session: &Session, filter: &str) -> bool {
+        self.auth
+            .may_subscribe(&session.client_id, owner_key(session), filter)
+    }
 }

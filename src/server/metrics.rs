@@ -34,6 +34,13 @@ pub struct Metrics {
     pub store_bytes: AtomicU64,
     /// Connection tasks that panicked: always a bug, never expected from any input.
     pub connection_panics: AtomicU64,
+    /// CONNECTs refused by authentication: bad user name or password, or anonymous where it
+    /// is not allowed.
+    pub auth_failures: AtomicU64,
+    /// PUBLISH packets, wills at CONNECT and admin requests the ACL refused.
+    pub publish_denied: AtomicU64,
+    /// Subscriptions the ACL refused.
+    pub subscribe_denied: AtomicU64,
     /// Time from submitting a change to the store until it was committed (fsync included),
     /// observed for every submission made through `Broker::commit`. Shared with the store's
     /// commit callbacks, which run on the writer thread.

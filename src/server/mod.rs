@@ -20,10 +20,13 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
+use crate::auth::acl::Access;
+use crate::auth::identity::owner_key;
+use crate::auth::{Auth, AuthError};
 use crate::config::{Durability, ListenerProtocol, Settings};
 use crate::store::{Store, StoreDurability, StoreError};
 use admin::Admin;
-use broker::{Broker, BrokerConfig, QueueLimits};
+use broker::{AccessCheck, Broker, BrokerConfig, QueueLimits, Session};
 use context::{ConnectionLimits, ListenerContext};
 
 /// Why the server could not start.
@@ -63,6 +66,9 @@ pub enum ServerError {
     /// The data directory cannot be used (locked, corrupt, newer schema, I/O).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The password file or the ACL file cannot be used: a configuration error.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
 }
 
 /// A broker that is running; dropping it does not stop it, call [`RunningServer::shutdown`].
@@ -75,6 +81,24 @@ pub struct RunningServer {
     permits: Arc<Semaphore>,
     max_connections: usize,
     tasks: Vec<JoinHandle<()>>,
+    auth: Arc<Auth>,
+}
+
+/// Reloads what can change while the broker runs: the password file and the ACL file.
+#[derive(Debug, Clone)]
+pub struct Reloader {
+    auth: Arc<Auth>,
+}
+
+impl Reloader {
+    /// See [`RunningServer::reload`].
+    pub fn reload(&self) {
+        if self.auth.is_configured() {
+            self.auth.reload();
+        } else {
+            tracing::info!("reload: no password file or ACL file is configured; nothing to do");
+        }
+    }
 }
 
 /// True for loopback-only listeners, where anonymous access is the safe default.
@@ -82,10 +106,42 @@ fn is_loopback(addr: &SocketAddr) -> bool {
     addr.ip().is_loopback()
 }
 
+/// Deliveries and wills go through the ACL: the broker hands over the session, the ACL wants
+/// its client id, and the session object's address to find the user it belongs to.
+impl AccessCheck for Auth {
+    fn may_receive(&self, session: &Session, topic: &str) -> bool {
+        self.may(&session.client_id, owner_key(session), topic, Access::Read)
+    }
+
+    fn may_publish_will(&self, session: &Session, topic: &str) -> bool {
+        Auth::may_publish_will(self, &session.client_id, owner_key(session), topic)
+    }
+}
+
+/// Loads the password and ACL files, and warns about combinations that are probably not
+/// what was meant.
+fn load_auth(settings: &Settings) -> Result<Arc<Auth>, AuthError> {
+    let auth = Auth::load(&settings.auth)?;
+    if let Some(path) = &settings.auth.password_file {
+        tracing::info!(file = %path.display(), users = auth.users(), "password file loaded");
+    }
+    if let (Some(path), Some(acl)) = (&settings.auth.acl_file, auth.acl()) {
+        tracing::info!(file = %path.display(), rules = acl.rules(), "ACL file loaded");
+        if acl.has_users() && !auth.has_password_file() {
+            tracing::warn!(
+                "the ACL file has `user` sections but no password file is configured: user names are not verified, so any client may claim one"
+            );
+        }
+    }
+    Ok(Arc::new(auth))
+}
+
 /// Opens the store in the data directory, restores the broker from it, binds every listener
 /// and starts serving.
 pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
     let limits = &settings.limits;
+    // Before the store: a bad file is a configuration error, reported before anything else.
+    let auth = load_auth(settings)?;
     let durability = match settings.store.durability {
         Durability::Immediate => StoreDurability::Immediate,
         Durability::Periodic => StoreDurability::Periodic(settings.store.commit_interval),
@@ -107,6 +163,9 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
         },
         Some(store),
     );
+    if auth.has_acl() {
+        broker.set_access_check(auth.clone());
+    }
     let load_time = loaded.load_time;
     let restored = broker.restore(loaded);
     tracing::info!(
@@ -180,6 +239,7 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
             allow_anonymous,
             shutdown: shutdown_rx.clone(),
             admin: admin.clone(),
+            auth: auth.clone(),
         };
         tasks.push(tokio::spawn(listener::run_tcp(listener, ctx, permits.clone())));
     }
@@ -210,6 +270,7 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
         permits,
         max_connections: limits.max_connections,
         tasks,
+        auth,
     })
 }
 
@@ -232,6 +293,20 @@ impl RunningServer {
     /// The broker's shared state.
     pub fn broker(&self) -> &Arc<Broker> {
         &self.broker
+    }
+
+    /// Reads the password file and the ACL file again (SIGHUP), keeping connected clients.
+    /// A file that fails to load is logged in one line and its previous version stays in
+    /// force.
+    pub fn reload(&self) {
+        self.reloader().reload();
+    }
+
+    /// A handle that reloads like [`RunningServer::reload`], for a signal task to own.
+    pub fn reloader(&self) -> Reloader {
+        Reloader {
+            auth: self.auth.clone(),
+        }
     }
 
     /// Stops accepting, tells every client the server is going away (v5 DISCONNECT 0x8B) and

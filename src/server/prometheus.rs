@@ -376,6 +376,21 @@ pub fn render(broker: &Broker, admin: &Admin) -> String {
         &m.store_commit.snapshot(),
     );
     e.counter(
+        "robustmq_auth_failures_total",
+        "CONNECTs refused by authentication (bad user name or password, or anonymous where it is not allowed).",
+        get(&m.auth_failures),
+    );
+    e.counter(
+        "robustmq_publish_denied_total",
+        "PUBLISH packets, wills and admin requests refused by the ACL.",
+        get(&m.publish_denied),
+    );
+    e.counter(
+        "robustmq_subscribe_denied_total",
+        "Subscriptions refused by the ACL.",
+        get(&m.subscribe_denied),
+    );
+    e.counter(
         "robustmq_connection_panics_total",
         "Connection tasks that panicked (a bug if ever non-zero).",
         s.connection_panics,

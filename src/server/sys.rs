@@ -94,7 +94,7 @@ pub async fn run(broker: Arc<Broker>, interval: Duration, mut shutdown: watch::R
         let m = &broker.metrics;
         let census = broker.census();
         let connected = get(&m.clients_connected);
-        let figures: [(&str, u64); 14] = [
+        let figures: [(&str, u64); 17] = [
             ("uptime", broker.started.elapsed().as_secs()),
             ("clients/connected", connected),
             ("clients/active", connected),
@@ -112,6 +112,10 @@ pub async fn run(broker: Arc<Broker>, interval: Duration, mut shutdown: watch::R
             ("bytes/received", get(&m.bytes_received)),
             ("bytes/sent", get(&m.bytes_sent)),
             ("subscriptions/count", census.subscriptions as u64),
+            // robustmq's own: refused logins and what the ACL refused.
+            ("clients/auth_failures", get(&m.auth_failures)),
+            ("publish/messages/denied", get(&m.publish_denied)),
+            ("subscriptions/denied", get(&m.subscribe_denied)),
         ];
         for (topic, value) in figures {
             let text = if topic == "uptime" {

@@ -18,8 +18,10 @@
 //! [`commands`] for every field): `clients/list`, `sessions/list`, `topics/top`, `store/stats`,
 //! `broker/stats`, `clients/disconnect`.
 //!
-//! Until authentication exists, only clients connected from a loopback address may use the API;
-//! others get `{"error":"not authorized"}` and, from MQTT 5 at QoS ≥ 1, PUBACK/PUBREC 0x87.
+//! Who may use it ([`authorized`]): without an ACL file, clients connected from a loopback
+//! address; with one, exactly the clients the ACL lets write the request topic, from anywhere.
+//! Others get `{"error":"not authorized"}` (when they may read the reply topic) and, from
+//! MQTT 5 at QoS ≥ 1, PUBACK/PUBREC 0x87.
 //! Publishing to a `.../response` topic is refused (0x87, no reply), and so is a CONNECT whose
 //! will is on an admin topic, so nobody can fake a reply.
 //!
@@ -41,6 +43,7 @@ use serde_json::Value;
 use super::broker::Message;
 use super::context::ListenerContext;
 use super::handler::ConnState;
+use super::metrics::add;
 use crate::protocol::{reason, topic, MessageProperties, Publish};
 use topics::TopicRates;
 
@@ -70,9 +73,27 @@ pub fn is_admin_topic(topic: &str) -> bool {
     topic.starts_with(PREFIX)
 }
 
-/// Whether a client connected from `peer` may use the admin API: loopback only, until
-/// authentication exists. IPv4-mapped IPv6 loopback (`::ffff:127.0.0.1`) counts as loopback.
-pub fn authorized(peer: &SocketAddr) -> bool {
+/// Whether the client of `st` may send the admin request on `topic`:
+///
+/// - without an ACL file (whether or not a password file is configured): only clients
+///   connected from a loopback address, as the password file says who may connect, not what
+///   they may do;
+/// - with an ACL file: exactly the clients whose ACL grants `write` on the request topic
+///   (e.g. `topic readwrite $CONTROL/robustmq/v1/#` in their `user` section), from any
+///   address; a loopback address grants nothing by itself then, so the ACL file is the one
+///   place that says who administers the broker. Reading the reply needs `read` on the
+///   response topic, like any delivery.
+pub fn authorized(ctx: &ListenerContext, st: &ConnState, topic: &str) -> bool {
+    if ctx.auth.has_acl() {
+        ctx.may_publish(&st.session, topic)
+    } else {
+        is_loopback(&st.peer)
+    }
+}
+
+/// Whether `peer` is a loopback address; IPv4-mapped IPv6 loopback (`::ffff:127.0.0.1`)
+/// counts.
+pub fn is_loopback(peer: &SocketAddr) -> bool {
     peer.ip().to_canonical().is_loopback()
 }
 
@@ -96,12 +117,18 @@ pub fn handle_request(ctx: &ListenerContext, st: &ConnState, p: &Publish) -> Han
         };
     }
     let reply_to = reply_topic(p);
-    if !authorized(&st.peer) {
-        tracing::debug!(client_id = %st.client_id, peer = %st.peer, command, "admin request refused: not from loopback");
+    if !authorized(ctx, st, &p.topic) {
+        let why = if ctx.auth.has_acl() {
+            add(&ctx.broker.metrics.publish_denied, 1);
+            "the ACL does not allow this admin request"
+        } else {
+            "the admin API is only available from loopback addresses"
+        };
+        tracing::debug!(client_id = %st.client_id, peer = %st.peer, command, "admin request refused: {why}");
         publish_reply(ctx, st, p, reply_to, &error("not authorized"));
         return Handled {
             reason: reason::NOT_AUTHORIZED,
-            why: Some("the admin API is only available from loopback addresses"),
+            why: Some(why),
         };
     }
     let body = match parse_request(&p.payload) {
@@ -193,9 +220,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_loopback_is_authorized() {
+    fn loopback_addresses_are_recognized() {
         for ok in ["127.0.0.1:1", "127.8.9.10:1", "[::1]:1", "[::ffff:127.0.0.1]:1"] {
-            assert!(authorized(&ok.parse().unwrap()), "{ok}");
+            assert!(is_loopback(&ok.parse().unwrap()), "{ok}");
         }
         for refused in [
             "10.0.0.1:1",
@@ -204,7 +231,7 @@ mod tests {
             "[fe80::1]:1",
             "0.0.0.0:1",
         ] {
-            assert!(!authorized(&refused.parse().unwrap()), "{refused}");
+            assert!(!is_loopback(&refused.parse().unwrap()), "{refused}");
         }
     }
 

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuar
 use std::time::{Duration, Instant};
 
 pub use message::{Delivery, Message};
-pub use publish::Published;
+pub use publish::{AccessCheck, Published};
 pub use restore::Restored;
 use retain::RetainStore;
 pub use session::{ConnLink, Enqueued, QueueLimits, Session, SessionState, Subscription};
@@ -60,6 +60,8 @@ pub struct Broker {
     next_client_id: AtomicU64,
     /// When the broker started.
     pub started: Instant,
+    /// The ACL's say on deliveries and wills, when one is configured.
+    access: std::sync::OnceLock<Arc<dyn AccessCheck>>,
 }
 
 impl std::fmt::Debug for Broker {
@@ -91,6 +93,7 @@ impl Broker {
             next_connection: AtomicU64::new(1),
             next_client_id: AtomicU64::new(1),
             started: Instant::now(),
+            access: std::sync::OnceLock::new(),
         })
     }
 

@@ -1,5 +1,6 @@
 //! Publishing: the retained store, routing through the trie to each matching session once,
-//! and wills (now, or after their delay).
+//! and wills (now, or after their delay). With an ACL, each receiver's read access to the
+//! concrete topic is checked at routing time, and a will's write access when it falls due.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +15,16 @@ fn is_volatile_topic(topic: &str) -> bool {
     topic.starts_with("$SYS/")
 }
 
+/// The authorization layer's say on routing, installed once with
+/// [`Broker::set_access_check`] when an ACL is configured. Called with the trie's read lock
+/// held, so it must not call back into the broker.
+pub trait AccessCheck: Send + Sync + std::fmt::Debug {
+    /// Whether `session`'s client may receive a message published on `topic`.
+    fn may_receive(&self, session: &Session, topic: &str) -> bool;
+    /// Whether `session`'s will may be published on `topic` now.
+    fn may_publish_will(&self, session: &Session, topic: &str) -> bool;
+}
+
 /// What a publish did.
 #[derive(Debug)]
 pub struct Published {
@@ -26,9 +37,26 @@ pub struct Published {
 }
 
 impl Broker {
+    /// Installs the ACL check for deliveries and wills; false if one was installed already.
+    pub fn set_access_check(&self, check: Arc<dyn AccessCheck>) -> bool {
+        self.access.set(check).is_ok()
+    }
+
+    /// Whether `session`'s will may go out on `topic` now; logs the refusal.
+    fn will_allowed(&self, session: &Session, topic: &str) -> bool {
+        let allowed = self
+            .access
+            .get()
+            .is_none_or(|a| a.may_publish_will(session, topic));
+        if !allowed {
+            tracing::info!(client_id = %session.client_id, topic, "will not published: the ACL does not allow its topic");
+        }
+        allowed
+    }
+
     /// Publishes a message: updates the retained store and delivers it to every matching
     /// session once, at the highest QoS of its matching subscriptions, with all their
-    /// identifiers.
+    /// identifiers. With an ACL, only to sessions whose client may read the topic.
     ///
     /// What must survive a crash (the retained message, deliveries queued for durable
     /// sessions, and `extra_ops`) is committed in one go; the deliveries and the returned gate
@@ -60,6 +88,7 @@ impl Broker {
         let mut notify: Vec<Arc<Session>> = publisher.into_iter().cloned().collect();
         let mut delivered = 0;
         let mut dropped = 0;
+        let access = self.access.get();
         {
             let trie = read(&self.trie);
             let mut targets: Vec<(&Arc<Session>, QoS, bool, Option<u32>)> = Vec::new();
@@ -81,6 +110,9 @@ impl Broker {
             trie.for_each_match(&message.topic, |m| {
                 let sub = m.subscriber.subscription;
                 let session = &m.subscriber.session;
+                if access.is_some_and(|a| !a.may_receive(session, &message.topic)) {
+                    return;
+                }
                 // [MQTT-3.8.3-3] no local: not back to the publisher
                 if sub.options.no_local && message.publisher.as_deref() == Some(&*session.client_id) {
                     return;
@@ -132,11 +164,14 @@ impl Broker {
         };
         let message = Message::from_will(will, Some(session.client_id.clone()));
         match generation {
+            // Checked against the ACL when it falls due.
             Some(generation) if delay > 0 => {
                 self.schedule_will(message, session, generation, Duration::from_secs(delay as u64))
             }
             _ => {
-                self.publish(message, Vec::new(), None);
+                if self.will_allowed(session, &message.topic) {
+                    self.publish(message, Vec::new(), None);
+                }
             }
         }
     }
@@ -165,7 +200,12 @@ impl Broker {
                     None
                 }
             };
-            broker.publish(message, op.into_iter().collect(), None);
+            // The ACL may have changed (SIGHUP) while the will waited.
+            if broker.will_allowed(&session, &message.topic) {
+                broker.publish(message, op.into_iter().collect(), None);
+            } else {
+                broker.commit(op.into_iter().collect(), None, Vec::new());
+            }
         });
     }
 }

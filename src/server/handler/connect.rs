@@ -1,4 +1,4 @@
-//! CONNECT and DISCONNECT: admit a client, attach its session, say goodbye.
+//! CONNECT and DISCONNECT: authenticate and admit a client, attach its session, say goodbye.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -9,11 +9,12 @@ use bytes::BytesMut;
 use tokio::sync::oneshot;
 
 use super::{Close, ConnState, Pending};
+use crate::auth::login::FAILED_LOGIN_DELAY;
 use crate::protocol::{reason, Connack, ConnackProperties, Connect, Disconnect, Packet, Version};
 use crate::server::admin;
 use crate::server::broker::ConnLink;
 use crate::server::context::ListenerContext;
-use crate::server::metrics::ConnStats;
+use crate::server::metrics::{add, ConnStats};
 use crate::server::persist;
 
 /// A CONNECT the broker turns down, with the CONNACK that says why.
@@ -45,9 +46,15 @@ fn refuse(connect: &Connect, code: u8, detail: &str) -> Box<Refusal> {
     })
 }
 
-/// Admits a client: checks the CONNECT, attaches the session (taking it over if needed) and
+/// Admits a client: authenticates it (see [`crate::auth::login`] for the rules), checks the
+/// CONNECT and its will against the ACL, attaches the session (taking it over if needed) and
 /// queues the CONNACK as the first packet of the returned state.
-pub fn accept(
+///
+/// A failed login is logged at warn (address, client id, user name; never the password) and
+/// answered only after [`FAILED_LOGIN_DELAY`]: this connection's task sleeps, nothing else
+/// waits. A persistent session created by another user is not resumed but replaced, so no
+/// user inherits another's subscriptions and queued messages.
+pub async fn accept(
     ctx: &ListenerContext,
     connect: Connect,
     peer: SocketAddr,
@@ -62,19 +69,24 @@ pub fn accept(
             "enhanced authentication is not supported",
         ));
     }
-    if !ctx.allow_anonymous && connect.username.is_none() {
-        return Err(refuse(
-            &connect,
-            reason::NOT_AUTHORIZED,
-            "anonymous clients are not allowed on this listener",
-        ));
-    }
-    if connect.username.is_some() && !ctx.allow_anonymous {
-        return Err(refuse(
-            &connect,
-            reason::BAD_USERNAME_OR_PASSWORD,
-            "no password file is configured",
-        ));
+    // v5 [MQTT-3.1.4-2]: authentication and authorization checks, a failure closes the
+    // connection after a CONNACK of 0x86 or 0x87 [MQTT-3.2.2-7]; 3.1.1 return codes 4 and 5.
+    let username = connect.username.as_deref();
+    if let Err(refused) = ctx
+        .auth
+        .login(username, connect.password.as_ref(), ctx.allow_anonymous)
+        .await
+    {
+        add(&ctx.broker.metrics.auth_failures, 1);
+        tracing::warn!(
+            %peer,
+            client_id = %connect.client_id,
+            username = username.unwrap_or(""),
+            "login failed: {}",
+            refused.detail
+        );
+        tokio::time::sleep(FAILED_LOGIN_DELAY).await;
+        return Err(refuse(&connect, refused.reason, refused.detail));
     }
     if connect
         .will
@@ -104,6 +116,21 @@ pub fn accept(
     } else {
         connect.client_id.clone()
     };
+    if let Some(will) = &connect.will {
+        if !ctx.auth.may_write_as(username, &client_id, &will.topic) {
+            add(&ctx.broker.metrics.publish_denied, 1);
+            return Err(refuse(
+                &connect,
+                reason::NOT_AUTHORIZED,
+                "the ACL does not allow publishing on the will topic",
+            ));
+        }
+    }
+    let mut clean_start = connect.clean_start;
+    if !clean_start && ctx.auth.owned_by_another(&client_id, username) {
+        tracing::info!(client_id = %client_id, %peer, "the session belongs to another user; starting a new one");
+        clean_start = true;
+    }
     let expiry = if v5 {
         connect.session_expiry
     } else if connect.clean_start {
@@ -121,7 +148,7 @@ pub fn accept(
     let stats = ConnStats::new(peer, persist::now_ms(), keep_alive, connect.clean_start);
     let attached = ctx.broker.attach(
         &client_id,
-        connect.clean_start,
+        clean_start,
         expiry,
         connect.will.as_ref(),
         ConnLink {
@@ -133,6 +160,8 @@ pub fn accept(
             stats: stats.clone(),
         },
     );
+    ctx.auth
+        .register(&client_id, attached.session.clone(), connect.username.clone());
     ctx.broker.metrics.client_connected();
     tracing::info!(
         client_id = %client_id,

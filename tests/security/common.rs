@@ -1,0 +1,667 @@
+//! Test harness: an in-process broker with a password file and an ACL file on 127.0.0.1:0,
+//! rumqttc clients for both protocol versions (refusals included), raw CONNECTs for exact
+//! return codes, and the built binary as a child process for SIGHUP and Mosquitto's tools.
+
+#![allow(dead_code)]
+
+use std::net::{SocketAddr, TcpListener as StdListener, TcpStream as StdStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use robustmq::config::{ListenerSettings, Settings};
+use robustmq::server::{self, RunningServer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+/// How long a test waits for something that should happen (a refused login takes 1 s).
+pub const WAIT: Duration = Duration::from_secs(10);
+/// How long a test waits to be sure something does not happen.
+pub const QUIET: Duration = Duration::from_millis(500);
+
+/// Where the committed fixtures are.
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/security/fixtures")
+        .join(name)
+}
+
+/// A `user:hash` line with a cheap argon2id hash (64 KiB, one pass), so that tests built
+/// without optimizations do not spend seconds per login; the broker verifies it with the
+/// costs it records, exactly as it does the default ones.
+pub fn user_line(user: &str, password: &str) -> String {
+    let hash = robustmq::auth::password::hash_password_with(password.as_bytes(), 64, 1).expect("hash");
+    format!("{user}:{hash}\n")
+}
+
+/// What the broker under test is given.
+#[derive(Debug, Default, Clone)]
+pub struct Setup {
+    /// Password file contents.
+    pub passwd: Option<String>,
+    /// ACL file contents.
+    pub acl: Option<String>,
+    /// The listener's `allow_anonymous` (`None`: the default, true on loopback).
+    pub allow_anonymous: Option<bool>,
+    /// `$SYS` interval.
+    pub sys_interval: Option<Duration>,
+    /// Serve Prometheus metrics on 127.0.0.1:0.
+    pub metrics: bool,
+}
+
+impl Setup {
+    pub fn passwd(mut self, text: impl Into<String>) -> Setup {
+        self.passwd = Some(text.into());
+        self
+    }
+
+    pub fn acl(mut self, text: impl Into<String>) -> Setup {
+        self.acl = Some(text.into());
+        self
+    }
+
+    pub fn anonymous(mut self, allow: bool) -> Setup {
+        self.allow_anonymous = Some(allow);
+        self
+    }
+}
+
+/// A broker running inside the test process.
+pub struct TestBroker {
+    pub addr: SocketAddr,
+    server: Option<RunningServer>,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestBroker {
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    pub fn server(&self) -> &RunningServer {
+        self.server.as_ref().expect("running")
+    }
+
+    pub fn acl_path(&self) -> PathBuf {
+        self.dir.path().join("acl")
+    }
+
+    pub fn passwd_path(&self) -> PathBuf {
+        self.dir.path().join("passwd")
+    }
+
+    /// A broker-wide counter, by reading the metrics directly.
+    pub fn metric(
+        &self,
+        pick: impl Fn(&robustmq::server::metrics::Metrics) -> &std::sync::atomic::AtomicU64,
+    ) -> u64 {
+        robustmq::server::metrics::get(pick(&self.server().broker().metrics))
+    }
+}
+
+/// Starts a broker on 127.0.0.1:0 with the files of `setup`.
+pub async fn start(setup: Setup) -> TestBroker {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut settings = Settings::default();
+    settings.server.data_dir = dir.path().join("data");
+    if let Some(interval) = setup.sys_interval {
+        settings.server.sys_interval = interval;
+    }
+    if setup.metrics {
+        settings.metrics.listen = Some("127.0.0.1:0".parse().unwrap());
+    }
+    settings.listeners = vec![ListenerSettings {
+        bind: Some("127.0.0.1:0".parse().unwrap()),
+        allow_anonymous: setup.allow_anonymous,
+        ..Default::default()
+    }];
+    if let Some(text) = &setup.passwd {
+        let path = dir.path().join("passwd");
+        std::fs::write(&path, text).unwrap();
+        settings.auth.password_file = Some(path);
+    }
+    if let Some(text) = &setup.acl {
+        let path = dir.path().join("acl");
+        std::fs::write(&path, text).unwrap();
+        settings.auth.acl_file = Some(path);
+    }
+    let server = server::start(&settings).await.expect("broker starts");
+    TestBroker {
+        addr: server.local_addr(),
+        server: Some(server),
+        dir,
+    }
+}
+
+/// Starts a broker and expects it to refuse the configuration; returns the error.
+pub async fn start_error(setup: Setup) -> server::ServerError {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut settings = Settings::default();
+    settings.server.data_dir = dir.path().join("data");
+    settings.listeners = vec![ListenerSettings {
+        bind: Some("127.0.0.1:0".parse().unwrap()),
+        ..Default::default()
+    }];
+    if let Some(text) = &setup.passwd {
+        let path = dir.path().join("passwd");
+        std::fs::write(&path, text).unwrap();
+        settings.auth.password_file = Some(path);
+    }
+    if let Some(text) = &setup.acl {
+        let path = dir.path().join("acl");
+        std::fs::write(&path, text).unwrap();
+        settings.auth.acl_file = Some(path);
+    }
+    match server::start(&settings).await {
+        Ok(_) => panic!("the broker started with {setup:?}"),
+        Err(e) => e,
+    }
+}
+
+/// MQTT 3.1.1 client through rumqttc.
+pub mod v3 {
+    use super::*;
+    pub use rumqttc::{
+        AsyncClient, ConnectReturnCode, ConnectionError, Event, LastWill, MqttOptions, Packet, Publish, QoS,
+        SubscribeReasonCode,
+    };
+
+    /// Options for a client `id`, with credentials when `login` is given.
+    pub fn options(broker: &TestBroker, id: &str, login: Option<(&str, &str)>) -> MqttOptions {
+        options_on(broker.port(), id, login)
+    }
+
+    /// Options for a client `id` of the broker on 127.0.0.1:`port`.
+    pub fn options_on(port: u16, id: &str, login: Option<(&str, &str)>) -> MqttOptions {
+        let mut o = MqttOptions::new(id, "127.0.0.1", port);
+        o.set_keep_alive(Duration::from_secs(30));
+        if let Some((user, password)) = login {
+            o.set_credentials(user, password);
+        }
+        o
+    }
+
+    /// A connected client plus a channel of every incoming packet.
+    pub struct Client {
+        pub client: AsyncClient,
+        pub incoming: mpsc::UnboundedReceiver<Packet>,
+        pub session_present: bool,
+        task: tokio::task::JoinHandle<()>,
+    }
+
+    impl Drop for Client {
+        fn drop(&mut self) {
+            self.task.abort();
+        }
+    }
+
+    /// Connects; the CONNACK's return code when the broker refuses.
+    pub async fn try_connect(options: MqttOptions) -> Result<Client, ConnectReturnCode> {
+        let (client, mut eventloop) = AsyncClient::new(options, 100);
+        let connack = loop {
+            match tokio::time::timeout(WAIT, eventloop.poll()).await {
+                Ok(Ok(Event::Incoming(Packet::ConnAck(c)))) => break c,
+                Ok(Ok(_)) => continue,
+                Ok(Err(ConnectionError::ConnectionRefused(code))) => return Err(code),
+                other => panic!("no CONNACK: {other:?}"),
+            }
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(async move {
+            loop {
+                match eventloop.poll().await {
+                    Ok(Event::Incoming(p)) => {
+                        if tx.send(p).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(_) => return,
+                }
+            }
+        });
+        Ok(Client {
+            client,
+            incoming: rx,
+            session_present: connack.session_present,
+            task,
+        })
+    }
+
+    /// Connects and expects success.
+    pub async fn connect(broker: &TestBroker, id: &str, login: Option<(&str, &str)>) -> Client {
+        match try_connect(options(broker, id, login)).await {
+            Ok(c) => c,
+            Err(code) => panic!("{id}: connection refused: {code:?}"),
+        }
+    }
+
+    impl Client {
+        /// Next packet matching `pick`, within [`WAIT`].
+        pub async fn next<T>(&mut self, mut pick: impl FnMut(Packet) -> Option<T>) -> T {
+            let deadline = tokio::time::Instant::now() + WAIT;
+            loop {
+                match tokio::time::timeout_at(deadline, self.incoming.recv()).await {
+                    Ok(Some(p)) => {
+                        if let Some(t) = pick(p) {
+                            return t;
+                        }
+                    }
+                    Ok(None) => panic!("connection closed while waiting"),
+                    Err(_) => panic!("timed out waiting for a packet"),
+                }
+            }
+        }
+
+        pub async fn publish(&mut self) -> Publish {
+            self.next(|p| match p {
+                Packet::Publish(p) => Some(p),
+                _ => None,
+            })
+            .await
+        }
+
+        /// Asserts no PUBLISH arrives within [`QUIET`].
+        pub async fn no_publish(&mut self) {
+            let deadline = tokio::time::Instant::now() + QUIET;
+            while let Ok(Some(p)) = tokio::time::timeout_at(deadline, self.incoming.recv()).await {
+                if let Packet::Publish(p) = p {
+                    panic!("unexpected PUBLISH on {}: {:?}", p.topic, p.payload);
+                }
+            }
+        }
+
+        pub async fn subscribe(&mut self, filter: &str, qos: QoS) -> Vec<SubscribeReasonCode> {
+            self.client.subscribe(filter, qos).await.unwrap();
+            self.next(|p| match p {
+                Packet::SubAck(s) => Some(s.return_codes),
+                _ => None,
+            })
+            .await
+        }
+
+        /// Publishes at QoS 1 and waits for the PUBACK.
+        pub async fn publish_acked(&mut self, topic: &str, payload: &str) {
+            self.client
+                .publish(topic, QoS::AtLeastOnce, false, payload.as_bytes().to_vec())
+                .await
+                .unwrap();
+            self.next(|p| matches!(p, Packet::PubAck(_)).then_some(())).await
+        }
+    }
+}
+
+/// MQTT 5 client through rumqttc.
+pub mod v5 {
+    use super::*;
+    pub use rumqttc::v5::mqttbytes::v5::{
+        ConnectReturnCode, LastWill, Packet, PubAckReason, Publish, SubscribeReasonCode,
+    };
+    pub use rumqttc::v5::mqttbytes::QoS;
+    pub use rumqttc::v5::{AsyncClient, ConnectionError, Event, MqttOptions};
+
+    /// Options for a client `id`, with credentials when `login` is given.
+    pub fn options(broker: &TestBroker, id: &str, login: Option<(&str, &str)>) -> MqttOptions {
+        options_on(broker.port(), id, login)
+    }
+
+    /// Options for a client `id` of the broker on 127.0.0.1:`port`.
+    pub fn options_on(port: u16, id: &str, login: Option<(&str, &str)>) -> MqttOptions {
+        let mut o = MqttOptions::new(id, "127.0.0.1", port);
+        o.set_keep_alive(Duration::from_secs(30));
+        if let Some((user, password)) = login {
+            o.set_credentials(user, password);
+        }
+        o
+    }
+
+    pub struct Client {
+        pub client: AsyncClient,
+        pub incoming: mpsc::UnboundedReceiver<Packet>,
+        pub session_present: bool,
+        task: tokio::task::JoinHandle<()>,
+    }
+
+    impl Drop for Client {
+        fn drop(&mut self) {
+            self.task.abort();
+        }
+    }
+
+    /// Connects; the CONNACK's reason code when the broker refuses.
+    pub async fn try_connect(options: MqttOptions) -> Result<Client, ConnectReturnCode> {
+        let (client, mut eventloop) = AsyncClient::new(options, 100);
+        let connack = loop {
+            match tokio::time::timeout(WAIT, eventloop.poll()).await {
+                Ok(Ok(Event::Incoming(Packet::ConnAck(c)))) => break c,
+                Ok(Ok(_)) => continue,
+                Ok(Err(ConnectionError::ConnectionRefused(code))) => return Err(code),
+                other => panic!("no CONNACK: {other:?}"),
+            }
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(async move {
+            loop {
+                match eventloop.poll().await {
+                    Ok(Event::Incoming(p)) => {
+                        if tx.send(p).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(_) => return,
+                }
+            }
+        });
+        Ok(Client {
+            client,
+            incoming: rx,
+            session_present: connack.session_present,
+            task,
+        })
+    }
+
+    /// Connects and expects success.
+    pub async fn connect(broker: &TestBroker, id: &str, login: Option<(&str, &str)>) -> Client {
+        match try_connect(options(broker, id, login)).await {
+            Ok(c) => c,
+            Err(code) => panic!("{id}: connection refused: {code:?}"),
+        }
+    }
+
+    impl Client {
+        pub async fn next<T>(&mut self, mut pick: impl FnMut(Packet) -> Option<T>) -> T {
+            let deadline = tokio::time::Instant::now() + WAIT;
+            loop {
+                match tokio::time::timeout_at(deadline, self.incoming.recv()).await {
+                    Ok(Some(p)) => {
+                        if let Some(t) = pick(p) {
+                            return t;
+                        }
+                    }
+                    Ok(None) => panic!("connection closed while waiting"),
+                    Err(_) => panic!("timed out waiting for a packet"),
+                }
+            }
+        }
+
+        pub async fn publish(&mut self) -> Publish {
+            self.next(|p| match p {
+                Packet::Publish(p) => Some(p),
+                _ => None,
+            })
+            .await
+        }
+
+        pub async fn no_publish(&mut self) {
+            let deadline = tokio::time::Instant::now() + QUIET;
+            while let Ok(Some(p)) = tokio::time::timeout_at(deadline, self.incoming.recv()).await {
+                if let Packet::Publish(p) = p {
+                    panic!("unexpected PUBLISH on {:?}: {:?}", p.topic, p.payload);
+                }
+            }
+        }
+
+        pub async fn subscribe(&mut self, filter: &str, qos: QoS) -> Vec<SubscribeReasonCode> {
+            self.client.subscribe(filter, qos).await.unwrap();
+            self.next(|p| match p {
+                Packet::SubAck(s) => Some(s.return_codes),
+                _ => None,
+            })
+            .await
+        }
+
+        /// Publishes at QoS 1 and returns the PUBACK's reason.
+        pub async fn publish_qos1(&mut self, topic: &str, payload: &str) -> PubAckReason {
+            self.client
+                .publish(topic, QoS::AtLeastOnce, false, payload.as_bytes().to_vec())
+                .await
+                .unwrap();
+            self.next(|p| match p {
+                Packet::PubAck(a) => Some(a.reason),
+                _ => None,
+            })
+            .await
+        }
+    }
+}
+
+/// Builds a CONNECT at `level` (4 = 3.1.1, 5) with optional user name and password, clean
+/// start, keep alive 60.
+pub fn connect_packet(level: u8, client_id: &str, user: Option<&str>, password: Option<&[u8]>) -> Vec<u8> {
+    let mut flags = 0x02;
+    if user.is_some() {
+        flags |= 0x80;
+    }
+    if password.is_some() {
+        flags |= 0x40;
+    }
+    let mut body = vec![0, 4, b'M', b'Q', b'T', b'T', level, flags, 0, 60];
+    if level == 5 {
+        body.push(0); // no properties
+    }
+    for field in [Some(client_id.as_bytes()), user.map(str::as_bytes), password]
+        .into_iter()
+        .flatten()
+    {
+        body.extend_from_slice(&(field.len() as u16).to_be_bytes());
+        body.extend_from_slice(field);
+    }
+    let mut out = vec![0x10, body.len() as u8];
+    assert!(body.len() < 128, "test CONNECT too long for a one-byte length");
+    out.extend_from_slice(&body);
+    out
+}
+
+/// Sends a raw CONNECT and returns the CONNACK's return/reason code (its fourth byte), after
+/// checking the broker then closes the connection when it refused.
+pub async fn raw_connack(addr: SocketAddr, connect: &[u8]) -> u8 {
+    let mut stream = TcpStream::connect(addr).await.expect("tcp connect");
+    stream.write_all(connect).await.expect("write");
+    let mut head = [0u8; 4];
+    tokio::time::timeout(WAIT, stream.read_exact(&mut head))
+        .await
+        .expect("CONNACK in time")
+        .expect("CONNACK");
+    assert_eq!(head[0], 0x20, "CONNACK expected: {head:?}");
+    let code = head[3];
+    if code != 0 {
+        // [MQTT-3.2.2-5] (3.1.1) / [MQTT-3.2.2-7] (5): a refusing CONNACK is followed by the close.
+        let mut rest = Vec::new();
+        tokio::time::timeout(WAIT, stream.read_to_end(&mut rest))
+            .await
+            .expect("the broker closes the connection")
+            .expect("read to the end");
+        // [MQTT-3.2.2-4] (3.1.1) a refusal never says a session is present.
+        assert_eq!(head[2], 0, "session present in a refusal: {head:?}");
+    }
+    code
+}
+
+/// The Prometheus endpoint's `/metrics` body.
+pub async fn scrape(broker: &TestBroker) -> String {
+    let addr = broker.server().metrics_addr().expect("metrics are served");
+    let mut stream = TcpStream::connect(addr).await.expect("connect to /metrics");
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = String::new();
+    tokio::time::timeout(WAIT, stream.read_to_string(&mut response))
+        .await
+        .expect("response in time")
+        .expect("response");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    response
+}
+
+/// Polls `check` every 20 ms until it holds; panics after [`WAIT`].
+pub async fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !check() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The built binary, for SIGHUP and Mosquitto's command-line tools.
+// ---------------------------------------------------------------------------------------------
+
+/// Fails the test unless Mosquitto's tools are installed.
+pub fn require_mosquitto_tools() {
+    for tool in ["mosquitto_pub", "mosquitto_sub", "mosquitto_passwd"] {
+        let found = Command::new("sh")
+            .args(["-c", "command -v \"$0\"", tool])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            found,
+            "{tool} is missing: run `.ci/setup-test-deps.sh` (as root) to install the test dependencies"
+        );
+    }
+}
+
+/// `robustmq serve --config FILE` as a child process; killed when dropped (its log is
+/// printed if the test is failing).
+pub struct BinaryBroker {
+    child: Option<Child>,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    log: PathBuf,
+}
+
+impl BinaryBroker {
+    /// Starts the binary with `passwd` and `acl` as its files and `allow_anonymous`, on a
+    /// free loopback port.
+    pub fn start(passwd: &str, acl: &str, allow_anonymous: bool) -> BinaryBroker {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("passwd"), passwd).unwrap();
+        std::fs::write(dir.path().join("acl"), acl).unwrap();
+        let mut failures = Vec::new();
+        for attempt in 1..=5 {
+            let port = StdListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("bind 127.0.0.1:0")
+                .port();
+            let config = dir.path().join("robustmq.toml");
+            std::fs::write(
+                &config,
+                format!(
+                    "[server]\ndata_dir = \"data\"\n\n[[listeners]]\nbind = \"127.0.0.1:{port}\"\nallow_anonymous = {allow_anonymous}\n\n[auth]\npassword_file = \"passwd\"\nacl_file = \"acl\"\n"
+                ),
+            )
+            .unwrap();
+            let log = dir.path().join(format!("broker-{attempt}.log"));
+            let stderr = std::fs::File::create(&log).expect("log file");
+            let mut child = Command::new(env!("CARGO_BIN_EXE_robustmq"))
+                .arg("serve")
+                .arg("--config")
+                .arg(&config)
+                .env_remove("RUST_LOG")
+                .env("NO_COLOR", "1")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(stderr)
+                .spawn()
+                .expect("start robustmq");
+            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            let deadline = Instant::now() + WAIT;
+            loop {
+                if let Ok(Some(status)) = child.try_wait() {
+                    failures.push(format!(
+                        "attempt {attempt}: exited {status}: {}",
+                        std::fs::read_to_string(&log).unwrap_or_default()
+                    ));
+                    break;
+                }
+                if StdStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                    return BinaryBroker {
+                        child: Some(child),
+                        port,
+                        dir,
+                        log,
+                    };
+                }
+                if Instant::now() >= deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    failures.push(format!("attempt {attempt}: port {port} never opened"));
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        panic!("robustmq did not start:\n{}", failures.join("\n"));
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Everything logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends SIGHUP with `kill -HUP` and waits until the log has one more line containing
+    /// `marker` than before.
+    pub async fn sighup_and_wait(&self, marker: &str) {
+        let before = self.log().matches(marker).count();
+        let pid = self.child.as_ref().expect("running").id();
+        let status = Command::new("kill")
+            .args(["-HUP", &pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -HUP {pid}: {status}");
+        wait_until(&format!("the log shows {marker:?} again"), || {
+            self.log().matches(marker).count() > before
+        })
+        .await;
+    }
+}
+
+impl Drop for BinaryBroker {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if std::thread::panicking() {
+            eprintln!("---- robustmq log ----\n{}---- end of log ----", self.log());
+        }
+    }
+}
+
+/// Runs a command to completion (killed after [`WAIT`]) and returns its exit code, stdout
+/// and stderr.
+pub fn run(cmd: &mut Command) -> (Option<i32>, String, String) {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if child.try_wait().expect("try_wait").is_some() {
+            break;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().expect("output");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}

@@ -1,0 +1,12 @@
+//! Authentication and authorization tests: the real broker (in-process, and the built binary
+//! for SIGHUP) with password and ACL files, driven by rumqttc in both protocol versions, raw
+//! bytes for exact codes, Mosquitto's own tools, and `robustmq passwd`. Every connection is to
+//! a loopback address.
+
+mod acl;
+mod common;
+mod interop;
+mod login;
+mod passwd_cli;
+mod reload;
+mod startup;
