@@ -3,7 +3,9 @@
 #   - mosquitto-clients (mosquitto_pub, mosquitto_sub), mosquitto and tmux (for `top`'s
 #     end-to-end tests), via apt-get;
 #   - coreutils' stdbuf (present on every Debian system; checked, not installed);
-#   - Python paho-mqtt 2.x, via `python3 -m pip`.
+#   - Python paho-mqtt 2.x, via `python3 -m pip`;
+#   - MQTT.js (npm `mqtt`, pinned by tests/listeners/js/package-lock.json) for the WebSocket
+#     tests, via `npm ci` with the machine's Node.js.
 # Idempotent; runs unattended (no stdin) as root on Debian/Ubuntu. Prints one line per thing
 # it found or installed. Exits non-zero if something could not be installed.
 set -euo pipefail
@@ -33,7 +35,7 @@ deb_installed() {
 }
 
 # Debian packages: package name and a command it must provide.
-for entry in "mosquitto-clients:mosquitto_sub" "mosquitto:mosquitto" "tmux:tmux"; do
+for entry in "mosquitto-clients:mosquitto_sub" "mosquitto:mosquitto" "tmux:tmux" "openssl:openssl"; do
     pkg="${entry%%:*}"
     cmd="${entry##*:}"
     if deb_installed "$pkg" && { command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ]; }; then
@@ -94,3 +96,15 @@ case "$version" in
         esac
         ;;
 esac
+
+js_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/listeners/js"
+if [ -f "$js_dir/node_modules/mqtt/package.json" ]; then
+    echo "found: MQTT.js $(node -p 'require(process.argv[1]).version' "$js_dir/node_modules/mqtt/package.json")"
+else
+    if ! command -v npm >/dev/null 2>&1; then
+        apt_install nodejs
+        apt_install npm
+    fi
+    (cd "$js_dir" && npm ci --no-audit --no-fund --loglevel=error </dev/null >/dev/null)
+    echo "installed: MQTT.js $(node -p 'require(process.argv[1]).version' "$js_dir/node_modules/mqtt/package.json")"
+fi

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod bench;
+pub mod certs;
 pub mod cli;
 pub mod client;
 pub mod cmd;

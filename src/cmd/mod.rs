@@ -1,6 +1,7 @@
 //! Subcommands, one module each; errors become one line on stderr and an exit code here.
 
 pub mod bench;
+pub mod certs;
 pub mod common;
 pub mod passwd;
 pub mod pub_cmd;
@@ -22,6 +23,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Sub(args) => sub::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Passwd(args) => passwd::run(args),
+        Command::Certs(args) => certs::run(args),
         Command::Top(args) => top::run(args),
     }
 }

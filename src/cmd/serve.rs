@@ -103,7 +103,9 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
             eprintln!("robustmq: {e:#}");
             match e.downcast_ref::<server::ServerError>() {
                 Some(server::ServerError::Store(_)) => ExitCode::from(EXIT_DATA),
-                Some(server::ServerError::Auth(_)) => ExitCode::from(EXIT_CONFIG),
+                Some(server::ServerError::Auth(_) | server::ServerError::Tls { .. }) => {
+                    ExitCode::from(EXIT_CONFIG)
+                }
                 _ => ExitCode::from(EXIT_START),
             }
         }

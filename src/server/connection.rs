@@ -5,6 +5,7 @@
 //! everything pending in one `write` call per wake-up rather than one per packet.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
@@ -29,8 +30,16 @@ const IDLE_READ: usize = 512;
 const SHRINK_ABOVE: usize = 64 * 1024;
 
 /// Serves one accepted connection until it closes.
-pub async fn serve<R, W>(ctx: ListenerContext, mut reader: R, mut writer: W, peer: SocketAddr)
-where
+///
+/// `identity` is the user name a TLS listener took from the client certificate
+/// (`use_identity_as_username`); it replaces whatever CONNECT says.
+pub async fn serve<R, W>(
+    ctx: ListenerContext,
+    mut reader: R,
+    mut writer: W,
+    peer: SocketAddr,
+    identity: Option<Arc<str>>,
+) where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
@@ -70,7 +79,7 @@ where
         }
     };
     let (kick_tx, kick_rx) = oneshot::channel();
-    let mut st = match handler::connect::accept(&ctx, connect, peer, kick_tx).await {
+    let mut st = match handler::connect::accept(&ctx, connect, peer, identity, kick_tx).await {
         Ok(st) => st,
         Err(refusal) => {
             tracing::info!(%peer, client_id = %refusal.client_id, "connection refused: {}", refusal.detail);

@@ -41,6 +41,9 @@ pub struct Metrics {
     pub publish_denied: AtomicU64,
     /// Subscriptions the ACL refused.
     pub subscribe_denied: AtomicU64,
+    /// TLS handshakes that failed or did not finish in time (bad or missing client
+    /// certificate, wrong protocol version, plain MQTT sent to a TLS port).
+    pub tls_handshake_failures: AtomicU64,
     /// Time from submitting a change to the store until it was committed (fsync included),
     /// observed for every submission made through `Broker::commit`. Shared with the store's
     /// commit callbacks, which run on the writer thread.

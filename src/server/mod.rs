@@ -23,11 +23,12 @@ use tokio::task::JoinHandle;
 use crate::auth::acl::Access;
 use crate::auth::identity::owner_key;
 use crate::auth::{Auth, AuthError};
-use crate::config::{Durability, ListenerProtocol, Settings};
+use crate::config::{Durability, Settings};
 use crate::store::{Store, StoreDurability, StoreError};
 use admin::Admin;
 use broker::{AccessCheck, Broker, BrokerConfig, QueueLimits, Session};
 use context::{ConnectionLimits, ListenerContext};
+use listener::tls::Tls;
 
 /// Why the server could not start.
 #[derive(Debug, Error)]
@@ -42,13 +43,29 @@ pub enum ServerError {
         /// The OS error.
         error: std::io::Error,
     },
-    /// A listener kind this build cannot serve yet.
-    #[error("listener {index}: protocol \"{protocol}\" is not supported by this version of robustmq")]
-    UnsupportedListener {
+    /// A TCP listener without an address (the configuration check prevents it).
+    #[error("listeners[{index}]: no `bind` address")]
+    MissingBind {
         /// Position in the configuration.
         index: usize,
-        /// The protocol named.
-        protocol: String,
+    },
+    /// A TLS listener's certificate, key or client CA cannot be used: a configuration error.
+    #[error("listeners[{index}]: {error}")]
+    Tls {
+        /// Position in the configuration.
+        index: usize,
+        /// The file and what is wrong with it.
+        error: listener::tls::TlsError,
+    },
+    /// A Unix socket listener cannot bind its path.
+    #[error("listeners[{index}]: cannot listen on {}: {detail}", path.display())]
+    UnixSocket {
+        /// Position in the configuration.
+        index: usize,
+        /// The socket file.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        detail: String,
     },
     /// The Prometheus endpoint (`[metrics] listen`) could not bind its address.
     // The io::Error is part of the message rather than a `#[source]`, so that printing the
@@ -82,12 +99,15 @@ pub struct RunningServer {
     max_connections: usize,
     tasks: Vec<JoinHandle<()>>,
     auth: Arc<Auth>,
+    tls: Vec<Arc<Tls>>,
 }
 
-/// Reloads what can change while the broker runs: the password file and the ACL file.
+/// Reloads what can change while the broker runs: the password file, the ACL file and the TLS
+/// listeners' certificates.
 #[derive(Debug, Clone)]
 pub struct Reloader {
     auth: Arc<Auth>,
+    tls: Vec<Arc<Tls>>,
 }
 
 impl Reloader {
@@ -95,15 +115,17 @@ impl Reloader {
     pub fn reload(&self) {
         if self.auth.is_configured() {
             self.auth.reload();
-        } else {
-            tracing::info!("reload: no password file or ACL file is configured; nothing to do");
+        }
+        for tls in &self.tls {
+            match tls.reload() {
+                Ok(()) => tracing::info!(cert = %tls.cert_file().display(), "TLS certificate reloaded"),
+                Err(e) => tracing::error!("TLS reload failed, keeping the previous certificate: {e}"),
+            }
+        }
+        if !self.auth.is_configured() && self.tls.is_empty() {
+            tracing::info!("reload: no password file, ACL file or TLS listener is configured; nothing to do");
         }
     }
-}
-
-/// True for loopback-only listeners, where anonymous access is the safe default.
-fn is_loopback(addr: &SocketAddr) -> bool {
-    addr.ip().is_loopback()
 }
 
 /// Deliveries and wills go through the ACL: the broker hands over the session, the ACL wants
@@ -192,23 +214,13 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
     }
     let mut bound = Vec::new();
     for (index, l) in settings.listeners.iter().enumerate() {
-        let (ListenerProtocol::Mqtt, Some(addr)) = (l.protocol, l.bind) else {
-            return Err(ServerError::UnsupportedListener {
-                index,
-                protocol: format!("{:?}", l.protocol).to_lowercase(),
-            });
-        };
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|error| ServerError::Bind { addr, error })?;
-        let local = listener
-            .local_addr()
-            .map_err(|error| ServerError::Bind { addr, error })?;
-        let allow_anonymous = l.allow_anonymous.unwrap_or_else(|| is_loopback(&local));
+        let listener = listener::bind(index, l).await?;
+        // Anonymous clients are the default only where no one else can reach the broker.
+        let allow_anonymous = l.allow_anonymous.unwrap_or_else(|| listener.is_local());
         if !allow_anonymous && l.allow_anonymous.is_none() {
-            tracing::warn!(listener = %local, "anonymous access is off on this non-loopback listener; set allow_anonymous = true to allow it");
+            tracing::warn!(listener = %listener.describe(), "anonymous access is off on this non-loopback listener; set allow_anonymous = true to allow it");
         }
-        bound.push((listener, local, allow_anonymous));
+        bound.push((listener, allow_anonymous));
     }
     let metrics_listener = match settings.metrics.listen {
         Some(addr) => {
@@ -230,9 +242,16 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
     });
     let mut tasks = Vec::new();
     let mut addrs = Vec::new();
-    for (listener, local, allow_anonymous) in bound {
-        tracing::info!(listener = %local, "listening for MQTT");
-        addrs.push(local);
+    let mut tls = Vec::new();
+    for (listener, allow_anonymous) in bound {
+        tracing::info!(
+            listener = %listener.describe(),
+            protocol = %listener.protocol,
+            allow_anonymous,
+            "listening for MQTT"
+        );
+        addrs.extend(listener.local);
+        tls.extend(listener.transport.tls().cloned());
         let ctx = ListenerContext {
             broker: broker.clone(),
             limits: connection_limits.clone(),
@@ -241,7 +260,7 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
             admin: admin.clone(),
             auth: auth.clone(),
         };
-        tasks.push(tokio::spawn(listener::run_tcp(listener, ctx, permits.clone())));
+        tasks.push(tokio::spawn(listener::run(listener, ctx, permits.clone())));
     }
     let metrics_addr = metrics_listener.as_ref().map(|(_, local)| *local);
     if let Some((listener, local)) = metrics_listener {
@@ -271,6 +290,7 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
         max_connections: limits.max_connections,
         tasks,
         auth,
+        tls,
     })
 }
 
@@ -306,6 +326,7 @@ impl RunningServer {
     pub fn reloader(&self) -> Reloader {
         Reloader {
             auth: self.auth.clone(),
+            tls: self.tls.clone(),
         }
     }
 

@@ -386,6 +386,11 @@ pub fn render(broker: &Broker, admin: &Admin) -> String {
         get(&m.publish_denied),
     );
     e.counter(
+        "robustmq_tls_handshake_failures_total",
+        "TLS handshakes that failed or did not finish within the connect timeout.",
+        get(&m.tls_handshake_failures),
+    );
+    e.counter(
         "robustmq_subscribe_denied_total",
         "Subscriptions refused by the ACL.",
         get(&m.subscribe_denied),

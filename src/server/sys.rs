@@ -94,7 +94,7 @@ pub async fn run(broker: Arc<Broker>, interval: Duration, mut shutdown: watch::R
         let m = &broker.metrics;
         let census = broker.census();
         let connected = get(&m.clients_connected);
-        let figures: [(&str, u64); 17] = [
+        let figures: [(&str, u64); 18] = [
             ("uptime", broker.started.elapsed().as_secs()),
             ("clients/connected", connected),
             ("clients/active", connected),
@@ -114,6 +114,7 @@ pub async fn run(broker: Arc<Broker>, interval: Duration, mut shutdown: watch::R
             ("subscriptions/count", census.subscriptions as u64),
             // robustmq's own: refused logins and what the ACL refused.
             ("clients/auth_failures", get(&m.auth_failures)),
+            ("clients/tls_handshake_failures", get(&m.tls_handshake_failures)),
             ("publish/messages/denied", get(&m.publish_denied)),
             ("subscriptions/denied", get(&m.subscribe_denied)),
         ];

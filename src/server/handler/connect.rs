@@ -56,8 +56,9 @@ fn refuse(connect: &Connect, code: u8, detail: &str) -> Box<Refusal> {
 /// user inherits another's subscriptions and queued messages.
 pub async fn accept(
     ctx: &ListenerContext,
-    connect: Connect,
+    mut connect: Connect,
     peer: SocketAddr,
+    identity: Option<Arc<str>>,
     kick: oneshot::Sender<u8>,
 ) -> Result<ConnState, Box<Refusal>> {
     let limits = &ctx.limits;
@@ -71,12 +72,22 @@ pub async fn accept(
     }
     // v5 [MQTT-3.1.4-2]: authentication and authorization checks, a failure closes the
     // connection after a CONNACK of 0x86 or 0x87 [MQTT-3.2.2-7]; 3.1.1 return codes 4 and 5.
+    let verified = identity.is_some();
+    if let Some(name) = identity {
+        // The verified client certificate is the credential (Mosquitto's
+        // use_identity_as_username): its Common Name replaces the user name and password sent.
+        connect.username = Some(name);
+        connect.password = None;
+    }
     let username = connect.username.as_deref();
-    if let Err(refused) = ctx
-        .auth
-        .login(username, connect.password.as_ref(), ctx.allow_anonymous)
-        .await
-    {
+    let login = if verified {
+        Ok(())
+    } else {
+        ctx.auth
+            .login(username, connect.password.as_ref(), ctx.allow_anonymous)
+            .await
+    };
+    if let Err(refused) = login {
         add(&ctx.broker.metrics.auth_failures, 1);
         tracing::warn!(
             %peer,

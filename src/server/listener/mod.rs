@@ -1,0 +1,387 @@
+//! Listeners: bind each configured socket (MQTT over TCP, TLS, WebSocket, WebSocket over TLS,
+//! or a Unix socket) and accept connections until shutdown, each holding a connection permit,
+//! doing its TLS or WebSocket handshake within the connect timeout, then served as MQTT.
+
+pub mod tls;
+pub mod ws;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::connection;
+use super::context::ListenerContext;
+use super::metrics::add;
+use super::ServerError;
+use crate::config::{ListenerProtocol, ListenerSettings};
+use tls::Tls;
+
+/// The URL path of a WebSocket listener that names none.
+pub const DEFAULT_WS_PATH: &str = "/mqtt";
+
+/// What runs on top of the accepted socket.
+#[derive(Debug, Clone)]
+pub enum Transport {
+    /// MQTT straight on the socket.
+    Plain,
+    /// MQTT in TLS.
+    Tls(Arc<Tls>),
+    /// MQTT in WebSocket binary frames, upgraded at `path`.
+    Ws {
+        /// URL path.
+        path: Arc<str>,
+    },
+    /// MQTT in WebSocket in TLS.
+    Wss {
+        /// TLS setup.
+        tls: Arc<Tls>,
+        /// URL path.
+        path: Arc<str>,
+    },
+}
+
+impl Transport {
+    /// The TLS setup, if the transport has one (for reloading).
+    pub fn tls(&self) -> Option<&Arc<Tls>> {
+        match self {
+            Transport::Tls(tls) | Transport::Wss { tls, .. } => Some(tls),
+            Transport::Plain | Transport::Ws { .. } => None,
+        }
+    }
+}
+
+/// The socket a listener accepts on.
+#[derive(Debug)]
+enum Socket {
+    Tcp(TcpListener),
+    #[cfg(unix)]
+    Unix(tokio::net::UnixListener),
+}
+
+/// A bound listener, ready to run.
+#[derive(Debug)]
+pub struct Bound {
+    socket: Socket,
+    /// The transport.
+    pub transport: Transport,
+    /// The bound address (the real port when the configuration said 0); `None` for a Unix socket.
+    pub local: Option<SocketAddr>,
+    /// The socket file of a Unix listener, removed at shutdown.
+    pub unix_path: Option<PathBuf>,
+    /// `mqtt`, `mqtts`, `ws`, `wss` or `unix`, for log lines.
+    pub protocol: ListenerProtocol,
+}
+
+impl Bound {
+    /// `127.0.0.1:1883` or `/run/robustmq.sock`, for log lines.
+    pub fn describe(&self) -> String {
+        match (&self.local, &self.unix_path) {
+            (Some(addr), _) => addr.to_string(),
+            (None, Some(path)) => path.display().to_string(),
+            (None, None) => "?".into(),
+        }
+    }
+
+    /// Whether only this machine can connect: a loopback address or a Unix socket.
+    pub fn is_local(&self) -> bool {
+        match self.local {
+            Some(addr) => addr.ip().is_loopback(),
+            None => true,
+        }
+    }
+}
+
+/// Binds listener `index` as configured.
+pub async fn bind(index: usize, l: &ListenerSettings) -> Result<Bound, ServerError> {
+    let tls = |l: &ListenerSettings| {
+        Tls::load(l)
+            .map(Arc::new)
+            .map_err(|error| ServerError::Tls { index, error })
+    };
+    let ws_path = || Arc::<str>::from(l.path.as_deref().unwrap_or(DEFAULT_WS_PATH));
+    let transport = match l.protocol {
+        ListenerProtocol::Mqtt | ListenerProtocol::Unix => Transport::Plain,
+        ListenerProtocol::Mqtts => Transport::Tls(tls(l)?),
+        ListenerProtocol::Ws => Transport::Ws { path: ws_path() },
+        ListenerProtocol::Wss => Transport::Wss {
+            tls: tls(l)?,
+            path: ws_path(),
+        },
+    };
+    if l.protocol == ListenerProtocol::Unix {
+        let path = PathBuf::from(l.path.as_deref().unwrap_or_default());
+        let socket = bind_unix(index, &path)?;
+        return Ok(Bound {
+            socket,
+            transport,
+            local: None,
+            unix_path: Some(path),
+            protocol: l.protocol,
+        });
+    }
+    let Some(addr) = l.bind else {
+        return Err(ServerError::MissingBind { index });
+    };
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|error| ServerError::Bind { addr, error })?;
+    let local = listener
+        .local_addr()
+        .map_err(|error| ServerError::Bind { addr, error })?;
+    Ok(Bound {
+        socket: Socket::Tcp(listener),
+        transport,
+        local: Some(local),
+        unix_path: None,
+        protocol: l.protocol,
+    })
+}
+
+#[cfg(unix)]
+fn bind_unix(index: usize, path: &Path) -> Result<Socket, ServerError> {
+    use std::os::unix::fs::FileTypeExt;
+    let failed = |detail: String| ServerError::UnixSocket {
+        index,
+        path: path.to_path_buf(),
+        detail,
+    };
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_socket() => {
+            // Left over by a broker that did not shut down cleanly, or in use by a live one.
+            if std::os::unix::net::UnixStream::connect(path).is_ok() {
+                return Err(failed("another process is listening on this socket".into()));
+            }
+            std::fs::remove_file(path).map_err(|e| failed(format!("cannot remove the stale socket: {e}")))?;
+        }
+        Ok(_) => {
+            return Err(failed(
+                "the file exists and is not a socket; not replacing it".into(),
+            ))
+        }
+        Err(_) => {}
+    }
+    tokio::net::UnixListener::bind(path)
+        .map(Socket::Unix)
+        .map_err(|e| failed(e.to_string()))
+}
+
+#[cfg(not(unix))]
+fn bind_unix(index: usize, path: &Path) -> Result<Socket, ServerError> {
+    Err(ServerError::UnixSocket {
+        index,
+        path: path.to_path_buf(),
+        detail: "Unix sockets are not available on this platform".into(),
+    })
+}
+
+/// The address connections from a Unix socket are known by: local, like loopback.
+pub const UNIX_PEER: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+
+/// Accepts connections until shutdown; each holds a permit of `permits` for its life.
+pub async fn run(bound: Bound, ctx: ListenerContext, permits: Arc<Semaphore>) {
+    let mut shutdown = ctx.shutdown.clone();
+    let mut full_logged = false;
+    let name = bound.describe();
+    loop {
+        let accepted = tokio::select! {
+            accepted = accept(&bound.socket) => accepted,
+            _ = shutdown.changed() => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(e) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!(listener = %name, "accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            if !full_logged {
+                tracing::warn!(%peer, listener = %name, "max_connections reached; refusing new connections");
+                full_logged = true;
+            }
+            drop(stream);
+            continue;
+        };
+        full_logged = false;
+        spawn(stream, peer, bound.transport.clone(), ctx.clone(), permit);
+    }
+    if let Some(path) = &bound.unix_path {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// An accepted stream of either kind.
+enum Accepted {
+    Tcp(TcpStream),
+    #[cfg(unix)]
+    Unix(tokio::net::UnixStream),
+}
+
+async fn accept(socket: &Socket) -> std::io::Result<(Accepted, SocketAddr)> {
+    match socket {
+        Socket::Tcp(listener) => {
+            let (stream, peer) = listener.accept().await?;
+            let _ = stream.set_nodelay(true);
+            Ok((Accepted::Tcp(stream), peer))
+        }
+        #[cfg(unix)]
+        Socket::Unix(listener) => {
+            let (stream, _) = listener.accept().await?;
+            Ok((Accepted::Unix(stream), UNIX_PEER))
+        }
+    }
+}
+
+/// Runs the connection in its own task, watched by a second one that counts a panic (a bug:
+/// it costs that one connection) and releases the permit however the connection ends.
+fn spawn(
+    stream: Accepted,
+    peer: SocketAddr,
+    transport: Transport,
+    ctx: ListenerContext,
+    permit: OwnedSemaphorePermit,
+) {
+    let broker = ctx.broker.clone();
+    tokio::spawn(async move {
+        let task = tokio::spawn(async move {
+            match stream {
+                Accepted::Tcp(stream) => {
+                    if let Transport::Plain = transport {
+                        // The common case: split halves without a lock between them.
+                        let (reader, writer) = stream.into_split();
+                        connection::serve(ctx, reader, writer, peer, None).await;
+                    } else {
+                        handshake(stream, peer, transport, ctx).await;
+                    }
+                }
+                #[cfg(unix)]
+                Accepted::Unix(stream) => {
+                    let (reader, writer) = stream.into_split();
+                    connection::serve(ctx, reader, writer, peer, None).await;
+                }
+            }
+        });
+        if let Err(e) = task.await {
+            if e.is_panic() {
+                add(&broker.metrics.connection_panics, 1);
+                tracing::error!(%peer, "connection task panicked; the connection was dropped");
+            }
+        }
+        drop(permit);
+    });
+}
+
+/// TLS and/or WebSocket handshakes, bounded by the connect timeout, then MQTT.
+async fn handshake<S>(stream: S, peer: SocketAddr, transport: Transport, ctx: ListenerContext)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let limit = ctx.limits.connect_timeout;
+    // A WebSocket message carries at least one whole packet's worth; frame overhead on top.
+    let max_message = ctx.limits.max_packet_size.saturating_add(64);
+    match transport {
+        Transport::Plain => {
+            let (reader, writer) = tokio::io::split(stream);
+            connection::serve(ctx, reader, writer, peer, None).await;
+        }
+        Transport::Tls(tls) => {
+            let Some((stream, identity)) = tls_handshake(stream, peer, &tls, limit, &ctx).await else {
+                return;
+            };
+            let (reader, writer) = tokio::io::split(stream);
+            connection::serve(ctx, reader, writer, peer, identity).await;
+        }
+        Transport::Ws { path } => {
+            let Some(ws) = ws_handshake(stream, peer, &path, max_message, limit).await else {
+                return;
+            };
+            let (reader, writer) = tokio::io::split(ws);
+            connection::serve(ctx, reader, writer, peer, None).await;
+        }
+        Transport::Wss { tls, path } => {
+            let started = tokio::time::Instant::now();
+            let Some((stream, identity)) = tls_handshake(stream, peer, &tls, limit, &ctx).await else {
+                return;
+            };
+            let left = limit.saturating_sub(started.elapsed());
+            let Some(ws) = ws_handshake(stream, peer, &path, max_message, left).await else {
+                return;
+            };
+            let (reader, writer) = tokio::io::split(ws);
+            connection::serve(ctx, reader, writer, peer, identity).await;
+        }
+    }
+}
+
+/// The TLS handshake, and the client certificate's Common Name when the listener uses it as
+/// the user name. A client that must present a certificate but whose certificate has no
+/// Common Name is refused here.
+async fn tls_handshake<S>(
+    stream: S,
+    peer: SocketAddr,
+    tls: &Tls,
+    limit: Duration,
+    ctx: &ListenerContext,
+) -> Option<(tokio_rustls::server::TlsStream<S>, Option<Arc<str>>)>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let stream = match tokio::time::timeout(limit, tls.acceptor().accept(stream)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => {
+            add(&ctx.broker.metrics.tls_handshake_failures, 1);
+            tracing::info!(%peer, "TLS handshake failed: {e}");
+            return None;
+        }
+        Err(_) => {
+            add(&ctx.broker.metrics.tls_handshake_failures, 1);
+            tracing::info!(%peer, timeout = ?limit, "TLS handshake not finished in time");
+            return None;
+        }
+    };
+    if !tls.identity_as_username {
+        return Some((stream, None));
+    }
+    let (_, session) = stream.get_ref();
+    let name = session
+        .peer_certificates()
+        .and_then(|chain| chain.first())
+        .and_then(tls::common_name);
+    match name {
+        Some(name) => Some((stream, Some(Arc::from(name)))),
+        None => {
+            tracing::warn!(%peer, "client certificate without a Common Name; use_identity_as_username needs one");
+            None
+        }
+    }
+}
+
+async fn ws_handshake<S>(
+    stream: S,
+    peer: SocketAddr,
+    path: &str,
+    max_message: usize,
+    limit: Duration,
+) -> Option<ws::WsIo<S>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    match tokio::time::timeout(limit, ws::accept(stream, path, max_message)).await {
+        Ok(Ok(ws)) => Some(ws),
+        Ok(Err(e)) => {
+            tracing::info!(%peer, "WebSocket handshake failed: {e}");
+            None
+        }
+        Err(_) => {
+            tracing::info!(%peer, timeout = ?limit, "WebSocket handshake not finished in time");
+            None
+        }
+    }
+}

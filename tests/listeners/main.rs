@@ -1,0 +1,8 @@
+//! Listener tests: the real binary with TLS (mosquitto_pub/sub, openssl), mutual TLS and
+//! certificate identities, WebSocket and WebSocket over TLS (paho-mqtt, MQTT.js), Unix
+//! sockets, SIGHUP certificate reloads, and hostile input on the TLS and WebSocket ports.
+
+mod harness;
+mod tls;
+mod unix;
+mod websocket;

@@ -1,0 +1,352 @@
+//! `mqtts` listeners: TLS with mosquitto's clients, TLS versions, mutual TLS, certificate
+//! identities as user names, certificate reloads, and what a bad handshake costs.
+
+use std::process::Command;
+use std::time::Duration;
+
+use crate::harness::*;
+
+fn s(p: &std::path::Path) -> String {
+    p.display().to_string()
+}
+
+#[test]
+fn mosquitto_clients_publish_and_subscribe_over_tls_in_both_versions() {
+    let certs = new_certs(&[]);
+    let port = free_port();
+    let broker = Broker::start(&tls_listener("mqtts", port, &certs, ""), "", &[port]);
+    let ca = s(&certs.join("ca.crt"));
+    for version in ["mqttv311", "mqttv5"] {
+        let p = port.to_string();
+        let tls = ["-h", "localhost", "-p", &p, "--cafile", &ca, "-V", version];
+        let sub = Subscriber::start(&[&tls[..], &["-t", "tls/#"]].concat());
+        publish_until_received(&sub, &tls, &format!("tls/{version}"), "encrypted");
+    }
+    assert!(broker.log().contains("protocol=mqtts"), "{}", broker.log());
+}
+
+#[test]
+fn a_client_that_does_not_trust_the_certificate_or_speaks_plain_mqtt_gets_nothing() {
+    let certs = new_certs(&[]);
+    let other = new_certs(&[]);
+    let (tls_port, plain_port) = (free_port(), free_port());
+    let broker = Broker::start(
+        &format!(
+            "{}{}",
+            tls_listener("mqtts", tls_port, &certs, ""),
+            plain_listener(plain_port)
+        ),
+        "",
+        &[tls_port, plain_port],
+    );
+    let p = tls_port.to_string();
+    // Signed by another CA: the client refuses the server.
+    let out = mosquitto_pub(&[
+        "-h",
+        "localhost",
+        "-p",
+        &p,
+        "--cafile",
+        &s(&other.join("ca.crt")),
+        "-t",
+        "x",
+        "-m",
+        "x",
+    ]);
+    assert!(
+        !out.status.success(),
+        "a client trusting another CA must not connect"
+    );
+    // Plain MQTT on the TLS port: the handshake fails and the connection is dropped.
+    let reply = exchange(
+        tls_port,
+        &[0x10, 0x0c, 0, 4, b'M', b'Q', b'T', b'T', 4, 2, 0, 60, 0, 0],
+    );
+    assert!(
+        reply.iter().all(|b| *b != 0x20),
+        "no CONNACK over a non-TLS connection: {reply:?}"
+    );
+    // Both failures are counted and the broker keeps serving.
+    let sub = Subscriber::start(&[
+        "-p",
+        &plain_port.to_string(),
+        "-t",
+        "$SYS/broker/clients/tls_handshake_failures",
+    ]);
+    wait_until("the handshake failure counter", || {
+        sub.lines()
+            .lines()
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .any(|n| n >= 2)
+    });
+    assert!(broker.log().contains("TLS handshake failed"), "{}", broker.log());
+}
+
+#[test]
+fn only_tls_1_2_and_1_3_are_offered() {
+    let certs = new_certs(&[]);
+    let port = free_port();
+    let _broker = Broker::start(&tls_listener("mqtts", port, &certs, ""), "", &[port]);
+    let connect = format!("127.0.0.1:{port}");
+    let handshake = |version: &str| {
+        // SECLEVEL=0 lets this OpenSSL offer the old versions at all: the refusal must come
+        // from the broker.
+        run(
+            Command::new("openssl").args([
+                "s_client",
+                "-connect",
+                &connect,
+                version,
+                "-cipher",
+                "DEFAULT:@SECLEVEL=0",
+                "-CAfile",
+                &s(&certs.join("ca.crt")),
+            ]),
+            Duration::from_secs(20),
+        )
+    };
+    for ok in ["-tls1_2", "-tls1_3"] {
+        let out = handshake(ok);
+        let stdout = text(&out.stdout);
+        assert!(
+            stdout.contains("Verify return code: 0 (ok)") && !stdout.contains("Cipher is (NONE)"),
+            "{ok} should work:\n{stdout}\n{}",
+            text(&out.stderr)
+        );
+    }
+    for refused in ["-tls1", "-tls1_1"] {
+        let out = handshake(refused);
+        let stdout = text(&out.stdout);
+        assert!(
+            stdout.contains("Cipher is (NONE)") || !out.status.success(),
+            "{refused} must be refused:\n{stdout}"
+        );
+    }
+}
+
+#[test]
+fn mutual_tls_requires_a_certificate_signed_by_the_client_ca() {
+    let certs = new_certs(&[]);
+    let stranger = new_certs(&["--client-name", "stranger"]);
+    let port = free_port();
+    let extra = format!(
+        "client_ca = \"{}\"\nrequire_certificate = true\n",
+        s(&certs.join("ca.crt"))
+    );
+    let _broker = Broker::start(&tls_listener("mqtts", port, &certs, &extra), "", &[port]);
+    let p = port.to_string();
+    let ca = s(&certs.join("ca.crt"));
+    let base = [
+        "-h",
+        "localhost",
+        "-p",
+        &p,
+        "--cafile",
+        &ca,
+        "-t",
+        "m/1",
+        "-m",
+        "x",
+    ];
+    let without = mosquitto_pub(&base);
+    assert!(!without.status.success(), "no client certificate: refused");
+    let (cert, key) = (s(&stranger.join("client.crt")), s(&stranger.join("client.key")));
+    let foreign = mosquitto_pub(&[&base[..], &["--cert", &cert, "--key", &key]].concat());
+    assert!(
+        !foreign.status.success(),
+        "a certificate from another CA: refused"
+    );
+    let (cert, key) = (s(&certs.join("client.crt")), s(&certs.join("client.key")));
+    let good = mosquitto_pub(&[&base[..], &["--cert", &cert, "--key", &key]].concat());
+    assert!(
+        good.status.success(),
+        "our client certificate: {}",
+        text(&good.stderr)
+    );
+}
+
+#[test]
+fn the_certificate_common_name_becomes_the_user_name_for_login_and_acl() {
+    let certs = new_certs(&["--client-name", "sensor-7"]);
+    let (identity_port, plain_tls_port) = (free_port(), free_port());
+    let ca = s(&certs.join("ca.crt"));
+    let mtls = format!("client_ca = \"{ca}\"\nrequire_certificate = true\nallow_anonymous = false\n");
+    let listeners = format!(
+        "{}{}",
+        tls_listener(
+            "mqtts",
+            identity_port,
+            &certs,
+            &format!("{mtls}use_identity_as_username = true\n")
+        ),
+        tls_listener("mqtts", plain_tls_port, &certs, &mtls),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let acl = dir.path().join("acl");
+    std::fs::write(&acl, "user sensor-7\ntopic readwrite sensors/7/#\n").unwrap();
+    let broker = Broker::start(
+        &listeners,
+        &format!("[auth]\nacl_file = \"{}\"\n", s(&acl)),
+        &[identity_port, plain_tls_port],
+    );
+    let (cert, key) = (s(&certs.join("client.crt")), s(&certs.join("client.key")));
+    let tls = |port: u16| {
+        vec![
+            "-h".to_string(),
+            "localhost".into(),
+            "-p".into(),
+            port.to_string(),
+            "--cafile".into(),
+            ca.clone(),
+            "--cert".into(),
+            cert.clone(),
+            "--key".into(),
+            key.clone(),
+        ]
+    };
+    let identity: Vec<String> = tls(identity_port);
+    let identity: Vec<&str> = identity.iter().map(String::as_str).collect();
+    // As sensor-7, the ACL lets it read and write its own tree, and nothing else reaches it.
+    let sub = Subscriber::start(&[&identity[..], &["-t", "#", "-V", "mqttv5"]].concat());
+    publish_until_received(&sub, &identity, "sensors/7/temp", "21.5");
+    let denied = mosquitto_pub(&[&identity[..], &["-t", "sensors/8/temp", "-m", "x"]].concat());
+    assert!(
+        denied.status.success(),
+        "3.1.1: a denied PUBLISH is acknowledged and dropped"
+    );
+    publish_until_received(&sub, &identity, "sensors/7/temp", "22.0");
+    assert!(!sub.lines().contains("sensors/8"), "{}", sub.lines());
+    // Without use_identity_as_username the same client is anonymous, which this listener refuses.
+    let other: Vec<String> = tls(plain_tls_port);
+    let other: Vec<&str> = other.iter().map(String::as_str).collect();
+    let refused = mosquitto_pub(&[&other[..], &["-t", "sensors/7/temp", "-m", "x"]].concat());
+    assert!(
+        !refused.status.success(),
+        "anonymous on a listener that refuses it"
+    );
+    assert!(broker.log().contains("client_id="), "{}", broker.log());
+}
+
+#[test]
+fn sighup_swaps_the_certificate_and_keeps_connected_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = certs_in(&dir.path().join("old"), &[]);
+    let new = certs_in(&dir.path().join("new"), &[]);
+    let live = dir.path().join("live");
+    std::fs::create_dir(&live).unwrap();
+    for f in ["server.crt", "server.key"] {
+        std::fs::copy(old.join(f), live.join(f)).unwrap();
+    }
+    let (tls_port, plain_port) = (free_port(), free_port());
+    let broker = Broker::start(
+        &format!(
+            "{}{}",
+            tls_listener("mqtts", tls_port, &live, ""),
+            plain_listener(plain_port)
+        ),
+        "",
+        &[tls_port, plain_port],
+    );
+    let p = tls_port.to_string();
+    let old_ca = s(&old.join("ca.crt"));
+    let new_ca = s(&new.join("ca.crt"));
+    let mut before = Subscriber::start(&["-h", "localhost", "-p", &p, "--cafile", &old_ca, "-t", "r/#"]);
+    let plain = ["-p", &plain_port.to_string()].map(String::from);
+    let plain: Vec<&str> = plain.iter().map(String::as_str).collect();
+    publish_until_received(&before, &plain, "r/1", "before");
+    for f in ["server.crt", "server.key"] {
+        // Written aside and renamed, as certificate tools do.
+        let tmp = live.join(format!("{f}.new"));
+        std::fs::copy(new.join(f), &tmp).unwrap();
+        std::fs::rename(&tmp, live.join(f)).unwrap();
+    }
+    broker.sighup_and_wait("TLS certificate reloaded");
+    // New connections get the new certificate...
+    let with_new = mosquitto_pub(&[
+        "-h",
+        "localhost",
+        "-p",
+        &p,
+        "--cafile",
+        &new_ca,
+        "-t",
+        "r/2",
+        "-m",
+        "new",
+    ]);
+    assert!(with_new.status.success(), "{}", text(&with_new.stderr));
+    let with_old = mosquitto_pub(&[
+        "-h",
+        "localhost",
+        "-p",
+        &p,
+        "--cafile",
+        &old_ca,
+        "-t",
+        "r/3",
+        "-m",
+        "x",
+    ]);
+    assert!(
+        !with_old.status.success(),
+        "the old certificate is no longer presented"
+    );
+    // ...and the connection made before is still there and still served.
+    assert!(before.alive());
+    publish_until_received(&before, &plain, "r/4", "after");
+    before.wait_for("r/2 new");
+}
+
+#[test]
+fn a_bad_certificate_file_is_a_configuration_error_naming_the_file() {
+    let certs = new_certs(&[]);
+    let other = new_certs(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            format!(
+                "cert = \"{}\"\nkey = \"{}\"\n",
+                s(&dir.path().join("missing.crt")),
+                s(&certs.join("server.key"))
+            ),
+            "missing.crt",
+        ),
+        (
+            format!(
+                "cert = \"{}\"\nkey = \"{}\"\n",
+                s(&certs.join("server.key")),
+                s(&certs.join("server.key"))
+            ),
+            "no PEM certificate",
+        ),
+        (
+            format!(
+                "cert = \"{}\"\nkey = \"{}\"\n",
+                s(&certs.join("server.crt")),
+                s(&other.join("server.key"))
+            ),
+            "cannot be used together",
+        ),
+    ];
+    for (files, expected) in cases {
+        let config = dir.path().join("bad.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[server]\ndata_dir = \"{}\"\n[[listeners]]\nbind = \"127.0.0.1:0\"\nprotocol = \"mqtts\"\n{files}",
+                s(&dir.path().join("data"))
+            ),
+        )
+        .unwrap();
+        let out = run(
+            Command::new(BIN).args(["serve", "-c"]).arg(&config),
+            Duration::from_secs(20),
+        );
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("listeners[0]") && stderr.contains(expected),
+            "{expected}: {stderr}"
+        );
+    }
+}
