@@ -243,16 +243,15 @@ pub struct ConnectionArgs {
         help_heading = "Connection"
     )]
     pub host: String,
-    /// Broker port.
+    /// Broker port [default: 1883, or 8883 with TLS].
     #[arg(
         short = 'p',
         long,
         value_name = "PORT",
-        default_value_t = 1883,
         conflicts_with = "url",
         help_heading = "Connection"
     )]
-    pub port: u16,
+    pub port: Option<u16>,
     /// Broker as a URL: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC (mqtts:// and ws:// are not supported yet).
     #[arg(short = 'L', long = "url", value_name = "URL", help_heading = "Connection")]
     pub url: Option<String>,
@@ -295,18 +294,9 @@ pub struct ConnectionArgs {
     /// MQTT 5 properties (-D).
     #[command(flatten)]
     pub property: PropertyArgs,
-    /// CA certificates for TLS (not supported yet).
-    #[arg(long, value_name = "FILE", help_heading = "TLS (not supported yet)")]
-    pub cafile: Option<PathBuf>,
-    /// Client certificate for TLS (not supported yet).
-    #[arg(long, value_name = "FILE", help_heading = "TLS (not supported yet)")]
-    pub cert: Option<PathBuf>,
-    /// Client private key for TLS (not supported yet).
-    #[arg(long, value_name = "FILE", help_heading = "TLS (not supported yet)")]
-    pub key: Option<PathBuf>,
-    /// Do not check the server's host name against its certificate (not supported yet).
-    #[arg(long, help_heading = "TLS (not supported yet)")]
-    pub insecure: bool,
+    /// TLS flags.
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Print every packet sent and received to stderr.
     #[arg(short = 'd', long)]
     pub debug: bool,
@@ -493,15 +483,9 @@ pub struct BenchConnArgs {
         help_heading = "Connection"
     )]
     pub host: String,
-    /// Broker port.
-    #[arg(
-        short = 'p',
-        long,
-        value_name = "PORT",
-        default_value_t = 1883,
-        help_heading = "Connection"
-    )]
-    pub port: u16,
+    /// Broker port [default: 1883, or 8883 with TLS].
+    #[arg(short = 'p', long, value_name = "PORT", help_heading = "Connection")]
+    pub port: Option<u16>,
     /// MQTT version: 5, 311 or 31 (also mqttv5, mqttv311, mqttv31).
     #[arg(short = 'V', long = "protocol-version", value_name = "VERSION", default_value = "5", value_parser = parse_protocol_version, help_heading = "Connection")]
     pub protocol_version: Version,
@@ -521,6 +505,9 @@ pub struct BenchConnArgs {
     /// Time allowed for the TCP connection and for the CONNACK, each.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration, help_heading = "Connection")]
     pub connect_timeout: std::time::Duration,
+    /// TLS flags.
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Print help (-h is the host, as with mosquitto's clients).
     #[arg(long, action = ArgAction::Help)]
     pub help: Option<bool>,
@@ -717,9 +704,9 @@ pub struct TopArgs {
     /// Broker host name or address.
     #[arg(short = 'h', long, value_name = "HOST", default_value = "localhost")]
     pub host: String,
-    /// Broker port.
-    #[arg(short = 'p', long, value_name = "PORT", default_value_t = 1883)]
-    pub port: u16,
+    /// Broker port [default: 1883, or 8883 with TLS].
+    #[arg(short = 'p', long, value_name = "PORT")]
+    pub port: Option<u16>,
     /// Client identifier [default: robustmq- and a random suffix].
     #[arg(short = 'i', long = "id", value_name = "ID")]
     pub id: Option<String>,
@@ -732,6 +719,9 @@ pub struct TopArgs {
     /// Seconds between requests for details (robustmq only; $SYS figures come as the broker publishes them).
     #[arg(long, value_name = "SECS", default_value = "1", value_parser = parse_seconds)]
     pub interval: f64,
+    /// TLS flags.
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Print help (-h is the host, as with mosquitto's clients).
     #[arg(long, action = ArgAction::Help)]
     pub help: Option<bool>,
@@ -818,4 +808,39 @@ pub struct CertsInitArgs {
     /// Replace existing files.
     #[arg(long)]
     pub force: bool,
+}
+
+/// TLS flags of the client commands, as mosquitto_pub/sub name them. Any of them (or an
+/// `mqtts://` URL) turns TLS on.
+#[derive(Debug, Args, Clone, Default)]
+pub struct TlsArgs {
+    /// PEM CA certificates to trust [default: the system's trusted CAs].
+    #[arg(long, value_name = "FILE", help_heading = "TLS")]
+    pub cafile: Option<PathBuf>,
+    /// PEM client certificate, for brokers that ask for one.
+    #[arg(long, value_name = "FILE", requires = "key", help_heading = "TLS")]
+    pub cert: Option<PathBuf>,
+    /// PEM private key of --cert.
+    #[arg(long, value_name = "FILE", requires = "cert", help_heading = "TLS")]
+    pub key: Option<PathBuf>,
+    /// Do not check that the broker's certificate is valid for the host name (it must still be
+    /// signed by a trusted CA).
+    #[arg(long, help_heading = "TLS")]
+    pub insecure: bool,
+}
+
+impl TlsArgs {
+    /// Whether any TLS flag is given.
+    pub fn any(&self) -> bool {
+        self.cafile.is_some() || self.cert.is_some() || self.key.is_some() || self.insecure
+    }
+
+    /// The port to use when none is given: 8883 with TLS, 1883 without, as mosquitto's clients do.
+    pub fn default_port(&self) -> u16 {
+        if self.any() {
+            8883
+        } else {
+            1883
+        }
+    }
 }

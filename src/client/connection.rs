@@ -10,13 +10,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
 use tokio::time::{sleep_until, timeout, Instant};
 
 use super::error::{io_words, ClientError};
 use super::inflight::{Awaiting, IdSet, Inflight};
 use super::options::{ConnectOptions, Direction, PacketObserver};
+use super::tls;
 use crate::protocol::frame::MAX_REMAINING_LENGTH;
 use crate::protocol::{
     decode, encode, encode_publish, next_frame, publish_len, reason, Ack, Connack, Disconnect, Packet,
@@ -64,7 +65,7 @@ pub enum Event {
 
 /// A connected MQTT client.
 pub struct Client {
-    stream: TcpStream,
+    stream: Stream,
     /// `host:port`, for messages.
     address: String,
     version: Version,
@@ -141,6 +142,35 @@ impl Client {
             }
         };
         let _ = stream.set_nodelay(true);
+        let stream = match &opts.tls {
+            None => Stream::Tcp(stream),
+            Some(config) => {
+                let name = tls::server_name(&opts.host).map_err(|detail| ClientError::Tls {
+                    address: address.clone(),
+                    detail,
+                })?;
+                let connector = tokio_rustls::TlsConnector::from(config.clone());
+                match timeout(opts.connect_timeout, connector.connect(name, stream)).await {
+                    Ok(Ok(tls)) => {
+                        let (rd, wr) = tokio::io::split(tls);
+                        Stream::Tls(rd, wr)
+                    }
+                    Ok(Err(e)) => {
+                        return Err(ClientError::Tls {
+                            address,
+                            detail: tls::describe_failure(&e, &opts.host),
+                        })
+                    }
+                    Err(_) => {
+                        return Err(ClientError::Timeout {
+                            what: "the TLS handshake",
+                            address,
+                            after: opts.connect_timeout,
+                        })
+                    }
+                }
+            }
+        };
         let mut client = Client {
             stream,
             address,
@@ -372,14 +402,14 @@ impl Client {
     pub async fn disconnect(mut self, disconnect: Disconnect) -> Result<(), ClientError> {
         self.send(&Packet::Disconnect(disconnect))?;
         self.flush().await?;
-        let _ = self.stream.shutdown().await;
+        let read = &mut self.read;
         let _ = timeout(CLOSE_WAIT, async {
-            loop {
-                self.read.clear();
-                match self.stream.read_buf(&mut self.read).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {}
+            match &mut self.stream {
+                Stream::Tcp(stream) => {
+                    let (mut rd, mut wr) = stream.split();
+                    drain_after_shutdown(&mut rd, &mut wr, read).await
                 }
+                Stream::Tls(rd, wr) => drain_after_shutdown(rd, wr, read).await,
             }
         })
         .await;
@@ -407,23 +437,23 @@ impl Client {
         }
         let deadline = self.keepalive_deadline();
         let writing = !self.write.is_empty();
-        let (mut rd, mut wr) = self.stream.split();
-        tokio::select! {
-            r = rd.read_buf(&mut self.read) => match r {
-                Ok(0) => Err(self.closed()),
-                Ok(_) => Ok(()),
-                Err(e) => Err(self.lost(e)),
-            },
-            w = wr.write_buf(&mut self.write), if writing => match w {
-                Ok(_) => {
-                    self.last_write = Instant::now();
-                    Ok(())
-                }
-                Err(e) => Err(self.lost(e)),
-            },
-            () = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
-                self.keepalive_due()
+        let (read, write) = (&mut self.read, &mut self.write);
+        let outcome = match &mut self.stream {
+            Stream::Tcp(stream) => {
+                let (mut rd, mut wr) = stream.split();
+                io_round(&mut rd, &mut wr, read, write, writing, deadline).await
             }
+            Stream::Tls(rd, wr) => io_round(rd, wr, read, write, writing, deadline).await,
+        };
+        match outcome {
+            Round::Read(Ok(0)) => Err(self.closed()),
+            Round::Read(Ok(_)) => Ok(()),
+            Round::Wrote(Ok(_)) => {
+                self.last_write = Instant::now();
+                Ok(())
+            }
+            Round::Read(Err(e)) | Round::Wrote(Err(e)) => Err(self.lost(e)),
+            Round::Deadline => self.keepalive_due(),
         }
     }
 
@@ -462,6 +492,13 @@ impl Client {
     }
 
     fn lost(&mut self, e: std::io::Error) -> ClientError {
+        if tls::is_tls_error(&e) {
+            // With TLS 1.3 a refused client certificate shows up on the first read.
+            return ClientError::Tls {
+                address: self.address.clone(),
+                detail: tls::describe_failure(&e, &self.address),
+            };
+        }
         match ClientError::io(e) {
             ClientError::Closed => self.closed(),
             other => other,
@@ -566,5 +603,58 @@ fn acked(a: Ack) -> Acked {
         packet_id: a.packet_id,
         reason: a.reason,
         reason_string: a.reason_string,
+    }
+}
+
+/// The connection's two directions: TCP halves, or the halves of a TLS stream.
+enum Stream {
+    Tcp(TcpStream),
+    Tls(
+        ReadHalf<tokio_rustls::client::TlsStream<TcpStream>>,
+        WriteHalf<tokio_rustls::client::TlsStream<TcpStream>>,
+    ),
+}
+
+/// What one round of I/O did.
+enum Round {
+    Read(std::io::Result<usize>),
+    Wrote(std::io::Result<usize>),
+    Deadline,
+}
+
+/// A read, a write (if there is something to write) or the keep-alive deadline, whichever
+/// comes first. Cancel-safe: `read_buf` and `write_buf` lose nothing when dropped.
+async fn io_round<R, W>(
+    rd: &mut R,
+    wr: &mut W,
+    read: &mut BytesMut,
+    write: &mut BytesMut,
+    writing: bool,
+    deadline: Option<Instant>,
+) -> Round
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    tokio::select! {
+        r = rd.read_buf(read) => Round::Read(r),
+        w = wr.write_buf(write), if writing => Round::Wrote(w),
+        () = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => Round::Deadline,
+    }
+}
+
+/// Closes our side and reads until the broker closes its own, so nothing queued is lost to a reset.
+async fn drain_after_shutdown<R, W>(rd: &mut R, wr: &mut W, read: &mut BytesMut)
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let _ = wr.shutdown().await;
+    loop {
+        read.clear();
+        match rd.read_buf(read).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
     }
 }

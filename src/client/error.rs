@@ -34,6 +34,14 @@ pub enum ClientError {
         /// Why, in words ("connection refused").
         detail: String,
     },
+    /// The TLS handshake failed; `detail` says which check.
+    #[error("TLS with {address}: {detail}")]
+    Tls {
+        /// `host:port`.
+        address: String,
+        /// Which check failed, in words.
+        detail: String,
+    },
     /// The broker did not answer in time.
     #[error("timed out after {} waiting for {what} from {address}", seconds(*after))]
     Timeout {

@@ -72,6 +72,8 @@ pub struct ConnectOptions {
     pub inflight: u16,
     /// Sees every packet (debug output).
     pub observer: Option<PacketObserver>,
+    /// TLS configuration; `None` for plain TCP.
+    pub tls: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
 }
 
 impl std::fmt::Debug for ConnectOptions {
@@ -114,6 +116,7 @@ impl ConnectOptions {
             connect_timeout: Duration::from_secs(10),
             inflight: 100,
             observer: None,
+            tls: None,
         }
     }
 

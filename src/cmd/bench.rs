@@ -234,7 +234,11 @@ fn qos(q: u8) -> QoS {
 }
 
 fn target(a: &BenchConnArgs) -> anyhow::Result<Target> {
-    let mut options = ConnectOptions::new(a.host.clone(), a.port, a.protocol_version);
+    let mut options = ConnectOptions::new(
+        a.host.clone(),
+        a.port.unwrap_or_else(|| a.tls.default_port()),
+        a.protocol_version,
+    );
     options.keep_alive = a.login.keepalive;
     if let Some(expiry) = a.session_expiry {
         options.clean_start = false;
@@ -243,6 +247,7 @@ fn target(a: &BenchConnArgs) -> anyhow::Result<Target> {
     options.username = a.login.username.as_deref().map(Arc::from);
     options.password = a.login.password.clone().map(Bytes::from);
     options.connect_timeout = a.connect_timeout.max(Duration::from_millis(1));
+    options.tls = crate::cmd::common::tls_config(&a.tls, false).map_err(|f| anyhow::anyhow!(f.message))?;
     let id_prefix = a
         .id_prefix
         .clone()

@@ -24,13 +24,18 @@ pub fn options(args: &TopArgs) -> Result<collector::Options, Failure> {
     if !(0.1..=3600.0).contains(&args.interval) {
         return Err(Failure::usage("--interval must be between 0.1 and 3600 seconds"));
     }
-    let mut connect = ConnectOptions::new(args.host.clone(), args.port, version);
+    let mut connect = ConnectOptions::new(
+        args.host.clone(),
+        args.port.unwrap_or_else(|| args.tls.default_port()),
+        version,
+    );
     connect.client_id = Arc::from(args.id.clone().unwrap_or_else(random_client_id));
     connect.keep_alive = args.login.keepalive;
     connect.username = args.login.username.clone().map(Arc::from);
     connect.password = args.login.password.clone().map(Bytes::from);
     // One outstanding request per command at most; a small window is plenty.
     connect.inflight = 16;
+    connect.tls = super::common::tls_config(&args.tls, false)?;
     Ok(collector::Options {
         connect,
         interval: Duration::from_secs_f64(args.interval),

@@ -223,27 +223,15 @@ fn invalid_topics_are_refused_before_connecting() {
 }
 
 #[test]
-fn unsupported_transports_and_tls_are_usage_errors() {
+fn unusable_tls_files_and_websocket_urls_are_usage_errors() {
     for (args, message) in [
         (
-            &["--cafile", "ca.crt"][..],
-            "TLS is not supported yet (--cafile); connect without TLS for now",
-        ),
-        (
-            &["--cert", "c.crt"][..],
-            "TLS is not supported yet (--cert); connect without TLS for now",
-        ),
-        (
-            &["--insecure"][..],
-            "TLS is not supported yet (--insecure); connect without TLS for now",
-        ),
-        (
-            &["-L", "mqtts://h/t"][..],
-            "-L: mqtts:// URLs need TLS, which is not supported yet",
+            &["--cafile", "/nonexistent/ca.crt"][..],
+            "/nonexistent/ca.crt: cannot read: No such file or directory (os error 2)",
         ),
         (
             &["-L", "ws://h/t"][..],
-            "-L: ws:// (MQTT over WebSockets) is not supported yet",
+            "-L: ws:// (MQTT over WebSockets) is not supported by the client commands; use mqtt:// or mqtts://",
         ),
     ] {
         robustmq()
@@ -254,6 +242,11 @@ fn unsupported_transports_and_tls_are_usage_errors() {
             .code(2)
             .stderr(format!("robustmq sub: {message}\n"));
     }
+    // A client certificate without its key (or the other way round) is refused by the parser.
+    robustmq()
+        .args(["pub", "-t", "t", "-n", "--cert", "c.crt"])
+        .assert()
+        .code(2);
 }
 
 #[test]

@@ -350,3 +350,217 @@ fn a_bad_certificate_file_is_a_configuration_error_naming_the_file() {
         );
     }
 }
+
+/// `robustmq pub`/`sub` (the project's own client) with `args`.
+fn robustmq_client(args: &[&str]) -> std::process::Output {
+    run(Command::new(BIN).args(args), Duration::from_secs(30))
+}
+
+#[test]
+fn robustmq_pub_and_sub_speak_tls_and_name_the_check_that_failed() {
+    let certs = new_certs(&[]);
+    // Valid for 10.9.9.9 only: connecting to 127.0.0.1 fails the name check.
+    let other_name = new_certs(&["--host", "elsewhere.example", "--ip", "10.9.9.9"]);
+    let stranger = new_certs(&[]);
+    let (tls_port, named_port, plain_port) = (free_port(), free_port(), free_port());
+    let _broker = Broker::start(
+        &format!(
+            "{}{}{}",
+            tls_listener("mqtts", tls_port, &certs, ""),
+            tls_listener("mqtts", named_port, &other_name, ""),
+            plain_listener(plain_port)
+        ),
+        "",
+        &[tls_port, named_port, plain_port],
+    );
+    let ca = s(&certs.join("ca.crt"));
+    let p = tls_port.to_string();
+    let sub = std::thread::spawn({
+        let (ca, p) = (ca.clone(), p.clone());
+        move || {
+            robustmq_client(&[
+                "sub",
+                "-h",
+                "localhost",
+                "-p",
+                &p,
+                "--cafile",
+                &ca,
+                "-t",
+                "rt/#",
+                "-v",
+                "-C",
+                "1",
+                "-W",
+                "20",
+            ])
+        }
+    });
+    // The URL form turns TLS on by itself; retry until the subscription is in place.
+    wait_until("sub to receive over TLS", || {
+        let url = format!("mqtts://localhost:{tls_port}/rt/1");
+        let out = robustmq_client(&["pub", "-L", &url, "--cafile", &ca, "-m", "secret"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        sub.is_finished()
+    });
+    let got = sub.join().unwrap();
+    assert_eq!(text(&got.stdout), "rt/1 secret\n", "{}", text(&got.stderr));
+
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &[
+                "-h",
+                "localhost",
+                "-p",
+                &p,
+                "--cafile",
+                &s(&stranger.join("ca.crt")),
+            ],
+            "not signed by a trusted CA",
+        ),
+        (
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &named_port.to_string(),
+                "--cafile",
+                &s(&other_name.join("ca.crt")),
+            ],
+            "not valid for the name \"127.0.0.1\"",
+        ),
+        (
+            &["-h", "localhost", "-p", &plain_port.to_string(), "--cafile", &ca],
+            "is this a TLS port?",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = robustmq_client(&[&["pub", "-t", "x", "-m", "x"][..], args].concat());
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains(expected),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    // --insecure skips only the name check.
+    let named = named_port.to_string();
+    let other_ca = s(&other_name.join("ca.crt"));
+    let out = robustmq_client(&[
+        "pub",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &named,
+        "--cafile",
+        &other_ca,
+        "--insecure",
+        "-t",
+        "x",
+        "-m",
+        "x",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stranger_ca = s(&stranger.join("ca.crt"));
+    let out = robustmq_client(&[
+        "pub",
+        "-h",
+        "localhost",
+        "-p",
+        &p,
+        "--cafile",
+        &stranger_ca,
+        "--insecure",
+        "-t",
+        "x",
+        "-m",
+        "x",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "--insecure still needs a trusted CA");
+}
+
+#[test]
+fn robustmq_clients_talk_mutual_tls_to_mosquitto() {
+    let certs = new_certs(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let conf = dir.path().join("mosquitto.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "user root\nlistener {port} 127.0.0.1\nallow_anonymous true\ncafile {}\ncertfile {}\nkeyfile {}\nrequire_certificate true\n",
+            s(&certs.join("ca.crt")),
+            s(&certs.join("server.crt")),
+            s(&certs.join("server.key"))
+        ),
+    )
+    .unwrap();
+    let mosquitto = ["/usr/sbin/mosquitto", "mosquitto"]
+        .into_iter()
+        .find(|p| Command::new(p).arg("-h").output().is_ok())
+        .expect("mosquitto is installed (the setup script installs it)");
+    let mut child = Command::new(mosquitto)
+        .arg("-c")
+        .arg(&conf)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("mosquitto's TLS port", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    let p = port.to_string();
+    let ca = s(&certs.join("ca.crt"));
+    let (cert, key) = (s(&certs.join("client.crt")), s(&certs.join("client.key")));
+    let tls: Vec<&str> = vec![
+        "-h",
+        "localhost",
+        "-p",
+        &p,
+        "--cafile",
+        &ca,
+        "--cert",
+        &cert,
+        "--key",
+        &key,
+    ];
+    let sub = std::thread::spawn({
+        let args: Vec<String> = tls.iter().map(|a| a.to_string()).collect();
+        move || {
+            let mut all = vec!["sub".to_string()];
+            all.extend(args);
+            all.extend(["-t", "m/#", "-C", "1", "-W", "20", "-V", "311"].map(String::from));
+            run(Command::new(BIN).args(&all), Duration::from_secs(30))
+        }
+    });
+    wait_until("sub to receive from mosquitto", || {
+        let out =
+            robustmq_client(&[&["pub"][..], &tls, &["-t", "m/1", "-m", "mutual", "-V", "311"]].concat());
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        sub.is_finished()
+    });
+    let got = sub.join().unwrap();
+    assert_eq!(text(&got.stdout), "mutual\n", "{}", text(&got.stderr));
+    // Without a client certificate mosquitto ends the handshake: the error says what to try.
+    let out = robustmq_client(&[
+        "pub",
+        "-h",
+        "localhost",
+        "-p",
+        &p,
+        "--cafile",
+        &ca,
+        "-t",
+        "x",
+        "-m",
+        "x",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("the broker requires a client certificate (--cert and --key)"),
+        "{}",
+        text(&out.stderr)
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}

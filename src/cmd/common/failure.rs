@@ -50,7 +50,9 @@ impl Failure {
 impl From<ClientError> for Failure {
     fn from(e: ClientError) -> Failure {
         let code = match &e {
-            ClientError::Resolve { .. } | ClientError::Connect { .. } => EXIT_UNREACHABLE,
+            ClientError::Resolve { .. } | ClientError::Connect { .. } | ClientError::Tls { .. } => {
+                EXIT_UNREACHABLE
+            }
             ClientError::Refused { .. } => EXIT_REFUSED,
             ClientError::QosNotSupported { .. }
             | ClientError::RetainNotSupported

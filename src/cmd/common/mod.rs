@@ -58,28 +58,21 @@ fn needs_v5(what: &str) -> Failure {
 /// Checks the connection flags and builds the client options. `commands` lists the packets
 /// `-D` may give properties for in this subcommand.
 pub fn connection(args: &ConnectionArgs, commands: &[&str]) -> Result<Connection, Failure> {
-    for (given, flag) in [
-        (args.cafile.is_some(), "--cafile"),
-        (args.cert.is_some(), "--cert"),
-        (args.key.is_some(), "--key"),
-        (args.insecure, "--insecure"),
-    ] {
-        if given {
-            return Err(Failure::usage(format!(
-                "TLS is not supported yet ({flag}); connect without TLS for now"
-            )));
-        }
-    }
     let version = args.protocol_version;
     let v5 = version.is_v5();
-    let (mut host, mut port) = (args.host.clone(), args.port);
+    let (mut host, mut port) = (
+        args.host.clone(),
+        args.port.unwrap_or_else(|| args.tls.default_port()),
+    );
     let (mut username, mut password) = (None, None);
     let mut url_topic = None;
+    let mut url_tls = false;
     if let Some(url) = &args.url {
         let url = url::parse(url).map_err(|e| Failure::usage(format!("-L: {e}")))?;
-        (host, port, username, password, url_topic) =
-            (url.host, url.port, url.username, url.password, url.topic);
+        (host, port, username, password, url_topic, url_tls) =
+            (url.host, url.port, url.username, url.password, url.topic, url.tls);
     }
+    let tls = tls_config(&args.tls, url_tls)?;
     username = args.login.username.clone().or(username);
     password = args.login.password.clone().or(password);
     if !v5 && password.is_some() && username.is_none() {
@@ -132,6 +125,7 @@ pub fn connection(args: &ConnectionArgs, commands: &[&str]) -> Result<Connection
     options.username = username.map(Arc::from);
     options.password = password.map(Bytes::from);
     options.will = will;
+    options.tls = tls;
     options.connect_timeout = Duration::from_secs_f64(args.connect_timeout);
     let c = &properties.connect;
     options.user_properties = c.user_properties.clone();
@@ -147,6 +141,24 @@ pub fn connection(args: &ConnectionArgs, commands: &[&str]) -> Result<Connection
         properties,
         url_topic,
     })
+}
+
+/// The TLS configuration the flags ask for: any TLS flag (or an `mqtts://` URL) turns TLS on,
+/// as with mosquitto's clients; `None` for plain TCP.
+pub fn tls_config(
+    args: &crate::cli::TlsArgs,
+    url_tls: bool,
+) -> Result<Option<Arc<tokio_rustls::rustls::ClientConfig>>, Failure> {
+    if !url_tls && !args.any() {
+        return Ok(None);
+    }
+    let options = crate::client::tls::TlsOptions {
+        ca_file: args.cafile.clone(),
+        cert: args.cert.clone(),
+        key: args.key.clone(),
+        insecure: args.insecure,
+    };
+    options.client_config().map(Some).map_err(Failure::usage)
 }
 
 /// A current-thread tokio runtime for one client command.

@@ -17,6 +17,8 @@ pub struct BrokerUrl {
     pub password: Option<String>,
     /// Topic name or filter, if the URL has a non-empty path.
     pub topic: Option<String>,
+    /// `mqtts://` (or `ssl://`): MQTT over TLS.
+    pub tls: bool,
 }
 
 /// Decodes `%XX` escapes (user names and passwords may need `%40` for `@`, `%3A` for `:`).
@@ -45,12 +47,16 @@ pub fn parse(url: &str) -> Result<BrokerUrl, String> {
     let Some((scheme, rest)) = url.split_once("://") else {
         return Err(format!("{url:?} is not a URL like mqtt://HOST:PORT/TOPIC"));
     };
-    match scheme.to_ascii_lowercase().as_str() {
-        "mqtt" | "tcp" => {}
-        "mqtts" | "ssl" => return Err(format!("{scheme}:// URLs need TLS, which is not supported yet")),
-        "ws" | "wss" => return Err(format!("{scheme}:// (MQTT over WebSockets) is not supported yet")),
-        _ => return Err(format!("unknown URL scheme {scheme}://; use mqtt://")),
-    }
+    let tls = match scheme.to_ascii_lowercase().as_str() {
+        "mqtt" | "tcp" => false,
+        "mqtts" | "ssl" => true,
+        "ws" | "wss" => {
+            return Err(format!(
+                "{scheme}:// (MQTT over WebSockets) is not supported by the client commands; use mqtt:// or mqtts://"
+            ))
+        }
+        _ => return Err(format!("unknown URL scheme {scheme}://; use mqtt:// or mqtts://")),
+    };
     let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
     let (userinfo, hostport) = match authority.rsplit_once('@') {
         Some((u, h)) => (Some(u), h),
@@ -78,6 +84,7 @@ pub fn parse(url: &str) -> Result<BrokerUrl, String> {
         return Err(format!("no host in {url:?}"));
     }
     let port = match port {
+        None | Some("") if tls => 8883,
         None | Some("") => 1883,
         Some(p) => p.parse().map_err(|_| format!("bad port {p:?} in {url:?}"))?,
     };
@@ -87,6 +94,7 @@ pub fn parse(url: &str) -> Result<BrokerUrl, String> {
         username,
         password,
         topic: (!path.is_empty()).then(|| path.to_string()),
+        tls,
     })
 }
 
@@ -104,6 +112,7 @@ mod tests {
                 username: Some("al@ice".into()),
                 password: Some("p:ss".into()),
                 topic: Some("a/b/#".into()),
+                tls: false,
             }
         );
     }
@@ -120,10 +129,13 @@ mod tests {
 
     #[test]
     fn unsupported_and_bad() {
-        assert!(parse("mqtts://h/t").unwrap_err().contains("not supported yet"));
+        let tls = parse("mqtts://h/t").unwrap();
+        assert!(tls.tls && tls.port == 8883, "{tls:?}");
+        assert_eq!(parse("ssl://h:1/t").unwrap().port, 1);
+        assert!(!parse("mqtt://h/t").unwrap().tls);
         assert!(parse("ws://h/t")
             .unwrap_err()
-            .contains("WebSockets) is not supported yet"));
+            .contains("WebSockets) is not supported by the client commands"));
         assert!(parse("http://h").unwrap_err().contains("unknown URL scheme"));
         assert!(parse("h:1883").is_err());
         assert!(parse("mqtt://h:x/").is_err());

@@ -1,0 +1,207 @@
+//! TLS for the client commands (`pub`, `sub`, `bench`, `top`): which certificates to trust,
+//! an optional client certificate, and errors that say which check failed.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio_rustls::rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use tokio_rustls::rustls::client::WebPkiServerVerifier;
+use tokio_rustls::rustls::crypto::{ring, CryptoProvider};
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use tokio_rustls::rustls::{
+    self, CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
+
+/// The TLS flags of a client command.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// PEM CA certificates to trust; without it, the system's trusted CAs.
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate chain.
+    pub cert: Option<PathBuf>,
+    /// PEM private key of `cert`.
+    pub key: Option<PathBuf>,
+    /// Do not check that the certificate is valid for the host name (it must still be signed by
+    /// a trusted CA), like mosquitto_pub's `--insecure`.
+    pub insecure: bool,
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(ring::default_provider())
+}
+
+fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs: Vec<_> = CertificateDer::pem_file_iter(path)
+        .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("{}: {}", path.display(), pem_words(e)))?;
+    if certs.is_empty() {
+        return Err(format!("{}: no PEM certificate in the file", path.display()));
+    }
+    Ok(certs)
+}
+
+fn pem_words(e: rustls::pki_types::pem::Error) -> String {
+    match e {
+        rustls::pki_types::pem::Error::Io(io) => format!("cannot read: {io}"),
+        rustls::pki_types::pem::Error::NoItemsFound => "no PEM item of the expected kind".into(),
+        other => format!("not valid PEM: {other:?}"),
+    }
+}
+
+impl TlsOptions {
+    /// Builds the client configuration; `Err` is one line naming the file at fault.
+    pub fn client_config(&self) -> Result<Arc<ClientConfig>, String> {
+        let mut roots = RootCertStore::empty();
+        match &self.ca_file {
+            Some(path) => {
+                for cert in read_certs(path)? {
+                    roots
+                        .add(cert)
+                        .map_err(|e| format!("{}: not a usable CA certificate: {e}", path.display()))?;
+                }
+            }
+            None => {
+                let found = rustls_native_certs::load_native_certs();
+                for cert in found.certs {
+                    let _ = roots.add(cert);
+                }
+                if roots.is_empty() {
+                    return Err(
+                        "no trusted CA certificates found on this system; give one with --cafile".into(),
+                    );
+                }
+            }
+        }
+        let provider = provider();
+        let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+            .build()
+            .map_err(|e| format!("cannot use the CA certificates: {e}"))?;
+        let builder = ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS12, &rustls::version::TLS13])
+            .map_err(|e| e.to_string())?;
+        let builder = if self.insecure {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AnyName(webpki)))
+        } else {
+            builder.with_webpki_verifier(webpki)
+        };
+        let config = match (&self.cert, &self.key) {
+            (Some(cert), Some(key)) => {
+                let chain = read_certs(cert)?;
+                let key_der = PrivateKeyDer::from_pem_file(key)
+                    .map_err(|e| format!("{}: {}", key.display(), pem_words(e)))?;
+                builder.with_client_auth_cert(chain, key_der).map_err(|e| {
+                    format!(
+                        "{} and {} cannot be used together: {e}",
+                        cert.display(),
+                        key.display()
+                    )
+                })?
+            }
+            (None, None) => builder.with_no_client_auth(),
+            _ => return Err("a client certificate needs both --cert and --key".into()),
+        };
+        Ok(Arc::new(config))
+    }
+}
+
+/// The name to check the broker's certificate against: a DNS name or an IP address.
+pub fn server_name(host: &str) -> Result<ServerName<'static>, String> {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    ServerName::try_from(bare.to_string()).map_err(|_| format!("{host:?} is not a valid TLS server name"))
+}
+
+/// Whether an I/O error carries a TLS error (a failed check or an alert from the broker).
+pub fn is_tls_error(e: &std::io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>())
+}
+
+/// A handshake failure in words: which check failed and what to do about it.
+pub fn describe_failure(e: &std::io::Error, host: &str) -> String {
+    let Some(tls) = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    else {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            return "the broker closed the connection during the TLS handshake (is this a TLS port?)".into();
+        }
+        return format!("TLS handshake failed: {e}");
+    };
+    match tls {
+        rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer | CertificateError::BadSignature) => {
+            "the broker's certificate is not signed by a trusted CA (give its CA with --cafile)".into()
+        }
+        rustls::Error::InvalidCertificate(
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+        ) => format!(
+            "the broker's certificate is not valid for the name {host:?} (connect by a name it lists, or --insecure)"
+        ),
+        rustls::Error::InvalidCertificate(
+            CertificateError::Expired | CertificateError::ExpiredContext { .. },
+        ) => "the broker's certificate has expired".into(),
+        rustls::Error::InvalidCertificate(
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. },
+        ) => "the broker's certificate is not valid yet (check this machine's clock)".into(),
+        rustls::Error::AlertReceived(rustls::AlertDescription::CertificateRequired) => {
+            "the broker requires a client certificate (--cert and --key)".into()
+        }
+        rustls::Error::AlertReceived(
+            rustls::AlertDescription::BadCertificate
+            | rustls::AlertDescription::UnknownCA
+            | rustls::AlertDescription::CertificateUnknown,
+        ) => "the broker refused our client certificate (is it signed by the CA the broker trusts?)".into(),
+        rustls::Error::AlertReceived(alert) => format!(
+            "the broker ended the TLS handshake ({alert:?}); does it want a client certificate (--cert/--key)?"
+        ),
+        other => format!("TLS handshake failed: {other}"),
+    }
+}
+
+/// `--insecure`: the chain must still lead to a trusted CA; only the name check is skipped.
+#[derive(Debug)]
+struct AnyName(Arc<WebPkiServerVerifier>);
+
+impl ServerCertVerifier for AnyName {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
