@@ -9,7 +9,7 @@ use crate::protocol::Version;
 
 /// One binary that is an MQTT broker and the toolkit around it.
 #[derive(Debug, Parser)]
-#[command(name = "robustmq", version, about, propagate_version = true)]
+#[command(name = "robustmq", version = env!("ROBUSTMQ_VERSION"), about, propagate_version = true)]
 pub struct Cli {
     /// What to run.
     #[command(subcommand)]
@@ -41,6 +41,10 @@ pub enum Command {
     /// Live terminal dashboard of a broker: robustmq in full, any other broker from its $SYS topics.
     #[command(disable_help_flag = true, disable_version_flag = true, after_long_help = TOP_HELP)]
     Top(TopArgs),
+    /// Write man pages or shell completions (for packagers; the copies in man/ and completions/
+    /// come from here).
+    #[command(hide = true)]
+    Generate(GenerateArgs),
 }
 
 /// `robustmq serve`.
@@ -685,6 +689,31 @@ pub struct LoginArgs {
         help_heading = "Connection"
     )]
     pub keepalive: u16,
+}
+
+/// `robustmq generate` (hidden): files generated from these definitions.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// What to write.
+    #[command(subcommand)]
+    pub what: GenerateWhat,
+}
+
+/// The `robustmq generate` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum GenerateWhat {
+    /// Man pages: robustmq(1), one robustmq-COMMAND(1) per subcommand, and robustmq.toml(5).
+    Man {
+        /// Directory to write the pages to (created if missing).
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// Shell completions for bash, zsh, fish, elvish and PowerShell.
+    Completions {
+        /// Directory to write the scripts to (created if missing).
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 const TOP_HELP: &str = "\

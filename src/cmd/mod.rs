@@ -3,6 +3,8 @@
 pub mod bench;
 pub mod certs;
 pub mod common;
+pub mod generate;
+pub mod notify;
 pub mod passwd;
 pub mod pub_cmd;
 pub mod serve;
@@ -25,5 +27,6 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Passwd(args) => passwd::run(args),
         Command::Certs(args) => certs::run(args),
         Command::Top(args) => top::run(args),
+        Command::Generate(args) => generate::run(args),
     }
 }

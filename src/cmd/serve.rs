@@ -126,7 +126,7 @@ async fn serve(settings: Settings) -> Result<()> {
         data_dir = %settings.server.data_dir.display(),
         "robustmq started"
     );
-    wait_for_signal().await;
+    crate::cmd::notify::serving_until(wait_for_signal()).await;
     tracing::info!("shutting down (a second signal exits at once)");
     tokio::spawn(async {
         wait_for_signal().await;
