@@ -85,7 +85,8 @@ start_broker() {
     case $kind in
     robustmq)
         # The defaults (max_inflight 100, max_queued_messages 10000), with room for the idle
-        # connections on top of the bench's own.
+        # connections on top of the bench's own, and no connection rate limit (Mosquitto has
+        # none; the conn round opens them as fast as it can).
         cat >"$dir/robustmq.toml" <<TOML
 [[listeners]]
 bind = "127.0.0.1:$PORT"
@@ -93,6 +94,7 @@ allow_anonymous = true
 
 [limits]
 max_connections = $((CONNECTIONS + 1000))
+max_connections_per_second = 0
 TOML
         "${ON_BROKER_CPU[@]}" "$BIN" serve --config "$dir/robustmq.toml" --data-dir "$dir/data" \
             --log-level error >"$dir/log" 2>&1 &

@@ -251,11 +251,22 @@ pub(super) fn u16<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u16, D::
     u16::try_from(value).map_err(|_| de::Error::custom("out of range"))
 }
 
+/// An integer from 0 to `u32::MAX`.
+pub(super) fn u32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    let value = bounded(deserializer, u32::MAX.into())?;
+    u32::try_from(value).map_err(|_| de::Error::custom("out of range"))
+}
+
 /// An integer from 0 to `usize::MAX`.
 pub(super) fn usize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<usize, D::Error> {
     let max = u64::try_from(usize::MAX).unwrap_or(u64::MAX);
     let value = bounded(deserializer, max)?;
     usize::try_from(value).map_err(|_| de::Error::custom("out of range"))
+}
+
+/// An optional integer from 0 to `usize::MAX` (a key that is absent stays `None`).
+pub(super) fn optional_usize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<usize>, D::Error> {
+    usize(deserializer).map(Some)
 }
 
 /// An integer from 0 to `max`, with messages that give the range instead of a Rust type

@@ -146,6 +146,10 @@ pub struct ListenerSettings {
     /// `mqtts`/`wss`: use the client certificate's Common Name as the username (needs
     /// `require_certificate`, otherwise a client could pick its username by omitting it).
     pub use_identity_as_username: bool,
+    /// Connections open at once on this listener; `None` leaves only the global
+    /// `limits.max_connections`. Lets a public listener be bounded without starving a local one.
+    #[serde(deserialize_with = "de::optional_usize")]
+    pub max_connections: Option<usize>,
 }
 
 impl ListenerSettings {
@@ -170,12 +174,22 @@ pub struct AuthSettings {
 }
 
 /// `[limits]`: bounds that keep one client from exhausting the broker.
+///
+/// The defaults suit a small machine (a Raspberry Pi) serving a normal fleet: they stop a
+/// runaway or hostile client long before memory or CPU run out, without refusing anything a
+/// well-behaved client does. Every refusal is counted under `$SYS/broker/limits/`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
-    /// Connections accepted at once over all listeners; more wait in the accept queue.
+    /// Connections open at once over all listeners; further ones are closed as soon as they are
+    /// accepted (each listener may have a lower `max_connections` of its own).
     #[serde(deserialize_with = "de::usize")]
     pub max_connections: usize,
+    /// New connections accepted per second over all listeners, with a burst of one second's
+    /// worth; beyond it a new connection is closed at accept, before anything is read. 0 means
+    /// no limit.
+    #[serde(deserialize_with = "de::u32")]
+    pub max_connections_per_second: u32,
     /// Largest MQTT packet in bytes, announced to v5 clients; larger ones are refused.
     /// 16 ..= 268,435,455 (the MQTT maximum).
     #[serde(deserialize_with = "de::packet_size")]
@@ -191,8 +205,14 @@ pub struct Limits {
     /// `max_packet_size` message.
     #[serde(deserialize_with = "de::size")]
     pub max_queued_bytes: u64,
-    /// Longest keep alive granted, in seconds; a client asking for more (or for 0 = none) is
-    /// told this value as the v5 Server Keep Alive.
+    /// Shortest keep alive granted, in seconds; 0 (the default) allows any, including none. A v5
+    /// client asking for less (or for 0 = no keep alive) is told this value as its Server Keep
+    /// Alive; a 3.1.1 client, which cannot be told, is refused.
+    #[serde(deserialize_with = "de::u16")]
+    pub min_keepalive: u16,
+    /// Longest keep alive granted, in seconds; a v5 client asking for more is told this value
+    /// as its Server Keep Alive, a 3.1.1 client is refused. A keep alive of 0 (none) is bounded
+    /// by `min_keepalive`, not by this.
     #[serde(deserialize_with = "de::u16")]
     pub max_keepalive: u16,
     /// How long a new connection may take to send CONNECT before it is dropped.
@@ -201,6 +221,24 @@ pub struct Limits {
     /// Topic aliases a v5 client may use towards the broker; 0 disables them.
     #[serde(deserialize_with = "de::u16")]
     pub topic_alias_maximum: u16,
+    /// Longest topic name or filter in bytes, for PUBLISH, wills and SUBSCRIBE.
+    #[serde(deserialize_with = "de::u16")]
+    pub max_topic_length: u16,
+    /// Most levels (`/`-separated parts) in a topic name or filter, for PUBLISH, wills and
+    /// SUBSCRIBE; a shared subscription's `$share/group/` prefix is not counted.
+    #[serde(deserialize_with = "de::u16")]
+    pub max_topic_levels: u16,
+    /// Subscriptions one session may hold; replacing an existing one does not count twice.
+    #[serde(deserialize_with = "de::usize")]
+    pub max_subscriptions_per_client: usize,
+    /// PUBLISH packets per second one client may send, with a burst of one second's worth;
+    /// excess ones are dropped (v5 QoS 1/2: acknowledged with 0x97). 0 means no limit.
+    #[serde(deserialize_with = "de::u32")]
+    pub max_publish_rate: u32,
+    /// Payload bytes per second one client may publish, with a burst of one second's worth;
+    /// excess messages are dropped like for `max_publish_rate`. 0 means no limit.
+    #[serde(deserialize_with = "de::size")]
+    pub max_publish_bytes_rate: u64,
 }
 
 /// `[store]`: how acknowledged messages are written to disk.
@@ -400,13 +438,20 @@ impl Default for Limits {
     fn default() -> Limits {
         Limits {
             max_connections: 10_000,
+            max_connections_per_second: 1000,
             max_packet_size: 1024 * 1024,
             max_inflight: 100,
             max_queued_messages: 10_000,
             max_queued_bytes: 64 * 1024 * 1024,
+            min_keepalive: 0,
             max_keepalive: u16::MAX,
             connect_timeout: Duration::from_secs(10),
             topic_alias_maximum: u16::MAX,
+            max_topic_length: 1024,
+            max_topic_levels: 32,
+            max_subscriptions_per_client: 10_000,
+            max_publish_rate: 0,
+            max_publish_bytes_rate: 0,
         }
     }
 }

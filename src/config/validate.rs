@@ -126,6 +126,13 @@ fn listener(key: &str, listener: &ListenerSettings) -> Result {
         }
     }
 
+    if listener.max_connections == Some(0) {
+        return Err(invalid(
+            format!("{key}.max_connections"),
+            "must be at least 1 (remove it to leave only limits.max_connections)",
+        ));
+    }
+
     if protocol.uses_tls() {
         tls(key, listener)
     } else {
@@ -234,7 +241,35 @@ fn limits(limits: &Limits) -> Result {
             "must be at least 1 second (and at most 65535)",
         ));
     }
-    positive("limits.connect_timeout", limits.connect_timeout)
+    if limits.min_keepalive > limits.max_keepalive {
+        return Err(invalid(
+            "limits.min_keepalive",
+            format!(
+                "{} is more than limits.max_keepalive ({}), so no keep alive could be granted",
+                limits.min_keepalive, limits.max_keepalive
+            ),
+        ));
+    }
+    positive("limits.connect_timeout", limits.connect_timeout)?;
+    if limits.max_topic_length == 0 {
+        return Err(invalid(
+            "limits.max_topic_length",
+            "must be at least 1 byte (and at most 65535, the MQTT limit)",
+        ));
+    }
+    if limits.max_topic_levels == 0 {
+        return Err(invalid(
+            "limits.max_topic_levels",
+            "must be at least 1 (and at most 65535)",
+        ));
+    }
+    if limits.max_subscriptions_per_client == 0 {
+        return Err(invalid(
+            "limits.max_subscriptions_per_client",
+            "must be at least 1",
+        ));
+    }
+    Ok(())
 }
 
 fn store(store: &StoreSettings) -> Result {

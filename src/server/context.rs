@@ -19,12 +19,44 @@ pub struct ConnectionLimits {
     pub max_packet_size: usize,
     /// Receive maximum announced to v5 clients: QoS 1/2 publishes they may have unacknowledged.
     pub receive_maximum: u16,
-    /// Keep alive ceiling, announced as server keep alive to v5 clients that ask for more.
+    /// Keep alive floor: v5 clients asking for less (or for none) are told this as server
+    /// keep alive, 3.1.1 clients are refused. 0 means no floor.
+    pub min_keepalive: u16,
+    /// Keep alive ceiling, announced as server keep alive to v5 clients that ask for more;
+    /// 3.1.1 clients asking for more are refused.
     pub max_keepalive: u16,
     /// How long a new connection may take to send CONNECT.
     pub connect_timeout: Duration,
     /// Highest topic alias a client may use.
     pub topic_alias_maximum: u16,
+    /// Longest topic name or filter, in bytes.
+    pub max_topic_length: usize,
+    /// Most levels in a topic name or filter (without a `$share/group/` prefix).
+    pub max_topic_levels: usize,
+    /// Subscriptions one session may hold.
+    pub max_subscriptions: usize,
+    /// PUBLISH packets per second per client; 0 is unlimited.
+    pub max_publish_rate: u32,
+    /// Payload bytes per second per client; 0 is unlimited.
+    pub max_publish_bytes_rate: u64,
+}
+
+impl ConnectionLimits {
+    /// Which topic limit `topic` exceeds, as a reason string, or `None` when it fits.
+    /// `levels_of` is the part whose levels count: the topic itself, or a shared
+    /// subscription's filter without its `$share/group/` prefix.
+    pub fn topic_refusal(&self, topic: &str, levels_of: &str) -> Option<&'static str> {
+        if topic.len() > self.max_topic_length {
+            return Some("topic longer than the server allows (limits.max_topic_length)");
+        }
+        // A topic of n bytes has at most n + 1 levels: short topics, the usual case, skip the scan.
+        if levels_of.len() >= self.max_topic_levels
+            && levels_of.bytes().filter(|&b| b == b'/').count() >= self.max_topic_levels
+        {
+            return Some("topic with more levels than the server allows (limits.max_topic_levels)");
+        }
+        None
+    }
 }
 
 /// Shared by every connection accepted on one listener.

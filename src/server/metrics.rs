@@ -1,10 +1,13 @@
 //! Broker-wide counters, updated with relaxed atomics on the hot path and read by `$SYS`,
-//! the admin API and the Prometheus endpoint; per-connection figures; the commit latency histogram.
+//! the admin API and the Prometheus endpoint; the limits' refusal counters; per-connection
+//! figures; the commit latency histogram.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+
+use super::rate::PublishBudget;
 
 /// Counters every part of the broker adds to.
 #[derive(Debug, Default)]
@@ -44,10 +47,136 @@ pub struct Metrics {
     /// TLS handshakes that failed or did not finish in time (bad or missing client
     /// certificate, wrong protocol version, plain MQTT sent to a TLS port).
     pub tls_handshake_failures: AtomicU64,
+    /// What the `[limits]` refused or changed.
+    pub limits: LimitMetrics,
     /// Time from submitting a change to the store until it was committed (fsync included),
     /// observed for every submission made through `Broker::commit`. Shared with the store's
     /// commit callbacks, which run on the writer thread.
     pub store_commit: Arc<LatencyHistogram>,
+}
+
+/// One counter per `[limits]` refusal, each incremented where the limit is enforced.
+#[derive(Debug, Default)]
+pub struct LimitMetrics {
+    /// Connections closed at accept because `max_connections` (global or the listener's) was
+    /// reached.
+    pub connections_refused: AtomicU64,
+    /// Connections closed at accept because `max_connections_per_second` was exceeded.
+    pub connection_rate_refused: AtomicU64,
+    /// PUBLISH packets dropped because the client exceeded `max_publish_rate` or
+    /// `max_publish_bytes_rate`.
+    pub publish_rate_exceeded: AtomicU64,
+    /// PUBLISH packets, wills and subscriptions refused for `max_topic_length` or
+    /// `max_topic_levels`.
+    pub topic_refused: AtomicU64,
+    /// Subscriptions refused because the session holds `max_subscriptions_per_client`.
+    pub subscriptions_refused: AtomicU64,
+    /// 3.1.1 CONNECTs refused for a keep alive outside `min_keepalive ..= max_keepalive`.
+    pub keepalive_refused: AtomicU64,
+    /// v5 clients told a Server Keep Alive because theirs was outside the bounds.
+    pub keepalive_adjusted: AtomicU64,
+    /// Connections closed because the client sent more unacknowledged QoS 2 messages than
+    /// `max_inflight` (the receive maximum announced to it).
+    pub inflight_exceeded: AtomicU64,
+}
+
+/// A snapshot of [`LimitMetrics`], as `broker/stats` replies it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LimitStats {
+    /// See [`LimitMetrics::connections_refused`].
+    pub connections_refused: u64,
+    /// See [`LimitMetrics::connection_rate_refused`].
+    pub connection_rate_refused: u64,
+    /// See [`LimitMetrics::publish_rate_exceeded`].
+    pub publish_rate_exceeded: u64,
+    /// See [`LimitMetrics::topic_refused`].
+    pub topic_refused: u64,
+    /// See [`LimitMetrics::subscriptions_refused`].
+    pub subscriptions_refused: u64,
+    /// See [`LimitMetrics::keepalive_refused`].
+    pub keepalive_refused: u64,
+    /// See [`LimitMetrics::keepalive_adjusted`].
+    pub keepalive_adjusted: u64,
+    /// See [`LimitMetrics::inflight_exceeded`].
+    pub inflight_exceeded: u64,
+}
+
+/// One limit counter as published: its name (the `$SYS/broker/limits/` topic and, with
+/// `robustmq_limit_` and `_total` around it, the Prometheus metric), a description and the value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitFigure {
+    /// Name under `$SYS/broker/limits/`, e.g. `connections_refused`.
+    pub name: &'static str,
+    /// One sentence for the Prometheus HELP line.
+    pub help: &'static str,
+    /// The count since start.
+    pub value: u64,
+}
+
+impl LimitMetrics {
+    /// The counters now.
+    pub fn snapshot(&self) -> LimitStats {
+        LimitStats {
+            connections_refused: get(&self.connections_refused),
+            connection_rate_refused: get(&self.connection_rate_refused),
+            publish_rate_exceeded: get(&self.publish_rate_exceeded),
+            topic_refused: get(&self.topic_refused),
+            subscriptions_refused: get(&self.subscriptions_refused),
+            keepalive_refused: get(&self.keepalive_refused),
+            keepalive_adjusted: get(&self.keepalive_adjusted),
+            inflight_exceeded: get(&self.inflight_exceeded),
+        }
+    }
+}
+
+impl LimitStats {
+    /// Every counter with its published name and description, so that `$SYS` and Prometheus
+    /// list the same ones.
+    pub fn figures(&self) -> [LimitFigure; 8] {
+        let figure = |name, help, value| LimitFigure { name, help, value };
+        [
+            figure(
+                "connections_refused",
+                "Connections closed at accept because max_connections (global or the listener's) was reached.",
+                self.connections_refused,
+            ),
+            figure(
+                "connection_rate_refused",
+                "Connections closed at accept because max_connections_per_second was exceeded.",
+                self.connection_rate_refused,
+            ),
+            figure(
+                "publish_rate_exceeded",
+                "PUBLISH packets dropped because the client exceeded max_publish_rate or max_publish_bytes_rate.",
+                self.publish_rate_exceeded,
+            ),
+            figure(
+                "topic_refused",
+                "PUBLISH packets, wills and subscriptions refused for max_topic_length or max_topic_levels.",
+                self.topic_refused,
+            ),
+            figure(
+                "subscriptions_refused",
+                "Subscriptions refused because the session already holds max_subscriptions_per_client.",
+                self.subscriptions_refused,
+            ),
+            figure(
+                "keepalive_refused",
+                "MQTT 3.1.1 connections refused for a keep alive outside min_keepalive..max_keepalive.",
+                self.keepalive_refused,
+            ),
+            figure(
+                "keepalive_adjusted",
+                "MQTT 5 clients told a Server Keep Alive because theirs was outside min_keepalive..max_keepalive.",
+                self.keepalive_adjusted,
+            ),
+            figure(
+                "inflight_exceeded",
+                "Connections closed because the client sent more unacknowledged QoS 2 messages than max_inflight.",
+                self.inflight_exceeded,
+            ),
+        ]
+    }
 }
 
 /// Adds `n` to a counter.
@@ -119,11 +248,21 @@ pub struct ConnStats {
     pub bytes_in: AtomicU64,
     /// Bytes written to this client.
     pub bytes_out: AtomicU64,
+    /// The client's publish rate budget (`max_publish_rate`, `max_publish_bytes_rate`). It
+    /// lives with the figures because, like them, only the connection's task writes it and
+    /// it needs no lock.
+    pub publish_budget: PublishBudget,
 }
 
 impl ConnStats {
     /// Figures for a connection accepted now.
-    pub fn new(peer: SocketAddr, connected_at_ms: u64, keep_alive: u16, clean_start: bool) -> Arc<ConnStats> {
+    pub fn new(
+        peer: SocketAddr,
+        connected_at_ms: u64,
+        keep_alive: u16,
+        clean_start: bool,
+        publish_budget: PublishBudget,
+    ) -> Arc<ConnStats> {
         Arc::new(ConnStats {
             peer,
             connected_at_ms,
@@ -133,6 +272,7 @@ impl ConnStats {
             messages_out: AtomicU64::new(0),
             bytes_in: AtomicU64::new(0),
             bytes_out: AtomicU64::new(0),
+            publish_budget,
         })
     }
 }

@@ -9,6 +9,7 @@ pub mod listener;
 pub mod metrics;
 pub mod persist;
 pub mod prometheus;
+pub mod rate;
 pub mod sys;
 
 use std::net::SocketAddr;
@@ -201,13 +202,21 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
         "store loaded"
     );
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    // Clamped: a semaphore holds at most MAX_PERMITS, far more connections than any machine has.
+    let permits = Arc::new(Semaphore::new(limits.max_connections.min(Semaphore::MAX_PERMITS)));
+    let connection_rate = Arc::new(rate::ConnectionRate::new(limits.max_connections_per_second));
     let connection_limits = ConnectionLimits {
         max_packet_size: limits.max_packet_size as usize,
         receive_maximum: limits.max_inflight,
+        min_keepalive: limits.min_keepalive,
         max_keepalive: limits.max_keepalive,
         connect_timeout: limits.connect_timeout,
         topic_alias_maximum: limits.topic_alias_maximum,
+        max_topic_length: limits.max_topic_length.into(),
+        max_topic_levels: limits.max_topic_levels.into(),
+        max_subscriptions: limits.max_subscriptions_per_client,
+        max_publish_rate: limits.max_publish_rate,
+        max_publish_bytes_rate: limits.max_publish_bytes_rate,
     };
     if settings.listeners.is_empty() {
         return Err(ServerError::NoListener);
@@ -220,7 +229,7 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
         if !allow_anonymous && l.allow_anonymous.is_none() {
             tracing::warn!(listener = %listener.describe(), "anonymous access is off on this non-loopback listener; set allow_anonymous = true to allow it");
         }
-        bound.push((listener, allow_anonymous));
+        bound.push((listener, allow_anonymous, l.max_connections));
     }
     let metrics_listener = match settings.metrics.listen {
         Some(addr) => {
@@ -243,7 +252,7 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
     let mut tasks = Vec::new();
     let mut addrs = Vec::new();
     let mut tls = Vec::new();
-    for (listener, allow_anonymous) in bound {
+    for (listener, allow_anonymous, max_connections) in bound {
         tracing::info!(
             listener = %listener.describe(),
             protocol = %listener.protocol,
@@ -260,7 +269,12 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
             admin: admin.clone(),
             auth: auth.clone(),
         };
-        tasks.push(tokio::spawn(listener::run(listener, ctx, permits.clone())));
+        let accept = listener::AcceptLimits {
+            global: permits.clone(),
+            listener: max_connections.map(|max| Arc::new(Semaphore::new(max.min(Semaphore::MAX_PERMITS)))),
+            rate: connection_rate.clone(),
+        };
+        tasks.push(tokio::spawn(listener::run(listener, ctx, accept)));
     }
     let metrics_addr = metrics_listener.as_ref().map(|(_, local)| *local);
     if let Some((listener, local)) = metrics_listener {

@@ -395,6 +395,13 @@ pub fn render(broker: &Broker, admin: &Admin) -> String {
         "Subscriptions refused by the ACL.",
         get(&m.subscribe_denied),
     );
+    for figure in s.limits.figures() {
+        e.counter(
+            &format!("robustmq_limit_{}_total", figure.name),
+            figure.help,
+            figure.value,
+        );
+    }
     e.counter(
         "robustmq_connection_panics_total",
         "Connection tasks that panicked (a bug if ever non-zero).",

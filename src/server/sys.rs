@@ -126,6 +126,14 @@ pub async fn run(broker: Arc<Broker>, interval: Duration, mut shutdown: watch::R
             };
             publish(&broker, topic, text);
         }
+        // robustmq's own: what each of the [limits] refused (or, for keep alive, changed).
+        for figure in m.limits.snapshot().figures() {
+            publish(
+                &broker,
+                &format!("limits/{}", figure.name),
+                figure.value.to_string(),
+            );
+        }
         publish(&broker, "retained messages/count", census.retained.to_string());
         if let Some(store) = broker.store() {
             // robustmq's own figures (Mosquitto has no store to report): commits and fsyncs

@@ -22,6 +22,7 @@ fn defaults_are_the_documented_ones() {
             client_ca: None,
             require_certificate: false,
             use_identity_as_username: false,
+            max_connections: None,
         }]
     );
     assert_eq!(settings.auth, AuthSettings::default());
@@ -29,13 +30,20 @@ fn defaults_are_the_documented_ones() {
     assert_eq!(settings.auth.acl_file, None);
     let limits = &settings.limits;
     assert_eq!(limits.max_connections, 10_000);
+    assert_eq!(limits.max_connections_per_second, 1000);
     assert_eq!(limits.max_packet_size, 1_048_576);
     assert_eq!(limits.max_inflight, 100);
     assert_eq!(limits.max_queued_messages, 10_000);
     assert_eq!(limits.max_queued_bytes, 64 * 1_048_576);
+    assert_eq!(limits.min_keepalive, 0);
     assert_eq!(limits.max_keepalive, 65_535);
     assert_eq!(limits.connect_timeout, Duration::from_secs(10));
     assert_eq!(limits.topic_alias_maximum, 65_535);
+    assert_eq!(limits.max_topic_length, 1024);
+    assert_eq!(limits.max_topic_levels, 32);
+    assert_eq!(limits.max_subscriptions_per_client, 10_000);
+    assert_eq!(limits.max_publish_rate, 0, "no publish rate limit by default");
+    assert_eq!(limits.max_publish_bytes_rate, 0);
     assert_eq!(settings.store.durability, Durability::Immediate);
     assert_eq!(settings.store.commit_interval, Duration::from_millis(100));
     assert_eq!(settings.metrics.listen, None);
@@ -86,16 +94,23 @@ const ALL_KEYS: &[&str] = &[
     "client_ca",
     "require_certificate",
     "use_identity_as_username",
+    "max_connections",
     "password_file",
     "acl_file",
-    "max_connections",
+    "max_connections_per_second",
     "max_packet_size",
     "max_inflight",
     "max_queued_messages",
     "max_queued_bytes",
+    "min_keepalive",
     "max_keepalive",
     "connect_timeout",
     "topic_alias_maximum",
+    "max_topic_length",
+    "max_topic_levels",
+    "max_subscriptions_per_client",
+    "max_publish_rate",
+    "max_publish_bytes_rate",
     "durability",
     "commit_interval",
     "max_store_bytes",
@@ -157,6 +172,7 @@ fn every_key_is_parsed() {
         bind = "[::1]:8080"
         protocol = "ws"
         path = "/ws"
+        max_connections = 50
 
         [[listeners]]
         protocol = "unix"
@@ -169,13 +185,20 @@ fn every_key_is_parsed() {
 
         [limits]
         max_connections = 5
+        max_connections_per_second = 40
         max_packet_size = "512KiB"
         max_inflight = 20
         max_queued_messages = 30
         max_queued_bytes = "2MiB"
+        min_keepalive = 30
         max_keepalive = 600
         connect_timeout = "3s"
         topic_alias_maximum = 0
+        max_topic_length = 256
+        max_topic_levels = 8
+        max_subscriptions_per_client = 50
+        max_publish_rate = 100
+        max_publish_bytes_rate = "64KiB"
 
         [store]
         durability = "periodic"
@@ -204,11 +227,13 @@ fn every_key_is_parsed() {
                 client_ca: Some(PathBuf::from("ca.crt")),
                 require_certificate: true,
                 use_identity_as_username: true,
+                max_connections: None,
             },
             ListenerSettings {
                 bind: Some(addr("[::1]:8080")),
                 protocol: ListenerProtocol::Ws,
                 path: Some("/ws".to_owned()),
+                max_connections: Some(50),
                 ..ListenerSettings::default()
             },
             ListenerSettings {
@@ -224,13 +249,20 @@ fn every_key_is_parsed() {
         },
         limits: Limits {
             max_connections: 5,
+            max_connections_per_second: 40,
             max_packet_size: 512 * 1024,
             max_inflight: 20,
             max_queued_messages: 30,
             max_queued_bytes: 2 * 1_048_576,
+            min_keepalive: 30,
             max_keepalive: 600,
             connect_timeout: Duration::from_secs(3),
             topic_alias_maximum: 0,
+            max_topic_length: 256,
+            max_topic_levels: 8,
+            max_subscriptions_per_client: 50,
+            max_publish_rate: 100,
+            max_publish_bytes_rate: 64 * 1024,
         },
         store: StoreSettings {
             durability: Durability::Periodic,

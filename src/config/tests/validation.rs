@@ -73,6 +73,10 @@ fn listener_validation() {
             "listeners = []",
             &["listeners", "no listener"],
         ),
+        (
+            "[[listeners]]\nbind = \"127.0.0.1:1\"\nmax_connections = 0",
+            &["listeners[0].max_connections", "at least 1"],
+        ),
     ];
     for (text, parts) in cases {
         refused(text, parts);
@@ -141,6 +145,35 @@ fn limits_validation() {
             "connect_timeout = \"0s\"",
             &["limits.connect_timeout", "more than 0"],
         ),
+        (
+            "min_keepalive = 61\nmax_keepalive = 60",
+            &[
+                "limits.min_keepalive",
+                "61 is more than limits.max_keepalive (60)",
+            ],
+        ),
+        ("max_topic_length = 0", &["limits.max_topic_length", "at least 1"]),
+        (
+            "max_topic_length = 65536",
+            &["limits.max_topic_length", "too large", "65535"],
+        ),
+        ("max_topic_levels = 0", &["limits.max_topic_levels", "at least 1"]),
+        (
+            "max_subscriptions_per_client = 0",
+            &["limits.max_subscriptions_per_client", "at least 1"],
+        ),
+        (
+            "max_connections_per_second = -1",
+            &["limits.max_connections_per_second", "negative"],
+        ),
+        (
+            "max_publish_rate = 4294967296",
+            &["limits.max_publish_rate", "too large", "4294967295"],
+        ),
+        (
+            "max_publish_bytes_rate = \"fast\"",
+            &["limits.max_publish_bytes_rate", "\"fast\""],
+        ),
     ];
     for (text, parts) in cases {
         refused(&format!("[limits]\n{text}"), parts);
@@ -150,6 +183,21 @@ fn limits_validation() {
         limits("max_packet_size = 16\nmax_inflight = 65535\nmax_keepalive = 1\ntopic_alias_maximum = 0");
     assert_eq!(edges.max_packet_size, 16);
     assert_eq!(edges.max_inflight, 65535);
+    // 0 switches the rate limits off; equal keep alive bounds pin the keep alive.
+    let edges = limits(
+        "max_connections_per_second = 0\nmax_publish_rate = 0\nmax_publish_bytes_rate = 0\n\
+         min_keepalive = 60\nmax_keepalive = 60\nmax_topic_length = 65535\nmax_topic_levels = 1\n\
+         max_subscriptions_per_client = 1",
+    );
+    assert_eq!(edges.max_connections_per_second, 0);
+    assert_eq!(edges.min_keepalive, 60);
+    assert_eq!(edges.max_topic_length, 65535);
+    assert_eq!(edges.max_topic_levels, 1);
+    assert_eq!(edges.max_subscriptions_per_client, 1);
+    assert_eq!(
+        parse("[[listeners]]\nbind = \"127.0.0.1:1\"\nmax_connections = 1").listeners[0].max_connections,
+        Some(1)
+    );
 }
 
 #[test]

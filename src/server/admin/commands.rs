@@ -22,7 +22,7 @@ use super::{Admin, ADMINISTRATIVE_ACTION};
 use crate::server::broker::{Broker, Session};
 use crate::server::context::ListenerContext;
 use crate::server::handler::ConnState;
-use crate::server::metrics::{get, get_by_qos, HistogramSnapshot};
+use crate::server::metrics::{get, get_by_qos, HistogramSnapshot, LimitStats};
 
 /// Most rows one list reply carries.
 pub const MAX_PAGE: usize = 10_000;
@@ -451,6 +451,8 @@ pub struct BrokerStats {
     pub store_bytes: u64,
     /// Connection tasks that panicked (a bug if ever non-zero).
     pub connection_panics: u64,
+    /// What each of the `[limits]` refused since start (`$SYS/broker/limits/...`).
+    pub limits: LimitStats,
 }
 
 /// The `$SYS` figures as a struct (also used by the Prometheus endpoint).
@@ -483,6 +485,7 @@ pub fn broker_stats(broker: &Broker) -> BrokerStats {
         stored_messages: census.queued_messages + census.retained,
         store_bytes: get(&m.store_bytes),
         connection_panics: get(&m.connection_panics),
+        limits: m.limits.snapshot(),
     }
 }
 

@@ -1,4 +1,5 @@
-//! CONNECT and DISCONNECT: authenticate and admit a client, attach its session, say goodbye.
+//! CONNECT and DISCONNECT: check the keep alive and will topic against the limits, authenticate
+//! and admit a client, attach its session, say goodbye.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -16,6 +17,7 @@ use crate::server::broker::ConnLink;
 use crate::server::context::ListenerContext;
 use crate::server::metrics::{add, ConnStats};
 use crate::server::persist;
+use crate::server::rate::PublishBudget;
 
 /// A CONNECT the broker turns down, with the CONNACK that says why.
 #[derive(Debug)]
@@ -69,6 +71,21 @@ pub async fn accept(
             reason::BAD_AUTH_METHOD,
             "enhanced authentication is not supported",
         ));
+    }
+    // The limits come before the login: refusing costs nothing, a password check does.
+    let keep_alive = granted_keep_alive(ctx, &connect)?;
+    if let Some(will) = &connect.will {
+        if let Some(why) = limits.topic_refusal(&will.topic, &will.topic) {
+            add(&ctx.broker.metrics.limits.topic_refused, 1);
+            // v5 has a CONNACK code for a will topic the server does not accept; 3.1.1 gets
+            // "not authorized", as for a will topic the ACL refuses.
+            let code = if v5 {
+                reason::TOPIC_NAME_INVALID
+            } else {
+                reason::NOT_AUTHORIZED
+            };
+            return Err(refuse(&connect, code, why));
+        }
     }
     // v5 [MQTT-3.1.4-2]: authentication and authorization checks, a failure closes the
     // connection after a CONNACK of 0x86 or 0x87 [MQTT-3.2.2-7]; 3.1.1 return codes 4 and 5.
@@ -149,14 +166,10 @@ pub async fn accept(
     } else {
         u32::MAX
     };
-    let mut server_keep_alive = None;
-    let mut keep_alive = connect.keep_alive;
-    if v5 && keep_alive > limits.max_keepalive {
-        keep_alive = limits.max_keepalive;
-        server_keep_alive = Some(keep_alive);
-    }
+    let server_keep_alive = (keep_alive != connect.keep_alive).then_some(keep_alive);
     let connection_id = ctx.broker.next_connection_id();
-    let stats = ConnStats::new(peer, persist::now_ms(), keep_alive, connect.clean_start);
+    let budget = PublishBudget::new(limits.max_publish_rate, limits.max_publish_bytes_rate);
+    let stats = ConnStats::new(peer, persist::now_ms(), keep_alive, connect.clean_start, budget);
     let attached = ctx.broker.attach(
         &client_id,
         clean_start,
@@ -235,6 +248,34 @@ pub async fn accept(
         deliveries: Vec::new(),
     });
     Ok(st)
+}
+
+/// The keep alive the connection gets: the client's, or the nearest of `min_keepalive` and
+/// `max_keepalive` when it is outside them (a keep alive of 0, none, is below any floor).
+///
+/// A v5 client is told the new value as Server Keep Alive, which it must use instead
+/// [MQTT-3.2.2-21]. A 3.1.1 client cannot be told, and would be disconnected for a silence it
+/// thinks allowed (or ping more often than the server wants), so it is refused with return
+/// code 2, identifier rejected, as Mosquitto does for its `max_keepalive`.
+fn granted_keep_alive(ctx: &ListenerContext, connect: &Connect) -> Result<u16, Box<Refusal>> {
+    let limits = &ctx.limits;
+    let asked = connect.keep_alive;
+    // Not `clamp`, which panics if settings built in code put the floor above the ceiling.
+    let granted = asked.max(limits.min_keepalive).min(limits.max_keepalive);
+    if granted == asked {
+        return Ok(asked);
+    }
+    let counters = &ctx.broker.metrics.limits;
+    if connect.version.is_v5() {
+        add(&counters.keepalive_adjusted, 1);
+        return Ok(granted);
+    }
+    add(&counters.keepalive_refused, 1);
+    let detail = format!(
+        "keep alive of {asked} s is outside the server's bounds ({} to {} s, limits.min_keepalive and limits.max_keepalive)",
+        limits.min_keepalive, limits.max_keepalive
+    );
+    Err(refuse(connect, reason::CLIENT_ID_NOT_VALID, &detail))
 }
 
 /// DISCONNECT from the client.

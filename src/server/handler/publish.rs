@@ -1,5 +1,5 @@
-//! PUBLISH from a client: resolve the topic alias, check it (and the ACL's write access), route
-//! it (or hand an admin request to the admin API), acknowledge it.
+//! PUBLISH from a client: resolve the topic alias, check the topic and rate limits and the ACL's
+//! write access, route it (or hand an admin request to the admin API), acknowledge it.
 
 use super::{Close, ConnState};
 use crate::protocol::{reason, Ack, Packet, Publish, QoS};
@@ -12,12 +12,28 @@ use crate::store::Op;
 
 /// Handles a client's PUBLISH.
 ///
-/// A topic the ACL does not let the client write is not routed: v5 gets PUBACK/PUBREC 0x87;
-/// 3.1.1, which has no way to say so, gets its normal acknowledgement [MQTT-3.3.5-2].
+/// A message the broker does not accept is not routed, and a v5 client publishing at QoS 1 or
+/// 2 hears why in its PUBACK/PUBREC: 0x90 topic name invalid for a topic over
+/// `max_topic_length` or `max_topic_levels`, 0x97 quota exceeded for a client over
+/// `max_publish_rate` or `max_publish_bytes_rate`, 0x87 not authorized for a topic the ACL
+/// does not let it write. 0x96 (message rate too high) would say it better but is a
+/// DISCONNECT reason only; PUBACK must use one of its own [MQTT-3.4.2-1], among which 0x97 is
+/// the one for "an implementation or administrative imposed limit". 3.1.1, which has no way
+/// to say so, gets its normal acknowledgement, as the spec allows for a refused PUBLISH
+/// [MQTT-3.3.5-2]; QoS 0 messages are dropped silently. Every refusal is counted.
 pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish) -> Result<(), Close> {
     add(&ctx.broker.metrics.publish_received[p.qos as usize], 1);
     add_own(&st.stats.messages_in, 1);
-    resolve_topic_alias(ctx, st, &mut p)?;
+    // Checked before a topic alias is recorded, so that the alias table never holds a topic
+    // over the limits (an alias-only PUBLISH reuses a topic that was checked when set).
+    let topic_refused = if p.topic.is_empty() {
+        None
+    } else {
+        ctx.limits.topic_refusal(&p.topic, &p.topic)
+    };
+    if topic_refused.is_none() {
+        resolve_topic_alias(ctx, st, &mut p)?;
+    }
     let packet_id = p.packet_id;
     let qos = p.qos;
     let mut extra_ops = Vec::new();
@@ -32,6 +48,7 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
         }
         if session.incoming_qos2.len() > ctx.limits.receive_maximum as usize {
             // [MQTT-3.3.4-9] more unacknowledged QoS 2 publishes than our receive maximum
+            add(&ctx.broker.metrics.limits.inflight_exceeded, 1);
             return Err(Close::Error {
                 reason: reason::RECEIVE_MAXIMUM_EXCEEDED,
                 detail: format!(
@@ -50,7 +67,23 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
     }
     let mut why = None;
     let mut gate = None;
-    let code = if p.topic.starts_with("$SYS") {
+    let code = if let Some(problem) = topic_refused {
+        add(&ctx.broker.metrics.limits.topic_refused, 1);
+        tracing::debug!(client_id = %st.client_id, length = p.topic.len(), "publish refused: {problem}");
+        why = Some(problem);
+        reason::TOPIC_NAME_INVALID
+    } else if !st.stats.publish_budget.admit(p.payload.len()) {
+        add(&ctx.broker.metrics.limits.publish_rate_exceeded, 1);
+        if st.stats.publish_budget.first_refusal() {
+            tracing::info!(
+                client_id = %st.client_id,
+                peer = %st.peer,
+                "client publishes faster than limits.max_publish_rate / max_publish_bytes_rate allow; dropping what is over"
+            );
+        }
+        why = Some("message rate too high (limits.max_publish_rate or max_publish_bytes_rate)");
+        reason::QUOTA_EXCEEDED
+    } else if p.topic.starts_with("$SYS") {
         // The $SYS tree belongs to the broker.
         why = Some("the $SYS topic tree is reserved for the broker");
         reason::NOT_AUTHORIZED

@@ -1,5 +1,5 @@
-//! SUBSCRIBE and UNSUBSCRIBE: change the session's subscriptions (as far as the ACL allows),
-//! send retained messages (those the client may read).
+//! SUBSCRIBE and UNSUBSCRIBE: change the session's subscriptions (as far as the topic and
+//! subscription limits and the ACL allow), send retained messages (those the client may read).
 
 use super::{Close, ConnState};
 use crate::protocol::{reason, topic, Packet, Suback, Subscribe, Unsuback, Unsubscribe};
@@ -10,8 +10,11 @@ use crate::server::persist::Gate;
 
 /// Handles SUBSCRIBE: one reason code per filter, then the matching retained messages.
 ///
-/// A filter the ACL refuses gets v5 0x87 (3.1.1: 0x80, failure) and changes nothing; the
-/// others in the same packet are handled as usual.
+/// A refused filter changes nothing, and the others in the same packet are handled as usual.
+/// v5 hears why: 0x8F topic filter invalid for a filter over `max_topic_length` or
+/// `max_topic_levels`, 0x87 not authorized when the ACL refuses it, 0x97 quota exceeded when
+/// the session already holds `max_subscriptions_per_client` (replacing one of them is always
+/// allowed); 3.1.1 gets 0x80, failure, for each.
 pub fn handle_subscribe(ctx: &ListenerContext, st: &mut ConnState, s: Subscribe) -> Result<(), Close> {
     let broker = &ctx.broker;
     let mut reasons = Vec::with_capacity(s.filters.len());
@@ -31,11 +34,32 @@ pub fn handle_subscribe(ctx: &ListenerContext, st: &mut ConnState, s: Subscribe)
                 detail: format!("no local on shared subscription {filter}"),
             });
         }
+        if let Some(why) = ctx.limits.topic_refusal(filter, parsed.filter) {
+            add(&broker.metrics.limits.topic_refused, 1);
+            tracing::debug!(client_id = %st.client_id, length = filter.len(), "subscription refused: {why}");
+            problem = Some(why.to_string());
+            reasons.push(reason::TOPIC_FILTER_INVALID);
+            continue;
+        }
         if !ctx.may_subscribe(&st.session, parsed.filter) {
             add(&broker.metrics.subscribe_denied, 1);
             tracing::debug!(client_id = %st.client_id, filter = &**filter, "subscription refused by the ACL");
             problem = Some(format!("not authorized to subscribe to {filter}"));
             reasons.push(reason::NOT_AUTHORIZED);
+            continue;
+        }
+        if !has_room(ctx, st, filter) {
+            add(&broker.metrics.limits.subscriptions_refused, 1);
+            tracing::debug!(
+                client_id = %st.client_id,
+                filter = &**filter,
+                "subscription refused: max_subscriptions_per_client reached"
+            );
+            problem = Some(format!(
+                "the session already holds {} subscriptions (limits.max_subscriptions_per_client)",
+                ctx.limits.max_subscriptions
+            ));
+            reasons.push(reason::QUOTA_EXCEEDED);
             continue;
         }
         let subscription = Subscription {
@@ -71,6 +95,13 @@ pub fn handle_subscribe(ctx: &ListenerContext, st: &mut ConnState, s: Subscribe)
     broker.commit(ops, gate.clone(), vec![st.session.clone()]);
     st.respond_after(gate, vec![suback], retained);
     Ok(())
+}
+
+/// Whether the session may subscribe to `filter`: it has room for one more subscription, or
+/// already holds this one (a new SUBSCRIBE replaces it [MQTT-3.8.4-3]).
+fn has_room(ctx: &ListenerContext, st: &ConnState, filter: &str) -> bool {
+    let session = st.session.lock();
+    session.subscriptions.len() < ctx.limits.max_subscriptions || session.subscriptions.contains_key(filter)
 }
 
 /// Handles UNSUBSCRIBE.

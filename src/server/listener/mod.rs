@@ -1,6 +1,7 @@
 //! Listeners: bind each configured socket (MQTT over TCP, TLS, WebSocket, WebSocket over TLS,
-//! or a Unix socket) and accept connections until shutdown, each holding a connection permit,
-//! doing its TLS or WebSocket handshake within the connect timeout, then served as MQTT.
+//! or a Unix socket) and accept connections until shutdown, each holding connection permits
+//! (global and per listener) and admitted by the connection rate, doing its TLS or WebSocket
+//! handshake within the connect timeout, then served as MQTT.
 
 pub mod tls;
 pub mod ws;
@@ -17,6 +18,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::connection;
 use super::context::ListenerContext;
 use super::metrics::add;
+use super::rate::ConnectionRate;
 use super::ServerError;
 use crate::config::{ListenerProtocol, ListenerSettings};
 use tls::Tls;
@@ -182,10 +184,61 @@ fn bind_unix(index: usize, path: &Path) -> Result<Socket, ServerError> {
 /// The address connections from a Unix socket are known by: local, like loopback.
 pub const UNIX_PEER: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
 
-/// Accepts connections until shutdown; each holds a permit of `permits` for its life.
-pub async fn run(bound: Bound, ctx: ListenerContext, permits: Arc<Semaphore>) {
+/// What a connection must get past at accept, before anything is read from it.
+#[derive(Debug, Clone)]
+pub struct AcceptLimits {
+    /// `limits.max_connections`, shared by every listener (and waited on at shutdown).
+    pub global: Arc<Semaphore>,
+    /// The listener's own `max_connections`, if it has one.
+    pub listener: Option<Arc<Semaphore>>,
+    /// `limits.max_connections_per_second`, shared by every listener.
+    pub rate: Arc<ConnectionRate>,
+}
+
+/// The permits a connection holds for its life.
+struct Permits {
+    _global: OwnedSemaphorePermit,
+    _listener: Option<OwnedSemaphorePermit>,
+}
+
+/// Why a new connection was turned away at accept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refused {
+    /// `max_connections` of the listener or over all listeners.
+    Full,
+    /// `max_connections_per_second`.
+    Rate,
+}
+
+impl AcceptLimits {
+    /// The permits for one more connection. The connection slots are taken first, so that a
+    /// connection refused for being one too many does not use up the rate.
+    fn admit(&self) -> Result<Permits, Refused> {
+        let listener = match &self.listener {
+            Some(listener) => Some(listener.clone().try_acquire_owned().map_err(|_| Refused::Full)?),
+            None => None,
+        };
+        let global = self
+            .global
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| Refused::Full)?;
+        if !self.rate.try_acquire() {
+            return Err(Refused::Rate);
+        }
+        Ok(Permits {
+            _global: global,
+            _listener: listener,
+        })
+    }
+}
+
+/// Accepts connections until shutdown. A connection over `limits` is closed at once, before
+/// anything is read from it, and counted; each one served holds its permits for its life.
+pub async fn run(bound: Bound, ctx: ListenerContext, limits: AcceptLimits) {
     let mut shutdown = ctx.shutdown.clone();
-    let mut full_logged = false;
+    // One warning per spell of refusals, not one per refused connection.
+    let mut refusing = None;
     let name = bound.describe();
     loop {
         let accepted = tokio::select! {
@@ -201,16 +254,31 @@ pub async fn run(bound: Bound, ctx: ListenerContext, permits: Arc<Semaphore>) {
                 continue;
             }
         };
-        let Ok(permit) = permits.clone().try_acquire_owned() else {
-            if !full_logged {
-                tracing::warn!(%peer, listener = %name, "max_connections reached; refusing new connections");
-                full_logged = true;
+        let permits = match limits.admit() {
+            Ok(permits) => permits,
+            Err(why) => {
+                let counters = &ctx.broker.metrics.limits;
+                let (counter, message) = match why {
+                    Refused::Full => (
+                        &counters.connections_refused,
+                        "max_connections reached; refusing new connections",
+                    ),
+                    Refused::Rate => (
+                        &counters.connection_rate_refused,
+                        "max_connections_per_second exceeded; refusing new connections",
+                    ),
+                };
+                add(counter, 1);
+                if refusing != Some(why) {
+                    tracing::warn!(%peer, listener = %name, "{message}");
+                    refusing = Some(why);
+                }
+                drop(stream);
+                continue;
             }
-            drop(stream);
-            continue;
         };
-        full_logged = false;
-        spawn(stream, peer, bound.transport.clone(), ctx.clone(), permit);
+        refusing = None;
+        spawn(stream, peer, bound.transport.clone(), ctx.clone(), permits);
     }
     if let Some(path) = &bound.unix_path {
         let _ = std::fs::remove_file(path);
@@ -240,14 +308,8 @@ async fn accept(socket: &Socket) -> std::io::Result<(Accepted, SocketAddr)> {
 }
 
 /// Runs the connection in its own task, watched by a second one that counts a panic (a bug:
-/// it costs that one connection) and releases the permit however the connection ends.
-fn spawn(
-    stream: Accepted,
-    peer: SocketAddr,
-    transport: Transport,
-    ctx: ListenerContext,
-    permit: OwnedSemaphorePermit,
-) {
+/// it costs that one connection) and releases the permits however the connection ends.
+fn spawn(stream: Accepted, peer: SocketAddr, transport: Transport, ctx: ListenerContext, permits: Permits) {
     let broker = ctx.broker.clone();
     tokio::spawn(async move {
         let task = tokio::spawn(async move {
@@ -274,7 +336,7 @@ fn spawn(
                 tracing::error!(%peer, "connection task panicked; the connection was dropped");
             }
         }
-        drop(permit);
+        drop(permits);
     });
 }
 

@@ -1,0 +1,478 @@
+//! Test harness: an in-process broker with chosen `[limits]` on 127.0.0.1:0, a raw-bytes client
+//! for exact reason codes in both protocol versions, and the limit counters.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use robustmq::config::{ListenerSettings, Settings};
+use robustmq::server::metrics::{LimitStats, Metrics};
+use robustmq::server::{self, RunningServer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// How long a test waits for something that should happen.
+pub const WAIT: Duration = Duration::from_secs(10);
+/// How long a test waits to be sure something does not happen.
+pub const QUIET: Duration = Duration::from_millis(500);
+
+/// A broker running inside the test process.
+pub struct TestBroker {
+    pub addr: SocketAddr,
+    server: Option<RunningServer>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestBroker {
+    pub fn server(&self) -> &RunningServer {
+        self.server.as_ref().expect("running")
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.server().broker().metrics
+    }
+
+    /// The limit counters now.
+    pub fn limits(&self) -> LimitStats {
+        self.metrics().limits.snapshot()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(s) = self.server.take() {
+            s.shutdown(Duration::from_secs(2)).await;
+        }
+    }
+}
+
+/// Starts a broker on 127.0.0.1:0 after `tweak` adjusts the default settings.
+pub async fn start_with(tweak: impl FnOnce(&mut Settings)) -> TestBroker {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut settings = Settings::default();
+    settings.server.data_dir = dir.path().to_path_buf();
+    settings.listeners = vec![ListenerSettings {
+        bind: Some("127.0.0.1:0".parse().unwrap()),
+        ..Default::default()
+    }];
+    tweak(&mut settings);
+    settings.validate().expect("valid test settings");
+    let server = server::start(&settings).await.expect("broker starts");
+    TestBroker {
+        addr: server.local_addr(),
+        server: Some(server),
+        _dir: dir,
+    }
+}
+
+/// Polls `check` every 10 ms until it holds; panics after [`WAIT`].
+pub async fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !check() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+// ---- raw client ---------------------------------------------------------------------------
+
+/// A client that speaks raw bytes, so every reason code is seen exactly as sent.
+pub struct Raw {
+    pub stream: TcpStream,
+}
+
+impl Raw {
+    pub async fn connect(addr: SocketAddr) -> Raw {
+        Raw {
+            stream: TcpStream::connect(addr).await.expect("tcp connect"),
+        }
+    }
+
+    /// Writes `bytes`; a broker that already closed the socket is not an error here (the next
+    /// read says so).
+    pub async fn send(&mut self, bytes: &[u8]) {
+        let _ = self.stream.write_all(bytes).await;
+    }
+
+    /// Reads one whole packet (fixed header included); `None` when the broker closed the
+    /// connection (or reset it).
+    pub async fn packet(&mut self) -> Option<Vec<u8>> {
+        let read = async {
+            let mut header = [0u8; 1];
+            self.stream.read_exact(&mut header).await.ok()?;
+            let mut out = vec![header[0]];
+            let mut len = 0usize;
+            let mut shift = 0;
+            loop {
+                let mut b = [0u8; 1];
+                self.stream.read_exact(&mut b).await.ok()?;
+                out.push(b[0]);
+                len |= ((b[0] & 0x7f) as usize) << shift;
+                shift += 7;
+                if b[0] & 0x80 == 0 {
+                    break;
+                }
+            }
+            let mut body = vec![0u8; len];
+            self.stream.read_exact(&mut body).await.ok()?;
+            out.extend_from_slice(&body);
+            Some(out)
+        };
+        tokio::time::timeout(WAIT, read)
+            .await
+            .expect("broker neither answered nor closed")
+    }
+
+    /// The next packet of type `kind` (the high nibble), skipping others; panics if the broker
+    /// closes first.
+    pub async fn next_of(&mut self, kind: u8) -> Vec<u8> {
+        loop {
+            match self.packet().await {
+                Some(p) if p[0] >> 4 == kind => return p,
+                Some(_) => {}
+                None => panic!("connection closed while waiting for packet type {kind}"),
+            }
+        }
+    }
+
+    /// Whether a packet arrives within [`QUIET`] (`Some(None)`: the broker closed).
+    pub async fn packet_within_quiet(&mut self) -> Option<Option<Vec<u8>>> {
+        tokio::time::timeout(QUIET, self.packet()).await.ok()
+    }
+
+    /// Waits until the broker closes the connection; returns what it sent before.
+    pub async fn expect_close(&mut self) -> Vec<Vec<u8>> {
+        let mut seen = Vec::new();
+        while let Some(p) = self.packet().await {
+            seen.push(p);
+            assert!(seen.len() < 1000, "broker keeps talking instead of closing");
+        }
+        seen
+    }
+
+    /// PINGREQ and wait for PINGRESP: the broker handles a client's packets in order, so
+    /// everything sent before has been handled by then.
+    pub async fn sync(&mut self) {
+        self.send(&[0xC0, 0x00]).await;
+        self.next_of(13).await;
+    }
+}
+
+/// Connects at protocol `level` (4 = 3.1.1, 5 = MQTT 5) with keep alive 60 and checks that
+/// the CONNACK accepts.
+pub async fn connected(broker: &TestBroker, level: u8, client_id: &str) -> Raw {
+    connected_at(broker.addr, level, client_id).await
+}
+
+/// [`connected`] on a given address.
+pub async fn connected_at(addr: SocketAddr, level: u8, client_id: &str) -> Raw {
+    let mut raw = Raw::connect(addr).await;
+    raw.send(&connect_packet(level, client_id, 60, None)).await;
+    let connack = raw.packet().await.expect("CONNACK, not a closed connection");
+    let connack = Connack::parse(level, &connack);
+    assert_eq!(connack.code, 0, "connection refused: {connack:?}");
+    raw
+}
+
+/// Sends CONNECT on a new connection: `Some(connack)` if the broker answered, `None` if it
+/// closed the connection without a word.
+pub async fn try_connect(addr: SocketAddr, connect: &[u8]) -> Option<Vec<u8>> {
+    let mut raw = Raw::connect(addr).await;
+    raw.send(connect).await;
+    raw.packet().await
+}
+
+// ---- packets --------------------------------------------------------------------------------
+
+/// A CONNECT with clean start; `will` is (topic, payload).
+pub fn connect_packet(level: u8, client_id: &str, keep_alive: u16, will: Option<(&str, &[u8])>) -> Vec<u8> {
+    connect_full(level, client_id, keep_alive, true, will)
+}
+
+/// A CONNECT that resumes (or creates) a persistent session: clean session 0, and for v5 a
+/// Session Expiry Interval of 300 s.
+pub fn persistent_connect(level: u8, client_id: &str) -> Vec<u8> {
+    connect_full(level, client_id, 60, false, None)
+}
+
+fn connect_full(
+    level: u8,
+    client_id: &str,
+    keep_alive: u16,
+    clean: bool,
+    will: Option<(&str, &[u8])>,
+) -> Vec<u8> {
+    let flags = if clean { 0x02 } else { 0 } | if will.is_some() { 0x04 } else { 0 };
+    let mut body = vec![0, 4, b'M', b'Q', b'T', b'T', level, flags];
+    body.extend_from_slice(&keep_alive.to_be_bytes());
+    if level == 5 && clean {
+        body.push(0);
+    } else if level == 5 {
+        body.extend_from_slice(&[5, 0x11, 0, 0, 1, 44]);
+    }
+    push_str(&mut body, client_id.as_bytes());
+    if let Some((topic, payload)) = will {
+        if level == 5 {
+            body.push(0);
+        }
+        push_str(&mut body, topic.as_bytes());
+        push_str(&mut body, payload);
+    }
+    frame(0x10, &body)
+}
+
+/// A PUBLISH; `packet_id` is left out for QoS 0, `properties` only for level 5.
+pub fn publish(
+    level: u8,
+    topic: &str,
+    qos: u8,
+    packet_id: u16,
+    properties: &[u8],
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut body = Vec::new();
+    push_str(&mut body, topic.as_bytes());
+    if qos > 0 {
+        body.extend_from_slice(&packet_id.to_be_bytes());
+    }
+    if level == 5 {
+        push_varint(&mut body, properties.len());
+        body.extend_from_slice(properties);
+    }
+    body.extend_from_slice(payload);
+    frame(0x30 | (qos << 1), &body)
+}
+
+/// A v5 Topic Alias property.
+pub fn topic_alias(alias: u16) -> Vec<u8> {
+    let mut out = vec![0x23];
+    out.extend_from_slice(&alias.to_be_bytes());
+    out
+}
+
+/// A SUBSCRIBE of `(filter, options byte)` pairs.
+pub fn subscribe(level: u8, packet_id: u16, filters: &[(&str, u8)]) -> Vec<u8> {
+    let mut body = packet_id.to_be_bytes().to_vec();
+    if level == 5 {
+        body.push(0);
+    }
+    for (filter, options) in filters {
+        push_str(&mut body, filter.as_bytes());
+        body.push(*options);
+    }
+    frame(0x82, &body)
+}
+
+/// An UNSUBSCRIBE.
+pub fn unsubscribe(level: u8, packet_id: u16, filters: &[&str]) -> Vec<u8> {
+    let mut body = packet_id.to_be_bytes().to_vec();
+    if level == 5 {
+        body.push(0);
+    }
+    for filter in filters {
+        push_str(&mut body, filter.as_bytes());
+    }
+    frame(0xA2, &body)
+}
+
+/// An acknowledgement (PUBACK 0x40, PUBREC 0x50, PUBREL 0x62, PUBCOMP 0x70) without reason.
+pub fn ack(header: u8, packet_id: u16) -> Vec<u8> {
+    frame(header, &packet_id.to_be_bytes())
+}
+
+fn frame(header: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![header];
+    push_varint(&mut out, body.len());
+    out.extend_from_slice(body);
+    out
+}
+
+fn push_str(out: &mut Vec<u8>, s: &[u8]) {
+    out.extend_from_slice(&(s.len() as u16).to_be_bytes());
+    out.extend_from_slice(s);
+}
+
+fn push_varint(out: &mut Vec<u8>, mut n: usize) {
+    loop {
+        let mut b = (n & 0x7f) as u8;
+        n >>= 7;
+        if n > 0 {
+            b |= 0x80;
+        }
+        out.push(b);
+        if n == 0 {
+            break;
+        }
+    }
+}
+
+fn read_varint(bytes: &[u8], pos: &mut usize) -> usize {
+    let mut value = 0usize;
+    let mut shift = 0;
+    loop {
+        let b = bytes[*pos];
+        *pos += 1;
+        value |= ((b & 0x7f) as usize) << shift;
+        shift += 7;
+        if b & 0x80 == 0 {
+            return value;
+        }
+    }
+}
+
+/// The properties of a v5 packet from `pos` on: Server Keep Alive and Reason String, the
+/// others skipped by their encoding.
+#[derive(Debug, Default, Clone)]
+pub struct Properties {
+    pub server_keep_alive: Option<u16>,
+    pub reason_string: Option<String>,
+}
+
+fn read_properties(bytes: &[u8], pos: &mut usize) -> Properties {
+    let end = read_varint(bytes, pos) + *pos;
+    let mut props = Properties::default();
+    let string = |bytes: &[u8], pos: &mut usize| {
+        let len = u16::from_be_bytes([bytes[*pos], bytes[*pos + 1]]) as usize;
+        let s = String::from_utf8_lossy(&bytes[*pos + 2..*pos + 2 + len]).into_owned();
+        *pos += 2 + len;
+        s
+    };
+    while *pos < end {
+        let id = bytes[*pos];
+        *pos += 1;
+        match id {
+            0x13 => {
+                props.server_keep_alive = Some(u16::from_be_bytes([bytes[*pos], bytes[*pos + 1]]));
+                *pos += 2;
+            }
+            0x1F => props.reason_string = Some(string(bytes, pos)),
+            0x21 | 0x22 => *pos += 2,
+            0x24 | 0x25 | 0x28 | 0x29 | 0x2A => *pos += 1,
+            0x11 | 0x27 => *pos += 4,
+            0x12 | 0x15 | 0x16 | 0x1A | 0x1C => {
+                string(bytes, pos);
+            }
+            0x26 => {
+                string(bytes, pos);
+                string(bytes, pos);
+            }
+            other => panic!("unexpected property {other:#04x} in {bytes:02x?}"),
+        }
+    }
+    props
+}
+
+/// A CONNACK: the return code (3.1.1) or reason code (5), and the v5 properties.
+#[derive(Debug, Clone)]
+pub struct Connack {
+    pub code: u8,
+    pub properties: Properties,
+}
+
+impl Connack {
+    pub fn parse(level: u8, packet: &[u8]) -> Connack {
+        assert_eq!(packet[0], 0x20, "CONNACK expected, got {packet:02x?}");
+        let mut pos = 1;
+        read_varint(packet, &mut pos);
+        let code = packet[pos + 1];
+        pos += 2;
+        let properties = if level == 5 && pos < packet.len() {
+            read_properties(packet, &mut pos)
+        } else {
+            Properties::default()
+        };
+        Connack { code, properties }
+    }
+}
+
+/// A PUBACK or PUBREC: packet id, reason code (0 when left out, always for 3.1.1) and the
+/// reason string.
+#[derive(Debug, Clone)]
+pub struct Ack {
+    pub packet_id: u16,
+    pub reason: u8,
+    pub reason_string: Option<String>,
+}
+
+impl Ack {
+    pub fn parse(packet: &[u8]) -> Ack {
+        let mut pos = 1;
+        let len = read_varint(packet, &mut pos);
+        let packet_id = u16::from_be_bytes([packet[pos], packet[pos + 1]]);
+        let reason = if len > 2 { packet[pos + 2] } else { 0 };
+        let mut reason_string = None;
+        if len > 3 {
+            pos += 3;
+            reason_string = read_properties(packet, &mut pos).reason_string;
+        }
+        Ack {
+            packet_id,
+            reason,
+            reason_string,
+        }
+    }
+}
+
+/// The return codes (3.1.1) or reason codes (5) of a SUBACK, and its v5 reason string.
+pub fn suback_codes(level: u8, packet: &[u8]) -> (Vec<u8>, Option<String>) {
+    assert_eq!(packet[0], 0x90, "SUBACK expected, got {packet:02x?}");
+    let mut pos = 1;
+    read_varint(packet, &mut pos);
+    pos += 2;
+    let reason_string = if level == 5 {
+        read_properties(packet, &mut pos).reason_string
+    } else {
+        None
+    };
+    (packet[pos..].to_vec(), reason_string)
+}
+
+/// The topic of a PUBLISH packet.
+pub fn publish_topic(packet: &[u8]) -> String {
+    assert_eq!(packet[0] >> 4, 3, "PUBLISH expected, got {packet:02x?}");
+    let mut pos = 1;
+    read_varint(packet, &mut pos);
+    let len = u16::from_be_bytes([packet[pos], packet[pos + 1]]) as usize;
+    String::from_utf8(packet[pos + 2..pos + 2 + len].to_vec()).expect("UTF-8 topic")
+}
+
+/// The topic and payload of a PUBLISH packet of protocol `level`.
+pub fn parse_publish(level: u8, packet: &[u8]) -> (String, Vec<u8>) {
+    let topic = publish_topic(packet);
+    let mut pos = 1;
+    read_varint(packet, &mut pos);
+    pos += 2 + topic.len();
+    if (packet[0] >> 1) & 3 > 0 {
+        pos += 2;
+    }
+    if level == 5 {
+        let len = read_varint(packet, &mut pos);
+        pos += len;
+    }
+    (topic, packet[pos..].to_vec())
+}
+
+/// The reason code of the v5 DISCONNECT the broker sent last before closing.
+pub async fn disconnect_reason(raw: &mut Raw) -> u8 {
+    let seen = raw.expect_close().await;
+    let last = seen.last().expect("a DISCONNECT before the close");
+    assert_eq!(last[0], 0xE0, "DISCONNECT expected last, got {seen:02x?}");
+    if last[1] == 0 {
+        0
+    } else {
+        last[2]
+    }
+}
+
+/// Counts the PUBLISH packets `raw` receives until none has come for [`QUIET`].
+pub async fn publishes_until_quiet(raw: &mut Raw) -> Vec<String> {
+    let mut topics = Vec::new();
+    while let Some(Some(p)) = raw.packet_within_quiet().await {
+        if p[0] >> 4 == 3 {
+            topics.push(publish_topic(&p));
+        }
+    }
+    topics
+}

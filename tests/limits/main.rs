@@ -1,0 +1,19 @@
+//! The broker's `[limits]`: each limit is exceeded on purpose, in both protocol versions where
+//! they differ, and the test checks the reason code the client gets, that what was refused had
+//! no effect, and the counter under `$SYS/broker/limits/` that says so.
+//!
+//! Rows: connections.rs (max_connections, global and per listener;
+//! max_connections_per_second), keepalive.rs (min_keepalive, max_keepalive), publish_rate.rs
+//! (max_publish_rate, max_publish_bytes_rate), topics.rs (max_topic_length, max_topic_levels on
+//! PUBLISH, wills and SUBSCRIBE), subscriptions.rs (max_subscriptions_per_client), inflight.rs
+//! (max_inflight as the receive maximum), counters.rs (the counters in `$SYS`, Prometheus and
+//! `broker/stats`).
+
+mod common;
+mod connections;
+mod counters;
+mod inflight;
+mod keepalive;
+mod publish_rate;
+mod subscriptions;
+mod topics;
