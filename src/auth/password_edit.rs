@@ -85,7 +85,7 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
     let existing = match std::fs::metadata(path) {
-        Ok(m) => Some(m.permissions()),
+        Ok(m) => Some(m),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) => return Err(e),
     };
@@ -106,8 +106,16 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
         let mut file = options.open(&tmp)?;
         file.write_all(contents)?;
         file.sync_all()?;
-        if let Some(permissions) = &existing {
-            std::fs::set_permissions(&tmp, permissions.clone())?;
+        if let Some(meta) = &existing {
+            // Owner and group first (a file made group-readable for the service, e.g.
+            // `chgrp robustmq`, stays so when root edits it), then the mode. Changing the
+            // owner needs privileges: without them the file stays ours, as before.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::MetadataExt;
+                let _ = std::os::unix::fs::chown(&tmp, Some(meta.uid()), Some(meta.gid()));
+            }
+            std::fs::set_permissions(&tmp, meta.permissions())?;
         }
         std::fs::rename(&tmp, path)?;
         // The rename itself survives a crash once the directory is synced; best effort, some
@@ -163,5 +171,13 @@ mod tests {
         editor.set("b", "$6$y");
         editor.save().unwrap();
         assert_eq!(mode(&path), 0o640);
+        // The group is kept too: as root (CI), a group we are not in; otherwise our own.
+        use std::os::unix::fs::MetadataExt;
+        let gid = match std::os::unix::fs::chown(&path, None, Some(54_321)) {
+            Ok(()) => 54_321,
+            Err(_) => std::fs::metadata(&path).unwrap().gid(),
+        };
+        write_atomically(&path, b"again\n").unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().gid(), gid);
     }
 }

@@ -25,7 +25,7 @@ use crate::auth::acl::Access;
 use crate::auth::identity::owner_key;
 use crate::auth::{Auth, AuthError};
 use crate::config::{Durability, Settings};
-use crate::store::{Store, StoreDurability, StoreError};
+use crate::store::{Store, StoreDurability, StoreError, StoredOwner};
 use admin::Admin;
 use broker::{AccessCheck, Broker, BrokerConfig, QueueLimits, Session};
 use context::{ConnectionLimits, ListenerContext};
@@ -141,6 +141,25 @@ impl AccessCheck for Auth {
     }
 }
 
+/// Tells the ACL whose each restored session is, from its stored owner, so that messages for
+/// a persistent session keep being queued after a restart before its client reconnects.
+/// Sessions stored before owners were recorded stay unknown (and get nothing under an ACL
+/// until their client is back).
+fn register_restored_owners(broker: &Broker, auth: &Auth) {
+    if !auth.is_configured() {
+        return;
+    }
+    for session in broker.sessions_snapshot() {
+        let owner = session.lock().owner.clone();
+        let username = match owner {
+            StoredOwner::Unknown => continue,
+            StoredOwner::Anonymous => None,
+            StoredOwner::User(name) => Some(Arc::from(name)),
+        };
+        auth.register(&session.client_id.clone(), session, username);
+    }
+}
+
 /// Loads the password and ACL files, and warns about combinations that are probably not
 /// what was meant.
 fn load_auth(settings: &Settings) -> Result<Arc<Auth>, AuthError> {
@@ -191,6 +210,7 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
     }
     let load_time = loaded.load_time;
     let restored = broker.restore(loaded);
+    register_restored_owners(&broker, &auth);
     tracing::info!(
         sessions = restored.sessions,
         queued_messages = restored.queued,

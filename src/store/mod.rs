@@ -37,7 +37,7 @@ pub use scan::{BadRecord, Record};
 pub use tables::SCHEMA_VERSION;
 pub use types::{
     DeliveryState, Loaded, LoadedSession, Op, StoreDurability, StoreStats, StoredDelivery, StoredMessage,
-    StoredProperties, StoredSession, StoredSubscription, StoredWill,
+    StoredOwner, StoredProperties, StoredSession, StoredSubscription, StoredWill,
 };
 pub use verify::{Check, Verification};
 

@@ -11,12 +11,14 @@
 //! bytes say, because a record comes from disk and may be damaged.
 
 use super::types::{
-    DeliveryState, StoredDelivery, StoredMessage, StoredProperties, StoredSession, StoredSubscription,
-    StoredWill,
+    DeliveryState, StoredDelivery, StoredMessage, StoredOwner, StoredProperties, StoredSession,
+    StoredSubscription, StoredWill,
 };
 
-/// The layout version written by this build, for every record type.
+/// The layout version written by this build, for every record type but sessions.
 pub(crate) const RECORD_VERSION: u8 = 1;
+/// The layout version of session records: 2 adds the owner at the end; 1 is still read.
+pub(crate) const SESSION_RECORD_VERSION: u8 = 2;
 
 /// Why a record could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,7 +54,9 @@ pub(crate) fn decode_message(bytes: &[u8]) -> Result<StoredMessage, RecordError>
 
 /// Encodes a session record.
 pub(crate) fn encode_session(session: &StoredSession) -> Vec<u8> {
-    let mut w = Writer::new();
+    let mut w = Writer {
+        buf: vec![SESSION_RECORD_VERSION],
+    };
     w.str(&session.client_id);
     w.u32(session.expiry_interval);
     w.option(session.offline_since_ms.as_ref(), |w, v| w.u64(*v));
@@ -69,12 +73,26 @@ pub(crate) fn encode_session(session: &StoredSession) -> Vec<u8> {
         w.message(&will.message);
         w.u32(will.delay_interval);
     });
+    match &session.owner {
+        StoredOwner::Unknown => w.u8(OWNER_UNKNOWN),
+        StoredOwner::Anonymous => w.u8(OWNER_ANONYMOUS),
+        StoredOwner::User(name) => {
+            w.u8(OWNER_USER);
+            w.str(name);
+        }
+    }
     w.buf
 }
 
+// Tags of `StoredOwner`; part of the format, never renumber.
+const OWNER_UNKNOWN: u8 = 0;
+const OWNER_ANONYMOUS: u8 = 1;
+const OWNER_USER: u8 = 2;
+
 /// Decodes a session record.
 pub(crate) fn decode_session(bytes: &[u8]) -> Result<StoredSession, RecordError> {
-    decode(bytes, |r| {
+    let version = bytes.first().copied();
+    decode_versions(bytes, &[RECORD_VERSION, SESSION_RECORD_VERSION], |r| {
         let client_id = r.string("client id")?;
         let expiry_interval = r.u32("session expiry")?;
         let offline_since_ms = r.option("offline since", |r| r.u64("offline since"))?;
@@ -107,12 +125,23 @@ pub(crate) fn decode_session(bytes: &[u8]) -> Result<StoredSession, RecordError>
                 delay_interval,
             })
         })?;
+        let owner = if version == Some(SESSION_RECORD_VERSION) {
+            match r.u8("owner")? {
+                OWNER_UNKNOWN => StoredOwner::Unknown,
+                OWNER_ANONYMOUS => StoredOwner::Anonymous,
+                OWNER_USER => StoredOwner::User(r.string("owner user name")?),
+                _ => return Err(RecordError::Invalid("owner")),
+            }
+        } else {
+            StoredOwner::Unknown
+        };
         Ok(StoredSession {
             client_id,
             expiry_interval,
             offline_since_ms,
             subscriptions,
             will,
+            owner,
         })
     })
 }
@@ -193,8 +222,17 @@ fn decode<T>(
     bytes: &[u8],
     body: impl FnOnce(&mut Reader<'_>) -> Result<T, RecordError>,
 ) -> Result<T, RecordError> {
+    decode_versions(bytes, &[RECORD_VERSION], body)
+}
+
+/// [`decode`] for a record type whose layout has more than one version.
+fn decode_versions<T>(
+    bytes: &[u8],
+    versions: &[u8],
+    body: impl FnOnce(&mut Reader<'_>) -> Result<T, RecordError>,
+) -> Result<T, RecordError> {
     let (&version, rest) = bytes.split_first().ok_or(RecordError::Empty)?;
-    if version != RECORD_VERSION {
+    if !versions.contains(&version) {
         return Err(RecordError::UnknownVersion(version));
     }
     let mut reader = Reader { rest };
@@ -469,6 +507,7 @@ mod tests {
                 message: full_message(),
                 delay_interval: 30,
             }),
+            owner: StoredOwner::User("alice".into()),
         }
     }
 
@@ -486,11 +525,38 @@ mod tests {
             offline_since_ms: None,
             subscriptions: Vec::new(),
             will: None,
+            owner: StoredOwner::Unknown,
             ..full.clone()
         };
-        for s in [full, bare] {
+        let anonymous = StoredSession {
+            owner: StoredOwner::Anonymous,
+            ..bare.clone()
+        };
+        for s in [full, bare, anonymous] {
             assert_eq!(decode_session(&encode_session(&s)), Ok(s));
         }
+    }
+
+    #[test]
+    fn version_1_sessions_are_read_with_an_unknown_owner() {
+        // A version 1 record is a version 2 record without the owner field.
+        let v2 = encode_session(&StoredSession {
+            owner: StoredOwner::Unknown,
+            ..session()
+        });
+        assert_eq!(v2[0], SESSION_RECORD_VERSION);
+        let mut v1 = v2[..v2.len() - 1].to_vec();
+        v1[0] = RECORD_VERSION;
+        assert_eq!(
+            decode_session(&v1),
+            Ok(StoredSession {
+                owner: StoredOwner::Unknown,
+                ..session()
+            })
+        );
+        let mut bad_owner = v2.clone();
+        *bad_owner.last_mut().unwrap() = 9;
+        assert_eq!(decode_session(&bad_owner), Err(RecordError::Invalid("owner")));
     }
 
     #[test]
@@ -519,8 +585,8 @@ mod tests {
     #[test]
     fn unknown_version_is_refused() {
         let mut bytes = encode_session(&session());
-        bytes[0] = 2;
-        assert_eq!(decode_session(&bytes), Err(RecordError::UnknownVersion(2)));
+        bytes[0] = 3;
+        assert_eq!(decode_session(&bytes), Err(RecordError::UnknownVersion(3)));
         assert_eq!(decode_message(&[]), Err(RecordError::Empty));
     }
 

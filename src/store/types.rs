@@ -78,6 +78,21 @@ pub struct StoredSession {
     pub subscriptions: Vec<StoredSubscription>,
     /// The will, if the session has one that has not fired yet.
     pub will: Option<StoredWill>,
+    /// Who the session belongs to, so that ACL checks made while its client is away (after a
+    /// restart) know the user.
+    pub owner: StoredOwner,
+}
+
+/// The user a session belongs to: the user name its client authenticated with.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum StoredOwner {
+    /// Not recorded (a record written before owners were kept).
+    #[default]
+    Unknown,
+    /// A client without a user name.
+    Anonymous,
+    /// A client with this user name.
+    User(String),
 }
 
 /// Where an outgoing message stands in the QoS flow towards its subscriber.

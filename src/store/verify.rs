@@ -334,6 +334,7 @@ mod tests {
             offline_since_ms: Some(offline_since_ms),
             subscriptions: Vec::new(),
             will: None,
+            owner: crate::store::StoredOwner::Unknown,
         }
     }
 

@@ -9,4 +9,5 @@ mod interop;
 mod login;
 mod passwd_cli;
 mod reload;
+mod restart;
 mod startup;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use robustmq::store::{
     DeliveryState, Loaded, LoadedSession, Op, Store, StoreDurability, StoredDelivery, StoredMessage,
-    StoredProperties, StoredSession, StoredSubscription, StoredWill,
+    StoredOwner, StoredProperties, StoredSession, StoredSubscription, StoredWill,
 };
 
 /// How long a test waits for something that should happen.
@@ -76,6 +76,7 @@ pub fn full_session(client_id: &str) -> StoredSession {
             message: full_message("wills/x", "gone"),
             delay_interval: 30,
         }),
+        owner: StoredOwner::User("alice".into()),
     }
 }
 
@@ -87,6 +88,7 @@ pub fn bare_session(client_id: &str) -> StoredSession {
         offline_since_ms: None,
         subscriptions: Vec::new(),
         will: None,
+        owner: StoredOwner::Anonymous,
     }
 }
 

@@ -25,7 +25,7 @@ use trie::{Subscriber, SubscriptionTrie};
 use crate::protocol::{reason, topic, RetainHandling, SubscriptionOptions, Will};
 use crate::server::metrics::Metrics;
 use crate::server::persist::{self, Gate};
-use crate::store::{Op, Store, StoredSession};
+use crate::store::{Op, Store, StoredOwner, StoredSession};
 
 /// What the broker needs to know from the configuration.
 #[derive(Debug, Clone)]
@@ -174,6 +174,7 @@ impl Broker {
                 .map(|(f, s)| persist::subscription_record(f, s))
                 .collect(),
             will: st.stored_will.clone(),
+            owner: st.owner.clone(),
         }
     }
 
@@ -250,6 +251,10 @@ impl Broker {
             let mut st = session.lock();
             st.generation += 1;
             st.expiry_interval = expiry_interval;
+            st.owner = match &link.username {
+                Some(name) => StoredOwner::User(name.to_string()),
+                None => StoredOwner::Anonymous,
+            };
             st.conn = Some(link);
             st.offline_since_ms = None;
             st.stored_will = will.map(|w| persist::will_record(w, client_id));

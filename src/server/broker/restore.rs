@@ -72,6 +72,7 @@ impl Broker {
                 st.stored = true;
                 st.offline_since_ms = Some(offline_since);
                 st.stored_will = record.will;
+                st.owner = record.owner;
                 for sub in record.subscriptions {
                     let (filter, subscription) = persist::subscription_from_record(sub);
                     if let Some(parsed) = topic::parse_filter(&filter) {

@@ -15,7 +15,7 @@ use super::message::Delivery;
 use crate::protocol::{self, Ack, Packet, Publish, QoS, SubscriptionOptions, Version};
 use crate::server::metrics::{add, ConnStats, Metrics};
 use crate::server::persist::{self, Gate, GateState};
-use crate::store::{DeliveryState, Op, Store, StoredWill};
+use crate::store::{DeliveryState, Op, Store, StoredOwner, StoredWill};
 
 /// A subscription as the session remembers it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +74,8 @@ pub struct ConnLink {
     pub max_packet_size: usize,
     /// The connection's figures (address, counters), for the admin API.
     pub stats: Arc<ConnStats>,
+    /// The user name the client authenticated with (`None`: anonymous).
+    pub username: Option<Arc<str>>,
 }
 
 /// Mutable session state, behind the session's mutex.
@@ -109,6 +111,9 @@ pub struct SessionState {
     pub stored_will: Option<StoredWill>,
     /// When the session went offline (Unix ms), for its stored record.
     pub offline_since_ms: Option<u64>,
+    /// The user its client authenticated as, kept in the stored record so that ACL checks
+    /// after a restart, before the client is back, know whose session it is.
+    pub owner: StoredOwner,
     /// Outgoing entries not yet sent (waiting on a gate).
     unsent: usize,
 }
@@ -157,6 +162,7 @@ impl Session {
                 stored: false,
                 stored_will: None,
                 offline_since_ms: None,
+                owner: StoredOwner::Unknown,
                 unsent: 0,
             }),
             notify: Notify::new(),

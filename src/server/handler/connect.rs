@@ -182,6 +182,7 @@ pub async fn accept(
             receive_maximum: connect.receive_maximum,
             max_packet_size: connect.maximum_packet_size.map_or(usize::MAX, |m| m as usize),
             stats: stats.clone(),
+            username: connect.username.clone(),
         },
     );
     ctx.auth
