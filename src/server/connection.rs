@@ -74,6 +74,7 @@ pub async fn serve<R, W>(
             return;
         }
         Err(_) => {
+            add(&ctx.broker.metrics.limits.connect_timeouts, 1);
             tracing::info!(%peer, timeout = ?ctx.limits.connect_timeout, "connection closed: no CONNECT in time");
             return;
         }
@@ -130,9 +131,10 @@ async fn read_connect<R: AsyncRead + Unpin>(
             }
             Ok(None) => {}
             Err(FrameError::TooLarge { size, max }) => {
+                add(&ctx.broker.metrics.limits.packet_too_large, 1);
                 return Err(ConnectFailure::Close(format!(
                     "CONNECT of {size} bytes exceeds {max}"
-                )))
+                )));
             }
             Err(e) => return Err(ConnectFailure::Close(e.to_string())),
         }
@@ -269,10 +271,11 @@ fn process_input(ctx: &ListenerContext, st: &mut ConnState, rbuf: &mut BytesMut)
                 return Ok(());
             }
             Err(FrameError::TooLarge { size, max }) => {
+                add(&ctx.broker.metrics.limits.packet_too_large, 1);
                 return Err(Close::Error {
                     reason: reason::PACKET_TOO_LARGE,
                     detail: format!("packet of {size} bytes exceeds the maximum of {max}"),
-                })
+                });
             }
             Err(e) => {
                 return Err(Close::Error {

@@ -78,6 +78,10 @@ pub struct LimitMetrics {
     /// Connections closed because the client sent more unacknowledged QoS 2 messages than
     /// `max_inflight` (the receive maximum announced to it).
     pub inflight_exceeded: AtomicU64,
+    /// Connections closed because a packet was larger than `max_packet_size`.
+    pub packet_too_large: AtomicU64,
+    /// Connections closed because no CONNECT came within `connect_timeout`.
+    pub connect_timeouts: AtomicU64,
 }
 
 /// A snapshot of [`LimitMetrics`], as `broker/stats` replies it.
@@ -99,6 +103,10 @@ pub struct LimitStats {
     pub keepalive_adjusted: u64,
     /// See [`LimitMetrics::inflight_exceeded`].
     pub inflight_exceeded: u64,
+    /// See [`LimitMetrics::packet_too_large`].
+    pub packet_too_large: u64,
+    /// See [`LimitMetrics::connect_timeouts`].
+    pub connect_timeouts: u64,
 }
 
 /// One limit counter as published: its name (the `$SYS/broker/limits/` topic and, with
@@ -125,6 +133,8 @@ impl LimitMetrics {
             keepalive_refused: get(&self.keepalive_refused),
             keepalive_adjusted: get(&self.keepalive_adjusted),
             inflight_exceeded: get(&self.inflight_exceeded),
+            packet_too_large: get(&self.packet_too_large),
+            connect_timeouts: get(&self.connect_timeouts),
         }
     }
 }
@@ -132,7 +142,7 @@ impl LimitMetrics {
 impl LimitStats {
     /// Every counter with its published name and description, so that `$SYS` and Prometheus
     /// list the same ones.
-    pub fn figures(&self) -> [LimitFigure; 8] {
+    pub fn figures(&self) -> [LimitFigure; 10] {
         let figure = |name, help, value| LimitFigure { name, help, value };
         [
             figure(
@@ -174,6 +184,16 @@ impl LimitStats {
                 "inflight_exceeded",
                 "Connections closed because the client sent more unacknowledged QoS 2 messages than max_inflight.",
                 self.inflight_exceeded,
+            ),
+            figure(
+                "packet_too_large",
+                "Connections closed because a packet was larger than max_packet_size.",
+                self.packet_too_large,
+            ),
+            figure(
+                "connect_timeouts",
+                "Connections closed because no CONNECT arrived within connect_timeout.",
+                self.connect_timeouts,
             ),
         ]
     }

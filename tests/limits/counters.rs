@@ -11,7 +11,7 @@ use tokio::net::TcpStream;
 use crate::common::*;
 
 /// Every counter's name.
-const NAMES: [&str; 8] = [
+const NAMES: [&str; 10] = [
     "connections_refused",
     "connection_rate_refused",
     "publish_rate_exceeded",
@@ -20,6 +20,8 @@ const NAMES: [&str; 8] = [
     "keepalive_refused",
     "keepalive_adjusted",
     "inflight_exceeded",
+    "packet_too_large",
+    "connect_timeouts",
 ];
 
 #[tokio::test]

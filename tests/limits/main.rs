@@ -14,6 +14,7 @@ mod connections;
 mod counters;
 mod inflight;
 mod keepalive;
+mod packets;
 mod publish_rate;
 mod subscriptions;
 mod topics;
