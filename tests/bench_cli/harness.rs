@@ -86,7 +86,12 @@ impl Broker {
                 .expect("start the broker");
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                // Someone else may have taken the port between free_port and the bind: then our
+                // broker exits (address in use) while the connection reached the other one.
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() && {
+                    thread::sleep(Duration::from_millis(100));
+                    child.try_wait().ok().flatten().is_none()
+                } {
                     return Broker {
                         child,
                         port,
