@@ -234,9 +234,12 @@ where
                     Ok(n) => {
                         add(&metrics.bytes_received, n as u64);
                         add_own(&st.stats.bytes_in, n as u64);
-                        last_received = Instant::now();
-                        if let Err(close) = process_input(ctx, st, rbuf) {
-                            return close;
+                        match process_input(ctx, st, rbuf) {
+                            // [MQTT-3.1.2-22] keep alive is about control packets: bytes of a
+                            // packet trickled in one at a time do not keep a connection open.
+                            Ok(handled) if handled > 0 => last_received = Instant::now(),
+                            Ok(_) => {}
+                            Err(close) => return close,
                         }
                     }
                     Err(e) => return Close::Io(e.to_string()),
@@ -260,15 +263,16 @@ fn reserve_read(rbuf: &mut BytesMut) {
     }
 }
 
-/// Handles every whole packet in the read buffer.
-fn process_input(ctx: &ListenerContext, st: &mut ConnState, rbuf: &mut BytesMut) -> Result<(), Close> {
+/// Handles every whole packet in the read buffer; returns how many there were.
+fn process_input(ctx: &ListenerContext, st: &mut ConnState, rbuf: &mut BytesMut) -> Result<usize, Close> {
+    let mut handled = 0;
     loop {
         let frame = match protocol::next_frame(rbuf, ctx.limits.max_packet_size) {
             Ok(Some(frame)) => frame,
             Ok(None) => {
                 // Topic counts go to the broker-wide figures once per read batch, not per message.
                 st.topics.flush(&ctx.admin.topics);
-                return Ok(());
+                return Ok(handled);
             }
             Err(FrameError::TooLarge { size, max }) => {
                 add(&ctx.broker.metrics.limits.packet_too_large, 1);
@@ -291,6 +295,7 @@ fn process_input(ctx: &ListenerContext, st: &mut ConnState, rbuf: &mut BytesMut)
             detail: e.to_string(),
         })?;
         handler::handle(ctx, st, packet)?;
+        handled += 1;
     }
 }
 
