@@ -51,6 +51,10 @@ impl DecodeError {
 fn from_common(err: mqtt_proto::Error) -> DecodeError {
     use mqtt_proto::Error as E;
     match err {
+        // [MQTT-1.5.4-2] U+0000 in any string makes the packet malformed, topic or not.
+        E::InvalidTopicName(t) | E::InvalidTopicFilter(t) if t.contains('\0') => {
+            DecodeError::Malformed(format!("U+0000 in topic {t:?}"))
+        }
         E::InvalidTopicName(t) => DecodeError::TopicName(t.to_string()),
         E::InvalidTopicFilter(t) => DecodeError::TopicFilter(t.to_string()),
         E::InvalidProtocol(name, level) if &*name == "MQTT" || &*name == "MQIsdp" => {
