@@ -414,3 +414,72 @@ fn connect_packet_bytes() -> Vec<u8> {
     encode(Version::V5, &Packet::Connect(Box::new(connect)), &mut out).unwrap();
     out.to_vec()
 }
+
+#[test]
+fn reserved_fixed_header_flags_are_malformed_in_every_version() {
+    // [MQTT-2.2.2-2] (3.1.1) and v5 section 2.1.3: a flag marked reserved must have its listed
+    // value, otherwise the packet is malformed; packet type 0 is reserved too.
+    for version in [Version::V3_1, Version::V3_1_1, Version::V5] {
+        let props: &[u8] = if version.is_v5() { &[0] } else { &[] };
+        let unsubscribe = [
+            &[0xA0, 0x05 + props.len() as u8, 0x00, 0x01][..],
+            props,
+            &[0x00, 0x01, b'a'],
+        ]
+        .concat();
+        let cases: [(&str, Vec<u8>); 5] = [
+            ("PUBREL 0000", vec![0x60, 0x02, 0x00, 0x01]),
+            ("UNSUBSCRIBE 0000", unsubscribe),
+            ("PINGREQ 0001", vec![0xC1, 0x00]),
+            ("DISCONNECT 0010", vec![0xE2, 0x00]),
+            ("packet type 0", vec![0x00, 0x00]),
+        ];
+        for (name, bytes) in cases {
+            let frame = frame_of(&bytes);
+            assert_eq!(frame.len, bytes.len(), "{name}");
+            let err = decode(version, &bytes).expect_err(name);
+            assert_eq!(
+                err.reason_code(),
+                reason::MALFORMED_PACKET,
+                "{name} ({version}): {err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn utf16_surrogate_in_topic_is_malformed() {
+    // [MQTT-1.5.4-1] no encodings of U+D800..U+DFFF (ED A0 80 is U+D800)
+    let bytes = [0x30, 0x08, 0x00, 0x05, b'a', b'/', 0xED, 0xA0, 0x80, 0x00];
+    for version in [Version::V3_1_1, Version::V5] {
+        assert_eq!(
+            decode(version, &bytes).unwrap_err().reason_code(),
+            reason::MALFORMED_PACKET,
+            "{version}"
+        );
+    }
+}
+
+#[test]
+fn a_packet_split_anywhere_waits_for_the_rest() {
+    // What the `decode` fuzz target checks on every frame: a strict prefix of a whole packet is
+    // never refused nor mis-framed, whatever the limit, as long as the packet fits in it.
+    let mut packets = vec![connect_packet_bytes()];
+    for version in [Version::V3_1_1, Version::V5] {
+        let mut out = BytesMut::new();
+        let mut publish = sample_publish(version);
+        publish.payload = Bytes::from(vec![b'p'; 20_000]);
+        encode_publish(version, &publish, &mut out).unwrap();
+        packets.push(out.to_vec());
+    }
+    for bytes in packets {
+        for cut in 0..bytes.len() {
+            assert_eq!(next_frame(&bytes[..cut], bytes.len()), Ok(None), "cut at {cut}");
+        }
+        assert_eq!(frame_of(&bytes).len, bytes.len());
+        assert!(matches!(
+            next_frame(&bytes, bytes.len() - 1),
+            Err(FrameError::TooLarge { .. })
+        ));
+    }
+}
