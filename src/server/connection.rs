@@ -15,6 +15,7 @@ use tokio::time::{sleep_until, timeout, Instant};
 
 use super::context::ListenerContext;
 use super::handler::{self, Close, ConnState};
+use super::listener::ws::OversizeMessage;
 use super::metrics::{add, add_own};
 use super::persist::GateState;
 use crate::protocol::{self, reason, Connack, Disconnect, FrameError, Packet, Version};
@@ -242,12 +243,31 @@ where
                             Err(close) => return close,
                         }
                     }
-                    Err(e) => return Close::Io(e.to_string()),
+                    Err(e) => return read_failure(ctx, e),
                 }
             }
             _ = session.notify.notified() => {}
             _ = sleep_until(deadline) => return Close::KeepAliveTimeout,
         }
+    }
+}
+
+/// What a failed read means: a WebSocket message over the size limit is a packet too large
+/// (counted, and answered with DISCONNECT 0x95 like one on a plain socket); anything else is
+/// the connection failing.
+fn read_failure(ctx: &ListenerContext, e: std::io::Error) -> Close {
+    match e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<OversizeMessage>())
+    {
+        Some(oversize) => {
+            add(&ctx.broker.metrics.limits.packet_too_large, 1);
+            Close::Error {
+                reason: reason::PACKET_TOO_LARGE,
+                detail: oversize.to_string(),
+            }
+        }
+        None => Close::Io(e.to_string()),
     }
 }
 

@@ -74,7 +74,8 @@ where
 {
     let config = WebSocketConfig::default()
         .max_message_size(Some(max_message))
-        .max_frame_size(Some(max_message));
+        .max_frame_size(Some(max_message))
+        .max_write_buffer_size(max_write_buffer(max_message));
     let ws = tokio_tungstenite::accept_hdr_async_with_config(
         stream,
         |request: &Request, response: Response| check_request(request, response, path),
@@ -87,6 +88,24 @@ where
         linger: None,
     })
 }
+
+/// Bound on what tungstenite queues for writing to one client: its own write buffer (128 KiB),
+/// one write from the connection task (its buffer up to the high-water mark, 256 KiB, plus a
+/// packet) and the Pong and Close frames it adds itself. Unbounded (tungstenite's default),
+/// a client that sends Pings and never reads the Pongs makes the broker queue Pongs for as
+/// long as it keeps sending; bounded, further Pongs replace the one waiting, and a data write
+/// that would overflow closes that connection.
+fn max_write_buffer(max_message: usize) -> usize {
+    const FIXED: usize = 1024 * 1024;
+    FIXED.saturating_add(max_message.saturating_mul(2))
+}
+
+/// What a client's message over `max_message` bytes is, for the connection task: MQTT 5
+/// answers it with DISCONNECT 0x95 (packet too large), as a packet over the limit on a
+/// plain socket.
+#[derive(Debug, thiserror::Error)]
+#[error("WebSocket message too large: {0}")]
+pub struct OversizeMessage(String);
 
 /// How long a closing connection waits for the client's Close frame.
 const CLOSE_LINGER: Duration = Duration::from_secs(2);
@@ -104,6 +123,7 @@ fn io_error(e: WsError) -> io::Error {
     match e {
         WsError::Io(e) => e,
         WsError::ConnectionClosed | WsError::AlreadyClosed => io::ErrorKind::ConnectionReset.into(),
+        WsError::Capacity(e) => io::Error::new(io::ErrorKind::InvalidData, OversizeMessage(e.to_string())),
         other => io::Error::new(io::ErrorKind::InvalidData, other),
     }
 }
