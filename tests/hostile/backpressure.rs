@@ -16,7 +16,7 @@ use crate::wire::{self, Raw, Read};
 
 /// A client socket with a tiny receive buffer, so what the broker sends it piles up on the
 /// broker's side quickly once it stops reading.
-async fn tight_socket(addr: std::net::SocketAddr) -> Raw {
+pub async fn tight_socket(addr: std::net::SocketAddr) -> Raw {
     let socket = TcpSocket::new_v4().expect("socket");
     socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
     socket.set_send_buffer_size(16 * 1024).expect("SO_SNDBUF");

@@ -45,10 +45,21 @@ pub const MAX_PACKET_SIZE: usize = 64 * 1024;
 pub struct Broker {
     child: Option<Child>,
     pub port: u16,
+    /// The `mqtts`, `ws` and `wss` listeners, when started with [`Broker::start_secure`].
+    pub secure: Option<SecurePorts>,
     metrics_port: u16,
     limits: Limits,
     dir: tempfile::TempDir,
     starts: usize,
+}
+
+/// Ports of the TLS and WebSocket listeners next to the plain one. The `mqtts` listener asks
+/// for a client certificate signed by the CA in [`Broker::certs`] (mutual TLS); `wss` does not.
+#[derive(Debug, Clone, Copy)]
+pub struct SecurePorts {
+    pub mqtts: u16,
+    pub ws: u16,
+    pub wss: u16,
 }
 
 /// A port that was free a moment ago.
@@ -62,6 +73,16 @@ fn free_port() -> u16 {
 impl Broker {
     /// Starts the broker with `limits` on free ports, in a new data dir.
     pub fn start(limits: Limits) -> Broker {
+        Broker::start_with(limits, false)
+    }
+
+    /// Like [`Broker::start`], with `mqtts`, `ws` and `wss` listeners too; certificates from
+    /// `robustmq certs init` in [`Broker::certs`].
+    pub fn start_secure(limits: Limits) -> Broker {
+        Broker::start_with(limits, true)
+    }
+
+    fn start_with(limits: Limits, secure: bool) -> Broker {
         let dir = tempfile::Builder::new()
             .prefix("robustmq-hostile-")
             .tempdir()
@@ -69,13 +90,27 @@ impl Broker {
         let mut broker = Broker {
             child: None,
             port: 0,
+            secure: None,
             metrics_port: 0,
             limits,
             dir,
             starts: 0,
         };
+        if secure {
+            certs_init(&broker.certs());
+            broker.secure = Some(SecurePorts {
+                mqtts: 0,
+                ws: 0,
+                wss: 0,
+            });
+        }
         broker.spawn();
         broker
+    }
+
+    /// The directory with `ca.crt`, `server.{crt,key}` and `client.{crt,key}`.
+    pub fn certs(&self) -> PathBuf {
+        self.dir.path().join("certs")
     }
 
     fn data_dir(&self) -> PathBuf {
@@ -95,11 +130,21 @@ impl Broker {
             self.port = free_port();
             self.metrics_port = free_port();
             let config = self.dir.path().join("robustmq.toml");
+            let mut listeners = String::new();
+            if self.secure.is_some() {
+                let ports = SecurePorts {
+                    mqtts: free_port(),
+                    ws: free_port(),
+                    wss: free_port(),
+                };
+                self.secure = Some(ports);
+                listeners = self.listener_tables(ports);
+            }
             let l = &self.limits;
             std::fs::write(
                 &config,
                 format!(
-                    "[limits]\nmax_packet_size = \"{}\"\nconnect_timeout = \"{}\"\nmax_queued_messages = {}\n\
+                    "{listeners}[limits]\nmax_packet_size = \"{}\"\nconnect_timeout = \"{}\"\nmax_queued_messages = {}\n\
                      max_queued_bytes = \"{}\"\nmax_connections = {}\n\n[metrics]\nlisten = \"127.0.0.1:{}\"\n",
                     l.max_packet_size,
                     l.connect_timeout,
@@ -111,12 +156,13 @@ impl Broker {
             )
             .expect("write the config file");
             let log = std::fs::File::create(self.log_path()).expect("create the broker log");
-            let child = Command::new(env!("CARGO_BIN_EXE_robustmq"))
-                .arg("serve")
-                .arg("--config")
-                .arg(&config)
-                .arg("--listen")
-                .arg(format!("127.0.0.1:{}", self.port))
+            let mut command = Command::new(env!("CARGO_BIN_EXE_robustmq"));
+            command.arg("serve").arg("--config").arg(&config);
+            if self.secure.is_none() {
+                // --listen replaces the config file's listeners.
+                command.arg("--listen").arg(format!("127.0.0.1:{}", self.port));
+            }
+            let child = command
                 .arg("--data-dir")
                 .arg(self.data_dir())
                 .arg("--log-level")
@@ -147,9 +193,30 @@ impl Broker {
         panic!("the broker did not start:\n{}", failures.join("\n"));
     }
 
+    /// `[[listeners]]` tables: plain MQTT on `self.port` and the secure ones.
+    fn listener_tables(&self, ports: SecurePorts) -> String {
+        let certs = self.certs();
+        let cert = certs.join("server.crt");
+        let key = certs.join("server.key");
+        let ca = certs.join("ca.crt");
+        format!(
+            "[[listeners]]\nbind = \"127.0.0.1:{}\"\n\n\
+             [[listeners]]\nbind = \"127.0.0.1:{}\"\nprotocol = \"mqtts\"\ncert = {cert:?}\nkey = {key:?}\n\
+             client_ca = {ca:?}\nrequire_certificate = true\n\n\
+             [[listeners]]\nbind = \"127.0.0.1:{}\"\nprotocol = \"ws\"\n\n\
+             [[listeners]]\nbind = \"127.0.0.1:{}\"\nprotocol = \"wss\"\ncert = {cert:?}\nkey = {key:?}\n\n",
+            self.port, ports.mqtts, ports.ws, ports.wss
+        )
+    }
+
     fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + WAIT;
-        let targets = [self.addr(), SocketAddr::from(([127, 0, 0, 1], self.metrics_port))];
+        let mut targets = vec![self.addr(), SocketAddr::from(([127, 0, 0, 1], self.metrics_port))];
+        if let Some(p) = self.secure {
+            for port in [p.mqtts, p.ws, p.wss] {
+                targets.push(SocketAddr::from(([127, 0, 0, 1], port)));
+            }
+        }
         loop {
             if let Some(status) = self.child().try_wait().map_err(|e| e.to_string())? {
                 return Err(format!("the broker exited: {status}"));
@@ -282,6 +349,21 @@ impl Drop for Broker {
             eprintln!("---- broker log ----\n{}---- end of broker log ----", self.log());
         }
     }
+}
+
+/// `robustmq certs init DIR`: a CA, a server certificate for 127.0.0.1 and a client
+/// certificate. Also used for the attacker's own CA, which the broker does not trust.
+pub fn certs_init(dir: &std::path::Path) {
+    let out = Command::new(env!("CARGO_BIN_EXE_robustmq"))
+        .args(["certs", "init"])
+        .arg(dir)
+        .output()
+        .expect("run robustmq certs init");
+    assert!(
+        out.status.success(),
+        "certs init failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Asserts that memory does not keep growing over repetitions of the same attack. The first

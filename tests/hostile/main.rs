@@ -7,12 +7,10 @@
 //! oversize packets, truncated packets then close), subscriptions.rs (10,000 subscriptions in
 //! one client), slow.rs (slowloris CONNECT, 1,000 connections dropped mid-CONNECT),
 //! backpressure.rs (a QoS 1 flood that never reads its PUBACKs, a `#` subscriber that never
-//! reads).
-//!
-//! To do, once TLS and WebSocket listeners are in: the same rows over `mqtts` (plus a TLS
-//! handshake that stalls or sends garbage, and a client certificate that is refused) and over
-//! `ws`/`wss` (plus a WebSocket handshake that never completes, oversize and fragmented
-//! frames, non-binary frames).
+//! reads), tls.rs (certificates the `mqtts` listener refuses, garbage and oversize records,
+//! stalled handshakes), websocket.rs (what is not an upgrade, frames RFC 6455 forbids,
+//! oversize and fragmented messages, a Ping flood that never reads its Pongs, over `ws` and
+//! `wss`). transport.rs carries the same raw bytes over TLS and WebSocket.
 
 mod backpressure;
 mod clients;
@@ -21,4 +19,7 @@ mod malformed;
 mod scene;
 mod slow;
 mod subscriptions;
+mod tls;
+mod transport;
+mod websocket;
 mod wire;

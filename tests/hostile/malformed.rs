@@ -12,6 +12,7 @@
 
 use crate::harness::{assert_no_growth, Limits, MAX_PACKET_SIZE, WAIT};
 use crate::scene::{report_samples, Scene};
+use crate::transport::{Conn, Io, Transport};
 use crate::wire::{self, Raw};
 
 /// Malformed Packet.
@@ -214,15 +215,28 @@ fn rows(level: u8) -> Vec<Row> {
     ]
 }
 
-/// Runs one row on a fresh connection and checks the broker's answer.
-async fn attack(scene: &Scene, level: u8, row: &Row, index: usize) {
-    let what = format!("{} (level {level})", row.name);
-    let mut raw = match row.when {
-        When::AsConnect => Raw::connect(scene.broker.addr()).await,
-        When::AfterConnect => {
-            Raw::connected(scene.broker.addr(), level, &format!("hostile-{level}-{index}")).await
+/// Runs one row on a fresh connection (plain TCP, or `transport`) and checks the broker's
+/// answer.
+async fn attack(scene: &Scene, transport: Option<Transport>, level: u8, row: &Row, index: usize) {
+    let what = format!(
+        "{} (level {level}, {})",
+        row.name,
+        transport.map_or("mqtt", Transport::name)
+    );
+    let mut raw: Conn = match transport {
+        Some(t) => t.open(&scene.broker).await,
+        None => {
+            let plain: Box<dyn Io> = Box::new(Raw::connect(scene.broker.addr()).await.stream);
+            Raw { stream: plain }
         }
     };
+    if row.when == When::AfterConnect {
+        raw.handshake(&wire::connect(
+            level,
+            format!("hostile-{level}-{index}").as_bytes(),
+        ))
+        .await;
+    }
     raw.send(&row.bytes).await;
     let seen = raw.expect_close(&what).await;
     match (level, row.when) {
@@ -263,7 +277,7 @@ async fn table(level: u8, name: &'static str) {
     let mut samples = Vec::new();
     for rep in 0..REPETITIONS {
         for (i, row) in rows.iter().enumerate() {
-            attack(&scene, level, row, i).await;
+            attack(&scene, None, level, row, i).await;
             // Other clients keep working between hostile connections.
             scene.bystanders.check(&format!("l{level}-r{rep}-{i}")).await;
         }
@@ -282,6 +296,29 @@ async fn malformed_packets_v311() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_packets_v5() {
     table(5, "malformed 5.0").await;
+}
+
+/// The same rows once over `mqtts`, `ws` and `wss`, both protocol versions: the answer does
+/// not depend on the transport. Over WebSocket an oversize packet usually arrives as one
+/// oversize message, which the WebSocket layer refuses before MQTT sees its header; it is
+/// still a packet too large (v5 DISCONNECT 0x95).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_packets_over_tls_and_websocket() {
+    let name = "malformed over mqtts/ws/wss";
+    let mut scene = Scene::start_secure(name, Limits::default()).await;
+    let mut samples = Vec::new();
+    for transport in [Transport::Mqtts, Transport::Ws, Transport::Wss] {
+        for level in [4u8, 5] {
+            for (i, row) in rows(level).iter().enumerate() {
+                attack(&scene, Some(transport), level, row, i).await;
+            }
+            let tag = format!("{}-{level}", transport.name());
+            scene.bystanders.check(&tag).await;
+        }
+        samples.push(scene.assert_rss_bounded(&format!("after {}", transport.name())));
+    }
+    report_samples(name, &samples);
+    scene.finish().await;
 }
 
 /// Truncated packets, then the client closes: nothing to answer, but the connection is gone

@@ -16,7 +16,15 @@ pub struct Scene {
 
 impl Scene {
     pub async fn start(name: &'static str, limits: Limits) -> Scene {
-        let broker = Broker::start(limits);
+        Scene::with_broker(name, Broker::start(limits)).await
+    }
+
+    /// [`Scene::start`] with the `mqtts`, `ws` and `wss` listeners too.
+    pub async fn start_secure(name: &'static str, limits: Limits) -> Scene {
+        Scene::with_broker(name, Broker::start_secure(limits)).await
+    }
+
+    async fn with_broker(name: &'static str, broker: Broker) -> Scene {
         let victim = Victim::prepare(&broker).await;
         let mut bystanders = Bystanders::connect(&broker).await;
         bystanders.check("before").await;

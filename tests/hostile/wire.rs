@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::harness::WAIT;
@@ -116,9 +116,9 @@ pub enum Read {
     Quiet,
 }
 
-/// A client that speaks raw bytes.
-pub struct Raw {
-    pub stream: TcpStream,
+/// A client that speaks raw bytes: over TCP, or over TLS and WebSocket (transport.rs).
+pub struct Raw<S = TcpStream> {
+    pub stream: S,
 }
 
 impl Raw {
@@ -139,24 +139,32 @@ impl Raw {
     /// Connects with the given CONNECT and expects a successful CONNACK.
     pub async fn connected_with(addr: SocketAddr, connect: &[u8]) -> Raw {
         let mut raw = Raw::connect(addr).await;
-        raw.send(connect).await;
-        match raw.read(WAIT).await {
+        raw.handshake(connect).await;
+        raw
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Raw<S> {
+    /// Sends CONNECT and expects a successful CONNACK.
+    pub async fn handshake(&mut self, connect: &[u8]) {
+        self.send(connect).await;
+        match self.read(WAIT).await {
             // CONNACK: 20 len flags code, in both versions.
             Read::Packet(p) if p[0] == 0x20 && p.len() >= 4 => {
                 assert_eq!(p[3], 0, "CONNACK refused: {p:02x?}")
             }
             other => panic!("expected CONNACK, got {other:?}"),
         }
-        raw
     }
 
     /// Writes everything; a broker that already closed is not an error here (the read that
     /// follows tells what happened).
     pub async fn send(&mut self, bytes: &[u8]) -> bool {
-        matches!(
-            tokio::time::timeout(WAIT, self.stream.write_all(bytes)).await,
-            Ok(Ok(()))
-        )
+        let write = async {
+            self.stream.write_all(bytes).await?;
+            self.stream.flush().await
+        };
+        matches!(tokio::time::timeout(WAIT, write).await, Ok(Ok(())))
     }
 
     /// Reads one packet, or notices the close, within `limit`.
