@@ -239,6 +239,21 @@ pub struct Limits {
     /// excess messages are dropped like for `max_publish_rate`. 0 means no limit.
     #[serde(deserialize_with = "de::size")]
     pub max_publish_bytes_rate: u64,
+    /// What a client over `max_publish_rate` or `max_publish_bytes_rate` gets.
+    pub publish_rate_action: PublishRateAction,
+}
+
+/// What happens when a client publishes faster than the limits allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PublishRateAction {
+    /// The excess messages are dropped (`"drop"`); v5 QoS 1/2 acknowledgements say 0x97,
+    /// quota exceeded. The client stays connected.
+    #[default]
+    Drop,
+    /// The client is disconnected (`"disconnect"`): v5 with DISCONNECT 0x96, message rate
+    /// too high; 3.1.1 by closing the connection. Its will is published.
+    Disconnect,
 }
 
 /// `[store]`: how acknowledged messages are written to disk.
@@ -452,6 +467,7 @@ impl Default for Limits {
             max_subscriptions_per_client: 10_000,
             max_publish_rate: 0,
             max_publish_bytes_rate: 0,
+            publish_rate_action: PublishRateAction::Drop,
         }
     }
 }

@@ -54,6 +54,8 @@ pub const RECEIVE_MAXIMUM_EXCEEDED: u8 = 0x93;
 pub const TOPIC_ALIAS_INVALID: u8 = 0x94;
 /// Packet too large.
 pub const PACKET_TOO_LARGE: u8 = 0x95;
+/// Message rate too high (DISCONNECT only).
+pub const MESSAGE_RATE_TOO_HIGH: u8 = 0x96;
 /// Quota exceeded.
 pub const QUOTA_EXCEEDED: u8 = 0x97;
 /// Payload format invalid.

@@ -337,7 +337,7 @@ async fn finish<W: AsyncWrite + Unpin>(
     match &close {
         Close::Error { reason: code, detail } => tracing::warn!(
             client_id = %st.client_id, peer = %st.peer, reason = reason::describe(*code),
-            "protocol error, closing connection: {detail}"
+            "closing connection: {detail}"
         ),
         other => tracing::info!(
             client_id = %st.client_id, peer = %st.peer, reason = %other, "client disconnected"

@@ -11,6 +11,7 @@ use super::broker::{Broker, Session};
 use crate::auth::acl::Access;
 use crate::auth::identity::owner_key;
 use crate::auth::Auth;
+use crate::config::PublishRateAction;
 
 /// Per-connection limits taken from the configuration.
 #[derive(Debug, Clone)]
@@ -39,6 +40,8 @@ pub struct ConnectionLimits {
     pub max_publish_rate: u32,
     /// Payload bytes per second per client; 0 is unlimited.
     pub max_publish_bytes_rate: u64,
+    /// Whether a client over its publish rate loses the excess or its connection.
+    pub publish_rate_action: PublishRateAction,
 }
 
 impl ConnectionLimits {

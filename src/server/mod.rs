@@ -237,6 +237,7 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
         max_subscriptions: limits.max_subscriptions_per_client,
         max_publish_rate: limits.max_publish_rate,
         max_publish_bytes_rate: limits.max_publish_bytes_rate,
+        publish_rate_action: limits.publish_rate_action,
     };
     if settings.listeners.is_empty() {
         return Err(ServerError::NoListener);

@@ -4,6 +4,9 @@
 //! must use one of their own codes [MQTT-3.4.2-1], [MQTT-3.5.2-1]). QoS 0 messages and 3.1.1
 //! clients get no word: 3.1.1 gets its usual acknowledgement [MQTT-3.3.5-2].
 //!
+//! With `publish_rate_action = "disconnect"` the first message over the rate ends the
+//! connection instead: v5 DISCONNECT 0x96, message rate too high; 3.1.1 a bare close.
+//!
 //! The budget starts full and holds one second's worth, so the first message always passes;
 //! the tests send bursts far over the rate, so that some are refused however slowly they run.
 
@@ -163,5 +166,102 @@ async fn by_default_publishing_is_not_rate_limited() {
         assert!(acks.iter().all(|a| a.reason == 0), "{acks:?}");
     }
     assert_eq!(broker.limits().publish_rate_exceeded, 0);
+    broker.stop().await;
+}
+
+// ---- publish_rate_action = "disconnect" ------------------------------------------------------
+
+fn disconnect_on_excess(s: &mut robustmq::config::Settings) {
+    s.limits.max_publish_rate = 1;
+    s.limits.publish_rate_action = robustmq::config::PublishRateAction::Disconnect;
+}
+
+/// v5: the first message over the rate ends the connection with DISCONNECT 0x96, message rate
+/// too high (v5 section 3.14.2.1); what was accepted before is acknowledged and delivered,
+/// the will is published because the connection did not end normally [MQTT-3.1.2-8].
+#[tokio::test]
+async fn v5_over_the_rate_with_disconnect_action_gets_disconnect_0x96() {
+    let broker = start_with(disconnect_on_excess).await;
+    let mut sub = subscriber(&broker, "kick-sub", "rate/#").await;
+    let mut publisher = Raw::connect(broker.addr).await;
+    publisher
+        .send(&connect_packet(5, "kick-pub", 60, Some(("rate/will", b"gone"))))
+        .await;
+    publisher.next_of(2).await;
+    for id in 1..=20 {
+        publisher.send(&publish(5, "rate/k", 1, id, &[], b"m")).await;
+    }
+    let seen = publisher.expect_close().await;
+    let (last, acks) = seen.split_last().expect("DISCONNECT before the close");
+    assert_eq!(
+        (last[0], last.get(2).copied()),
+        (0xE0, Some(0x96)),
+        "DISCONNECT 0x96 last: {seen:02x?}"
+    );
+    assert!(
+        !acks.is_empty() && acks.iter().all(|a| a[0] == 0x40 && Ack::parse(a).reason == 0),
+        "the messages within the rate are acknowledged as usual: {seen:02x?}"
+    );
+    let topics = publishes_until_quiet(&mut sub).await;
+    let delivered = topics.iter().filter(|t| *t == "rate/k").count();
+    assert_eq!(delivered, acks.len(), "{topics:?}");
+    assert!(topics.iter().any(|t| t == "rate/will"), "the will: {topics:?}");
+    assert_eq!(broker.limits().publish_rate_exceeded, 1);
+    broker.stop().await;
+}
+
+/// 3.1.1 has no DISCONNECT from the server: the connection is closed, the will published.
+#[tokio::test]
+async fn v311_over_the_rate_with_disconnect_action_is_closed() {
+    let broker = start_with(disconnect_on_excess).await;
+    let mut sub = subscriber(&broker, "kick3-sub", "rate/#").await;
+    let mut publisher = Raw::connect(broker.addr).await;
+    publisher
+        .send(&connect_packet(4, "kick3-pub", 60, Some(("rate/will3", b"gone"))))
+        .await;
+    publisher.next_of(2).await;
+    for _ in 0..20 {
+        publisher.send(&publish(4, "rate/k3", 0, 0, &[], b"m")).await;
+    }
+    let seen = publisher.expect_close().await;
+    assert!(seen.is_empty(), "3.1.1 is closed without a word: {seen:02x?}");
+    let topics = publishes_until_quiet(&mut sub).await;
+    assert!(topics.iter().any(|t| t == "rate/will3"), "the will: {topics:?}");
+    assert_eq!(broker.limits().publish_rate_exceeded, 1);
+    broker.stop().await;
+}
+
+/// A QoS 2 message that ended the connection was not received, so sent again on the resumed
+/// session it is accepted and delivered, not taken for a duplicate of one already routed
+/// (which [MQTT-4.3.3-10] would acknowledge without delivering).
+#[tokio::test]
+async fn qos2_message_over_the_rate_is_delivered_when_sent_again_after_reconnect() {
+    let broker = start_with(disconnect_on_excess).await;
+    let mut sub = subscriber(&broker, "kick2-sub", "rate/#").await;
+    let mut publisher = Raw::connect(broker.addr).await;
+    publisher.send(&persistent_connect(5, "kick2-pub")).await;
+    publisher.next_of(2).await;
+    publisher.send(&publish(5, "rate/q2", 2, 1, &[], b"first")).await;
+    let rec = Ack::parse(&publisher.next_of(5).await);
+    assert_eq!((rec.packet_id, rec.reason), (1, 0));
+    publisher.send(&ack(0x62, 1)).await;
+    publisher.next_of(7).await;
+    // Over the rate: disconnected.
+    publisher.send(&publish(5, "rate/q2", 2, 2, &[], b"second")).await;
+    assert_eq!(disconnect_reason(&mut publisher).await, 0x96);
+
+    let mut again = Raw::connect(broker.addr).await;
+    again.send(&persistent_connect(5, "kick2-pub")).await;
+    again.next_of(2).await;
+    // DUP set: the same packet sent again.
+    let mut dup = publish(5, "rate/q2", 2, 2, &[], b"second");
+    dup[0] |= 0x08;
+    again.send(&dup).await;
+    let rec = Ack::parse(&again.next_of(5).await);
+    assert_eq!((rec.packet_id, rec.reason), (2, 0), "accepted as new");
+    again.send(&ack(0x62, 2)).await;
+    again.next_of(7).await;
+    let topics = publishes_until_quiet(&mut sub).await;
+    assert_eq!(topics, ["rate/q2", "rate/q2"], "both messages delivered once");
     broker.stop().await;
 }

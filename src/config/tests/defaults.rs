@@ -44,6 +44,7 @@ fn defaults_are_the_documented_ones() {
     assert_eq!(limits.max_subscriptions_per_client, 10_000);
     assert_eq!(limits.max_publish_rate, 0, "no publish rate limit by default");
     assert_eq!(limits.max_publish_bytes_rate, 0);
+    assert_eq!(limits.publish_rate_action, PublishRateAction::Drop);
     assert_eq!(settings.store.durability, Durability::Immediate);
     assert_eq!(settings.store.commit_interval, Duration::from_millis(100));
     assert_eq!(settings.metrics.listen, None);
@@ -111,6 +112,7 @@ const ALL_KEYS: &[&str] = &[
     "max_subscriptions_per_client",
     "max_publish_rate",
     "max_publish_bytes_rate",
+    "publish_rate_action",
     "durability",
     "commit_interval",
     "max_store_bytes",
@@ -199,6 +201,7 @@ fn every_key_is_parsed() {
         max_subscriptions_per_client = 50
         max_publish_rate = 100
         max_publish_bytes_rate = "64KiB"
+        publish_rate_action = "disconnect"
 
         [store]
         durability = "periodic"
@@ -263,6 +266,7 @@ fn every_key_is_parsed() {
             max_subscriptions_per_client: 50,
             max_publish_rate: 100,
             max_publish_bytes_rate: 64 * 1024,
+            publish_rate_action: PublishRateAction::Disconnect,
         },
         store: StoreSettings {
             durability: Durability::Periodic,

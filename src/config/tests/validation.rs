@@ -174,6 +174,10 @@ fn limits_validation() {
             "max_publish_bytes_rate = \"fast\"",
             &["limits.max_publish_bytes_rate", "\"fast\""],
         ),
+        (
+            "publish_rate_action = \"kick\"",
+            &["limits.publish_rate_action", "kick", "drop", "disconnect"],
+        ),
     ];
     for (text, parts) in cases {
         refused(&format!("[limits]\n{text}"), parts);

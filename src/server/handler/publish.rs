@@ -2,6 +2,7 @@
 //! write access, route it (or hand an admin request to the admin API), acknowledge it.
 
 use super::{Close, ConnState};
+use crate::config::PublishRateAction;
 use crate::protocol::{reason, Ack, Packet, Publish, QoS};
 use crate::server::admin;
 use crate::server::broker::Message;
@@ -18,9 +19,11 @@ use crate::store::Op;
 /// `max_publish_rate` or `max_publish_bytes_rate`, 0x87 not authorized for a topic the ACL
 /// does not let it write. 0x96 (message rate too high) would say it better but is a
 /// DISCONNECT reason only; PUBACK must use one of its own [MQTT-3.4.2-1], among which 0x97 is
-/// the one for "an implementation or administrative imposed limit". 3.1.1, which has no way
-/// to say so, gets its normal acknowledgement, as the spec allows for a refused PUBLISH
-/// [MQTT-3.3.5-2]; QoS 0 messages are dropped silently. Every refusal is counted.
+/// the one for "an implementation or administrative imposed limit". With
+/// `publish_rate_action = "disconnect"` a client over its rate is disconnected instead, v5
+/// with DISCONNECT 0x96. 3.1.1, which has no way to say so, gets its normal
+/// acknowledgement, as the spec allows for a refused PUBLISH [MQTT-3.3.5-2]; QoS 0 messages
+/// are dropped silently. Every refusal is counted.
 pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish) -> Result<(), Close> {
     add(&ctx.broker.metrics.publish_received[p.qos as usize], 1);
     add_own(&st.stats.messages_in, 1);
@@ -74,6 +77,17 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
         reason::TOPIC_NAME_INVALID
     } else if !st.stats.publish_budget.admit(p.payload.len()) {
         add(&ctx.broker.metrics.limits.publish_rate_exceeded, 1);
+        if ctx.limits.publish_rate_action == PublishRateAction::Disconnect {
+            // Not received: the same QoS 2 message sent again after a reconnect is a new one.
+            if qos == QoS::ExactlyOnce {
+                st.session.lock().incoming_qos2.remove(&packet_id);
+            }
+            return Err(Close::Error {
+                reason: reason::MESSAGE_RATE_TOO_HIGH,
+                detail: "publishing faster than limits.max_publish_rate / max_publish_bytes_rate allow"
+                    .into(),
+            });
+        }
         if st.stats.publish_budget.first_refusal() {
             tracing::info!(
                 client_id = %st.client_id,
