@@ -179,7 +179,10 @@ pub async fn accept(
             id: connection_id,
             kick: Some(kick),
             version: connect.version,
-            receive_maximum: connect.receive_maximum,
+            // The client's Receive Maximum (3.1.1 has none) bounds what is sent to it
+            // unacknowledged, and so does max_inflight, as Mosquitto's max_inflight_messages
+            // does: a session's window is never more than the broker allows.
+            receive_maximum: connect.receive_maximum.min(limits.receive_maximum),
             max_packet_size: connect.maximum_packet_size.map_or(usize::MAX, |m| m as usize),
             stats: stats.clone(),
             username: connect.username.clone(),
