@@ -4,7 +4,7 @@
 //! (so a client that stops reading cannot make the broker buffer without bound) and writes
 //! everything pending in one `write` call per wake-up rather than one per packet.
 
-use std::net::SocketAddr;
+use crate::server::peer::Peer;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,7 +38,7 @@ pub async fn serve<R, W>(
     ctx: ListenerContext,
     mut reader: R,
     mut writer: W,
-    peer: SocketAddr,
+    peer: Peer,
     identity: Option<Arc<str>>,
 ) where
     R: AsyncRead + Unpin,

@@ -2,7 +2,7 @@
 //! the admin API and the Prometheus endpoint; the limits' refusal counters; per-connection
 //! figures; the commit latency histogram.
 
-use std::net::SocketAddr;
+use crate::server::peer::Peer;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -253,7 +253,7 @@ impl Metrics {
 #[derive(Debug)]
 pub struct ConnStats {
     /// Where the client connects from.
-    pub peer: SocketAddr,
+    pub peer: Peer,
     /// When CONNECT was accepted, Unix milliseconds.
     pub connected_at_ms: u64,
     /// Keep alive in force, seconds (after the server's cap); 0 means none.
@@ -277,7 +277,7 @@ pub struct ConnStats {
 impl ConnStats {
     /// Figures for a connection accepted now.
     pub fn new(
-        peer: SocketAddr,
+        peer: Peer,
         connected_at_ms: u64,
         keep_alive: u16,
         clean_start: bool,

@@ -7,6 +7,7 @@ pub mod context;
 pub mod handler;
 pub mod listener;
 pub mod metrics;
+pub mod peer;
 pub mod persist;
 pub mod prometheus;
 pub mod rate;

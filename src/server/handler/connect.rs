@@ -1,8 +1,8 @@
 //! CONNECT and DISCONNECT: check the keep alive and will topic against the limits, authenticate
 //! and admit a client, attach its session, say goodbye.
 
+use crate::server::peer::Peer;
 use std::collections::{HashMap, VecDeque};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,7 +59,7 @@ fn refuse(connect: &Connect, code: u8, detail: &str) -> Box<Refusal> {
 pub async fn accept(
     ctx: &ListenerContext,
     mut connect: Connect,
-    peer: SocketAddr,
+    peer: Peer,
     identity: Option<Arc<str>>,
     kick: oneshot::Sender<u8>,
 ) -> Result<ConnState, Box<Refusal>> {

@@ -5,9 +5,9 @@ pub mod connect;
 pub mod publish;
 pub mod subscribe;
 
+use crate::server::peer::Peer;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -70,7 +70,7 @@ pub struct ConnState {
     /// Client identifier (assigned if the client sent none).
     pub client_id: Arc<str>,
     /// Peer address.
-    pub peer: SocketAddr,
+    pub peer: Peer,
     /// The session this connection serves.
     pub session: Arc<Session>,
     /// Whether the session existed before this connection.

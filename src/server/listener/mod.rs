@@ -6,7 +6,7 @@
 pub mod tls;
 pub mod ws;
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +18,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::connection;
 use super::context::ListenerContext;
 use super::metrics::add;
+use super::peer::Peer;
 use super::rate::ConnectionRate;
 use super::ServerError;
 use crate::config::{ListenerProtocol, ListenerSettings};
@@ -181,9 +182,6 @@ fn bind_unix(index: usize, path: &Path) -> Result<Socket, ServerError> {
     })
 }
 
-/// The address connections from a Unix socket are known by: local, like loopback.
-pub const UNIX_PEER: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
-
 /// What a connection must get past at accept, before anything is read from it.
 #[derive(Debug, Clone)]
 pub struct AcceptLimits {
@@ -292,24 +290,24 @@ enum Accepted {
     Unix(tokio::net::UnixStream),
 }
 
-async fn accept(socket: &Socket) -> std::io::Result<(Accepted, SocketAddr)> {
+async fn accept(socket: &Socket) -> std::io::Result<(Accepted, Peer)> {
     match socket {
         Socket::Tcp(listener) => {
             let (stream, peer) = listener.accept().await?;
             let _ = stream.set_nodelay(true);
-            Ok((Accepted::Tcp(stream), peer))
+            Ok((Accepted::Tcp(stream), Peer::Net(peer)))
         }
         #[cfg(unix)]
         Socket::Unix(listener) => {
             let (stream, _) = listener.accept().await?;
-            Ok((Accepted::Unix(stream), UNIX_PEER))
+            Ok((Accepted::Unix(stream), Peer::Unix))
         }
     }
 }
 
 /// Runs the connection in its own task, watched by a second one that counts a panic (a bug:
 /// it costs that one connection) and releases the permits however the connection ends.
-fn spawn(stream: Accepted, peer: SocketAddr, transport: Transport, ctx: ListenerContext, permits: Permits) {
+fn spawn(stream: Accepted, peer: Peer, transport: Transport, ctx: ListenerContext, permits: Permits) {
     let broker = ctx.broker.clone();
     tokio::spawn(async move {
         let task = tokio::spawn(async move {
@@ -341,7 +339,7 @@ fn spawn(stream: Accepted, peer: SocketAddr, transport: Transport, ctx: Listener
 }
 
 /// TLS and/or WebSocket handshakes, bounded by the connect timeout, then MQTT.
-async fn handshake<S>(stream: S, peer: SocketAddr, transport: Transport, ctx: ListenerContext)
+async fn handshake<S>(stream: S, peer: Peer, transport: Transport, ctx: ListenerContext)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -387,7 +385,7 @@ where
 /// Common Name is refused here.
 async fn tls_handshake<S>(
     stream: S,
-    peer: SocketAddr,
+    peer: Peer,
     tls: &Tls,
     limit: Duration,
     ctx: &ListenerContext,
@@ -427,7 +425,7 @@ where
 
 async fn ws_handshake<S>(
     stream: S,
-    peer: SocketAddr,
+    peer: Peer,
     path: &str,
     max_message: usize,
     limit: Duration,
