@@ -10,9 +10,9 @@
 
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
-use crate::harness::{assert_no_growth, certs_init, Limits, WAIT};
+use crate::harness::{assert_no_growth, certs_init, Limits};
 use crate::scene::{report_samples, Scene};
 use crate::transport::{self, Transport};
 use crate::wire::{self, Raw};
@@ -49,23 +49,6 @@ const ATTEMPTS: [Attempt; 8] = [
     Attempt::StalledHandshake,
     Attempt::NoConnect,
 ];
-
-/// Reads raw TCP until the broker closes; fails the test if it stays open for [`WAIT`].
-async fn bytes_until_close(tcp: &mut tokio::net::TcpStream, what: &str) -> Vec<u8> {
-    let mut got = Vec::new();
-    let read = tokio::time::timeout(WAIT, async {
-        let mut buf = [0u8; 4096];
-        loop {
-            match tcp.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => got.extend_from_slice(&buf[..n]),
-            }
-        }
-    })
-    .await;
-    assert!(read.is_ok(), "{what}: the broker left the connection open");
-    got
-}
 
 /// Runs one attempt; panics if the broker let it reach MQTT or left it open.
 async fn attempt(scene: &Scene, kind: Attempt, foreign: &std::path::Path, n: usize) {
@@ -114,7 +97,7 @@ async fn attempt(scene: &Scene, kind: Attempt, foreign: &std::path::Path, n: usi
             };
             let mut tcp = transport::tcp(addr).await;
             tcp.write_all(&bytes).await.expect("send");
-            let reply = bytes_until_close(&mut tcp, &what).await;
+            let reply = transport::bytes_until_close(&mut tcp, &what).await;
             // Nothing but, at most, a TLS alert record (content type 21).
             assert!(
                 reply.is_empty() || reply[0] == 0x15,
@@ -127,7 +110,7 @@ async fn attempt(scene: &Scene, kind: Attempt, foreign: &std::path::Path, n: usi
             tcp.write_all(&hello[..hello.len() / 2])
                 .await
                 .expect("send half a ClientHello");
-            let reply = bytes_until_close(&mut tcp, &what).await;
+            let reply = transport::bytes_until_close(&mut tcp, &what).await;
             assert!(reply.is_empty(), "{what}: answered {reply:02x?}");
         }
         Attempt::NoConnect => {

@@ -90,6 +90,24 @@ pub async fn tcp(addr: SocketAddr) -> TcpStream {
     stream
 }
 
+/// Reads until the broker closes (EOF or error) and returns what it sent; fails the test if
+/// the connection stays open for [`WAIT`].
+pub async fn bytes_until_close<S: AsyncRead + Unpin>(stream: &mut S, what: &str) -> Vec<u8> {
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(WAIT, async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "{what}: the broker left the connection open");
+    got
+}
+
 /// A rustls client configuration trusting `roots_dir/ca.crt` and, when given, presenting
 /// `client_dir/client.{crt,key}`.
 pub fn tls_config(roots_dir: &Path, client_dir: Option<&Path>) -> Arc<ClientConfig> {

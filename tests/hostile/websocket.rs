@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 use crate::backpressure::tight_socket;
 use crate::harness::{assert_no_growth, Broker, Limits, MAX_PACKET_SIZE, WAIT};
@@ -80,23 +80,6 @@ async fn open_stream(broker: &Broker, transport: Transport) -> Box<dyn Io> {
     }
 }
 
-/// Reads until the broker closes; fails if it stays open for [`WAIT`].
-async fn bytes_until_close(stream: &mut Box<dyn Io>, what: &str) -> Vec<u8> {
-    let mut got = Vec::new();
-    let read = tokio::time::timeout(WAIT, async {
-        let mut buf = [0u8; 4096];
-        loop {
-            match stream.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => got.extend_from_slice(&buf[..n]),
-            }
-        }
-    })
-    .await;
-    assert!(read.is_ok(), "{what}: the broker left the connection open");
-    got
-}
-
 /// What is not a WebSocket upgrade: closed without `101 Switching Protocols`.
 async fn not_an_upgrade(broker: &Broker, transport: Transport, tag: &str) {
     let name = transport.name();
@@ -105,7 +88,7 @@ async fn not_an_upgrade(broker: &Broker, transport: Transport, tag: &str) {
         .write_all(&wire::connect(4, b"no-http"))
         .await
         .expect("send");
-    let reply = bytes_until_close(&mut stream, &format!("{name} {tag}: plain MQTT")).await;
+    let reply = transport::bytes_until_close(&mut stream, &format!("{name} {tag}: plain MQTT")).await;
     assert!(
         !String::from_utf8_lossy(&reply).contains(" 101 "),
         "{name}: plain MQTT got an upgrade: {reply:02x?}"
@@ -118,7 +101,7 @@ async fn not_an_upgrade(broker: &Broker, transport: Transport, tag: &str) {
         .write_all(&request[..request.len() / 2])
         .await
         .expect("send");
-    let reply = bytes_until_close(&mut stream, &format!("{name} {tag}: upgrade cut short")).await;
+    let reply = transport::bytes_until_close(&mut stream, &format!("{name} {tag}: upgrade cut short")).await;
     assert!(reply.is_empty(), "{name}: answered half a request: {reply:02x?}");
 }
 
