@@ -4,7 +4,6 @@
 //! (so a client that stops reading cannot make the broker buffer without bound) and writes
 //! everything pending in one `write` call per wake-up rather than one per packet.
 
-use crate::server::peer::Peer;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,6 +16,7 @@ use super::context::ListenerContext;
 use super::handler::{self, Close, ConnState};
 use super::listener::ws::OversizeMessage;
 use super::metrics::{add, add_own};
+use super::peer::Peer;
 use super::persist::GateState;
 use crate::protocol::{self, reason, Connack, Disconnect, FrameError, Packet, Version};
 

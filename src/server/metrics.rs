@@ -2,11 +2,11 @@
 //! the admin API and the Prometheus endpoint; the limits' refusal counters; per-connection
 //! figures; the commit latency histogram.
 
-use crate::server::peer::Peer;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::peer::Peer;
 use super::rate::PublishBudget;
 
 /// Counters every part of the broker adds to.

@@ -1,7 +1,6 @@
 //! CONNECT and DISCONNECT: check the keep alive and will topic against the limits, authenticate
 //! and admit a client, attach its session, say goodbye.
 
-use crate::server::peer::Peer;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +15,7 @@ use crate::server::admin;
 use crate::server::broker::ConnLink;
 use crate::server::context::ListenerContext;
 use crate::server::metrics::{add, ConnStats};
+use crate::server::peer::Peer;
 use crate::server::persist;
 use crate::server::rate::PublishBudget;
 

@@ -5,7 +5,6 @@ pub mod connect;
 pub mod publish;
 pub mod subscribe;
 
-use crate::server::peer::Peer;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::Arc;
@@ -17,6 +16,7 @@ use super::admin::topics::TopicTally;
 use super::broker::{Delivery, Session};
 use super::context::ListenerContext;
 use super::metrics::ConnStats;
+use super::peer::Peer;
 use super::persist::{Gate, GateState};
 use crate::protocol::{self, reason, Packet, Version, Will};
 
