@@ -298,3 +298,48 @@ fn bounded<'de, D: Deserializer<'de>>(deserializer: D, max: u64) -> Result<u64, 
 
     deserializer.deserialize_any(BoundedVisitor(max))
 }
+
+/// `limits.max_memory`: a byte size like [`size`], or a share of the machine's memory as a
+/// string such as `"25%"`.
+pub(super) fn memory_limit<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<super::MemoryLimit, D::Error> {
+    struct MemoryVisitor;
+
+    impl Visitor<'_> for MemoryVisitor {
+        type Value = super::MemoryLimit;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(r#"a size in bytes, like "256MiB", or a share of the machine's memory, like "25%""#)
+        }
+
+        fn visit_u64<E: de::Error>(self, value: u64) -> Result<Self::Value, E> {
+            Ok(super::MemoryLimit::Bytes(value))
+        }
+
+        fn visit_i64<E: de::Error>(self, value: i64) -> Result<Self::Value, E> {
+            u64::try_from(value)
+                .map(super::MemoryLimit::Bytes)
+                .map_err(|_| E::custom(format!("a size cannot be negative ({value})")))
+        }
+
+        fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
+            let value = value.trim();
+            if let Some(percent) = value.strip_suffix('%') {
+                return match percent.trim().parse::<u8>() {
+                    Ok(p @ 1..=100) => Ok(super::MemoryLimit::Percent(p)),
+                    _ => Err(E::custom(format!(
+                        "invalid share {value:?}: expected a whole percentage from 1% to 100%"
+                    ))),
+                };
+            }
+            value.parse::<ByteSize>().map(|size| super::MemoryLimit::Bytes(size.0)).map_err(|_| {
+                E::custom(format!(
+                    r#"invalid size {value:?}: expected bytes, a number with a unit like "256MiB", or a share of the machine's memory like "25%""#
+                ))
+            })
+        }
+    }
+
+    deserializer.deserialize_any(MemoryVisitor)
+}

@@ -205,6 +205,15 @@ pub struct Limits {
     /// `max_packet_size` message.
     #[serde(deserialize_with = "de::size")]
     pub max_queued_bytes: u64,
+    /// Bytes of queued messages and connection buffers the whole broker may hold. At it, QoS 0
+    /// is shed first, then publishers are held back; messages for offline or stalled
+    /// subscribers are dropped and counted.
+    #[serde(deserialize_with = "de::memory_limit")]
+    pub max_memory: MemoryLimit,
+    /// How long a connected subscriber may have messages waiting and send none before it stops
+    /// holding publishers back; what does not fit its queue is then dropped and counted.
+    #[serde(deserialize_with = "de::duration")]
+    pub stalled_after: Duration,
     /// Shortest keep alive granted, in seconds; 0 (the default) allows any, including none. A v5
     /// client asking for less (or for 0 = no keep alive) is told this value as its Server Keep
     /// Alive; a 3.1.1 client, which cannot be told, is refused.
@@ -241,6 +250,43 @@ pub struct Limits {
     pub max_publish_bytes_rate: u64,
     /// What a client over `max_publish_rate` or `max_publish_bytes_rate` gets.
     pub publish_rate_action: PublishRateAction,
+}
+
+/// `limits.max_memory`: a number of bytes, or a share of the machine's memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemoryLimit {
+    /// This many bytes.
+    Bytes(u64),
+    /// This percentage (1 to 100) of the machine's physical memory.
+    Percent(u8),
+}
+
+impl MemoryLimit {
+    /// The bound in bytes; a share is taken of the memory this machine has (`MemTotal` of
+    /// `/proc/meminfo`), or of 1 GiB where that cannot be read.
+    pub fn bytes(self) -> u64 {
+        match self {
+            MemoryLimit::Bytes(n) => n,
+            MemoryLimit::Percent(p) => physical_memory().unwrap_or(1 << 30) / 100 * u64::from(p),
+        }
+    }
+}
+
+impl fmt::Display for MemoryLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MemoryLimit::Bytes(n) => write!(f, "{}", bytesize::ByteSize(*n)),
+            MemoryLimit::Percent(p) => write!(f, "{p}%"),
+        }
+    }
+}
+
+/// Physical memory in bytes, where the system says.
+fn physical_memory() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// What happens when a client publishes faster than the limits allow.
@@ -458,6 +504,8 @@ impl Default for Limits {
             max_inflight: 100,
             max_queued_messages: 10_000,
             max_queued_bytes: 64 * 1024 * 1024,
+            max_memory: MemoryLimit::Bytes(256 * 1024 * 1024),
+            stalled_after: Duration::from_secs(30),
             min_keepalive: 0,
             max_keepalive: u16::MAX,
             connect_timeout: Duration::from_secs(10),

@@ -235,6 +235,17 @@ fn limits(limits: &Limits) -> Result {
             ),
         ));
     }
+    positive("limits.stalled_after", limits.stalled_after)?;
+    if limits.max_memory.bytes() < u64::from(packet) {
+        return Err(invalid(
+            "limits.max_memory",
+            format!(
+                "{} is less than limits.max_packet_size ({}), so a message of the largest allowed size could never be queued",
+                limits.max_memory,
+                ByteSize(packet.into())
+            ),
+        ));
+    }
     if limits.max_keepalive == 0 {
         return Err(invalid(
             "limits.max_keepalive",

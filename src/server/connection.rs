@@ -12,6 +12,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::oneshot;
 use tokio::time::{sleep_until, timeout, Instant};
 
+use super::broker::MemoryBudget;
 use super::context::ListenerContext;
 use super::handler::{self, Close, ConnState};
 use super::listener::ws::OversizeMessage;
@@ -161,14 +162,39 @@ where
     W: AsyncWrite + Unpin,
 {
     let metrics = &ctx.broker.metrics;
+    let mut buffers = BufferCharge {
+        memory: &ctx.broker.memory,
+        held: 0,
+    };
     let mut shutdown = ctx.shutdown.clone();
     let session = st.session.clone();
     let far_future = Instant::now() + Duration::from_secs(86_400 * 365);
     let mut last_received = Instant::now();
     let mut resent = false;
+    // Packets that came in the same read as CONNECT are handled without waiting for more.
+    st.input_held = !rbuf.is_empty();
     loop {
+        let mut pace_until = None;
+        if !st.paced_on.is_empty() {
+            pace_until = st.refresh_paced(metrics).map(Instant::from_std);
+            if st.paced_on.is_empty() {
+                // Keep alive did not run while the client's packets were left unread.
+                last_received = Instant::now();
+            }
+        }
         if let Err(close) = st.release_pending(metrics) {
             return close;
+        }
+        if st.input_held && st.paced_on.is_empty() {
+            st.input_held = false;
+            match process_input(ctx, st, rbuf) {
+                Ok(handled) if handled > 0 => last_received = Instant::now(),
+                Ok(_) => {}
+                Err(close) => return close,
+            }
+            if !st.paced_on.is_empty() {
+                continue;
+            }
         }
         add(&metrics.messages_sent, std::mem::take(&mut st.packets_sent));
         // Nothing but CONNACK may go out until CONNACK has.
@@ -193,16 +219,19 @@ where
                 }
             }
         }
-        let deadline = st
-            .keep_alive_limit
-            .map_or(far_future, |limit| last_received + limit);
-        let reading = st.out.len() < WRITE_HIGH_WATER;
+        let paced = !st.paced_on.is_empty();
+        let deadline = match st.keep_alive_limit {
+            Some(limit) if !paced => last_received + limit,
+            _ => far_future,
+        };
+        let reading = st.out.len() < WRITE_HIGH_WATER && !paced;
         if reading {
             reserve_read(rbuf);
         }
         if st.out.is_empty() && st.out.capacity() > SHRINK_ABOVE {
             st.out = BytesMut::new();
         }
+        buffers.set(rbuf.capacity() + st.out.capacity());
         tokio::select! {
             biased;
             code = &mut kick_rx => {
@@ -247,8 +276,33 @@ where
                 }
             }
             _ = session.notify.notified() => {}
+            // A subscriber that holds this client back may count as stalled by then.
+            _ = sleep_until(pace_until.unwrap_or(far_future)), if pace_until.is_some() => {}
             _ = sleep_until(deadline) => return Close::KeepAliveTimeout,
         }
+    }
+}
+
+/// What a connection's buffers hold against `limits.max_memory`, given back when it ends.
+struct BufferCharge<'a> {
+    memory: &'a MemoryBudget,
+    held: usize,
+}
+
+impl BufferCharge<'_> {
+    fn set(&mut self, now: usize) {
+        if now > self.held {
+            self.memory.reserve(now - self.held);
+        } else {
+            self.memory.release(self.held - now);
+        }
+        self.held = now;
+    }
+}
+
+impl Drop for BufferCharge<'_> {
+    fn drop(&mut self) {
+        self.memory.release(self.held);
     }
 }
 
@@ -283,10 +337,17 @@ fn reserve_read(rbuf: &mut BytesMut) {
     }
 }
 
-/// Handles every whole packet in the read buffer; returns how many there were.
+/// Handles the whole packets in the read buffer; returns how many there were. Stops early,
+/// leaving the rest in the buffer, when a message could not be queued within bounds and the
+/// client must be held back.
 fn process_input(ctx: &ListenerContext, st: &mut ConnState, rbuf: &mut BytesMut) -> Result<usize, Close> {
     let mut handled = 0;
     loop {
+        if !st.paced_on.is_empty() {
+            st.input_held = true;
+            st.topics.flush(&ctx.admin.topics);
+            return Ok(handled);
+        }
         let frame = match protocol::next_frame(rbuf, ctx.limits.max_packet_size) {
             Ok(Some(frame)) => frame,
             Ok(None) => {

@@ -82,6 +82,17 @@ pub struct LimitMetrics {
     pub packet_too_large: AtomicU64,
     /// Connections closed because no CONNECT came within `connect_timeout`.
     pub connect_timeouts: AtomicU64,
+    /// Times a publisher was held back (not read, its acknowledgement held) because a
+    /// subscriber's queue or the memory budget was full (flow control).
+    pub publishers_paced: AtomicU64,
+    /// QoS 0 messages dropped, oldest first, because a queue or the memory budget was full.
+    pub qos0_shed: AtomicU64,
+    /// Times a connected subscriber counted as stalled (`stalled_after` without progress).
+    pub subscribers_stalled: AtomicU64,
+    /// QoS 1/2 messages dropped for a stalled subscriber whose queue was full.
+    pub stalled_dropped: AtomicU64,
+    /// QoS 1/2 messages dropped for an offline session whose queue was full.
+    pub offline_dropped: AtomicU64,
 }
 
 /// A snapshot of [`LimitMetrics`], as `broker/stats` replies it.
@@ -107,6 +118,16 @@ pub struct LimitStats {
     pub packet_too_large: u64,
     /// See [`LimitMetrics::connect_timeouts`].
     pub connect_timeouts: u64,
+    /// See [`LimitMetrics::publishers_paced`].
+    pub publishers_paced: u64,
+    /// See [`LimitMetrics::qos0_shed`].
+    pub qos0_shed: u64,
+    /// See [`LimitMetrics::subscribers_stalled`].
+    pub subscribers_stalled: u64,
+    /// See [`LimitMetrics::stalled_dropped`].
+    pub stalled_dropped: u64,
+    /// See [`LimitMetrics::offline_dropped`].
+    pub offline_dropped: u64,
 }
 
 /// One limit counter as published: its name (the `$SYS/broker/limits/` topic and, with
@@ -135,6 +156,11 @@ impl LimitMetrics {
             inflight_exceeded: get(&self.inflight_exceeded),
             packet_too_large: get(&self.packet_too_large),
             connect_timeouts: get(&self.connect_timeouts),
+            publishers_paced: get(&self.publishers_paced),
+            qos0_shed: get(&self.qos0_shed),
+            subscribers_stalled: get(&self.subscribers_stalled),
+            stalled_dropped: get(&self.stalled_dropped),
+            offline_dropped: get(&self.offline_dropped),
         }
     }
 }
@@ -142,7 +168,7 @@ impl LimitMetrics {
 impl LimitStats {
     /// Every counter with its published name and description, so that `$SYS` and Prometheus
     /// list the same ones.
-    pub fn figures(&self) -> [LimitFigure; 10] {
+    pub fn figures(&self) -> [LimitFigure; 15] {
         let figure = |name, help, value| LimitFigure { name, help, value };
         [
             figure(
@@ -194,6 +220,31 @@ impl LimitStats {
                 "connect_timeouts",
                 "Connections closed because no CONNECT arrived within connect_timeout.",
                 self.connect_timeouts,
+            ),
+            figure(
+                "publishers_paced",
+                "Times a publisher was held back because a subscriber's queue or max_memory was full.",
+                self.publishers_paced,
+            ),
+            figure(
+                "qos0_shed",
+                "QoS 0 messages dropped, oldest first, because a queue or max_memory was full.",
+                self.qos0_shed,
+            ),
+            figure(
+                "subscribers_stalled",
+                "Times a connected subscriber made no progress within stalled_after.",
+                self.subscribers_stalled,
+            ),
+            figure(
+                "stalled_dropped",
+                "QoS 1/2 messages dropped for a stalled subscriber whose queue was full.",
+                self.stalled_dropped,
+            ),
+            figure(
+                "offline_dropped",
+                "QoS 1/2 messages dropped for an offline session whose queue was full.",
+                self.offline_dropped,
             ),
         ]
     }

@@ -202,7 +202,9 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
                 max_messages: limits.max_queued_messages,
                 max_bytes: limits.max_queued_bytes.min(usize::MAX as u64) as usize,
                 max_store_bytes: settings.store.max_store_bytes,
+                stalled_after: limits.stalled_after,
             },
+            max_memory: limits.max_memory.bytes().min(usize::MAX as u64) as usize,
         },
         Some(store),
     );
@@ -310,6 +312,10 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
     }
     tasks.push(tokio::spawn(admin::topics::run(
         admin.topics.clone(),
+        shutdown_rx.clone(),
+    )));
+    tasks.push(tokio::spawn(broker::pressure::run(
+        broker.clone(),
         shutdown_rx.clone(),
     )));
     tasks.push(tokio::spawn(sys::run(

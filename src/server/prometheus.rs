@@ -349,6 +349,16 @@ pub fn render(broker: &Broker, admin: &Admin) -> String {
         store.ops,
     );
     e.gauge(
+        "robustmq_memory_used_bytes",
+        "Bytes of queued messages and connection buffers held against limits.max_memory.",
+        broker.memory.used() as f64,
+    );
+    e.gauge(
+        "robustmq_memory_max_bytes",
+        "limits.max_memory in bytes.",
+        broker.memory.max() as f64,
+    );
+    e.gauge(
         "robustmq_store_bytes",
         "Bytes of queued messages held in the store for persistent sessions.",
         get(&m.store_bytes) as f64,

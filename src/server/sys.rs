@@ -94,7 +94,7 @@ pub async fn run(broker: Arc<Broker>, interval: Duration, mut shutdown: watch::R
         let m = &broker.metrics;
         let census = broker.census();
         let connected = get(&m.clients_connected);
-        let figures: [(&str, u64); 18] = [
+        let figures: [(&str, u64); 20] = [
             ("uptime", broker.started.elapsed().as_secs()),
             ("clients/connected", connected),
             ("clients/active", connected),
@@ -117,6 +117,9 @@ pub async fn run(broker: Arc<Broker>, interval: Duration, mut shutdown: watch::R
             ("clients/tls_handshake_failures", get(&m.tls_handshake_failures)),
             ("publish/messages/denied", get(&m.publish_denied)),
             ("subscriptions/denied", get(&m.subscribe_denied)),
+            // robustmq's own: where the broker stands against limits.max_memory.
+            ("memory/used", broker.memory.used() as u64),
+            ("memory/max", broker.memory.max() as u64),
         ];
         for (topic, value) in figures {
             let text = if topic == "uptime" {

@@ -118,7 +118,8 @@ fn kernel_send_buffer_max() -> usize {
         .and_then(|s| s.split_whitespace().nth(2)?.parse().ok())
         .unwrap_or(4 * 1024 * 1024)
 }
-/// A subscriber to `#` that never reads while others publish: its queue is bounded by
+/// A subscriber to `#` that never reads while others publish: it holds the publisher back
+/// until it counts as stalled (`stalled_after`, 1 s here), then its queue is bounded by
 /// `max_queued_messages`/`max_queued_bytes`, the overflow is dropped and counted
 /// (`robustmq_publish_dropped_total`), publishers get every PUBACK with reason Success
 /// (someone did take each message), and a reading subscriber gets every message.
@@ -128,6 +129,7 @@ async fn subscriber_that_never_reads_has_a_bounded_queue() {
         max_queued_messages: MAX_QUEUED,
         // The message count is the bound that matters here.
         max_queued_bytes: "16MiB",
+        stalled_after: "1s",
         ..Limits::default()
     };
     let mut scene = Scene::start("slow # subscriber", limits).await;

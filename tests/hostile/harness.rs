@@ -23,6 +23,7 @@ pub struct Limits {
     pub max_queued_messages: usize,
     pub max_queued_bytes: &'static str,
     pub max_connections: usize,
+    pub stalled_after: &'static str,
 }
 
 impl Default for Limits {
@@ -33,6 +34,7 @@ impl Default for Limits {
             max_queued_messages: 1000,
             max_queued_bytes: "1MiB",
             max_connections: 64,
+            stalled_after: "30s",
         }
     }
 }
@@ -145,12 +147,13 @@ impl Broker {
                 &config,
                 format!(
                     "{listeners}[limits]\nmax_packet_size = \"{}\"\nconnect_timeout = \"{}\"\nmax_queued_messages = {}\n\
-                     max_queued_bytes = \"{}\"\nmax_connections = {}\n\n[metrics]\nlisten = \"127.0.0.1:{}\"\n",
+                     max_queued_bytes = \"{}\"\nmax_connections = {}\nstalled_after = \"{}\"\n\n[metrics]\nlisten = \"127.0.0.1:{}\"\n",
                     l.max_packet_size,
                     l.connect_timeout,
                     l.max_queued_messages,
                     l.max_queued_bytes,
                     l.max_connections,
+                    l.stalled_after,
                     self.metrics_port
                 ),
             )

@@ -11,7 +11,7 @@ use tokio::net::TcpStream;
 use crate::common::*;
 
 /// Every counter's name.
-const NAMES: [&str; 10] = [
+const NAMES: [&str; 15] = [
     "connections_refused",
     "connection_rate_refused",
     "publish_rate_exceeded",
@@ -22,6 +22,11 @@ const NAMES: [&str; 10] = [
     "inflight_exceeded",
     "packet_too_large",
     "connect_timeouts",
+    "publishers_paced",
+    "qos0_shed",
+    "subscribers_stalled",
+    "stalled_dropped",
+    "offline_dropped",
 ];
 
 #[tokio::test]

@@ -6,12 +6,14 @@
 //! max_connections_per_second), keepalive.rs (min_keepalive, max_keepalive), publish_rate.rs
 //! (max_publish_rate, max_publish_bytes_rate), topics.rs (max_topic_length, max_topic_levels on
 //! PUBLISH, wills and SUBSCRIBE), subscriptions.rs (max_subscriptions_per_client), inflight.rs
-//! (max_inflight as the receive maximum), counters.rs (the counters in `$SYS`, Prometheus and
+//! (max_inflight as the receive maximum), flow_control.rs (slow and stalled subscribers,
+//! QoS 0 shedding, max_memory), counters.rs (the counters in `$SYS`, Prometheus and
 //! `broker/stats`).
 
 mod common;
 mod connections;
 mod counters;
+mod flow_control;
 mod inflight;
 mod keepalive;
 mod packets;

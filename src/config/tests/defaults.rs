@@ -103,6 +103,8 @@ const ALL_KEYS: &[&str] = &[
     "max_inflight",
     "max_queued_messages",
     "max_queued_bytes",
+    "stalled_after",
+    "max_memory",
     "min_keepalive",
     "max_keepalive",
     "connect_timeout",
@@ -192,6 +194,8 @@ fn every_key_is_parsed() {
         max_inflight = 20
         max_queued_messages = 30
         max_queued_bytes = "2MiB"
+        stalled_after = "5s"
+        max_memory = "25%"
         min_keepalive = 30
         max_keepalive = 600
         connect_timeout = "3s"
@@ -257,6 +261,8 @@ fn every_key_is_parsed() {
             max_inflight: 20,
             max_queued_messages: 30,
             max_queued_bytes: 2 * 1_048_576,
+            stalled_after: Duration::from_secs(5),
+            max_memory: MemoryLimit::Percent(25),
             min_keepalive: 30,
             max_keepalive: 600,
             connect_timeout: Duration::from_secs(3),

@@ -263,3 +263,34 @@ fn validation_error_keeps_key_and_problem() {
         other => panic!("unexpected {other:?}"),
     }
 }
+
+#[test]
+fn max_memory_takes_a_size_or_a_share_of_the_machine() {
+    let limits = |text: &str| Settings::from_toml_str(text, "t.toml").map(|s| s.limits.max_memory);
+    assert_eq!(
+        limits("[limits]\nmax_memory = \"512MiB\"").expect("a size"),
+        MemoryLimit::Bytes(512 * 1024 * 1024)
+    );
+    assert_eq!(
+        limits("[limits]\nmax_memory = \"25%\"").expect("a share"),
+        MemoryLimit::Percent(25)
+    );
+    assert!(MemoryLimit::Percent(25).bytes() > 0);
+    for bad in ["\"0%\"", "\"150%\"", "\"a lot\"", "-1"] {
+        let err = limits(&format!("[limits]\nmax_memory = {bad}"))
+            .expect_err(bad)
+            .to_string();
+        assert!(err.contains("limits.max_memory"), "{bad}: {err}");
+    }
+    let err = limits("[limits]\nmax_memory = 1000")
+        .expect_err("below max_packet_size")
+        .to_string();
+    assert!(
+        err.contains("limits.max_memory") && err.contains("max_packet_size"),
+        "{err}"
+    );
+    let err = Settings::from_toml_str("[limits]\nstalled_after = \"0s\"", "t.toml")
+        .expect_err("zero")
+        .to_string();
+    assert!(err.contains("limits.stalled_after"), "{err}");
+}

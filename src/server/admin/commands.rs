@@ -159,7 +159,7 @@ fn clients_list(broker: &Broker, page: Page) -> ClientList {
                 subscriptions: st.subscriptions.len(),
                 inflight: st.outgoing.len(),
                 queued: st.queue.len(),
-                queued_bytes: st.queued_bytes,
+                queued_bytes: st.queued_bytes(),
                 messages_in: get(&stats.messages_in),
                 messages_out: get(&stats.messages_out),
                 bytes_in: get(&stats.bytes_in),
@@ -451,6 +451,10 @@ pub struct BrokerStats {
     pub store_bytes: u64,
     /// Connection tasks that panicked (a bug if ever non-zero).
     pub connection_panics: u64,
+    /// Bytes held against `limits.max_memory` (queued messages, connection buffers).
+    pub memory_used: u64,
+    /// `limits.max_memory` in bytes.
+    pub max_memory: u64,
     /// What each of the `[limits]` refused since start (`$SYS/broker/limits/...`).
     pub limits: LimitStats,
 }
@@ -485,6 +489,8 @@ pub fn broker_stats(broker: &Broker) -> BrokerStats {
         stored_messages: census.queued_messages + census.retained,
         store_bytes: get(&m.store_bytes),
         connection_panics: get(&m.connection_panics),
+        memory_used: broker.memory.used() as u64,
+        max_memory: broker.memory.max() as u64,
         limits: m.limits.snapshot(),
     }
 }

@@ -80,6 +80,8 @@ pub struct Delivery {
     pub seq: Option<u64>,
     /// Held back until the store has committed what this delivery depends on.
     pub gate: Option<Arc<Gate>>,
+    /// Place in the session's send order, given when it is queued.
+    pub order: u64,
 }
 
 impl Delivery {
@@ -92,6 +94,7 @@ impl Delivery {
             subscription_ids,
             seq: None,
             gate: None,
+            order: 0,
         }
     }
 

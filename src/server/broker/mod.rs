@@ -3,8 +3,11 @@
 //! Lock order, to stay free of deadlocks: the sessions map, then the trie, then a session's state.
 //! No lock is held across an `.await`.
 
+pub mod memory;
 pub mod message;
+pub mod pressure;
 mod publish;
+pub mod queue;
 mod restore;
 pub mod retain;
 pub mod session;
@@ -15,6 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
+pub use memory::MemoryBudget;
 pub use message::{Delivery, Message};
 pub use publish::{AccessCheck, Published};
 pub use restore::Restored;
@@ -32,6 +36,9 @@ use crate::store::{Op, Store, StoredOwner, StoredSession};
 pub struct BrokerConfig {
     /// Per-session queue bounds.
     pub queue_limits: QueueLimits,
+    /// Bytes of queued messages and connection buffers the whole broker may hold
+    /// (`limits.max_memory`).
+    pub max_memory: usize,
 }
 
 /// Result of attaching a connection to its session.
@@ -54,6 +61,8 @@ pub struct Broker {
     trie: RwLock<SubscriptionTrie>,
     retained: RwLock<RetainStore>,
     store: Option<Store>,
+    /// What queues and connection buffers hold against `limits.max_memory`.
+    pub memory: Arc<MemoryBudget>,
     /// Broker-wide counters.
     pub metrics: Metrics,
     next_connection: AtomicU64,
@@ -84,6 +93,7 @@ impl Broker {
     /// An empty broker; with a store, every state change that must survive is committed there.
     pub fn new(config: BrokerConfig, store: Option<Store>) -> Arc<Broker> {
         Arc::new(Broker {
+            memory: MemoryBudget::new(config.max_memory),
             config,
             sessions: Mutex::new(HashMap::new()),
             trie: RwLock::new(SubscriptionTrie::default()),
@@ -241,6 +251,7 @@ impl Broker {
                     client_id.clone(),
                     expiry_interval,
                     self.config.queue_limits,
+                    self.memory.clone(),
                 ));
                 sessions.insert(client_id.clone(), fresh.clone());
                 (fresh, false)
@@ -286,6 +297,8 @@ impl Broker {
                 return;
             }
             st.conn = None;
+            // An offline session holds no publisher back.
+            st.wake_waiters();
             st.offline_since_ms = Some(persist::now_ms());
             let delayed = will
                 .as_ref()
@@ -349,8 +362,13 @@ impl Broker {
         }
     }
 
+    /// Takes an ended session out of the trie; the publishers it held back go on.
     fn drop_subscriptions(&self, session: &Arc<Session>) {
-        let filters: Vec<Arc<str>> = session.lock().subscriptions.drain().map(|(f, _)| f).collect();
+        let filters: Vec<Arc<str>> = {
+            let mut st = session.lock();
+            st.wake_waiters();
+            st.subscriptions.drain().map(|(f, _)| f).collect()
+        };
         let mut trie = write(&self.trie);
         for filter in filters {
             if let Some(parsed) = topic::parse_filter(&filter) {

@@ -30,8 +30,11 @@ pub trait AccessCheck: Send + Sync + std::fmt::Debug {
 pub struct Published {
     /// Sessions that took the message.
     pub delivered: usize,
-    /// Matching sessions whose queue was full.
+    /// Matching sessions that could not take it (queue full while offline or stalled).
     pub dropped: usize,
+    /// Sessions that took it past their bound or the memory budget: the publisher must not
+    /// send more, nor be acknowledged for this message, until they have room (flow control).
+    pub paced: Vec<Arc<Session>>,
     /// Set when the publisher's acknowledgement must wait for a commit.
     pub gate: Option<Arc<Gate>>,
 }
@@ -88,6 +91,7 @@ impl Broker {
         let mut notify: Vec<Arc<Session>> = publisher.into_iter().cloned().collect();
         let mut delivered = 0;
         let mut dropped = 0;
+        let mut paced = Vec::new();
         let access = self.access.get();
         {
             let trie = read(&self.trie);
@@ -96,8 +100,12 @@ impl Broker {
                 |session: &Arc<Session>, qos: QoS, retain: bool, ids: Vec<u32>, ops: &mut Vec<Op>| {
                     let mut delivery = Delivery::new(message.clone(), qos, retain, ids);
                     delivery.gate = gate.clone();
-                    match session.enqueue(delivery, &self.metrics, durable.then_some(ops)) {
-                        Enqueued::Queued => {
+                    let outcome = session.enqueue(delivery, &self.metrics, durable.then_some(ops));
+                    if outcome == Enqueued::Paced {
+                        paced.push(session.clone());
+                    }
+                    match outcome {
+                        Enqueued::Queued | Enqueued::Paced => {
                             delivered += 1;
                             if gate.is_some() {
                                 notify.push(session.clone());
@@ -150,6 +158,7 @@ impl Broker {
         Published {
             delivered,
             dropped,
+            paced,
             gate: gate.filter(|_| waits),
         }
     }

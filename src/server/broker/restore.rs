@@ -66,6 +66,7 @@ impl Broker {
                 client_id.clone(),
                 record.expiry_interval,
                 self.config.queue_limits,
+                self.memory.clone(),
             ));
             {
                 let mut st = session.lock();

@@ -3,15 +3,17 @@
 //! The session outlives its connections. Publishers push deliveries into its queue; the
 //! connection currently attached drains the queue into its write buffer.
 
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::Ordering;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use tokio::sync::{oneshot, Notify};
 
+use super::memory::MemoryBudget;
 use super::message::Delivery;
+use super::queue::OutQueue;
 use crate::protocol::{self, Ack, Packet, Publish, QoS, SubscriptionOptions, Version};
 use crate::server::metrics::{add, ConnStats, Metrics};
 use crate::server::persist::{self, Gate, GateState};
@@ -57,6 +59,9 @@ pub struct QueueLimits {
     pub max_bytes: usize,
     /// Most bytes of durable deliveries in the store, all sessions together.
     pub max_store_bytes: u64,
+    /// How long a connected session may have messages waiting without sending any before it
+    /// stops holding publishers back (`limits.stalled_after`).
+    pub stalled_after: Duration,
 }
 
 /// The connection a session is attached to.
@@ -88,9 +93,7 @@ pub struct SessionState {
     /// Subscriptions by full filter (including any `$share/group/` prefix).
     pub subscriptions: HashMap<Arc<str>, Subscription>,
     /// Deliveries not yet sent.
-    pub queue: VecDeque<Delivery>,
-    /// Bytes held by `queue`.
-    pub queued_bytes: usize,
+    pub queue: OutQueue,
     /// Sent and unacknowledged QoS 1/2 messages by packet identifier.
     pub outgoing: HashMap<u16, Outgoing>,
     next_packet_id: u16,
@@ -116,6 +119,12 @@ pub struct SessionState {
     pub owner: StoredOwner,
     /// Outgoing entries not yet sent (waiting on a gate).
     unsent: usize,
+    /// Publishers held back until this queue has room again (flow control).
+    waiters: Vec<Arc<Session>>,
+    /// When the queue last moved: something was sent, or it went from empty to non-empty.
+    last_progress: Instant,
+    /// Whether the session counts as stalled now (logged and counted once per stall).
+    stalled: bool,
 }
 
 /// A client's session, shared between the broker's tables and the attached connection.
@@ -133,7 +142,10 @@ pub struct Session {
 pub enum Enqueued {
     /// Queued for sending.
     Queued,
-    /// Not taken: the session's queue is full.
+    /// Queued past the session's bound or the memory budget: the publisher must wait until
+    /// there is room again before it sends anything more (flow control).
+    Paced,
+    /// Not taken: the session's queue is full and it is offline or stalled, or the store is.
     Dropped,
     /// Not taken: QoS 0 is not kept for an offline session.
     Skipped,
@@ -141,15 +153,19 @@ pub enum Enqueued {
 
 impl Session {
     /// A new, empty, offline session.
-    pub fn new(client_id: Arc<str>, expiry_interval: u32, limits: QueueLimits) -> Session {
+    pub fn new(
+        client_id: Arc<str>,
+        expiry_interval: u32,
+        limits: QueueLimits,
+        memory: Arc<MemoryBudget>,
+    ) -> Session {
         Session {
             client_id,
             state: Mutex::new(SessionState {
                 conn: None,
                 generation: 0,
                 subscriptions: HashMap::new(),
-                queue: VecDeque::new(),
-                queued_bytes: 0,
+                queue: OutQueue::new(memory),
                 outgoing: HashMap::new(),
                 next_packet_id: 1,
                 next_seq: 0,
@@ -164,6 +180,9 @@ impl Session {
                 offline_since_ms: None,
                 owner: StoredOwner::Unknown,
                 unsent: 0,
+                waiters: Vec::new(),
+                last_progress: Instant::now(),
+                stalled: false,
             }),
             notify: Notify::new(),
         }
@@ -176,26 +195,63 @@ impl Session {
 
     /// Offers a delivery; wakes the attached connection if it was queued. For a session whose
     /// queue is durable, a QoS 1/2 delivery gets a store key and its record is added to `ops`.
+    ///
+    /// At the queue's bound or the broker's memory budget, QoS 0 is shed first, oldest first.
+    /// A QoS 1/2 delivery that still does not fit is taken anyway when the session is connected
+    /// and making progress, and the publisher is held back ([`Enqueued::Paced`]) rather than
+    /// acknowledged for a message that is then dropped. A session that is offline, or stalled
+    /// (nothing sent for `stalled_after`), holds no one back: what does not fit is dropped
+    /// and counted.
     pub fn enqueue(&self, mut delivery: Delivery, metrics: &Metrics, ops: Option<&mut Vec<Op>>) -> Enqueued {
         let mut st = self.lock();
-        if st.conn.is_none() && delivery.qos == QoS::AtMostOnce {
+        let online = st.conn.is_some();
+        if !online && delivery.qos == QoS::AtMostOnce {
             // QoS 0 is not kept for offline sessions [MQTT-3.1.2-5 leaves it optional]
             return Enqueued::Skipped;
         }
         let size = delivery.message.size();
-        if st.queue.len() >= st.limits.max_messages || st.queued_bytes + size > st.limits.max_bytes {
-            st.dropped += 1;
-            add(&metrics.publish_dropped, 1);
-            if !st.drop_logged {
-                st.drop_logged = true;
-                tracing::warn!(
-                    client_id = %self.client_id,
-                    queued = st.queue.len(),
-                    queued_bytes = st.queued_bytes,
-                    "session queue full; dropping messages for this client (logged once per session)"
+        let mut outcome = Enqueued::Queued;
+        if st.lacks_room(size) {
+            let shed = &metrics.limits.qos0_shed;
+            if delivery.qos == QoS::AtMostOnce {
+                // Oldest first: the newest reading is the one worth having.
+                let made_room = st.queue.pop_oldest_qos0().is_some();
+                st.count_drop(
+                    &self.client_id,
+                    metrics,
+                    shed,
+                    "QoS 0 shed at the queue or memory bound",
                 );
+                if !made_room {
+                    return Enqueued::Dropped;
+                }
+            } else {
+                while st.lacks_room(size) && st.queue.pop_oldest_qos0().is_some() {
+                    st.count_drop(
+                        &self.client_id,
+                        metrics,
+                        shed,
+                        "QoS 0 shed at the queue or memory bound",
+                    );
+                }
+                if st.lacks_room(size) {
+                    if online && !st.check_stalled(&self.client_id, metrics, Instant::now()) {
+                        add(&metrics.limits.publishers_paced, 1);
+                        outcome = Enqueued::Paced;
+                    } else {
+                        let (counter, why) = if online {
+                            (
+                                &metrics.limits.stalled_dropped,
+                                "queue full and the client stalled",
+                            )
+                        } else {
+                            (&metrics.limits.offline_dropped, "queue full while offline")
+                        };
+                        st.count_drop(&self.client_id, metrics, counter, why);
+                        return Enqueued::Dropped;
+                    }
+                }
             }
-            return Enqueued::Dropped;
         }
         if let Some(ops) = ops {
             if st.is_durable() && delivery.qos != QoS::AtMostOnce {
@@ -224,18 +280,142 @@ impl Session {
                 });
             }
         }
-        st.queued_bytes += size;
+        if st.queue.is_empty() {
+            // A stall is measured from when there was something to send.
+            st.last_progress = Instant::now();
+        }
         st.queue.push_back(delivery);
-        let online = st.conn.is_some();
         drop(st);
         if online {
             self.notify.notify_one();
         }
-        Enqueued::Queued
+        outcome
+    }
+
+    /// Whether this session still holds `publisher` back: it is connected, not stalled, and
+    /// its queue is over its bound or the broker over its memory budget. If so, `publisher` is
+    /// registered to be woken when that changes, and the moment this session would count as
+    /// stalled is returned (the publisher looks again then).
+    pub fn holds_back(&self, publisher: &Arc<Session>, metrics: &Metrics, now: Instant) -> Option<Instant> {
+        let mut st = self.lock();
+        // An empty queue took everything; what may still be short is memory, which the
+        // publisher's next message will find out.
+        if st.conn.is_none() || st.queue.is_empty() || st.check_stalled(&self.client_id, metrics, now) {
+            return None;
+        }
+        let full = st.is_full(0);
+        if !full && !st.queue.memory().over(0) {
+            return None;
+        }
+        if full {
+            if !st.waiters.iter().any(|w| Arc::ptr_eq(w, publisher)) {
+                st.waiters.push(publisher.clone());
+            }
+        } else if !st.queue.memory().wait(publisher) {
+            return None;
+        }
+        Some(st.last_progress + st.limits.stalled_after)
     }
 }
 
 impl SessionState {
+    /// Whether the queue is at its bounds for one more message of `size` bytes.
+    pub fn is_full(&self, size: usize) -> bool {
+        self.queue.len() >= self.limits.max_messages || self.queue.bytes() + size > self.limits.max_bytes
+    }
+
+    /// Whether a message of `size` bytes does not fit: the queue or the broker's memory is full.
+    fn lacks_room(&self, size: usize) -> bool {
+        self.is_full(size) || self.queue.memory().over(size)
+    }
+
+    /// Whether the session has had messages waiting and sent none for `stalled_after`; the
+    /// first time it is seen so, it is counted and logged.
+    fn check_stalled(&mut self, client_id: &str, metrics: &Metrics, now: Instant) -> bool {
+        if self.queue.is_empty()
+            || now.saturating_duration_since(self.last_progress) < self.limits.stalled_after
+        {
+            return false;
+        }
+        if !self.stalled {
+            self.stalled = true;
+            add(&metrics.limits.subscribers_stalled, 1);
+            tracing::warn!(
+                client_id,
+                queued = self.queue.len(),
+                stalled_after = ?self.limits.stalled_after,
+                "subscriber made no progress within limits.stalled_after: it no longer holds publishers back, and what does not fit its queue is dropped"
+            );
+            self.wake_waiters();
+        }
+        true
+    }
+
+    /// Counts one message this session could not take, under `counter` as well as the totals.
+    fn count_drop(&mut self, client_id: &str, metrics: &Metrics, counter: &AtomicU64, why: &str) {
+        self.dropped += 1;
+        add(&metrics.publish_dropped, 1);
+        add(counter, 1);
+        if !self.drop_logged {
+            self.drop_logged = true;
+            tracing::warn!(
+                client_id,
+                queued = self.queue.len(),
+                queued_bytes = self.queue.bytes(),
+                memory_used = self.queue.memory().used(),
+                "dropping messages for this client ({why}; logged once per session)"
+            );
+        }
+    }
+
+    /// For a connected session that is stalled: sheds its queued QoS 0 messages and, unless
+    /// it is durable, its queued QoS 1/2 ones too, each counted; returns how many went.
+    pub fn shed_if_stalled(&mut self, client_id: &str, metrics: &Metrics, now: Instant) -> usize {
+        if self.conn.is_none() || !self.check_stalled(client_id, metrics, now) {
+            return 0;
+        }
+        let mut shed = 0;
+        while self.queue.pop_oldest_qos0().is_some() {
+            self.count_drop(
+                client_id,
+                metrics,
+                &metrics.limits.qos0_shed,
+                "stalled at limits.max_memory",
+            );
+            shed += 1;
+        }
+        if !self.is_durable() {
+            let n = self.queue.clear();
+            for _ in 0..n {
+                self.count_drop(
+                    client_id,
+                    metrics,
+                    &metrics.limits.stalled_dropped,
+                    "stalled at limits.max_memory",
+                );
+            }
+            shed += n;
+        }
+        shed
+    }
+
+    /// Wakes every publisher held back by this session.
+    pub fn wake_waiters(&mut self) {
+        for publisher in self.waiters.drain(..) {
+            publisher.notify.notify_one();
+        }
+    }
+
+    /// Deliveries waiting to be sent.
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Bytes of the deliveries waiting to be sent.
+    pub fn queued_bytes(&self) -> usize {
+        self.queue.bytes()
+    }
+
     fn allocate_packet_id(&mut self) -> u16 {
         loop {
             let id = self.next_packet_id;
@@ -343,6 +523,7 @@ impl SessionState {
         let mut deferred = Vec::new();
         let mut sent = 0;
         let mut sent_by_qos = [0u64; 3];
+        let mut moved = 0usize;
         let ready = self.send_unsent(&session.client_id, version, out, now, &mut store_ops, metrics);
         while ready && out.len() < max_bytes {
             let Some(front) = self.queue.front() else {
@@ -352,9 +533,7 @@ impl SessionState {
                 GateState::Pending => break,
                 GateState::Failed => {
                     // Its state never reached the disk, and the publisher was not acknowledged.
-                    if let Some(d) = self.queue.pop_front() {
-                        self.queued_bytes = self.queued_bytes.saturating_sub(d.message.size());
-                    }
+                    self.queue.pop_front();
                     continue;
                 }
                 GateState::Open => {}
@@ -366,7 +545,7 @@ impl SessionState {
                 break;
             };
             delivery.gate = None;
-            self.queued_bytes = self.queued_bytes.saturating_sub(delivery.message.size());
+            moved += 1;
             if delivery.message.is_expired(now) {
                 add(&metrics.publish_dropped, 1);
                 drop_record(&delivery, &session.client_id, &mut store_ops, metrics);
@@ -426,6 +605,13 @@ impl SessionState {
                     sent: !hold,
                 },
             );
+        }
+        if moved > 0 {
+            self.last_progress = now;
+            self.stalled = false;
+        }
+        if !self.waiters.is_empty() && !self.is_full(0) {
+            self.wake_waiters();
         }
         if let Some(store) = store {
             if !pid_ops.is_empty() {
@@ -518,7 +704,6 @@ impl SessionState {
         }
         let (packet_id, phase) = match state {
             DeliveryState::Queued => {
-                self.queued_bytes += delivery.message.size();
                 self.queue.push_back(delivery);
                 return;
             }

@@ -240,6 +240,8 @@ pub async fn accept(
         packets_sent: 0,
         stats,
         topics: Default::default(),
+        paced_on: Vec::new(),
+        input_held: false,
     };
     // CONNACK goes out once the session record is committed (durability contract).
     st.pending.push_back(Pending {
@@ -250,6 +252,7 @@ pub async fn accept(
             properties,
         })],
         deliveries: Vec::new(),
+        after_room: false,
     });
     Ok(st)
 }

@@ -8,7 +8,7 @@ pub mod subscribe;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 
@@ -101,6 +101,11 @@ pub struct ConnState {
     pub stats: Arc<ConnStats>,
     /// Topics published to since the last read batch, for `topics/top`.
     pub topics: TopicTally,
+    /// Sessions that took this client's last message past their bound: until they have room,
+    /// nothing more is read from the client and its acknowledgement waits (flow control).
+    pub paced_on: Vec<Arc<Session>>,
+    /// Whether packets already read wait in the read buffer because the client was held back.
+    pub input_held: bool,
 }
 
 /// Responses that go out once a gate opens.
@@ -112,6 +117,8 @@ pub struct Pending {
     pub packets: Vec<Packet>,
     /// Deliveries to queue after the packets (retained messages after SUBACK).
     pub deliveries: Vec<Delivery>,
+    /// Held until the sessions of [`ConnState::paced_on`] have room again.
+    pub after_room: bool,
 }
 
 impl ConnState {
@@ -139,7 +146,41 @@ impl ConnState {
             gate,
             packets,
             deliveries,
+            after_room: false,
         });
+    }
+
+    /// Like [`ConnState::respond_after`], and also not before the sessions that took the
+    /// message past their bound have room again: an acknowledgement promises that the message
+    /// is queued within bounds for every subscriber.
+    pub fn respond_when_room(&mut self, gate: Option<Arc<Gate>>, packets: Vec<Packet>) {
+        if self.paced_on.is_empty() {
+            return self.respond_after(gate, packets, Vec::new());
+        }
+        self.pending.push_back(Pending {
+            gate,
+            packets,
+            deliveries: Vec::new(),
+            after_room: true,
+        });
+    }
+
+    /// Drops the sessions that no longer hold this client back (they have room, went offline
+    /// or stalled) and registers with the others to be woken; returns the earliest moment one
+    /// of them could count as stalled, when they must be looked at again.
+    pub fn refresh_paced(&mut self, metrics: &super::metrics::Metrics) -> Option<Instant> {
+        let now = Instant::now();
+        let publisher = self.session.clone();
+        let mut deadline: Option<Instant> = None;
+        self.paced_on
+            .retain(|session| match session.holds_back(&publisher, metrics, now) {
+                Some(at) => {
+                    deadline = Some(deadline.map_or(at, |d| d.min(at)));
+                    true
+                }
+                None => false,
+            });
+        deadline
     }
 
     /// Sends a packet in order with any held responses.
@@ -150,6 +191,9 @@ impl ConnState {
     /// Writes the held responses whose gates have opened; an error when a commit failed.
     pub fn release_pending(&mut self, metrics: &super::metrics::Metrics) -> Result<(), Close> {
         while let Some(front) = self.pending.front() {
+            if front.after_room && !self.paced_on.is_empty() {
+                return Ok(());
+            }
             match front.gate.as_ref().map_or(GateState::Open, |g| g.state()) {
                 GateState::Pending => return Ok(()),
                 GateState::Failed => {

@@ -122,6 +122,7 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
         let message = Message::from_publish(p, Some(st.client_id.clone()));
         let published = ctx.broker.publish(message, extra_ops, Some(&st.session));
         gate = published.gate;
+        st.paced_on.extend(published.paced);
         if published.delivered == 0 && published.dropped > 0 {
             // Subscribers exist but none could take it: their queues are full.
             why = Some("every matching subscriber's queue is full");
@@ -140,12 +141,12 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
     // The acknowledgement waits for the commit of everything it promises (durability contract).
     match qos {
         QoS::AtMostOnce => {}
-        QoS::AtLeastOnce => st.respond_after(gate, vec![Packet::Puback(ack)], Vec::new()),
+        QoS::AtLeastOnce => st.respond_when_room(gate, vec![Packet::Puback(ack)]),
         QoS::ExactlyOnce => {
             if code >= 0x80 {
                 st.session.lock().incoming_qos2.remove(&packet_id);
             }
-            st.respond_after(gate, vec![Packet::Pubrec(ack)], Vec::new());
+            st.respond_when_room(gate, vec![Packet::Pubrec(ack)]);
         }
     }
     Ok(())
