@@ -3,7 +3,7 @@
 //! The session outlives its connections. Publishers push deliveries into its queue; the
 //! connection currently attached drains the queue into its write buffer.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -164,12 +164,12 @@ impl Session {
             state: Mutex::new(SessionState {
                 conn: None,
                 generation: 0,
-                subscriptions: HashMap::new(),
+                subscriptions: HashMap::default(),
                 queue: OutQueue::new(memory),
-                outgoing: HashMap::new(),
+                outgoing: HashMap::default(),
                 next_packet_id: 1,
                 next_seq: 0,
-                incoming_qos2: HashSet::new(),
+                incoming_qos2: HashSet::default(),
                 expiry_interval,
                 dropped: 0,
                 drop_logged: false,

@@ -1,6 +1,6 @@
 //! The subscription trie: filter levels → subscribers, matched once per published topic.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -21,16 +21,50 @@ struct SharedGroup {
     next: AtomicUsize,
 }
 
+/// One filter level. The `+` and `#` children are kept apart from the named ones, since every
+/// level of every published topic looks them up.
 #[derive(Debug, Default)]
 struct Node {
     children: HashMap<Box<str>, Node>,
+    plus: Option<Box<Node>>,
+    hash: Option<Box<Node>>,
     subscribers: Vec<Subscriber>,
     shared: HashMap<Box<str>, SharedGroup>,
 }
 
 impl Node {
     fn is_empty(&self) -> bool {
-        self.children.is_empty() && self.subscribers.is_empty() && self.shared.is_empty()
+        self.children.is_empty()
+            && self.plus.is_none()
+            && self.hash.is_none()
+            && self.subscribers.is_empty()
+            && self.shared.is_empty()
+    }
+
+    fn child_mut(&mut self, level: &str) -> Option<&mut Node> {
+        match level {
+            "+" => self.plus.as_deref_mut(),
+            "#" => self.hash.as_deref_mut(),
+            _ => self.children.get_mut(level),
+        }
+    }
+
+    fn child_or_insert(&mut self, level: &str) -> &mut Node {
+        match level {
+            "+" => self.plus.get_or_insert_with(Box::default),
+            "#" => self.hash.get_or_insert_with(Box::default),
+            _ => self.children.entry(level.into()).or_default(),
+        }
+    }
+
+    fn remove_child(&mut self, level: &str) {
+        match level {
+            "+" => self.plus = None,
+            "#" => self.hash = None,
+            _ => {
+                self.children.remove(level);
+            }
+        }
     }
 }
 
@@ -65,7 +99,7 @@ impl SubscriptionTrie {
     pub fn insert(&mut self, filter: &str, group: Option<&str>, subscriber: Subscriber) -> bool {
         let mut node = &mut self.root;
         for level in filter.split('/') {
-            node = node.children.entry(level.into()).or_default();
+            node = node.child_or_insert(level);
         }
         let list = match group {
             Some(g) => &mut node.shared.entry(g.into()).or_default().members,
@@ -120,12 +154,12 @@ impl SubscriptionTrie {
             };
             return removed;
         };
-        let Some(child) = node.children.get_mut(*first) else {
+        let Some(child) = node.child_mut(first) else {
             return false;
         };
         let removed = Self::remove_at(child, rest, group, session);
         if child.is_empty() {
-            node.children.remove(*first);
+            node.remove_child(first);
         }
         removed
     }
@@ -144,16 +178,17 @@ impl SubscriptionTrie {
             None => (rest, None),
         };
         if !skip_wildcards {
-            if let Some(all) = node.children.get("#") {
+            if let Some(all) = node.hash.as_deref() {
                 Self::visit_node(all, visit);
             }
-            if let Some(one) = node.children.get("+") {
+            if let Some(one) = node.plus.as_deref() {
                 match tail {
                     Some(t) => Self::walk(one, t, false, visit),
                     None => Self::visit_leaf(one, visit),
                 }
             }
         }
+        // A topic name has no wildcards [MQTT-4.7.0-1]: only named children can match it.
         if let Some(exact) = node.children.get(level) {
             match tail {
                 Some(t) => Self::walk(exact, t, false, visit),
@@ -166,7 +201,7 @@ impl SubscriptionTrie {
     /// ("sport/#" matches "sport" [MQTT-4.7.1-2]).
     fn visit_leaf<'a>(node: &'a Node, visit: &mut impl FnMut(Match<'a>)) {
         Self::visit_node(node, visit);
-        if let Some(all) = node.children.get("#") {
+        if let Some(all) = node.hash.as_deref() {
             Self::visit_node(all, visit);
         }
     }
