@@ -173,6 +173,7 @@ where
     let mut resent = false;
     // Packets that came in the same read as CONNECT are handled without waiting for more.
     st.input_held = !rbuf.is_empty();
+    let mut streaming = false;
     loop {
         let mut pace_until = None;
         if !st.paced_on.is_empty() {
@@ -226,8 +227,9 @@ where
         };
         let reading = st.out.len() < WRITE_HIGH_WATER && !paced;
         if reading {
-            reserve_read(rbuf);
+            reserve_read(rbuf, streaming);
         }
+        let spare = rbuf.capacity() - rbuf.len();
         if st.out.is_empty() && st.out.capacity() > SHRINK_ABOVE {
             st.out = BytesMut::new();
         }
@@ -262,6 +264,8 @@ where
                 match read {
                     Ok(0) => return Close::PeerClosed,
                     Ok(n) => {
+                        // A read that filled the buffer means more is waiting: keep a big one.
+                        streaming = n >= spare;
                         add(&metrics.bytes_received, n as u64);
                         add_own(&st.stats.bytes_in, n as u64);
                         match process_input(ctx, st, rbuf) {
@@ -325,13 +329,19 @@ fn read_failure(ctx: &ListenerContext, e: std::io::Error) -> Close {
     }
 }
 
-/// Keeps a small buffer for an idle connection and a larger one while packets stream in.
-fn reserve_read(rbuf: &mut BytesMut) {
-    if rbuf.is_empty() && rbuf.capacity() > SHRINK_ABOVE {
+/// Keeps a small buffer for an idle connection and a larger one while packets stream in
+/// (`streaming`: the last read filled the buffer).
+fn reserve_read(rbuf: &mut BytesMut, streaming: bool) {
+    if rbuf.is_empty() && !streaming && rbuf.capacity() > IDLE_READ {
+        // Most connections are idle most of the time: what a burst needed goes back.
         *rbuf = BytesMut::with_capacity(IDLE_READ);
         return;
     }
-    let want = if rbuf.is_empty() { IDLE_READ } else { READ_CHUNK };
+    let want = if rbuf.is_empty() && !streaming {
+        IDLE_READ
+    } else {
+        READ_CHUNK
+    };
     if rbuf.capacity() - rbuf.len() < want / 2 {
         rbuf.reserve(want);
     }
