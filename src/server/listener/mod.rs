@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::connection;
@@ -26,6 +26,11 @@ use tls::Tls;
 
 /// The URL path of a WebSocket listener that names none.
 pub const DEFAULT_WS_PATH: &str = "/mqtt";
+
+/// Connections a TCP listener's backlog holds before the kernel stops completing handshakes
+/// (it caps this at `net.core.somaxconn`, 4096 on current Linux): room for a fleet that
+/// reconnects at once while the broker takes them in.
+pub const LISTEN_BACKLOG: u32 = 4096;
 
 /// What runs on top of the accepted socket.
 #[derive(Debug, Clone)]
@@ -130,9 +135,7 @@ pub async fn bind(index: usize, l: &ListenerSettings) -> Result<Bound, ServerErr
     let Some(addr) = l.bind else {
         return Err(ServerError::MissingBind { index });
     };
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|error| ServerError::Bind { addr, error })?;
+    let listener = bind_tcp(addr).map_err(|error| ServerError::Bind { addr, error })?;
     let local = listener
         .local_addr()
         .map_err(|error| ServerError::Bind { addr, error })?;
@@ -143,6 +146,20 @@ pub async fn bind(index: usize, l: &ListenerSettings) -> Result<Bound, ServerErr
         unix_path: None,
         protocol: l.protocol,
     })
+}
+
+/// Binds and listens with [`LISTEN_BACKLOG`] (tokio's `TcpListener::bind` uses 1024).
+fn bind_tcp(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    // As TcpListener::bind does: a restarted broker binds while its old connections are in
+    // TIME_WAIT. (On Windows the option would let another process take the port.)
+    #[cfg(not(windows))]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 #[cfg(unix)]
