@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, OwnedSemaphorePermit};
 use tokio::time::{sleep_until, timeout, Instant};
 
 use super::context::ListenerContext;
@@ -33,13 +33,16 @@ const SHRINK_ABOVE: usize = 64 * 1024;
 /// Serves one accepted connection until it closes.
 ///
 /// `identity` is the user name a TLS listener took from the client certificate
-/// (`use_identity_as_username`); it replaces whatever CONNECT says.
+/// (`use_identity_as_username`); it replaces whatever CONNECT says. `pending` is one of the
+/// listener's slots for connections that have not sent CONNECT yet; it is given back as soon
+/// as CONNECT has been read.
 pub async fn serve<R, W>(
     ctx: ListenerContext,
     mut reader: R,
     mut writer: W,
     peer: Peer,
     identity: Option<Arc<str>>,
+    pending: OwnedSemaphorePermit,
 ) where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
@@ -80,6 +83,9 @@ pub async fn serve<R, W>(
             return;
         }
     };
+    // The login and the session take their own time; the accept loop waits only for
+    // connections that have not said who they are yet.
+    drop(pending);
     let (kick_tx, kick_rx) = oneshot::channel();
     let mut st = match handler::connect::accept(&ctx, connect, peer, identity, kick_tx).await {
         Ok(st) => st,

@@ -2,6 +2,10 @@
 //! or a Unix socket) and accept connections until shutdown, each holding connection permits
 //! (global and per listener) and admitted by the connection rate, doing its TLS or WebSocket
 //! handshake within the connect timeout, then served as MQTT.
+//!
+//! A storm of connections is paced: a listener takes a new connection only while fewer than
+//! [`MAX_PENDING`] of its connections are still before their CONNECT, and the kernel's listen
+//! backlog holds the rest until then.
 
 pub mod tls;
 pub mod ws;
@@ -29,8 +33,14 @@ pub const DEFAULT_WS_PATH: &str = "/mqtt";
 
 /// Connections a TCP listener's backlog holds before the kernel stops completing handshakes
 /// (it caps this at `net.core.somaxconn`, 4096 on current Linux): room for a fleet that
-/// reconnects at once while the broker takes them in.
+/// reconnects at once while the broker takes them [`MAX_PENDING`] at a time.
 pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// Connections of one listener that may be accepted and not have sent CONNECT yet (TLS or
+/// WebSocket handshake included). Past it the listener stops accepting until one has: each
+/// costs memory (a TLS handshake tens of KiB) and CPU, and a storm of them started at once
+/// would make every one of them slow.
+pub const MAX_PENDING: usize = 256;
 
 /// What runs on top of the accepted socket.
 #[derive(Debug, Clone)]
@@ -248,14 +258,25 @@ impl AcceptLimits {
     }
 }
 
-/// Accepts connections until shutdown. A connection over `limits` is closed at once, before
-/// anything is read from it, and counted; each one served holds its permits for its life.
+/// Accepts connections until shutdown, paced by [`MAX_PENDING`]. A connection over `limits`
+/// is closed at once, before anything is read from it, and counted; each one served holds its
+/// permits for its life.
 pub async fn run(bound: Bound, ctx: ListenerContext, limits: AcceptLimits) {
     let mut shutdown = ctx.shutdown.clone();
+    let pending = Arc::new(Semaphore::new(MAX_PENDING));
     // One warning per spell of refusals, not one per refused connection.
     let mut refusing = None;
     let name = bound.describe();
     loop {
+        // Waiting here, rather than accepting and then waiting, leaves the connections in the
+        // kernel's backlog, where they cost the broker nothing.
+        let slot = tokio::select! {
+            slot = pending.clone().acquire_owned() => slot,
+            _ = shutdown.changed() => break,
+        };
+        let Ok(slot) = slot else {
+            break;
+        };
         let accepted = tokio::select! {
             accepted = accept(&bound.socket) => accepted,
             _ = shutdown.changed() => break,
@@ -293,7 +314,7 @@ pub async fn run(bound: Bound, ctx: ListenerContext, limits: AcceptLimits) {
             }
         };
         refusing = None;
-        spawn(stream, peer, bound.transport.clone(), ctx.clone(), permits);
+        spawn(stream, peer, bound.transport.clone(), ctx.clone(), permits, slot);
     }
     if let Some(path) = &bound.unix_path {
         let _ = std::fs::remove_file(path);
@@ -324,7 +345,15 @@ async fn accept(socket: &Socket) -> std::io::Result<(Accepted, Peer)> {
 
 /// Runs the connection in its own task, watched by a second one that counts a panic (a bug:
 /// it costs that one connection) and releases the permits however the connection ends.
-fn spawn(stream: Accepted, peer: Peer, transport: Transport, ctx: ListenerContext, permits: Permits) {
+/// `pending` is the connection's slot among those that have not sent CONNECT yet.
+fn spawn(
+    stream: Accepted,
+    peer: Peer,
+    transport: Transport,
+    ctx: ListenerContext,
+    permits: Permits,
+    pending: OwnedSemaphorePermit,
+) {
     let broker = ctx.broker.clone();
     tokio::spawn(async move {
         let task = tokio::spawn(async move {
@@ -333,15 +362,15 @@ fn spawn(stream: Accepted, peer: Peer, transport: Transport, ctx: ListenerContex
                     if let Transport::Plain = transport {
                         // The common case: split halves without a lock between them.
                         let (reader, writer) = stream.into_split();
-                        connection::serve(ctx, reader, writer, peer, None).await;
+                        connection::serve(ctx, reader, writer, peer, None, pending).await;
                     } else {
-                        handshake(stream, peer, transport, ctx).await;
+                        handshake(stream, peer, transport, ctx, pending).await;
                     }
                 }
                 #[cfg(unix)]
                 Accepted::Unix(stream) => {
                     let (reader, writer) = stream.into_split();
-                    connection::serve(ctx, reader, writer, peer, None).await;
+                    connection::serve(ctx, reader, writer, peer, None, pending).await;
                 }
             }
         });
@@ -356,8 +385,13 @@ fn spawn(stream: Accepted, peer: Peer, transport: Transport, ctx: ListenerContex
 }
 
 /// TLS and/or WebSocket handshakes, bounded by the connect timeout, then MQTT.
-async fn handshake<S>(stream: S, peer: Peer, transport: Transport, ctx: ListenerContext)
-where
+async fn handshake<S>(
+    stream: S,
+    peer: Peer,
+    transport: Transport,
+    ctx: ListenerContext,
+    pending: OwnedSemaphorePermit,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let limit = ctx.limits.connect_timeout;
@@ -366,21 +400,21 @@ where
     match transport {
         Transport::Plain => {
             let (reader, writer) = tokio::io::split(stream);
-            connection::serve(ctx, reader, writer, peer, None).await;
+            connection::serve(ctx, reader, writer, peer, None, pending).await;
         }
         Transport::Tls(tls) => {
             let Some((stream, identity)) = tls_handshake(stream, peer, &tls, limit, &ctx).await else {
                 return;
             };
             let (reader, writer) = tokio::io::split(stream);
-            connection::serve(ctx, reader, writer, peer, identity).await;
+            connection::serve(ctx, reader, writer, peer, identity, pending).await;
         }
         Transport::Ws { path } => {
             let Some(ws) = ws_handshake(stream, peer, &path, max_message, limit).await else {
                 return;
             };
             let (reader, writer) = tokio::io::split(ws);
-            connection::serve(ctx, reader, writer, peer, None).await;
+            connection::serve(ctx, reader, writer, peer, None, pending).await;
         }
         Transport::Wss { tls, path } => {
             let started = tokio::time::Instant::now();
@@ -392,7 +426,7 @@ where
                 return;
             };
             let (reader, writer) = tokio::io::split(ws);
-            connection::serve(ctx, reader, writer, peer, identity).await;
+            connection::serve(ctx, reader, writer, peer, identity, pending).await;
         }
     }
 }
