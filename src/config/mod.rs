@@ -181,13 +181,14 @@ pub struct AuthSettings {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
-    /// Connections open at once over all listeners; further ones are closed as soon as they are
-    /// accepted (each listener may have a lower `max_connections` of its own).
+    /// Connections open at once over all listeners; a further one is refused with a CONNACK
+    /// (v5 quota exceeded, 3.1.1 server unavailable). Each listener may have a lower
+    /// `max_connections` of its own.
     #[serde(deserialize_with = "de::usize")]
     pub max_connections: usize,
-    /// New connections accepted per second over all listeners, with a burst of one second's
-    /// worth; beyond it a new connection is closed at accept, before anything is read. 0 means
-    /// no limit.
+    /// New connections admitted per second over all listeners, with a burst of one second's
+    /// worth; beyond it a new connection is refused with a CONNACK (v5 connection rate
+    /// exceeded, 3.1.1 server unavailable). 0 means no limit.
     #[serde(deserialize_with = "de::u32")]
     pub max_connections_per_second: u32,
     /// Largest MQTT packet in bytes, announced to v5 clients; larger ones are refused.
