@@ -257,7 +257,7 @@ async fn refusals_waiting_for_their_connect_are_bounded() {
 #[tokio::test]
 async fn the_default_limits_admit_a_reconnect_storm() {
     // After a broker restart every client reconnects at once; with the defaults a fleet of 500
-    // gets straight back in.
+    // gets straight back in. (storm.rs does the same with 10,000 against the binary.)
     let broker = start_with(|_| {}).await;
     let addr = broker.addr;
     let clients: Vec<_> = (0..500)

@@ -3,11 +3,12 @@
 //! no effect, and the counter under `$SYS/broker/limits/` that says so.
 //!
 //! Rows: connections.rs (max_connections, global and per listener;
-//! max_connections_per_second), storm.rs (accepting paced by the connections before CONNECT),
-//! keepalive.rs (min_keepalive, max_keepalive), publish_rate.rs (max_publish_rate,
-//! max_publish_bytes_rate), topics.rs (max_topic_length, max_topic_levels on PUBLISH, wills and
-//! SUBSCRIBE), subscriptions.rs (max_subscriptions_per_client), inflight.rs (max_inflight as the
-//! receive maximum), counters.rs (the counters in `$SYS`, Prometheus and `broker/stats`).
+//! max_connections_per_second), storm.rs (10,000 clients at once with the defaults; accepting
+//! paced by the connections before CONNECT), keepalive.rs (min_keepalive, max_keepalive),
+//! publish_rate.rs (max_publish_rate, max_publish_bytes_rate), topics.rs (max_topic_length,
+//! max_topic_levels on PUBLISH, wills and SUBSCRIBE), subscriptions.rs
+//! (max_subscriptions_per_client), inflight.rs (max_inflight as the receive maximum),
+//! counters.rs (the counters in `$SYS`, Prometheus and `broker/stats`).
 
 mod common;
 mod connections;
