@@ -181,13 +181,17 @@ pub struct AuthSettings {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
-    /// Connections open at once over all listeners; further ones are closed as soon as they are
-    /// accepted (each listener may have a lower `max_connections` of its own).
+    /// Connections open at once over all listeners; a further one is refused with a CONNACK
+    /// (v5 quota exceeded, 3.1.1 server unavailable). Each listener may have a lower
+    /// `max_connections` of its own.
     #[serde(deserialize_with = "de::usize")]
     pub max_connections: usize,
-    /// New connections accepted per second over all listeners, with a burst of one second's
-    /// worth; beyond it a new connection is closed at accept, before anything is read. 0 means
-    /// no limit.
+    /// New connections admitted per second over all listeners, with a burst of one second's
+    /// worth; beyond it a new connection is refused with a CONNACK (v5 connection rate
+    /// exceeded, 3.1.1 server unavailable). 0 (the default) means no limit: a storm of
+    /// connections is paced by accepting them as fast as they are served, with the listen
+    /// backlog holding the rest, so a fleet reconnecting at once gets in without being
+    /// refused. A hard limit for a broker whose clients should not reconnect faster than this.
     #[serde(deserialize_with = "de::u32")]
     pub max_connections_per_second: u32,
     /// Largest MQTT packet in bytes, announced to v5 clients; larger ones are refused.
@@ -499,7 +503,7 @@ impl Default for Limits {
     fn default() -> Limits {
         Limits {
             max_connections: 10_000,
-            max_connections_per_second: 1000,
+            max_connections_per_second: 0,
             max_packet_size: 1024 * 1024,
             max_inflight: 100,
             max_queued_messages: 10_000,

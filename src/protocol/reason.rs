@@ -64,6 +64,8 @@ pub const PAYLOAD_FORMAT_INVALID: u8 = 0x99;
 pub const QOS_NOT_SUPPORTED: u8 = 0x9B;
 /// Shared subscriptions not supported.
 pub const SHARED_SUBSCRIPTIONS_NOT_SUPPORTED: u8 = 0x9E;
+/// CONNACK/DISCONNECT: connection rate exceeded.
+pub const CONNECTION_RATE_EXCEEDED: u8 = 0x9F;
 /// Subscription identifiers not supported.
 pub const SUBSCRIPTION_IDS_NOT_SUPPORTED: u8 = 0xA1;
 
@@ -139,7 +141,7 @@ pub fn describe(reason: u8) -> &'static str {
         0x9C => "use another server",
         0x9D => "server moved",
         SHARED_SUBSCRIPTIONS_NOT_SUPPORTED => "shared subscriptions not supported",
-        0x9F => "connection rate exceeded",
+        CONNECTION_RATE_EXCEEDED => "connection rate exceeded",
         0xA0 => "maximum connect time",
         SUBSCRIPTION_IDS_NOT_SUPPORTED => "subscription identifiers not supported",
         0xA2 => "wildcard subscriptions not supported",

@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, OwnedSemaphorePermit};
 use tokio::time::{sleep_until, timeout, Instant};
 
 use super::broker::MemoryBudget;
 use super::context::ListenerContext;
+use super::handler::connect::AtLimit;
 use super::handler::{self, Close, ConnState};
 use super::listener::ws::OversizeMessage;
 use super::metrics::{add, add_own};
@@ -31,6 +32,17 @@ const IDLE_READ: usize = 512;
 /// Buffers that grew past this for a burst are given back once empty.
 const SHRINK_ABOVE: usize = 64 * 1024;
 
+/// What the listener decided about a connection when it accepted it.
+#[derive(Debug)]
+pub enum Admission {
+    /// Served. The permit is one of the listener's slots for connections that have not sent
+    /// CONNECT yet; it is given back as soon as CONNECT has been read.
+    Admitted(OwnedSemaphorePermit),
+    /// Over a connection limit: its CONNECT is read only to answer it with a CONNACK that
+    /// says which limit, in the client's protocol version.
+    Refused(AtLimit),
+}
+
 /// Serves one accepted connection until it closes.
 ///
 /// `identity` is the user name a TLS listener took from the client certificate
@@ -41,6 +53,7 @@ pub async fn serve<R, W>(
     mut writer: W,
     peer: Peer,
     identity: Option<Arc<str>>,
+    admission: Admission,
 ) where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
@@ -81,6 +94,27 @@ pub async fn serve<R, W>(
             return;
         }
     };
+    let refusal = match admission {
+        // The login and the session take their own time; the accept loop waits only for
+        // connections that have not said who they are yet.
+        Admission::Admitted(pending) => {
+            drop(pending);
+            None
+        }
+        Admission::Refused(limit) => Some(handler::connect::refuse_at_limit(&connect, limit)),
+    };
+    if let Some(refusal) = refusal {
+        // The accept loop logs a spell of these once; one line each would flood the log.
+        tracing::debug!(%peer, client_id = %refusal.client_id, "connection refused: {}", refusal.detail);
+        let mut out = BytesMut::new();
+        if protocol::encode(refusal.version, &Packet::Connack(refusal.connack), &mut out).is_ok() {
+            let _ = writer.write_all(&out).await;
+        }
+        // The server closes the connection after a refusing CONNACK (v5 [MQTT-3.2.2-7],
+        // 3.1.1 [MQTT-3.2.2-5]).
+        let _ = writer.shutdown().await;
+        return;
+    }
     let (kick_tx, kick_rx) = oneshot::channel();
     let mut st = match handler::connect::accept(&ctx, connect, peer, identity, kick_tx).await {
         Ok(st) => st,

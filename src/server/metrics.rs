@@ -58,10 +58,10 @@ pub struct Metrics {
 /// One counter per `[limits]` refusal, each incremented where the limit is enforced.
 #[derive(Debug, Default)]
 pub struct LimitMetrics {
-    /// Connections closed at accept because `max_connections` (global or the listener's) was
+    /// Connections refused at accept because `max_connections` (global or the listener's) was
     /// reached.
     pub connections_refused: AtomicU64,
-    /// Connections closed at accept because `max_connections_per_second` was exceeded.
+    /// Connections refused at accept because `max_connections_per_second` was exceeded.
     pub connection_rate_refused: AtomicU64,
     /// PUBLISH packets dropped because the client exceeded `max_publish_rate` or
     /// `max_publish_bytes_rate`.
@@ -173,12 +173,12 @@ impl LimitStats {
         [
             figure(
                 "connections_refused",
-                "Connections closed at accept because max_connections (global or the listener's) was reached.",
+                "Connections refused at accept because max_connections (global or the listener's) was reached.",
                 self.connections_refused,
             ),
             figure(
                 "connection_rate_refused",
-                "Connections closed at accept because max_connections_per_second was exceeded.",
+                "Connections refused at accept because max_connections_per_second was exceeded.",
                 self.connection_rate_refused,
             ),
             figure(

@@ -30,7 +30,10 @@ fn defaults_are_the_documented_ones() {
     assert_eq!(settings.auth.acl_file, None);
     let limits = &settings.limits;
     assert_eq!(limits.max_connections, 10_000);
-    assert_eq!(limits.max_connections_per_second, 1000);
+    assert_eq!(
+        limits.max_connections_per_second, 0,
+        "no connection rate limit by default"
+    );
     assert_eq!(limits.max_packet_size, 1_048_576);
     assert_eq!(limits.max_inflight, 100);
     assert_eq!(limits.max_queued_messages, 10_000);

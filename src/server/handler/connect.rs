@@ -48,6 +48,40 @@ fn refuse(connect: &Connect, code: u8, detail: &str) -> Box<Refusal> {
     })
 }
 
+/// A connection limit that turned a connection away when it was accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AtLimit {
+    /// `limits.max_connections`, over all listeners.
+    MaxConnections,
+    /// The listener's own `max_connections`.
+    ListenerMaxConnections,
+    /// `limits.max_connections_per_second`.
+    ConnectionRate,
+}
+
+impl AtLimit {
+    /// What was exceeded, for log lines and reason strings.
+    pub fn describe(self) -> &'static str {
+        match self {
+            AtLimit::MaxConnections => "limits.max_connections reached",
+            AtLimit::ListenerMaxConnections => "the listener's max_connections reached",
+            AtLimit::ConnectionRate => "limits.max_connections_per_second exceeded",
+        }
+    }
+}
+
+/// The CONNACK for a client turned away at accept, so that it learns why instead of seeing
+/// the connection drop: v5 quota exceeded (0x97) for a connection limit, connection rate
+/// exceeded (0x9F) for the rate (v5 section 3.2.2.2); 3.1.1 has no such codes and gets 0x03,
+/// server unavailable, for both (the encoder's mapping).
+pub fn refuse_at_limit(connect: &Connect, limit: AtLimit) -> Box<Refusal> {
+    let code = match limit {
+        AtLimit::MaxConnections | AtLimit::ListenerMaxConnections => reason::QUOTA_EXCEEDED,
+        AtLimit::ConnectionRate => reason::CONNECTION_RATE_EXCEEDED,
+    };
+    refuse(connect, code, limit.describe())
+}
+
 /// Admits a client: authenticates it (see [`crate::auth::login`] for the rules), checks the
 /// CONNECT and its will against the ACL, attaches the session (taking it over if needed) and
 /// queues the CONNACK as the first packet of the returned state.

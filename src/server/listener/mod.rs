@@ -2,6 +2,11 @@
 //! or a Unix socket) and accept connections until shutdown, each holding connection permits
 //! (global and per listener) and admitted by the connection rate, doing its TLS or WebSocket
 //! handshake within the connect timeout, then served as MQTT.
+//!
+//! A storm of connections is paced, not refused: a listener takes a new connection only while
+//! fewer than [`MAX_PENDING`] of its connections are still before their CONNECT, and the
+//! kernel's listen backlog holds the rest until then. A connection over a limit gets a CONNACK
+//! that says which, so that a client can tell a full broker from a broken network.
 
 pub mod tls;
 pub mod ws;
@@ -12,11 +17,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::connection;
+use super::connection::{self, Admission};
 use super::context::ListenerContext;
+use super::handler::connect::AtLimit;
 use super::metrics::add;
 use super::peer::Peer;
 use super::rate::ConnectionRate;
@@ -26,6 +32,22 @@ use tls::Tls;
 
 /// The URL path of a WebSocket listener that names none.
 pub const DEFAULT_WS_PATH: &str = "/mqtt";
+
+/// Connections a TCP listener's backlog holds before the kernel stops completing handshakes
+/// (it caps this at `net.core.somaxconn`, 4096 on current Linux): room for a fleet that
+/// reconnects at once while the broker takes them [`MAX_PENDING`] at a time.
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// Connections of one listener that may be accepted and not have sent CONNECT yet (TLS or
+/// WebSocket handshake included). Past it the listener stops accepting until one has: each
+/// costs memory (a TLS handshake tens of KiB) and CPU, and a storm of them started at once
+/// would make every one of them slow.
+pub const MAX_PENDING: usize = 256;
+
+/// Connections of one listener that may be over a limit at once and waiting for their CONNECT,
+/// to be told why in a CONNACK. Past it one over a limit is closed at once (and counted all
+/// the same): refusing must not cost more than serving.
+pub const MAX_REFUSING: usize = 64;
 
 /// What runs on top of the accepted socket.
 #[derive(Debug, Clone)]
@@ -130,9 +152,7 @@ pub async fn bind(index: usize, l: &ListenerSettings) -> Result<Bound, ServerErr
     let Some(addr) = l.bind else {
         return Err(ServerError::MissingBind { index });
     };
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|error| ServerError::Bind { addr, error })?;
+    let listener = bind_tcp(addr).map_err(|error| ServerError::Bind { addr, error })?;
     let local = listener
         .local_addr()
         .map_err(|error| ServerError::Bind { addr, error })?;
@@ -143,6 +163,20 @@ pub async fn bind(index: usize, l: &ListenerSettings) -> Result<Bound, ServerErr
         unix_path: None,
         protocol: l.protocol,
     })
+}
+
+/// Binds and listens with [`LISTEN_BACKLOG`] (tokio's `TcpListener::bind` uses 1024).
+fn bind_tcp(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    // As TcpListener::bind does: a restarted broker binds while its old connections are in
+    // TIME_WAIT. (On Windows the option would let another process take the port.)
+    #[cfg(not(windows))]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 #[cfg(unix)]
@@ -182,7 +216,7 @@ fn bind_unix(index: usize, path: &Path) -> Result<Socket, ServerError> {
     })
 }
 
-/// What a connection must get past at accept, before anything is read from it.
+/// What a connection must get past at accept.
 #[derive(Debug, Clone)]
 pub struct AcceptLimits {
     /// `limits.max_connections`, shared by every listener (and waited on at shutdown).
@@ -199,30 +233,26 @@ struct Permits {
     _listener: Option<OwnedSemaphorePermit>,
 }
 
-/// Why a new connection was turned away at accept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Refused {
-    /// `max_connections` of the listener or over all listeners.
-    Full,
-    /// `max_connections_per_second`.
-    Rate,
-}
-
 impl AcceptLimits {
     /// The permits for one more connection. The connection slots are taken first, so that a
     /// connection refused for being one too many does not use up the rate.
-    fn admit(&self) -> Result<Permits, Refused> {
+    fn admit(&self) -> Result<Permits, AtLimit> {
         let listener = match &self.listener {
-            Some(listener) => Some(listener.clone().try_acquire_owned().map_err(|_| Refused::Full)?),
+            Some(listener) => Some(
+                listener
+                    .clone()
+                    .try_acquire_owned()
+                    .map_err(|_| AtLimit::ListenerMaxConnections)?,
+            ),
             None => None,
         };
         let global = self
             .global
             .clone()
             .try_acquire_owned()
-            .map_err(|_| Refused::Full)?;
+            .map_err(|_| AtLimit::MaxConnections)?;
         if !self.rate.try_acquire() {
-            return Err(Refused::Rate);
+            return Err(AtLimit::ConnectionRate);
         }
         Ok(Permits {
             _global: global,
@@ -231,14 +261,32 @@ impl AcceptLimits {
     }
 }
 
-/// Accepts connections until shutdown. A connection over `limits` is closed at once, before
-/// anything is read from it, and counted; each one served holds its permits for its life.
+/// Accepts connections until shutdown, paced by [`MAX_PENDING`]. Each one served holds its
+/// permits for its life; one over `limits` is counted, and answered with a CONNACK that says
+/// why once its CONNECT is in (at most [`MAX_REFUSING`] at once, beyond that closed at once).
 pub async fn run(bound: Bound, ctx: ListenerContext, limits: AcceptLimits) {
     let mut shutdown = ctx.shutdown.clone();
+    let pending = Arc::new(Semaphore::new(MAX_PENDING));
+    let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
     // One warning per spell of refusals, not one per refused connection.
-    let mut refusing = None;
+    let mut spell = None;
     let name = bound.describe();
     loop {
+        // One connection per turn. In a storm every accept is ready at once, and the loop
+        // would otherwise take a whole scheduling budget's worth of them (spawning their
+        // tasks) each time it runs, ahead of the established clients' tasks waiting to run:
+        // measured, their p99 publish-to-delivery time during 10,000 connects fell from
+        // 12-24 ms to 2-10 ms with this.
+        tokio::task::yield_now().await;
+        // Waiting here, rather than accepting and then waiting, leaves the connections in the
+        // kernel's backlog, where they cost the broker nothing.
+        let slot = tokio::select! {
+            slot = pending.clone().acquire_owned() => slot,
+            _ = shutdown.changed() => break,
+        };
+        let Ok(slot) = slot else {
+            break;
+        };
         let accepted = tokio::select! {
             accepted = accept(&bound.socket) => accepted,
             _ = shutdown.changed() => break,
@@ -252,31 +300,47 @@ pub async fn run(bound: Bound, ctx: ListenerContext, limits: AcceptLimits) {
                 continue;
             }
         };
-        let permits = match limits.admit() {
-            Ok(permits) => permits,
-            Err(why) => {
-                let counters = &ctx.broker.metrics.limits;
-                let (counter, message) = match why {
-                    Refused::Full => (
-                        &counters.connections_refused,
-                        "max_connections reached; refusing new connections",
-                    ),
-                    Refused::Rate => (
-                        &counters.connection_rate_refused,
-                        "max_connections_per_second exceeded; refusing new connections",
-                    ),
-                };
-                add(counter, 1);
-                if refusing != Some(why) {
-                    tracing::warn!(%peer, listener = %name, "{message}");
-                    refusing = Some(why);
-                }
-                drop(stream);
+        let limit = match limits.admit() {
+            Ok(permits) => {
+                spell = None;
+                let admission = Admission::Admitted(slot);
+                spawn(
+                    stream,
+                    peer,
+                    bound.transport.clone(),
+                    ctx.clone(),
+                    permits,
+                    admission,
+                );
                 continue;
             }
+            Err(limit) => limit,
         };
-        refusing = None;
-        spawn(stream, peer, bound.transport.clone(), ctx.clone(), permits);
+        drop(slot);
+        let counters = &ctx.broker.metrics.limits;
+        let counter = match limit {
+            AtLimit::MaxConnections | AtLimit::ListenerMaxConnections => &counters.connections_refused,
+            AtLimit::ConnectionRate => &counters.connection_rate_refused,
+        };
+        add(counter, 1);
+        if spell != Some(limit) {
+            tracing::warn!(%peer, listener = %name, "{}; refusing new connections", limit.describe());
+            spell = Some(limit);
+        }
+        match refusing.clone().try_acquire_owned() {
+            Ok(permit) => {
+                let admission = Admission::Refused(limit);
+                spawn(
+                    stream,
+                    peer,
+                    bound.transport.clone(),
+                    ctx.clone(),
+                    permit,
+                    admission,
+                );
+            }
+            Err(_) => drop(stream),
+        }
     }
     if let Some(path) = &bound.unix_path {
         let _ = std::fs::remove_file(path);
@@ -306,8 +370,16 @@ async fn accept(socket: &Socket) -> std::io::Result<(Accepted, Peer)> {
 }
 
 /// Runs the connection in its own task, watched by a second one that counts a panic (a bug:
-/// it costs that one connection) and releases the permits however the connection ends.
-fn spawn(stream: Accepted, peer: Peer, transport: Transport, ctx: ListenerContext, permits: Permits) {
+/// it costs that one connection) and releases `held`, the permits the connection counts
+/// against, however the connection ends.
+fn spawn<H: Send + 'static>(
+    stream: Accepted,
+    peer: Peer,
+    transport: Transport,
+    ctx: ListenerContext,
+    held: H,
+    admission: Admission,
+) {
     let broker = ctx.broker.clone();
     tokio::spawn(async move {
         let task = tokio::spawn(async move {
@@ -316,15 +388,15 @@ fn spawn(stream: Accepted, peer: Peer, transport: Transport, ctx: ListenerContex
                     if let Transport::Plain = transport {
                         // The common case: split halves without a lock between them.
                         let (reader, writer) = stream.into_split();
-                        connection::serve(ctx, reader, writer, peer, None).await;
+                        connection::serve(ctx, reader, writer, peer, None, admission).await;
                     } else {
-                        handshake(stream, peer, transport, ctx).await;
+                        handshake(stream, peer, transport, ctx, admission).await;
                     }
                 }
                 #[cfg(unix)]
                 Accepted::Unix(stream) => {
                     let (reader, writer) = stream.into_split();
-                    connection::serve(ctx, reader, writer, peer, None).await;
+                    connection::serve(ctx, reader, writer, peer, None, admission).await;
                 }
             }
         });
@@ -334,12 +406,13 @@ fn spawn(stream: Accepted, peer: Peer, transport: Transport, ctx: ListenerContex
                 tracing::error!(%peer, "connection task panicked; the connection was dropped");
             }
         }
-        drop(permits);
+        drop(held);
     });
 }
 
-/// TLS and/or WebSocket handshakes, bounded by the connect timeout, then MQTT.
-async fn handshake<S>(stream: S, peer: Peer, transport: Transport, ctx: ListenerContext)
+/// TLS and/or WebSocket handshakes, bounded by the connect timeout, then MQTT. A connection
+/// over a limit goes through them too: its CONNACK can only reach the client that way.
+async fn handshake<S>(stream: S, peer: Peer, transport: Transport, ctx: ListenerContext, admission: Admission)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -349,21 +422,21 @@ where
     match transport {
         Transport::Plain => {
             let (reader, writer) = tokio::io::split(stream);
-            connection::serve(ctx, reader, writer, peer, None).await;
+            connection::serve(ctx, reader, writer, peer, None, admission).await;
         }
         Transport::Tls(tls) => {
             let Some((stream, identity)) = tls_handshake(stream, peer, &tls, limit, &ctx).await else {
                 return;
             };
             let (reader, writer) = tokio::io::split(stream);
-            connection::serve(ctx, reader, writer, peer, identity).await;
+            connection::serve(ctx, reader, writer, peer, identity, admission).await;
         }
         Transport::Ws { path } => {
             let Some(ws) = ws_handshake(stream, peer, &path, max_message, limit).await else {
                 return;
             };
             let (reader, writer) = tokio::io::split(ws);
-            connection::serve(ctx, reader, writer, peer, None).await;
+            connection::serve(ctx, reader, writer, peer, None, admission).await;
         }
         Transport::Wss { tls, path } => {
             let started = tokio::time::Instant::now();
@@ -375,7 +448,7 @@ where
                 return;
             };
             let (reader, writer) = tokio::io::split(ws);
-            connection::serve(ctx, reader, writer, peer, identity).await;
+            connection::serve(ctx, reader, writer, peer, identity, admission).await;
         }
     }
 }
