@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::broker_process;
+
 /// Upper bound for one bench run.
 pub const RUN_LIMIT: Duration = Duration::from_secs(30);
 
@@ -19,7 +21,8 @@ pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_robustmq")
 }
 
-/// A port that was free a moment ago.
+/// A port that was free a moment ago: one nothing listens on, or one for Mosquitto, which
+/// cannot bind port 0 and say which port it got.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -35,20 +38,30 @@ pub struct Broker {
 }
 
 impl Broker {
-    /// `robustmq serve` on a free port with a temporary data directory.
+    /// `robustmq serve` on port 0, so no other process can take its port first, with a
+    /// temporary data directory.
     pub fn robustmq() -> Broker {
-        Broker::start(|port, dir| {
-            let mut cmd = Command::new(binary());
-            cmd.arg("serve")
-                .arg("--listen")
-                .arg(format!("127.0.0.1:{port}"))
-                .arg("--data-dir")
-                .arg(dir.join("data"))
-                .arg("--log-level")
-                .arg("warn")
-                .env_remove("RUST_LOG");
-            cmd
-        })
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut serve = Command::new(binary());
+        serve
+            .arg("serve")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .arg("--log-level")
+            .arg("info");
+        let (child, bound) = broker_process::start(
+            &mut serve,
+            &dir.path().join("broker.log"),
+            Duration::from_secs(10),
+        )
+        .unwrap_or_else(|e| panic!("the broker did not start: {e}"));
+        Broker {
+            child,
+            port: bound.port(0, "mqtt"),
+            _dir: dir,
+        }
     }
 
     /// Mosquitto on a free port, or `None` when it is not installed.
@@ -74,6 +87,8 @@ impl Broker {
         })
     }
 
+    /// Mosquitto binds the port it is given: another process may take it first, then another
+    /// port is tried.
     fn start(command: impl Fn(u16, &Path) -> Command) -> Broker {
         let dir = tempfile::tempdir().expect("temp dir");
         for _ in 0..5 {

@@ -2,6 +2,8 @@
 //! when installed): every subcommand's JSON and table output, message accounting per scenario,
 //! `--compare`, and the error paths with their exit codes. No assertion on speed.
 
+#[path = "../support/broker_process.rs"]
+mod broker_process;
 mod errors;
 mod harness;
 mod output;

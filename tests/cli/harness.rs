@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 
+use crate::broker_process;
+
 /// How long a test waits for one thing that should happen.
 pub const WAIT: Duration = Duration::from_secs(10);
 
@@ -54,6 +56,8 @@ pub fn require_mosquitto() {
     }
 }
 
+/// A port that was free a moment ago, for Mosquitto, which cannot bind port 0 and say which
+/// port it got.
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -85,40 +89,26 @@ impl Broker {
             .prefix("robustmq-cli-")
             .tempdir()
             .expect("temp dir");
+        if kind == Kind::Robustmq {
+            return Broker::start_robustmq(dir, extra);
+        }
+        // Mosquitto binds the port it is given: another process may take it first, then
+        // another port is tried.
         let mut failures = Vec::new();
         for attempt in 1..=5 {
             let port = free_port();
             let log = std::fs::File::create(dir.path().join("broker.log")).expect("broker log");
-            let mut cmd = match kind {
-                Kind::Robustmq => {
-                    let conf = dir.path().join("robustmq.toml");
-                    let toml = format!("[[listeners]]\nbind = \"127.0.0.1:{port}\"\n{extra}\n");
-                    std::fs::write(&conf, toml).expect("write robustmq.toml");
-                    let mut cmd = StdCommand::new(env!("CARGO_BIN_EXE_robustmq"));
-                    cmd.arg("serve")
-                        .arg("--config")
-                        .arg(&conf)
-                        .arg("--data-dir")
-                        .arg(dir.path().join("data"))
-                        .env_remove("RUST_LOG")
-                        .env("NO_COLOR", "1");
-                    cmd
-                }
-                Kind::Mosquitto => {
-                    let conf = dir.path().join("mosquitto.conf");
-                    let text = format!("listener {port} 127.0.0.1\nallow_anonymous true\n{extra}\n");
-                    std::fs::write(&conf, text).expect("write mosquitto.conf");
-                    let mut cmd = StdCommand::new("mosquitto");
-                    cmd.arg("-c").arg(conf);
-                    cmd
-                }
-            };
-            let mut child = cmd
+            let conf = dir.path().join("mosquitto.conf");
+            let text = format!("listener {port} 127.0.0.1\nallow_anonymous true\n{extra}\n");
+            std::fs::write(&conf, text).expect("write mosquitto.conf");
+            let mut child = StdCommand::new("mosquitto")
+                .arg("-c")
+                .arg(conf)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(log)
                 .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {kind:?}: {e}; {SETUP_HINT}"));
+                .unwrap_or_else(|e| panic!("cannot start Mosquitto: {e}; {SETUP_HINT}"));
             match wait_ready(&mut child, port) {
                 Ok(()) => {
                     return Broker {
@@ -139,6 +129,29 @@ impl Broker {
             }
         }
         panic!("{kind:?} did not start:\n{}", failures.join("\n"));
+    }
+
+    /// `robustmq serve` with its listener on port 0, so no other process can take its port
+    /// first.
+    fn start_robustmq(dir: tempfile::TempDir, extra: &str) -> Broker {
+        let conf = dir.path().join("robustmq.toml");
+        let toml = format!("[[listeners]]\nbind = \"127.0.0.1:0\"\n{extra}\n");
+        std::fs::write(&conf, toml).expect("write robustmq.toml");
+        let mut serve = StdCommand::new(env!("CARGO_BIN_EXE_robustmq"));
+        serve
+            .arg("serve")
+            .arg("--config")
+            .arg(&conf)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"));
+        let (child, bound) = broker_process::start(&mut serve, &dir.path().join("broker.log"), WAIT)
+            .unwrap_or_else(|e| panic!("Robustmq did not start: {e}"));
+        Broker {
+            child,
+            port: bound.port(0, "mqtt"),
+            kind: Kind::Robustmq,
+            dir,
+        }
     }
 
     /// The broker's port.

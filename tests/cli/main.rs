@@ -6,6 +6,8 @@
 //! Mosquitto (`mosquitto`, `mosquitto_pub`, `mosquitto_sub`) is required, never skipped: run
 //! `.ci/setup-test-deps.sh` to install it.
 
+#[path = "../support/broker_process.rs"]
+mod broker_process;
 mod client;
 mod errors;
 mod harness;

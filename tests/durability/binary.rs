@@ -2,10 +2,13 @@
 
 #![allow(dead_code)]
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+use crate::broker_process;
 
 /// A running broker process.
 pub struct Broker {
@@ -14,12 +17,8 @@ pub struct Broker {
     log: PathBuf,
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
+/// Port 0: the broker binds a port no other process can take between the choice and the bind.
+const ANY_PORT: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
 
 /// The command line for `robustmq serve` on `dir` and `addr`.
 pub fn serve_command(dir: &Path, addr: SocketAddr, extra: &[&str]) -> Command {
@@ -35,42 +34,28 @@ pub fn serve_command(dir: &Path, addr: SocketAddr, extra: &[&str]) -> Command {
 }
 
 impl Broker {
-    /// Starts the broker on `dir` at a free port and waits until it accepts connections.
+    /// Starts the broker on `dir` at a port of its own and waits until it accepts connections.
+    /// A restart on the same directory gets another port: ask the new `Broker` for it.
     pub fn start(dir: &Path) -> Broker {
-        Self::start_at(dir, SocketAddr::from(([127, 0, 0, 1], free_port())), &[])
+        Self::start_at(dir, ANY_PORT, &[])
     }
 
-    /// Starts the broker on `dir` at `addr` with extra arguments.
+    /// Starts the broker on `dir` at `addr` (port 0 for any) with extra arguments.
     pub fn start_at(dir: &Path, addr: SocketAddr, extra: &[&str]) -> Broker {
-        let log = dir.with_extension(format!("log-{}", addr.port()));
-        let log_file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log)
-            .expect("log file");
-        let child = serve_command(dir, addr, extra)
-            .stdout(Stdio::null())
-            .stderr(log_file)
-            .spawn()
-            .expect("spawn robustmq");
-        let mut broker = Broker {
+        // A file per start, so that `log` shows what this process alone logged.
+        static STARTS: AtomicUsize = AtomicUsize::new(0);
+        let log = dir.with_extension(format!("log-{}", STARTS.fetch_add(1, Ordering::Relaxed)));
+        let (child, bound) = broker_process::start(
+            &mut serve_command(dir, addr, extra),
+            &log,
+            Duration::from_secs(20),
+        )
+        .unwrap_or_else(|e| panic!("the broker did not start: {e}"));
+        Broker {
             child: Some(child),
-            addr,
+            addr: bound.addr(0, "mqtt"),
             log,
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(addr).is_err() {
-            if let Some(status) = broker.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
-                panic!("broker exited with {status} before listening:\n{}", broker.log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "broker did not start listening:\n{}",
-                broker.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
         }
-        broker
     }
 
     pub fn port(&self) -> u16 {
@@ -131,8 +116,7 @@ impl Drop for Broker {
 
 /// Runs `robustmq serve` expecting it to fail; returns exit code and stderr.
 pub fn serve_expecting_failure(dir: &Path, extra: &[&str]) -> (Option<i32>, String) {
-    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let out = serve_command(dir, addr, extra)
+    let out = serve_command(dir, ANY_PORT, extra)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -1,6 +1,8 @@
 //! Durability: what the broker acknowledged survives a restart and `kill -9` of the real binary.
 
 mod binary;
+#[path = "../support/broker_process.rs"]
+mod broker_process;
 mod crash;
 mod data_dir;
 mod mqtt;

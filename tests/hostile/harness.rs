@@ -3,11 +3,13 @@
 //! and its Prometheus counters.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use crate::broker_process;
 
 /// How long a test waits for something that should happen. Generous: the machine is shared.
 pub const WAIT: Duration = Duration::from_secs(15);
@@ -64,14 +66,6 @@ pub struct SecurePorts {
     pub wss: u16,
 }
 
-/// A port that was free a moment ago.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind 127.0.0.1:0")
-        .port()
-}
-
 impl Broker {
     /// Starts the broker with `limits` on free ports, in a new data dir.
     pub fn start(limits: Limits) -> Broker {
@@ -123,118 +117,74 @@ impl Broker {
         self.dir.path().join(format!("broker-{}.log", self.starts))
     }
 
-    /// Starts the process (retrying on other ports if one was taken meanwhile) and waits
-    /// until it accepts connections.
+    /// Starts the process on ports of its own (port 0 everywhere, read back from its log, so
+    /// no other process can take them first) and waits until it serves them all.
     fn spawn(&mut self) {
-        let mut failures = Vec::new();
-        for _ in 0..5 {
-            self.starts += 1;
-            self.port = free_port();
-            self.metrics_port = free_port();
-            let config = self.dir.path().join("robustmq.toml");
-            let mut listeners = String::new();
-            if self.secure.is_some() {
-                let ports = SecurePorts {
-                    mqtts: free_port(),
-                    ws: free_port(),
-                    wss: free_port(),
-                };
-                self.secure = Some(ports);
-                listeners = self.listener_tables(ports);
-            }
-            let l = &self.limits;
-            std::fs::write(
-                &config,
-                format!(
-                    "{listeners}[limits]\nmax_packet_size = \"{}\"\nconnect_timeout = \"{}\"\nmax_queued_messages = {}\n\
-                     max_queued_bytes = \"{}\"\nmax_connections = {}\nstalled_after = \"{}\"\n\n[metrics]\nlisten = \"127.0.0.1:{}\"\n",
-                    l.max_packet_size,
-                    l.connect_timeout,
-                    l.max_queued_messages,
-                    l.max_queued_bytes,
-                    l.max_connections,
-                    l.stalled_after,
-                    self.metrics_port
-                ),
-            )
-            .expect("write the config file");
-            let log = std::fs::File::create(self.log_path()).expect("create the broker log");
-            let mut command = Command::new(env!("CARGO_BIN_EXE_robustmq"));
-            command.arg("serve").arg("--config").arg(&config);
-            if self.secure.is_none() {
-                // --listen replaces the config file's listeners.
-                command.arg("--listen").arg(format!("127.0.0.1:{}", self.port));
-            }
-            let child = command
-                .arg("--data-dir")
-                .arg(self.data_dir())
-                .arg("--log-level")
-                .arg("info")
-                .env_remove("RUST_LOG")
-                .env("NO_COLOR", "1")
-                // One malloc arena: resident memory then follows what the broker keeps, not
-                // which worker thread happened to serve the attack (each thread that
-                // allocates gets an arena of its own, which keeps its peak).
-                .env("MALLOC_ARENA_MAX", "1")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(log)
-                .spawn()
-                .expect("start robustmq serve");
-            self.child = Some(child);
-            match self.wait_ready() {
-                Ok(()) => return,
-                Err(why) => {
-                    if let Some(mut child) = self.child.take() {
-                        let _ = child.kill();
-                        let _ = child.wait();
-                    }
-                    failures.push(format!("{why}\n{}", self.log()));
-                }
-            }
+        self.starts += 1;
+        let config = self.dir.path().join("robustmq.toml");
+        let listeners = if self.secure.is_some() {
+            self.listener_tables()
+        } else {
+            String::new()
+        };
+        let l = &self.limits;
+        std::fs::write(
+            &config,
+            format!(
+                "{listeners}[limits]\nmax_packet_size = \"{}\"\nconnect_timeout = \"{}\"\nmax_queued_messages = {}\n\
+                 max_queued_bytes = \"{}\"\nmax_connections = {}\nstalled_after = \"{}\"\n\n[metrics]\nlisten = \"127.0.0.1:0\"\n",
+                l.max_packet_size,
+                l.connect_timeout,
+                l.max_queued_messages,
+                l.max_queued_bytes,
+                l.max_connections,
+                l.stalled_after
+            ),
+        )
+        .expect("write the config file");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_robustmq"));
+        command.arg("serve").arg("--config").arg(&config);
+        if self.secure.is_none() {
+            // --listen replaces the config file's listeners.
+            command.arg("--listen").arg("127.0.0.1:0");
         }
-        panic!("the broker did not start:\n{}", failures.join("\n"));
+        command
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .arg("--log-level")
+            .arg("info")
+            // One malloc arena: resident memory then follows what the broker keeps, not
+            // which worker thread happened to serve the attack (each thread that
+            // allocates gets an arena of its own, which keeps its peak).
+            .env("MALLOC_ARENA_MAX", "1");
+        let (child, bound) = broker_process::start(&mut command, &self.log_path(), WAIT)
+            .unwrap_or_else(|e| panic!("the broker did not start: {e}"));
+        self.child = Some(child);
+        self.port = bound.port(0, "mqtt");
+        self.metrics_port = bound.metrics_port();
+        if self.secure.is_some() {
+            self.secure = Some(SecurePorts {
+                mqtts: bound.port(1, "mqtts"),
+                ws: bound.port(2, "ws"),
+                wss: bound.port(3, "wss"),
+            });
+        }
     }
 
-    /// `[[listeners]]` tables: plain MQTT on `self.port` and the secure ones.
-    fn listener_tables(&self, ports: SecurePorts) -> String {
+    /// `[[listeners]]` tables: plain MQTT, then the secure ones, in the order [`Broker::spawn`]
+    /// reads their ports back.
+    fn listener_tables(&self) -> String {
         let certs = self.certs();
         let cert = certs.join("server.crt");
         let key = certs.join("server.key");
         let ca = certs.join("ca.crt");
         format!(
-            "[[listeners]]\nbind = \"127.0.0.1:{}\"\n\n\
-             [[listeners]]\nbind = \"127.0.0.1:{}\"\nprotocol = \"mqtts\"\ncert = {cert:?}\nkey = {key:?}\n\
+            "[[listeners]]\nbind = \"127.0.0.1:0\"\n\n\
+             [[listeners]]\nbind = \"127.0.0.1:0\"\nprotocol = \"mqtts\"\ncert = {cert:?}\nkey = {key:?}\n\
              client_ca = {ca:?}\nrequire_certificate = true\n\n\
-             [[listeners]]\nbind = \"127.0.0.1:{}\"\nprotocol = \"ws\"\n\n\
-             [[listeners]]\nbind = \"127.0.0.1:{}\"\nprotocol = \"wss\"\ncert = {cert:?}\nkey = {key:?}\n\n",
-            self.port, ports.mqtts, ports.ws, ports.wss
+             [[listeners]]\nbind = \"127.0.0.1:0\"\nprotocol = \"ws\"\n\n\
+             [[listeners]]\nbind = \"127.0.0.1:0\"\nprotocol = \"wss\"\ncert = {cert:?}\nkey = {key:?}\n\n"
         )
-    }
-
-    fn wait_ready(&mut self) -> Result<(), String> {
-        let deadline = Instant::now() + WAIT;
-        let mut targets = vec![self.addr(), SocketAddr::from(([127, 0, 0, 1], self.metrics_port))];
-        if let Some(p) = self.secure {
-            for port in [p.mqtts, p.ws, p.wss] {
-                targets.push(SocketAddr::from(([127, 0, 0, 1], port)));
-            }
-        }
-        loop {
-            if let Some(status) = self.child().try_wait().map_err(|e| e.to_string())? {
-                return Err(format!("the broker exited: {status}"));
-            }
-            if targets
-                .iter()
-                .all(|a| TcpStream::connect_timeout(a, Duration::from_millis(200)).is_ok())
-            {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(format!("not accepting connections after {WAIT:?}"));
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
     }
 
     fn child(&mut self) -> &mut Child {

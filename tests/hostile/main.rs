@@ -13,6 +13,8 @@
 //! `wss`). transport.rs carries the same raw bytes over TLS and WebSocket.
 
 mod backpressure;
+#[path = "../support/broker_process.rs"]
+mod broker_process;
 mod clients;
 mod harness;
 mod malformed;

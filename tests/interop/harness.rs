@@ -10,6 +10,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::broker_process;
+
 /// How long a test waits for one thing that should happen (a line, an exit, a connection).
 pub const WAIT: Duration = Duration::from_secs(10);
 /// Upper bound for any child process that should finish on its own (a whole paho script).
@@ -91,7 +93,8 @@ impl BrokerKind {
     }
 }
 
-/// A port that was free a moment ago (bind to port 0, read it, let it go).
+/// A port that was free a moment ago (bind to port 0, read it, let it go), for Mosquitto,
+/// which cannot bind port 0 and say which port it got.
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -144,11 +147,16 @@ impl Broker {
             .prefix("robustmq-interop-")
             .tempdir()
             .expect("temp dir");
+        if kind == BrokerKind::Robustmq {
+            return Broker::start_robustmq(dir);
+        }
+        // Mosquitto binds the port it is given: another process may take it first, then
+        // another port is tried.
         let mut failures = Vec::new();
         for attempt in 1..=5 {
             let port = free_port();
             let log = dir.path().join(format!("broker-{attempt}.log"));
-            let mut child = spawn_broker(kind, port, dir.path(), &log);
+            let mut child = spawn_mosquitto(port, dir.path(), &log);
             match wait_ready(&mut child, port) {
                 Ok(()) => {
                     return Broker {
@@ -170,6 +178,29 @@ impl Broker {
             }
         }
         panic!("the {kind:?} broker did not start:\n{}", failures.join("\n"));
+    }
+
+    /// `robustmq serve` on port 0, so no other process can take its port first.
+    fn start_robustmq(dir: tempfile::TempDir) -> Broker {
+        let log = dir.path().join("broker.log");
+        let mut serve = Command::new(env!("CARGO_BIN_EXE_robustmq"));
+        serve
+            .arg("serve")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .arg("--log-level")
+            .arg("debug");
+        let (child, bound) = broker_process::start(&mut serve, &log, WAIT)
+            .unwrap_or_else(|e| panic!("the Robustmq broker did not start: {e}"));
+        Broker {
+            child: Some(child),
+            port: bound.port(0, "mqtt"),
+            log,
+            kind: BrokerKind::Robustmq,
+            _dir: dir,
+        }
     }
 
     pub fn port(&self) -> u16 {
@@ -237,39 +268,22 @@ impl Drop for Broker {
     }
 }
 
-fn spawn_broker(kind: BrokerKind, port: u16, dir: &Path, log: &Path) -> Child {
+fn spawn_mosquitto(port: u16, dir: &Path, log: &Path) -> Child {
     let stderr = std::fs::File::create(log).expect("create the broker log file");
-    let mut cmd = match kind {
-        BrokerKind::Robustmq => {
-            let mut cmd = Command::new(env!("CARGO_BIN_EXE_robustmq"));
-            cmd.arg("serve")
-                .arg("--listen")
-                .arg(format!("127.0.0.1:{port}"))
-                .arg("--data-dir")
-                .arg(dir.join("data"))
-                .arg("--log-level")
-                .arg("debug")
-                .env_remove("RUST_LOG")
-                .env("NO_COLOR", "1");
-            cmd
-        }
-        BrokerKind::Mosquitto => {
-            let conf = dir.join(format!("mosquitto-{port}.conf"));
-            std::fs::write(
-                &conf,
-                format!("listener {port} 127.0.0.1\nallow_anonymous true\nlog_type all\n"),
-            )
-            .expect("write mosquitto.conf");
-            let mut cmd = Command::new("mosquitto");
-            cmd.arg("-c").arg(conf);
-            cmd
-        }
-    };
-    cmd.stdin(Stdio::null())
+    let conf = dir.join(format!("mosquitto-{port}.conf"));
+    std::fs::write(
+        &conf,
+        format!("listener {port} 127.0.0.1\nallow_anonymous true\nlog_type all\n"),
+    )
+    .expect("write mosquitto.conf");
+    Command::new("mosquitto")
+        .arg("-c")
+        .arg(conf)
+        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(stderr)
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot start the {kind:?} broker: {e}"))
+        .unwrap_or_else(|e| panic!("cannot start the Mosquitto broker: {e}"))
 }
 
 fn wait_ready(child: &mut Child, port: u16) -> Result<(), String> {

@@ -9,6 +9,8 @@
 //! tell a broken test from a broken broker (only the shutdown test, which checks a behaviour
 //! Mosquitto does not have, is expected to fail there).
 
+#[path = "../support/broker_process.rs"]
+mod broker_process;
 mod harness;
 mod mosquitto;
 mod mosquitto_cli;

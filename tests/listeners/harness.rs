@@ -8,9 +8,12 @@ use std::process::{Child, Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::broker_process::{self, Bound};
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_robustmq");
 
-/// A port that was free a moment ago.
+/// A port that was free a moment ago, for Mosquitto, which cannot bind port 0 and say which
+/// port it got; robustmq binds port 0 itself (see [`Broker::start`]).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -56,15 +59,16 @@ pub fn certs_in(dir: &Path, extra: &[&str]) -> PathBuf {
 /// The broker under test; killed (and its log printed if the test failed) when dropped.
 pub struct Broker {
     child: Child,
+    bound: Bound,
     // Holds the configuration, data and log until the broker is gone.
     _dir: tempfile::TempDir,
     log: PathBuf,
 }
 
 impl Broker {
-    /// Starts `robustmq serve -c` with `listeners` (TOML `[[listeners]]` tables) and `extra`
-    /// configuration, and waits until every TCP port in `ports` accepts connections.
-    pub fn start(listeners: &str, extra: &str, ports: &[u16]) -> Broker {
+    /// Starts `robustmq serve -c` with `listeners` (TOML `[[listeners]]` tables, bound to port
+    /// 0) and `extra` configuration, and waits until it serves them all.
+    pub fn start(listeners: &str, extra: &str) -> Broker {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("robustmq.toml");
         std::fs::write(
@@ -76,34 +80,21 @@ impl Broker {
         )
         .unwrap();
         let log = dir.path().join("broker.log");
-        let child = Command::new(BIN)
-            .args(["serve", "--log-level", "info", "-c"])
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("start robustmq serve");
-        let broker = Broker {
+        let mut serve = Command::new(BIN);
+        serve.args(["serve", "--log-level", "info", "-c"]).arg(&config);
+        let (child, bound) = broker_process::start(&mut serve, &log, Duration::from_secs(20))
+            .unwrap_or_else(|e| panic!("{e}"));
+        Broker {
             child,
+            bound,
             _dir: dir,
             log,
-        };
-        for port in ports {
-            broker.wait_for_port(*port);
         }
-        broker
     }
 
-    fn wait_for_port(&self, port: u16) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "port {port} never opened; broker log:\n{}",
-                self.log()
-            );
-            thread::sleep(Duration::from_millis(50));
-        }
+    /// The port of the `index`th `[[listeners]]` table, which is of `protocol`.
+    pub fn port(&self, index: usize, protocol: &str) -> u16 {
+        self.bound.port(index, protocol)
     }
 
     pub fn log(&self) -> String {
@@ -268,17 +259,17 @@ pub fn publish_until_received(subscriber: &Subscriber, pub_args: &[&str], topic:
 }
 
 /// The `[[listeners]]` table of a TLS listener using certificates in `dir`.
-pub fn tls_listener(protocol: &str, port: u16, dir: &Path, extra: &str) -> String {
+pub fn tls_listener(protocol: &str, dir: &Path, extra: &str) -> String {
     format!(
-        "[[listeners]]\nbind = \"127.0.0.1:{port}\"\nprotocol = \"{protocol}\"\ncert = \"{}\"\nkey = \"{}\"\n{extra}\n",
+        "[[listeners]]\nbind = \"127.0.0.1:0\"\nprotocol = \"{protocol}\"\ncert = \"{}\"\nkey = \"{}\"\n{extra}\n",
         dir.join("server.crt").display(),
         dir.join("server.key").display()
     )
 }
 
 /// The `[[listeners]]` table of a plain MQTT listener.
-pub fn plain_listener(port: u16) -> String {
-    format!("[[listeners]]\nbind = \"127.0.0.1:{port}\"\n")
+pub fn plain_listener() -> String {
+    "[[listeners]]\nbind = \"127.0.0.1:0\"\n".to_string()
 }
 
 /// Raw TCP: sends `bytes` and reads what comes back until the server closes (or 10 s).

@@ -13,8 +13,8 @@ fn s(p: &std::path::Path) -> String {
 #[test]
 fn mosquitto_clients_publish_and_subscribe_over_tls_in_both_versions() {
     let certs = new_certs(&[]);
-    let port = free_port();
-    let broker = Broker::start(&tls_listener("mqtts", port, &certs, ""), "", &[port]);
+    let broker = Broker::start(&tls_listener("mqtts", &certs, ""), "");
+    let port = broker.port(0, "mqtts");
     let ca = s(&certs.join("ca.crt"));
     for version in ["mqttv311", "mqttv5"] {
         let p = port.to_string();
@@ -29,16 +29,11 @@ fn mosquitto_clients_publish_and_subscribe_over_tls_in_both_versions() {
 fn a_client_that_does_not_trust_the_certificate_or_speaks_plain_mqtt_gets_nothing() {
     let certs = new_certs(&[]);
     let other = new_certs(&[]);
-    let (tls_port, plain_port) = (free_port(), free_port());
     let broker = Broker::start(
-        &format!(
-            "{}{}",
-            tls_listener("mqtts", tls_port, &certs, ""),
-            plain_listener(plain_port)
-        ),
+        &format!("{}{}", tls_listener("mqtts", &certs, ""), plain_listener()),
         "",
-        &[tls_port, plain_port],
     );
+    let (tls_port, plain_port) = (broker.port(0, "mqtts"), broker.port(1, "mqtt"));
     let p = tls_port.to_string();
     // Signed by another CA: the client refuses the server.
     let out = mosquitto_pub(&[
@@ -85,8 +80,8 @@ fn a_client_that_does_not_trust_the_certificate_or_speaks_plain_mqtt_gets_nothin
 #[test]
 fn only_tls_1_2_and_1_3_are_offered() {
     let certs = new_certs(&[]);
-    let port = free_port();
-    let _broker = Broker::start(&tls_listener("mqtts", port, &certs, ""), "", &[port]);
+    let broker = Broker::start(&tls_listener("mqtts", &certs, ""), "");
+    let port = broker.port(0, "mqtts");
     let connect = format!("127.0.0.1:{port}");
     let handshake = |version: &str| {
         // SECLEVEL=0 lets this OpenSSL offer the old versions at all: the refusal must come
@@ -128,12 +123,12 @@ fn only_tls_1_2_and_1_3_are_offered() {
 fn mutual_tls_requires_a_certificate_signed_by_the_client_ca() {
     let certs = new_certs(&[]);
     let stranger = new_certs(&["--client-name", "stranger"]);
-    let port = free_port();
     let extra = format!(
         "client_ca = \"{}\"\nrequire_certificate = true\n",
         s(&certs.join("ca.crt"))
     );
-    let _broker = Broker::start(&tls_listener("mqtts", port, &certs, &extra), "", &[port]);
+    let broker = Broker::start(&tls_listener("mqtts", &certs, &extra), "");
+    let port = broker.port(0, "mqtts");
     let p = port.to_string();
     let ca = s(&certs.join("ca.crt"));
     let base = [
@@ -168,27 +163,22 @@ fn mutual_tls_requires_a_certificate_signed_by_the_client_ca() {
 #[test]
 fn the_certificate_common_name_becomes_the_user_name_for_login_and_acl() {
     let certs = new_certs(&["--client-name", "sensor-7"]);
-    let (identity_port, plain_tls_port) = (free_port(), free_port());
     let ca = s(&certs.join("ca.crt"));
     let mtls = format!("client_ca = \"{ca}\"\nrequire_certificate = true\nallow_anonymous = false\n");
     let listeners = format!(
         "{}{}",
         tls_listener(
             "mqtts",
-            identity_port,
             &certs,
             &format!("{mtls}use_identity_as_username = true\n")
         ),
-        tls_listener("mqtts", plain_tls_port, &certs, &mtls),
+        tls_listener("mqtts", &certs, &mtls),
     );
     let dir = tempfile::tempdir().unwrap();
     let acl = dir.path().join("acl");
     std::fs::write(&acl, "user sensor-7\ntopic readwrite sensors/7/#\n").unwrap();
-    let broker = Broker::start(
-        &listeners,
-        &format!("[auth]\nacl_file = \"{}\"\n", s(&acl)),
-        &[identity_port, plain_tls_port],
-    );
+    let broker = Broker::start(&listeners, &format!("[auth]\nacl_file = \"{}\"\n", s(&acl)));
+    let (identity_port, plain_tls_port) = (broker.port(0, "mqtts"), broker.port(1, "mqtts"));
     let (cert, key) = (s(&certs.join("client.crt")), s(&certs.join("client.key")));
     let tls = |port: u16| {
         vec![
@@ -237,16 +227,11 @@ fn sighup_swaps_the_certificate_and_keeps_connected_clients() {
     for f in ["server.crt", "server.key"] {
         std::fs::copy(old.join(f), live.join(f)).unwrap();
     }
-    let (tls_port, plain_port) = (free_port(), free_port());
     let broker = Broker::start(
-        &format!(
-            "{}{}",
-            tls_listener("mqtts", tls_port, &live, ""),
-            plain_listener(plain_port)
-        ),
+        &format!("{}{}", tls_listener("mqtts", &live, ""), plain_listener()),
         "",
-        &[tls_port, plain_port],
     );
+    let (tls_port, plain_port) = (broker.port(0, "mqtts"), broker.port(1, "mqtt"));
     let p = tls_port.to_string();
     let old_ca = s(&old.join("ca.crt"));
     let new_ca = s(&new.join("ca.crt"));
@@ -362,16 +347,19 @@ fn robustmq_pub_and_sub_speak_tls_and_name_the_check_that_failed() {
     // Valid for 10.9.9.9 only: connecting to 127.0.0.1 fails the name check.
     let other_name = new_certs(&["--host", "elsewhere.example", "--ip", "10.9.9.9"]);
     let stranger = new_certs(&[]);
-    let (tls_port, named_port, plain_port) = (free_port(), free_port(), free_port());
-    let _broker = Broker::start(
+    let broker = Broker::start(
         &format!(
             "{}{}{}",
-            tls_listener("mqtts", tls_port, &certs, ""),
-            tls_listener("mqtts", named_port, &other_name, ""),
-            plain_listener(plain_port)
+            tls_listener("mqtts", &certs, ""),
+            tls_listener("mqtts", &other_name, ""),
+            plain_listener()
         ),
         "",
-        &[tls_port, named_port, plain_port],
+    );
+    let (tls_port, named_port, plain_port) = (
+        broker.port(0, "mqtts"),
+        broker.port(1, "mqtts"),
+        broker.port(2, "mqtt"),
     );
     let ca = s(&certs.join("ca.crt"));
     let p = tls_port.to_string();

@@ -17,12 +17,7 @@ fn unix_listener(path: &std::path::Path) -> String {
 fn mosquitto_clients_work_over_a_unix_socket_and_anonymous_is_allowed_there() {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("robustmq.sock");
-    let port = free_port();
-    let broker = Broker::start(
-        &format!("{}{}", unix_listener(&socket), plain_listener(port)),
-        "",
-        &[port],
-    );
+    let broker = Broker::start(&format!("{}{}", unix_listener(&socket), plain_listener()), "");
     wait_until("the socket file", || socket.exists());
     let path = socket.display().to_string();
     let sub = Subscriber::start(&["--unix", &path, "-t", "u/#"]);
@@ -43,12 +38,7 @@ fn mosquitto_clients_work_over_a_unix_socket_and_anonymous_is_allowed_there() {
 fn a_socket_in_use_or_a_regular_file_is_not_replaced_but_a_stale_one_is() {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("robustmq.sock");
-    let port = free_port();
-    let first = Broker::start(
-        &format!("{}{}", unix_listener(&socket), plain_listener(port)),
-        "",
-        &[port],
-    );
+    let first = Broker::start(&format!("{}{}", unix_listener(&socket), plain_listener()), "");
     wait_until("the socket file", || socket.exists());
     let config = dir.path().join("second.toml");
     std::fs::write(
@@ -70,12 +60,7 @@ fn a_socket_in_use_or_a_regular_file_is_not_replaced_but_a_stale_one_is() {
     // A socket left behind by a killed broker is stale: the next broker takes the path over.
     drop(first);
     assert!(socket.exists(), "kill -9 leaves the socket file behind");
-    let port = free_port();
-    let third = Broker::start(
-        &format!("{}{}", unix_listener(&socket), plain_listener(port)),
-        "",
-        &[port],
-    );
+    let third = Broker::start(&format!("{}{}", unix_listener(&socket), plain_listener()), "");
     let path = socket.display().to_string();
     let sub = Subscriber::start(&["--unix", &path, "-t", "s/#"]);
     publish_until_received(&sub, &["--unix", &path], "s/1", "taken-over");

@@ -9,23 +9,22 @@ use std::time::Duration;
 
 use crate::harness::*;
 
-fn ws_listener(protocol: &str, port: u16, extra: &str) -> String {
-    format!("[[listeners]]\nbind = \"127.0.0.1:{port}\"\nprotocol = \"{protocol}\"\n{extra}\n")
+fn ws_listener(protocol: &str, extra: &str) -> String {
+    format!("[[listeners]]\nbind = \"127.0.0.1:0\"\nprotocol = \"{protocol}\"\n{extra}\n")
 }
 
 #[test]
 fn paho_publishes_and_subscribes_over_ws_and_wss_in_both_versions() {
     let certs = new_certs(&[]);
-    let (ws, wss) = (free_port(), free_port());
-    let _broker = Broker::start(
+    let broker = Broker::start(
         &format!(
             "{}{}",
-            ws_listener("ws", ws, "path = \"/broker\""),
-            tls_listener("wss", wss, &certs, "")
+            ws_listener("ws", "path = \"/broker\""),
+            tls_listener("wss", &certs, "")
         ),
         "",
-        &[ws, wss],
     );
+    let (ws, wss) = (broker.port(0, "ws"), broker.port(1, "wss"));
     let ca = certs.join("ca.crt").display().to_string();
     for version in ["311", "5"] {
         let out = python("ws_pubsub.py", &[&ws.to_string(), "/broker", version]);
@@ -43,8 +42,8 @@ fn mqtt_js_publishes_and_subscribes_over_ws_in_both_versions() {
         "MQTT.js is missing: run .ci/setup-test-deps.sh (npm install in {})",
         js.display()
     );
-    let port = free_port();
-    let _broker = Broker::start(&ws_listener("ws", port, ""), "", &[port]);
+    let broker = Broker::start(&ws_listener("ws", ""), "");
+    let port = broker.port(0, "ws");
     for version in ["4", "5"] {
         let out = run(
             Command::new("node")
@@ -120,8 +119,8 @@ const CONNECT_V311: [u8; 14] = [0x10, 0x0c, 0, 4, b'M', b'Q', b'T', b'T', 4, 2, 
 
 #[test]
 fn the_upgrade_answers_mqtt_and_refuses_other_paths_and_subprotocols() {
-    let port = free_port();
-    let _broker = Broker::start(&ws_listener("ws", port, ""), "", &[port]);
+    let broker = Broker::start(&ws_listener("ws", ""), "");
+    let port = broker.port(0, "ws");
     let mut ok = TcpStream::connect(("127.0.0.1", port)).unwrap();
     ok.write_all(&upgrade("/mqtt", Some("mqtt"))).unwrap();
     let head = response_head(&mut ok);
@@ -159,13 +158,8 @@ fn the_upgrade_answers_mqtt_and_refuses_other_paths_and_subprotocols() {
 
 #[test]
 fn garbage_and_text_frames_close_only_that_connection() {
-    let port = free_port();
-    let plain = free_port();
-    let broker = Broker::start(
-        &format!("{}{}", ws_listener("ws", port, ""), plain_listener(plain)),
-        "",
-        &[port, plain],
-    );
+    let broker = Broker::start(&format!("{}{}", ws_listener("ws", ""), plain_listener()), "");
+    let (port, plain) = (broker.port(0, "ws"), broker.port(1, "mqtt"));
     let bystander = Subscriber::start(&["-p", &plain.to_string(), "-t", "still/#"]);
     // Not HTTP at all.
     let reply = exchange(

@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-use std::net::{SocketAddr, TcpListener as StdListener, TcpStream as StdStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -14,6 +14,8 @@ use robustmq::server::{self, RunningServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
+
+use crate::broker_process;
 
 /// How long a test waits for something that should happen (a refused login takes 1 s).
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -538,66 +540,37 @@ pub struct BinaryBroker {
 
 impl BinaryBroker {
     /// Starts the binary with `passwd` and `acl` as its files and `allow_anonymous`, on a
-    /// free loopback port.
+    /// loopback port of its own (port 0, read back from its log, so no other process can take
+    /// it first).
     pub fn start(passwd: &str, acl: &str, allow_anonymous: bool) -> BinaryBroker {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("passwd"), passwd).unwrap();
         std::fs::write(dir.path().join("acl"), acl).unwrap();
-        let mut failures = Vec::new();
-        for attempt in 1..=5 {
-            let port = StdListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("bind 127.0.0.1:0")
-                .port();
-            let config = dir.path().join("robustmq.toml");
-            std::fs::write(
-                &config,
-                format!(
-                    "[server]\ndata_dir = \"data\"\n\n[[listeners]]\nbind = \"127.0.0.1:{port}\"\nallow_anonymous = {allow_anonymous}\n\n[auth]\npassword_file = \"passwd\"\nacl_file = \"acl\"\n"
-                ),
-            )
-            .unwrap();
-            let log = dir.path().join(format!("broker-{attempt}.log"));
-            let stderr = std::fs::File::create(&log).expect("log file");
-            let mut child = Command::new(env!("CARGO_BIN_EXE_robustmq"))
-                .arg("serve")
-                .arg("--config")
-                .arg(&config)
-                .env_remove("RUST_LOG")
-                .env("NO_COLOR", "1")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(stderr)
-                .spawn()
-                .expect("start robustmq");
-            let addr = SocketAddr::from(([127, 0, 0, 1], port));
-            let deadline = Instant::now() + WAIT;
-            loop {
-                if let Ok(Some(status)) = child.try_wait() {
-                    failures.push(format!(
-                        "attempt {attempt}: exited {status}: {}",
-                        std::fs::read_to_string(&log).unwrap_or_default()
-                    ));
-                    break;
-                }
-                if StdStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                    return BinaryBroker {
-                        child: Some(child),
-                        port,
-                        dir,
-                        log,
-                    };
-                }
-                if Instant::now() >= deadline {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    failures.push(format!("attempt {attempt}: port {port} never opened"));
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-        panic!("robustmq did not start:\n{}", failures.join("\n"));
+        std::fs::write(
+            dir.path().join("robustmq.toml"),
+            format!(
+                "[server]\ndata_dir = \"data\"\n\n[[listeners]]\nbind = \"127.0.0.1:0\"\nallow_anonymous = {allow_anonymous}\n\n[auth]\npassword_file = \"passwd\"\nacl_file = \"acl\"\n"
+            ),
+        )
+        .unwrap();
+        let mut broker = BinaryBroker {
+            child: None,
+            port: 0,
+            log: dir.path().join("broker.log"),
+            dir,
+        };
+        broker.spawn();
+        broker
+    }
+
+    /// Starts the process on the configuration and data in `dir`, and takes the port it got.
+    fn spawn(&mut self) {
+        let mut serve = Command::new(env!("CARGO_BIN_EXE_robustmq"));
+        serve.arg("serve").arg("--config").arg(self.path("robustmq.toml"));
+        let (child, bound) = broker_process::start(&mut serve, &self.log, WAIT)
+            .unwrap_or_else(|e| panic!("robustmq did not start: {e}"));
+        self.child = Some(child);
+        self.port = bound.port(0, "mqtt");
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -605,38 +578,14 @@ impl BinaryBroker {
     }
 
     /// Kills the broker with SIGKILL (no shutdown, nothing flushed beyond what was committed)
-    /// and starts it again on the same port, configuration and data directory.
+    /// and starts it again on the same configuration and data directory, on another port:
+    /// read [`BinaryBroker::port`] again.
     pub fn kill9_and_restart(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
         }
-        let stderr = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&self.log)
-            .expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_robustmq"))
-            .arg("serve")
-            .arg("--config")
-            .arg(self.path("robustmq.toml"))
-            .env_remove("RUST_LOG")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .expect("restart robustmq");
-        self.child = Some(child);
-        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
-        let deadline = Instant::now() + WAIT;
-        while StdStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "the restarted broker never listened:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.spawn();
     }
 
     /// Everything logged so far.

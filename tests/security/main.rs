@@ -4,6 +4,8 @@
 //! a loopback address.
 
 mod acl;
+#[path = "../support/broker_process.rs"]
+mod broker_process;
 mod common;
 mod interop;
 mod login;

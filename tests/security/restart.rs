@@ -12,9 +12,14 @@ async fn a_persistent_session_keeps_its_owner_across_a_kill_9_restart() {
         false,
     );
     let alice_login = Some(("alice", "a-pass"));
-    let mut options = v3::options_on(broker.port, "alice-phone", alice_login);
-    options.set_clean_session(false);
-    let mut alice = v3::try_connect(options.clone()).await.expect("alice connects");
+    let alice_phone = |port| {
+        let mut options = v3::options_on(port, "alice-phone", alice_login);
+        options.set_clean_session(false);
+        options
+    };
+    let mut alice = v3::try_connect(alice_phone(broker.port))
+        .await
+        .expect("alice connects");
     assert_eq!(
         alice.subscribe("a/#", v3::QoS::AtLeastOnce).await,
         [v3::SubscribeReasonCode::Success(v3::QoS::AtLeastOnce)]
@@ -29,7 +34,10 @@ async fn a_persistent_session_keeps_its_owner_across_a_kill_9_restart() {
         .expect("root connects");
     root.publish_acked("a/1", "while you were away").await;
 
-    let mut alice = v3::try_connect(options).await.expect("alice reconnects");
+    // The restarted broker listens on another port.
+    let mut alice = v3::try_connect(alice_phone(broker.port))
+        .await
+        .expect("alice reconnects");
     assert!(
         alice.session_present,
         "[MQTT-3.2.2-2] the stored session is resumed"

@@ -2,6 +2,8 @@
 
 #[path = "../durability/binary.rs"]
 mod binary;
+#[path = "../support/broker_process.rs"]
+mod broker_process;
 mod cli;
 mod compact;
 mod export;

@@ -11,8 +11,12 @@ use std::time::{Duration, Instant};
 
 use rumqttc::{Client, MqttOptions, QoS};
 
+use crate::broker_process;
+
 const BIN: &str = env!("CARGO_BIN_EXE_robustmq");
 
+/// A port that was free a moment ago, for Mosquitto, which cannot bind port 0 and say which
+/// port it got.
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -39,16 +43,16 @@ impl Drop for Proc {
     }
 }
 
-fn robustmq(port: u16, dir: &Path) -> Proc {
-    let child = Command::new(BIN)
+/// `robustmq serve` on `port` of 127.0.0.1 (0 for one the kernel picks, which no other process
+/// can take first) with its data in `dir`; returns it and the port it listens on.
+fn robustmq(port: u16, dir: &Path) -> (Proc, u16) {
+    let mut serve = Command::new(BIN);
+    serve
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start robustmq serve");
-    wait_for_port(port);
-    Proc(child)
+        .arg(dir);
+    let (child, bound) = broker_process::start(&mut serve, &dir.join("broker.log"), Duration::from_secs(20))
+        .unwrap_or_else(|e| panic!("robustmq serve did not start: {e}"));
+    (Proc(child), bound.port(0, "mqtt"))
 }
 
 /// A tmux server of our own (its own socket), killed when dropped.
@@ -247,8 +251,7 @@ fn assert_quit_restores_the_terminal(tmux: &Tmux) {
 #[test]
 fn top_shows_live_clients_and_rates_reconnects_and_quits_cleanly() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let broker = robustmq(port, dir.path());
+    let (broker, port) = robustmq(0, dir.path());
     let publishers = Publishers::start(port, 3);
     let tmux = Tmux::start(80, 24);
     tmux.type_line(&format!("{BIN} top -p {port} --interval 0.5; echo top-exited=$?"));
@@ -286,6 +289,8 @@ fn top_shows_live_clients_and_rates_reconnects_and_quits_cleanly() {
     tmux.wait_for("top to notice the broker is gone", Duration::from_secs(30), |s| {
         s.contains("✕ disconnected") || s.contains("reconnecting")
     });
+    // Back on the same port, where top looks for it. The port is free between the two
+    // brokers: should another process take it meanwhile, this start fails and says so.
     let _broker = robustmq(port, dir.path());
     tmux.wait_for("top to reconnect", Duration::from_secs(30), |s| {
         s.contains("● connected")
