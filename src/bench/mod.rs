@@ -252,7 +252,7 @@ pub struct Shared {
     pub clients: usize,
     /// Messages queued by publishers.
     pub sent: Counter,
-    /// QoS 1/2 publishes completed.
+    /// QoS 1/2 publishes the broker accepted.
     pub acked: Counter,
     /// Messages received by subscribers.
     pub received: Counter,
@@ -270,6 +270,8 @@ pub struct Shared {
     pub connect_latency: Latencies,
     /// Errors by kind.
     pub errors: Errors,
+    /// Publishes the broker refused, by reason.
+    pub refusals: Errors,
     /// The first connection error.
     pub first_connect_error: OnceLock<ConnectError>,
     /// Publishers start.
@@ -302,6 +304,7 @@ impl Shared {
             ack_latency: Latencies::default(),
             connect_latency: Latencies::default(),
             errors: Errors::default(),
+            refusals: Errors::default(),
             first_connect_error: OnceLock::new(),
             go: Signal::default(),
             started: OnceLock::new(),

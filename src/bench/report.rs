@@ -62,13 +62,23 @@ pub struct Report {
     pub dropped: u64,
     /// Messages published.
     pub sent: u64,
-    /// QoS 1/2 publishes acknowledged.
+    /// QoS 1/2 publishes the broker accepted (PUBACK/PUBCOMP with a success reason code).
     pub acked: u64,
-    /// Deliveries the subscribers should have seen (null when unknown, as in `bench sub`).
+    /// QoS 1/2 publishes the broker refused (reason code 0x80 or above, which only MQTT 5 can
+    /// say). Not lost, and not errors of the bench: the broker's answer.
+    pub refused: u64,
+    /// Refusals by reason, most frequent first.
+    pub refused_reasons: Vec<ErrorKind>,
+    /// QoS 1/2 publishes neither accepted nor refused by the end of the drain time (or when
+    /// their connection was lost). At QoS 1/2, sent = acked + refused + unacknowledged.
+    pub unacknowledged: u64,
+    /// Deliveries of the accepted messages (QoS 0: of every message sent) the subscribers
+    /// should have seen (null when unknown, as in `bench sub`).
     pub expected: Option<u64>,
     /// Messages received.
     pub received: u64,
-    /// Deliveries that never arrived (`sub`: gaps in the sequence numbers).
+    /// Expected deliveries that never arrived: accepted (QoS 0: sent) and still not received
+    /// when the drain ended (`sub`: gaps in the sequence numbers).
     pub lost: u64,
     /// Messages received more than once.
     pub duplicates: u64,
@@ -88,6 +98,9 @@ pub struct Report {
     pub latency_us: Percentiles,
     /// Publish to PUBACK/PUBCOMP.
     pub ack_latency_us: Percentiles,
+    /// Seconds spent after publishing waiting for the last acknowledgements and deliveries (at
+    /// most the drain time; it ends early once everything arrived or nothing did for 2 s).
+    pub drain_s: f64,
     /// Errors in all.
     pub errors: u64,
     /// Errors by kind, most frequent first.
@@ -179,6 +192,11 @@ impl Report {
                 );
                 if self.qos.unwrap_or(0) > 0 {
                     let _ = writeln!(t, "{:<12} {:>14}", "acked", count(self.acked));
+                    for (name, n) in [("refused", self.refused), ("unacked", self.unacknowledged)] {
+                        if n > 0 {
+                            let _ = writeln!(t, "{:<12} {:>14}", name, count(n));
+                        }
+                    }
                 }
             }
             if self.subscribers > 0 {
@@ -237,9 +255,15 @@ impl Report {
         for kind in self.error_kinds.iter().take(5) {
             let _ = writeln!(t, "  {:>8} × {}", count(kind.count), kind.error);
         }
+        if self.refused > 0 {
+            let _ = writeln!(t, "refused      {}", count(self.refused));
+            for kind in self.refused_reasons.iter().take(5) {
+                let _ = writeln!(t, "  {:>8} × {}", count(kind.count), kind.error);
+            }
+        }
         let _ = write!(
             t,
-            "time         {:.1} s ({:.1} s {})",
+            "time         {:.1} s ({:.1} s {}",
             self.elapsed_s,
             self.active_s,
             if self.command == "conn" {
@@ -248,6 +272,10 @@ impl Report {
                 "active"
             }
         );
+        if self.drain_s > 0.0 {
+            let _ = write!(t, ", {:.1} s draining", self.drain_s);
+        }
+        t.push(')');
         if let Some(cpu) = self.bench_cpu {
             let _ = write!(t, ", bench CPU {:.2} cores on {} threads", cpu, self.threads);
         }
@@ -291,8 +319,13 @@ mod tests {
             "command",
             "scenario",
             "sent",
+            "acked",
+            "refused",
+            "refused_reasons",
+            "unacknowledged",
             "received",
             "lost",
+            "drain_s",
             "duplicates",
             "reordered",
             "send_rate",

@@ -148,6 +148,14 @@ fn finish(
         );
         return ExitCode::from(EXIT_ERROR);
     }
+    if report.refused > 0 {
+        let first = report.refused_reasons.first().map_or("", |k| k.error.as_str());
+        eprintln!(
+            "robustmq bench: the broker refused {} publishes, the most often: {first}",
+            report.refused
+        );
+        return ExitCode::from(EXIT_ERROR);
+    }
     ExitCode::SUCCESS
 }
 

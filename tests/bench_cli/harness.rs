@@ -37,9 +37,18 @@ pub struct Broker {
 impl Broker {
     /// `robustmq serve` on a free port with a temporary data directory.
     pub fn robustmq() -> Broker {
+        Broker::robustmq_with("")
+    }
+
+    /// `robustmq serve` as [`Broker::robustmq`], with `toml` as its configuration file.
+    pub fn robustmq_with(toml: &str) -> Broker {
         Broker::start(|port, dir| {
+            let config = dir.join("robustmq.toml");
+            std::fs::write(&config, toml).expect("write robustmq.toml");
             let mut cmd = Command::new(binary());
             cmd.arg("serve")
+                .arg("--config")
+                .arg(&config)
                 .arg("--listen")
                 .arg(format!("127.0.0.1:{port}"))
                 .arg("--data-dir")

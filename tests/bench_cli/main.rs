@@ -1,8 +1,10 @@
 //! `robustmq bench`: the built binary against a `robustmq serve` child process (and Mosquitto,
 //! when installed): every subcommand's JSON and table output, message accounting per scenario,
-//! `--compare`, and the error paths with their exit codes. No assertion on speed.
+//! `--compare`, refusals apart from losses, and the error paths with their exit codes. No
+//! assertion on speed.
 
 mod errors;
 mod harness;
 mod output;
+mod overload;
 mod scenarios;

@@ -1,0 +1,52 @@
+//! What `bench/overload.sh` relies on: refused publishes counted apart from lost ones.
+
+use serde_json::Value;
+
+use crate::harness::{bench, num, Broker};
+
+#[test]
+fn refused_publishes_are_neither_lost_nor_errors() {
+    // 50 publishes per second with a burst of 50: most of 600 at full speed are refused (0x97).
+    let broker = Broker::robustmq_with("[limits]\nmax_publish_rate = 50\n");
+    let port = broker.port().to_string();
+    let run = bench(&[
+        "pubsub", "-p", &port, "-c", "1", "-q", "1", "-V", "5", "-n", "600", "--json", "--quiet",
+    ]);
+    // Refusals are reported in the exit code as before, but not as errors or lost messages.
+    assert_eq!(run.code(), 1, "{run:#?}");
+    assert!(run.stderr.contains("refused"), "{run:#?}");
+    let v: Value = serde_json::from_str(run.stdout.trim()).expect("one JSON object");
+    let (sent, acked, refused) = (num(&v, "sent"), num(&v, "acked"), num(&v, "refused"));
+    assert_eq!(sent, 600, "{v:#}");
+    assert!(refused > 0 && acked > 0, "{v:#}");
+    assert_eq!(acked + refused + num(&v, "unacknowledged"), sent, "{v:#}");
+    assert_eq!(num(&v, "unacknowledged"), 0, "{v:#}");
+    assert_eq!(num(&v, "expected"), acked, "{v:#}");
+    assert_eq!(num(&v, "received"), acked, "{v:#}");
+    for key in ["lost", "duplicates", "errors"] {
+        assert_eq!(num(&v, key), 0, "{key} in {v:#}");
+    }
+    let reason = &v["refused_reasons"][0];
+    assert_eq!(num(reason, "count"), refused, "{v:#}");
+    assert!(
+        reason["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("quota exceeded")),
+        "{v:#}"
+    );
+}
+
+#[test]
+fn at_qos0_and_311_every_message_sent_is_expected() {
+    let broker = Broker::robustmq();
+    let port = broker.port().to_string();
+    let v = bench(&[
+        "pubsub", "-p", &port, "-c", "2", "-q", "0", "-V", "311", "-n", "300", "--json", "--quiet",
+    ])
+    .json();
+    assert_eq!(num(&v, "expected"), num(&v, "sent"), "{v:#}");
+    assert_eq!(num(&v, "received") + num(&v, "lost"), num(&v, "sent"), "{v:#}");
+    for key in ["acked", "refused", "unacknowledged"] {
+        assert_eq!(num(&v, key), 0, "{key} in {v:#}");
+    }
+}
