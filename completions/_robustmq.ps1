@@ -380,6 +380,7 @@ Register-ArgumentCompleter -Native -CommandName 'robustmq' -ScriptBlock {
             [CompletionResult]::new('--clients', '--clients', [CompletionResultType]::ParameterName, 'Clients: fanin N publishers → 1 subscriber, fanout 1 → N, p2p N pairs, sharedsub 1 → N')
             [CompletionResult]::new('--publishers', '--publishers', [CompletionResultType]::ParameterName, 'Publishers (instead of what -c gives)')
             [CompletionResult]::new('--subscribers', '--subscribers', [CompletionResultType]::ParameterName, 'Subscribers (instead of what -c gives)')
+            [CompletionResult]::new('--stalled-subscribers', '--stalled-subscribers', [CompletionResultType]::ParameterName, 'Also N subscribers that subscribe to the publishers'' topics (in turn) and then never read: what the broker queues for them shows in its memory, and should stay bounded without slowing the others. Nothing is expected of them')
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Topic prefix: topics are PREFIX/SCENARIO/i')
             [CompletionResult]::new('--topic', '--topic', [CompletionResultType]::ParameterName, 'Topic prefix: topics are PREFIX/SCENARIO/i')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'QoS of publishes and subscriptions: 0, 1 or 2')

@@ -364,6 +364,7 @@ set edit:completion:arg-completer[robustmq] = {|@words|
             cand --clients 'Clients: fanin N publishers → 1 subscriber, fanout 1 → N, p2p N pairs, sharedsub 1 → N'
             cand --publishers 'Publishers (instead of what -c gives)'
             cand --subscribers 'Subscribers (instead of what -c gives)'
+            cand --stalled-subscribers 'Also N subscribers that subscribe to the publishers'' topics (in turn) and then never read: what the broker queues for them shows in its memory, and should stay bounded without slowing the others. Nothing is expected of them'
             cand -t 'Topic prefix: topics are PREFIX/SCENARIO/i'
             cand --topic 'Topic prefix: topics are PREFIX/SCENARIO/i'
             cand -q 'QoS of publishes and subscriptions: 0, 1 or 2'

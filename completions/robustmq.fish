@@ -237,6 +237,7 @@ complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -s c -l clients -d 'Clients: fanin N publishers → 1 subscriber, fanout 1 → N, p2p N pairs, sharedsub 1 → N' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l publishers -d 'Publishers (instead of what -c gives)' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l subscribers -d 'Subscribers (instead of what -c gives)' -r
+complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l stalled-subscribers -d 'Also N subscribers that subscribe to the publishers\' topics (in turn) and then never read: what the broker queues for them shows in its memory, and should stay bounded without slowing the others. Nothing is expected of them' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -s t -l topic -d 'Topic prefix: topics are PREFIX/SCENARIO/i' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -s q -l qos -d 'QoS of publishes and subscriptions: 0, 1 or 2' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -s s -l size -d 'Payload size in bytes (at least 28: the header with publisher, sequence number and send time)' -r

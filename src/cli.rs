@@ -657,6 +657,11 @@ pub struct BenchPubsubArgs {
     /// Subscribers (instead of what -c gives).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub subscribers: Option<u32>,
+    /// Also N subscribers that subscribe to the publishers' topics (in turn) and then never
+    /// read: what the broker queues for them shows in its memory, and should stay bounded
+    /// without slowing the others. Nothing is expected of them.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub stalled_subscribers: u32,
     /// Topic prefix: topics are PREFIX/SCENARIO/i.
     #[arg(short = 't', long, value_name = "PREFIX", default_value = "robustmq-bench")]
     pub topic: String,

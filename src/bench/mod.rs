@@ -45,7 +45,8 @@ use stats::{Counter, Errors, Latencies};
 pub struct Target {
     /// The CONNECT of every client; the client identifier is set per client.
     pub options: ConnectOptions,
-    /// Client identifiers are `{id_prefix}-{role}{index}` (role `p`, `s` or `c`).
+    /// Client identifiers are `{id_prefix}-{role}{index}` (role `p` publisher, `s` subscriber,
+    /// `x` stalled subscriber, `c` idle connection).
     pub id_prefix: String,
     /// New connections per second; 0 = as fast as `connect_concurrency` allows.
     pub connect_rate: f64,
@@ -117,6 +118,8 @@ pub struct Settings {
     pub publishers: usize,
     /// Number of subscribers (0 for `bench pub`).
     pub subscribers: usize,
+    /// Subscribers on the publishers' topics that never read their socket (`bench pubsub`).
+    pub stalled: usize,
     /// Live output.
     pub progress: ProgressSettings,
     /// The broker's process, when it runs on this machine: its CPU and memory are reported.

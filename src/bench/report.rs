@@ -36,6 +36,9 @@ pub struct Report {
     pub publishers: usize,
     /// Subscribers.
     pub subscribers: usize,
+    /// Subscribers that subscribed to the publishers' topics and then never read (`pubsub
+    /// --stalled-subscribers`); not counted in `subscribers`, nothing is expected of them.
+    pub stalled_subscribers: usize,
     /// Messages per second per publisher, 0 = unlimited.
     pub rate_per_publisher: Option<f64>,
     /// Publish window.
@@ -163,6 +166,9 @@ impl Report {
         }
         if self.command != "conn" {
             let _ = write!(t, ", {} pub, {} sub", self.publishers, self.subscribers);
+        }
+        if self.stalled_subscribers > 0 {
+            let _ = write!(t, ", {} stalled sub", self.stalled_subscribers);
         }
         let _ = writeln!(t, ")");
         let _ = writeln!(

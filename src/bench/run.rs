@@ -51,7 +51,8 @@ pub async fn run(settings: &Settings) -> Result<Report, BenchError> {
         ),
     };
     let (publishers, subscribers) = (topology.topics.len(), topology.filters.len());
-    let shared = Arc::new(Shared::new(publishers + subscribers, clock));
+    let stalled = if publishers > 0 { settings.stalled } else { 0 };
+    let shared = Arc::new(Shared::new(publishers + subscribers + stalled, clock));
     stop_on_ctrl_c(shared.clone());
     let broker_rss_kib_before = settings.broker_pid.and_then(rss_kib);
     let begun = Instant::now();
@@ -83,7 +84,6 @@ pub async fn run(settings: &Settings) -> Result<Report, BenchError> {
         }));
     }
     drop(ready);
-    let (ready, mut connected) = mpsc::channel(publishers.max(1));
     let mut pub_tasks = Vec::with_capacity(publishers);
     let waited = wait_ready(&mut subscribed, subscribers, &shared).await;
     if let Err(e) = waited {
@@ -96,9 +96,34 @@ pub async fn run(settings: &Settings) -> Result<Report, BenchError> {
             topology.filters[0]
         ));
     }
+    let (ready, mut stalling) = mpsc::channel(stalled.max(1));
+    let mut stalled_tasks = Vec::with_capacity(stalled);
+    for j in 0..stalled {
+        let task = subscribers + j;
+        let job = SubscriberJob {
+            task,
+            options: settings.target.client('x', j),
+            // In turn over the publishers' topics, so that each publisher meets some.
+            filter: topology.topics[j % publishers].clone(),
+            qos: load.qos,
+            count: None,
+        };
+        let (shared, launcher, ready) = (shared.clone(), launcher.clone(), ready.clone());
+        stalled_tasks.push(tokio::spawn(async move {
+            launcher.pace(task).await;
+            subscriber::stall(job, shared, launcher, ready).await;
+        }));
+    }
+    drop(ready);
+    let waited = wait_ready(&mut stalling, stalled, &shared).await;
+    if let Err(e) = waited {
+        abandon(&shared, sub_tasks, pub_tasks, progress).await;
+        return Err(e);
+    }
     shared.expect_publishers(publishers);
+    let (ready, mut connected) = mpsc::channel(publishers.max(1));
     for (i, topic) in topology.topics.iter().enumerate() {
-        let task = subscribers + i;
+        let task = subscribers + stalled + i;
         let job = PublisherJob {
             index: i,
             task,
@@ -160,6 +185,9 @@ pub async fn run(settings: &Settings) -> Result<Report, BenchError> {
     for task in sub_tasks {
         received.push(task.await.unwrap_or_default());
     }
+    for task in stalled_tasks {
+        let _ = task.await;
+    }
     progress.finish().await;
 
     let elapsed = begun.elapsed();
@@ -180,6 +208,7 @@ pub async fn run(settings: &Settings) -> Result<Report, BenchError> {
         payload_size: (publishers > 0).then_some(load.payload_size),
         publishers,
         subscribers,
+        stalled_subscribers: stalled,
         rate_per_publisher: Some(load.rate),
         inflight: Some(load.inflight),
         clock: Some(clock.name()),

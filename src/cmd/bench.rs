@@ -182,6 +182,7 @@ fn prepare(command: BenchCommand) -> anyhow::Result<(Job, BenchOutputArgs)> {
                 work: Work::Publish { topic: a.topic },
                 publishers: a.clients as usize,
                 subscribers: 0,
+                stalled: 0,
                 progress: progress(&a.output),
                 broker_pid: a.output.broker_pid,
             };
@@ -206,6 +207,7 @@ fn prepare(command: BenchCommand) -> anyhow::Result<(Job, BenchOutputArgs)> {
                 work: Work::Subscribe { filter: a.topic },
                 publishers: 0,
                 subscribers: a.clients as usize,
+                stalled: 0,
                 progress: progress(&a.output),
                 broker_pid: a.output.broker_pid,
             };
@@ -229,6 +231,7 @@ fn prepare(command: BenchCommand) -> anyhow::Result<(Job, BenchOutputArgs)> {
                 },
                 publishers,
                 subscribers,
+                stalled: a.stalled_subscribers as usize,
                 progress: progress(&a.output),
                 broker_pid: a.output.broker_pid,
             };

@@ -63,6 +63,7 @@ fn json_keys_are_stable() {
         "payload_size",
         "publishers",
         "subscribers",
+        "stalled_subscribers",
         "rate_per_publisher",
         "inflight",
         "clock",

@@ -1,4 +1,5 @@
-//! What `bench/overload.sh` relies on: refused publishes counted apart from lost ones.
+//! What `bench/overload.sh` relies on: refused publishes counted apart from lost ones, and
+//! stalled subscribers that never read.
 
 use serde_json::Value;
 
@@ -47,6 +48,56 @@ fn at_qos0_and_311_every_message_sent_is_expected() {
     assert_eq!(num(&v, "expected"), num(&v, "sent"), "{v:#}");
     assert_eq!(num(&v, "received") + num(&v, "lost"), num(&v, "sent"), "{v:#}");
     for key in ["acked", "refused", "unacknowledged"] {
+        assert_eq!(num(&v, key), 0, "{key} in {v:#}");
+    }
+}
+
+#[test]
+fn stalled_subscribers_connect_and_subscribe_but_expect_nothing() {
+    let broker = Broker::robustmq();
+    let port = broker.port().to_string();
+    let run = bench(&[
+        "pubsub",
+        "-p",
+        &port,
+        "--scenario",
+        "p2p",
+        "-c",
+        "2",
+        "-q",
+        "1",
+        "-n",
+        "300",
+        "--stalled-subscribers",
+        "3",
+    ]);
+    assert_eq!(run.code(), 0, "{run:#?}");
+    assert!(run.stdout.contains("3 stalled sub"), "{}", run.stdout);
+    let v = bench(&[
+        "pubsub",
+        "-p",
+        &port,
+        "--scenario",
+        "p2p",
+        "-c",
+        "2",
+        "-q",
+        "1",
+        "-n",
+        "300",
+        "--stalled-subscribers",
+        "3",
+        "--json",
+        "--quiet",
+    ])
+    .json();
+    assert_eq!(num(&v, "stalled_subscribers"), 3, "{v:#}");
+    assert_eq!((num(&v, "subscribers"), num(&v, "publishers")), (2, 2), "{v:#}");
+    assert_eq!((num(&v, "clients"), num(&v, "connected")), (7, 7), "{v:#}");
+    // Nothing is expected of the stalled ones: the pairs' figures are exact.
+    assert_eq!(num(&v, "expected"), 600, "{v:#}");
+    assert_eq!(num(&v, "received"), 600, "{v:#}");
+    for key in ["lost", "errors", "unrecognized"] {
         assert_eq!(num(&v, key), 0, "{key} in {v:#}");
     }
 }
