@@ -252,6 +252,7 @@ Register-ArgumentCompleter -Native -CommandName 'robustmq' -ScriptBlock {
             [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'New connections per second; 0 = as fast as --connect-concurrency allows')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'How long to hold the connections once every attempt has finished')
             [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'How long to hold the connections once every attempt has finished')
+            [CompletionResult]::new('--bystander-rate', '--bystander-rate', [CompletionResultType]::ParameterName, 'Before connecting, start a publisher/subscriber pair exchanging MSGS QoS 1 messages of 64 bytes per second until every attempt has finished, and report its latency: how the broker serves established clients during a connection storm. 0 = no bystander')
             [CompletionResult]::new('--compare', '--compare', [CompletionResultType]::ParameterName, 'Compare the results with an earlier --json output and print each figure''s change')
             [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between progress lines when the output is not a terminal')
             [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Worker threads of the bench [default: one per CPU it may run on]')

@@ -239,6 +239,7 @@ set edit:completion:arg-completer[robustmq] = {|@words|
             cand --rate 'New connections per second; 0 = as fast as --connect-concurrency allows'
             cand -d 'How long to hold the connections once every attempt has finished'
             cand --duration 'How long to hold the connections once every attempt has finished'
+            cand --bystander-rate 'Before connecting, start a publisher/subscriber pair exchanging MSGS QoS 1 messages of 64 bytes per second until every attempt has finished, and report its latency: how the broker serves established clients during a connection storm. 0 = no bystander'
             cand --compare 'Compare the results with an earlier --json output and print each figure''s change'
             cand --interval 'Time between progress lines when the output is not a terminal'
             cand --threads 'Worker threads of the bench [default: one per CPU it may run on]'

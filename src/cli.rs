@@ -592,6 +592,11 @@ pub struct BenchConnCmdArgs {
     /// How long to hold the connections once every attempt has finished.
     #[arg(short = 'd', long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub duration: std::time::Duration,
+    /// Before connecting, start a publisher/subscriber pair exchanging MSGS QoS 1 messages of
+    /// 64 bytes per second until every attempt has finished, and report its latency: how the
+    /// broker serves established clients during a connection storm. 0 = no bystander.
+    #[arg(long, value_name = "MSGS", default_value = "0", value_parser = parse_rate)]
+    pub bystander_rate: f64,
     #[command(flatten)]
     pub output: BenchOutputArgs,
 }

@@ -10,6 +10,7 @@
 //! the `bench pubsub` scenarios ([`scenario`]); both return a [`report::Report`] that prints as
 //! a table or as JSON, and that [`compare`] sets against an earlier run.
 
+mod bystander;
 pub mod compare;
 pub mod conn;
 pub mod header;
@@ -327,6 +328,15 @@ impl Shared {
             3 => Phase::Holding,
             _ => Phase::Closing,
         }
+    }
+
+    /// State for more clients of the same run, with counters and signals of their own (so they
+    /// can be stopped apart): the same run id and clock, so that their messages are recognized
+    /// and timed as this run's.
+    pub fn sibling(&self, clients: usize) -> Shared {
+        let mut shared = Shared::new(clients, self.clock);
+        shared.run = self.run;
+        shared
     }
 
     /// Moves the run on to `phase`.

@@ -166,6 +166,9 @@ impl Report {
         }
         if self.command != "conn" {
             let _ = write!(t, ", {} pub, {} sub", self.publishers, self.subscribers);
+        } else if self.publishers > 0 {
+            let rate = self.rate_per_publisher.unwrap_or(0.0);
+            let _ = write!(t, ", a bystander pair at {rate} msg/s while connecting");
         }
         if self.stalled_subscribers > 0 {
             let _ = write!(t, ", {} stalled sub", self.stalled_subscribers);
@@ -180,7 +183,7 @@ impl Report {
             count(self.dropped),
             count(self.connect_rate as u64)
         );
-        if self.command != "conn" {
+        if self.command != "conn" || self.publishers > 0 {
             let _ = writeln!(t);
             let _ = writeln!(
                 t,

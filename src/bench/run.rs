@@ -269,7 +269,7 @@ pub async fn run(settings: &Settings) -> Result<Report, BenchError> {
 }
 
 /// Each kind of error (or refusal) with its count, most frequent first.
-fn kinds(errors: &Errors) -> Vec<ErrorKind> {
+pub(super) fn kinds(errors: &Errors) -> Vec<ErrorKind> {
     errors
         .kinds()
         .into_iter()
@@ -333,7 +333,7 @@ async fn wait_for_subscribers(shared: &Shared, tasks: &[JoinHandle<Received>], d
 
 /// Waits until `expected` deliveries arrived, `until` passed, nothing arrived for [`IDLE`], or
 /// Ctrl-C.
-async fn drain(shared: &Shared, expected: u64, until: Instant) {
+pub(super) async fn drain(shared: &Shared, expected: u64, until: Instant) {
     let mut last = (shared.received.get(), Instant::now());
     loop {
         let received = shared.received.get();
@@ -378,7 +378,13 @@ async fn abandon(
 /// saw of each publisher. Lost counts only messages the broker accepted (at QoS 0: every one
 /// sent): a refused or never acknowledged message that did not arrive is not lost, and one
 /// that did arrive does not make up for an accepted one that did not.
-fn tally(report: &mut Report, topology: &Topology, published: &[Published], received: &[Received], run: u32) {
+pub(super) fn tally(
+    report: &mut Report,
+    topology: &Topology,
+    published: &[Published],
+    received: &[Received],
+    run: u32,
+) {
     let key = |publisher: usize| (u64::from(run) << 32) | publisher as u64;
     let ours = |k: u64| (k >> 32) as u32 == run && ((k & 0xffff_ffff) as usize) < published.len();
     let not_accepted: Vec<Vec<u64>> = published.iter().map(Published::not_accepted).collect();

@@ -170,6 +170,7 @@ fn prepare(command: BenchCommand) -> anyhow::Result<(Job, BenchOutputArgs)> {
                 hold: a.duration,
                 progress: progress(&a.output),
                 broker_pid: a.output.broker_pid,
+                bystander_rate: a.bystander_rate,
             };
             (Job::Conn(settings), a.output)
         }

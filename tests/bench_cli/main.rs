@@ -1,7 +1,7 @@
 //! `robustmq bench`: the built binary against a `robustmq serve` child process (and Mosquitto,
 //! when installed): every subcommand's JSON and table output, message accounting per scenario,
-//! `--compare`, what the overload benchmark counts (refusals, stalled subscribers), and the
-//! error paths with their exit codes. No assertion on speed.
+//! `--compare`, what the overload benchmark counts (refusals, stalled subscribers, a bystander
+//! pair), and the error paths with their exit codes. No assertion on speed.
 
 mod errors;
 mod harness;

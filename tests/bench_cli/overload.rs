@@ -1,5 +1,5 @@
-//! What `bench/overload.sh` relies on: refused publishes counted apart from lost ones, and
-//! stalled subscribers that never read.
+//! What `bench/overload.sh` relies on: refused publishes counted apart from lost ones, stalled
+//! subscribers that never read, and a bystander pair timed during a connection storm.
 
 use serde_json::Value;
 
@@ -99,5 +99,54 @@ fn stalled_subscribers_connect_and_subscribe_but_expect_nothing() {
     assert_eq!(num(&v, "received"), 600, "{v:#}");
     for key in ["lost", "errors", "unrecognized"] {
         assert_eq!(num(&v, key), 0, "{key} in {v:#}");
+    }
+}
+
+#[test]
+fn a_bystander_pair_is_timed_while_connections_open() {
+    let broker = Broker::robustmq();
+    let port = broker.port().to_string();
+    // 50 connections at 100/s take half a second, in which the pair exchanges about 100.
+    let v = bench(&[
+        "conn",
+        "-p",
+        &port,
+        "-c",
+        "50",
+        "--rate",
+        "100",
+        "-d",
+        "100ms",
+        "--bystander-rate",
+        "200",
+        "--json",
+        "--quiet",
+    ])
+    .json();
+    assert_eq!((num(&v, "clients"), num(&v, "connected")), (50, 50), "{v:#}");
+    assert_eq!((num(&v, "publishers"), num(&v, "subscribers")), (1, 1), "{v:#}");
+    assert_eq!(num(&v, "connect_latency_us.count"), 50, "{v:#}");
+    let sent = num(&v, "sent");
+    assert!(sent > 0, "{v:#}");
+    assert_eq!(num(&v, "acked"), sent, "{v:#}");
+    assert_eq!(num(&v, "received"), sent, "{v:#}");
+    assert_eq!(num(&v, "latency_us.count"), sent, "{v:#}");
+    for key in ["lost", "errors", "dropped"] {
+        assert_eq!(num(&v, key), 0, "{key} in {v:#}");
+    }
+    let table = bench(&[
+        "conn",
+        "-p",
+        &port,
+        "-c",
+        "20",
+        "-d",
+        "100ms",
+        "--bystander-rate",
+        "100",
+    ]);
+    assert_eq!(table.code(), 0, "{table:#?}");
+    for words in ["bystander pair at 100 msg/s", "end to end", "publish ack"] {
+        assert!(table.stdout.contains(words), "no {words:?} in {}", table.stdout);
     }
 }
