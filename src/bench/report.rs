@@ -101,8 +101,10 @@ pub struct Report {
     pub latency_us: Percentiles,
     /// Publish to PUBACK/PUBCOMP.
     pub ack_latency_us: Percentiles,
-    /// Seconds spent after publishing waiting for the last acknowledgements and deliveries (at
-    /// most the drain time; it ends early once everything arrived or nothing did for 2 s).
+    /// Seconds spent after publishing waiting for the last acknowledgements and deliveries: the
+    /// drain time at most, and the publishers' disconnect (a broker that does not read them may
+    /// make that take up to 3 s more); it ends early once everything arrived or nothing did for
+    /// 2 s.
     pub drain_s: f64,
     /// Errors in all.
     pub errors: u64,
