@@ -111,7 +111,7 @@ _robustmq() {
             return 0
             ;;
         robustmq__subcmd__bench__subcmd__conn)
-            opts="-h -p -V -u -P -k -i -x -c -d --host --port --protocol-version --username --pw --keepalive --id-prefix --session-expiry --connect-concurrency --connect-timeout --cafile --cert --key --insecure --help --clients --rate --duration --json --compare --interval --quiet --threads --broker-pid"
+            opts="-h -p -V -u -P -k -i -x -c -d --host --port --protocol-version --username --pw --keepalive --id-prefix --session-expiry --connect-concurrency --connect-timeout --cafile --cert --key --insecure --help --clients --rate --duration --bystander-rate --json --compare --interval --quiet --threads --broker-pid"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -218,6 +218,10 @@ _robustmq() {
                     return 0
                     ;;
                 -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bystander-rate)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -423,7 +427,7 @@ _robustmq() {
             return 0
             ;;
         robustmq__subcmd__bench__subcmd__pubsub)
-            opts="-h -p -V -u -P -k -i -x -c -t -q -s -d -n --host --port --protocol-version --username --pw --keepalive --id-prefix --session-expiry --connect-concurrency --connect-timeout --cafile --cert --key --insecure --help --scenario --clients --publishers --subscribers --topic --qos --size --rate --inflight --duration --count --drain --connect-rate --json --compare --interval --quiet --threads --broker-pid"
+            opts="-h -p -V -u -P -k -i -x -c -t -q -s -d -n --host --port --protocol-version --username --pw --keepalive --id-prefix --session-expiry --connect-concurrency --connect-timeout --cafile --cert --key --insecure --help --scenario --clients --publishers --subscribers --stalled-subscribers --topic --qos --size --rate --inflight --duration --count --drain --connect-rate --json --compare --interval --quiet --threads --broker-pid"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -530,6 +534,10 @@ _robustmq() {
                     return 0
                     ;;
                 --subscribers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stalled-subscribers)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

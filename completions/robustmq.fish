@@ -154,6 +154,7 @@ complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from conn" -s c -l clients -d 'Connections to open' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from conn" -l rate -d 'New connections per second; 0 = as fast as --connect-concurrency allows' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from conn" -s d -l duration -d 'How long to hold the connections once every attempt has finished' -r
+complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from conn" -l bystander-rate -d 'Before connecting, start a publisher/subscriber pair exchanging MSGS QoS 1 messages of 64 bytes per second until every attempt has finished, and report its latency: how the broker serves established clients during a connection storm. 0 = no bystander' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from conn" -l compare -d 'Compare the results with an earlier --json output and print each figure\'s change' -r -F
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from conn" -l interval -d 'Time between progress lines when the output is not a terminal' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from conn" -l threads -d 'Worker threads of the bench [default: one per CPU it may run on]' -r
@@ -237,6 +238,7 @@ complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -s c -l clients -d 'Clients: fanin N publishers → 1 subscriber, fanout 1 → N, p2p N pairs, sharedsub 1 → N' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l publishers -d 'Publishers (instead of what -c gives)' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l subscribers -d 'Subscribers (instead of what -c gives)' -r
+complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l stalled-subscribers -d 'Also N subscribers that subscribe to the publishers\' topics (in turn) and then never read: what the broker queues for them shows in its memory, and should stay bounded without slowing the others. Nothing is expected of them' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -s t -l topic -d 'Topic prefix: topics are PREFIX/SCENARIO/i' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -s q -l qos -d 'QoS of publishes and subscriptions: 0, 1 or 2' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -s s -l size -d 'Payload size in bytes (at least 28: the header with publisher, sequence number and send time)' -r

@@ -592,6 +592,11 @@ pub struct BenchConnCmdArgs {
     /// How long to hold the connections once every attempt has finished.
     #[arg(short = 'd', long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub duration: std::time::Duration,
+    /// Before connecting, start a publisher/subscriber pair exchanging MSGS QoS 1 messages of
+    /// 64 bytes per second until every attempt has finished, and report its latency: how the
+    /// broker serves established clients during a connection storm. 0 = no bystander.
+    #[arg(long, value_name = "MSGS", default_value = "0", value_parser = parse_rate)]
+    pub bystander_rate: f64,
     #[command(flatten)]
     pub output: BenchOutputArgs,
 }
@@ -657,6 +662,11 @@ pub struct BenchPubsubArgs {
     /// Subscribers (instead of what -c gives).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub subscribers: Option<u32>,
+    /// Also N subscribers that subscribe to the publishers' topics (in turn) and then never
+    /// read: what the broker queues for them shows in its memory, and should stay bounded
+    /// without slowing the others. Nothing is expected of them.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub stalled_subscribers: u32,
     /// Topic prefix: topics are PREFIX/SCENARIO/i.
     #[arg(short = 't', long, value_name = "PREFIX", default_value = "robustmq-bench")]
     pub topic: String,

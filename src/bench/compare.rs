@@ -14,6 +14,8 @@ const FIGURES: &[(&str, bool)] = &[
     ("connect_latency_us.p99", false),
     ("dropped", false),
     ("sent", true),
+    ("refused", false),
+    ("unacknowledged", false),
     ("received", true),
     ("lost", false),
     ("duplicates", false),

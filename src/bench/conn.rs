@@ -1,5 +1,6 @@
 //! `bench conn`: open many connections at a set rate, measure how long each took, then hold
-//! them idle (keep-alive only) so the broker's memory per connection can be read.
+//! them idle (keep-alive only) so the broker's memory per connection can be read. With a
+//! [`Bystander`], a pair of established clients is timed while the connections open.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -7,10 +8,12 @@ use std::time::Duration;
 
 use tokio::time::{sleep, Instant};
 
+use super::bystander::Bystander;
 use super::header::Clock;
 use super::launch::{close, Launcher};
 use super::progress::{Plan, Progress, ProgressSettings};
-use super::report::{round3, ErrorKind, Report};
+use super::report::{round3, Report};
+use super::run::kinds;
 use super::stats::{rss_kib, CpuMark, Percentiles};
 use super::{stop_on_ctrl_c, BenchError, ConnectError, ConnectProblem, Phase, Shared, Target};
 use crate::client::Client;
@@ -28,12 +31,19 @@ pub struct ConnSettings {
     pub progress: ProgressSettings,
     /// The broker's process, when it runs on this machine: its CPU and memory are reported.
     pub broker_pid: Option<u32>,
+    /// Messages per second of a bystander pair while the connections open; 0 = no bystander.
+    pub bystander_rate: f64,
 }
 
 /// Opens, holds and closes the connections; fails only if none could be opened.
 pub async fn run(settings: &ConnSettings) -> Result<Report, BenchError> {
     let shared = Arc::new(Shared::new(settings.clients, Clock::Process));
     stop_on_ctrl_c(shared.clone());
+    let bystander = if settings.bystander_rate > 0.0 {
+        Some(Bystander::start(&settings.target, settings.bystander_rate).await?)
+    } else {
+        None
+    };
     let broker_rss_kib_before = settings.broker_pid.and_then(rss_kib);
     let cpu_start = CpuMark::now(settings.broker_pid);
     let begun = Instant::now();
@@ -74,6 +84,10 @@ pub async fn run(settings: &ConnSettings) -> Result<Report, BenchError> {
         }
     }
     let connecting = begun.elapsed();
+    let mut bystanding = Report::default();
+    if let Some(bystander) = bystander {
+        bystander.finish(&mut bystanding).await;
+    }
     let connected = shared.connected();
     if connected == 0 {
         shared.stop.set();
@@ -121,14 +135,13 @@ pub async fn run(settings: &ConnSettings) -> Result<Report, BenchError> {
         connect_failures: shared.failures(),
         connect_rate: round3(connected as f64 / connecting.as_secs_f64().max(1e-6)),
         connect_latency_us: Percentiles::of(&shared.connect_latency.merged()),
-        dropped: shared.dropped.load(Ordering::Relaxed),
-        errors: shared.errors.count(),
-        error_kinds: shared
-            .errors
-            .kinds()
-            .into_iter()
-            .map(|(error, count)| ErrorKind { error, count })
-            .collect(),
+        dropped: shared.dropped.load(Ordering::Relaxed) + bystanding.dropped,
+        errors: shared.errors.count() + bystanding.errors,
+        error_kinds: {
+            let mut all = kinds(&shared.errors);
+            all.append(&mut bystanding.error_kinds);
+            all
+        },
         bench_cpu,
         broker_cpu,
         broker_rss_kib_before,
@@ -137,7 +150,7 @@ pub async fn run(settings: &ConnSettings) -> Result<Report, BenchError> {
             (Some(before), Some(held)) => Some(held.saturating_sub(before) * 1024 / connected),
             _ => None,
         },
-        ..Report::default()
+        ..bystanding
     })
 }
 

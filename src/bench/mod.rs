@@ -10,6 +10,7 @@
 //! the `bench pubsub` scenarios ([`scenario`]); both return a [`report::Report`] that prints as
 //! a table or as JSON, and that [`compare`] sets against an earlier run.
 
+mod bystander;
 pub mod compare;
 pub mod conn;
 pub mod header;
@@ -45,7 +46,8 @@ use stats::{Counter, Errors, Latencies};
 pub struct Target {
     /// The CONNECT of every client; the client identifier is set per client.
     pub options: ConnectOptions,
-    /// Client identifiers are `{id_prefix}-{role}{index}` (role `p`, `s` or `c`).
+    /// Client identifiers are `{id_prefix}-{role}{index}` (role `p` publisher, `s` subscriber,
+    /// `x` stalled subscriber, `c` idle connection).
     pub id_prefix: String,
     /// New connections per second; 0 = as fast as `connect_concurrency` allows.
     pub connect_rate: f64,
@@ -117,6 +119,8 @@ pub struct Settings {
     pub publishers: usize,
     /// Number of subscribers (0 for `bench pub`).
     pub subscribers: usize,
+    /// Subscribers on the publishers' topics that never read their socket (`bench pubsub`).
+    pub stalled: usize,
     /// Live output.
     pub progress: ProgressSettings,
     /// The broker's process, when it runs on this machine: its CPU and memory are reported.
@@ -252,7 +256,7 @@ pub struct Shared {
     pub clients: usize,
     /// Messages queued by publishers.
     pub sent: Counter,
-    /// QoS 1/2 publishes completed.
+    /// QoS 1/2 publishes the broker accepted.
     pub acked: Counter,
     /// Messages received by subscribers.
     pub received: Counter,
@@ -270,6 +274,8 @@ pub struct Shared {
     pub connect_latency: Latencies,
     /// Errors by kind.
     pub errors: Errors,
+    /// Publishes the broker refused, by reason.
+    pub refusals: Errors,
     /// The first connection error.
     pub first_connect_error: OnceLock<ConnectError>,
     /// Publishers start.
@@ -302,6 +308,7 @@ impl Shared {
             ack_latency: Latencies::default(),
             connect_latency: Latencies::default(),
             errors: Errors::default(),
+            refusals: Errors::default(),
             first_connect_error: OnceLock::new(),
             go: Signal::default(),
             started: OnceLock::new(),
@@ -321,6 +328,15 @@ impl Shared {
             3 => Phase::Holding,
             _ => Phase::Closing,
         }
+    }
+
+    /// State for more clients of the same run, with counters and signals of their own (so they
+    /// can be stopped apart): the same run id and clock, so that their messages are recognized
+    /// and timed as this run's.
+    pub fn sibling(&self, clients: usize) -> Shared {
+        let mut shared = Shared::new(clients, self.clock);
+        shared.run = self.run;
+        shared
     }
 
     /// Moves the run on to `phase`.

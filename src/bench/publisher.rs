@@ -40,13 +40,33 @@ pub struct PublisherJob {
     pub phase: f64,
 }
 
-/// What a publisher did.
+/// What a publisher did, and what the broker made of it.
 #[derive(Debug, Default, Clone)]
 pub struct Published {
     /// Messages queued (header sequence numbers 0..sent).
     pub sent: u64,
-    /// QoS 1/2 messages acknowledged.
+    /// QoS 1/2 messages the broker accepted (acknowledged with a success reason code).
     pub acked: u64,
+    /// Sequence numbers of the QoS 1/2 messages the broker refused (reason code 0x80 or above).
+    pub refused: Vec<u64>,
+    /// Sequence numbers of the QoS 1/2 messages never acknowledged either way (the drain time
+    /// ran out, or the connection was lost).
+    pub unacknowledged: Vec<u64>,
+}
+
+impl Published {
+    /// Messages the broker took on: every one at QoS 0 (there is no answer), the accepted ones
+    /// at QoS 1/2. Only these can be lost.
+    pub fn accepted(&self) -> u64 {
+        self.sent - self.refused.len() as u64 - self.unacknowledged.len() as u64
+    }
+
+    /// The sequence numbers that were not accepted, in order.
+    pub fn not_accepted(&self) -> Vec<u64> {
+        let mut seqs: Vec<u64> = self.refused.iter().chain(&self.unacknowledged).copied().collect();
+        seqs.sort_unstable();
+        seqs
+    }
 }
 
 /// Runs one publisher; reports on `ready` once connected (or why not).
@@ -93,9 +113,13 @@ pub async fn run(
         Ok(()) => close(client).await,
         Err(e) => lost(&shared, &e),
     }
+    let mut unacknowledged: Vec<u64> = publisher.pending.values().map(|&(seq, _)| seq).collect();
+    unacknowledged.sort_unstable();
     Published {
         sent: publisher.seq,
         acked: publisher.acked,
+        refused: publisher.refused,
+        unacknowledged,
     }
 }
 
@@ -122,8 +146,9 @@ struct Publisher<'a> {
     writer: PayloadWriter,
     seq: u64,
     acked: u64,
-    /// Send time of each unacknowledged packet identifier.
-    pending: HashMap<u16, u64>,
+    refused: Vec<u64>,
+    /// Sequence number and send time of each unacknowledged packet identifier.
+    pending: HashMap<u16, (u64, u64)>,
     acks: LatencyBatch,
     start: Instant,
     deadline: Option<Instant>,
@@ -164,6 +189,7 @@ impl<'a> Publisher<'a> {
             writer: PayloadWriter::default(),
             seq: 0,
             acked: 0,
+            refused: Vec::new(),
             pending: HashMap::with_capacity(usize::from(load.inflight)),
             acks: LatencyBatch::new(job.task),
             start: started + offset,
@@ -200,7 +226,7 @@ impl<'a> Publisher<'a> {
             self.message.payload = self.writer.payload(&self.header, self.load.payload_size);
             let id = client.publish(&mut self.message)?;
             if !qos0 {
-                self.pending.insert(id, self.header.sent_ns);
+                self.pending.insert(id, (self.seq, self.header.sent_ns));
             }
             self.seq += 1;
         }
@@ -213,18 +239,23 @@ impl<'a> Publisher<'a> {
 
     fn on_event(&mut self, event: Event) {
         if let Event::Acked(ack) = event {
-            if let Some(sent) = self.pending.remove(&ack.packet_id) {
+            let pending = self.pending.remove(&ack.packet_id);
+            if let Some((_, sent)) = pending {
                 let now = self.shared.clock.now_ns();
                 self.acks
                     .push_ns(now.saturating_sub(sent), &self.shared.ack_latency);
             }
-            self.acked += 1;
-            self.shared.acked.add(self.task, 1);
-            if !ack.is_success() {
+            if ack.is_success() {
+                self.acked += 1;
+                self.shared.acked.add(self.task, 1);
+            } else {
+                // Refused is the broker's answer, not a lost message: it is counted apart, so
+                // that lost stays "accepted and never delivered".
+                if let Some((seq, _)) = pending {
+                    self.refused.push(seq);
+                }
                 let why = reason_text(ack.reason, ack.reason_string.as_deref());
-                self.shared
-                    .errors
-                    .record(format!("the broker refused a publish: {why}"));
+                self.shared.refusals.record(why);
             }
         }
     }

@@ -36,6 +36,9 @@ pub struct Report {
     pub publishers: usize,
     /// Subscribers.
     pub subscribers: usize,
+    /// Subscribers that subscribed to the publishers' topics and then never read (`pubsub
+    /// --stalled-subscribers`); not counted in `subscribers`, nothing is expected of them.
+    pub stalled_subscribers: usize,
     /// Messages per second per publisher, 0 = unlimited.
     pub rate_per_publisher: Option<f64>,
     /// Publish window.
@@ -62,13 +65,23 @@ pub struct Report {
     pub dropped: u64,
     /// Messages published.
     pub sent: u64,
-    /// QoS 1/2 publishes acknowledged.
+    /// QoS 1/2 publishes the broker accepted (PUBACK/PUBCOMP with a success reason code).
     pub acked: u64,
-    /// Deliveries the subscribers should have seen (null when unknown, as in `bench sub`).
+    /// QoS 1/2 publishes the broker refused (reason code 0x80 or above, which only MQTT 5 can
+    /// say). Not lost, and not errors of the bench: the broker's answer.
+    pub refused: u64,
+    /// Refusals by reason, most frequent first.
+    pub refused_reasons: Vec<ErrorKind>,
+    /// QoS 1/2 publishes neither accepted nor refused by the end of the drain time (or when
+    /// their connection was lost). At QoS 1/2, sent = acked + refused + unacknowledged.
+    pub unacknowledged: u64,
+    /// Deliveries of the accepted messages (QoS 0: of every message sent) the subscribers
+    /// should have seen (null when unknown, as in `bench sub`).
     pub expected: Option<u64>,
     /// Messages received.
     pub received: u64,
-    /// Deliveries that never arrived (`sub`: gaps in the sequence numbers).
+    /// Expected deliveries that never arrived: accepted (QoS 0: sent) and still not received
+    /// when the drain ended (`sub`: gaps in the sequence numbers).
     pub lost: u64,
     /// Messages received more than once.
     pub duplicates: u64,
@@ -88,6 +101,11 @@ pub struct Report {
     pub latency_us: Percentiles,
     /// Publish to PUBACK/PUBCOMP.
     pub ack_latency_us: Percentiles,
+    /// Seconds spent after publishing waiting for the last acknowledgements and deliveries: the
+    /// drain time at most, and the publishers' disconnect (a broker that does not read them may
+    /// make that take up to 3 s more); it ends early once everything arrived or nothing did for
+    /// 2 s.
+    pub drain_s: f64,
     /// Errors in all.
     pub errors: u64,
     /// Errors by kind, most frequent first.
@@ -150,6 +168,12 @@ impl Report {
         }
         if self.command != "conn" {
             let _ = write!(t, ", {} pub, {} sub", self.publishers, self.subscribers);
+        } else if self.publishers > 0 {
+            let rate = self.rate_per_publisher.unwrap_or(0.0);
+            let _ = write!(t, ", a bystander pair at {rate} msg/s while connecting");
+        }
+        if self.stalled_subscribers > 0 {
+            let _ = write!(t, ", {} stalled sub", self.stalled_subscribers);
         }
         let _ = writeln!(t, ")");
         let _ = writeln!(
@@ -161,7 +185,7 @@ impl Report {
             count(self.dropped),
             count(self.connect_rate as u64)
         );
-        if self.command != "conn" {
+        if self.command != "conn" || self.publishers > 0 {
             let _ = writeln!(t);
             let _ = writeln!(
                 t,
@@ -179,6 +203,11 @@ impl Report {
                 );
                 if self.qos.unwrap_or(0) > 0 {
                     let _ = writeln!(t, "{:<12} {:>14}", "acked", count(self.acked));
+                    for (name, n) in [("refused", self.refused), ("unacked", self.unacknowledged)] {
+                        if n > 0 {
+                            let _ = writeln!(t, "{:<12} {:>14}", name, count(n));
+                        }
+                    }
                 }
             }
             if self.subscribers > 0 {
@@ -237,9 +266,15 @@ impl Report {
         for kind in self.error_kinds.iter().take(5) {
             let _ = writeln!(t, "  {:>8} × {}", count(kind.count), kind.error);
         }
+        if self.refused > 0 {
+            let _ = writeln!(t, "refused      {}", count(self.refused));
+            for kind in self.refused_reasons.iter().take(5) {
+                let _ = writeln!(t, "  {:>8} × {}", count(kind.count), kind.error);
+            }
+        }
         let _ = write!(
             t,
-            "time         {:.1} s ({:.1} s {})",
+            "time         {:.1} s ({:.1} s {}",
             self.elapsed_s,
             self.active_s,
             if self.command == "conn" {
@@ -248,6 +283,10 @@ impl Report {
                 "active"
             }
         );
+        if self.drain_s > 0.0 {
+            let _ = write!(t, ", {:.1} s draining", self.drain_s);
+        }
+        t.push(')');
         if let Some(cpu) = self.bench_cpu {
             let _ = write!(t, ", bench CPU {:.2} cores on {} threads", cpu, self.threads);
         }
@@ -291,8 +330,13 @@ mod tests {
             "command",
             "scenario",
             "sent",
+            "acked",
+            "refused",
+            "refused_reasons",
+            "unacknowledged",
             "received",
             "lost",
+            "drain_s",
             "duplicates",
             "reordered",
             "send_rate",

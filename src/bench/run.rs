@@ -14,7 +14,7 @@ use super::progress::{Plan, Progress};
 use super::publisher::{self, Published, PublisherJob};
 use super::report::{round3, ErrorKind, Report};
 use super::scenario::{expand, Delivery, Topology};
-use super::stats::{rss_kib, CpuMark, Percentiles};
+use super::stats::{rss_kib, CpuMark, Errors, Percentiles};
 use super::subscriber::{self, Received, SubscriberJob};
 use super::tracker::{Stream, Streams};
 use super::{stop_on_ctrl_c, BenchError, ConnectError, Phase, Settings, Shared, Work};
@@ -51,7 +51,8 @@ pub async fn run(settings: &Settings) -> Result<Report, BenchError> {
         ),
     };
     let (publishers, subscribers) = (topology.topics.len(), topology.filters.len());
-    let shared = Arc::new(Shared::new(publishers + subscribers, clock));
+    let stalled = if publishers > 0 { settings.stalled } else { 0 };
+    let shared = Arc::new(Shared::new(publishers + subscribers + stalled, clock));
     stop_on_ctrl_c(shared.clone());
     let broker_rss_kib_before = settings.broker_pid.and_then(rss_kib);
     let begun = Instant::now();
@@ -83,7 +84,6 @@ pub async fn run(settings: &Settings) -> Result<Report, BenchError> {
         }));
     }
     drop(ready);
-    let (ready, mut connected) = mpsc::channel(publishers.max(1));
     let mut pub_tasks = Vec::with_capacity(publishers);
     let waited = wait_ready(&mut subscribed, subscribers, &shared).await;
     if let Err(e) = waited {
@@ -96,9 +96,34 @@ pub async fn run(settings: &Settings) -> Result<Report, BenchError> {
             topology.filters[0]
         ));
     }
+    let (ready, mut stalling) = mpsc::channel(stalled.max(1));
+    let mut stalled_tasks = Vec::with_capacity(stalled);
+    for j in 0..stalled {
+        let task = subscribers + j;
+        let job = SubscriberJob {
+            task,
+            options: settings.target.client('x', j),
+            // In turn over the publishers' topics, so that each publisher meets some.
+            filter: topology.topics[j % publishers].clone(),
+            qos: load.qos,
+            count: None,
+        };
+        let (shared, launcher, ready) = (shared.clone(), launcher.clone(), ready.clone());
+        stalled_tasks.push(tokio::spawn(async move {
+            launcher.pace(task).await;
+            subscriber::stall(job, shared, launcher, ready).await;
+        }));
+    }
+    drop(ready);
+    let waited = wait_ready(&mut stalling, stalled, &shared).await;
+    if let Err(e) = waited {
+        abandon(&shared, sub_tasks, pub_tasks, progress).await;
+        return Err(e);
+    }
     shared.expect_publishers(publishers);
+    let (ready, mut connected) = mpsc::channel(publishers.max(1));
     for (i, topic) in topology.topics.iter().enumerate() {
-        let task = subscribers + i;
+        let task = subscribers + stalled + i;
         let job = PublisherJob {
             index: i,
             task,
@@ -140,17 +165,28 @@ pub async fn run(settings: &Settings) -> Result<Report, BenchError> {
         published.push(task.await.unwrap_or_default());
     }
     let sent: Vec<u64> = published.iter().map(|p| p.sent).collect();
-    let expected =
-        (publishers > 0 && topology.delivery != Delivery::Unknown).then(|| topology.expected(&sent));
-    if let Some(expected) = expected {
+    let known = publishers > 0 && topology.delivery != Delivery::Unknown;
+    if known {
+        // Unacknowledged messages may still arrive; refused ones will not.
+        let arriving: Vec<u64> = published
+            .iter()
+            .map(|p| p.sent - p.refused.len() as u64)
+            .collect();
         shared.set_phase(Phase::Draining);
-        drain(&shared, expected, load.drain).await;
+        // The publishers' wait for acknowledgements counts towards the drain time.
+        let until = started + active + load.drain;
+        drain(&shared, topology.expected(&arriving), until).await;
     }
+    // Publishers waited for their acknowledgements since they stopped publishing.
+    let drained = started.elapsed().saturating_sub(active);
     shared.set_phase(Phase::Closing);
     shared.stop.set();
     let mut received = Vec::with_capacity(subscribers);
     for task in sub_tasks {
         received.push(task.await.unwrap_or_default());
+    }
+    for task in stalled_tasks {
+        let _ = task.await;
     }
     progress.finish().await;
 
@@ -172,6 +208,7 @@ pub async fn run(settings: &Settings) -> Result<Report, BenchError> {
         payload_size: (publishers > 0).then_some(load.payload_size),
         publishers,
         subscribers,
+        stalled_subscribers: stalled,
         rate_per_publisher: Some(load.rate),
         inflight: Some(load.inflight),
         clock: Some(clock.name()),
@@ -186,7 +223,14 @@ pub async fn run(settings: &Settings) -> Result<Report, BenchError> {
         dropped: shared.dropped.load(std::sync::atomic::Ordering::Relaxed),
         sent: sent.iter().sum(),
         acked: published.iter().map(|p| p.acked).sum(),
-        expected,
+        refused: published.iter().map(|p| p.refused.len() as u64).sum(),
+        refused_reasons: kinds(&shared.refusals),
+        unacknowledged: published.iter().map(|p| p.unacknowledged.len() as u64).sum(),
+        expected: known.then(|| {
+            let accepted: Vec<u64> = published.iter().map(Published::accepted).collect();
+            topology.expected(&accepted)
+        }),
+        drain_s: round3(drained.as_secs_f64()),
         latency_us: Percentiles::of(&shared.latency.merged()),
         ack_latency_us: Percentiles::of(&shared.ack_latency.merged()),
         bench_cpu,
@@ -195,7 +239,7 @@ pub async fn run(settings: &Settings) -> Result<Report, BenchError> {
         broker_rss_kib: broker_rss,
         ..Report::default()
     };
-    tally(&mut report, &topology, &sent, &received, shared.run);
+    tally(&mut report, &topology, &published, &received, shared.run);
     let size = load.payload_size as f64;
     let active_s = active.as_secs_f64();
     if active_s > 0.0 {
@@ -220,13 +264,17 @@ pub async fn run(settings: &Settings) -> Result<Report, BenchError> {
         }
     }
     report.errors = shared.errors.count();
-    report.error_kinds = shared
-        .errors
+    report.error_kinds = kinds(&shared.errors);
+    Ok(report)
+}
+
+/// Each kind of error (or refusal) with its count, most frequent first.
+pub(super) fn kinds(errors: &Errors) -> Vec<ErrorKind> {
+    errors
         .kinds()
         .into_iter()
         .map(|(error, count)| ErrorKind { error, count })
-        .collect();
-    Ok(report)
+        .collect()
 }
 
 /// Waits for `n` clients to report ready. After the first failure it lets the other attempts
@@ -283,10 +331,9 @@ async fn wait_for_subscribers(shared: &Shared, tasks: &[JoinHandle<Received>], d
     }
 }
 
-/// Waits until `expected` deliveries arrived, `limit` passed, nothing arrived for [`IDLE`], or
+/// Waits until `expected` deliveries arrived, `until` passed, nothing arrived for [`IDLE`], or
 /// Ctrl-C.
-async fn drain(shared: &Shared, expected: u64, limit: Duration) {
-    let until = Instant::now() + limit;
+pub(super) async fn drain(shared: &Shared, expected: u64, until: Instant) {
     let mut last = (shared.received.get(), Instant::now());
     loop {
         let received = shared.received.get();
@@ -328,10 +375,19 @@ async fn abandon(
 }
 
 /// Fills in received, lost, duplicates, reordered and unrecognized from what each subscriber
-/// saw of each publisher.
-fn tally(report: &mut Report, topology: &Topology, sent: &[u64], received: &[Received], run: u32) {
+/// saw of each publisher. Lost counts only messages the broker accepted (at QoS 0: every one
+/// sent): a refused or never acknowledged message that did not arrive is not lost, and one
+/// that did arrive does not make up for an accepted one that did not.
+pub(super) fn tally(
+    report: &mut Report,
+    topology: &Topology,
+    published: &[Published],
+    received: &[Received],
+    run: u32,
+) {
     let key = |publisher: usize| (u64::from(run) << 32) | publisher as u64;
-    let ours = |k: u64| (k >> 32) as u32 == run && ((k & 0xffff_ffff) as usize) < sent.len();
+    let ours = |k: u64| (k >> 32) as u32 == run && ((k & 0xffff_ffff) as usize) < published.len();
+    let not_accepted: Vec<Vec<u64>> = published.iter().map(Published::not_accepted).collect();
     for r in received {
         report.received += r.received;
         report.unrecognized += r.unrecognized;
@@ -345,17 +401,22 @@ fn tally(report: &mut Report, topology: &Topology, sent: &[u64], received: &[Rec
             }
         }
     }
-    let missing =
-        |streams: &Streams, p: usize| sent[p].saturating_sub(streams.get(&key(p)).map_or(0, |s| s.unique));
+    let missing = |streams: &Streams, p: usize| {
+        let got = streams.get(&key(p)).map_or(0, |s| {
+            let unwanted = not_accepted[p].iter().filter(|&&seq| s.contains(seq)).count();
+            s.unique - unwanted as u64
+        });
+        published[p].accepted().saturating_sub(got)
+    };
     match topology.delivery {
         Delivery::Unknown => {}
         Delivery::Every => {
             for r in received {
-                report.lost += (0..sent.len()).map(|p| missing(&r.streams, p)).sum::<u64>();
+                report.lost += (0..published.len()).map(|p| missing(&r.streams, p)).sum::<u64>();
             }
         }
         Delivery::Pairs => {
-            for (i, r) in received.iter().enumerate().take(sent.len()) {
+            for (i, r) in received.iter().enumerate().take(published.len()) {
                 report.lost += missing(&r.streams, i);
                 // A pair's subscriber should hear only its own publisher.
                 for (k, s) in &r.streams {
@@ -385,7 +446,98 @@ fn tally(report: &mut Report, topology: &Topology, sent: &[u64], received: &[Rec
                 .map(|(_, s)| s.duplicates)
                 .sum();
             report.duplicates += merged.saturating_sub(own);
-            report.lost += (0..sent.len()).map(|p| missing(&group, p)).sum::<u64>();
+            report.lost += (0..published.len()).map(|p| missing(&group, p)).sum::<u64>();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::scenario::Scenario;
+
+    const RUN: u32 = 7;
+
+    fn got(publisher: usize, seqs: impl IntoIterator<Item = u64>) -> Received {
+        let mut r = Received::default();
+        let stream = r
+            .streams
+            .entry((u64::from(RUN) << 32) | publisher as u64)
+            .or_default();
+        for seq in seqs {
+            stream.record(seq);
+            r.received += 1;
+        }
+        r
+    }
+
+    fn tallied(scenario: Scenario, published: &[Published], received: &[Received]) -> Report {
+        let topology = scenario.topology("t", published.len(), received.len());
+        let mut report = Report::default();
+        tally(&mut report, &topology, published, received, RUN);
+        report
+    }
+
+    #[test]
+    fn lost_counts_only_accepted_messages() {
+        // 10 sent: 3 and 4 refused, 9 never acknowledged, so 7 accepted.
+        let p = Published {
+            sent: 10,
+            acked: 7,
+            refused: vec![3, 4],
+            unacknowledged: vec![9],
+        };
+        assert_eq!(p.accepted(), 7);
+        assert_eq!(p.not_accepted(), vec![3, 4, 9]);
+        // 7 (accepted) never arrived; the unacknowledged 9 did, and does not make up for it.
+        let r = tallied(
+            Scenario::P2p,
+            std::slice::from_ref(&p),
+            &[got(0, [0, 1, 2, 5, 6, 8, 9])],
+        );
+        assert_eq!((r.received, r.lost, r.duplicates), (7, 1, 0));
+        // Refused messages that were delivered anyway are not counted as accepted ones either.
+        let r = tallied(
+            Scenario::P2p,
+            std::slice::from_ref(&p),
+            &[got(0, [0, 1, 2, 3, 4])],
+        );
+        assert_eq!(r.lost, 4);
+        // Nothing refused or unacknowledged arrived, every accepted one did: nothing lost.
+        let r = tallied(Scenario::P2p, &[p], &[got(0, [0, 1, 2, 5, 6, 7, 8])]);
+        assert_eq!(r.lost, 0);
+    }
+
+    #[test]
+    fn at_qos0_every_message_sent_is_expected() {
+        let p = Published {
+            sent: 5,
+            ..Published::default()
+        };
+        let r = tallied(Scenario::P2p, &[p], &[got(0, [0, 2, 2, 4])]);
+        assert_eq!((r.received, r.lost, r.duplicates), (4, 2, 1));
+    }
+
+    #[test]
+    fn every_subscriber_of_a_fanin_counts() {
+        let published = [
+            Published {
+                sent: 4,
+                acked: 3,
+                refused: vec![1],
+                ..Published::default()
+            },
+            Published {
+                sent: 2,
+                acked: 2,
+                ..Published::default()
+            },
+        ];
+        let mut a = got(0, [0, 2, 3]);
+        a.streams.extend(got(1, [0, 1]).streams);
+        let b = got(0, [0]);
+        let r = tallied(Scenario::Fanin, &published, &[a, b]);
+        // b missed 2 and 3 of publisher 0 and both of publisher 1; a missed none.
+        assert_eq!(r.lost, 4);
     }
 }

@@ -115,6 +115,34 @@ pub async fn run(
     receiver.got
 }
 
+/// Runs one stalled subscriber: connects, subscribes, reports on `ready`, then never reads its
+/// socket again until the run stops, and goes without a DISCONNECT, as a hung client would.
+/// What the broker sends it piles up in the socket buffers and then in the broker.
+pub async fn stall(
+    job: SubscriberJob,
+    shared: Arc<Shared>,
+    launcher: Arc<Launcher>,
+    ready: mpsc::Sender<Result<(), BenchError>>,
+) {
+    let mut client = match launcher.connect(&job.options, &shared).await {
+        Ok(client) => client,
+        Err(e) => {
+            let error = shared.connect_error((&e).into());
+            let _ = ready.send(Err(error)).await;
+            return;
+        }
+    };
+    if let Err(error) = subscribe(&mut client, &job).await {
+        shared.errors.record(error.to_string());
+        let _ = ready.send(Err(error)).await;
+        return;
+    }
+    let _ = ready.send(Ok(())).await;
+    drop(ready);
+    shared.stop.wait().await;
+    drop(client);
+}
+
 /// Subscribes and waits for the SUBACK (as long as a connection may take).
 async fn subscribe(client: &mut Client, job: &SubscriberJob) -> Result<(), BenchError> {
     let failed = |error: String| BenchError::Subscribe {

@@ -90,6 +90,16 @@ impl Stream {
         fresh
     }
 
+    /// True if `seq` was received.
+    pub fn contains(&self, seq: u64) -> bool {
+        if self.max.is_none() || seq < self.base {
+            return false;
+        }
+        let index = seq - self.base;
+        let word = (index / 64) as usize;
+        word < self.bits.len() && self.bits[word] & (1u64 << (index % 64)) != 0
+    }
+
     /// Sequence numbers missing between the lowest and the highest seen.
     pub fn gaps(&self) -> u64 {
         match self.max {
@@ -169,6 +179,9 @@ mod tests {
         assert_eq!(s.record(1000), Seen::InOrder);
         assert_eq!((s.unique, s.duplicates, s.reordered), (5, 1, 1));
         assert_eq!(s.gaps(), 1001 - 5);
+        assert!(s.contains(2) && s.contains(1000));
+        assert!(!s.contains(4) && !s.contains(999) && !s.contains(1001) && !s.contains(1 << 20));
+        assert!(!Stream::default().contains(0));
     }
 
     #[test]

@@ -148,6 +148,14 @@ fn finish(
         );
         return ExitCode::from(EXIT_ERROR);
     }
+    if report.refused > 0 {
+        let first = report.refused_reasons.first().map_or("", |k| k.error.as_str());
+        eprintln!(
+            "robustmq bench: the broker refused {} publishes, the most often: {first}",
+            report.refused
+        );
+        return ExitCode::from(EXIT_ERROR);
+    }
     ExitCode::SUCCESS
 }
 
@@ -162,6 +170,7 @@ fn prepare(command: BenchCommand) -> anyhow::Result<(Job, BenchOutputArgs)> {
                 hold: a.duration,
                 progress: progress(&a.output),
                 broker_pid: a.output.broker_pid,
+                bystander_rate: a.bystander_rate,
             };
             (Job::Conn(settings), a.output)
         }
@@ -174,6 +183,7 @@ fn prepare(command: BenchCommand) -> anyhow::Result<(Job, BenchOutputArgs)> {
                 work: Work::Publish { topic: a.topic },
                 publishers: a.clients as usize,
                 subscribers: 0,
+                stalled: 0,
                 progress: progress(&a.output),
                 broker_pid: a.output.broker_pid,
             };
@@ -198,6 +208,7 @@ fn prepare(command: BenchCommand) -> anyhow::Result<(Job, BenchOutputArgs)> {
                 work: Work::Subscribe { filter: a.topic },
                 publishers: 0,
                 subscribers: a.clients as usize,
+                stalled: 0,
                 progress: progress(&a.output),
                 broker_pid: a.output.broker_pid,
             };
@@ -221,6 +232,7 @@ fn prepare(command: BenchCommand) -> anyhow::Result<(Job, BenchOutputArgs)> {
                 },
                 publishers,
                 subscribers,
+                stalled: a.stalled_subscribers as usize,
                 progress: progress(&a.output),
                 broker_pid: a.output.broker_pid,
             };

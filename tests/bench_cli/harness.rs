@@ -41,10 +41,19 @@ impl Broker {
     /// `robustmq serve` on port 0, so no other process can take its port first, with a
     /// temporary data directory.
     pub fn robustmq() -> Broker {
+        Broker::robustmq_with("")
+    }
+
+    /// `robustmq serve` as [`Broker::robustmq`], with `toml` as its configuration file.
+    pub fn robustmq_with(toml: &str) -> Broker {
         let dir = tempfile::tempdir().expect("temp dir");
+        let config = dir.path().join("robustmq.toml");
+        std::fs::write(&config, toml).expect("write robustmq.toml");
         let mut serve = Command::new(binary());
         serve
             .arg("serve")
+            .arg("--config")
+            .arg(&config)
             .arg("--listen")
             .arg("127.0.0.1:0")
             .arg("--data-dir")
