@@ -403,3 +403,105 @@ async fn max_memory_holds_publishers_back_at_the_budget() {
     assert_eq!(get(&broker.metrics().publish_dropped), 0);
     broker.stop().await;
 }
+
+/// Memory held by a subscriber that stalled cannot hold everyone back for good: at
+/// `max_memory`, a publisher to a subscriber that keeps up is held back only until the
+/// stalled clean subscriber's queue is given up (counted in `limits/stalled_dropped`); then
+/// every message reaches the subscriber that keeps up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_subscriber_gives_its_memory_back_at_max_memory() {
+    const SIZE: usize = 16 * 1024;
+    const BUDGET: u64 = 1024 * 1024;
+    let broker = start_with(|s| {
+        s.limits.max_packet_size = 64 * 1024;
+        s.limits.max_memory = MemoryLimit::Bytes(BUDGET);
+        s.limits.max_inflight = 10;
+        s.limits.stalled_after = Duration::from_millis(500);
+    })
+    .await;
+    let level = 5;
+    // Fills most of the budget, then stalls: it never reads.
+    let mut stuck = tight_client(broker.addr, level, "memory-hog").await;
+    subscribe_to(&mut stuck, level, "hog/#", 1).await;
+    let mut hog_writer = Publisher::start(broker.addr, level, "hog-writer", "hog/a", 1, SIZE).await;
+    hog_writer.acks_settle().await;
+    // A subscriber that keeps up, on other topics, and a publisher to it.
+    let mut reader = connected(&broker, level, "keeps-up").await;
+    subscribe_to(&mut reader, level, "fresh/#", 1).await;
+    let reading = tokio::spawn(async move { receive(&mut reader, level, N as usize).await });
+    let mut publisher = Publisher::start(broker.addr, level, "fresh-writer", "fresh/a", 1, SIZE).await;
+    publisher.all_acked().await;
+    let seqs = tokio::time::timeout(WAIT, reading)
+        .await
+        .expect("the subscriber that keeps up got everything")
+        .expect("reader task");
+    assert_eq!(seqs, (1..=N).collect::<Vec<_>>());
+    let limits = broker.limits();
+    assert!(limits.subscribers_stalled >= 1);
+    assert!(
+        limits.stalled_dropped > 0,
+        "the stalled subscriber's queue was given up"
+    );
+    drop(stuck);
+    broker.stop().await;
+}
+
+/// Offline sessions hold at most half of `max_memory`: messages for an offline persistent
+/// session beyond it are dropped and counted (`limits/offline_dropped`), its publisher is
+/// never held back, and publishing between connected clients goes on at full speed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_sessions_hold_at_most_half_of_max_memory() {
+    const SIZE: usize = 16 * 1024;
+    const BUDGET: u64 = 1024 * 1024;
+    let broker = start_with(|s| {
+        s.limits.max_packet_size = 64 * 1024;
+        s.limits.max_memory = MemoryLimit::Bytes(BUDGET);
+        s.limits.stalled_after = Duration::from_secs(3600);
+    })
+    .await;
+    let level = 5;
+    let mut away = Raw::connect(broker.addr).await;
+    away.send(&persistent_connect(level, "away")).await;
+    assert_eq!(
+        Connack::parse(level, &away.packet().await.expect("CONNACK")).code,
+        0
+    );
+    subscribe_to(&mut away, level, "away/#", 1).await;
+    away.send(&[0xE0, 0x00]).await;
+    drop(away);
+    wait_until("the persistent session is offline", || {
+        get(&broker.metrics().clients_connected) == 0
+    })
+    .await;
+
+    let mut to_offline = Publisher::start(broker.addr, level, "to-offline", "away/a", 1, SIZE).await;
+    to_offline.all_acked().await;
+    let memory = &broker.server().broker().memory;
+    assert!(
+        memory.offline() as u64 <= BUDGET / 2,
+        "{} bytes held for the offline session",
+        memory.offline()
+    );
+    let dropped = broker.limits().offline_dropped;
+    assert!(
+        dropped > 0 && dropped < u64::from(N),
+        "{dropped} dropped for the offline session"
+    );
+    assert_eq!(
+        broker.limits().publishers_paced,
+        0,
+        "an offline session holds no one back"
+    );
+
+    let mut reader = connected(&broker, level, "here").await;
+    subscribe_to(&mut reader, level, "here/#", 1).await;
+    let reading = tokio::spawn(async move { receive(&mut reader, level, N as usize).await });
+    let mut publisher = Publisher::start(broker.addr, level, "to-here", "here/a", 1, SIZE).await;
+    publisher.all_acked().await;
+    let seqs = tokio::time::timeout(WAIT, reading)
+        .await
+        .expect("delivered")
+        .expect("reader");
+    assert_eq!(seqs, (1..=N).collect::<Vec<_>>());
+    broker.stop().await;
+}

@@ -5,6 +5,11 @@
 //! lets go. Nothing is refused here: the callers decide what to do at the budget (shed QoS 0,
 //! hold publishers back, drop for stalled or offline subscribers), and a publisher held back
 //! for memory registers here to be woken once usage is under the budget again.
+//!
+//! What offline sessions hold is counted apart: it does not drain until their clients come
+//! back, so it may take at most half of the budget, and publishers held back for memory wait
+//! only for what can drain. Memory that offline sessions hold can then never hold every
+//! publisher back.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -15,6 +20,8 @@ use super::session::Session;
 #[derive(Debug)]
 pub struct MemoryBudget {
     used: AtomicUsize,
+    /// The part of `used` held by the queues of offline sessions.
+    offline: AtomicUsize,
     max: usize,
     /// Set while someone waits, so that releasing memory costs one load when nobody does.
     waiting: AtomicBool,
@@ -26,6 +33,7 @@ impl MemoryBudget {
     pub fn new(max: usize) -> Arc<MemoryBudget> {
         Arc::new(MemoryBudget {
             used: AtomicUsize::new(0),
+            offline: AtomicUsize::new(0),
             max,
             waiting: AtomicBool::new(false),
             waiters: Mutex::new(Vec::new()),
@@ -49,29 +57,58 @@ impl MemoryBudget {
         self.used.load(Ordering::SeqCst)
     }
 
-    /// Whether taking `extra` more bytes would go over the budget.
+    /// Bytes held by offline sessions' queues now.
+    pub fn offline(&self) -> usize {
+        self.offline.load(Ordering::SeqCst)
+    }
+
+    /// Whether taking `extra` more bytes for a connected session would go over the budget:
+    /// offline sessions count for at most half of it.
     pub fn over(&self, extra: usize) -> bool {
-        self.used().saturating_add(extra) > self.max
+        let offline = self.offline();
+        let counted = self.used().saturating_sub(offline) + offline.min(self.max / 2);
+        counted.saturating_add(extra) > self.max
     }
 
-    /// Whether usage is above `numerator / denominator` of the budget.
-    pub fn above_fraction(&self, numerator: usize, denominator: usize) -> bool {
-        self.used() > self.max / denominator * numerator
+    /// Whether an offline session may not take `extra` more bytes: offline sessions together
+    /// hold at most half of the budget, and no more than the budget has left.
+    pub fn offline_full(&self, extra: usize) -> bool {
+        self.offline().saturating_add(extra) > self.max / 2 || self.used().saturating_add(extra) > self.max
     }
 
-    /// Counts `n` more bytes as held.
-    pub fn reserve(&self, n: usize) {
-        self.used.fetch_add(n, Ordering::Relaxed);
+    /// Counts `n` more bytes as held (by an offline session's queue when `offline`).
+    pub fn reserve(&self, n: usize, offline: bool) {
+        self.used.fetch_add(n, Ordering::SeqCst);
+        if offline {
+            self.offline.fetch_add(n, Ordering::SeqCst);
+        }
     }
 
-    /// Gives `n` bytes back; wakes the waiting publishers once usage is under the budget.
-    pub fn release(&self, n: usize) {
+    /// Gives `n` bytes back (held by an offline session's queue when `offline`); wakes the
+    /// waiting publishers once usage is under the budget.
+    pub fn release(&self, n: usize, offline: bool) {
         if n == 0 {
             return;
         }
-        let before = self.used.fetch_sub(n, Ordering::SeqCst);
-        if self.waiting.load(Ordering::SeqCst) && before.saturating_sub(n) <= self.max {
+        if offline {
+            self.offline.fetch_sub(n, Ordering::SeqCst);
+        }
+        self.used.fetch_sub(n, Ordering::SeqCst);
+        if self.waiting.load(Ordering::SeqCst) && !self.over(0) {
             self.wake_all();
+        }
+    }
+
+    /// Moves `n` bytes of a session's queue between offline and connected as its client
+    /// leaves or comes back.
+    pub fn set_offline(&self, n: usize, offline: bool) {
+        if offline {
+            self.offline.fetch_add(n, Ordering::SeqCst);
+        } else {
+            self.offline.fetch_sub(n, Ordering::SeqCst);
+            if self.waiting.load(Ordering::SeqCst) && !self.over(0) {
+                self.wake_all();
+            }
         }
     }
 

@@ -183,7 +183,7 @@ impl Broker {
                 .iter()
                 .map(|(f, s)| persist::subscription_record(f, s))
                 .collect(),
-            will: st.stored_will.clone(),
+            will: st.stored_will.as_deref().cloned(),
             owner: st.owner.clone(),
         }
     }
@@ -267,8 +267,9 @@ impl Broker {
                 None => StoredOwner::Anonymous,
             };
             st.conn = Some(link);
+            st.queue.set_offline(false);
             st.offline_since_ms = None;
-            st.stored_will = will.map(|w| persist::will_record(w, client_id));
+            st.stored_will = will.map(|w| Box::new(persist::will_record(w, client_id)));
             ops.extend(self.session_op(&session, &mut st));
             st.generation
         };
@@ -297,6 +298,7 @@ impl Broker {
                 return;
             }
             st.conn = None;
+            st.queue.set_offline(true);
             // An offline session holds no publisher back.
             st.wake_waiters();
             st.offline_since_ms = Some(persist::now_ms());

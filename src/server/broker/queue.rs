@@ -21,6 +21,8 @@ pub struct OutQueue {
     bytes: usize,
     next_order: u64,
     memory: Arc<MemoryBudget>,
+    /// Whether the session is offline: its bytes are counted apart in the budget.
+    offline: bool,
 }
 
 impl OutQueue {
@@ -32,6 +34,15 @@ impl OutQueue {
             bytes: 0,
             next_order: 0,
             memory,
+            offline: true,
+        }
+    }
+
+    /// Tells the budget that the session's client left (`true`) or came back.
+    pub fn set_offline(&mut self, offline: bool) {
+        if self.offline != offline {
+            self.offline = offline;
+            self.memory.set_offline(self.bytes, offline);
         }
     }
 
@@ -86,13 +97,13 @@ impl OutQueue {
     fn take_bytes(&mut self, delivery: &Delivery) {
         let size = delivery.message.size();
         self.bytes += size;
-        self.memory.reserve(size);
+        self.memory.reserve(size, self.offline);
     }
 
     fn give_bytes(&mut self, delivery: &Delivery) {
         let size = delivery.message.size();
         self.bytes = self.bytes.saturating_sub(size);
-        self.memory.release(size);
+        self.memory.release(size, self.offline);
     }
 
     fn front_is_qos0(&self) -> Option<bool> {
@@ -139,14 +150,14 @@ impl OutQueue {
         let n = self.len();
         self.acked.clear();
         self.qos0.clear();
-        self.memory.release(std::mem::take(&mut self.bytes));
+        self.memory.release(std::mem::take(&mut self.bytes), self.offline);
         n
     }
 }
 
 impl Drop for OutQueue {
     fn drop(&mut self) {
-        self.memory.release(self.bytes);
+        self.memory.release(self.bytes, self.offline);
     }
 }
 

@@ -72,7 +72,7 @@ impl Broker {
                 let mut st = session.lock();
                 st.stored = true;
                 st.offline_since_ms = Some(offline_since);
-                st.stored_will = record.will;
+                st.stored_will = record.will.map(Box::new);
                 st.owner = record.owner;
                 for sub in record.subscriptions {
                     let (filter, subscription) = persist::subscription_from_record(sub);

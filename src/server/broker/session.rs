@@ -111,7 +111,7 @@ pub struct SessionState {
     /// Whether the store holds a record of this session.
     pub stored: bool,
     /// The will as kept in the session record (while connected, or while a delayed will waits).
-    pub stored_will: Option<StoredWill>,
+    pub stored_will: Option<Box<StoredWill>>,
     /// When the session went offline (Unix ms), for its stored record.
     pub offline_since_ms: Option<u64>,
     /// The user its client authenticated as, kept in the stored record so that ACL checks
@@ -324,9 +324,15 @@ impl SessionState {
         self.queue.len() >= self.limits.max_messages || self.queue.bytes() + size > self.limits.max_bytes
     }
 
-    /// Whether a message of `size` bytes does not fit: the queue or the broker's memory is full.
+    /// Whether a message of `size` bytes does not fit: the queue or the broker's memory is
+    /// full (for an offline session, its share of the memory).
     fn lacks_room(&self, size: usize) -> bool {
-        self.is_full(size) || self.queue.memory().over(size)
+        let memory = self.queue.memory();
+        self.is_full(size)
+            || match self.conn {
+                Some(_) => memory.over(size),
+                None => memory.offline_full(size),
+            }
     }
 
     /// Whether the session has had messages waiting and sent none for `stalled_after`; the

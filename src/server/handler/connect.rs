@@ -262,7 +262,7 @@ pub async fn accept(
         session_present: attached.session_present,
         generation: attached.generation,
         connection_id,
-        will: connect.will,
+        will: connect.will.map(Box::new),
         // [MQTT-3.1.2-22] the server allows one and a half times the keep alive
         keep_alive_limit: (keep_alive > 0).then(|| Duration::from_millis(keep_alive as u64 * 1500)),
         connect_session_expiry: connect.session_expiry,

@@ -80,7 +80,7 @@ pub struct ConnState {
     /// Broker-wide connection number.
     pub connection_id: u64,
     /// The will, until it is published or cancelled.
-    pub will: Option<Will>,
+    pub will: Option<Box<Will>>,
     /// 1.5 × keep alive; `None` when keep alive is off.
     pub keep_alive_limit: Option<Duration>,
     /// Session expiry interval requested at CONNECT (v5), to check DISCONNECT's update.

@@ -11,11 +11,16 @@
 pub mod tls;
 pub mod ws;
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::Either;
+use futures_util::FutureExt;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -381,34 +386,40 @@ fn spawn<H: Send + 'static>(
     admission: Admission,
 ) {
     let broker = ctx.broker.clone();
-    tokio::spawn(async move {
-        let task = tokio::spawn(async move {
-            match stream {
-                Accepted::Tcp(stream) => {
-                    if let Transport::Plain = transport {
-                        // The common case: split halves without a lock between them.
-                        let (reader, writer) = stream.into_split();
-                        connection::serve(ctx, reader, writer, peer, None, admission).await;
-                    } else {
-                        handshake(stream, peer, transport, ctx, admission).await;
-                    }
-                }
-                #[cfg(unix)]
-                Accepted::Unix(stream) => {
-                    let (reader, writer) = stream.into_split();
-                    connection::serve(ctx, reader, writer, peer, None, admission).await;
-                }
-            }
-        });
-        if let Err(e) = task.await {
-            if e.is_panic() {
-                add(&broker.metrics.connection_panics, 1);
-                tracing::error!(%peer, "connection task panicked; the connection was dropped");
-            }
+    // The task's future is as big as the largest of these, for as long as the connection
+    // lives: plain TCP, the common case, is the one kept inline; the TLS and WebSocket
+    // handshakes (several KiB of state) and Unix sockets are boxed.
+    let connection = match (stream, transport) {
+        (Accepted::Tcp(stream), Transport::Plain) => {
+            // Split halves without a lock between them.
+            let (reader, writer) = stream.into_split();
+            Either::Left(connection::serve(ctx, reader, writer, peer, None, admission))
+        }
+        (Accepted::Tcp(stream), transport) => {
+            let handshake: BoxedConnection = Box::pin(handshake(stream, peer, transport, ctx, admission));
+            Either::Right(handshake)
+        }
+        #[cfg(unix)]
+        (Accepted::Unix(stream), _) => {
+            let (reader, writer) = stream.into_split();
+            let serve: BoxedConnection =
+                Box::pin(connection::serve(ctx, reader, writer, peer, None, admission));
+            Either::Right(serve)
+        }
+    };
+    // One task per connection, panics caught in it; combinators rather than an `async`
+    // block, which would hold the connection's future twice over.
+    tokio::spawn(AssertUnwindSafe(connection).catch_unwind().map(move |outcome| {
+        if outcome.is_err() {
+            add(&broker.metrics.connection_panics, 1);
+            tracing::error!(%peer, "connection task panicked; the connection was dropped");
         }
         drop(held);
-    });
+    }));
 }
+
+/// A connection served from the heap.
+type BoxedConnection = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// TLS and/or WebSocket handshakes, bounded by the connect timeout, then MQTT. A connection
 /// over a limit goes through them too: its CONNACK can only reach the client that way.

@@ -9,39 +9,32 @@ use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{oneshot, OwnedSemaphorePermit};
+use tokio::sync::oneshot;
 use tokio::time::{sleep_until, timeout, Instant};
+
+mod establish;
+
+pub use establish::Admission;
 
 use super::broker::MemoryBudget;
 use super::context::ListenerContext;
-use super::handler::connect::AtLimit;
 use super::handler::{self, Close, ConnState};
 use super::listener::ws::OversizeMessage;
 use super::metrics::{add, add_own};
 use super::peer::Peer;
 use super::persist::GateState;
-use crate::protocol::{self, reason, Connack, Disconnect, FrameError, Packet, Version};
+use crate::protocol::{self, reason, Disconnect, FrameError, Packet};
 
 /// Stop reading and stop draining the session queue past this many unsent bytes.
 const WRITE_HIGH_WATER: usize = 256 * 1024;
 /// Read buffer growth step while data is flowing.
-const READ_CHUNK: usize = 16 * 1024;
+pub(crate) const READ_CHUNK: usize = 16 * 1024;
 /// Spare read capacity kept for an idle connection: most of them are idle, and 10,000 idle
-/// connections should cost little memory.
-const IDLE_READ: usize = 512;
+/// connections should cost little memory. A PINGREQ or a small PUBLISH fits; a read that
+/// fills it grows the buffer to [`READ_CHUNK`].
+const IDLE_READ: usize = 128;
 /// Buffers that grew past this for a burst are given back once empty.
 const SHRINK_ABOVE: usize = 64 * 1024;
-
-/// What the listener decided about a connection when it accepted it.
-#[derive(Debug)]
-pub enum Admission {
-    /// Served. The permit is one of the listener's slots for connections that have not sent
-    /// CONNECT yet; it is given back as soon as CONNECT has been read.
-    Admitted(OwnedSemaphorePermit),
-    /// Over a connection limit: its CONNECT is read only to answer it with a CONNACK that
-    /// says which limit, in the client's protocol version.
-    Refused(AtLimit),
-}
 
 /// Serves one accepted connection until it closes.
 ///
@@ -59,128 +52,23 @@ pub async fn serve<R, W>(
     W: AsyncWrite + Unpin,
 {
     let mut rbuf = BytesMut::with_capacity(IDLE_READ);
-    let connect = match timeout(
-        ctx.limits.connect_timeout,
-        read_connect(&ctx, &mut reader, &mut rbuf),
-    )
-    .await
-    {
-        Ok(Ok(connect)) => connect,
-        Ok(Err(ConnectFailure::Refuse {
-            version,
-            reason: code,
-            detail,
-        })) => {
-            tracing::info!(%peer, "connection refused: {detail}");
-            let mut out = BytesMut::new();
-            let connack = Packet::Connack(Connack {
-                session_present: false,
-                reason: code,
-                properties: Default::default(),
-            });
-            if protocol::encode(version, &connack, &mut out).is_ok() {
-                let _ = writer.write_all(&out).await;
-            }
-            let _ = writer.shutdown().await;
-            return;
-        }
-        Ok(Err(ConnectFailure::Close(detail))) => {
-            tracing::info!(%peer, "connection closed before CONNECT: {detail}");
-            return;
-        }
-        Err(_) => {
-            add(&ctx.broker.metrics.limits.connect_timeouts, 1);
-            tracing::info!(%peer, timeout = ?ctx.limits.connect_timeout, "connection closed: no CONNECT in time");
-            return;
-        }
-    };
-    let refusal = match admission {
-        // The login and the session take their own time; the accept loop waits only for
-        // connections that have not said who they are yet.
-        Admission::Admitted(pending) => {
-            drop(pending);
-            None
-        }
-        Admission::Refused(limit) => Some(handler::connect::refuse_at_limit(&connect, limit)),
-    };
-    if let Some(refusal) = refusal {
-        // The accept loop logs a spell of these once; one line each would flood the log.
-        tracing::debug!(%peer, client_id = %refusal.client_id, "connection refused: {}", refusal.detail);
-        let mut out = BytesMut::new();
-        if protocol::encode(refusal.version, &Packet::Connack(refusal.connack), &mut out).is_ok() {
-            let _ = writer.write_all(&out).await;
-        }
-        // The server closes the connection after a refusing CONNACK (v5 [MQTT-3.2.2-7],
-        // 3.1.1 [MQTT-3.2.2-5]).
-        let _ = writer.shutdown().await;
+    // Boxed, like `finish` below: each runs once, and an idle connection's task should not
+    // carry room for their state.
+    let established = Box::pin(establish::establish(
+        &ctx,
+        &mut reader,
+        &mut writer,
+        &mut rbuf,
+        peer,
+        identity,
+        admission,
+    ))
+    .await;
+    let Some((mut st, kick_rx)) = established else {
         return;
-    }
-    let (kick_tx, kick_rx) = oneshot::channel();
-    let mut st = match handler::connect::accept(&ctx, connect, peer, identity, kick_tx).await {
-        Ok(st) => st,
-        Err(refusal) => {
-            tracing::info!(%peer, client_id = %refusal.client_id, "connection refused: {}", refusal.detail);
-            let mut out = BytesMut::new();
-            if protocol::encode(refusal.version, &Packet::Connack(refusal.connack), &mut out).is_ok() {
-                let _ = writer.write_all(&out).await;
-            }
-            let _ = writer.shutdown().await;
-            return;
-        }
     };
     let close = run(&ctx, &mut st, &mut reader, &mut writer, &mut rbuf, kick_rx).await;
-    finish(&ctx, st, close, &mut writer).await;
-}
-
-enum ConnectFailure {
-    Refuse {
-        version: Version,
-        reason: u8,
-        detail: String,
-    },
-    Close(String),
-}
-
-async fn read_connect<R: AsyncRead + Unpin>(
-    ctx: &ListenerContext,
-    reader: &mut R,
-    rbuf: &mut BytesMut,
-) -> Result<protocol::Connect, ConnectFailure> {
-    loop {
-        match protocol::next_frame(rbuf, ctx.limits.max_packet_size) {
-            Ok(Some(frame)) => {
-                let bytes = rbuf.split_to(frame.len);
-                add(&ctx.broker.metrics.bytes_received, frame.len as u64);
-                add(&ctx.broker.metrics.messages_received, 1);
-                return match protocol::decode_connect(&bytes, frame.body_start) {
-                    Ok(connect) => Ok(connect),
-                    Err(protocol::DecodeError::UnsupportedVersion(level)) => {
-                        Err(ConnectFailure::Refuse {
-                            // [MQTT-3.1.2-2] answer an unknown level with return code 0x01, 3.1.1 style
-                            version: Version::V3_1_1,
-                            reason: reason::UNSUPPORTED_PROTOCOL_VERSION,
-                            detail: format!("unsupported protocol level {level}"),
-                        })
-                    }
-                    Err(e) => Err(ConnectFailure::Close(e.to_string())),
-                };
-            }
-            Ok(None) => {}
-            Err(FrameError::TooLarge { size, max }) => {
-                add(&ctx.broker.metrics.limits.packet_too_large, 1);
-                return Err(ConnectFailure::Close(format!(
-                    "CONNECT of {size} bytes exceeds {max}"
-                )));
-            }
-            Err(e) => return Err(ConnectFailure::Close(e.to_string())),
-        }
-        rbuf.reserve(READ_CHUNK);
-        match reader.read_buf(rbuf).await {
-            Ok(0) => return Err(ConnectFailure::Close("peer closed".into())),
-            Ok(_) => {}
-            Err(e) => return Err(ConnectFailure::Close(e.to_string())),
-        }
-    }
+    Box::pin(finish(&ctx, st, close, &mut writer)).await;
 }
 
 async fn run<R, W>(
@@ -203,11 +91,19 @@ where
     let mut shutdown = ctx.shutdown.clone();
     let session = st.session.clone();
     let far_future = Instant::now() + Duration::from_secs(86_400 * 365);
+    // One timer for keep alive and for looking again at held-back publishing. It is moved
+    // earlier when needed but never later: a keep alive deadline that moved on since is
+    // found when it fires, and the timer is set again then, so a busy connection does not
+    // touch the timer wheel for every packet.
+    let timer = sleep_until(far_future);
+    tokio::pin!(timer);
+    let mut armed = far_future;
     let mut last_received = Instant::now();
     let mut resent = false;
     // Packets that came in the same read as CONNECT are handled without waiting for more.
     st.input_held = !rbuf.is_empty();
     let mut streaming = false;
+    let mut drained = true;
     loop {
         let mut pace_until = None;
         if !st.paced_on.is_empty() {
@@ -242,13 +138,16 @@ where
                 }
             }
             if st.out.len() < WRITE_HIGH_WATER {
-                let sent = session.lock().fill(
+                let mut state = session.lock();
+                let sent = state.fill(
                     &session,
                     &mut st.out,
                     WRITE_HIGH_WATER,
                     metrics,
                     ctx.broker.store(),
                 );
+                drained = state.queued() == 0;
+                drop(state);
                 if sent > 0 {
                     add_own(&st.stats.messages_out, sent as u64);
                 }
@@ -259,13 +158,23 @@ where
             Some(limit) if !paced => last_received + limit,
             _ => far_future,
         };
+        let wake_at = pace_until.unwrap_or(deadline);
+        if wake_at < armed {
+            timer.as_mut().reset(wake_at);
+            armed = wake_at;
+        }
         let reading = st.out.len() < WRITE_HIGH_WATER && !paced;
         if reading {
             reserve_read(rbuf, streaming);
         }
         let spare = rbuf.capacity() - rbuf.len();
-        if st.out.is_empty() && st.out.capacity() > SHRINK_ABOVE {
+        // Once everything is written and nothing waits, the write buffer goes: an idle
+        // connection holds none. Big ones go when empty even while messages keep coming.
+        if st.out.is_empty() && (drained || st.out.capacity() > SHRINK_ABOVE) {
             st.out = BytesMut::new();
+        }
+        if drained && st.pending.is_empty() && st.pending.capacity() > 0 {
+            st.pending = Default::default();
         }
         buffers.set(rbuf.capacity() + st.out.capacity());
         tokio::select! {
@@ -315,8 +224,13 @@ where
             }
             _ = session.notify.notified() => {}
             // A subscriber that holds this client back may count as stalled by then.
-            _ = sleep_until(pace_until.unwrap_or(far_future)), if pace_until.is_some() => {}
-            _ = sleep_until(deadline) => return Close::KeepAliveTimeout,
+            _ = &mut timer => {
+                if pace_until.is_none() && Instant::now() >= deadline {
+                    return Close::KeepAliveTimeout;
+                }
+                timer.as_mut().reset(far_future);
+                armed = far_future;
+            }
         }
     }
 }
@@ -330,9 +244,9 @@ struct BufferCharge<'a> {
 impl BufferCharge<'_> {
     fn set(&mut self, now: usize) {
         if now > self.held {
-            self.memory.reserve(now - self.held);
+            self.memory.reserve(now - self.held, false);
         } else {
-            self.memory.release(self.held - now);
+            self.memory.release(self.held - now, false);
         }
         self.held = now;
     }
@@ -340,7 +254,7 @@ impl BufferCharge<'_> {
 
 impl Drop for BufferCharge<'_> {
     fn drop(&mut self) {
-        self.memory.release(self.held);
+        self.memory.release(self.held, false);
     }
 }
 
@@ -471,7 +385,7 @@ async fn finish<W: AsyncWrite + Unpin>(
     // [MQTT-3.1.2-8] the will goes out unless the client disconnected normally (a server that
     // shuts down closes the connection, so wills go out then too).
     let publish_will = !matches!(close, Close::Normal { with_will: false });
-    let will = st.will.take().filter(|_| publish_will);
+    let will = st.will.take().filter(|_| publish_will).map(|w| *w);
     broker.metrics.client_disconnected();
     broker.detach(&st.session, st.connection_id, will);
 }
