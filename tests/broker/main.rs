@@ -4,6 +4,7 @@ mod common;
 mod keepalive;
 mod limits;
 mod malformed;
+mod pipelined;
 mod qos;
 mod retained;
 mod session;
