@@ -7,6 +7,12 @@
 //! ends with its connection, its queued QoS 1/2 messages are dropped and counted, as the
 //! stalled-subscriber policy says. A persistent session keeps its queue (its messages are in
 //! the store).
+//!
+//! It also gives memory back to the operating system after a burst: glibc's allocator keeps
+//! what was freed for reuse, so the broker's RSS stayed at its peak (128 MiB an hour after a
+//! QoS 0 flood that queued 180 MiB). When what the broker holds has fallen well below its
+//! recent high, and every half minute anyway (connections come and go without touching the
+//! queues' figure), the allocator is asked to return its free pages.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,6 +23,10 @@ use super::Broker;
 
 /// How often the budget is looked at.
 const INTERVAL: Duration = Duration::from_secs(1);
+/// A fall of the budget's figure by this much since its high asks for memory back at once.
+const TRIM_AFTER_FALL: usize = 16 * 1024 * 1024;
+/// Ticks between requests for memory back when nothing fell that much.
+const TRIM_EVERY: u32 = 30;
 
 impl Broker {
     /// When memory is over the budget, empties what stalled subscribers hold as described
@@ -40,9 +50,20 @@ impl Broker {
 pub async fn run(broker: Arc<Broker>, mut shutdown: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut high = 0usize;
+    let mut ticks = 0u32;
     loop {
         tokio::select! {
             _ = tick.tick() => {
+                let used = broker.memory.used();
+                high = high.max(used);
+                ticks += 1;
+                if high - used >= TRIM_AFTER_FALL || ticks >= TRIM_EVERY {
+                    high = used;
+                    ticks = 0;
+                    // It walks the allocator's arenas: not on a runtime thread.
+                    tokio::task::spawn_blocking(give_memory_back);
+                }
                 let shed = broker.shed_stalled(Instant::now());
                 if shed > 0 {
                     tracing::warn!(
@@ -55,5 +76,14 @@ pub async fn run(broker: Arc<Broker>, mut shutdown: watch::Receiver<bool>) {
             }
             _ = shutdown.changed() => return,
         }
+    }
+}
+
+/// Asks the allocator to return the free pages it keeps to the operating system.
+fn give_memory_back() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases memory the allocator holds free; it takes its own locks.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
