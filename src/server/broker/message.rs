@@ -8,6 +8,9 @@ use bytes::Bytes;
 use crate::protocol::{MessageProperties, Publish, QoS};
 use crate::server::persist::{Gate, GateState};
 
+/// Memory a queued delivery takes besides its message's topic and payload.
+const DELIVERY_OVERHEAD: usize = 320;
+
 /// One published application message, shared by every subscriber it goes to.
 #[derive(Debug, Clone)]
 pub struct Message {
@@ -62,6 +65,14 @@ impl Message {
     /// Approximate bytes this message holds, for per-session queue limits.
     pub fn size(&self) -> usize {
         self.topic.len() + self.payload.len() + 64
+    }
+
+    /// What one queued delivery of this message costs in memory, for `max_memory`: besides
+    /// topic and payload, the shared message record, its delivery in the queue and the
+    /// allocator's overhead on each (about 320 bytes by the sizes of those structures, where
+    /// [`Message::size`] counts 64).
+    pub fn memory_size(&self) -> usize {
+        self.topic.len() + self.payload.len() + DELIVERY_OVERHEAD
     }
 }
 

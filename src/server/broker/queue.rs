@@ -19,6 +19,9 @@ pub struct OutQueue {
     acked: VecDeque<Delivery>,
     qos0: VecDeque<Delivery>,
     bytes: usize,
+    /// What the waiting deliveries hold against the memory budget (by
+    /// [`super::Message::memory_size`]).
+    memory_bytes: usize,
     next_order: u64,
     memory: Arc<MemoryBudget>,
     /// Whether the session is offline: its bytes are counted apart in the budget.
@@ -32,6 +35,7 @@ impl OutQueue {
             acked: VecDeque::new(),
             qos0: VecDeque::new(),
             bytes: 0,
+            memory_bytes: 0,
             next_order: 0,
             memory,
             offline: true,
@@ -42,7 +46,7 @@ impl OutQueue {
     pub fn set_offline(&mut self, offline: bool) {
         if self.offline != offline {
             self.offline = offline;
-            self.memory.set_offline(self.bytes, offline);
+            self.memory.set_offline(self.memory_bytes, offline);
         }
     }
 
@@ -95,15 +99,15 @@ impl OutQueue {
     }
 
     fn take_bytes(&mut self, delivery: &Delivery) {
-        let size = delivery.message.size();
-        self.bytes += size;
-        self.memory.reserve(size, self.offline);
+        self.bytes += delivery.message.size();
+        self.memory_bytes += delivery.message.memory_size();
+        self.memory.reserve(delivery.message.memory_size(), self.offline);
     }
 
     fn give_bytes(&mut self, delivery: &Delivery) {
-        let size = delivery.message.size();
-        self.bytes = self.bytes.saturating_sub(size);
-        self.memory.release(size, self.offline);
+        self.bytes = self.bytes.saturating_sub(delivery.message.size());
+        self.memory_bytes = self.memory_bytes.saturating_sub(delivery.message.memory_size());
+        self.memory.release(delivery.message.memory_size(), self.offline);
     }
 
     fn front_is_qos0(&self) -> Option<bool> {
@@ -150,14 +154,16 @@ impl OutQueue {
         let n = self.len();
         self.acked.clear();
         self.qos0.clear();
-        self.memory.release(std::mem::take(&mut self.bytes), self.offline);
+        self.bytes = 0;
+        self.memory
+            .release(std::mem::take(&mut self.memory_bytes), self.offline);
         n
     }
 }
 
 impl Drop for OutQueue {
     fn drop(&mut self) {
-        self.memory.release(self.bytes, self.offline);
+        self.memory.release(self.memory_bytes, self.offline);
     }
 }
 
@@ -209,7 +215,7 @@ mod tests {
         let before = memory.used();
         let shed = q.pop_oldest_qos0().expect("a QoS 0 delivery");
         assert_eq!(&shed.message.payload[..], b"b");
-        assert_eq!(memory.used(), before - shed.message.size());
+        assert_eq!(memory.used(), before - shed.message.memory_size());
         assert_eq!(q.len(), 2);
         drop(q);
         assert_eq!(memory.used(), 0, "a dropped queue gives its bytes back");

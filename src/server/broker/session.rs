@@ -210,8 +210,9 @@ impl Session {
             return Enqueued::Skipped;
         }
         let size = delivery.message.size();
+        let memory_size = delivery.message.memory_size();
         let mut outcome = Enqueued::Queued;
-        if st.lacks_room(size) {
+        if st.lacks_room(size, memory_size) {
             let shed = &metrics.limits.qos0_shed;
             if delivery.qos == QoS::AtMostOnce {
                 // Oldest first: the newest reading is the one worth having.
@@ -226,7 +227,7 @@ impl Session {
                     return Enqueued::Dropped;
                 }
             } else {
-                while st.lacks_room(size) && st.queue.pop_oldest_qos0().is_some() {
+                while st.lacks_room(size, memory_size) && st.queue.pop_oldest_qos0().is_some() {
                     st.count_drop(
                         &self.client_id,
                         metrics,
@@ -234,7 +235,7 @@ impl Session {
                         "QoS 0 shed at the queue or memory bound",
                     );
                 }
-                if st.lacks_room(size) {
+                if st.lacks_room(size, memory_size) {
                     if online && !st.check_stalled(&self.client_id, metrics, Instant::now()) {
                         add(&metrics.limits.publishers_paced, 1);
                         outcome = Enqueued::Paced;
@@ -326,12 +327,13 @@ impl SessionState {
 
     /// Whether a message of `size` bytes does not fit: the queue or the broker's memory is
     /// full (for an offline session, its share of the memory).
-    fn lacks_room(&self, size: usize) -> bool {
+    /// (`size` by [`super::Message::size`], `memory_size` by [`super::Message::memory_size`]).
+    fn lacks_room(&self, size: usize, memory_size: usize) -> bool {
         let memory = self.queue.memory();
         self.is_full(size)
             || match self.conn {
-                Some(_) => memory.over(size),
-                None => memory.offline_full(size),
+                Some(_) => memory.over(memory_size),
+                None => memory.offline_full(memory_size),
             }
     }
 
