@@ -17,41 +17,15 @@ ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-3s}
 CONNECTIONS=${CONNECTIONS:-10000}
 
-say() { printf '%s\n' "$*" >&2; }
-die() { say "compare.sh: $*"; exit 1; }
+SCRIPT=compare.sh
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
 # --- what we need ------------------------------------------------------------------------------
-if [ ! -x "$BIN" ]; then
-    say "building robustmq (release) ..."
-    (cd "$ROOT" && cargo build --release --quiet) || die "cargo build --release failed"
-fi
-if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
-    say "installing mosquitto ..."
-    SUDO=""
-    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto >/dev/null \
-        || die "cannot install mosquitto (apt-get install mosquitto)"
-fi
-MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
-command -v python3 >/dev/null || die "python3 is needed to summarize the results"
+need_brokers
 
-# Every idle connection is a file descriptor in the bench and one in the broker.
-HARD=$(ulimit -Hn)
-WANT=$((CONNECTIONS + 1024))
-if [ "$HARD" != unlimited ] && [ "$HARD" -lt "$WANT" ]; then
-    die "ulimit -Hn is $HARD; $CONNECTIONS connections need $WANT (raise it, or set CONNECTIONS)"
-fi
-ulimit -n "$WANT"
-
-if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
-    ON_BROKER_CPU=(taskset -c 1)
-    ON_BENCH_CPU=(taskset -c 0)
-    PINNING="broker on CPU 1, bench on CPU 0"
-else
-    ON_BROKER_CPU=()
-    ON_BENCH_CPU=()
-    PINNING="no pinning (one CPU)"
-fi
+raise_open_files "$CONNECTIONS" CONNECTIONS
+pin_cpus 1 0
 
 TMP=$(mktemp -d -t robustmq-compare.XXXXXX)
 RESULTS=$TMP/results
@@ -65,17 +39,6 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-wait_port() {
-    local port=$1
-    for _ in $(seq 100); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-        sleep 0.05
-    done
-    die "the broker did not open port $port"
-}
 
 # start_broker robustmq|mosquitto: sets BROKER_PID and PORT.
 start_broker() {

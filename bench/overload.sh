@@ -27,42 +27,15 @@ BYSTANDER_RATE=${BYSTANDER_RATE:-100}
 STALLED=${STALLED:-100}
 JSONL=${JSONL:-$ROOT/target/overload.jsonl}
 
-say() { printf '%s\n' "$*" >&2; }
-die() { say "overload.sh: $*"; exit 1; }
+SCRIPT=overload.sh
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
 # --- what we need ------------------------------------------------------------------------------
-if [ ! -x "$BIN" ]; then
-    say "building robustmq (release) ..."
-    (cd "$ROOT" && cargo build --release --quiet) || die "cargo build --release failed"
-fi
-if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
-    say "installing mosquitto ..."
-    SUDO=""
-    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto >/dev/null \
-        || die "cannot install mosquitto (apt-get install mosquitto)"
-fi
-MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
-command -v python3 >/dev/null || die "python3 is needed to summarize the results"
+need_brokers
 
-# Every connection is a file descriptor in the bench and one in the broker.
-MOST=$((CONNECTIONS > STORM ? CONNECTIONS : STORM))
-HARD=$(ulimit -Hn)
-WANT=$((MOST + 1024))
-if [ "$HARD" != unlimited ] && [ "$HARD" -lt "$WANT" ]; then
-    die "ulimit -Hn is $HARD; $MOST connections need $WANT (raise it, or set CONNECTIONS and STORM)"
-fi
-ulimit -n "$WANT"
-
-if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
-    ON_BROKER_CPU=(taskset -c 0)
-    ON_BENCH_CPU=(taskset -c 1)
-    PINNING="broker on CPU 0, load on CPU 1"
-else
-    ON_BROKER_CPU=()
-    ON_BENCH_CPU=()
-    PINNING="no pinning (one CPU)"
-fi
+raise_open_files "$((CONNECTIONS > STORM ? CONNECTIONS : STORM))" "CONNECTIONS and STORM"
+pin_cpus 0 1
 
 TMP=$(mktemp -d -t robustmq-overload.XXXXXX)
 RESULTS=$TMP/results
@@ -77,18 +50,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-wait_port() {
-    local port=$1
-    for _ in $(seq 200); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-        kill -0 "$BROKER_PID" 2>/dev/null || break
-        sleep 0.05
-    done
-    die "the broker did not open port $port"
-}
 
 # start_broker robustmq|mosquitto: sets BROKER_PID and PORT. Both run their defaults: robustmq
 # with only --listen and --data-dir; Mosquitto with a listener and anonymous access. Logging is
