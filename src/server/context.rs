@@ -71,7 +71,8 @@ pub struct ListenerContext {
     pub limits: ConnectionLimits,
     /// Whether clients without a username may connect.
     pub allow_anonymous: bool,
-    /// Flips to true when the server shuts down.
+    /// Flips to true when the server shuts down (the listeners stop accepting; connections
+    /// are told through their session, see [`super::broker::Broker::disconnect_all`]).
     pub shutdown: watch::Receiver<bool>,
     /// The admin API's shared state (topic rates, store file).
     pub admin: Arc<Admin>,

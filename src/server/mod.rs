@@ -298,7 +298,7 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
             listener: max_connections.map(|max| Arc::new(Semaphore::new(max.min(Semaphore::MAX_PERMITS)))),
             rate: connection_rate.clone(),
         };
-        tasks.push(tokio::spawn(listener::run(listener, ctx, accept)));
+        tasks.push(tokio::spawn(listener::run(listener, Arc::new(ctx), accept)));
     }
     let metrics_addr = metrics_listener.as_ref().map(|(_, local)| *local);
     if let Some((listener, local)) = metrics_listener {
@@ -379,6 +379,10 @@ impl RunningServer {
         for task in self.tasks {
             let _ = task.await;
         }
+        // No listener accepts any more; connections still before their CONNECT are told
+        // when they attach.
+        self.broker
+            .disconnect_all(crate::protocol::reason::SERVER_SHUTTING_DOWN);
         let all = self.max_connections.min(u32::MAX as usize) as u32;
         let _ = tokio::time::timeout(grace, self.permits.acquire_many(all)).await;
         // Everything the connections handed over on their way out is on disk before we return.

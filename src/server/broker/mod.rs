@@ -14,7 +14,7 @@ pub mod session;
 pub mod trie;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
@@ -67,6 +67,9 @@ pub struct Broker {
     pub metrics: Metrics,
     next_connection: AtomicU64,
     next_client_id: AtomicU64,
+    /// Set, under the sessions lock, once the server is shutting down: a connection attached
+    /// after that is told to go at once.
+    closing: AtomicBool,
     /// When the broker started.
     pub started: Instant,
     /// The ACL's say on deliveries and wills, when one is configured.
@@ -102,6 +105,7 @@ impl Broker {
             metrics: Metrics::default(),
             next_connection: AtomicU64::new(1),
             next_client_id: AtomicU64::new(1),
+            closing: AtomicBool::new(false),
             started: Instant::now(),
             access: std::sync::OnceLock::new(),
         })
@@ -257,7 +261,8 @@ impl Broker {
                 (fresh, false)
             }
         };
-        drop(sessions);
+        // Linked before the sessions lock goes, so that `disconnect_all` either finds the
+        // connection here or the connection finds `closing` set.
         let generation = {
             let mut st = session.lock();
             st.generation += 1;
@@ -266,6 +271,12 @@ impl Broker {
                 Some(name) => StoredOwner::User(name.to_string()),
                 None => StoredOwner::Anonymous,
             };
+            let mut link = link;
+            if self.closing.load(Ordering::Relaxed) {
+                if let Some(kick) = link.kick.take() {
+                    let _ = kick.send(reason::SERVER_SHUTTING_DOWN);
+                }
+            }
             st.conn = Some(link);
             st.queue.set_offline(false);
             st.offline_since_ms = None;
@@ -273,6 +284,7 @@ impl Broker {
             ops.extend(self.session_op(&session, &mut st));
             st.generation
         };
+        drop(sessions);
         let gate = Gate::new();
         self.commit(ops, Some(gate.clone()), vec![session.clone()]);
         Attached {
@@ -280,6 +292,21 @@ impl Broker {
             session_present: present,
             generation,
             gate,
+        }
+    }
+
+    /// Tells every connected client, and any that attaches from now on, to go with `code`
+    /// (server shutdown). Connections watch their session rather than a shutdown signal
+    /// of their own: an idle connection's task is smaller for it.
+    pub fn disconnect_all(&self, code: u8) {
+        let sessions = self.sessions();
+        self.closing.store(true, Ordering::Relaxed);
+        for session in sessions.values() {
+            if let Some(conn) = session.lock().conn.as_mut() {
+                if let Some(kick) = conn.kick.take() {
+                    let _ = kick.send(code);
+                }
+            }
         }
     }
 

@@ -4,6 +4,7 @@
 //! (so a client that stops reading cannot make the broker buffer without bound) and writes
 //! everything pending in one `write` call per wake-up rather than one per packet.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,35 +41,41 @@ const SHRINK_ABOVE: usize = 64 * 1024;
 ///
 /// `identity` is the user name a TLS listener took from the client certificate
 /// (`use_identity_as_username`); it replaces whatever CONNECT says.
-pub async fn serve<R, W>(
-    ctx: ListenerContext,
+///
+/// The future lives as long as the connection, and most connections are idle: its size is
+/// what each of them costs, so it is kept small (an `async` block rather than an `async fn`,
+/// whose arguments would be held twice, as arguments and as locals; the one-off steps boxed).
+pub fn serve<R, W>(
+    ctx: Arc<ListenerContext>,
     mut reader: R,
     mut writer: W,
     peer: Peer,
     identity: Option<Arc<str>>,
     admission: Admission,
-) where
+) -> impl Future<Output = ()>
+where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let mut rbuf = BytesMut::with_capacity(IDLE_READ);
-    // Boxed, like `finish` below: each runs once, and an idle connection's task should not
-    // carry room for their state.
-    let established = Box::pin(establish::establish(
-        &ctx,
-        &mut reader,
-        &mut writer,
-        &mut rbuf,
-        peer,
-        identity,
-        admission,
-    ))
-    .await;
-    let Some((mut st, kick_rx)) = established else {
-        return;
-    };
-    let close = run(&ctx, &mut st, &mut reader, &mut writer, &mut rbuf, kick_rx).await;
-    Box::pin(finish(&ctx, st, close, &mut writer)).await;
+    async move {
+        let mut rbuf = BytesMut::with_capacity(IDLE_READ);
+        let established = Box::pin(establish::establish(
+            &ctx,
+            &mut reader,
+            &mut writer,
+            &mut rbuf,
+            peer,
+            identity,
+            admission,
+        ));
+        // Matched at once rather than bound: a binding would keep its room next to `st`.
+        let (mut st, kick_rx) = match established.await {
+            Some(established) => established,
+            None => return,
+        };
+        let close = run(&ctx, &mut st, &mut reader, &mut writer, &mut rbuf, kick_rx).await;
+        Box::pin(finish(&ctx, st, close, &mut writer)).await;
+    }
 }
 
 async fn run<R, W>(
@@ -88,7 +95,6 @@ where
         memory: &ctx.broker.memory,
         held: 0,
     };
-    let mut shutdown = ctx.shutdown.clone();
     let session = st.session.clone();
     let far_future = Instant::now() + Duration::from_secs(86_400 * 365);
     // One timer for keep alive and for looking again at held-back publishing. It is moved
@@ -181,12 +187,12 @@ where
             biased;
             code = &mut kick_rx => {
                 return match code {
+                    Ok(reason::SERVER_SHUTTING_DOWN) => Close::Shutdown,
                     Ok(code) => Close::Kicked(code),
                     // The session was ended under us; nothing left to serve.
                     Err(_) => Close::Kicked(reason::SESSION_TAKEN_OVER),
                 };
             }
-            _ = shutdown.changed() => return Close::Shutdown,
             written = writer.write(&st.out), if !st.out.is_empty() => {
                 match written {
                     Ok(0) => return Close::Io("connection closed while writing".into()),

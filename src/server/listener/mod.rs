@@ -269,7 +269,7 @@ impl AcceptLimits {
 /// Accepts connections until shutdown, paced by [`MAX_PENDING`]. Each one served holds its
 /// permits for its life; one over `limits` is counted, and answered with a CONNACK that says
 /// why once its CONNECT is in (at most [`MAX_REFUSING`] at once, beyond that closed at once).
-pub async fn run(bound: Bound, ctx: ListenerContext, limits: AcceptLimits) {
+pub async fn run(bound: Bound, ctx: Arc<ListenerContext>, limits: AcceptLimits) {
     let mut shutdown = ctx.shutdown.clone();
     let pending = Arc::new(Semaphore::new(MAX_PENDING));
     let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
@@ -381,7 +381,7 @@ fn spawn<H: Send + 'static>(
     stream: Accepted,
     peer: Peer,
     transport: Transport,
-    ctx: ListenerContext,
+    ctx: Arc<ListenerContext>,
     held: H,
     admission: Admission,
 ) {
@@ -423,8 +423,13 @@ type BoxedConnection = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// TLS and/or WebSocket handshakes, bounded by the connect timeout, then MQTT. A connection
 /// over a limit goes through them too: its CONNACK can only reach the client that way.
-async fn handshake<S>(stream: S, peer: Peer, transport: Transport, ctx: ListenerContext, admission: Admission)
-where
+async fn handshake<S>(
+    stream: S,
+    peer: Peer,
+    transport: Transport,
+    ctx: Arc<ListenerContext>,
+    admission: Admission,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let limit = ctx.limits.connect_timeout;
