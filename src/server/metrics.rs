@@ -323,7 +323,13 @@ pub struct ConnStats {
     /// lives with the figures because, like them, only the connection's task writes it and
     /// it needs no lock.
     pub publish_budget: PublishBudget,
+    /// When a control packet last came in, on the broker's clock (`Broker::clock_ms`);
+    /// [`KEEP_ALIVE_SUSPENDED`] while the connection leaves its input unread.
+    last_heard_ms: AtomicU64,
 }
+
+/// `last_heard_ms` of a connection whose keep alive does not run.
+const KEEP_ALIVE_SUSPENDED: u64 = u64::MAX;
 
 impl ConnStats {
     /// Figures for a connection accepted now.
@@ -333,6 +339,7 @@ impl ConnStats {
         keep_alive: u16,
         clean_start: bool,
         publish_budget: PublishBudget,
+        now_ms: u64,
     ) -> Arc<ConnStats> {
         Arc::new(ConnStats {
             peer,
@@ -344,7 +351,27 @@ impl ConnStats {
             bytes_in: AtomicU64::new(0),
             bytes_out: AtomicU64::new(0),
             publish_budget,
+            last_heard_ms: AtomicU64::new(now_ms),
         })
+    }
+
+    /// A control packet came in at `now_ms` (this also resumes a suspended keep alive).
+    pub fn heard(&self, now_ms: u64) {
+        self.last_heard_ms.store(now_ms, Ordering::Relaxed);
+    }
+
+    /// Stops the keep alive clock while the broker is not reading the client's packets.
+    pub fn suspend_keep_alive(&self) {
+        self.last_heard_ms.store(KEEP_ALIVE_SUSPENDED, Ordering::Relaxed);
+    }
+
+    /// Whether nothing came in for one and a half times the keep alive by `now_ms`
+    /// [MQTT-3.1.2-24] (never with keep alive 0 or while suspended).
+    pub fn keep_alive_expired(&self, now_ms: u64) -> bool {
+        let last = self.last_heard_ms.load(Ordering::Relaxed);
+        self.keep_alive > 0
+            && last != KEEP_ALIVE_SUSPENDED
+            && now_ms.saturating_sub(last) > u64::from(self.keep_alive) * 1500
     }
 }
 

@@ -3,6 +3,7 @@
 //! Lock order, to stay free of deadlocks: the sessions map, then the trie, then a session's state.
 //! No lock is held across an `.await`.
 
+pub mod keepalive;
 pub mod memory;
 pub mod message;
 pub mod pressure;
@@ -158,6 +159,11 @@ impl Broker {
         if let Some(store) = &self.store {
             store.flush();
         }
+    }
+
+    /// Milliseconds since the broker started: the clock of keep alive.
+    pub fn clock_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
     }
 
     /// A number for a new connection, unique for the broker's life.

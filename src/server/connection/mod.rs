@@ -5,13 +5,15 @@
 //! everything pending in one `write` call per wake-up rather than one per packet.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
+use futures_util::future::OptionFuture;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::oneshot;
-use tokio::time::{sleep_until, timeout, Instant};
+use tokio::time::{sleep_until, timeout, Instant, Sleep};
 
 mod establish;
 
@@ -21,7 +23,7 @@ use super::broker::MemoryBudget;
 use super::context::ListenerContext;
 use super::handler::{self, Close, ConnState};
 use super::listener::ws::OversizeMessage;
-use super::metrics::{add, add_own};
+use super::metrics::{add, add_own, ConnStats};
 use super::peer::Peer;
 use super::persist::GateState;
 use crate::protocol::{self, reason, Disconnect, FrameError, Packet};
@@ -96,15 +98,13 @@ where
         held: 0,
     };
     let session = st.session.clone();
-    let far_future = Instant::now() + Duration::from_secs(86_400 * 365);
-    // One timer for keep alive and for looking again at held-back publishing. It is moved
-    // earlier when needed but never later: a keep alive deadline that moved on since is
-    // found when it fires, and the timer is set again then, so a busy connection does not
-    // touch the timer wheel for every packet.
-    let timer = sleep_until(far_future);
-    tokio::pin!(timer);
-    let mut armed = far_future;
-    let mut last_received = Instant::now();
+    // Keep alive is watched by one broker-wide task (broker/keepalive.rs), which kicks the
+    // connection; a timer here would cost every idle connection its size. This one exists
+    // only while the client is held back, to look again when a subscriber holding it back
+    // would count as stalled.
+    let mut pace_timer: Option<Pin<Box<Sleep>>> = None;
+    let stats = st.stats.clone();
+    let heard = |stats: &ConnStats| stats.heard(ctx.broker.clock_ms());
     let mut resent = false;
     // Packets that came in the same read as CONNECT are handled without waiting for more.
     st.input_held = !rbuf.is_empty();
@@ -116,7 +116,7 @@ where
             pace_until = st.refresh_paced(metrics).map(Instant::from_std);
             if st.paced_on.is_empty() {
                 // Keep alive did not run while the client's packets were left unread.
-                last_received = Instant::now();
+                heard(&stats);
             }
         }
         if let Err(close) = st.release_pending(metrics) {
@@ -125,7 +125,7 @@ where
         if st.input_held && st.paced_on.is_empty() {
             st.input_held = false;
             match process_input(ctx, st, rbuf) {
-                Ok(handled) if handled > 0 => last_received = Instant::now(),
+                Ok(handled) if handled > 0 => heard(&stats),
                 Ok(_) => {}
                 Err(close) => return close,
             }
@@ -160,14 +160,14 @@ where
             }
         }
         let paced = !st.paced_on.is_empty();
-        let deadline = match st.keep_alive_limit {
-            Some(limit) if !paced => last_received + limit,
-            _ => far_future,
-        };
-        let wake_at = pace_until.unwrap_or(deadline);
-        if wake_at < armed {
-            timer.as_mut().reset(wake_at);
-            armed = wake_at;
+        if paced {
+            // Its PINGREQs are among what is left unread.
+            stats.suspend_keep_alive();
+        }
+        match (pace_until, &mut pace_timer) {
+            (None, _) => pace_timer = None,
+            (Some(at), Some(timer)) => timer.as_mut().reset(at),
+            (Some(at), None) => pace_timer = Some(Box::pin(sleep_until(at))),
         }
         let reading = st.out.len() < WRITE_HIGH_WATER && !paced;
         if reading {
@@ -188,6 +188,7 @@ where
             code = &mut kick_rx => {
                 return match code {
                     Ok(reason::SERVER_SHUTTING_DOWN) => Close::Shutdown,
+                    Ok(reason::KEEP_ALIVE_TIMEOUT) => Close::KeepAliveTimeout,
                     Ok(code) => Close::Kicked(code),
                     // The session was ended under us; nothing left to serve.
                     Err(_) => Close::Kicked(reason::SESSION_TAKEN_OVER),
@@ -220,7 +221,7 @@ where
                         match process_input(ctx, st, rbuf) {
                             // [MQTT-3.1.2-22] keep alive is about control packets: bytes of a
                             // packet trickled in one at a time do not keep a connection open.
-                            Ok(handled) if handled > 0 => last_received = Instant::now(),
+                            Ok(handled) if handled > 0 => heard(&stats),
                             Ok(_) => {}
                             Err(close) => return close,
                         }
@@ -230,13 +231,7 @@ where
             }
             _ = session.notify.notified() => {}
             // A subscriber that holds this client back may count as stalled by then.
-            _ = &mut timer => {
-                if pace_until.is_none() && Instant::now() >= deadline {
-                    return Close::KeepAliveTimeout;
-                }
-                timer.as_mut().reset(far_future);
-                armed = far_future;
-            }
+            _ = OptionFuture::from(pace_timer.as_mut()), if pace_timer.is_some() => {}
         }
     }
 }

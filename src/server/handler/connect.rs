@@ -3,7 +3,6 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::BytesMut;
 use tokio::sync::oneshot;
@@ -203,7 +202,14 @@ pub async fn accept(
     let server_keep_alive = (keep_alive != connect.keep_alive).then_some(keep_alive);
     let connection_id = ctx.broker.next_connection_id();
     let budget = PublishBudget::new(limits.max_publish_rate, limits.max_publish_bytes_rate);
-    let stats = ConnStats::new(peer, persist::now_ms(), keep_alive, connect.clean_start, budget);
+    let stats = ConnStats::new(
+        peer,
+        persist::now_ms(),
+        keep_alive,
+        connect.clean_start,
+        budget,
+        ctx.broker.clock_ms(),
+    );
     let attached = ctx.broker.attach(
         &client_id,
         clean_start,
@@ -264,7 +270,6 @@ pub async fn accept(
         connection_id,
         will: connect.will.map(Box::new),
         // [MQTT-3.1.2-22] the server allows one and a half times the keep alive
-        keep_alive_limit: (keep_alive > 0).then(|| Duration::from_millis(keep_alive as u64 * 1500)),
         connect_session_expiry: connect.session_expiry,
         problem_info: connect.request_problem_info,
         topic_aliases: HashMap::new(),

@@ -8,7 +8,7 @@ pub mod subscribe;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::BytesMut;
 
@@ -81,8 +81,6 @@ pub struct ConnState {
     pub connection_id: u64,
     /// The will, until it is published or cancelled.
     pub will: Option<Box<Will>>,
-    /// 1.5 × keep alive; `None` when keep alive is off.
-    pub keep_alive_limit: Option<Duration>,
     /// Session expiry interval requested at CONNECT (v5), to check DISCONNECT's update.
     pub connect_session_expiry: u32,
     /// Whether the v5 client accepts reason strings on acks [MQTT-3.1.2-29].
