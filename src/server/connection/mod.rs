@@ -47,6 +47,8 @@ const SHRINK_ABOVE: usize = 64 * 1024;
 /// The future lives as long as the connection, and most connections are idle: its size is
 /// what each of them costs, so it is kept small (an `async` block rather than an `async fn`,
 /// whose arguments would be held twice, as arguments and as locals; the one-off steps boxed).
+// An `async fn` would hold its arguments twice over, see above.
+#[allow(clippy::manual_async_fn)]
 pub fn serve<R, W>(
     ctx: Arc<ListenerContext>,
     mut reader: R,
