@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::kick::Kick;
 use super::peer::Peer;
 use super::rate::PublishBudget;
 
@@ -319,10 +320,13 @@ pub struct ConnStats {
     pub bytes_in: AtomicU64,
     /// Bytes written to this client.
     pub bytes_out: AtomicU64,
-    /// The client's publish rate budget (`max_publish_rate`, `max_publish_bytes_rate`). It
+    /// The client's publish rate budget (`max_publish_rate`, `max_publish_bytes_rate`), when
+    /// either is set (boxed: most brokers set neither, and most connections are idle). It
     /// lives with the figures because, like them, only the connection's task writes it and
     /// it needs no lock.
-    pub publish_budget: PublishBudget,
+    pub publish_budget: Option<Box<PublishBudget>>,
+    /// How the broker tells the connection's task to close.
+    pub kick: Kick,
     /// When a control packet last came in, on the broker's clock (`Broker::clock_ms`);
     /// [`KEEP_ALIVE_SUSPENDED`] while the connection leaves its input unread.
     last_heard_ms: AtomicU64,
@@ -350,7 +354,8 @@ impl ConnStats {
             messages_out: AtomicU64::new(0),
             bytes_in: AtomicU64::new(0),
             bytes_out: AtomicU64::new(0),
-            publish_budget,
+            publish_budget: publish_budget.is_limited().then(|| Box::new(publish_budget)),
+            kick: Kick::default(),
             last_heard_ms: AtomicU64::new(now_ms),
         })
     }

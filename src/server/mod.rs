@@ -5,6 +5,7 @@ pub mod broker;
 pub mod connection;
 pub mod context;
 pub mod handler;
+pub mod kick;
 pub mod listener;
 pub mod metrics;
 pub mod peer;
@@ -198,12 +199,12 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
         })??;
     let broker = Broker::new(
         BrokerConfig {
-            queue_limits: QueueLimits {
+            queue_limits: Arc::new(QueueLimits {
                 max_messages: limits.max_queued_messages,
                 max_bytes: limits.max_queued_bytes.min(usize::MAX as u64) as usize,
                 max_store_bytes: settings.store.max_store_bytes,
                 stalled_after: limits.stalled_after,
-            },
+            }),
             max_memory: limits.max_memory.bytes().min(usize::MAX as u64) as usize,
         },
         Some(store),

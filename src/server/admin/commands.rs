@@ -513,18 +513,19 @@ pub struct Disconnected {
 }
 
 fn disconnect(broker: &Broker, requester: &ConnState, request: DisconnectRequest) -> Disconnected {
-    let kick = broker.session(&request.client_id).and_then(|session| {
-        let mut st = session.lock();
-        st.conn.as_mut().map(|conn| conn.kick.take())
+    let told = broker.session(&request.client_id).and_then(|session| {
+        let st = session.lock();
+        st.conn
+            .as_ref()
+            .map(|conn| conn.stats.kick.send(ADMINISTRATIVE_ACTION))
     });
-    let existed = kick.is_some();
-    if let Some(Some(kick)) = kick {
+    let existed = told.is_some();
+    if told == Some(true) {
         tracing::info!(
             client_id = %request.client_id,
             by = %requester.client_id,
             "disconnecting client at an admin request (administrative action)"
         );
-        let _ = kick.send(ADMINISTRATIVE_ACTION);
     }
     Disconnected {
         client_id: request.client_id,

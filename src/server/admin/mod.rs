@@ -86,7 +86,7 @@ pub fn authorized(ctx: &ListenerContext, st: &ConnState, topic: &str) -> bool {
     if ctx.auth.has_acl() {
         ctx.may_publish(&st.session, topic)
     } else {
-        st.peer.is_local()
+        st.stats.peer.is_local()
     }
 }
 
@@ -117,7 +117,7 @@ pub fn handle_request(ctx: &ListenerContext, st: &ConnState, p: &Publish) -> Han
         } else {
             "the admin API is only available from loopback addresses"
         };
-        tracing::debug!(client_id = %st.client_id, peer = %st.peer, command, "admin request refused: {why}");
+        tracing::debug!(client_id = %st.client_id, peer = %st.stats.peer, command, "admin request refused: {why}");
         publish_reply(ctx, st, p, reply_to, &error("not authorized"));
         return Handled {
             reason: reason::NOT_AUTHORIZED,

@@ -110,9 +110,33 @@ fn merge(map: &mut ByHash, untracked: &mut Count, hash: u64, entry: Entry, limit
     }
 }
 
-/// One connection's counts since it last handed them over. Owned by the connection task.
+/// One connection's counts since it last handed them over. Owned by the connection task;
+/// boxed on the connection's first PUBLISH, so that connections that never publish (most
+/// idle ones) do not carry it.
 #[derive(Debug, Default)]
-pub struct TopicTally {
+pub struct TopicTally(Option<Box<Tally>>);
+
+impl TopicTally {
+    /// Counts one PUBLISH of `payload_len` bytes on `topic`; hands the tally over to `rates`
+    /// when it holds many topics.
+    #[inline]
+    pub fn record(&mut self, rates: &TopicRates, topic: &Arc<str>, payload_len: usize) {
+        self.0
+            .get_or_insert_with(Default::default)
+            .record(rates, topic, payload_len)
+    }
+
+    /// Hands the counts over to `rates` and starts again from zero.
+    pub fn flush(&mut self, rates: &TopicRates) {
+        if let Some(tally) = &mut self.0 {
+            tally.flush(rates);
+        }
+    }
+}
+
+/// What [`TopicTally`] holds once the connection publishes.
+#[derive(Debug, Default)]
+struct Tally {
     counts: ByHash,
     /// The previous message's topic and its hash: the next one is usually the same.
     last: Option<(Arc<str>, u64)>,
@@ -122,11 +146,9 @@ pub struct TopicTally {
     rng: u64,
 }
 
-impl TopicTally {
-    /// Counts one PUBLISH of `payload_len` bytes on `topic`; hands the tally over to `rates`
-    /// when it holds many topics.
+impl Tally {
     #[inline]
-    pub fn record(&mut self, rates: &TopicRates, topic: &Arc<str>, payload_len: usize) {
+    fn record(&mut self, rates: &TopicRates, topic: &Arc<str>, payload_len: usize) {
         let shift = rates.sample_shift.load(Ordering::Relaxed).min(MAX_SAMPLE_SHIFT);
         if shift > 0 && self.skip(rates, shift) {
             return;
@@ -173,8 +195,7 @@ impl TopicTally {
         self.rng & ((1 << shift) - 1) != 0
     }
 
-    /// Hands the counts over to `rates` and starts again from zero.
-    pub fn flush(&mut self, rates: &TopicRates) {
+    fn flush(&mut self, rates: &TopicRates) {
         let topics = self.counts.len();
         if topics == 0 && self.untracked.messages == 0 {
             return;

@@ -22,15 +22,11 @@ impl Broker {
     pub fn expire_keep_alives(&self, now_ms: u64) -> usize {
         let mut expired = 0;
         for session in self.sessions_snapshot() {
-            let mut st = session.lock();
-            let Some(conn) = st.conn.as_mut() else {
+            let st = session.lock();
+            let Some(conn) = st.conn.as_ref() else {
                 continue;
             };
-            if !conn.stats.keep_alive_expired(now_ms) {
-                continue;
-            }
-            if let Some(kick) = conn.kick.take() {
-                let _ = kick.send(reason::KEEP_ALIVE_TIMEOUT);
+            if conn.stats.keep_alive_expired(now_ms) && conn.stats.kick.send(reason::KEEP_ALIVE_TIMEOUT) {
                 expired += 1;
             }
         }

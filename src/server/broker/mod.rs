@@ -36,7 +36,7 @@ use crate::store::{Op, Store, StoredOwner, StoredSession};
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
     /// Per-session queue bounds.
-    pub queue_limits: QueueLimits,
+    pub queue_limits: Arc<QueueLimits>,
     /// Bytes of queued messages and connection buffers the whole broker may hold
     /// (`limits.max_memory`).
     pub max_memory: usize,
@@ -240,10 +240,8 @@ impl Broker {
         let existing = sessions.get(client_id).cloned();
         if let Some(old) = &existing {
             let mut st = old.lock();
-            if let Some(mut conn) = st.conn.take() {
-                if let Some(kick) = conn.kick.take() {
-                    let _ = kick.send(reason::SESSION_TAKEN_OVER);
-                }
+            if let Some(conn) = st.conn.take() {
+                conn.stats.kick.send(reason::SESSION_TAKEN_OVER);
             }
         }
         let (session, present) = match existing {
@@ -260,7 +258,7 @@ impl Broker {
                 let fresh = Arc::new(Session::new(
                     client_id.clone(),
                     expiry_interval,
-                    self.config.queue_limits,
+                    self.config.queue_limits.clone(),
                     self.memory.clone(),
                 ));
                 sessions.insert(client_id.clone(), fresh.clone());
@@ -277,11 +275,8 @@ impl Broker {
                 Some(name) => StoredOwner::User(name.to_string()),
                 None => StoredOwner::Anonymous,
             };
-            let mut link = link;
             if self.closing.load(Ordering::Relaxed) {
-                if let Some(kick) = link.kick.take() {
-                    let _ = kick.send(reason::SERVER_SHUTTING_DOWN);
-                }
+                link.stats.kick.send(reason::SERVER_SHUTTING_DOWN);
             }
             st.conn = Some(link);
             st.queue.set_offline(false);
@@ -308,10 +303,8 @@ impl Broker {
         let sessions = self.sessions();
         self.closing.store(true, Ordering::Relaxed);
         for session in sessions.values() {
-            if let Some(conn) = session.lock().conn.as_mut() {
-                if let Some(kick) = conn.kick.take() {
-                    let _ = kick.send(code);
-                }
+            if let Some(conn) = session.lock().conn.as_ref() {
+                conn.stats.kick.send(code);
             }
         }
     }

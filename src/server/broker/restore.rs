@@ -65,7 +65,7 @@ impl Broker {
             let session = Arc::new(Session::new(
                 client_id.clone(),
                 record.expiry_interval,
-                self.config.queue_limits,
+                self.config.queue_limits.clone(),
                 self.memory.clone(),
             ));
             {

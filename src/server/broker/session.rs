@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::Notify;
 
 use super::memory::MemoryBudget;
 use super::message::Delivery;
@@ -64,23 +64,29 @@ pub struct QueueLimits {
     pub stalled_after: Duration,
 }
 
-/// The connection a session is attached to.
+/// The connection a session is attached to. Dropped without being told why (the session
+/// ended under it), the connection closes as taken over.
 #[derive(Debug)]
 pub struct ConnLink {
     /// Broker-wide connection number.
     pub id: u64,
-    /// Tells the connection to close with this v5 reason code.
-    pub kick: Option<oneshot::Sender<u8>>,
     /// Protocol version of the connection.
     pub version: Version,
     /// The client's receive maximum: QoS 1/2 messages in flight at most.
     pub receive_maximum: u16,
     /// The client's maximum packet size.
     pub max_packet_size: usize,
-    /// The connection's figures (address, counters), for the admin API.
+    /// The connection's figures (address, counters), for the admin API, and its
+    /// [`crate::server::kick::Kick`] to tell it to close.
     pub stats: Arc<ConnStats>,
     /// The user name the client authenticated with (`None`: anonymous).
     pub username: Option<Arc<str>>,
+}
+
+impl Drop for ConnLink {
+    fn drop(&mut self) {
+        self.stats.kick.send(crate::protocol::reason::SESSION_TAKEN_OVER);
+    }
 }
 
 /// Mutable session state, behind the session's mutex.
@@ -99,13 +105,13 @@ pub struct SessionState {
     next_packet_id: u16,
     next_seq: u64,
     /// Incoming QoS 2 packet identifiers awaiting PUBREL.
-    pub incoming_qos2: HashSet<u16>,
+    pub incoming_qos2: PacketIds,
     /// Session expiry interval in seconds; `u32::MAX` never expires.
     pub expiry_interval: u32,
     /// Messages this session could not take.
     pub dropped: u64,
     drop_logged: bool,
-    limits: QueueLimits,
+    limits: Arc<QueueLimits>,
     /// Next key for a durable delivery record.
     pub next_store_seq: u64,
     /// Whether the store holds a record of this session.
@@ -128,6 +134,42 @@ pub struct SessionState {
 }
 
 /// A client's session, shared between the broker's tables and the attached connection.
+/// Packet ids of QoS 2 messages received and not yet released [MQTT-4.3.3-2]; nothing is
+/// allocated until the first (most sessions never receive QoS 2).
+#[derive(Debug, Default)]
+pub struct PacketIds(Option<Box<HashSet<u16>>>);
+
+impl PacketIds {
+    /// Adds `id`; false if it was there already.
+    pub fn insert(&mut self, id: u16) -> bool {
+        self.0.get_or_insert_with(Default::default).insert(id)
+    }
+
+    /// Removes `id`; false if it was not there.
+    pub fn remove(&mut self, id: &u16) -> bool {
+        self.0.as_mut().is_some_and(|ids| ids.remove(id))
+    }
+
+    /// How many there are.
+    pub fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |ids| ids.len())
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Extend<u16> for PacketIds {
+    fn extend<I: IntoIterator<Item = u16>>(&mut self, ids: I) {
+        let mut ids = ids.into_iter().peekable();
+        if ids.peek().is_some() {
+            self.0.get_or_insert_with(Default::default).extend(ids);
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Session {
     /// Client identifier.
@@ -156,7 +198,7 @@ impl Session {
     pub fn new(
         client_id: Arc<str>,
         expiry_interval: u32,
-        limits: QueueLimits,
+        limits: Arc<QueueLimits>,
         memory: Arc<MemoryBudget>,
     ) -> Session {
         Session {
@@ -169,7 +211,7 @@ impl Session {
                 outgoing: HashMap::default(),
                 next_packet_id: 1,
                 next_seq: 0,
-                incoming_qos2: HashSet::default(),
+                incoming_qos2: PacketIds::default(),
                 expiry_interval,
                 dropped: 0,
                 drop_logged: false,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{oneshot, OwnedSemaphorePermit};
+use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::timeout;
 
 use super::READ_CHUNK;
@@ -29,8 +29,7 @@ pub enum Admission {
 }
 
 /// Reads CONNECT and answers it: `None` when the connection is refused or closed (the
-/// client was told why when it can be), else the connection's state, whose CONNACK is queued,
-/// and the receiver that tells it to close.
+/// client was told why when it can be), else the connection's state, whose CONNACK is queued.
 pub async fn establish<R, W>(
     ctx: &ListenerContext,
     reader: &mut R,
@@ -39,7 +38,7 @@ pub async fn establish<R, W>(
     peer: Peer,
     identity: Option<Arc<str>>,
     admission: Admission,
-) -> Option<(ConnState, oneshot::Receiver<u8>)>
+) -> Option<ConnState>
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
@@ -85,8 +84,7 @@ where
         refuse(writer, refusal.version, refusal.connack).await;
         return None;
     }
-    let (kick_tx, kick_rx) = oneshot::channel();
-    let st = match handler::connect::accept(ctx, connect, peer, identity, kick_tx).await {
+    let st = match handler::connect::accept(ctx, connect, peer, identity).await {
         Ok(st) => st,
         Err(refusal) => {
             tracing::info!(%peer, client_id = %refusal.client_id, "connection refused: {}", refusal.detail);
@@ -94,7 +92,7 @@ where
             return None;
         }
     };
-    Some((st, kick_rx))
+    Some(st)
 }
 
 /// Sends a refusing CONNACK and closes: the server closes the connection after a CONNACK

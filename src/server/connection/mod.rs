@@ -11,13 +11,14 @@ use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
 use futures_util::future::OptionFuture;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::oneshot;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::time::{sleep_until, timeout, Instant, Sleep};
 
 mod establish;
+mod input;
 
 pub use establish::Admission;
+pub use input::{Duplex, Input, Split};
 
 use super::broker::MemoryBudget;
 use super::context::ListenerContext;
@@ -49,35 +50,38 @@ const SHRINK_ABOVE: usize = 64 * 1024;
 /// whose arguments would be held twice, as arguments and as locals; the one-off steps boxed).
 // An `async fn` would hold its arguments twice over, see above.
 #[allow(clippy::manual_async_fn)]
-pub fn serve<R, W>(
+pub fn serve<S: Duplex>(
     ctx: Arc<ListenerContext>,
-    mut reader: R,
-    mut writer: W,
+    mut stream: S,
     peer: Peer,
     identity: Option<Arc<str>>,
     admission: Admission,
-) -> impl Future<Output = ()>
-where
-    R: AsyncRead + Unpin,
-    W: AsyncWrite + Unpin,
-{
+) -> impl Future<Output = ()> {
+    // Needed only until CONNECT is in, and an upvar is kept for the future's whole life.
+    let arrival = Box::new((peer, identity, admission));
     async move {
+        let (mut reader, mut writer) = stream.halves();
         let mut rbuf = BytesMut::with_capacity(IDLE_READ);
-        let established = Box::pin(establish::establish(
-            &ctx,
-            &mut reader,
-            &mut writer,
-            &mut rbuf,
-            peer,
-            identity,
-            admission,
-        ));
+        let established = {
+            // Moved out of the capture so that the box is freed here, not with the future.
+            let arrival = arrival;
+            let (peer, identity, admission) = *arrival;
+            Box::pin(establish::establish(
+                &ctx,
+                &mut reader,
+                &mut writer,
+                &mut rbuf,
+                peer,
+                identity,
+                admission,
+            ))
+        };
         // Matched at once rather than bound: a binding would keep its room next to `st`.
-        let (mut st, kick_rx) = match established.await {
+        let mut st = match established.await {
             Some(established) => established,
             None => return,
         };
-        let close = run(&ctx, &mut st, &mut reader, &mut writer, &mut rbuf, kick_rx).await;
+        let close = run(&ctx, &mut st, &mut reader, &mut writer, &mut rbuf).await;
         Box::pin(finish(&ctx, st, close, &mut writer)).await;
     }
 }
@@ -88,10 +92,9 @@ async fn run<R, W>(
     reader: &mut R,
     writer: &mut W,
     rbuf: &mut BytesMut,
-    mut kick_rx: oneshot::Receiver<u8>,
 ) -> Close
 where
-    R: AsyncRead + Unpin,
+    R: Input,
     W: AsyncWrite + Unpin,
 {
     let metrics = &ctx.broker.metrics;
@@ -137,7 +140,14 @@ where
         }
         add(&metrics.messages_sent, std::mem::take(&mut st.packets_sent));
         // Nothing but CONNACK may go out until CONNACK has.
-        if st.connack_gate.state() == GateState::Open {
+        if st
+            .connack_gate
+            .as_ref()
+            .is_some_and(|gate| gate.state() == GateState::Open)
+        {
+            st.connack_gate = None;
+        }
+        if st.connack_gate.is_none() {
             if !resent {
                 resent = true;
                 if st.session_present {
@@ -173,9 +183,8 @@ where
         }
         let reading = st.out.len() < WRITE_HIGH_WATER && !paced;
         if reading {
-            reserve_read(rbuf, streaming);
+            reserve_read(rbuf, streaming, R::WAITS);
         }
-        let spare = rbuf.capacity() - rbuf.len();
         // Once everything is written and nothing waits, the write buffer goes: an idle
         // connection holds none. Big ones go when empty even while messages keep coming.
         if st.out.is_empty() && (drained || st.out.capacity() > SHRINK_ABOVE) {
@@ -187,13 +196,11 @@ where
         buffers.set(rbuf.capacity() + st.out.capacity());
         tokio::select! {
             biased;
-            code = &mut kick_rx => {
+            code = stats.kick.told() => {
                 return match code {
-                    Ok(reason::SERVER_SHUTTING_DOWN) => Close::Shutdown,
-                    Ok(reason::KEEP_ALIVE_TIMEOUT) => Close::KeepAliveTimeout,
-                    Ok(code) => Close::Kicked(code),
-                    // The session was ended under us; nothing left to serve.
-                    Err(_) => Close::Kicked(reason::SESSION_TAKEN_OVER),
+                    reason::SERVER_SHUTTING_DOWN => Close::Shutdown,
+                    reason::KEEP_ALIVE_TIMEOUT => Close::KeepAliveTimeout,
+                    code => Close::Kicked(code),
                 };
             }
             written = writer.write(&st.out), if !st.out.is_empty() => {
@@ -212,12 +219,12 @@ where
                     Err(e) => return Close::Io(e.to_string()),
                 }
             }
-            read = reader.read_buf(rbuf), if reading => {
+            read = input::read(reader, rbuf, IDLE_READ), if reading => {
                 match read {
-                    Ok(0) => return Close::PeerClosed,
-                    Ok(n) => {
+                    Ok((0, _)) => return Close::PeerClosed,
+                    Ok((n, filled)) => {
                         // A read that filled the buffer means more is waiting: keep a big one.
-                        streaming = n >= spare;
+                        streaming = filled;
                         add(&metrics.bytes_received, n as u64);
                         add_own(&st.stats.bytes_in, n as u64);
                         match process_input(ctx, st, rbuf) {
@@ -280,9 +287,16 @@ fn read_failure(ctx: &ListenerContext, e: std::io::Error) -> Close {
     }
 }
 
-/// Keeps a small buffer for an idle connection and a larger one while packets stream in
-/// (`streaming`: the last read filled the buffer).
-fn reserve_read(rbuf: &mut BytesMut, streaming: bool) {
+/// Keeps no buffer (`waits`: the reader can wait for input without one) or a small one for an
+/// idle connection, and a larger one while packets stream in (`streaming`: the last read
+/// filled the buffer).
+fn reserve_read(rbuf: &mut BytesMut, streaming: bool, waits: bool) {
+    if waits && rbuf.is_empty() && !streaming {
+        if rbuf.capacity() > 0 {
+            *rbuf = BytesMut::new();
+        }
+        return;
+    }
     if rbuf.is_empty() && !streaming && rbuf.capacity() > IDLE_READ {
         // Most connections are idle most of the time: what a burst needed goes back.
         *rbuf = BytesMut::with_capacity(IDLE_READ);
@@ -358,11 +372,11 @@ async fn finish<W: AsyncWrite + Unpin>(
     };
     match &close {
         Close::Error { reason: code, detail } => tracing::warn!(
-            client_id = %st.client_id, peer = %st.peer, reason = reason::describe(*code),
+            client_id = %st.client_id, peer = %st.stats.peer, reason = reason::describe(*code),
             "closing connection: {detail}"
         ),
         other => tracing::info!(
-            client_id = %st.client_id, peer = %st.peer, reason = %other, "client disconnected"
+            client_id = %st.client_id, peer = %st.stats.peer, reason = %other, "client disconnected"
         ),
     }
     if let Some(code) = server_reason.filter(|_| st.version.is_v5()) {

@@ -1,11 +1,10 @@
 //! CONNECT and DISCONNECT: check the keep alive and will topic against the limits, authenticate
 //! and admit a client, attach its session, say goodbye.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use tokio::sync::oneshot;
 
 use super::{Close, ConnState, Pending};
 use crate::auth::login::FAILED_LOGIN_DELAY;
@@ -94,7 +93,6 @@ pub async fn accept(
     mut connect: Connect,
     peer: Peer,
     identity: Option<Arc<str>>,
-    kick: oneshot::Sender<u8>,
 ) -> Result<ConnState, Box<Refusal>> {
     let limits = &ctx.limits;
     let v5 = connect.version.is_v5();
@@ -217,7 +215,6 @@ pub async fn accept(
         connect.will.as_ref(),
         ConnLink {
             id: connection_id,
-            kick: Some(kick),
             version: connect.version,
             // The client's Receive Maximum (3.1.1 has none) bounds what is sent to it
             // unacknowledged, and so does max_inflight, as Mosquitto's max_inflight_messages
@@ -263,19 +260,17 @@ pub async fn accept(
     let mut st = ConnState {
         version: connect.version,
         client_id,
-        peer,
         session: attached.session,
         session_present: attached.session_present,
         generation: attached.generation,
         connection_id,
         will: connect.will.map(Box::new),
-        // [MQTT-3.1.2-22] the server allows one and a half times the keep alive
         connect_session_expiry: connect.session_expiry,
         problem_info: connect.request_problem_info,
-        topic_aliases: HashMap::new(),
+        topic_aliases: None,
         out: BytesMut::new(),
         pending: VecDeque::new(),
-        connack_gate: attached.gate,
+        connack_gate: Some(attached.gate.clone()),
         packets_sent: 0,
         stats,
         topics: Default::default(),
@@ -284,7 +279,7 @@ pub async fn accept(
     };
     // CONNACK goes out once the session record is committed (durability contract).
     st.pending.push_back(Pending {
-        gate: Some(st.connack_gate.clone()),
+        gate: Some(attached.gate),
         packets: vec![Packet::Connack(Connack {
             session_present: attached.session_present,
             reason: reason::SUCCESS,

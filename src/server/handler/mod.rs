@@ -16,7 +16,6 @@ use super::admin::topics::TopicTally;
 use super::broker::{Delivery, Session};
 use super::context::ListenerContext;
 use super::metrics::ConnStats;
-use super::peer::Peer;
 use super::persist::{Gate, GateState};
 use crate::protocol::{self, reason, Packet, Version, Will};
 
@@ -69,8 +68,6 @@ pub struct ConnState {
     pub version: Version,
     /// Client identifier (assigned if the client sent none).
     pub client_id: Arc<str>,
-    /// Peer address.
-    pub peer: Peer,
     /// The session this connection serves.
     pub session: Arc<Session>,
     /// Whether the session existed before this connection.
@@ -85,14 +82,14 @@ pub struct ConnState {
     pub connect_session_expiry: u32,
     /// Whether the v5 client accepts reason strings on acks [MQTT-3.1.2-29].
     pub problem_info: bool,
-    /// Topic aliases the client has set.
-    pub topic_aliases: HashMap<u16, Arc<str>>,
+    /// Topic aliases the client has set (boxed once it sets one: most never do).
+    pub topic_aliases: Option<Box<HashMap<u16, Arc<str>>>>,
     /// Bytes waiting to be written.
     pub out: BytesMut,
     /// Responses held until the store commits what they acknowledge, in arrival order.
     pub pending: VecDeque<Pending>,
-    /// CONNACK waits for this gate (the session record's commit).
-    pub connack_gate: Arc<Gate>,
+    /// CONNACK waits for this gate (the session record's commit); gone once it opened.
+    pub connack_gate: Option<Arc<Gate>>,
     /// Packets written by [`ConnState::send`] not yet added to the broker's counters.
     pub packets_sent: u64,
     /// This connection's figures, also reachable from the session for the admin API.

@@ -75,7 +75,12 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
         tracing::debug!(client_id = %st.client_id, length = p.topic.len(), "publish refused: {problem}");
         why = Some(problem);
         reason::TOPIC_NAME_INVALID
-    } else if !st.stats.publish_budget.admit(p.payload.len()) {
+    } else if st
+        .stats
+        .publish_budget
+        .as_ref()
+        .is_some_and(|budget| !budget.admit(p.payload.len()))
+    {
         add(&ctx.broker.metrics.limits.publish_rate_exceeded, 1);
         if ctx.limits.publish_rate_action == PublishRateAction::Disconnect {
             // Not received: the same QoS 2 message sent again after a reconnect is a new one.
@@ -88,10 +93,15 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
                     .into(),
             });
         }
-        if st.stats.publish_budget.first_refusal() {
+        if st
+            .stats
+            .publish_budget
+            .as_ref()
+            .is_some_and(|budget| budget.first_refusal())
+        {
             tracing::info!(
                 client_id = %st.client_id,
-                peer = %st.peer,
+                peer = %st.stats.peer,
                 "client publishes faster than limits.max_publish_rate / max_publish_bytes_rate allow; dropping what is over"
             );
         }
@@ -174,7 +184,7 @@ fn resolve_topic_alias(ctx: &ListenerContext, st: &mut ConnState, p: &mut Publis
         });
     }
     if p.topic.is_empty() {
-        match st.topic_aliases.get(&alias) {
+        match st.topic_aliases.as_ref().and_then(|aliases| aliases.get(&alias)) {
             Some(topic) => p.topic = topic.clone(),
             None => {
                 return Err(Close::Error {
@@ -184,7 +194,9 @@ fn resolve_topic_alias(ctx: &ListenerContext, st: &mut ConnState, p: &mut Publis
             }
         }
     } else {
-        st.topic_aliases.insert(alias, p.topic.clone());
+        st.topic_aliases
+            .get_or_insert_with(Default::default)
+            .insert(alias, p.topic.clone());
     }
     Ok(())
 }

@@ -23,9 +23,9 @@ use futures_util::future::Either;
 use futures_util::FutureExt;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 
-use super::connection::{self, Admission};
+use super::connection::{self, Admission, Split};
 use super::context::ListenerContext;
 use super::handler::connect::AtLimit;
 use super::metrics::add;
@@ -232,10 +232,20 @@ pub struct AcceptLimits {
     pub rate: Arc<ConnectionRate>,
 }
 
-/// The permits a connection holds for its life.
+/// The connection slots a connection holds for its life, given back when it is dropped.
+/// (Two words rather than two `OwnedSemaphorePermit`s: it sits in every connection's task.)
 struct Permits {
-    _global: OwnedSemaphorePermit,
-    _listener: Option<OwnedSemaphorePermit>,
+    global: Arc<Semaphore>,
+    listener: Option<Arc<Semaphore>>,
+}
+
+impl Drop for Permits {
+    fn drop(&mut self) {
+        self.global.add_permits(1);
+        if let Some(listener) = &self.listener {
+            listener.add_permits(1);
+        }
+    }
 }
 
 impl AcceptLimits {
@@ -259,9 +269,14 @@ impl AcceptLimits {
         if !self.rate.try_acquire() {
             return Err(AtLimit::ConnectionRate);
         }
+        // Kept as bare counts from here on; `Permits` gives them back.
+        global.forget();
+        if let Some(listener) = listener {
+            listener.forget();
+        }
         Ok(Permits {
-            _global: global,
-            _listener: listener,
+            global: self.global.clone(),
+            listener: self.listener.clone(),
         })
     }
 }
@@ -391,9 +406,7 @@ fn spawn<H: Send + 'static>(
     // handshakes (several KiB of state) and Unix sockets are boxed.
     let connection = match (stream, transport) {
         (Accepted::Tcp(stream), Transport::Plain) => {
-            // Split halves without a lock between them.
-            let (reader, writer) = stream.into_split();
-            Either::Left(connection::serve(ctx, reader, writer, peer, None, admission))
+            Either::Left(connection::serve(ctx, stream, peer, None, admission))
         }
         (Accepted::Tcp(stream), transport) => {
             let handshake: BoxedConnection = Box::pin(handshake(stream, peer, transport, ctx, admission));
@@ -401,9 +414,7 @@ fn spawn<H: Send + 'static>(
         }
         #[cfg(unix)]
         (Accepted::Unix(stream), _) => {
-            let (reader, writer) = stream.into_split();
-            let serve: BoxedConnection =
-                Box::pin(connection::serve(ctx, reader, writer, peer, None, admission));
+            let serve: BoxedConnection = Box::pin(connection::serve(ctx, stream, peer, None, admission));
             Either::Right(serve)
         }
     };
@@ -412,7 +423,9 @@ fn spawn<H: Send + 'static>(
     tokio::spawn(AssertUnwindSafe(connection).catch_unwind().map(move |outcome| {
         if outcome.is_err() {
             add(&broker.metrics.connection_panics, 1);
-            tracing::error!(%peer, "connection task panicked; the connection was dropped");
+            // No peer here: it would make every connection's task bigger for a line that
+            // is about a bug (the panic message itself is logged above it).
+            tracing::error!("connection task panicked; the connection was dropped");
         }
         drop(held);
     }));
@@ -437,22 +450,19 @@ async fn handshake<S>(
     let max_message = ctx.limits.max_packet_size.saturating_add(64);
     match transport {
         Transport::Plain => {
-            let (reader, writer) = tokio::io::split(stream);
-            connection::serve(ctx, reader, writer, peer, None, admission).await;
+            connection::serve(ctx, Split::new(stream), peer, None, admission).await;
         }
         Transport::Tls(tls) => {
             let Some((stream, identity)) = tls_handshake(stream, peer, &tls, limit, &ctx).await else {
                 return;
             };
-            let (reader, writer) = tokio::io::split(stream);
-            connection::serve(ctx, reader, writer, peer, identity, admission).await;
+            connection::serve(ctx, Split::new(stream), peer, identity, admission).await;
         }
         Transport::Ws { path } => {
             let Some(ws) = ws_handshake(stream, peer, &path, max_message, limit).await else {
                 return;
             };
-            let (reader, writer) = tokio::io::split(ws);
-            connection::serve(ctx, reader, writer, peer, None, admission).await;
+            connection::serve(ctx, Split::new(ws), peer, None, admission).await;
         }
         Transport::Wss { tls, path } => {
             let started = tokio::time::Instant::now();
@@ -463,8 +473,7 @@ async fn handshake<S>(
             let Some(ws) = ws_handshake(stream, peer, &path, max_message, left).await else {
                 return;
             };
-            let (reader, writer) = tokio::io::split(ws);
-            connection::serve(ctx, reader, writer, peer, identity, admission).await;
+            connection::serve(ctx, Split::new(ws), peer, identity, admission).await;
         }
     }
 }
