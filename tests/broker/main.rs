@@ -17,3 +17,5 @@ mod v5_flow;
 mod v5_properties;
 mod v5_subscribe;
 mod will;
+#[path = "../support/wire.rs"]
+mod wire;
