@@ -1,6 +1,7 @@
 //! Broker integration tests: the real broker in-process, driven over TCP by rumqttc and raw bytes.
 
 mod common;
+mod conformance;
 mod keepalive;
 mod limits;
 mod malformed;

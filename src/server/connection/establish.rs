@@ -137,7 +137,18 @@ async fn read_connect<R: AsyncRead + Unpin>(
                             detail: format!("unsupported protocol level {level}"),
                         })
                     }
-                    Err(e) => Err(ConnectFailure::Close(e.to_string())),
+                    // v5 may answer a CONNECT it cannot accept with the reason before closing
+                    // [MQTT-4.13.1-1]; 3.1.1 closes without a CONNACK [MQTT-3.1.4-1].
+                    Err(e) => match protocol::connect_version(&bytes, frame.body_start) {
+                        Some(Version::V5) if !matches!(e, protocol::DecodeError::NotMqtt(_)) => {
+                            Err(ConnectFailure::Refuse {
+                                version: Version::V5,
+                                reason: e.reason_code(),
+                                detail: e.to_string(),
+                            })
+                        }
+                        _ => Err(ConnectFailure::Close(e.to_string())),
+                    },
                 };
             }
             Ok(None) => {}
