@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 
-use crate::common::{start, TestBroker};
+use crate::common::{start, start_with, TestBroker};
 use crate::wire::*;
 
 /// A 3.1.1 client connected before a bad one, pinged after it: the broker still serves others.
@@ -314,4 +314,23 @@ async fn bad_packets_after_connect_get_a_reason_v5() {
 #[tokio::test]
 async fn bad_packets_after_connect_close_v311() {
     check_after_connect(Level::V311).await;
+}
+
+// [MQTT-3.1.0-1] the first packet is CONNECT: anything else is refused from its first byte,
+// before its body is read (the body here never comes).
+#[tokio::test]
+async fn packet_before_connect_is_refused_from_its_first_byte() {
+    let broker = start_with(|s| s.limits.connect_timeout = std::time::Duration::from_secs(60)).await;
+    let mut other = bystander(&broker).await;
+    for first in [
+        vec![kind::PUBLISH, 0xFF, 0xFF, 0x03],
+        vec![kind::SUBSCRIBE, 0x80, 0x01],
+        vec![kind::PINGREQ],
+    ] {
+        let mut raw = Raw::connect(broker.addr).await;
+        raw.send(&first).await;
+        let seen = raw.expect_close().await;
+        assert!(seen.is_empty(), "{first:02x?}: the broker answered {seen:02x?}");
+        other.ping().await;
+    }
 }

@@ -122,6 +122,18 @@ async fn read_connect<R: AsyncRead + Unpin>(
     rbuf: &mut BytesMut,
 ) -> Result<protocol::Connect, ConnectFailure> {
     loop {
+        // [MQTT-3.1.0-1] the first packet is CONNECT: anything else is refused from its first
+        // byte, before a body of up to max_packet_size is waited for and buffered.
+        if let Some(&first) = rbuf.first() {
+            if first != 0x10 {
+                let detail = if first >> 4 == 1 {
+                    "CONNECT with reserved header flags set".to_string()
+                } else {
+                    format!("first packet is not CONNECT (header byte {first:#04x})")
+                };
+                return Err(ConnectFailure::Close(detail));
+            }
+        }
         match protocol::next_frame(rbuf, ctx.limits.max_packet_size) {
             Ok(Some(frame)) => {
                 let bytes = rbuf.split_to(frame.len);
