@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 
-use crate::common::{start, start_with, TestBroker};
+use crate::common::{start, start_with, v3, TestBroker};
 use crate::wire::*;
 
 /// A 3.1.1 client connected before a bad one, pinged after it: the broker still serves others.
@@ -314,6 +314,79 @@ async fn bad_packets_after_connect_get_a_reason_v5() {
 #[tokio::test]
 async fn bad_packets_after_connect_close_v311() {
     check_after_connect(Level::V311).await;
+}
+
+/// Subscribes `raw` to `topic` at `qos`, has another client publish there at `qos`, and returns
+/// the packet identifier of the delivery `raw` receives.
+async fn delivery(broker: &TestBroker, raw: &mut Raw, level: Level, topic: &str, qos: u8) -> u16 {
+    raw.send(&subscribe(level, 1, &[(topic, qos)])).await;
+    raw.expect(kind::SUBACK).await;
+    let publisher = v3::connect(broker, &format!("pub-{topic}")).await;
+    let q = if qos == 1 {
+        v3::QoS::AtLeastOnce
+    } else {
+        v3::QoS::ExactlyOnce
+    };
+    publisher.client.publish(topic, q, false, "m").await.unwrap();
+    let p = raw.expect(kind::PUBLISH | (qos << 1)).await;
+    let (_, body) = split(&p).unwrap();
+    let topic_len = u16::from_be_bytes([body[0], body[1]]) as usize;
+    u16::from_be_bytes([body[2 + topic_len], body[3 + topic_len]])
+}
+
+/// An acknowledgement of the wrong type for a delivery in flight: a protocol error, never
+/// answered as if it were the right one. v5 [MQTT-4.13.1-1] DISCONNECT 0x82; 3.1.1 [MQTT-4.8.0-1].
+async fn wrong_ack(level: Level, qos: u8, ack_header: u8, name: &str) {
+    let broker = start().await;
+    let mut other = bystander(&broker).await;
+    let id = format!("wrong-ack-{name}");
+    let (mut raw, _) = Raw::connected(broker.addr, &Connect::new(level, id.as_bytes())).await;
+    let packet_id = delivery(&broker, &mut raw, level, &format!("wrong/{name}"), qos).await;
+    raw.send(&ack(ack_header, packet_id)).await;
+    let seen = raw.expect_close().await;
+    if level.v5() {
+        assert_eq!(seen.len(), 1, "{name}: {seen:02x?}");
+        assert_eq!(disconnect_reason(&seen[0]), Some(0x82), "{name}: {seen:02x?}");
+    } else {
+        assert!(seen.is_empty(), "{name}: the broker answered {seen:02x?}");
+    }
+    other.ping().await;
+}
+
+#[tokio::test]
+async fn pubrec_for_a_qos1_delivery_is_a_protocol_error() {
+    wrong_ack(Level::V311, 1, kind::PUBREC, "pubrec-q1-v311").await;
+    wrong_ack(Level::V5, 1, kind::PUBREC, "pubrec-q1-v5").await;
+}
+
+#[tokio::test]
+async fn puback_for_a_qos2_delivery_is_a_protocol_error() {
+    wrong_ack(Level::V311, 2, kind::PUBACK, "puback-q2-v311").await;
+    wrong_ack(Level::V5, 2, kind::PUBACK, "puback-q2-v5").await;
+}
+
+#[tokio::test]
+async fn pubcomp_before_pubrel_is_a_protocol_error() {
+    wrong_ack(Level::V311, 1, kind::PUBCOMP, "pubcomp-q1-v311").await;
+    wrong_ack(Level::V5, 2, kind::PUBCOMP, "pubcomp-q2-v5").await;
+}
+
+// The right acknowledgements still complete both handshakes (the checks above are not too eager).
+#[tokio::test]
+async fn right_acks_complete_qos1_and_qos2() {
+    let broker = start().await;
+    for level in [Level::V311, Level::V5] {
+        let id = format!("right-{level:?}");
+        let (mut raw, _) = Raw::connected(broker.addr, &Connect::new(level, id.as_bytes())).await;
+        let pid = delivery(&broker, &mut raw, level, &format!("right1/{level:?}"), 1).await;
+        raw.send(&ack(kind::PUBACK, pid)).await;
+        let pid = delivery(&broker, &mut raw, level, &format!("right2/{level:?}"), 2).await;
+        raw.send(&ack(kind::PUBREC, pid)).await;
+        let pubrel = raw.expect(kind::PUBREL).await;
+        assert_eq!(&pubrel[2..4], &pid.to_be_bytes());
+        raw.send(&ack(kind::PUBCOMP, pid)).await;
+        raw.ping().await;
+    }
 }
 
 // [MQTT-3.1.0-1] the first packet is CONNECT: anything else is refused from its first byte,
