@@ -264,9 +264,10 @@ pub fn encode(version: Version, packet: &Packet, out: &mut BytesMut) -> Result<(
             put_codec(v5::Packet::Connack(connack).encode(), out)
         }
         Packet::Connack(c) => {
-            // [MQTT-3.2.2-4] a refusal never says a session is present
+            // [MQTT-3.2.2-4] a refusal never says a session is present, and MQTT 3.1 has no
+            // Session Present: its first CONNACK byte is reserved.
             let code = reason::connack_return_code_v3(c.reason);
-            let flags = u8::from(c.session_present && code == 0);
+            let flags = u8::from(c.session_present && code == 0 && version != Version::V3_1);
             out.put_slice(&[0x20, 2, flags, code]);
             Ok(())
         }

@@ -389,6 +389,28 @@ async fn right_acks_complete_qos1_and_qos2() {
     }
 }
 
+// MQTT 3.1 has no Session Present: the first CONNACK byte is reserved, and stays 0 even when a
+// persistent session is resumed.
+#[tokio::test]
+async fn mqtt31_connack_never_sets_session_present() {
+    let broker = start().await;
+    let mut c = Connect::v31("kept-31");
+    c.clean_start = false;
+    let (mut raw, _) = Raw::connected(broker.addr, &c).await;
+    raw.send(&disconnect(None)).await;
+    raw.expect_close().await;
+    let (_raw, connack) = Raw::connected(broker.addr, &c).await;
+    assert_eq!(connack.flags, 0, "{connack:02x?}");
+    // The same resumption in 3.1.1 does say so: the session is really there.
+    let mut c = Connect::v311("kept-311");
+    c.clean_start = false;
+    let (mut raw, _) = Raw::connected(broker.addr, &c).await;
+    raw.send(&disconnect(None)).await;
+    raw.expect_close().await;
+    let (_raw, connack) = Raw::connected(broker.addr, &c).await;
+    assert_eq!(connack.flags, 1, "{connack:02x?}");
+}
+
 // [MQTT-3.1.0-1] the first packet is CONNECT: anything else is refused from its first byte,
 // before its body is read (the body here never comes).
 #[tokio::test]
