@@ -569,3 +569,40 @@ fn u0000_in_connect_strings_is_refused() {
         assert_eq!(err.reason_code(), reason::MALFORMED_PACKET, "{err}");
     }
 }
+
+#[test]
+fn encode_within_leaves_out_optional_parts_to_fit() {
+    let connack = Packet::Connack(Connack {
+        session_present: false,
+        reason: reason::SUCCESS,
+        properties: ConnackProperties {
+            receive_maximum: Some(10),
+            retain_available: Some(true),
+            maximum_packet_size: Some(1000),
+            topic_alias_maximum: Some(10),
+            reason_string: Some(Arc::from("a reason that takes room")),
+            wildcard_subscription_available: Some(true),
+            ..Default::default()
+        },
+    });
+    let mut full = BytesMut::new();
+    encode(Version::V5, &connack, &mut full).unwrap();
+    for max in [full.len(), 20, 13, 5] {
+        let mut out = BytesMut::from(&b"kept"[..]);
+        encode_within(Version::V5, &connack, max, &mut out).unwrap();
+        assert!(out.len() - 4 <= max, "{max}: {out:?}");
+        assert_eq!(&out[..4], b"kept");
+        let Packet::Connack(c) = decode(Version::V5, &out[4..]).unwrap() else {
+            panic!("not a CONNACK");
+        };
+        // What goes first: the reason string, then what absence says as well.
+        assert_eq!(c.properties.reason_string.is_some(), max == full.len(), "{max}");
+        assert_eq!(c.properties.receive_maximum.is_some(), max >= 13, "{max}");
+    }
+    let mut out = BytesMut::new();
+    assert!(matches!(
+        encode_within(Version::V5, &connack, 4, &mut out),
+        Err(EncodeError::ExceedsPeerMaximum { .. })
+    ));
+    assert!(out.is_empty());
+}

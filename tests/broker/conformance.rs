@@ -389,6 +389,51 @@ async fn right_acks_complete_qos1_and_qos2() {
     }
 }
 
+// [MQTT-3.1.2-24] the server sends no packet larger than the client's Maximum Packet Size;
+// the CONNACK leaves out what is optional to fit ([MQTT-3.2.2-19]/[MQTT-3.2.2-20] name the
+// reason string and user properties).
+#[tokio::test]
+async fn connack_fits_the_client_maximum_packet_size() {
+    let broker = start().await;
+    for max in [20u32, 12, 8] {
+        let mut c = Connect::v5(&format!("small-{max}"));
+        c.props = Props::new().u32(prop::MAXIMUM_PACKET_SIZE, max);
+        let (mut raw, connack) = Raw::connected(broker.addr, &c).await;
+        assert!(
+            connack.len <= max as usize,
+            "a {}-byte CONNACK for a {max}-byte maximum: {connack:02x?}",
+            connack.len
+        );
+        raw.ping().await;
+    }
+    // An empty client identifier: the assigned one is kept when it fits.
+    let mut c = Connect::v5("");
+    c.props = Props::new().u32(prop::MAXIMUM_PACKET_SIZE, 64);
+    let (_raw, connack) = Raw::connected(broker.addr, &c).await;
+    assert!(connack.len <= 64, "{connack:02x?}");
+    assert!(
+        connack.prop(prop::ASSIGNED_CLIENT_IDENTIFIER).is_some(),
+        "{connack:02x?}"
+    );
+}
+
+// [MQTT-3.2.2-19] a refusal's reason string is left out when it would not fit.
+#[tokio::test]
+async fn refusing_connack_fits_the_client_maximum_packet_size() {
+    let broker = start().await;
+    let mut c = Connect::v5("small-refused");
+    c.props = Props::new()
+        .u32(prop::MAXIMUM_PACKET_SIZE, 16)
+        .string(prop::AUTHENTICATION_METHOD, b"SCRAM-SHA-1");
+    let mut raw = Raw::connect(broker.addr).await;
+    raw.send(&c.bytes()).await;
+    let seen = raw.expect_close().await;
+    assert_eq!(seen.len(), 1, "{seen:02x?}");
+    assert!(seen[0].len() <= 16, "{:02x?}", seen[0]);
+    let connack = Connack::parse(&seen[0], true).unwrap();
+    assert_eq!(connack.code, 0x8C, "bad authentication method: {connack:02x?}");
+}
+
 // MQTT 3.1 has no Session Present: the first CONNACK byte is reserved, and stays 0 even when a
 // persistent session is resumed.
 #[tokio::test]

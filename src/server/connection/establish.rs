@@ -57,7 +57,9 @@ where
                 reason: code,
                 properties: Default::default(),
             };
-            refuse(writer, version, connack).await;
+            // The CONNECT could not be decoded, so the client's Maximum Packet Size is unknown;
+            // this CONNACK, without properties, is the smallest there is.
+            refuse(writer, version, connack, usize::MAX).await;
             return None;
         }
         Ok(Err(ConnectFailure::Close(detail))) => {
@@ -82,7 +84,7 @@ where
     if let Some(refusal) = refusal {
         // The accept loop logs a spell of these once; one line each would flood the log.
         tracing::debug!(%peer, client_id = %refusal.client_id, "connection refused: {}", refusal.detail);
-        refuse(writer, refusal.version, refusal.connack).await;
+        refuse(writer, refusal.version, refusal.connack, refusal.max_packet_size).await;
         return None;
     }
     let (kick_tx, kick_rx) = oneshot::channel();
@@ -90,7 +92,7 @@ where
         Ok(st) => st,
         Err(refusal) => {
             tracing::info!(%peer, client_id = %refusal.client_id, "connection refused: {}", refusal.detail);
-            refuse(writer, refusal.version, refusal.connack).await;
+            refuse(writer, refusal.version, refusal.connack, refusal.max_packet_size).await;
             return None;
         }
     };
@@ -99,9 +101,9 @@ where
 
 /// Sends a refusing CONNACK and closes: the server closes the connection after a CONNACK
 /// with a non-zero code (v5 [MQTT-3.2.2-7], 3.1.1 [MQTT-3.2.2-5]).
-async fn refuse<W: AsyncWrite + Unpin>(writer: &mut W, version: Version, connack: Connack) {
+async fn refuse<W: AsyncWrite + Unpin>(writer: &mut W, version: Version, connack: Connack, max_size: usize) {
     let mut out = BytesMut::new();
-    if protocol::encode(version, &Packet::Connack(connack), &mut out).is_ok() {
+    if protocol::encode_within(version, &Packet::Connack(connack), max_size, &mut out).is_ok() {
         let _ = writer.write_all(&out).await;
     }
     let _ = writer.shutdown().await;
