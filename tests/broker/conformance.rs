@@ -474,3 +474,23 @@ async fn packet_before_connect_is_refused_from_its_first_byte() {
         other.ping().await;
     }
 }
+
+// [MQTT-3.1.2-24] acks and DISCONNECT fit too: their reason string is left out first
+// ([MQTT-3.4.2-2] for PUBACK, [MQTT-3.14.2-3] for DISCONNECT).
+#[tokio::test]
+async fn acks_and_disconnect_fit_the_client_maximum_packet_size() {
+    let broker = start().await;
+    let mut c = Connect::v5("small-acks");
+    c.props = Props::new().u32(prop::MAXIMUM_PACKET_SIZE, 5);
+    let (mut raw, _) = Raw::connected(broker.addr, &c).await;
+    // Refused with 0x87 and, room permitting, a reason string: $SYS belongs to the broker.
+    raw.send(&Publish::new(Level::V5, "$SYS/mine", b"x").qos(1, 3).bytes())
+        .await;
+    let puback = raw.expect(kind::PUBACK).await;
+    assert!(puback.len() <= 5, "{puback:02x?}");
+    assert_eq!(&puback[2..], &[0, 3, 0x87], "{puback:02x?}");
+    // A malformed packet: DISCONNECT 0x81 without its reason string.
+    raw.send(&packet(kind::PINGREQ, &[0])).await;
+    let seen = raw.expect_close().await;
+    assert_eq!(seen, vec![vec![kind::DISCONNECT, 1, 0x81]]);
+}
