@@ -134,11 +134,11 @@ fn normalise(version: Version, packet: &Packet) -> Packet {
     let mut packet = packet.clone();
     if !version.is_v5() {
         if let Packet::Connack(c) = &mut packet {
-            // [MQTT-3.2.2-4] a refusing 3.1.1 CONNACK never says a session is present; the
-            // return code keeps only the nearest reason.
+            // [MQTT-3.2.2-4] a refusing 3.1.1 CONNACK never says a session is present, nor
+            // does any 3.1 one; the return code keeps only the nearest reason.
             let code = reason::connack_return_code_v3(c.reason);
             c.reason = reason::connack_reason_from_v3(code);
-            c.session_present &= code == 0;
+            c.session_present &= code == 0 && version != Version::V3_1;
         }
     }
     packet

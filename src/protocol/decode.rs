@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
-use mqtt_proto::{v3, v5, QoS as CodecQoS};
+use mqtt_proto::{v3, v5, PollHeader, QoS as CodecQoS};
 use thiserror::Error;
 
+use super::frame::next_frame;
 use super::packet::*;
 use super::reason;
 
@@ -32,6 +33,9 @@ pub enum DecodeError {
     /// The first bytes are not an MQTT CONNECT at all.
     #[error("not an MQTT connection: {0}")]
     NotMqtt(String),
+    /// CONNECT's client identifier cannot be one (a CONNACK-only reason).
+    #[error("client identifier not valid: {0}")]
+    ClientId(String),
 }
 
 impl DecodeError {
@@ -44,6 +48,7 @@ impl DecodeError {
             DecodeError::TopicFilter(_) => reason::TOPIC_FILTER_INVALID,
             DecodeError::PayloadFormat => reason::PAYLOAD_FORMAT_INVALID,
             DecodeError::UnsupportedVersion(_) => reason::UNSUPPORTED_PROTOCOL_VERSION,
+            DecodeError::ClientId(_) => reason::CLIENT_ID_NOT_VALID,
         }
     }
 }
@@ -99,27 +104,41 @@ fn user_props(props: Vec<v5::UserProperty>) -> Vec<UserProperty> {
     props.into_iter().map(|p| (p.name, p.value)).collect()
 }
 
-/// Reads the protocol name and level at the start of a CONNECT body, and checks the flag rules
-/// mqtt-proto leaves open, so the right refusal can be chosen before decoding the rest.
-fn connect_version(body: &[u8]) -> Result<Version, DecodeError> {
+/// The protocol version a CONNECT packet asks for, from its protocol name and level; `None` when
+/// `frame` is not a CONNECT of a known version. Lets a refusal be answered in the client's version.
+pub fn connect_version(frame: &[u8], body_start: usize) -> Option<Version> {
+    if frame.first() != Some(&0x10) {
+        return None;
+    }
+    protocol_version(frame.get(body_start..)?).ok()
+}
+
+fn protocol_version(body: &[u8]) -> Result<Version, DecodeError> {
     let short = || DecodeError::Malformed("CONNECT too short".into());
     let name_len =
         u16::from_be_bytes([*body.first().ok_or_else(short)?, *body.get(1).ok_or_else(short)?]) as usize;
     let name = body.get(2..2 + name_len).ok_or_else(short)?;
     let level = *body.get(2 + name_len).ok_or_else(short)?;
-    let flags = *body.get(3 + name_len).ok_or_else(short)?;
-    let version = match (name, level) {
-        (b"MQTT", 4) => Version::V3_1_1,
-        (b"MQTT", 5) => Version::V5,
-        (b"MQIsdp", 3) => Version::V3_1,
-        (b"MQTT", _) | (b"MQIsdp", _) => return Err(DecodeError::UnsupportedVersion(level)),
-        _ => {
-            return Err(DecodeError::NotMqtt(format!(
-                "protocol name {:?}",
-                String::from_utf8_lossy(name)
-            )))
-        }
-    };
+    match (name, level) {
+        (b"MQTT", 4) => Ok(Version::V3_1_1),
+        (b"MQTT", 5) => Ok(Version::V5),
+        (b"MQIsdp", 3) => Ok(Version::V3_1),
+        (b"MQTT", _) | (b"MQIsdp", _) => Err(DecodeError::UnsupportedVersion(level)),
+        _ => Err(DecodeError::NotMqtt(format!(
+            "protocol name {:?}",
+            String::from_utf8_lossy(name)
+        ))),
+    }
+}
+
+/// Reads the protocol name and level at the start of a CONNECT body, and checks the flag rules
+/// mqtt-proto leaves open, so the right refusal can be chosen before decoding the rest.
+fn check_connect_start(body: &[u8]) -> Result<Version, DecodeError> {
+    let version = protocol_version(body)?;
+    let name_len = u16::from_be_bytes([body[0], body[1]]) as usize;
+    let flags = *body
+        .get(3 + name_len)
+        .ok_or_else(|| DecodeError::Malformed("CONNECT too short".into()))?;
     // [MQTT-3.1.2-3] the reserved flag is zero; [MQTT-3.1.2-11]/[MQTT-3.1.2-13]/[MQTT-3.1.2-15]
     // without the will flag, will QoS and will retain are zero.
     if flags & 0x01 != 0 {
@@ -128,6 +147,12 @@ fn connect_version(body: &[u8]) -> Result<Version, DecodeError> {
     if flags & 0x04 == 0 && flags & 0x38 != 0 {
         return Err(DecodeError::Malformed(
             "will QoS or retain set without a will".into(),
+        ));
+    }
+    // 3.1.1 [MQTT-3.1.2-22]: no password without a user name (MQTT 5 lifted the rule).
+    if !version.is_v5() && flags & 0xC0 == 0x40 {
+        return Err(DecodeError::Malformed(
+            "password flag set without the user name flag".into(),
         ));
     }
     Ok(version)
@@ -141,7 +166,7 @@ pub fn decode_connect(frame: &[u8], body_start: usize) -> Result<Connect, Decode
         }
         return Err(DecodeError::Protocol("first packet is not CONNECT".into()));
     }
-    let version = connect_version(&frame[body_start..])?;
+    let version = check_connect_start(&frame[body_start..])?;
     match decode(version, frame)? {
         Packet::Connect(c) => Ok(*c),
         _ => Err(DecodeError::Protocol("first packet is not CONNECT".into())),
@@ -149,18 +174,146 @@ pub fn decode_connect(frame: &[u8], body_start: usize) -> Result<Connect, Decode
 }
 
 /// Decodes one whole packet (fixed header included) for a connection of `version`.
+///
+/// A packet ends where its fields end: bytes left over after them make it malformed (v5 and
+/// 3.1.1 [MQTT-3.1.4-1] for CONNECT, sections 3.4 to 3.14 for the others, whose layouts leave
+/// no room for more). mqtt-proto reads what the fields need and ignores the rest.
 pub fn decode(version: Version, frame: &[u8]) -> Result<Packet, DecodeError> {
     let incomplete = || DecodeError::Malformed("remaining length shorter than the packet's fields".into());
-    if version.is_v5() {
-        let packet = v5::Packet::decode(frame)
-            .map_err(from_v5)?
-            .ok_or_else(incomplete)?;
-        from_v5_packet(packet)
+    let found = next_frame(frame, usize::MAX)
+        .map_err(|e| DecodeError::Malformed(e.to_string()))?
+        .ok_or_else(incomplete)?;
+    let body = &frame[found.body_start..found.len];
+    let (remaining, total) = (body.len() as u32, found.len as u32);
+    let packet = if version.is_v5() {
+        let header = v5::Header::new_with(found.header, remaining, total).map_err(from_v5)?;
+        let packet = decode_exact(header, body, from_v5)?;
+        check_strings_v5(&packet)?;
+        from_v5_packet(packet)?
     } else {
-        let packet = v3::Packet::decode(frame)
-            .map_err(from_common)?
-            .ok_or_else(incomplete)?;
-        from_v3_packet(version, packet)
+        let header = v3::Header::new_with(found.header, remaining, total).map_err(from_common)?;
+        let packet = decode_exact(header, body, from_common)?;
+        check_strings_v3(&packet)?;
+        from_v3_packet(version, packet)?
+    };
+    check_packet(&packet)?;
+    Ok(packet)
+}
+
+/// Decodes a body that must hold exactly the packet's fields.
+fn decode_exact<H: PollHeader>(
+    header: H,
+    body: &[u8],
+    map: fn(H::Error) -> DecodeError,
+) -> Result<H::Packet, DecodeError> {
+    let mut used = 0;
+    let packet = match header.build_empty_packet() {
+        Some(packet) => packet,
+        None => header.decode_buffer(body, &mut used).map_err(map)?,
+    };
+    if used != body.len() {
+        return Err(DecodeError::Malformed(format!(
+            "{} bytes after the packet's fields",
+            body.len() - used
+        )));
+    }
+    Ok(packet)
+}
+
+/// [MQTT-1.5.4-2] (3.1.1 [MQTT-1.5.3-2]): no string holds U+0000. mqtt-proto checks topic
+/// names and filters; these are the other strings.
+fn no_nul(what: &str, s: &str) -> Result<(), DecodeError> {
+    if s.contains('\0') {
+        return Err(DecodeError::Malformed(format!("U+0000 in the {what}")));
+    }
+    Ok(())
+}
+
+fn no_nul_client_id(id: &str) -> Result<(), DecodeError> {
+    if id.contains('\0') {
+        return Err(DecodeError::ClientId(format!("U+0000 in {id:?}")));
+    }
+    Ok(())
+}
+
+fn no_nul_opt(what: &str, s: &Option<Arc<str>>) -> Result<(), DecodeError> {
+    s.as_deref().map_or(Ok(()), |s| no_nul(what, s))
+}
+
+fn no_nul_user(props: &[v5::UserProperty]) -> Result<(), DecodeError> {
+    props.iter().try_for_each(|p| {
+        no_nul("user property name", &p.name)?;
+        no_nul("user property value", &p.value)
+    })
+}
+
+fn check_strings_v3(packet: &v3::Packet) -> Result<(), DecodeError> {
+    if let v3::Packet::Connect(c) = packet {
+        no_nul_client_id(&c.client_id)?;
+        no_nul_opt("user name", &c.username)?;
+    }
+    Ok(())
+}
+
+fn check_strings_v5(packet: &v5::Packet) -> Result<(), DecodeError> {
+    use v5::Packet as P;
+    match packet {
+        P::Connect(c) => {
+            no_nul_client_id(&c.client_id)?;
+            no_nul_opt("user name", &c.username)?;
+            no_nul_opt("authentication method", &c.properties.auth_method)?;
+            no_nul_user(&c.properties.user_properties)?;
+            if let Some(w) = &c.last_will {
+                no_nul_opt("will content type", &w.properties.content_type)?;
+                no_nul_user(&w.properties.user_properties)?;
+            }
+            Ok(())
+        }
+        P::Publish(p) => {
+            no_nul_opt("content type", &p.properties.content_type)?;
+            no_nul_user(&p.properties.user_properties)
+        }
+        P::Puback(a) => ack_strings(&a.properties.reason_string, &a.properties.user_properties),
+        P::Pubrec(a) => ack_strings(&a.properties.reason_string, &a.properties.user_properties),
+        P::Pubrel(a) => ack_strings(&a.properties.reason_string, &a.properties.user_properties),
+        P::Pubcomp(a) => ack_strings(&a.properties.reason_string, &a.properties.user_properties),
+        P::Subscribe(s) => no_nul_user(&s.properties.user_properties),
+        P::Unsubscribe(u) => no_nul_user(&u.properties.user_properties),
+        P::Disconnect(d) => {
+            no_nul_opt("server reference", &d.properties.server_reference)?;
+            ack_strings(&d.properties.reason_string, &d.properties.user_properties)
+        }
+        P::Auth(a) => {
+            no_nul_opt("authentication method", &a.properties.auth_method)?;
+            ack_strings(&a.properties.reason_string, &a.properties.user_properties)
+        }
+        P::Connack(c) => {
+            no_nul_opt("assigned client identifier", &c.properties.assigned_client_id)?;
+            ack_strings(&c.properties.reason_string, &c.properties.user_properties)
+        }
+        P::Suback(s) => ack_strings(&s.properties.reason_string, &s.properties.user_properties),
+        P::Unsuback(u) => ack_strings(&u.properties.reason_string, &u.properties.user_properties),
+        P::Pingreq | P::Pingresp => Ok(()),
+    }
+}
+
+fn ack_strings(reason_string: &Option<Arc<str>>, user: &[v5::UserProperty]) -> Result<(), DecodeError> {
+    no_nul_opt("reason string", reason_string)?;
+    no_nul_user(user)
+}
+
+/// Rules on the decoded packet that both versions share and mqtt-proto leaves open.
+fn check_packet(packet: &Packet) -> Result<(), DecodeError> {
+    match packet {
+        // [MQTT-3.3.1-2] the DUP flag is 0 for all QoS 0 messages
+        Packet::Publish(p) if p.dup && p.qos == QoS::AtMostOnce => {
+            Err(DecodeError::Malformed("DUP flag set on a QoS 0 PUBLISH".into()))
+        }
+        // [MQTT-4.7.3-1] topic names are at least one character long; a will has no alias
+        Packet::Connect(c) if c.will.as_ref().is_some_and(|w| w.topic.is_empty()) => {
+            Err(DecodeError::TopicName("empty will topic".into()))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -33,6 +33,10 @@ pub enum EncodeError {
     /// mqtt-proto refused the packet.
     #[error("codec: {0}")]
     Codec(String),
+    /// The packet does not fit in the receiver's Maximum Packet Size, even without what is
+    /// optional in it.
+    #[error("{size} bytes exceed the receiver's maximum packet size of {max}")]
+    ExceedsPeerMaximum { size: usize, max: usize },
 }
 
 fn str_len(s: &str, what: &'static str) -> Result<usize, EncodeError> {
@@ -264,9 +268,10 @@ pub fn encode(version: Version, packet: &Packet, out: &mut BytesMut) -> Result<(
             put_codec(v5::Packet::Connack(connack).encode(), out)
         }
         Packet::Connack(c) => {
-            // [MQTT-3.2.2-4] a refusal never says a session is present
+            // [MQTT-3.2.2-4] a refusal never says a session is present, and MQTT 3.1 has no
+            // Session Present: its first CONNACK byte is reserved.
             let code = reason::connack_return_code_v3(c.reason);
-            let flags = u8::from(c.session_present && code == 0);
+            let flags = u8::from(c.session_present && code == 0 && version != Version::V3_1);
             out.put_slice(&[0x20, 2, flags, code]);
             Ok(())
         }
@@ -344,6 +349,75 @@ pub fn encode(version: Version, packet: &Packet, out: &mut BytesMut) -> Result<(
             Ok(())
         }
         Packet::Auth(_) => Ok(()),
+    }
+}
+
+/// Appends `packet` within `max_size` bytes, the receiver's Maximum Packet Size: no packet
+/// goes out larger [MQTT-3.1.2-24]. What is optional is left out until it fits, in this order:
+/// the reason string (never sent beyond the maximum: [MQTT-3.2.2-19], [MQTT-3.4.2-2] and the
+/// same rule for every ack and DISCONNECT); then, in a CONNACK, the response information the
+/// client asked for, the properties whose absence means the same as their value, the topic
+/// alias maximum (absent: the client uses none), and last those the client would otherwise
+/// assume differently. A PUBLISH has nothing to leave out; it, or a packet too large even bare,
+/// is not written and the error says so (the caller drops it, [MQTT-3.1.2-25]).
+pub fn encode_within(
+    version: Version,
+    packet: &Packet,
+    max_size: usize,
+    out: &mut BytesMut,
+) -> Result<(), EncodeError> {
+    let start = out.len();
+    encode(version, packet, out)?;
+    if out.len() - start <= max_size {
+        return Ok(());
+    }
+    let mut size = out.len() - start;
+    out.truncate(start);
+    let mut trimmed = packet.clone();
+    while leave_out_one(&mut trimmed) {
+        encode(version, &trimmed, out)?;
+        size = out.len() - start;
+        if size <= max_size {
+            return Ok(());
+        }
+        out.truncate(start);
+    }
+    Err(EncodeError::ExceedsPeerMaximum { size, max: max_size })
+}
+
+/// Removes the next optional part of `packet` in the order [`encode_within`] gives; false
+/// when nothing optional is left.
+fn leave_out_one(packet: &mut Packet) -> bool {
+    fn take<T>(field: &mut Option<T>) -> bool {
+        field.take().is_some()
+    }
+    fn take_if_true(field: &mut Option<bool>) -> bool {
+        field.take_if(|v| *v).is_some()
+    }
+    match packet {
+        Packet::Puback(a) | Packet::Pubrec(a) | Packet::Pubrel(a) | Packet::Pubcomp(a) => {
+            take(&mut a.reason_string)
+        }
+        Packet::Suback(s) => take(&mut s.reason_string),
+        Packet::Disconnect(d) => take(&mut d.reason_string),
+        Packet::Connack(c) => {
+            let p = &mut c.properties;
+            take(&mut p.reason_string)
+                || take(&mut p.response_information)
+                // Absent means available (v5 3.2.2.3.5, 3.2.2.3.11 to 3.2.2.3.13).
+                || take_if_true(&mut p.retain_available)
+                || take_if_true(&mut p.wildcard_subscription_available)
+                || take_if_true(&mut p.subscription_ids_available)
+                || take_if_true(&mut p.shared_subscription_available)
+                || p.maximum_qos.take_if(|q| *q == QoS::ExactlyOnce).is_some()
+                || take(&mut p.topic_alias_maximum)
+                || take(&mut p.receive_maximum)
+                || take(&mut p.maximum_packet_size)
+                || take(&mut p.session_expiry)
+                || take(&mut p.server_keep_alive)
+                || take(&mut p.assigned_client_id)
+        }
+        _ => false,
     }
 }
 

@@ -7,8 +7,8 @@ pub mod packet;
 pub mod reason;
 pub mod topic;
 
-pub use decode::{decode, decode_connect, DecodeError};
-pub use encode::{encode, encode_publish, publish_len, EncodeError};
+pub use decode::{connect_version, decode, decode_connect, DecodeError};
+pub use encode::{encode, encode_publish, encode_within, publish_len, EncodeError};
 pub use frame::{next_frame, Frame, FrameError};
 pub use packet::*;
 

@@ -1,6 +1,7 @@
 //! Broker integration tests: the real broker in-process, driven over TCP by rumqttc and raw bytes.
 
 mod common;
+mod conformance;
 mod keepalive;
 mod limits;
 mod malformed;
@@ -17,3 +18,5 @@ mod v5_flow;
 mod v5_properties;
 mod v5_subscribe;
 mod will;
+#[path = "../support/wire.rs"]
+mod wire;

@@ -56,7 +56,9 @@ where
                 reason: code,
                 properties: Default::default(),
             };
-            refuse(writer, version, connack).await;
+            // The CONNECT could not be decoded, so the client's Maximum Packet Size is unknown;
+            // this CONNACK, without properties, is the smallest there is.
+            refuse(writer, version, connack, usize::MAX).await;
             return None;
         }
         Ok(Err(ConnectFailure::Close(detail))) => {
@@ -81,14 +83,14 @@ where
     if let Some(refusal) = refusal {
         // The accept loop logs a spell of these once; one line each would flood the log.
         tracing::debug!(%peer, client_id = %refusal.client_id, "connection refused: {}", refusal.detail);
-        refuse(writer, refusal.version, refusal.connack).await;
+        refuse(writer, refusal.version, refusal.connack, refusal.max_packet_size).await;
         return None;
     }
     let st = match handler::connect::accept(ctx, connect, peer, identity).await {
         Ok(st) => st,
         Err(refusal) => {
             tracing::info!(%peer, client_id = %refusal.client_id, "connection refused: {}", refusal.detail);
-            refuse(writer, refusal.version, refusal.connack).await;
+            refuse(writer, refusal.version, refusal.connack, refusal.max_packet_size).await;
             return None;
         }
     };
@@ -97,9 +99,9 @@ where
 
 /// Sends a refusing CONNACK and closes: the server closes the connection after a CONNACK
 /// with a non-zero code (v5 [MQTT-3.2.2-7], 3.1.1 [MQTT-3.2.2-5]).
-async fn refuse<W: AsyncWrite + Unpin>(writer: &mut W, version: Version, connack: Connack) {
+async fn refuse<W: AsyncWrite + Unpin>(writer: &mut W, version: Version, connack: Connack, max_size: usize) {
     let mut out = BytesMut::new();
-    if protocol::encode(version, &Packet::Connack(connack), &mut out).is_ok() {
+    if protocol::encode_within(version, &Packet::Connack(connack), max_size, &mut out).is_ok() {
         let _ = writer.write_all(&out).await;
     }
     let _ = writer.shutdown().await;
@@ -120,6 +122,18 @@ async fn read_connect<R: AsyncRead + Unpin>(
     rbuf: &mut BytesMut,
 ) -> Result<protocol::Connect, ConnectFailure> {
     loop {
+        // [MQTT-3.1.0-1] the first packet is CONNECT: anything else is refused from its first
+        // byte, before a body of up to max_packet_size is waited for and buffered.
+        if let Some(&first) = rbuf.first() {
+            if first != 0x10 {
+                let detail = if first >> 4 == 1 {
+                    "CONNECT with reserved header flags set".to_string()
+                } else {
+                    format!("first packet is not CONNECT (header byte {first:#04x})")
+                };
+                return Err(ConnectFailure::Close(detail));
+            }
+        }
         match protocol::next_frame(rbuf, ctx.limits.max_packet_size) {
             Ok(Some(frame)) => {
                 let bytes = rbuf.split_to(frame.len);
@@ -135,7 +149,18 @@ async fn read_connect<R: AsyncRead + Unpin>(
                             detail: format!("unsupported protocol level {level}"),
                         })
                     }
-                    Err(e) => Err(ConnectFailure::Close(e.to_string())),
+                    // v5 may answer a CONNECT it cannot accept with the reason before closing
+                    // [MQTT-4.13.1-1]; 3.1.1 closes without a CONNACK [MQTT-3.1.4-1].
+                    Err(e) => match protocol::connect_version(&bytes, frame.body_start) {
+                        Some(Version::V5) if !matches!(e, protocol::DecodeError::NotMqtt(_)) => {
+                            Err(ConnectFailure::Refuse {
+                                version: Version::V5,
+                                reason: e.reason_code(),
+                                detail: e.to_string(),
+                            })
+                        }
+                        _ => Err(ConnectFailure::Close(e.to_string())),
+                    },
                 };
             }
             Ok(None) => {}

@@ -390,7 +390,7 @@ async fn finish<W: AsyncWrite + Unpin>(
             reason_string,
             ..Default::default()
         });
-        if protocol::encode(st.version, &disconnect, &mut st.out).is_ok() {
+        if protocol::encode_within(st.version, &disconnect, st.max_packet_size, &mut st.out).is_ok() {
             let _ = timeout(Duration::from_secs(2), async {
                 let _ = writer.write_all(&st.out).await;
                 let _ = writer.flush().await;

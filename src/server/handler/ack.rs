@@ -1,15 +1,66 @@
 //! PUBACK, PUBREC, PUBREL and PUBCOMP: the QoS 1 and QoS 2 handshakes in both directions.
 
 use super::{Close, ConnState};
-use crate::protocol::{reason, Ack, Packet};
-use crate::server::broker::session::{drop_record, PubrecOutcome};
+use crate::protocol::{reason, Ack, Packet, QoS};
+use crate::server::broker::session::{drop_record, OutPhase, PubrecOutcome};
+use crate::server::broker::SessionState;
 use crate::server::context::ListenerContext;
 use crate::server::persist::{self, Gate};
 use crate::store::{DeliveryState, Op};
 
+/// The acknowledgements a client can send for the broker's messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AckKind {
+    Puback,
+    Pubrec,
+    Pubcomp,
+}
+
+impl AckKind {
+    fn name(self) -> &'static str {
+        match self {
+            AckKind::Puback => "PUBACK",
+            AckKind::Pubrec => "PUBREC",
+            AckKind::Pubcomp => "PUBCOMP",
+        }
+    }
+}
+
+/// An acknowledgement of the wrong kind for the message in flight under its packet identifier
+/// (PUBREC for QoS 1, PUBACK for QoS 2, PUBCOMP before PUBREL) is a protocol error: v5
+/// [MQTT-4.13.1-1], 3.1.1 [MQTT-4.8.0-1]. One for an identifier with nothing in flight is let
+/// through: it may answer a message from before a reconnect.
+fn check_kind(session: &SessionState, packet_id: u16, got: AckKind) -> Result<(), Close> {
+    let Some(o) = session.outgoing.get(&packet_id).filter(|o| o.sent) else {
+        return Ok(());
+    };
+    let owed = match (o.delivery.qos, o.phase) {
+        (QoS::ExactlyOnce, OutPhase::Published) => AckKind::Pubrec,
+        (QoS::ExactlyOnce, OutPhase::Released) => AckKind::Pubcomp,
+        _ => AckKind::Puback,
+    };
+    // A PUBREC repeated after the PUBREL is answered with PUBREL again (handle_pubrec).
+    if got == owed || (got, owed) == (AckKind::Pubrec, AckKind::Pubcomp) {
+        return Ok(());
+    }
+    Err(Close::Error {
+        reason: reason::PROTOCOL_ERROR,
+        detail: format!(
+            "{} for packet identifier {packet_id}, whose QoS {} message waits for {}",
+            got.name(),
+            o.delivery.qos as u8,
+            owed.name()
+        ),
+    })
+}
+
 /// PUBACK for a QoS 1 message the broker sent: its record can go.
 pub fn handle_puback(ctx: &ListenerContext, st: &mut ConnState, ack: Ack) -> Result<(), Close> {
-    let done = st.session.lock().on_puback(ack.packet_id);
+    let done = {
+        let mut session = st.session.lock();
+        check_kind(&session, ack.packet_id, AckKind::Puback)?;
+        session.on_puback(ack.packet_id)
+    };
     match done {
         Some(delivery) => {
             let mut ops = Vec::new();
@@ -26,7 +77,11 @@ pub fn handle_puback(ctx: &ListenerContext, st: &mut ConnState, ack: Ack) -> Res
 /// PUBREC for a QoS 2 message the broker sent: answer with PUBREL [MQTT-4.3.3-4], once the
 /// "released" phase is committed, so a restart never sends that PUBLISH again.
 pub fn handle_pubrec(ctx: &ListenerContext, st: &mut ConnState, ack: Ack) -> Result<(), Close> {
-    let outcome = st.session.lock().on_pubrec(ack.packet_id, ack.reason);
+    let outcome = {
+        let mut session = st.session.lock();
+        check_kind(&session, ack.packet_id, AckKind::Pubrec)?;
+        session.on_pubrec(ack.packet_id, ack.reason)
+    };
     let pubrel = Packet::Pubrel(Ack::success(ack.packet_id));
     match outcome {
         Some(PubrecOutcome::Release(delivery)) => {
@@ -97,7 +152,11 @@ pub fn handle_pubrel(ctx: &ListenerContext, st: &mut ConnState, ack: Ack) -> Res
 
 /// PUBCOMP for a QoS 2 message the broker sent: its record can go.
 pub fn handle_pubcomp(ctx: &ListenerContext, st: &mut ConnState, ack: Ack) -> Result<(), Close> {
-    let done = st.session.lock().on_pubcomp(ack.packet_id);
+    let done = {
+        let mut session = st.session.lock();
+        check_kind(&session, ack.packet_id, AckKind::Pubcomp)?;
+        session.on_pubcomp(ack.packet_id)
+    };
     match done {
         Some(delivery) => {
             let mut ops = Vec::new();

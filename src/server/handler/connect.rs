@@ -28,6 +28,13 @@ pub struct Refusal {
     pub connack: Connack,
     /// What to log.
     pub detail: String,
+    /// The client's Maximum Packet Size, which the CONNACK must fit [MQTT-3.1.2-24].
+    pub max_packet_size: usize,
+}
+
+/// The largest packet `connect`'s client accepts.
+fn client_max_packet_size(connect: &Connect) -> usize {
+    connect.maximum_packet_size.map_or(usize::MAX, |m| m as usize)
 }
 
 fn refuse(connect: &Connect, code: u8, detail: &str) -> Box<Refusal> {
@@ -43,6 +50,7 @@ fn refuse(connect: &Connect, code: u8, detail: &str) -> Box<Refusal> {
             },
         },
         detail: detail.to_string(),
+        max_packet_size: client_max_packet_size(connect),
     })
 }
 
@@ -198,6 +206,7 @@ pub async fn accept(
         u32::MAX
     };
     let server_keep_alive = (keep_alive != connect.keep_alive).then_some(keep_alive);
+    let max_packet_size = client_max_packet_size(&connect);
     let connection_id = ctx.broker.next_connection_id();
     let budget = PublishBudget::new(limits.max_publish_rate, limits.max_publish_bytes_rate);
     let stats = ConnStats::new(
@@ -220,7 +229,7 @@ pub async fn accept(
             // unacknowledged, and so does max_inflight, as Mosquitto's max_inflight_messages
             // does: a session's window is never more than the broker allows.
             receive_maximum: connect.receive_maximum.min(limits.receive_maximum),
-            max_packet_size: connect.maximum_packet_size.map_or(usize::MAX, |m| m as usize),
+            max_packet_size,
             stats: stats.clone(),
             username: connect.username.clone(),
         },
@@ -267,6 +276,7 @@ pub async fn accept(
         will: connect.will.map(Box::new),
         connect_session_expiry: connect.session_expiry,
         problem_info: connect.request_problem_info,
+        max_packet_size,
         topic_aliases: None,
         out: BytesMut::new(),
         pending: VecDeque::new(),

@@ -82,6 +82,8 @@ pub struct ConnState {
     pub connect_session_expiry: u32,
     /// Whether the v5 client accepts reason strings on acks [MQTT-3.1.2-29].
     pub problem_info: bool,
+    /// The largest packet the client accepts (v5 Maximum Packet Size; unlimited otherwise).
+    pub max_packet_size: usize,
     /// Topic aliases the client has set (boxed once it sets one: most never do).
     pub topic_aliases: Option<Box<HashMap<u16, Arc<str>>>>,
     /// Bytes waiting to be written.
@@ -215,7 +217,7 @@ impl ConnState {
     /// Appends a packet to the write buffer.
     pub fn send(&mut self, packet: &Packet) {
         self.packets_sent += 1;
-        if let Err(e) = protocol::encode(self.version, packet, &mut self.out) {
+        if let Err(e) = protocol::encode_within(self.version, packet, self.max_packet_size, &mut self.out) {
             tracing::warn!(client_id = %self.client_id, "cannot encode {}: {e}", packet.name());
         }
     }
