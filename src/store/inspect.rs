@@ -82,16 +82,15 @@ impl Inspector {
     /// Opens the data file of `dir` for reading, holding the directory lock.
     ///
     /// Never creates the directory or the data file ([`StoreError::Missing`]); refuses, as the
-    /// broker does, a locked directory, a corrupt file and a newer schema. The lock file
+    /// broker does, a locked directory, a corrupt, empty or foreign file and a newer schema. A
+    /// file of an older schema is read as it is: only the broker migrates. The lock file
     /// (`robustmq.lock`) is created if the directory has none.
     pub fn open(dir: &Path) -> Result<Inspector, StoreError> {
         let path = existing_data_file(dir)?;
         let lock = open::lock_dir(dir)?;
         // Measured under the lock, so no broker is writing to it.
         let file_size = data_file_size(&path)?;
-        if file_size > 0 {
-            open::check_magic(&path)?;
-        }
+        open::check_header(&path)?;
         let (db, schema_version) = open::guarded(&path, "checking the file", || {
             let db = open::open_overlay(&path)?;
             let version = open::schema_version(&read(&db, &path)?, &path)?;
@@ -128,12 +127,12 @@ impl Inspector {
         &self,
         mut each: impl FnMut(Result<Record, BadRecord>) -> ControlFlow<()>,
     ) -> Result<(), StoreError> {
-        if self.schema_version.is_none() {
+        let Some(version) = self.schema_version else {
             return Ok(());
-        }
+        };
         let path = &self.path;
         open::guarded(path, "reading the records", || {
-            scan::scan(&read(&self.db, path)?, path, &mut each)
+            scan::scan(&read(&self.db, path)?, path, version, &mut each)
         })
     }
 

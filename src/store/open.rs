@@ -2,10 +2,11 @@
 //!
 //! The order matters for the promise that a corrupt or newer file is left untouched:
 //! 1. take `robustmq.lock`, so no other robustmq uses the directory meanwhile;
-//! 2. refuse a non-empty file without redb's magic header before redb sees it;
+//! 2. refuse an empty file, and one without redb's magic header, before redb sees it;
 //! 3. open the file through [`OverlayBackend`] with redb's integrity check, read the schema version
 //!    and decode every record: redb may recover the file (after a crash) but only in memory;
-//! 4. only if all that passed, open the file for real (redb recovers it on disk, if it must).
+//! 4. only if all that passed, open the file for real (redb recovers it on disk, if it must);
+//! 5. a file of an older schema is copied beside itself, then migrated in one transaction.
 //!
 //! Any panic inside redb on a damaged file is caught and reported as `Corrupt`.
 
@@ -19,16 +20,16 @@ use std::time::Instant;
 
 use redb::{
     Builder, Database, DatabaseError, ReadTransaction, ReadableDatabase, ReadableTable, StorageError,
-    TableDefinition, TableError, TableHandle,
+    TableDefinition, TableError, TableHandle, WriteTransaction,
 };
 
+use super::apply::Tables;
 use super::error::StoreError;
+use super::legacy;
 use super::overlay::OverlayBackend;
 use super::scan::{self, Record};
-use super::tables::{
-    DELIVERIES, INCOMING_QOS2, META, RETAINED, SCHEMA_VERSION, SCHEMA_VERSION_KEY, SESSIONS,
-};
-use super::types::{Loaded, LoadedSession};
+use super::tables::{MESSAGE_SEED_KEY, META, OLDEST_SCHEMA_VERSION, SCHEMA_VERSION, SCHEMA_VERSION_KEY};
+use super::types::{Loaded, LoadedSession, Op};
 use super::writer::panic_message;
 use super::Store;
 
@@ -44,6 +45,8 @@ pub(crate) struct Opened {
     pub(crate) db: Database,
     /// The data file.
     pub(crate) path: PathBuf,
+    /// Seed of message ids, from the meta table.
+    pub(crate) seed: u64,
     /// Held (locked) for as long as the store is open.
     pub(crate) lock: File,
     /// What the file held.
@@ -51,6 +54,7 @@ pub(crate) struct Opened {
 }
 
 /// Locks `dir` (creating it if needed), checks and loads its data file, and opens it for writing.
+/// A file of an older schema is copied beside itself and then migrated, in one transaction.
 pub(crate) fn open(dir: &Path) -> Result<Opened, StoreError> {
     let started = Instant::now();
     fs::create_dir_all(dir).map_err(|source| io_error(dir, source))?;
@@ -58,17 +62,22 @@ pub(crate) fn open(dir: &Path) -> Result<Opened, StoreError> {
     let path = dir.join(Store::FILE_NAME);
 
     let existing = match fs::metadata(&path) {
-        Ok(meta) => meta.len() > 0,
+        Ok(_) => true,
         Err(e) if e.kind() == io::ErrorKind::NotFound => false,
         Err(source) => return Err(io_error(&path, source)),
     };
     // `None`: a new file, or a redb file nothing was ever stored in; either needs its schema.
     let contents = if existing {
-        check_magic(&path)?;
+        check_header(&path)?;
         guarded(&path, "checking the file", || dry_run(&path))?
     } else {
         None
     };
+    if let Some((version, _)) = &contents {
+        if *version < SCHEMA_VERSION {
+            backup(dir, &path, *version)?;
+        }
+    }
 
     let db = guarded(&path, "opening the file", || {
         Builder::new()
@@ -77,7 +86,14 @@ pub(crate) fn open(dir: &Path) -> Result<Opened, StoreError> {
             .map_err(|e| open_error(dir, &path, e))
     })?;
     let mut loaded = match contents {
-        Some(loaded) => loaded,
+        Some((version, loaded)) => {
+            if version < SCHEMA_VERSION {
+                guarded(&path, "migrating the file", || {
+                    migrate(&db, &path, version, &loaded)
+                })?;
+            }
+            loaded
+        }
         None => {
             initialize(&db, &path)?;
             if !existing {
@@ -86,13 +102,120 @@ pub(crate) fn open(dir: &Path) -> Result<Opened, StoreError> {
             Loaded::default()
         }
     };
+    let seed = message_seed(&db, &path)?;
     loaded.load_time = started.elapsed();
     Ok(Opened {
         db,
         path,
+        seed,
         lock,
         loaded,
     })
+}
+
+/// Name of the copy of a file of schema `version` kept when it is migrated.
+pub fn backup_name(version: u64) -> String {
+    format!("{}.schema{version}.bak", Store::FILE_NAME)
+}
+
+/// Copies the data file beside itself before a migration, durably: written under a temporary
+/// name, synced, then renamed, so a crash never leaves half a backup under the final name.
+fn backup(dir: &Path, path: &Path, version: u64) -> Result<(), StoreError> {
+    let target = dir.join(backup_name(version));
+    let partial = dir.join(format!(".{}.partial", backup_name(version)));
+    let copied = fs::copy(path, &partial)
+        .and_then(|_| File::open(&partial)?.sync_all())
+        .and_then(|()| fs::rename(&partial, &target));
+    if let Err(source) = copied {
+        let _ = fs::remove_file(&partial);
+        return Err(io_error(&target, source));
+    }
+    sync_dir(dir);
+    tracing::info!(
+        path = %path.display(),
+        backup = %target.display(),
+        from = version,
+        to = SCHEMA_VERSION,
+        "migrating the data file to the current schema; the old file is kept as the backup"
+    );
+    Ok(())
+}
+
+/// Rewrites a file of an older schema as the current one, in one transaction: every table is
+/// emptied and refilled from what the dry run decoded (`loaded`), so the migration either
+/// happens whole or not at all, and a crash during it leaves the old file to migrate again.
+fn migrate(db: &Database, path: &Path, version: u64, loaded: &Loaded) -> Result<(), StoreError> {
+    let fail = |detail: String| StoreError::Database {
+        path: path.to_path_buf(),
+        detail: format!("migrating from schema version {version} failed: {detail}"),
+    };
+    let txn = db.begin_write().map_err(|e| fail(e.to_string()))?;
+    legacy::delete_tables(&txn).map_err(fail)?;
+    let seed = new_seed();
+    write_meta(&txn, seed).map_err(fail)?;
+    {
+        let mut tables = Tables::open(&txn, seed).map_err(fail)?;
+        for op in loaded_ops(loaded) {
+            tables.apply(op).map_err(fail)?;
+        }
+    }
+    txn.commit().map_err(|e| fail(e.to_string()))
+}
+
+/// The ops that store `loaded` in an empty file.
+fn loaded_ops(loaded: &Loaded) -> Vec<Op> {
+    let mut ops = Vec::new();
+    for ls in &loaded.sessions {
+        let client_id = &ls.session.client_id;
+        ops.push(Op::PutSession(ls.session.clone()));
+        for (seq, delivery) in &ls.deliveries {
+            ops.push(Op::PutDelivery {
+                client_id: client_id.clone(),
+                seq: *seq,
+                delivery: delivery.clone(),
+            });
+        }
+        for packet_id in &ls.incoming_qos2 {
+            ops.push(Op::PutIncomingQos2 {
+                client_id: client_id.clone(),
+                packet_id: *packet_id,
+            });
+        }
+    }
+    ops.extend(loaded.retained.iter().cloned().map(Op::PutRetained));
+    ops
+}
+
+/// A fresh random seed for message ids.
+fn new_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.finish()
+}
+
+/// The schema version and seed of a schema 3 file.
+fn write_meta(txn: &WriteTransaction, seed: u64) -> Result<(), String> {
+    let mut meta = txn.open_table(META).map_err(|e| e.to_string())?;
+    meta.insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION)
+        .map_err(|e| e.to_string())?;
+    meta.insert(MESSAGE_SEED_KEY, seed).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// The file's seed of message ids.
+fn message_seed(db: &Database, path: &Path) -> Result<u64, StoreError> {
+    let txn = db.begin_read().map_err(|e| database(path, e))?;
+    let meta = txn
+        .open_table(META)
+        .map_err(|e| table_error(path, META.name(), e))?;
+    let seed = meta.get(MESSAGE_SEED_KEY).map_err(|e| storage(path, e))?;
+    seed.map(|v| v.value())
+        .ok_or_else(|| corrupt(path, "the meta table has no message id seed"))
 }
 
 /// How long a busy directory lock is retried before the directory counts as in use.
@@ -136,20 +259,29 @@ pub(crate) fn lock_dir(dir: &Path) -> Result<File, StoreError> {
     Ok(file)
 }
 
-/// Refuses a file that does not start with redb's magic header, reading only those bytes.
-pub(crate) fn check_magic(path: &Path) -> Result<(), StoreError> {
+/// Refuses an empty file and one that does not start with redb's magic header, reading only
+/// those bytes.
+///
+/// An empty file is not a store nothing was written to (redb writes its header first): it is
+/// what a full disk, a failed copy or another program leaves. Taking it for a new store would
+/// paper over the loss, so only a missing file starts a new store.
+pub(crate) fn check_header(path: &Path) -> Result<(), StoreError> {
     let mut head = Vec::with_capacity(REDB_MAGIC.len());
     File::open(path)
         .and_then(|f| f.take(REDB_MAGIC.len() as u64).read_to_end(&mut head))
         .map_err(|source| io_error(path, source))?;
+    if head.is_empty() {
+        return Err(corrupt(path, "it is empty (0 bytes), not a redb database"));
+    }
     if head != REDB_MAGIC {
         return Err(corrupt(path, "not a redb database: the magic header is missing"));
     }
     Ok(())
 }
 
-/// Opens the file in memory only (see the module doc) and reads everything from it.
-fn dry_run(path: &Path) -> Result<Option<Loaded>, StoreError> {
+/// Opens the file in memory only (see the module doc) and reads its schema version and
+/// everything in it.
+fn dry_run(path: &Path) -> Result<Option<(u64, Loaded)>, StoreError> {
     let db = open_overlay(path)?;
     let txn = db.begin_read().map_err(|e| database(path, e))?;
     read_all(&txn, path)
@@ -169,17 +301,17 @@ pub(crate) fn open_overlay(path: &Path) -> Result<Database, StoreError> {
 }
 
 /// Reads the schema version and every record. `None` when nothing was ever stored.
-fn read_all(txn: &ReadTransaction, path: &Path) -> Result<Option<Loaded>, StoreError> {
-    if schema_version(txn, path)?.is_none() {
+fn read_all(txn: &ReadTransaction, path: &Path) -> Result<Option<(u64, Loaded)>, StoreError> {
+    let Some(version) = schema_version(txn, path)? else {
         return Ok(None);
-    }
+    };
 
     let mut loaded = Loaded::default();
     let mut index = HashMap::new();
     let mut orphans = 0usize;
     let mut bad = None;
     // Sessions come first, so each queue entry finds its session; each list comes out ascending.
-    scan::scan(txn, path, &mut |record| {
+    scan::scan(txn, path, version, &mut |record| {
         match record {
             Err(e) => {
                 bad = Some(e);
@@ -217,7 +349,7 @@ fn read_all(txn: &ReadTransaction, path: &Path) -> Result<Option<Loaded>, StoreE
         // queues together with their session, which `Op::DeleteSession` does.
         tracing::warn!(path = %path.display(), orphans, "store holds queue entries of sessions that do not exist; they are ignored");
     }
-    Ok(Some(loaded))
+    Ok(Some((version, loaded)))
 }
 
 /// The file's schema version, refusing a newer one and a file that has tables but no version.
@@ -244,7 +376,10 @@ pub(crate) fn schema_version(txn: &ReadTransaction, path: &Path) -> Result<Optio
             found,
             supported: SCHEMA_VERSION,
         }),
-        Some(0) => Err(corrupt(path, "schema version 0 does not exist")),
+        Some(found) if found < OLDEST_SCHEMA_VERSION || found == 2 => Err(corrupt(
+            path,
+            format!("schema version {found} was never written by robustmq"),
+        )),
         Some(found) => Ok(Some(found)),
     }
 }
@@ -268,6 +403,20 @@ impl OwnedKey for (&'static str, u64) {
     type Owned = (String, u64);
     fn to_owned_key(key: (&str, u64)) -> (String, u64) {
         (key.0.to_string(), key.1)
+    }
+}
+
+impl OwnedKey for (&'static str, &'static str) {
+    type Owned = (String, String);
+    fn to_owned_key(key: (&str, &str)) -> (String, String) {
+        (key.0.to_string(), key.1.to_string())
+    }
+}
+
+impl OwnedKey for u64 {
+    type Owned = u64;
+    fn to_owned_key(key: u64) -> u64 {
+        key
     }
 }
 
@@ -297,22 +446,16 @@ pub(crate) fn for_each<K: OwnedKey>(
     Ok(())
 }
 
-/// Writes the schema version into a new file and creates every table.
+/// Writes the schema version and a seed into a new file and creates every table.
 fn initialize(db: &Database, path: &Path) -> Result<(), StoreError> {
     let fail = |detail: String| StoreError::Database {
         path: path.to_path_buf(),
         detail,
     };
     let txn = db.begin_write().map_err(|e| fail(e.to_string()))?;
-    {
-        let mut meta = txn.open_table(META).map_err(|e| fail(e.to_string()))?;
-        meta.insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION)
-            .map_err(|e| fail(e.to_string()))?;
-        txn.open_table(RETAINED).map_err(|e| fail(e.to_string()))?;
-        txn.open_table(SESSIONS).map_err(|e| fail(e.to_string()))?;
-        txn.open_table(DELIVERIES).map_err(|e| fail(e.to_string()))?;
-        txn.open_table(INCOMING_QOS2).map_err(|e| fail(e.to_string()))?;
-    }
+    write_meta(&txn, new_seed()).map_err(fail)?;
+    // Opening them creates them, so tools see every table of the schema from the start.
+    drop(Tables::open(&txn, 0).map_err(fail)?);
     txn.commit().map_err(|e| fail(e.to_string()))
 }
 

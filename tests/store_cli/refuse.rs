@@ -1,5 +1,5 @@
-//! Refusals: a directory locked by a running broker, a corrupt file, a newer schema, a missing
-//! file. Exit code 4, the store's message, and the data file byte for byte as it was.
+//! Refusals: a directory locked by a running broker, a corrupt or empty file, a newer schema, a
+//! missing file. Exit code 4, the store's message, and the data file byte for byte as it was.
 
 use std::fs;
 use std::path::Path;
@@ -91,7 +91,8 @@ fn corrupt_files_are_refused_untouched() {
         .position(|w| w == marker)
         .expect("payload in the file");
     damaged_page[at] ^= 0x20;
-    let cases: [(&str, Vec<u8>); 3] = [
+    let cases: [(&str, Vec<u8>); 4] = [
+        ("empty", Vec::new()),
         ("random bytes", noise(64 * 1024, 7)),
         ("truncated", original[..original.len() / 2].to_vec()),
         ("damaged page", damaged_page),

@@ -73,9 +73,13 @@ fn an_orphan_delivery_is_reported() {
     // A valid delivery record under a client that has no session: only redb itself can do that,
     // since the store deletes queues together with their session.
     let bytes = delivery_bytes(&dir, "c1", 1);
+    // The record's message id follows its version byte; the copy is one more reference to it.
+    let message_id = u64::from_le_bytes(bytes[1..9].try_into().unwrap());
     poke(&dir, |txn| {
         let mut deliveries = txn.open_table(DELIVERIES).unwrap();
         deliveries.insert(("ghost", 7u64), bytes.as_slice()).unwrap();
+        let mut refs = txn.open_table(MESSAGE_REFS).unwrap();
+        refs.insert(message_id, 2u64).unwrap();
         let mut incoming = txn.open_table(INCOMING_QOS2).unwrap();
         incoming.insert(("ghost", 3u16), [1u8].as_slice()).unwrap();
     });
