@@ -5,13 +5,12 @@
 //! and each session record its subscriptions.
 
 use std::ops::ControlFlow;
-use std::path::Path;
 
-use redb::{ReadTransaction, WriteTransaction};
+use redb::WriteTransaction;
 
 use super::error::StoreError;
 use super::record;
-use super::scan::{scan_table, BadRecord, Record};
+use super::scan::{scan_table, BadRecord, Record, Source};
 use super::tables::{DELIVERIES, INCOMING_QOS2, RETAINED, SESSIONS};
 
 /// Drops every schema 1 table, in the transaction that migrates the file.
@@ -25,11 +24,10 @@ pub(crate) fn delete_tables(txn: &WriteTransaction) -> Result<(), String> {
 
 /// [`scan`](super::scan::scan) for a schema 1 file: the same records, in the same order.
 pub(crate) fn scan(
-    txn: &ReadTransaction,
-    path: &Path,
+    src: &Source<'_>,
     each: &mut impl FnMut(Result<Record, BadRecord>) -> ControlFlow<()>,
 ) -> Result<(), StoreError> {
-    let stopped = scan_table(txn, path, SESSIONS, each, |client_id, bytes| {
+    let stopped = scan_table(src, SESSIONS, each, |client_id, bytes| {
         let session = record::decode_legacy_session(bytes).map_err(|e| e.to_string())?;
         if session.client_id != *client_id {
             return Err("the record names another client".into());
@@ -39,7 +37,7 @@ pub(crate) fn scan(
     if stopped {
         return Ok(());
     }
-    let stopped = scan_table(txn, path, DELIVERIES, each, |(client_id, seq), bytes| {
+    let stopped = scan_table(src, DELIVERIES, each, |(client_id, seq), bytes| {
         Ok(Record::Delivery {
             client_id: client_id.clone(),
             seq: *seq,
@@ -49,7 +47,7 @@ pub(crate) fn scan(
     if stopped {
         return Ok(());
     }
-    let stopped = scan_table(txn, path, INCOMING_QOS2, each, |(client_id, packet_id), bytes| {
+    let stopped = scan_table(src, INCOMING_QOS2, each, |(client_id, packet_id), bytes| {
         record::decode_incoming_qos2(bytes).map_err(|e| e.to_string())?;
         Ok(Record::IncomingQos2 {
             client_id: client_id.clone(),
@@ -59,7 +57,7 @@ pub(crate) fn scan(
     if stopped {
         return Ok(());
     }
-    scan_table(txn, path, RETAINED, each, |topic, bytes| {
+    scan_table(src, RETAINED, each, |topic, bytes| {
         let message = record::decode_message(bytes).map_err(|e| e.to_string())?;
         if message.topic != *topic {
             return Err("the record names another topic".into());

@@ -290,11 +290,17 @@ fn dry_run(path: &Path) -> Result<Option<(u64, Loaded)>, StoreError> {
 /// Opens the file through [`OverlayBackend`] with redb's integrity check (every page checksum),
 /// so whatever redb writes, recovery included, stays in memory. Call it inside [`guarded`].
 pub(crate) fn open_overlay(path: &Path) -> Result<Database, StoreError> {
+    open_overlay_checked(path, true)
+}
+
+/// [`open_overlay`], with the integrity check only if `check`: salvaging reads a file that
+/// fails it.
+pub(crate) fn open_overlay_checked(path: &Path, check: bool) -> Result<Database, StoreError> {
     let file = File::open(path).map_err(|source| io_error(path, source))?;
     let backend = OverlayBackend::new(file).map_err(|source| io_error(path, source))?;
     let dir = path.parent().unwrap_or(path);
     Builder::new()
-        .set_check_integrity_on_open(true)
+        .set_check_integrity_on_open(check)
         .set_cache_size(CHECK_CACHE_BYTES)
         .create_with_backend(backend)
         .map_err(|e| open_error(dir, path, e))
@@ -311,7 +317,12 @@ fn read_all(txn: &ReadTransaction, path: &Path) -> Result<Option<(u64, Loaded)>,
     let mut orphans = 0usize;
     let mut bad = None;
     // Sessions come first, so each queue entry finds its session; each list comes out ascending.
-    scan::scan(txn, path, version, &mut |record| {
+    let src = scan::Source {
+        txn,
+        path,
+        losses: None,
+    };
+    scan::scan(&src, version, &mut |record| {
         match record {
             Err(e) => {
                 bad = Some(e);

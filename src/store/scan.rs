@@ -10,7 +10,9 @@
 use std::ops::ControlFlow;
 use std::path::Path;
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::panic::{self, AssertUnwindSafe};
 
 use redb::{ReadTransaction, ReadableTable, TableDefinition, TableError, TableHandle};
 
@@ -22,6 +24,7 @@ use super::tables::{
     DELIVERIES, INCOMING_QOS2, MESSAGES, MESSAGE_REFS, RETAINED, SCHEMA_VERSION, SESSIONS, SUBSCRIPTIONS,
 };
 use super::types::{StoredDelivery, StoredMessage, StoredSession, StoredSubscription};
+use super::writer::panic_message;
 
 /// One record of the store, decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +51,51 @@ pub enum Record {
     Retained(StoredMessage),
 }
 
+/// Where a scan reads: a read transaction of the data file and, when salvaging, where to note
+/// what could not be read.
+pub(crate) struct Source<'a> {
+    pub(crate) txn: &'a ReadTransaction,
+    pub(crate) path: &'a Path,
+    /// `Some` to salvage: a table that cannot be read to its end (redb fails or panics on a
+    /// damaged page) keeps what was read before, the loss is noted here and the scan goes on.
+    pub(crate) losses: Option<&'a RefCell<Vec<String>>>,
+}
+
+impl Source<'_> {
+    /// [`open::for_each`], with what salvaging changes (see [`Source::losses`]). An `Err` of
+    /// `each` ends the scan of the table and is returned as it is.
+    pub(crate) fn for_each<K: OwnedKey>(
+        &self,
+        table: TableDefinition<K, &'static [u8]>,
+        mut each: impl FnMut(K::Owned, &[u8]) -> Result<(), String>,
+    ) -> Result<(), StoreError> {
+        let mut read = 0u64;
+        let mut refused = false;
+        let result = panic::catch_unwind(AssertUnwindSafe(|| {
+            open::for_each(self.txn, self.path, table, |key, bytes| {
+                read += 1;
+                each(key, bytes).inspect_err(|_| refused = true)
+            })
+        }));
+        let error = match result {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(e)) if refused => return Err(e),
+            Ok(Err(e)) => e.to_string(),
+            Err(payload) => format!("redb panicked: {}", panic_message(&payload)),
+        };
+        match self.losses {
+            Some(losses) => {
+                losses.borrow_mut().push(format!(
+                    "table `{}`: unreadable after {read} entries, the rest of it is lost ({error})",
+                    table.name()
+                ));
+                Ok(())
+            }
+            None => Err(open::corrupt(self.path, error)),
+        }
+    }
+}
+
 /// A record that does not decode, or whose key disagrees with its contents.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadRecord {
@@ -72,15 +120,14 @@ impl std::fmt::Display for BadRecord {
 /// scan goes on unless `each` breaks. `Err` only when the file cannot be read. A table that does
 /// not exist is an empty one.
 pub(crate) fn scan(
-    txn: &ReadTransaction,
-    path: &Path,
+    src: &Source<'_>,
     version: u64,
     each: &mut impl FnMut(Result<Record, BadRecord>) -> ControlFlow<()>,
 ) -> Result<(), StoreError> {
     if version < SCHEMA_VERSION {
-        return legacy::scan(txn, path, each);
+        return legacy::scan(src, each);
     }
-    Scan::read(txn, path, each)?.map_or(Ok(()), |mut scan| scan.records(txn, path, each))
+    Scan::read(src, each)?.map_or(Ok(()), |mut scan| scan.records(src, each))
 }
 
 /// What a schema 3 scan reads before it can hand out records: messages, their counts and the
@@ -98,8 +145,7 @@ struct Scan {
 impl Scan {
     /// Reads the messages, counts and subscriptions. `None` if `each` stopped the scan.
     fn read(
-        txn: &ReadTransaction,
-        path: &Path,
+        src: &Source<'_>,
         each: &mut impl FnMut(Result<Record, BadRecord>) -> ControlFlow<()>,
     ) -> Result<Option<Scan>, StoreError> {
         let mut scan = Scan {
@@ -110,7 +156,7 @@ impl Scan {
             subscriptions: BTreeMap::new(),
         };
         let mut stopped = false;
-        open::for_each(txn, path, MESSAGES, |id, bytes| {
+        src.for_each(MESSAGES, |id, bytes| {
             match record::decode_message(bytes) {
                 Ok(message) => {
                     scan.messages.insert(id, message);
@@ -130,8 +176,8 @@ impl Scan {
         if stopped {
             return Ok(None);
         }
-        read_refs(txn, path, &mut scan.refs)?;
-        open::for_each(txn, path, SUBSCRIPTIONS, |(client_id, filter), bytes| {
+        read_refs(src, &mut scan.refs)?;
+        src.for_each(SUBSCRIPTIONS, |(client_id, filter), bytes| {
             match record::decode_subscription(&filter, bytes) {
                 Ok(sub) => scan.subscriptions.entry(client_id).or_default().push(sub),
                 Err(e) => {
@@ -160,12 +206,11 @@ impl Scan {
 
     fn records(
         &mut self,
-        txn: &ReadTransaction,
-        path: &Path,
+        src: &Source<'_>,
         each: &mut impl FnMut(Result<Record, BadRecord>) -> ControlFlow<()>,
     ) -> Result<(), StoreError> {
         let mut subscriptions = std::mem::take(&mut self.subscriptions);
-        let stopped = scan_table(txn, path, SESSIONS, each, |client_id, bytes| {
+        let stopped = scan_table(src, SESSIONS, each, |client_id, bytes| {
             let mut session = record::decode_session(bytes).map_err(|e| e.to_string())?;
             if session.client_id != *client_id {
                 return Err("the record names another client".into());
@@ -189,7 +234,7 @@ impl Scan {
                 }
             }
         }
-        let stopped = scan_table(txn, path, DELIVERIES, each, |(client_id, seq), bytes| {
+        let stopped = scan_table(src, DELIVERIES, each, |(client_id, seq), bytes| {
             let delivery = record::decode_delivery(bytes).map_err(|e| e.to_string())?;
             let message = self.message(delivery.message_id)?;
             Ok(Record::Delivery {
@@ -201,7 +246,7 @@ impl Scan {
         if stopped {
             return Ok(());
         }
-        let stopped = scan_table(txn, path, INCOMING_QOS2, each, |(client_id, packet_id), bytes| {
+        let stopped = scan_table(src, INCOMING_QOS2, each, |(client_id, packet_id), bytes| {
             record::decode_incoming_qos2(bytes).map_err(|e| e.to_string())?;
             Ok(Record::IncomingQos2 {
                 client_id: client_id.clone(),
@@ -211,7 +256,7 @@ impl Scan {
         if stopped {
             return Ok(());
         }
-        let stopped = scan_table(txn, path, RETAINED, each, |topic, bytes| {
+        let stopped = scan_table(src, RETAINED, each, |topic, bytes| {
             let id = record::decode_retained(bytes).map_err(|e| e.to_string())?;
             let message = self.message(id)?;
             if message.topic != *topic {
@@ -267,18 +312,37 @@ impl Scan {
     }
 }
 
-/// Reads the reference counts.
-fn read_refs(txn: &ReadTransaction, path: &Path, refs: &mut BTreeMap<u64, u64>) -> Result<(), StoreError> {
-    let table = match txn.open_table(MESSAGE_REFS) {
-        Ok(t) => t,
-        Err(TableError::TableDoesNotExist(_)) => return Ok(()),
-        Err(e) => return Err(open::table_error(path, MESSAGE_REFS.name(), e)),
+/// Reads the reference counts; salvaging, as many as can be read.
+fn read_refs(src: &Source<'_>, refs: &mut BTreeMap<u64, u64>) -> Result<(), StoreError> {
+    let path = src.path;
+    let result = panic::catch_unwind(AssertUnwindSafe(|| {
+        let table = match src.txn.open_table(MESSAGE_REFS) {
+            Ok(t) => t,
+            Err(TableError::TableDoesNotExist(_)) => return Ok(()),
+            Err(e) => return Err(open::table_error(path, MESSAGE_REFS.name(), e)),
+        };
+        for entry in table.iter().map_err(|e| open::storage(path, e))? {
+            let (key, value) = entry.map_err(|e| open::storage(path, e))?;
+            refs.insert(key.value(), value.value());
+        }
+        Ok(())
+    }));
+    let error = match result {
+        Ok(Ok(())) => return Ok(()),
+        Ok(Err(e)) => e,
+        Err(payload) => open::corrupt(path, format!("redb panicked: {}", panic_message(&payload))),
     };
-    for entry in table.iter().map_err(|e| open::storage(path, e))? {
-        let (key, value) = entry.map_err(|e| open::storage(path, e))?;
-        refs.insert(key.value(), value.value());
+    match src.losses {
+        Some(losses) => {
+            losses.borrow_mut().push(format!(
+                "table `{}`: unreadable after {} entries, the rest of it is lost ({error})",
+                MESSAGE_REFS.name(),
+                refs.len()
+            ));
+            Ok(())
+        }
+        None => Err(error),
     }
-    Ok(())
 }
 
 fn bad(
@@ -294,14 +358,13 @@ fn bad(
 
 /// Decodes every entry of one table and hands it to `each`. `Ok(true)` if `each` stopped the scan.
 pub(crate) fn scan_table<K: OwnedKey>(
-    txn: &ReadTransaction,
-    path: &Path,
+    src: &Source<'_>,
     table: TableDefinition<K, &'static [u8]>,
     each: &mut impl FnMut(Result<Record, BadRecord>) -> ControlFlow<()>,
     mut decode: impl FnMut(&K::Owned, &[u8]) -> Result<Record, String>,
 ) -> Result<bool, StoreError> {
     let mut stopped = false;
-    let result = open::for_each(txn, path, table, |key, bytes| {
+    let result = src.for_each(table, |key, bytes| {
         let record = decode(&key, bytes).map_err(|error| BadRecord {
             table: table.name().to_string(),
             detail: open::bad_record(table, &key, error),
