@@ -5,6 +5,7 @@
 //! submissions share one commit and one fsync. Callbacks then run in submission order. A failed
 //! commit fails its callbacks and the thread carries on with the next batch.
 
+use std::collections::HashSet;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -231,13 +232,36 @@ fn apply(db: &Database, ops: Vec<Op>, durable: bool, seed: u64) -> Result<u64, S
     txn.set_durability(durability).map_err(|e| e.to_string())?;
     let bytes = {
         let mut tables = Tables::open(&txn, seed)?;
-        for op in ops {
+        for op in superseded_sessions_dropped(ops) {
             tables.apply(op)?;
         }
         tables.bytes_put
     };
     txn.commit().map_err(|e| e.to_string())?;
     Ok(bytes)
+}
+
+/// Drops each session put that a later put of the same session in the same transaction
+/// replaces, with no deletion of the session between them: nobody sees the state in between,
+/// and a put compares the session's subscription rows with its list. The broker records a
+/// SUBSCRIBE of n filters as n puts of the growing list; this makes that one comparison.
+fn superseded_sessions_dropped(ops: Vec<Op>) -> impl Iterator<Item = Op> {
+    let mut later_put: HashSet<String> = HashSet::new();
+    let mut keep = vec![true; ops.len()];
+    for (i, op) in ops.iter().enumerate().rev() {
+        match op {
+            Op::PutSession(session) if !later_put.insert(session.client_id.clone()) => {
+                keep[i] = false;
+            }
+            Op::DeleteSession { client_id } => {
+                later_put.remove(client_id);
+            }
+            _ => {}
+        }
+    }
+    ops.into_iter()
+        .zip(keep)
+        .filter_map(|(op, keep)| keep.then_some(op))
 }
 
 /// The text of a panic payload, for the log.
