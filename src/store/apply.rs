@@ -1,28 +1,35 @@
 //! How each op changes the schema 3 tables: every message stored once, with its references counted.
 //!
-//! A message's id is a hash of its record under the file's seed. Putting a delivery or a retained
-//! entry looks the id up: a row with the same bytes gains a reference (a few bytes written),
-//! otherwise the message is written. A differing row under the id (a collision) moves the search
-//! to the next id; a gap left by a deleted message only means the next copy of a message gets a
-//! row of its own, never that a reference is lost, because references hold ids, not hashes.
-//! Dropping the last reference deletes the message.
+//! The broker puts a message with every op that refers to it: one publish queued for 50 sessions
+//! (and retained) arrives as 50 delivery puts (and a retained put) in one submission, so in one
+//! transaction. The first stores the message under the next id; the others find it in
+//! `Tables::written` by its bytes and only count a reference (a few bytes). A delivery put
+//! again with a new state whose message is the one it already refers to keeps that reference.
+//! A message with one reference has no count row; a count row holds 2 or more. Dropping the
+//! last reference deletes the message.
+//!
+//! Ids are handed out in increasing order (one past the highest stored), so new messages go to
+//! the end of the table and a commit writes few of its pages, however many messages it holds.
 //!
 //! A session put writes the session row only if it changed, and of its subscriptions only the
 //! rows that were added, changed or removed, so a SUBSCRIBE writes its filters and a reconnect
 //! writes the few bytes of the session's scalars.
 
 use std::collections::HashMap;
-use std::hash::BuildHasher;
 
 use redb::{ReadableTable, Table, TableError, WriteTransaction};
 
 use super::record;
 use super::tables::{DELIVERIES, INCOMING_QOS2, MESSAGES, MESSAGE_REFS, RETAINED, SESSIONS, SUBSCRIPTIONS};
-use super::types::{Op, StoredMessage, StoredSession};
+use super::types::{Op, StoredDelivery, StoredSession};
 
 /// The tables of one write transaction, and the bytes put into them so far.
 pub(crate) struct Tables<'txn> {
-    seed: u64,
+    /// The id the next new message gets.
+    next_id: u64,
+    /// Messages stored in this transaction, by their record: where the other references of the
+    /// same publish find them. Hashed with foldhash: the keys are whole messages.
+    written: foldhash::HashMap<Vec<u8>, u64>,
     messages: Table<'txn, u64, &'static [u8]>,
     refs: Table<'txn, u64, u64>,
     retained: Table<'txn, &'static str, &'static [u8]>,
@@ -40,11 +47,19 @@ fn err(e: impl std::fmt::Display) -> String {
 
 impl<'txn> Tables<'txn> {
     /// Opens (creating if needed) every schema 3 table in `txn`.
-    pub(crate) fn open(txn: &'txn WriteTransaction, seed: u64) -> Result<Self, String> {
+    pub(crate) fn open(txn: &'txn WriteTransaction) -> Result<Self, String> {
         let open_err = |e: TableError| e.to_string();
+        let messages = txn.open_table(MESSAGES).map_err(open_err)?;
+        // One past the highest id: an id freed at the top may be used again, which is safe
+        // since nothing refers to a deleted message.
+        let next_id = messages
+            .last()
+            .map_err(err)?
+            .map_or(1, |(id, _)| id.value().saturating_add(1));
         Ok(Tables {
-            seed,
-            messages: txn.open_table(MESSAGES).map_err(open_err)?,
+            next_id,
+            written: foldhash::HashMap::default(),
+            messages,
             refs: txn.open_table(MESSAGE_REFS).map_err(open_err)?,
             retained: txn.open_table(RETAINED).map_err(open_err)?,
             sessions: txn.open_table(SESSIONS).map_err(open_err)?,
@@ -59,7 +74,7 @@ impl<'txn> Tables<'txn> {
     pub(crate) fn apply(&mut self, op: Op) -> Result<(), String> {
         match op {
             Op::PutRetained(message) => {
-                let id = self.reference(&message)?;
+                let id = self.reference(&record::encode_message(&message))?;
                 let value = record::encode_retained(id);
                 self.bytes_put += (message.topic.len() + value.len()) as u64;
                 let old = self
@@ -87,29 +102,7 @@ impl<'txn> Tables<'txn> {
                 client_id,
                 seq,
                 delivery,
-            } => {
-                let key = (client_id.as_str(), seq);
-                let old = self
-                    .deliveries
-                    .get(key)
-                    .map_err(err)?
-                    .map(|old| record::decode_delivery(old.value()));
-                let encoded = record::encode_message(&delivery.message);
-                let id = match old {
-                    // A new state for a delivery already stored: its message stays as it is.
-                    Some(Ok(old)) if self.holds(old.message_id, &encoded)? => old.message_id,
-                    old => {
-                        let id = self.reference_encoded(&encoded)?;
-                        if let Some(old) = old {
-                            self.release(old.map_err(err)?.message_id)?;
-                        }
-                        id
-                    }
-                };
-                let value = record::encode_delivery(id, &delivery);
-                self.bytes_put += (client_id.len() + 8 + value.len()) as u64;
-                self.deliveries.insert(key, value.as_slice()).map_err(err)?;
-            }
+            } => self.put_delivery(&client_id, seq, &delivery)?,
             Op::DeleteDelivery { client_id, seq } => {
                 let old = self
                     .deliveries
@@ -206,35 +199,49 @@ impl<'txn> Tables<'txn> {
         Ok(())
     }
 
-    /// Adds a reference to `message`, storing it if no row holds it yet; returns its id.
-    fn reference(&mut self, message: &StoredMessage) -> Result<u64, String> {
-        self.reference_encoded(&record::encode_message(message))
+    /// Stores a delivery, referring to its message.
+    fn put_delivery(&mut self, client_id: &str, seq: u64, delivery: &StoredDelivery) -> Result<(), String> {
+        let key = (client_id, seq);
+        let encoded = record::encode_message(&delivery.message);
+        let old = self
+            .deliveries
+            .get(key)
+            .map_err(err)?
+            .map(|old| record::decode_delivery(old.value()));
+        let id = match old {
+            // A new state of a delivery already stored: its message stays as it is.
+            Some(Ok(old)) if self.holds(old.message_id, &encoded)? => old.message_id,
+            old => {
+                let id = self.reference(&encoded)?;
+                if let Some(old) = old {
+                    self.release(old.map_err(err)?.message_id)?;
+                }
+                id
+            }
+        };
+        let value = record::encode_delivery(id, delivery);
+        self.bytes_put += (client_id.len() + 8 + value.len()) as u64;
+        self.deliveries.insert(key, value.as_slice()).map_err(err)?;
+        Ok(())
     }
 
-    fn reference_encoded(&mut self, encoded: &[u8]) -> Result<u64, String> {
-        let mut id = message_id(self.seed, encoded);
-        loop {
-            let found = self
-                .messages
-                .get(id)
-                .map_err(err)?
-                .map(|row| row.value() == encoded);
-            match found {
-                Some(true) => {
-                    let count = self.refs.get(id).map_err(err)?.map_or(0, |c| c.value());
-                    self.bytes_put += 16;
-                    self.refs.insert(id, count + 1).map_err(err)?;
-                    return Ok(id);
-                }
-                Some(false) => id = id.wrapping_add(1),
-                None => {
-                    self.bytes_put += (8 + encoded.len() + 16) as u64;
-                    self.messages.insert(id, encoded).map_err(err)?;
-                    self.refs.insert(id, 1).map_err(err)?;
-                    return Ok(id);
-                }
-            }
+    /// Adds a reference to the message with this record: one stored or referred to earlier in
+    /// this transaction, or a new row. Returns its id.
+    fn reference(&mut self, encoded: &[u8]) -> Result<u64, String> {
+        if let Some(&id) = self.written.get(encoded) {
+            let count = self.refs.get(id).map_err(err)?.map_or(1, |c| c.value());
+            self.bytes_put += 16;
+            self.refs.insert(id, count + 1).map_err(err)?;
+            return Ok(id);
         }
+        let id = self.next_id;
+        self.next_id = id.checked_add(1).ok_or("the store has used every message id")?;
+        // One reference needs no count row: most messages have one subscriber, and this spares
+        // them a write and a read.
+        self.bytes_put += (8 + encoded.len()) as u64;
+        self.messages.insert(id, encoded).map_err(err)?;
+        self.written.insert(encoded.to_vec(), id);
+        Ok(id)
     }
 
     /// Whether message `id` is stored with exactly these bytes.
@@ -248,21 +255,23 @@ impl<'txn> Tables<'txn> {
 
     /// Drops a reference to message `id`, deleting the message with its last one.
     fn release(&mut self, id: u64) -> Result<(), String> {
-        let count = self.refs.get(id).map_err(err)?.map_or(0, |c| c.value());
-        if count > 1 {
+        let count = self.refs.remove(id).map_err(err)?.map_or(1, |c| c.value());
+        if count > 2 {
             self.bytes_put += 16;
             self.refs.insert(id, count - 1).map_err(err)?;
-        } else {
-            // A missing count (damage) is taken as the last reference: better to lose a row
-            // nothing may need than to keep failing every commit that touches it.
-            self.refs.remove(id).map_err(err)?;
-            self.messages.remove(id).map_err(err)?;
+        } else if count <= 1 {
+            let removed = self
+                .messages
+                .remove(id)
+                .map_err(err)?
+                .map(|row| row.value().to_vec());
+            if let Some(bytes) = removed {
+                // Gone, so a later put of the same message in this transaction stores it anew.
+                if self.written.get(&bytes) == Some(&id) {
+                    self.written.remove(&bytes);
+                }
+            }
         }
         Ok(())
     }
-}
-
-/// The first id tried for a message record.
-pub(crate) fn message_id(seed: u64, encoded: &[u8]) -> u64 {
-    foldhash::quality::FixedState::with_seed(seed).hash_one(encoded)
 }

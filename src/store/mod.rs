@@ -74,7 +74,7 @@ impl Store {
         let opened = open::open(dir)?;
         let stats = Arc::new(Stats::default());
         let path = opened.path;
-        let (tx, writer) = writer::spawn(opened.db, path.clone(), opened.seed, durability, stats.clone())
+        let (tx, writer) = writer::spawn(opened.db, path.clone(), durability, stats.clone())
             .map_err(|source| StoreError::Io { path, source })?;
         let store = Store {
             tx: Some(tx),

@@ -28,7 +28,7 @@ use super::error::StoreError;
 use super::legacy;
 use super::overlay::OverlayBackend;
 use super::scan::{self, Record};
-use super::tables::{MESSAGE_SEED_KEY, META, OLDEST_SCHEMA_VERSION, SCHEMA_VERSION, SCHEMA_VERSION_KEY};
+use super::tables::{META, OLDEST_SCHEMA_VERSION, SCHEMA_VERSION, SCHEMA_VERSION_KEY};
 use super::types::{Loaded, LoadedSession, Op};
 use super::writer::panic_message;
 use super::Store;
@@ -45,8 +45,6 @@ pub(crate) struct Opened {
     pub(crate) db: Database,
     /// The data file.
     pub(crate) path: PathBuf,
-    /// Seed of message ids, from the meta table.
-    pub(crate) seed: u64,
     /// Held (locked) for as long as the store is open.
     pub(crate) lock: File,
     /// What the file held.
@@ -102,12 +100,10 @@ pub(crate) fn open(dir: &Path) -> Result<Opened, StoreError> {
             Loaded::default()
         }
     };
-    let seed = message_seed(&db, &path)?;
     loaded.load_time = started.elapsed();
     Ok(Opened {
         db,
         path,
-        seed,
         lock,
         loaded,
     })
@@ -151,10 +147,9 @@ fn migrate(db: &Database, path: &Path, version: u64, loaded: &Loaded) -> Result<
     };
     let txn = db.begin_write().map_err(|e| fail(e.to_string()))?;
     legacy::delete_tables(&txn).map_err(fail)?;
-    let seed = new_seed();
-    write_meta(&txn, seed).map_err(fail)?;
+    write_meta(&txn).map_err(fail)?;
     {
-        let mut tables = Tables::open(&txn, seed).map_err(fail)?;
+        let mut tables = Tables::open(&txn).map_err(fail)?;
         for op in loaded_ops(loaded) {
             tables.apply(op).map_err(fail)?;
         }
@@ -186,36 +181,12 @@ fn loaded_ops(loaded: &Loaded) -> Vec<Op> {
     ops
 }
 
-/// A fresh random seed for message ids.
-fn new_seed() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    hasher.finish()
-}
-
-/// The schema version and seed of a schema 3 file.
-fn write_meta(txn: &WriteTransaction, seed: u64) -> Result<(), String> {
+/// Writes the schema version of this build.
+fn write_meta(txn: &WriteTransaction) -> Result<(), String> {
     let mut meta = txn.open_table(META).map_err(|e| e.to_string())?;
     meta.insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION)
         .map_err(|e| e.to_string())?;
-    meta.insert(MESSAGE_SEED_KEY, seed).map_err(|e| e.to_string())?;
     Ok(())
-}
-
-/// The file's seed of message ids.
-fn message_seed(db: &Database, path: &Path) -> Result<u64, StoreError> {
-    let txn = db.begin_read().map_err(|e| database(path, e))?;
-    let meta = txn
-        .open_table(META)
-        .map_err(|e| table_error(path, META.name(), e))?;
-    let seed = meta.get(MESSAGE_SEED_KEY).map_err(|e| storage(path, e))?;
-    seed.map(|v| v.value())
-        .ok_or_else(|| corrupt(path, "the meta table has no message id seed"))
 }
 
 /// How long a busy directory lock is retried before the directory counts as in use.
@@ -457,16 +428,16 @@ pub(crate) fn for_each<K: OwnedKey>(
     Ok(())
 }
 
-/// Writes the schema version and a seed into a new file and creates every table.
+/// Writes the schema version into a new file and creates every table.
 fn initialize(db: &Database, path: &Path) -> Result<(), StoreError> {
     let fail = |detail: String| StoreError::Database {
         path: path.to_path_buf(),
         detail,
     };
     let txn = db.begin_write().map_err(|e| fail(e.to_string()))?;
-    write_meta(&txn, new_seed()).map_err(fail)?;
+    write_meta(&txn).map_err(fail)?;
     // Opening them creates them, so tools see every table of the schema from the start.
-    drop(Tables::open(&txn, 0).map_err(fail)?);
+    drop(Tables::open(&txn).map_err(fail)?);
     txn.commit().map_err(|e| fail(e.to_string()))
 }
 

@@ -288,21 +288,19 @@ impl Scan {
         ids.dedup();
         let mut problems = Vec::new();
         for id in ids {
-            let stored = self.refs.get(&id).copied();
+            let row = self.refs.get(&id).copied();
+            // No count row means one reference; a row says two or more.
+            let stored = row.unwrap_or(1);
             let counted = self.counted.get(&id).copied().unwrap_or(0);
             let exists = self.messages.contains_key(&id) || self.bad_messages.contains(&id);
             let detail = if !exists {
-                format!(
-                    "counts {} references to a message that does not exist",
-                    stored.unwrap_or(0)
-                )
+                format!("counts {stored} references to a message that does not exist")
             } else if counted == 0 {
                 "the message is referred to by nothing (it should have been deleted)".to_string()
-            } else if stored != Some(counted) {
-                format!(
-                    "counts {} references, but {counted} deliveries and retained messages refer to the message",
-                    stored.unwrap_or(0)
-                )
+            } else if row.is_some_and(|n| n < 2) {
+                format!("counts {stored} references; a count row holds 2 or more")
+            } else if stored != counted {
+                format!("counts {stored} references, but {counted} deliveries and retained messages refer to the message")
             } else {
                 continue;
             };

@@ -26,18 +26,15 @@ pub(crate) const OLDEST_SCHEMA_VERSION: u64 = 1;
 /// Key of the schema version in [`META`].
 pub(crate) const SCHEMA_VERSION_KEY: &str = "schema_version";
 
-/// Key in [`META`] of the seed of message ids. Random per file, so ids (hashes of the message)
-/// cannot be aimed at each other by whoever chooses topics and payloads.
-pub(crate) const MESSAGE_SEED_KEY: &str = "message_id_seed";
-
-/// Facts about the file itself: `schema_version`, `message_id_seed` → u64.
+/// Facts about the file itself: `schema_version` → u64.
 pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
-/// Messages: id → message record. An id is a hash of the record (see `writer.rs`), so a message
-/// queued for many sessions, or retained as well, is stored once.
+/// Messages: id → message record, in the order they were stored. A message queued for many
+/// sessions, or retained as well, is stored once (see `apply.rs`).
 pub(crate) const MESSAGES: TableDefinition<u64, &[u8]> = TableDefinition::new("messages");
 
-/// How many deliveries and retained entries refer to each message: id → count (never 0).
+/// How many deliveries and retained entries refer to each message: id → count, only for
+/// messages with two or more (a message without a row here has one).
 pub(crate) const MESSAGE_REFS: TableDefinition<u64, u64> = TableDefinition::new("message_refs");
 
 /// Retained messages: topic → retained record (the message id).

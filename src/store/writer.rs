@@ -65,7 +65,6 @@ impl Stats {
 pub(crate) fn spawn(
     db: Database,
     path: PathBuf,
-    seed: u64,
     durability: StoreDurability,
     stats: Arc<Stats>,
 ) -> std::io::Result<(Sender<Request>, JoinHandle<()>)> {
@@ -73,7 +72,6 @@ pub(crate) fn spawn(
     let writer = Writer {
         db,
         path,
-        seed,
         durability,
         stats,
         unsynced: false,
@@ -88,8 +86,6 @@ pub(crate) fn spawn(
 struct Writer {
     db: Database,
     path: PathBuf,
-    /// Seed of message ids, from the file's meta table.
-    seed: u64,
     durability: StoreDurability,
     stats: Arc<Stats>,
     /// Periodic mode: some commit since the last fsync was made without one.
@@ -186,7 +182,7 @@ impl Writer {
     fn commit(&mut self, ops: Vec<Op>, durable: bool) -> bool {
         let started = Instant::now();
         let count = ops.len() as u64;
-        let result = panic::catch_unwind(AssertUnwindSafe(|| apply(&self.db, ops, durable, self.seed)))
+        let result = panic::catch_unwind(AssertUnwindSafe(|| apply(&self.db, ops, durable)))
             .unwrap_or_else(|payload| Err(format!("panic: {}", panic_message(&payload))));
         let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         if durable {
@@ -222,7 +218,7 @@ impl Writer {
 
 /// One write transaction: every op in order, then the commit. Returns the bytes of keys and
 /// values it put.
-fn apply(db: &Database, ops: Vec<Op>, durable: bool, seed: u64) -> Result<u64, String> {
+fn apply(db: &Database, ops: Vec<Op>, durable: bool) -> Result<u64, String> {
     let mut txn = db.begin_write().map_err(|e| e.to_string())?;
     let durability = if durable {
         Durability::Immediate
@@ -231,7 +227,7 @@ fn apply(db: &Database, ops: Vec<Op>, durable: bool, seed: u64) -> Result<u64, S
     };
     txn.set_durability(durability).map_err(|e| e.to_string())?;
     let bytes = {
-        let mut tables = Tables::open(&txn, seed)?;
+        let mut tables = Tables::open(&txn)?;
         for op in superseded_sessions_dropped(ops) {
             tables.apply(op)?;
         }

@@ -1,5 +1,5 @@
-//! What each operation writes: a message once however many sessions it is queued for, a
-//! subscription's row per filter, a few bytes for a reconnect or an acknowledgement.
+//! What each operation writes: a message once however many sessions one publish queues it for,
+//! a subscription's row per filter, a few bytes for a reconnect or an acknowledgement.
 //!
 //! Measured as the bytes of keys and values the writer put ([`StoreStats::bytes_put`]), and for
 //! the report, as the growth of the file after `compact`.
@@ -149,9 +149,13 @@ fn a_10_kb_message_to_50_subscribers_is_written_once() {
 
     let (store, _) = open(dir.path());
     let message = ten_kb_message();
-    let to_one = bytes_put(&store, vec![queued(0, &message)]);
-    let to_49 = bytes_put(&store, (1..50).map(|i| queued(i, &message)).collect());
-    let to_50 = to_one + to_49;
+    let other = StoredMessage {
+        topic: "plant/line-2/camera".into(),
+        ..message.clone()
+    };
+    let to_one = bytes_put(&store, vec![queued(0, &other)]);
+    // The broker submits the deliveries of one publish together: one transaction.
+    let to_50 = bytes_put(&store, (0..50).map(|i| queued(i, &message)).collect());
     // A delivery sent (state change) and acknowledged (deleted).
     let sent = bytes_put(
         &store,
@@ -245,4 +249,42 @@ fn a_retained_message_shares_the_row_of_its_queued_copies() {
     ));
     store.close();
     assert_eq!(messages_in_file(dir.path()), 0);
+}
+
+#[test]
+fn message_ids_grow_so_new_messages_go_to_the_end_of_their_table() {
+    use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+    const MESSAGES: TableDefinition<u64, &[u8]> = TableDefinition::new("messages");
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = open(dir.path());
+    bytes_put(&store, vec![Op::PutSession(bare_session("subscriber-00"))]);
+    for i in 0..5u64 {
+        let message = StoredMessage {
+            payload: format!("reading {i}").into_bytes(),
+            ..ten_kb_message()
+        };
+        let op = Op::PutDelivery {
+            client_id: "subscriber-00".into(),
+            seq: i,
+            delivery: StoredDelivery {
+                message,
+                qos: 1,
+                retain: false,
+                subscription_ids: Vec::new(),
+                state: DeliveryState::Queued,
+            },
+        };
+        bytes_put(&store, vec![op]);
+    }
+    store.close();
+    let db = redb::ReadOnlyDatabase::open(data_file(dir.path())).unwrap();
+    let txn = db.begin_read().unwrap();
+    let ids: Vec<u64> = txn
+        .open_table(MESSAGES)
+        .unwrap()
+        .iter()
+        .unwrap()
+        .map(|entry| entry.unwrap().0.value())
+        .collect();
+    assert_eq!(ids, [1, 2, 3, 4, 5]);
 }

@@ -228,7 +228,8 @@ fn migrates_once_keeping_a_copy(name: &str, with_owner: bool) {
     };
     // reading, reading2, command (each queued twice or more) and the two retained messages.
     assert_eq!(entries("messages"), 5, "{stats:?}");
-    assert_eq!(entries("message_refs"), 5, "{stats:?}");
+    // Counted only where two or more refer to a message: the three queued more than once.
+    assert_eq!(entries("message_refs"), 3, "{stats:?}");
     assert_eq!(entries("subscriptions"), 4, "{stats:?}");
     assert_eq!(entries("deliveries"), 6, "{stats:?}");
     let verification = inspector.verify().unwrap();
