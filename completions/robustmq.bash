@@ -1115,7 +1115,7 @@ _robustmq() {
             return 0
             ;;
         robustmq__subcmd__store__subcmd__export)
-            opts="-o -h -V --data-dir --output --help --version"
+            opts="-o -h -V --data-dir --output --salvage --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -51,22 +51,22 @@ set edit:completion:arg-completer[robustmq] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand stats 'Entries and bytes per table, file size, schema version, and counts of sessions, queued deliveries and retained messages'
-            cand verify 'Check the data file for consistency: exit 0 if clean, 1 if problems were found'
+            cand verify 'Check the data file for consistency: exit 0 if clean, 1 if problems were found, 4 if the file cannot be opened (a damaged page, for one)'
             cand export 'Write sessions, deliveries, incoming QoS 2 ids and retained messages as NDJSON, one object per line with a "type" field'
-            cand compact 'Give the space of deleted entries back to the file system'
+            cand compact 'Give the space of deleted entries back to the file system. A file of an older schema is migrated first, as the broker would, keeping a copy of it'
         }
         &'robustmq;store;stats'= {
             cand --data-dir 'Data directory of the broker [default: robustmq in the user''s data directory, e.g. ~/.local/share/robustmq]'
             cand --json 'Print one JSON object instead of a table'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'robustmq;store;verify'= {
             cand --data-dir 'Data directory of the broker [default: robustmq in the user''s data directory, e.g. ~/.local/share/robustmq]'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -74,15 +74,16 @@ set edit:completion:arg-completer[robustmq] = {|@words|
             cand --data-dir 'Data directory of the broker [default: robustmq in the user''s data directory, e.g. ~/.local/share/robustmq]'
             cand -o 'Write to FILE (created, or replaced once the export is complete) instead of stdout'
             cand --output 'Write to FILE (created, or replaced once the export is complete) instead of stdout'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand --salvage 'Export every record that can still be read from a damaged file (one that fails its integrity check, or with records that do not decode) instead of refusing it; what is lost is listed on stderr. The file is only read'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'robustmq;store;compact'= {
             cand --data-dir 'Data directory of the broker [default: robustmq in the user''s data directory, e.g. ~/.local/share/robustmq]'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }

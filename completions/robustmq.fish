@@ -45,22 +45,23 @@ complete -c robustmq -n "__fish_robustmq_using_subcommand serve" -s V -l version
 complete -c robustmq -n "__fish_robustmq_using_subcommand store; and not __fish_seen_subcommand_from stats verify export compact" -s h -l help -d 'Print help'
 complete -c robustmq -n "__fish_robustmq_using_subcommand store; and not __fish_seen_subcommand_from stats verify export compact" -s V -l version -d 'Print version'
 complete -c robustmq -n "__fish_robustmq_using_subcommand store; and not __fish_seen_subcommand_from stats verify export compact" -f -a "stats" -d 'Entries and bytes per table, file size, schema version, and counts of sessions, queued deliveries and retained messages'
-complete -c robustmq -n "__fish_robustmq_using_subcommand store; and not __fish_seen_subcommand_from stats verify export compact" -f -a "verify" -d 'Check the data file for consistency: exit 0 if clean, 1 if problems were found'
+complete -c robustmq -n "__fish_robustmq_using_subcommand store; and not __fish_seen_subcommand_from stats verify export compact" -f -a "verify" -d 'Check the data file for consistency: exit 0 if clean, 1 if problems were found, 4 if the file cannot be opened (a damaged page, for one)'
 complete -c robustmq -n "__fish_robustmq_using_subcommand store; and not __fish_seen_subcommand_from stats verify export compact" -f -a "export" -d 'Write sessions, deliveries, incoming QoS 2 ids and retained messages as NDJSON, one object per line with a "type" field'
-complete -c robustmq -n "__fish_robustmq_using_subcommand store; and not __fish_seen_subcommand_from stats verify export compact" -f -a "compact" -d 'Give the space of deleted entries back to the file system'
+complete -c robustmq -n "__fish_robustmq_using_subcommand store; and not __fish_seen_subcommand_from stats verify export compact" -f -a "compact" -d 'Give the space of deleted entries back to the file system. A file of an older schema is migrated first, as the broker would, keeping a copy of it'
 complete -c robustmq -n "__fish_robustmq_using_subcommand store; and __fish_seen_subcommand_from stats" -l data-dir -d 'Data directory of the broker [default: robustmq in the user\'s data directory, e.g. ~/.local/share/robustmq]' -r -F
 complete -c robustmq -n "__fish_robustmq_using_subcommand store; and __fish_seen_subcommand_from stats" -l json -d 'Print one JSON object instead of a table'
-complete -c robustmq -n "__fish_robustmq_using_subcommand store; and __fish_seen_subcommand_from stats" -s h -l help -d 'Print help'
+complete -c robustmq -n "__fish_robustmq_using_subcommand store; and __fish_seen_subcommand_from stats" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c robustmq -n "__fish_robustmq_using_subcommand store; and __fish_seen_subcommand_from stats" -s V -l version -d 'Print version'
 complete -c robustmq -n "__fish_robustmq_using_subcommand store; and __fish_seen_subcommand_from verify" -l data-dir -d 'Data directory of the broker [default: robustmq in the user\'s data directory, e.g. ~/.local/share/robustmq]' -r -F
-complete -c robustmq -n "__fish_robustmq_using_subcommand store; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
+complete -c robustmq -n "__fish_robustmq_using_subcommand store; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c robustmq -n "__fish_robustmq_using_subcommand store; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
 complete -c robustmq -n "__fish_robustmq_using_subcommand store; and __fish_seen_subcommand_from export" -l data-dir -d 'Data directory of the broker [default: robustmq in the user\'s data directory, e.g. ~/.local/share/robustmq]' -r -F
 complete -c robustmq -n "__fish_robustmq_using_subcommand store; and __fish_seen_subcommand_from export" -s o -l output -d 'Write to FILE (created, or replaced once the export is complete) instead of stdout' -r -F
-complete -c robustmq -n "__fish_robustmq_using_subcommand store; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
+complete -c robustmq -n "__fish_robustmq_using_subcommand store; and __fish_seen_subcommand_from export" -l salvage -d 'Export every record that can still be read from a damaged file (one that fails its integrity check, or with records that do not decode) instead of refusing it; what is lost is listed on stderr. The file is only read'
+complete -c robustmq -n "__fish_robustmq_using_subcommand store; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c robustmq -n "__fish_robustmq_using_subcommand store; and __fish_seen_subcommand_from export" -s V -l version -d 'Print version'
 complete -c robustmq -n "__fish_robustmq_using_subcommand store; and __fish_seen_subcommand_from compact" -l data-dir -d 'Data directory of the broker [default: robustmq in the user\'s data directory, e.g. ~/.local/share/robustmq]' -r -F
-complete -c robustmq -n "__fish_robustmq_using_subcommand store; and __fish_seen_subcommand_from compact" -s h -l help -d 'Print help'
+complete -c robustmq -n "__fish_robustmq_using_subcommand store; and __fish_seen_subcommand_from compact" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c robustmq -n "__fish_robustmq_using_subcommand store; and __fish_seen_subcommand_from compact" -s V -l version -d 'Print version'
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s h -l host -d 'Broker host name or address' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s p -l port -d 'Broker port [default: 1883, or 8883 with TLS]' -r

@@ -1,8 +1,9 @@
 //! `robustmq store stats|verify|export|compact`: the data directory of a stopped broker.
 //!
 //! Every subcommand takes the directory lock first, so none runs beside a broker, and only
-//! `compact` ever writes to the data file. Exit codes: 0 done (and for `verify`: clean), 1
-//! problems found or output failed, 4 the data file cannot be opened ([`EXIT_DATA`]).
+//! `compact` ever writes to the data file. Exit codes (as each subcommand's `--help` lists them):
+//! 0 done (and for `verify`: clean), 1 problems found (`verify`), records lost (`export
+//! --salvage`) or output failed, 4 the data file cannot be opened ([`EXIT_DATA`]).
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
@@ -157,47 +158,96 @@ fn verify(args: &StoreDirArgs) -> ExitCode {
 }
 
 fn export(args: &StoreExportArgs) -> ExitCode {
-    let inspector = match open(&args.dir) {
+    let opened = if args.salvage {
+        Inspector::open_salvage(&args.dir.data_dir)
+    } else {
+        Inspector::open(&args.dir.data_dir)
+    };
+    let inspector = match opened {
         Ok(i) => i,
-        Err(code) => return code,
+        Err(e) => return refused(&e),
     };
-    let Some(file) = &args.output else {
-        let mut out = BufWriter::new(io::stdout().lock());
-        return match write_records(&inspector, &mut out).and_then(|n| finish(out).map(|()| n)) {
-            Ok(_) => ExitCode::SUCCESS,
-            // The reader went away (`| head`): it has what it wanted.
-            Err(Failure::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-            Err(failure) => failure.report("stdout"),
-        };
+    let mut skipped = Vec::new();
+    let salvage = args.salvage.then_some(&mut skipped);
+    let written = match &args.output {
+        None => {
+            let mut out = BufWriter::new(io::stdout().lock());
+            match write_records(&inspector, &mut out, salvage).and_then(|n| finish(out).map(|()| n)) {
+                Ok(counts) => Ok(counts),
+                // The reader went away (`| head`): it has what it wanted.
+                Err(Failure::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
+                Err(failure) => return failure.report("stdout"),
+            }
+        }
+        Some(file) => export_to_file(&inspector, file, salvage),
     };
-    // Written next to the target and renamed into place once complete, so FILE is never half
-    // an export.
+    let counts = match written {
+        Ok(counts) => counts,
+        Err(failure) => {
+            let target = args
+                .output
+                .as_ref()
+                .map_or("stdout".into(), |f| f.display().to_string());
+            return failure.report(&target);
+        }
+    };
+    let summary = format!(
+        "{} sessions, {} deliveries, {} incoming QoS 2 ids and {} retained messages",
+        counts.sessions, counts.deliveries, counts.incoming_qos2, counts.retained
+    );
+    let target = args
+        .output
+        .as_ref()
+        .map(|f| format!(" to {}", f.display()))
+        .unwrap_or_default();
+    if !args.salvage {
+        if args.output.is_some() {
+            eprintln!("exported {summary}{target}");
+        }
+        return ExitCode::SUCCESS;
+    }
+    // Salvaging: say what could not be read, so nobody takes the export for the whole store.
+    let losses = inspector.losses();
+    for loss in &losses {
+        eprintln!("robustmq: lost: {loss}");
+    }
+    for record in &skipped {
+        eprintln!("robustmq: skipped: {record}");
+    }
+    if losses.is_empty() && skipped.is_empty() {
+        eprintln!("salvaged {summary}{target}: the file is whole, nothing was lost");
+        ExitCode::SUCCESS
+    } else {
+        eprintln!(
+            "salvaged {summary}{target} from the damaged file {}; {} records skipped, {} other losses (above)",
+            inspector.path().display(),
+            skipped.len(),
+            losses.len()
+        );
+        ExitCode::from(EXIT_PROBLEMS)
+    }
+}
+
+/// Writes the export next to `file` and renames it into place once complete, so `file` is never
+/// half an export.
+fn export_to_file(
+    inspector: &Inspector,
+    file: &Path,
+    salvage: Option<&mut Vec<String>>,
+) -> Result<Counts, Failure> {
     let partial = partial_path(file);
     let written = File::create(&partial).map_err(Failure::Write).and_then(|f| {
         let mut out = BufWriter::new(f);
-        let counts = write_records(&inspector, &mut out)?;
+        let counts = write_records(inspector, &mut out, salvage)?;
         let f = out.into_inner().map_err(|e| Failure::Write(e.into_error()))?;
         f.sync_all().map_err(Failure::Write)?;
         fs::rename(&partial, file).map_err(Failure::Write)?;
         Ok(counts)
     });
-    match written {
-        Ok(counts) => {
-            eprintln!(
-                "exported {} sessions, {} deliveries, {} incoming QoS 2 ids and {} retained messages to {}",
-                counts.sessions,
-                counts.deliveries,
-                counts.incoming_qos2,
-                counts.retained,
-                file.display()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(failure) => {
-            let _ = fs::remove_file(&partial);
-            failure.report(&file.display().to_string())
-        }
+    if written.is_err() {
+        let _ = fs::remove_file(&partial);
     }
+    written
 }
 
 /// Why an export stopped.
@@ -241,18 +291,29 @@ fn partial_path(file: &Path) -> PathBuf {
     file.with_file_name(format!(".{name}.partial"))
 }
 
-/// Writes every record as one JSON line; stops at the first record that does not decode.
-fn write_records(inspector: &Inspector, out: &mut impl Write) -> Result<Counts, Failure> {
+/// Writes every record as one JSON line. Stops at the first record that does not decode, unless
+/// salvaging: then it is noted in `salvage` and skipped.
+fn write_records(
+    inspector: &Inspector,
+    out: &mut impl Write,
+    mut salvage: Option<&mut Vec<String>>,
+) -> Result<Counts, Failure> {
     let mut counts = Counts::default();
     let mut failure = None;
     inspector
         .scan(|record| {
             let line = match record {
                 Ok(record) => record_json(&record, &mut counts),
-                Err(bad) => {
-                    failure = Some(Failure::Store(inspector.refuse(bad)));
-                    return ControlFlow::Break(());
-                }
+                Err(bad) => match salvage.as_deref_mut() {
+                    Some(skipped) => {
+                        skipped.push(bad.detail);
+                        return ControlFlow::Continue(());
+                    }
+                    None => {
+                        failure = Some(Failure::Store(inspector.refuse(bad)));
+                        return ControlFlow::Break(());
+                    }
+                },
             };
             let written = serde_json::to_writer(&mut *out, &line)
                 .map_err(io::Error::from)

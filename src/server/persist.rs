@@ -2,7 +2,7 @@
 //! that hold an acknowledgement or a delivery back until its state has been committed.
 
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -66,25 +66,36 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// An `Instant` as Unix milliseconds.
+/// One reading of both clocks, taken once, that every conversion between them goes through.
+///
+/// Reading both clocks at each conversion made the same `Instant` come out a millisecond apart
+/// from one call to the next, so a message recorded for several sessions (or recorded again
+/// when its delivery changes state) differed in its expiry and the store, which keeps equal
+/// messages once, kept copies.
+fn clock_anchor() -> (Instant, u64) {
+    static ANCHOR: OnceLock<(Instant, u64)> = OnceLock::new();
+    *ANCHOR.get_or_init(|| (Instant::now(), now_ms()))
+}
+
+/// An `Instant` as Unix milliseconds; the same `Instant` always gives the same milliseconds.
 pub fn instant_to_ms(at: Instant) -> u64 {
-    let now = Instant::now();
-    let base = now_ms();
-    if at >= now {
-        base + (at - now).as_millis() as u64
+    let (anchor, base) = clock_anchor();
+    if at >= anchor {
+        base + (at - anchor).as_millis() as u64
     } else {
-        base.saturating_sub((now - at).as_millis() as u64)
+        base.saturating_sub((anchor - at).as_millis() as u64)
     }
 }
 
-/// Unix milliseconds as an `Instant` (times in the past come out as now or earlier).
+/// Unix milliseconds as an `Instant` (times before the anchor come out as it or earlier).
 pub fn ms_to_instant(ms: u64) -> Instant {
-    let now = Instant::now();
-    let base = now_ms();
+    let (anchor, base) = clock_anchor();
     if ms >= base {
-        now + Duration::from_millis(ms - base)
+        anchor + Duration::from_millis(ms - base)
     } else {
-        now.checked_sub(Duration::from_millis(base - ms)).unwrap_or(now)
+        anchor
+            .checked_sub(Duration::from_millis(base - ms))
+            .unwrap_or(anchor)
     }
 }
 
@@ -210,5 +221,24 @@ pub fn will_from_record(r: StoredWill) -> Will {
         retain: m.retain,
         delay_interval: r.delay_interval,
         properties,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_instant_always_converts_to_the_same_milliseconds() {
+        let at = Instant::now() + Duration::from_secs(3600);
+        let first = instant_to_ms(at);
+        let started = Instant::now();
+        // Long enough for the sub-millisecond phase of both clocks to move on many times.
+        while started.elapsed() < Duration::from_millis(30) {
+            assert_eq!(instant_to_ms(at), first);
+        }
+        let expected = now_ms() + 3_600_000;
+        assert!(first.abs_diff(expected) < 1_000, "{first} vs {expected}");
+        assert_eq!(instant_to_ms(ms_to_instant(first)), first);
     }
 }

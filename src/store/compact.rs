@@ -37,22 +37,11 @@ impl Compaction {
 /// Compacts the data file of `dir`, holding the directory lock throughout.
 ///
 /// Refuses a missing data file ([`StoreError::Missing`]; nothing is created), a locked directory,
-/// a corrupt file and a newer schema, leaving the file untouched. An empty (0-byte) file is left
-/// as it is.
+/// a corrupt, empty or foreign file and a newer schema, leaving the file untouched. A file of an
+/// older schema is migrated first, as the broker would (keeping a copy of it).
 pub fn compact(dir: &Path) -> Result<Compaction, StoreError> {
     let path = existing_data_file(dir)?;
     let size_before = data_file_size(&path)?;
-    if size_before == 0 {
-        // Nothing to compact, and opening it would write a new store into it. Still refused
-        // while a broker holds the directory, like every store command.
-        drop(open::lock_dir(dir)?);
-        return Ok(Compaction {
-            path,
-            size_before,
-            size_after: size_before,
-            passes: 0,
-        });
-    }
     let opened = open::open(dir)?;
     let mut db = opened.db;
     let mut passes = 0;

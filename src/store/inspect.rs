@@ -7,6 +7,7 @@
 //! at a time by [`Inspector::scan`], which reports a record that does not decode instead of
 //! giving up, so `verify` can list every one.
 
+use std::cell::RefCell;
 use std::fs::{self, File};
 use std::io;
 use std::ops::ControlFlow;
@@ -17,6 +18,7 @@ use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTableMetadata, T
 use super::error::StoreError;
 use super::open;
 use super::scan::{self, BadRecord, Record};
+use super::tables::SCHEMA_VERSION;
 use super::types::DeliveryState;
 use super::Store;
 
@@ -27,6 +29,8 @@ pub struct Inspector {
     path: PathBuf,
     file_size: u64,
     schema_version: Option<u64>,
+    /// `Some` when opened to salvage: what could not be read, noted as scans go.
+    losses: Option<RefCell<Vec<String>>>,
     /// Held for as long as the inspector lives; closing it releases the lock.
     _lock: File,
 }
@@ -82,16 +86,15 @@ impl Inspector {
     /// Opens the data file of `dir` for reading, holding the directory lock.
     ///
     /// Never creates the directory or the data file ([`StoreError::Missing`]); refuses, as the
-    /// broker does, a locked directory, a corrupt file and a newer schema. The lock file
+    /// broker does, a locked directory, a corrupt, empty or foreign file and a newer schema. A
+    /// file of an older schema is read as it is: only the broker migrates. The lock file
     /// (`robustmq.lock`) is created if the directory has none.
     pub fn open(dir: &Path) -> Result<Inspector, StoreError> {
         let path = existing_data_file(dir)?;
         let lock = open::lock_dir(dir)?;
         // Measured under the lock, so no broker is writing to it.
         let file_size = data_file_size(&path)?;
-        if file_size > 0 {
-            open::check_magic(&path)?;
-        }
+        open::check_header(&path)?;
         let (db, schema_version) = open::guarded(&path, "checking the file", || {
             let db = open::open_overlay(&path)?;
             let version = open::schema_version(&read(&db, &path)?, &path)?;
@@ -102,8 +105,70 @@ impl Inspector {
             path,
             file_size,
             schema_version,
+            losses: None,
             _lock: lock,
         })
+    }
+
+    /// Opens the data file of `dir` to salvage what can still be read from it, holding the
+    /// directory lock.
+    ///
+    /// A file that passes [`Inspector::open`]'s checks opens as it would there. One that fails
+    /// redb's integrity check, or whose schema version cannot be read, is opened all the same;
+    /// scans then keep what they can read of each table and note the rest in
+    /// [`Inspector::losses`]. Refused still: a missing, locked, empty or foreign file, a newer
+    /// schema, and a file redb cannot open at all.
+    pub fn open_salvage(dir: &Path) -> Result<Inspector, StoreError> {
+        let path = existing_data_file(dir)?;
+        let lock = open::lock_dir(dir)?;
+        let file_size = data_file_size(&path)?;
+        open::check_header(&path)?;
+        let mut losses = Vec::new();
+        let checked = open::guarded(&path, "checking the file", || open::open_overlay(&path));
+        let db = match checked {
+            Ok(db) => db,
+            Err(StoreError::Corrupt { detail, .. }) => {
+                losses.push(format!(
+                    "the file fails redb's integrity check ({detail}); what is read from a damaged page may be altered without a record showing it"
+                ));
+                open::guarded(&path, "opening the file unchecked", || {
+                    open::open_overlay_checked(&path, false)
+                })?
+            }
+            Err(other) => return Err(other),
+        };
+        let version = open::guarded(&path, "reading the schema version", || {
+            open::schema_version(&read(&db, &path)?, &path)
+        });
+        let schema_version = match version {
+            Ok(version) => version,
+            Err(StoreError::Corrupt { detail, .. }) => {
+                let guess = guess_schema(&db, &path);
+                losses.push(format!(
+                    "the schema version cannot be read ({detail}); read as schema {guess}, after its tables"
+                ));
+                Some(guess)
+            }
+            Err(other) => return Err(other),
+        };
+        Ok(Inspector {
+            db,
+            path,
+            file_size,
+            schema_version,
+            losses: Some(RefCell::new(losses)),
+            _lock: lock,
+        })
+    }
+
+    /// What salvaging found it could not read (see [`Inspector::open_salvage`]), so far: the
+    /// integrity failure and the tables that could not be read to their end. Always empty for
+    /// an inspector from [`Inspector::open`].
+    pub fn losses(&self) -> Vec<String> {
+        self.losses
+            .as_ref()
+            .map(|l| l.borrow().clone())
+            .unwrap_or_default()
     }
 
     /// The data file.
@@ -128,12 +193,18 @@ impl Inspector {
         &self,
         mut each: impl FnMut(Result<Record, BadRecord>) -> ControlFlow<()>,
     ) -> Result<(), StoreError> {
-        if self.schema_version.is_none() {
+        let Some(version) = self.schema_version else {
             return Ok(());
-        }
+        };
         let path = &self.path;
         open::guarded(path, "reading the records", || {
-            scan::scan(&read(&self.db, path)?, path, &mut each)
+            let txn = read(&self.db, path)?;
+            let src = scan::Source {
+                txn: &txn,
+                path,
+                losses: self.losses.as_ref(),
+            };
+            scan::scan(&src, version, &mut each)
         })
     }
 
@@ -216,6 +287,21 @@ pub(crate) fn data_file_size(path: &Path) -> Result<u64, StoreError> {
             path: path.to_path_buf(),
         }),
         Err(source) => Err(open::io_error(path, source)),
+    }
+}
+
+/// The schema a file whose version cannot be read most likely has: 3 if it has a table only
+/// schema 3 has.
+fn guess_schema(db: &Database, path: &Path) -> u64 {
+    let has_messages = open::guarded(path, "listing the tables", || {
+        let txn = read(db, path)?;
+        let mut tables = txn.list_tables().map_err(|e| open::storage(path, e))?;
+        Ok(tables.any(|t| t.name() == "messages"))
+    });
+    if has_messages.unwrap_or(true) {
+        SCHEMA_VERSION
+    } else {
+        1
     }
 }
 

@@ -7,15 +7,18 @@
 //! is when the broker may acknowledge.
 //!
 //! Layout: `types` (what is stored), `record` (versioned bytes of each value), `tables` (redb
-//! tables and schema version), `open` (lock, checks, load), `overlay` (the no-write dry run),
-//! `writer` (the thread), `error`. Nothing here imports the rest of the crate.
+//! tables and schema version), `open` (lock, checks, load, migration), `legacy` (the schema 1
+//! tables), `overlay` (the no-write dry run), `writer` (the thread), `apply` (what each op writes),
+//! `error`. Nothing here imports the rest of the crate.
 //!
 //! `scan` decodes the records for both the load and the `robustmq store` tools, which live in
 //! `inspect` (read-only access, stats), `verify` and `compact`.
 
+mod apply;
 mod compact;
 mod error;
 mod inspect;
+mod legacy;
 mod open;
 mod overlay;
 mod record;
@@ -33,6 +36,7 @@ use std::thread::JoinHandle;
 pub use compact::{compact, Compaction};
 pub use error::StoreError;
 pub use inspect::{FileStats, Inspector, TableUsage};
+pub use open::backup_name;
 pub use scan::{BadRecord, Record};
 pub use tables::SCHEMA_VERSION;
 pub use types::{
@@ -63,8 +67,9 @@ impl Store {
 
     /// Opens (creating if needed) the store in `dir` and returns everything it holds.
     ///
-    /// Refuses, without modifying the data file, a directory locked by another store, a corrupt
-    /// file and a file from a newer schema. Recovers a file left by a crash.
+    /// Refuses, without modifying the data file, a directory locked by another store, a corrupt,
+    /// empty or foreign file and a file from a newer schema. Recovers a file left by a crash.
+    /// Migrates a file of an older schema once, after copying it to [`backup_name`] beside it.
     pub fn open(dir: &Path, durability: StoreDurability) -> Result<(Store, Loaded), StoreError> {
         let opened = open::open(dir)?;
         let stats = Arc::new(Stats::default());

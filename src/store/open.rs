@@ -2,10 +2,11 @@
 //!
 //! The order matters for the promise that a corrupt or newer file is left untouched:
 //! 1. take `robustmq.lock`, so no other robustmq uses the directory meanwhile;
-//! 2. refuse a non-empty file without redb's magic header before redb sees it;
+//! 2. refuse an empty file, and one without redb's magic header, before redb sees it;
 //! 3. open the file through [`OverlayBackend`] with redb's integrity check, read the schema version
 //!    and decode every record: redb may recover the file (after a crash) but only in memory;
-//! 4. only if all that passed, open the file for real (redb recovers it on disk, if it must).
+//! 4. only if all that passed, open the file for real (redb recovers it on disk, if it must);
+//! 5. a file of an older schema is copied beside itself, then migrated in one transaction.
 //!
 //! Any panic inside redb on a damaged file is caught and reported as `Corrupt`.
 
@@ -19,16 +20,16 @@ use std::time::Instant;
 
 use redb::{
     Builder, Database, DatabaseError, ReadTransaction, ReadableDatabase, ReadableTable, StorageError,
-    TableDefinition, TableError, TableHandle,
+    TableDefinition, TableError, TableHandle, WriteTransaction,
 };
 
+use super::apply::Tables;
 use super::error::StoreError;
+use super::legacy;
 use super::overlay::OverlayBackend;
 use super::scan::{self, Record};
-use super::tables::{
-    DELIVERIES, INCOMING_QOS2, META, RETAINED, SCHEMA_VERSION, SCHEMA_VERSION_KEY, SESSIONS,
-};
-use super::types::{Loaded, LoadedSession};
+use super::tables::{META, OLDEST_SCHEMA_VERSION, SCHEMA_VERSION, SCHEMA_VERSION_KEY};
+use super::types::{Loaded, LoadedSession, Op};
 use super::writer::panic_message;
 use super::Store;
 
@@ -51,6 +52,7 @@ pub(crate) struct Opened {
 }
 
 /// Locks `dir` (creating it if needed), checks and loads its data file, and opens it for writing.
+/// A file of an older schema is copied beside itself and then migrated, in one transaction.
 pub(crate) fn open(dir: &Path) -> Result<Opened, StoreError> {
     let started = Instant::now();
     fs::create_dir_all(dir).map_err(|source| io_error(dir, source))?;
@@ -58,17 +60,22 @@ pub(crate) fn open(dir: &Path) -> Result<Opened, StoreError> {
     let path = dir.join(Store::FILE_NAME);
 
     let existing = match fs::metadata(&path) {
-        Ok(meta) => meta.len() > 0,
+        Ok(_) => true,
         Err(e) if e.kind() == io::ErrorKind::NotFound => false,
         Err(source) => return Err(io_error(&path, source)),
     };
     // `None`: a new file, or a redb file nothing was ever stored in; either needs its schema.
     let contents = if existing {
-        check_magic(&path)?;
+        check_header(&path)?;
         guarded(&path, "checking the file", || dry_run(&path))?
     } else {
         None
     };
+    if let Some((version, _)) = &contents {
+        if *version < SCHEMA_VERSION {
+            backup(dir, &path, *version)?;
+        }
+    }
 
     let db = guarded(&path, "opening the file", || {
         Builder::new()
@@ -77,7 +84,14 @@ pub(crate) fn open(dir: &Path) -> Result<Opened, StoreError> {
             .map_err(|e| open_error(dir, &path, e))
     })?;
     let mut loaded = match contents {
-        Some(loaded) => loaded,
+        Some((version, loaded)) => {
+            if version < SCHEMA_VERSION {
+                guarded(&path, "migrating the file", || {
+                    migrate(&db, &path, version, &loaded)
+                })?;
+            }
+            loaded
+        }
         None => {
             initialize(&db, &path)?;
             if !existing {
@@ -93,6 +107,86 @@ pub(crate) fn open(dir: &Path) -> Result<Opened, StoreError> {
         lock,
         loaded,
     })
+}
+
+/// Name of the copy of a file of schema `version` kept when it is migrated.
+pub fn backup_name(version: u64) -> String {
+    format!("{}.schema{version}.bak", Store::FILE_NAME)
+}
+
+/// Copies the data file beside itself before a migration, durably: written under a temporary
+/// name, synced, then renamed, so a crash never leaves half a backup under the final name.
+fn backup(dir: &Path, path: &Path, version: u64) -> Result<(), StoreError> {
+    let target = dir.join(backup_name(version));
+    let partial = dir.join(format!(".{}.partial", backup_name(version)));
+    let copied = fs::copy(path, &partial)
+        .and_then(|_| File::open(&partial)?.sync_all())
+        .and_then(|()| fs::rename(&partial, &target));
+    if let Err(source) = copied {
+        let _ = fs::remove_file(&partial);
+        return Err(io_error(&target, source));
+    }
+    sync_dir(dir);
+    tracing::info!(
+        path = %path.display(),
+        backup = %target.display(),
+        from = version,
+        to = SCHEMA_VERSION,
+        "migrating the data file to the current schema; the old file is kept as the backup"
+    );
+    Ok(())
+}
+
+/// Rewrites a file of an older schema as the current one, in one transaction: every table is
+/// emptied and refilled from what the dry run decoded (`loaded`), so the migration either
+/// happens whole or not at all, and a crash during it leaves the old file to migrate again.
+fn migrate(db: &Database, path: &Path, version: u64, loaded: &Loaded) -> Result<(), StoreError> {
+    let fail = |detail: String| StoreError::Database {
+        path: path.to_path_buf(),
+        detail: format!("migrating from schema version {version} failed: {detail}"),
+    };
+    let txn = db.begin_write().map_err(|e| fail(e.to_string()))?;
+    legacy::delete_tables(&txn).map_err(fail)?;
+    write_meta(&txn).map_err(fail)?;
+    {
+        let mut tables = Tables::open(&txn).map_err(fail)?;
+        for op in loaded_ops(loaded) {
+            tables.apply(op).map_err(fail)?;
+        }
+    }
+    txn.commit().map_err(|e| fail(e.to_string()))
+}
+
+/// The ops that store `loaded` in an empty file.
+fn loaded_ops(loaded: &Loaded) -> Vec<Op> {
+    let mut ops = Vec::new();
+    for ls in &loaded.sessions {
+        let client_id = &ls.session.client_id;
+        ops.push(Op::PutSession(ls.session.clone()));
+        for (seq, delivery) in &ls.deliveries {
+            ops.push(Op::PutDelivery {
+                client_id: client_id.clone(),
+                seq: *seq,
+                delivery: delivery.clone(),
+            });
+        }
+        for packet_id in &ls.incoming_qos2 {
+            ops.push(Op::PutIncomingQos2 {
+                client_id: client_id.clone(),
+                packet_id: *packet_id,
+            });
+        }
+    }
+    ops.extend(loaded.retained.iter().cloned().map(Op::PutRetained));
+    ops
+}
+
+/// Writes the schema version of this build.
+fn write_meta(txn: &WriteTransaction) -> Result<(), String> {
+    let mut meta = txn.open_table(META).map_err(|e| e.to_string())?;
+    meta.insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION)
+        .map_err(|e| e.to_string())?;
+    Ok(())
 }
 
 /// How long a busy directory lock is retried before the directory counts as in use.
@@ -136,20 +230,29 @@ pub(crate) fn lock_dir(dir: &Path) -> Result<File, StoreError> {
     Ok(file)
 }
 
-/// Refuses a file that does not start with redb's magic header, reading only those bytes.
-pub(crate) fn check_magic(path: &Path) -> Result<(), StoreError> {
+/// Refuses an empty file and one that does not start with redb's magic header, reading only
+/// those bytes.
+///
+/// An empty file is not a store nothing was written to (redb writes its header first): it is
+/// what a full disk, a failed copy or another program leaves. Taking it for a new store would
+/// paper over the loss, so only a missing file starts a new store.
+pub(crate) fn check_header(path: &Path) -> Result<(), StoreError> {
     let mut head = Vec::with_capacity(REDB_MAGIC.len());
     File::open(path)
         .and_then(|f| f.take(REDB_MAGIC.len() as u64).read_to_end(&mut head))
         .map_err(|source| io_error(path, source))?;
+    if head.is_empty() {
+        return Err(corrupt(path, "it is empty (0 bytes), not a redb database"));
+    }
     if head != REDB_MAGIC {
         return Err(corrupt(path, "not a redb database: the magic header is missing"));
     }
     Ok(())
 }
 
-/// Opens the file in memory only (see the module doc) and reads everything from it.
-fn dry_run(path: &Path) -> Result<Option<Loaded>, StoreError> {
+/// Opens the file in memory only (see the module doc) and reads its schema version and
+/// everything in it.
+fn dry_run(path: &Path) -> Result<Option<(u64, Loaded)>, StoreError> {
     let db = open_overlay(path)?;
     let txn = db.begin_read().map_err(|e| database(path, e))?;
     read_all(&txn, path)
@@ -158,28 +261,39 @@ fn dry_run(path: &Path) -> Result<Option<Loaded>, StoreError> {
 /// Opens the file through [`OverlayBackend`] with redb's integrity check (every page checksum),
 /// so whatever redb writes, recovery included, stays in memory. Call it inside [`guarded`].
 pub(crate) fn open_overlay(path: &Path) -> Result<Database, StoreError> {
+    open_overlay_checked(path, true)
+}
+
+/// [`open_overlay`], with the integrity check only if `check`: salvaging reads a file that
+/// fails it.
+pub(crate) fn open_overlay_checked(path: &Path, check: bool) -> Result<Database, StoreError> {
     let file = File::open(path).map_err(|source| io_error(path, source))?;
     let backend = OverlayBackend::new(file).map_err(|source| io_error(path, source))?;
     let dir = path.parent().unwrap_or(path);
     Builder::new()
-        .set_check_integrity_on_open(true)
+        .set_check_integrity_on_open(check)
         .set_cache_size(CHECK_CACHE_BYTES)
         .create_with_backend(backend)
         .map_err(|e| open_error(dir, path, e))
 }
 
 /// Reads the schema version and every record. `None` when nothing was ever stored.
-fn read_all(txn: &ReadTransaction, path: &Path) -> Result<Option<Loaded>, StoreError> {
-    if schema_version(txn, path)?.is_none() {
+fn read_all(txn: &ReadTransaction, path: &Path) -> Result<Option<(u64, Loaded)>, StoreError> {
+    let Some(version) = schema_version(txn, path)? else {
         return Ok(None);
-    }
+    };
 
     let mut loaded = Loaded::default();
     let mut index = HashMap::new();
     let mut orphans = 0usize;
     let mut bad = None;
     // Sessions come first, so each queue entry finds its session; each list comes out ascending.
-    scan::scan(txn, path, &mut |record| {
+    let src = scan::Source {
+        txn,
+        path,
+        losses: None,
+    };
+    scan::scan(&src, version, &mut |record| {
         match record {
             Err(e) => {
                 bad = Some(e);
@@ -217,7 +331,7 @@ fn read_all(txn: &ReadTransaction, path: &Path) -> Result<Option<Loaded>, StoreE
         // queues together with their session, which `Op::DeleteSession` does.
         tracing::warn!(path = %path.display(), orphans, "store holds queue entries of sessions that do not exist; they are ignored");
     }
-    Ok(Some(loaded))
+    Ok(Some((version, loaded)))
 }
 
 /// The file's schema version, refusing a newer one and a file that has tables but no version.
@@ -244,7 +358,10 @@ pub(crate) fn schema_version(txn: &ReadTransaction, path: &Path) -> Result<Optio
             found,
             supported: SCHEMA_VERSION,
         }),
-        Some(0) => Err(corrupt(path, "schema version 0 does not exist")),
+        Some(found) if found < OLDEST_SCHEMA_VERSION || found == 2 => Err(corrupt(
+            path,
+            format!("schema version {found} was never written by robustmq"),
+        )),
         Some(found) => Ok(Some(found)),
     }
 }
@@ -268,6 +385,20 @@ impl OwnedKey for (&'static str, u64) {
     type Owned = (String, u64);
     fn to_owned_key(key: (&str, u64)) -> (String, u64) {
         (key.0.to_string(), key.1)
+    }
+}
+
+impl OwnedKey for (&'static str, &'static str) {
+    type Owned = (String, String);
+    fn to_owned_key(key: (&str, &str)) -> (String, String) {
+        (key.0.to_string(), key.1.to_string())
+    }
+}
+
+impl OwnedKey for u64 {
+    type Owned = u64;
+    fn to_owned_key(key: u64) -> u64 {
+        key
     }
 }
 
@@ -304,15 +435,9 @@ fn initialize(db: &Database, path: &Path) -> Result<(), StoreError> {
         detail,
     };
     let txn = db.begin_write().map_err(|e| fail(e.to_string()))?;
-    {
-        let mut meta = txn.open_table(META).map_err(|e| fail(e.to_string()))?;
-        meta.insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION)
-            .map_err(|e| fail(e.to_string()))?;
-        txn.open_table(RETAINED).map_err(|e| fail(e.to_string()))?;
-        txn.open_table(SESSIONS).map_err(|e| fail(e.to_string()))?;
-        txn.open_table(DELIVERIES).map_err(|e| fail(e.to_string()))?;
-        txn.open_table(INCOMING_QOS2).map_err(|e| fail(e.to_string()))?;
-    }
+    write_meta(&txn).map_err(fail)?;
+    // Opening them creates them, so tools see every table of the schema from the start.
+    drop(Tables::open(&txn).map_err(fail)?);
     txn.commit().map_err(|e| fail(e.to_string()))
 }
 

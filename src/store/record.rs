@@ -7,6 +7,11 @@
 //! byte (0 or 1), `Option` is a tag byte (0 none, 1 some) followed by the value, strings are UTF-8
 //! bytes preceded by their length. A record must be consumed exactly: trailing bytes are an error.
 //!
+//! Versions per record type: messages 1; sessions 3 (1 and 2, of schema 1, held the
+//! subscriptions and, from 2, the owner); subscriptions 1; deliveries 2 (1, of schema 1, held the
+//! whole message); retained entries 2 (schema 1 stored the message record itself); incoming QoS 2
+//! ids 1. The schema 1 layouts are only read, to migrate a file.
+//!
 //! Decoding never panics and never allocates more than the record's own length, whatever the
 //! bytes say, because a record comes from disk and may be damaged.
 
@@ -15,10 +20,18 @@ use super::types::{
     StoredSubscription, StoredWill,
 };
 
-/// The layout version written by this build, for every record type but sessions.
+/// The layout version of messages, subscriptions and incoming QoS 2 ids.
 pub(crate) const RECORD_VERSION: u8 = 1;
-/// The layout version of session records: 2 adds the owner at the end; 1 is still read.
-pub(crate) const SESSION_RECORD_VERSION: u8 = 2;
+/// Schema 1 session records without the owner.
+const LEGACY_SESSION_VERSION: u8 = 1;
+/// Schema 1 session records with the owner at the end.
+const LEGACY_SESSION_OWNER_VERSION: u8 = 2;
+/// Session records of schema 3: scalars, will and owner; subscriptions are rows of their own.
+pub(crate) const SESSION_RECORD_VERSION: u8 = 3;
+/// Delivery records of schema 3, which refer to their message by id.
+pub(crate) const DELIVERY_RECORD_VERSION: u8 = 2;
+/// Retained records of schema 3: the id of the message.
+pub(crate) const RETAINED_RECORD_VERSION: u8 = 2;
 
 /// Why a record could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -26,9 +39,14 @@ pub(crate) enum RecordError {
     /// The value has no bytes at all, so not even a version.
     #[error("empty record")]
     Empty,
-    /// The version byte is one this build does not know.
-    #[error("unknown record version {0} (this build reads version {RECORD_VERSION})")]
-    UnknownVersion(u8),
+    /// The version byte is one this build does not read here.
+    #[error("unknown record version {found} (this build reads version {expected} here)")]
+    UnknownVersion {
+        /// The version byte of the record.
+        found: u8,
+        /// The (newest) version expected.
+        expected: u8,
+    },
     /// The record ends in the middle of a field.
     #[error("record truncated while reading {0}")]
     Truncated(&'static str),
@@ -40,47 +58,29 @@ pub(crate) enum RecordError {
     Trailing(usize),
 }
 
-/// Encodes a message record (retained messages).
+/// Encodes a message record.
 pub(crate) fn encode_message(message: &StoredMessage) -> Vec<u8> {
-    let mut w = Writer::new();
+    let mut w = Writer::new(RECORD_VERSION);
     w.message(message);
     w.buf
 }
 
-/// Decodes a message record.
+/// Decodes a message record (also a schema 1 retained record, which is one).
 pub(crate) fn decode_message(bytes: &[u8]) -> Result<StoredMessage, RecordError> {
-    decode(bytes, |r| r.message())
+    decode(bytes, RECORD_VERSION, |r| r.message())
 }
 
-/// Encodes a session record.
+/// Encodes a session record: everything but its subscriptions.
 pub(crate) fn encode_session(session: &StoredSession) -> Vec<u8> {
-    let mut w = Writer {
-        buf: vec![SESSION_RECORD_VERSION],
-    };
+    let mut w = Writer::new(SESSION_RECORD_VERSION);
     w.str(&session.client_id);
     w.u32(session.expiry_interval);
     w.option(session.offline_since_ms.as_ref(), |w, v| w.u64(*v));
-    w.len(session.subscriptions.len());
-    for sub in &session.subscriptions {
-        w.str(&sub.filter);
-        w.u8(sub.qos);
-        w.bool(sub.no_local);
-        w.bool(sub.retain_as_published);
-        w.u8(sub.retain_handling);
-        w.option(sub.id.as_ref(), |w, v| w.u32(*v));
-    }
     w.option(session.will.as_ref(), |w, will| {
         w.message(&will.message);
         w.u32(will.delay_interval);
     });
-    match &session.owner {
-        StoredOwner::Unknown => w.u8(OWNER_UNKNOWN),
-        StoredOwner::Anonymous => w.u8(OWNER_ANONYMOUS),
-        StoredOwner::User(name) => {
-            w.u8(OWNER_USER);
-            w.str(name);
-        }
-    }
+    w.owner(&session.owner);
     w.buf
 }
 
@@ -89,10 +89,30 @@ const OWNER_UNKNOWN: u8 = 0;
 const OWNER_ANONYMOUS: u8 = 1;
 const OWNER_USER: u8 = 2;
 
-/// Decodes a session record.
+/// Decodes a session record; its `subscriptions` come back empty (they are rows of their own).
 pub(crate) fn decode_session(bytes: &[u8]) -> Result<StoredSession, RecordError> {
+    decode(bytes, SESSION_RECORD_VERSION, |r| {
+        let client_id = r.string("client id")?;
+        let expiry_interval = r.u32("session expiry")?;
+        let offline_since_ms = r.option("offline since", |r| r.u64("offline since"))?;
+        let will = r.will()?;
+        let owner = r.owner()?;
+        Ok(StoredSession {
+            client_id,
+            expiry_interval,
+            offline_since_ms,
+            subscriptions: Vec::new(),
+            will,
+            owner,
+        })
+    })
+}
+
+/// Decodes a schema 1 session record (layout 1, or 2 with the owner), subscriptions included.
+pub(crate) fn decode_legacy_session(bytes: &[u8]) -> Result<StoredSession, RecordError> {
     let version = bytes.first().copied();
-    decode_versions(bytes, &[RECORD_VERSION, SESSION_RECORD_VERSION], |r| {
+    let versions = [LEGACY_SESSION_VERSION, LEGACY_SESSION_OWNER_VERSION];
+    decode_versions(bytes, &versions, |r| {
         let client_id = r.string("client id")?;
         let expiry_interval = r.u32("session expiry")?;
         let offline_since_ms = r.option("offline since", |r| r.u64("offline since"))?;
@@ -100,38 +120,11 @@ pub(crate) fn decode_session(bytes: &[u8]) -> Result<StoredSession, RecordError>
         let mut subscriptions = Vec::new();
         for _ in 0..count {
             let filter = r.string("topic filter")?;
-            let qos = r.qos()?;
-            let no_local = r.bool("no local")?;
-            let retain_as_published = r.bool("retain as published")?;
-            let retain_handling = r.u8("retain handling")?;
-            if retain_handling > 2 {
-                return Err(RecordError::Invalid("retain handling"));
-            }
-            let id = r.option("subscription id", |r| r.u32("subscription id"))?;
-            subscriptions.push(StoredSubscription {
-                filter,
-                qos,
-                no_local,
-                retain_as_published,
-                retain_handling,
-                id,
-            });
+            subscriptions.push(r.subscription(filter)?);
         }
-        let will = r.option("will", |r| {
-            let message = r.message()?;
-            let delay_interval = r.u32("will delay")?;
-            Ok(StoredWill {
-                message,
-                delay_interval,
-            })
-        })?;
-        let owner = if version == Some(SESSION_RECORD_VERSION) {
-            match r.u8("owner")? {
-                OWNER_UNKNOWN => StoredOwner::Unknown,
-                OWNER_ANONYMOUS => StoredOwner::Anonymous,
-                OWNER_USER => StoredOwner::User(r.string("owner user name")?),
-                _ => return Err(RecordError::Invalid("owner")),
-            }
+        let will = r.will()?;
+        let owner = if version == Some(LEGACY_SESSION_OWNER_VERSION) {
+            r.owner()?
         } else {
             StoredOwner::Unknown
         };
@@ -146,56 +139,84 @@ pub(crate) fn decode_session(bytes: &[u8]) -> Result<StoredSession, RecordError>
     })
 }
 
+/// Encodes a subscription record: its options (the filter is in the key).
+pub(crate) fn encode_subscription(sub: &StoredSubscription) -> Vec<u8> {
+    let mut w = Writer::new(RECORD_VERSION);
+    w.subscription_options(sub);
+    w.buf
+}
+
+/// Decodes a subscription record stored under `filter`.
+pub(crate) fn decode_subscription(filter: &str, bytes: &[u8]) -> Result<StoredSubscription, RecordError> {
+    decode(bytes, RECORD_VERSION, |r| r.subscription(filter.to_string()))
+}
+
 // Tags of `DeliveryState`; part of the format, never renumber.
 const STATE_QUEUED: u8 = 0;
 const STATE_SENT: u8 = 1;
 const STATE_RELEASED: u8 = 2;
 
-/// Encodes a delivery record.
-pub(crate) fn encode_delivery(delivery: &StoredDelivery) -> Vec<u8> {
-    let mut w = Writer::new();
-    w.message(&delivery.message);
-    w.u8(delivery.qos);
-    w.bool(delivery.retain);
-    w.len(delivery.subscription_ids.len());
-    for id in &delivery.subscription_ids {
-        w.u32(*id);
-    }
-    match delivery.state {
-        DeliveryState::Queued => w.u8(STATE_QUEUED),
-        DeliveryState::Sent { packet_id } => {
-            w.u8(STATE_SENT);
-            w.u16(packet_id);
+/// A delivery as its record holds it: the message is referred to by id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DeliveryRecord {
+    /// Key of the message in the messages table.
+    pub(crate) message_id: u64,
+    /// QoS of this delivery.
+    pub(crate) qos: u8,
+    /// Retain flag to send.
+    pub(crate) retain: bool,
+    /// Identifiers of the subscriptions that matched.
+    pub(crate) subscription_ids: Vec<u32>,
+    /// QoS flow state.
+    pub(crate) state: DeliveryState,
+}
+
+impl DeliveryRecord {
+    /// The delivery with its message filled in.
+    pub(crate) fn with_message(self, message: StoredMessage) -> StoredDelivery {
+        StoredDelivery {
+            message,
+            qos: self.qos,
+            retain: self.retain,
+            subscription_ids: self.subscription_ids,
+            state: self.state,
         }
-        DeliveryState::Released { packet_id } => {
-            w.u8(STATE_RELEASED);
-            w.u16(packet_id);
-        }
     }
+}
+
+/// Encodes a delivery record of `delivery`, whose message is stored under `message_id`.
+pub(crate) fn encode_delivery(message_id: u64, delivery: &StoredDelivery) -> Vec<u8> {
+    let mut w = Writer::new(DELIVERY_RECORD_VERSION);
+    w.u64(message_id);
+    w.delivery_fields(
+        delivery.qos,
+        delivery.retain,
+        &delivery.subscription_ids,
+        delivery.state,
+    );
     w.buf
 }
 
 /// Decodes a delivery record.
-pub(crate) fn decode_delivery(bytes: &[u8]) -> Result<StoredDelivery, RecordError> {
-    decode(bytes, |r| {
+pub(crate) fn decode_delivery(bytes: &[u8]) -> Result<DeliveryRecord, RecordError> {
+    decode(bytes, DELIVERY_RECORD_VERSION, |r| {
+        let message_id = r.u64("message id")?;
+        let (qos, retain, subscription_ids, state) = r.delivery_fields()?;
+        Ok(DeliveryRecord {
+            message_id,
+            qos,
+            retain,
+            subscription_ids,
+            state,
+        })
+    })
+}
+
+/// Decodes a schema 1 delivery record, which holds its whole message.
+pub(crate) fn decode_legacy_delivery(bytes: &[u8]) -> Result<StoredDelivery, RecordError> {
+    decode(bytes, RECORD_VERSION, |r| {
         let message = r.message()?;
-        let qos = r.qos()?;
-        let retain = r.bool("retain")?;
-        let count = r.len("subscription id count")?;
-        let mut subscription_ids = Vec::new();
-        for _ in 0..count {
-            subscription_ids.push(r.u32("subscription id")?);
-        }
-        let state = match r.u8("delivery state")? {
-            STATE_QUEUED => DeliveryState::Queued,
-            STATE_SENT => DeliveryState::Sent {
-                packet_id: r.u16("packet id")?,
-            },
-            STATE_RELEASED => DeliveryState::Released {
-                packet_id: r.u16("packet id")?,
-            },
-            _ => return Err(RecordError::Invalid("delivery state")),
-        };
+        let (qos, retain, subscription_ids, state) = r.delivery_fields()?;
         Ok(StoredDelivery {
             message,
             qos,
@@ -206,26 +227,39 @@ pub(crate) fn decode_delivery(bytes: &[u8]) -> Result<StoredDelivery, RecordErro
     })
 }
 
+/// Encodes a retained record: the id of the message.
+pub(crate) fn encode_retained(message_id: u64) -> Vec<u8> {
+    let mut w = Writer::new(RETAINED_RECORD_VERSION);
+    w.u64(message_id);
+    w.buf
+}
+
+/// Decodes a retained record into its message id.
+pub(crate) fn decode_retained(bytes: &[u8]) -> Result<u64, RecordError> {
+    decode(bytes, RETAINED_RECORD_VERSION, |r| r.u64("message id"))
+}
+
 /// Encodes the record of an incoming QoS 2 packet id. The key says everything today; the record
 /// is there so a later version can add fields (say, an arrival time) without a new table.
 pub(crate) fn encode_incoming_qos2() -> Vec<u8> {
-    Writer::new().buf
+    Writer::new(RECORD_VERSION).buf
 }
 
 /// Decodes the record of an incoming QoS 2 packet id.
 pub(crate) fn decode_incoming_qos2(bytes: &[u8]) -> Result<(), RecordError> {
-    decode(bytes, |_| Ok(()))
+    decode(bytes, RECORD_VERSION, |_| Ok(()))
 }
 
 /// Checks the version byte, runs `body` on the rest and insists it consumed everything.
 fn decode<T>(
     bytes: &[u8],
+    version: u8,
     body: impl FnOnce(&mut Reader<'_>) -> Result<T, RecordError>,
 ) -> Result<T, RecordError> {
-    decode_versions(bytes, &[RECORD_VERSION], body)
+    decode_versions(bytes, &[version], body)
 }
 
-/// [`decode`] for a record type whose layout has more than one version.
+/// [`decode`] for a record type whose layout has more than one version (the last is the newest).
 fn decode_versions<T>(
     bytes: &[u8],
     versions: &[u8],
@@ -233,7 +267,10 @@ fn decode_versions<T>(
 ) -> Result<T, RecordError> {
     let (&version, rest) = bytes.split_first().ok_or(RecordError::Empty)?;
     if !versions.contains(&version) {
-        return Err(RecordError::UnknownVersion(version));
+        return Err(RecordError::UnknownVersion {
+            found: version,
+            expected: versions.last().copied().unwrap_or(RECORD_VERSION),
+        });
     }
     let mut reader = Reader { rest };
     let value = body(&mut reader)?;
@@ -243,15 +280,51 @@ fn decode_versions<T>(
     Ok(value)
 }
 
-/// Appends fields to a record that already holds its version byte.
 struct Writer {
     buf: Vec<u8>,
 }
 
 impl Writer {
-    fn new() -> Self {
-        Self {
-            buf: vec![RECORD_VERSION],
+    fn new(version: u8) -> Self {
+        Self { buf: vec![version] }
+    }
+
+    fn owner(&mut self, owner: &StoredOwner) {
+        match owner {
+            StoredOwner::Unknown => self.u8(OWNER_UNKNOWN),
+            StoredOwner::Anonymous => self.u8(OWNER_ANONYMOUS),
+            StoredOwner::User(name) => {
+                self.u8(OWNER_USER);
+                self.str(name);
+            }
+        }
+    }
+
+    fn subscription_options(&mut self, sub: &StoredSubscription) {
+        self.u8(sub.qos);
+        self.bool(sub.no_local);
+        self.bool(sub.retain_as_published);
+        self.u8(sub.retain_handling);
+        self.option(sub.id.as_ref(), |w, v| w.u32(*v));
+    }
+
+    fn delivery_fields(&mut self, qos: u8, retain: bool, subscription_ids: &[u32], state: DeliveryState) {
+        self.u8(qos);
+        self.bool(retain);
+        self.len(subscription_ids.len());
+        for id in subscription_ids {
+            self.u32(*id);
+        }
+        match state {
+            DeliveryState::Queued => self.u8(STATE_QUEUED),
+            DeliveryState::Sent { packet_id } => {
+                self.u8(STATE_SENT);
+                self.u16(packet_id);
+            }
+            DeliveryState::Released { packet_id } => {
+                self.u8(STATE_RELEASED);
+                self.u16(packet_id);
+            }
         }
     }
 
@@ -420,6 +493,67 @@ impl<'a> Reader<'a> {
         }
     }
 
+    fn will(&mut self) -> Result<Option<StoredWill>, RecordError> {
+        self.option("will", |r| {
+            let message = r.message()?;
+            let delay_interval = r.u32("will delay")?;
+            Ok(StoredWill {
+                message,
+                delay_interval,
+            })
+        })
+    }
+
+    fn owner(&mut self) -> Result<StoredOwner, RecordError> {
+        match self.u8("owner")? {
+            OWNER_UNKNOWN => Ok(StoredOwner::Unknown),
+            OWNER_ANONYMOUS => Ok(StoredOwner::Anonymous),
+            OWNER_USER => Ok(StoredOwner::User(self.string("owner user name")?)),
+            _ => Err(RecordError::Invalid("owner")),
+        }
+    }
+
+    fn subscription(&mut self, filter: String) -> Result<StoredSubscription, RecordError> {
+        let qos = self.qos()?;
+        let no_local = self.bool("no local")?;
+        let retain_as_published = self.bool("retain as published")?;
+        let retain_handling = self.u8("retain handling")?;
+        if retain_handling > 2 {
+            return Err(RecordError::Invalid("retain handling"));
+        }
+        let id = self.option("subscription id", |r| r.u32("subscription id"))?;
+        Ok(StoredSubscription {
+            filter,
+            qos,
+            no_local,
+            retain_as_published,
+            retain_handling,
+            id,
+        })
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn delivery_fields(&mut self) -> Result<(u8, bool, Vec<u32>, DeliveryState), RecordError> {
+        let qos = self.qos()?;
+        let retain = self.bool("retain")?;
+        let count = self.len("subscription id count")?;
+        let mut subscription_ids = Vec::new();
+        for _ in 0..count {
+            subscription_ids.push(self.u32("subscription id")?);
+        }
+        let state = match self.u8("delivery state")? {
+            STATE_QUEUED => DeliveryState::Queued,
+            STATE_SENT => DeliveryState::Sent {
+                packet_id: self.u16("packet id")?,
+            },
+            STATE_RELEASED => DeliveryState::Released {
+                packet_id: self.u16("packet id")?,
+            },
+            _ => return Err(RecordError::Invalid("delivery state")),
+        };
+        Ok((qos, retain, subscription_ids, state))
+    }
+
     fn message(&mut self) -> Result<StoredMessage, RecordError> {
         let topic = self.string("topic")?;
         let payload = self.bytes("payload")?;
@@ -457,180 +591,5 @@ impl<'a> Reader<'a> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn full_message() -> StoredMessage {
-        StoredMessage {
-            topic: "a/b/ü".into(),
-            payload: (0..=255).collect(),
-            qos: 2,
-            retain: true,
-            expires_at_ms: Some(1_700_000_000_123),
-            publisher: Some("pub-1".into()),
-            properties: StoredProperties {
-                payload_format_utf8: Some(false),
-                content_type: Some("application/json".into()),
-                response_topic: Some("reply/here".into()),
-                correlation_data: Some(vec![0, 1, 2]),
-                user_properties: vec![("k".into(), "v".into()), ("k".into(), "v2".into())],
-            },
-        }
-    }
-
-    fn bare_message() -> StoredMessage {
-        StoredMessage {
-            topic: String::new(),
-            payload: Vec::new(),
-            qos: 0,
-            retain: false,
-            expires_at_ms: None,
-            publisher: None,
-            properties: StoredProperties::default(),
-        }
-    }
-
-    fn session() -> StoredSession {
-        StoredSession {
-            client_id: "client".into(),
-            expiry_interval: u32::MAX,
-            offline_since_ms: Some(42),
-            subscriptions: vec![StoredSubscription {
-                filter: "$share/g/a/+".into(),
-                qos: 1,
-                no_local: true,
-                retain_as_published: true,
-                retain_handling: 2,
-                id: Some(268_435_455),
-            }],
-            will: Some(StoredWill {
-                message: full_message(),
-                delay_interval: 30,
-            }),
-            owner: StoredOwner::User("alice".into()),
-        }
-    }
-
-    #[test]
-    fn messages_round_trip() {
-        for m in [full_message(), bare_message()] {
-            assert_eq!(decode_message(&encode_message(&m)), Ok(m));
-        }
-    }
-
-    #[test]
-    fn sessions_round_trip() {
-        let full = session();
-        let bare = StoredSession {
-            offline_since_ms: None,
-            subscriptions: Vec::new(),
-            will: None,
-            owner: StoredOwner::Unknown,
-            ..full.clone()
-        };
-        let anonymous = StoredSession {
-            owner: StoredOwner::Anonymous,
-            ..bare.clone()
-        };
-        for s in [full, bare, anonymous] {
-            assert_eq!(decode_session(&encode_session(&s)), Ok(s));
-        }
-    }
-
-    #[test]
-    fn version_1_sessions_are_read_with_an_unknown_owner() {
-        // A version 1 record is a version 2 record without the owner field.
-        let v2 = encode_session(&StoredSession {
-            owner: StoredOwner::Unknown,
-            ..session()
-        });
-        assert_eq!(v2[0], SESSION_RECORD_VERSION);
-        let mut v1 = v2[..v2.len() - 1].to_vec();
-        v1[0] = RECORD_VERSION;
-        assert_eq!(
-            decode_session(&v1),
-            Ok(StoredSession {
-                owner: StoredOwner::Unknown,
-                ..session()
-            })
-        );
-        let mut bad_owner = v2.clone();
-        *bad_owner.last_mut().unwrap() = 9;
-        assert_eq!(decode_session(&bad_owner), Err(RecordError::Invalid("owner")));
-    }
-
-    #[test]
-    fn deliveries_round_trip() {
-        for state in [
-            DeliveryState::Queued,
-            DeliveryState::Sent { packet_id: 1 },
-            DeliveryState::Released { packet_id: 65535 },
-        ] {
-            let d = StoredDelivery {
-                message: full_message(),
-                qos: 1,
-                retain: false,
-                subscription_ids: vec![1, 7, u32::MAX],
-                state,
-            };
-            assert_eq!(decode_delivery(&encode_delivery(&d)), Ok(d));
-        }
-    }
-
-    #[test]
-    fn incoming_qos2_round_trips() {
-        assert_eq!(decode_incoming_qos2(&encode_incoming_qos2()), Ok(()));
-    }
-
-    #[test]
-    fn unknown_version_is_refused() {
-        let mut bytes = encode_session(&session());
-        bytes[0] = 3;
-        assert_eq!(decode_session(&bytes), Err(RecordError::UnknownVersion(3)));
-        assert_eq!(decode_message(&[]), Err(RecordError::Empty));
-    }
-
-    #[test]
-    fn every_truncation_and_trailing_byte_is_refused() {
-        let bytes = encode_session(&session());
-        for len in 0..bytes.len() {
-            assert!(decode_session(&bytes[..len]).is_err(), "prefix of {len} bytes");
-        }
-        let mut longer = bytes.clone();
-        longer.push(0);
-        assert_eq!(decode_session(&longer), Err(RecordError::Trailing(1)));
-    }
-
-    #[test]
-    fn damaged_bytes_never_panic_or_over_allocate() {
-        let bytes = encode_delivery(&StoredDelivery {
-            message: full_message(),
-            qos: 2,
-            retain: true,
-            subscription_ids: vec![3],
-            state: DeliveryState::Sent { packet_id: 9 },
-        });
-        // Flip every bit once: each decode must return, Ok or Err, without panicking.
-        for i in 1..bytes.len() {
-            for bit in 0..8 {
-                let mut damaged = bytes.clone();
-                damaged[i] ^= 1 << bit;
-                let _ = decode_delivery(&damaged);
-            }
-        }
-        // A huge declared length is refused rather than allocated.
-        let huge = [
-            RECORD_VERSION,
-            0xff,
-            0xff,
-            0xff,
-            0xff,
-            0xff,
-            0xff,
-            0xff,
-            0xff,
-            0x7f,
-        ];
-        assert_eq!(decode_message(&huge), Err(RecordError::Invalid("topic")));
-    }
-}
+#[path = "record_tests.rs"]
+mod tests;

@@ -74,7 +74,7 @@ pub struct StoredSession {
     pub expiry_interval: u32,
     /// When the client disconnected (unix milliseconds); `None` while it is connected.
     pub offline_since_ms: Option<u64>,
-    /// Subscriptions in the order they were made.
+    /// Subscriptions, one per filter; they load in filter order.
     pub subscriptions: Vec<StoredSubscription>,
     /// The will, if the session has one that has not fired yet.
     pub will: Option<StoredWill>,
@@ -217,6 +217,9 @@ pub struct StoreStats {
     pub fsyncs: u64,
     /// Ops applied in committed transactions.
     pub ops: u64,
+    /// Bytes of the keys and values put into tables by committed transactions: what the ops
+    /// asked redb to write, before its page and index overhead.
+    pub bytes_put: u64,
     /// Duration of the last commit, including its fsync, in microseconds.
     pub last_commit_micros: u64,
 }

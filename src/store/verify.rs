@@ -269,6 +269,9 @@ impl Verifier {
     fn finish(self, inspector: &Inspector) -> Verification {
         let c = &self.counts;
         let schema = match inspector.schema_version() {
+            Some(version) if version < SCHEMA_VERSION => format!(
+                "schema version {version} (this build reads up to {SCHEMA_VERSION}; the broker migrates the file when it next opens it)"
+            ),
             Some(version) => format!("schema version {version} (this build reads up to {SCHEMA_VERSION})"),
             None => "schema: nothing was ever stored in this file".to_string(),
         };
@@ -284,7 +287,7 @@ impl Verifier {
             check(schema, Vec::new()),
             check(
                 format!(
-                    "every record decodes and matches its key: {} sessions, {} deliveries, {} incoming QoS 2 ids, {} retained messages",
+                    "every record decodes, matches its key and finds its message, and every message is counted right: {} sessions, {} deliveries, {} incoming QoS 2 ids, {} retained messages",
                     c.sessions, c.deliveries, c.incoming_qos2, c.retained
                 ),
                 self.decode,

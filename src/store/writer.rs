@@ -5,6 +5,7 @@
 //! submissions share one commit and one fsync. Callbacks then run in submission order. A failed
 //! commit fails its callbacks and the thread carries on with the next batch.
 
+use std::collections::HashSet;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,10 +14,9 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
-use redb::{Database, Durability, Table};
+use redb::{Database, Durability};
 
-use super::record;
-use super::tables::{DELIVERIES, INCOMING_QOS2, RETAINED, SESSIONS};
+use super::apply::Tables;
 use super::types::{Op, StoreDurability, StoreStats};
 
 /// Runs once the ops of a submission are committed (`true`) or failed to commit (`false`).
@@ -43,6 +43,7 @@ pub(crate) struct Stats {
     commits: AtomicU64,
     fsyncs: AtomicU64,
     ops: AtomicU64,
+    bytes_put: AtomicU64,
     last_commit_micros: AtomicU64,
 }
 
@@ -53,6 +54,7 @@ impl Stats {
             commits: self.commits.load(Ordering::Relaxed),
             fsyncs: self.fsyncs.load(Ordering::Relaxed),
             ops: self.ops.load(Ordering::Relaxed),
+            bytes_put: self.bytes_put.load(Ordering::Relaxed),
             last_commit_micros: self.last_commit_micros.load(Ordering::Relaxed),
         }
     }
@@ -188,7 +190,8 @@ impl Writer {
             self.last_fsync = Instant::now();
         }
         match result {
-            Ok(()) => {
+            Ok(bytes) => {
+                self.stats.bytes_put.fetch_add(bytes, Ordering::Relaxed);
                 self.stats.commits.fetch_add(1, Ordering::Relaxed);
                 self.stats.ops.fetch_add(count, Ordering::Relaxed);
                 self.stats.last_commit_micros.store(micros, Ordering::Relaxed);
@@ -213,8 +216,9 @@ impl Writer {
     }
 }
 
-/// One write transaction: every op in order, then the commit.
-fn apply(db: &Database, ops: Vec<Op>, durable: bool) -> Result<(), String> {
+/// One write transaction: every op in order, then the commit. Returns the bytes of keys and
+/// values it put.
+fn apply(db: &Database, ops: Vec<Op>, durable: bool) -> Result<u64, String> {
     let mut txn = db.begin_write().map_err(|e| e.to_string())?;
     let durability = if durable {
         Durability::Immediate
@@ -222,74 +226,38 @@ fn apply(db: &Database, ops: Vec<Op>, durable: bool) -> Result<(), String> {
         Durability::None
     };
     txn.set_durability(durability).map_err(|e| e.to_string())?;
-    {
-        let mut tables = Tables {
-            retained: txn.open_table(RETAINED).map_err(|e| e.to_string())?,
-            sessions: txn.open_table(SESSIONS).map_err(|e| e.to_string())?,
-            deliveries: txn.open_table(DELIVERIES).map_err(|e| e.to_string())?,
-            incoming_qos2: txn.open_table(INCOMING_QOS2).map_err(|e| e.to_string())?,
-        };
-        for op in ops {
-            tables.apply(op).map_err(|e| e.to_string())?;
+    let bytes = {
+        let mut tables = Tables::open(&txn)?;
+        for op in superseded_sessions_dropped(ops) {
+            tables.apply(op)?;
         }
-    }
-    txn.commit().map_err(|e| e.to_string())
+        tables.bytes_put
+    };
+    txn.commit().map_err(|e| e.to_string())?;
+    Ok(bytes)
 }
 
-/// The tables of one write transaction.
-struct Tables<'txn> {
-    retained: Table<'txn, &'static str, &'static [u8]>,
-    sessions: Table<'txn, &'static str, &'static [u8]>,
-    deliveries: Table<'txn, (&'static str, u64), &'static [u8]>,
-    incoming_qos2: Table<'txn, (&'static str, u16), &'static [u8]>,
-}
-
-impl Tables<'_> {
-    fn apply(&mut self, op: Op) -> Result<(), redb::StorageError> {
+/// Drops each session put that a later put of the same session in the same transaction
+/// replaces, with no deletion of the session between them: nobody sees the state in between,
+/// and a put compares the session's subscription rows with its list. The broker records a
+/// SUBSCRIBE of n filters as n puts of the growing list; this makes that one comparison.
+fn superseded_sessions_dropped(ops: Vec<Op>) -> impl Iterator<Item = Op> {
+    let mut later_put: HashSet<String> = HashSet::new();
+    let mut keep = vec![true; ops.len()];
+    for (i, op) in ops.iter().enumerate().rev() {
         match op {
-            Op::PutRetained(message) => {
-                let value = record::encode_message(&message);
-                self.retained.insert(message.topic.as_str(), value.as_slice())?;
-            }
-            Op::DeleteRetained { topic } => {
-                self.retained.remove(topic.as_str())?;
-            }
-            Op::PutSession(session) => {
-                let value = record::encode_session(&session);
-                self.sessions
-                    .insert(session.client_id.as_str(), value.as_slice())?;
+            Op::PutSession(session) if !later_put.insert(session.client_id.clone()) => {
+                keep[i] = false;
             }
             Op::DeleteSession { client_id } => {
-                let id = client_id.as_str();
-                self.sessions.remove(id)?;
-                self.deliveries
-                    .retain_in((id, 0u64)..=(id, u64::MAX), |_, _| false)?;
-                self.incoming_qos2
-                    .retain_in((id, 0u16)..=(id, u16::MAX), |_, _| false)?;
+                later_put.remove(client_id);
             }
-            Op::PutDelivery {
-                client_id,
-                seq,
-                delivery,
-            } => {
-                let value = record::encode_delivery(&delivery);
-                self.deliveries
-                    .insert((client_id.as_str(), seq), value.as_slice())?;
-            }
-            Op::DeleteDelivery { client_id, seq } => {
-                self.deliveries.remove((client_id.as_str(), seq))?;
-            }
-            Op::PutIncomingQos2 { client_id, packet_id } => {
-                let value = record::encode_incoming_qos2();
-                self.incoming_qos2
-                    .insert((client_id.as_str(), packet_id), value.as_slice())?;
-            }
-            Op::DeleteIncomingQos2 { client_id, packet_id } => {
-                self.incoming_qos2.remove((client_id.as_str(), packet_id))?;
-            }
+            _ => {}
         }
-        Ok(())
     }
+    ops.into_iter()
+        .zip(keep)
+        .filter_map(|(op, keep)| keep.then_some(op))
 }
 
 /// The text of a panic payload, for the log.

@@ -54,15 +54,8 @@ pub fn full_session(client_id: &str) -> StoredSession {
         client_id: client_id.into(),
         expiry_interval: u32::MAX,
         offline_since_ms: Some(1_700_000_000_000),
+        // In filter order, the order they load in.
         subscriptions: vec![
-            StoredSubscription {
-                filter: "sensors/+/temp".into(),
-                qos: 1,
-                no_local: false,
-                retain_as_published: true,
-                retain_handling: 1,
-                id: Some(7),
-            },
             StoredSubscription {
                 filter: "$share/g/jobs/#".into(),
                 qos: 2,
@@ -70,6 +63,14 @@ pub fn full_session(client_id: &str) -> StoredSession {
                 retain_as_published: false,
                 retain_handling: 2,
                 id: None,
+            },
+            StoredSubscription {
+                filter: "sensors/+/temp".into(),
+                qos: 1,
+                no_local: false,
+                retain_as_published: true,
+                retain_handling: 1,
+                id: Some(7),
             },
         ],
         will: Some(StoredWill {

@@ -1,8 +1,10 @@
 //! Store integration tests: real redb files in temp dirs, restarts, crashes of a child process.
 
+mod bytes;
 mod common;
 mod crash;
 mod group_commit;
+mod migrate;
 mod ops;
 mod refuse;
 mod round_trip;

@@ -180,3 +180,38 @@ fn queue_entries_without_a_session_are_not_loaded() {
     let (_store, loaded) = reopen(store, dir.path());
     assert!(loaded.sessions.is_empty());
 }
+
+#[test]
+fn session_puts_in_one_transaction_end_with_the_last_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = open(dir.path());
+    let full = full_session("c");
+    let fewer = robustmq::store::StoredSession {
+        subscriptions: full.subscriptions[1..].to_vec(),
+        will: None,
+        ..full.clone()
+    };
+    // Put, put with fewer subscriptions: the second wins, rows of the first are gone.
+    assert!(commit(
+        &store,
+        vec![Op::PutSession(full.clone()), Op::PutSession(fewer.clone())]
+    ));
+    // Put, delete, put of another client and then "d": the delete in between still happens.
+    assert!(commit(
+        &store,
+        vec![
+            Op::PutSession(full_session("d")),
+            put_delivery("d", 1),
+            Op::DeleteSession {
+                client_id: "d".into()
+            },
+            Op::PutSession(bare_session("e")),
+            Op::PutSession(bare_session("d")),
+        ]
+    ));
+    let (_store, loaded) = reopen(store, dir.path());
+    assert_eq!(session(&loaded, "c").session, fewer);
+    assert_eq!(session(&loaded, "d").session, bare_session("d"));
+    assert!(session(&loaded, "d").deliveries.is_empty());
+    assert_eq!(session(&loaded, "e").session, bare_session("e"));
+}

@@ -138,9 +138,19 @@ fn a_damaged_page_is_refused_untouched() {
 }
 
 #[test]
-fn an_empty_file_becomes_a_new_store() {
+fn an_empty_file_is_refused_untouched() {
+    // A zero-byte data file is what a full disk or a failed copy leaves, not a new store: taking
+    // it for one would hide the loss and overwrite the evidence.
     let dir = tempfile::tempdir().unwrap();
     fs::write(data_file(dir.path()), b"").unwrap();
+    let detail = assert_corrupt_and_untouched(dir.path());
+    assert!(detail.contains("empty (0 bytes)"), "{detail}");
+    assert_eq!(fs::metadata(data_file(dir.path())).unwrap().len(), 0);
+}
+
+#[test]
+fn only_a_missing_file_starts_a_new_store() {
+    let dir = tempfile::tempdir().unwrap();
     let (store, loaded) = open(dir.path());
     assert!(loaded.sessions.is_empty());
     assert!(commit(

@@ -16,6 +16,9 @@ pub const DELIVERIES: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new
 pub const INCOMING_QOS2: TableDefinition<(&str, u16), &[u8]> = TableDefinition::new("incoming_qos2");
 pub const RETAINED: TableDefinition<&str, &[u8]> = TableDefinition::new("retained");
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+pub const MESSAGES: TableDefinition<u64, &[u8]> = TableDefinition::new("messages");
+pub const MESSAGE_REFS: TableDefinition<u64, u64> = TableDefinition::new("message_refs");
+pub const SUBSCRIPTIONS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("subscriptions");
 
 /// What a run of the binary did.
 #[derive(Debug)]

@@ -7,7 +7,9 @@ use crate::store_common::*;
 
 fn big_delivery(seq: u64) -> StoredDelivery {
     let mut d = delivery_in(seq, 1, DeliveryState::Queued);
+    // Each message different, so each is stored: identical ones would be stored once.
     d.message.payload = vec![b'a' + (seq % 26) as u8; 4096];
+    d.message.payload[..8].copy_from_slice(&seq.to_le_bytes());
     d
 }
 

@@ -50,12 +50,14 @@ fn every_line_is_a_json_object_with_the_expected_contents() {
     let c1 = sessions.iter().find(|s| s["client_id"] == "c1").unwrap();
     assert_eq!(c1["expiry_interval"], u32::MAX);
     assert_eq!(c1["offline_since_ms"], 1_700_000_000_000u64);
+    // Subscriptions come in filter order.
+    assert_eq!(c1["subscriptions"][0]["filter"], "$share/g/jobs/#");
+    assert_eq!(c1["subscriptions"][0]["id"], Value::Null);
     assert_eq!(
-        c1["subscriptions"][0],
+        c1["subscriptions"][1],
         json!({"filter": "sensors/+/temp", "qos": 1, "no_local": false,
                "retain_as_published": true, "retain_handling": 1, "id": 7})
     );
-    assert_eq!(c1["subscriptions"][1]["id"], Value::Null);
     assert_eq!(c1["will"]["delay_interval"], 30);
     assert_eq!(c1["will"]["message"]["topic"], "wills/x");
     assert_eq!(c1["will"]["message"]["payload"], "gone");

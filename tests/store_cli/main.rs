@@ -10,6 +10,7 @@ mod export;
 #[path = "../durability/mqtt.rs"]
 mod mqtt;
 mod refuse;
+mod salvage;
 mod stats;
 #[path = "../store/common.rs"]
 mod store_common;

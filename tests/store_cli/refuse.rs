@@ -1,5 +1,5 @@
-//! Refusals: a directory locked by a running broker, a corrupt file, a newer schema, a missing
-//! file. Exit code 4, the store's message, and the data file byte for byte as it was.
+//! Refusals: a directory locked by a running broker, a corrupt or empty file, a newer schema, a
+//! missing file. Exit code 4, the store's message, and the data file byte for byte as it was.
 
 use std::fs;
 use std::path::Path;
@@ -91,7 +91,8 @@ fn corrupt_files_are_refused_untouched() {
         .position(|w| w == marker)
         .expect("payload in the file");
     damaged_page[at] ^= 0x20;
-    let cases: [(&str, Vec<u8>); 3] = [
+    let cases: [(&str, Vec<u8>); 4] = [
+        ("empty", Vec::new()),
         ("random bytes", noise(64 * 1024, 7)),
         ("truncated", original[..original.len() / 2].to_vec()),
         ("damaged page", damaged_page),
@@ -163,4 +164,39 @@ fn reading_a_crashed_brokers_store_leaves_recovery_to_the_broker() {
         );
     }
     assert_eq!(stats_json(&dir)["deliveries_queued"], 5);
+}
+
+#[test]
+fn every_subcommand_lists_the_exit_codes_it_uses() {
+    // The codes the tests of these commands see: 0 and 4 from all, 1 from verify (problems) and
+    // export --salvage (records lost).
+    for (command, codes) in [
+        ("stats", &["0", "1", "4"][..]),
+        ("verify", &["0", "1", "4"]),
+        ("export", &["0", "1", "4"]),
+        ("compact", &["0", "1", "4"]),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_robustmq"))
+            .args(["store", command, "--help"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let help = String::from_utf8_lossy(&out.stdout);
+        let listed: Vec<&str> = help
+            .split_once("Exit codes:\n")
+            .unwrap_or_else(|| panic!("store {command} --help lists no exit codes:\n{help}"))
+            .1
+            .lines()
+            .filter_map(|l| l.strip_prefix("  ").filter(|rest| !rest.starts_with(' ')))
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        assert_eq!(listed, codes, "store {command} --help:\n{help}");
+        assert!(help.contains("4  the data file cannot be opened"), "{help}");
+    }
+    let verify = store(&["verify", "--help"], Path::new("."));
+    assert!(
+        verify.stdout.contains("1  problems were found"),
+        "{}",
+        verify.stdout
+    );
 }

@@ -73,9 +73,13 @@ fn an_orphan_delivery_is_reported() {
     // A valid delivery record under a client that has no session: only redb itself can do that,
     // since the store deletes queues together with their session.
     let bytes = delivery_bytes(&dir, "c1", 1);
+    // The record's message id follows its version byte; the copy is one more reference to it.
+    let message_id = u64::from_le_bytes(bytes[1..9].try_into().unwrap());
     poke(&dir, |txn| {
         let mut deliveries = txn.open_table(DELIVERIES).unwrap();
         deliveries.insert(("ghost", 7u64), bytes.as_slice()).unwrap();
+        let mut refs = txn.open_table(MESSAGE_REFS).unwrap();
+        refs.insert(message_id, 2u64).unwrap();
         let mut incoming = txn.open_table(INCOMING_QOS2).unwrap();
         incoming.insert(("ghost", 3u16), [1u8].as_slice()).unwrap();
     });
@@ -237,4 +241,56 @@ fn expired_entries_are_notes_not_problems() {
         "{}",
         run.stdout
     );
+}
+
+#[test]
+fn wrong_reference_counts_and_missing_messages_are_reported() {
+    let (_tmp, dir) = data_dir();
+    // The same message queued for two sessions: one message row, counted twice.
+    write(
+        &dir,
+        vec![
+            Op::PutSession(full_session("c1")),
+            Op::PutSession(full_session("c2")),
+            queued("c1", 1),
+            queued("c2", 1),
+            queued("c2", 2),
+        ],
+    );
+    assert_eq!(store(&["verify"], &dir).code, Some(0));
+    let shared = delivery_bytes(&dir, "c1", 1);
+    let shared_id = u64::from_le_bytes(shared[1..9].try_into().unwrap());
+    let alone = delivery_bytes(&dir, "c2", 2);
+    let alone_id = u64::from_le_bytes(alone[1..9].try_into().unwrap());
+    poke(&dir, |txn| {
+        let mut refs = txn.open_table(MESSAGE_REFS).unwrap();
+        refs.insert(shared_id, 5u64).unwrap();
+        let mut messages = txn.open_table(MESSAGES).unwrap();
+        messages.remove(alone_id).unwrap();
+    });
+    let run = store(&["verify"], &dir);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert_eq!(
+        problems(&run),
+        [
+            format!(
+                r#"problem: table `deliveries`, key ("c2", 2): its message {alone_id} does not exist"#
+            ),
+            format!(
+                "problem: table `message_refs`, key {shared_id}: counts 5 references, but 2 deliveries and retained messages refer to the message"
+            ),
+        ]
+    );
+    // The broker refuses it as it refuses any damaged record.
+    let (store_result, path) = (
+        robustmq::store::Store::open(&dir, robustmq::store::StoreDurability::Immediate),
+        data_file(&dir),
+    );
+    match store_result {
+        Err(robustmq::store::StoreError::Corrupt { path: p, detail }) => {
+            assert_eq!(p, path);
+            assert!(detail.contains("does not exist"), "{detail}");
+        }
+        other => panic!("expected Corrupt, got {:?}", other.map(|_| ())),
+    }
 }

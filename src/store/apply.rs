@@ -1,0 +1,277 @@
+//! How each op changes the schema 3 tables: every message stored once, with its references counted.
+//!
+//! The broker puts a message with every op that refers to it: one publish queued for 50 sessions
+//! (and retained) arrives as 50 delivery puts (and a retained put) in one submission, so in one
+//! transaction. The first stores the message under the next id; the others find it in
+//! `Tables::written` by its bytes and only count a reference (a few bytes). A delivery put
+//! again with a new state whose message is the one it already refers to keeps that reference.
+//! A message with one reference has no count row; a count row holds 2 or more. Dropping the
+//! last reference deletes the message.
+//!
+//! Ids are handed out in increasing order (one past the highest stored), so new messages go to
+//! the end of the table and a commit writes few of its pages, however many messages it holds.
+//!
+//! A session put writes the session row only if it changed, and of its subscriptions only the
+//! rows that were added, changed or removed, so a SUBSCRIBE writes its filters and a reconnect
+//! writes the few bytes of the session's scalars.
+
+use std::collections::HashMap;
+
+use redb::{ReadableTable, Table, TableError, WriteTransaction};
+
+use super::record;
+use super::tables::{DELIVERIES, INCOMING_QOS2, MESSAGES, MESSAGE_REFS, RETAINED, SESSIONS, SUBSCRIPTIONS};
+use super::types::{Op, StoredDelivery, StoredSession};
+
+/// The tables of one write transaction, and the bytes put into them so far.
+pub(crate) struct Tables<'txn> {
+    /// The id the next new message gets.
+    next_id: u64,
+    /// Messages stored in this transaction, by their record: where the other references of the
+    /// same publish find them. Hashed with foldhash: the keys are whole messages.
+    written: foldhash::HashMap<Vec<u8>, u64>,
+    messages: Table<'txn, u64, &'static [u8]>,
+    refs: Table<'txn, u64, u64>,
+    retained: Table<'txn, &'static str, &'static [u8]>,
+    sessions: Table<'txn, &'static str, &'static [u8]>,
+    subscriptions: Table<'txn, (&'static str, &'static str), &'static [u8]>,
+    deliveries: Table<'txn, (&'static str, u64), &'static [u8]>,
+    incoming_qos2: Table<'txn, (&'static str, u16), &'static [u8]>,
+    /// Bytes of keys and values inserted, for [`StoreStats::bytes_put`](super::StoreStats).
+    pub(crate) bytes_put: u64,
+}
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+impl<'txn> Tables<'txn> {
+    /// Opens (creating if needed) every schema 3 table in `txn`.
+    pub(crate) fn open(txn: &'txn WriteTransaction) -> Result<Self, String> {
+        let open_err = |e: TableError| e.to_string();
+        let messages = txn.open_table(MESSAGES).map_err(open_err)?;
+        // One past the highest id: an id freed at the top may be used again, which is safe
+        // since nothing refers to a deleted message.
+        let next_id = messages
+            .last()
+            .map_err(err)?
+            .map_or(1, |(id, _)| id.value().saturating_add(1));
+        Ok(Tables {
+            next_id,
+            written: foldhash::HashMap::default(),
+            messages,
+            refs: txn.open_table(MESSAGE_REFS).map_err(open_err)?,
+            retained: txn.open_table(RETAINED).map_err(open_err)?,
+            sessions: txn.open_table(SESSIONS).map_err(open_err)?,
+            subscriptions: txn.open_table(SUBSCRIPTIONS).map_err(open_err)?,
+            deliveries: txn.open_table(DELIVERIES).map_err(open_err)?,
+            incoming_qos2: txn.open_table(INCOMING_QOS2).map_err(open_err)?,
+            bytes_put: 0,
+        })
+    }
+
+    /// Applies one op.
+    pub(crate) fn apply(&mut self, op: Op) -> Result<(), String> {
+        match op {
+            Op::PutRetained(message) => {
+                let id = self.reference(&record::encode_message(&message))?;
+                let value = record::encode_retained(id);
+                self.bytes_put += (message.topic.len() + value.len()) as u64;
+                let old = self
+                    .retained
+                    .insert(message.topic.as_str(), value.as_slice())
+                    .map_err(err)?
+                    .map(|old| record::decode_retained(old.value()));
+                if let Some(old) = old {
+                    self.release(old.map_err(err)?)?;
+                }
+            }
+            Op::DeleteRetained { topic } => {
+                let old = self
+                    .retained
+                    .remove(topic.as_str())
+                    .map_err(err)?
+                    .map(|old| record::decode_retained(old.value()));
+                if let Some(old) = old {
+                    self.release(old.map_err(err)?)?;
+                }
+            }
+            Op::PutSession(session) => self.put_session(&session)?,
+            Op::DeleteSession { client_id } => self.delete_session(&client_id)?,
+            Op::PutDelivery {
+                client_id,
+                seq,
+                delivery,
+            } => self.put_delivery(&client_id, seq, &delivery)?,
+            Op::DeleteDelivery { client_id, seq } => {
+                let old = self
+                    .deliveries
+                    .remove((client_id.as_str(), seq))
+                    .map_err(err)?
+                    .map(|old| record::decode_delivery(old.value()));
+                if let Some(old) = old {
+                    self.release(old.map_err(err)?.message_id)?;
+                }
+            }
+            Op::PutIncomingQos2 { client_id, packet_id } => {
+                let value = record::encode_incoming_qos2();
+                self.bytes_put += (client_id.len() + 2 + value.len()) as u64;
+                self.incoming_qos2
+                    .insert((client_id.as_str(), packet_id), value.as_slice())
+                    .map_err(err)?;
+            }
+            Op::DeleteIncomingQos2 { client_id, packet_id } => {
+                self.incoming_qos2
+                    .remove((client_id.as_str(), packet_id))
+                    .map_err(err)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the session row if it changed, and the subscription rows that changed.
+    fn put_session(&mut self, session: &StoredSession) -> Result<(), String> {
+        let id = session.client_id.as_str();
+        let value = record::encode_session(session);
+        let same = self
+            .sessions
+            .get(id)
+            .map_err(err)?
+            .is_some_and(|old| old.value() == value.as_slice());
+        if !same {
+            self.bytes_put += (id.len() + value.len()) as u64;
+            self.sessions.insert(id, value.as_slice()).map_err(err)?;
+        }
+        let mut stored: HashMap<String, Vec<u8>> = HashMap::new();
+        for entry in self.subscriptions.range((id, "")..).map_err(err)? {
+            let (key, value) = entry.map_err(err)?;
+            let (client, filter) = key.value();
+            if client != id {
+                break;
+            }
+            stored.insert(filter.to_string(), value.value().to_vec());
+        }
+        for sub in &session.subscriptions {
+            let value = record::encode_subscription(sub);
+            if stored.remove(&sub.filter).as_deref() != Some(value.as_slice()) {
+                self.bytes_put += (id.len() + sub.filter.len() + value.len()) as u64;
+                self.subscriptions
+                    .insert((id, sub.filter.as_str()), value.as_slice())
+                    .map_err(err)?;
+            }
+        }
+        for filter in stored.keys() {
+            self.subscriptions.remove((id, filter.as_str())).map_err(err)?;
+        }
+        Ok(())
+    }
+
+    /// Removes a session with its subscriptions, deliveries (releasing their messages) and
+    /// incoming QoS 2 ids.
+    fn delete_session(&mut self, id: &str) -> Result<(), String> {
+        self.sessions.remove(id).map_err(err)?;
+        let mut filters = Vec::new();
+        for entry in self.subscriptions.range((id, "")..).map_err(err)? {
+            let (key, _) = entry.map_err(err)?;
+            let (client, filter) = key.value();
+            if client != id {
+                break;
+            }
+            filters.push(filter.to_string());
+        }
+        for filter in &filters {
+            self.subscriptions.remove((id, filter.as_str())).map_err(err)?;
+        }
+        let mut released = Vec::new();
+        for entry in self.deliveries.range((id, 0u64)..=(id, u64::MAX)).map_err(err)? {
+            let (_, value) = entry.map_err(err)?;
+            released.push(record::decode_delivery(value.value()).map_err(err)?.message_id);
+        }
+        self.deliveries
+            .retain_in((id, 0u64)..=(id, u64::MAX), |_, _| false)
+            .map_err(err)?;
+        for message_id in released {
+            self.release(message_id)?;
+        }
+        self.incoming_qos2
+            .retain_in((id, 0u16)..=(id, u16::MAX), |_, _| false)
+            .map_err(err)?;
+        Ok(())
+    }
+
+    /// Stores a delivery, referring to its message.
+    fn put_delivery(&mut self, client_id: &str, seq: u64, delivery: &StoredDelivery) -> Result<(), String> {
+        let key = (client_id, seq);
+        let encoded = record::encode_message(&delivery.message);
+        let old = self
+            .deliveries
+            .get(key)
+            .map_err(err)?
+            .map(|old| record::decode_delivery(old.value()));
+        let id = match old {
+            // A new state of a delivery already stored: its message stays as it is.
+            Some(Ok(old)) if self.holds(old.message_id, &encoded)? => old.message_id,
+            old => {
+                let id = self.reference(&encoded)?;
+                if let Some(old) = old {
+                    self.release(old.map_err(err)?.message_id)?;
+                }
+                id
+            }
+        };
+        let value = record::encode_delivery(id, delivery);
+        self.bytes_put += (client_id.len() + 8 + value.len()) as u64;
+        self.deliveries.insert(key, value.as_slice()).map_err(err)?;
+        Ok(())
+    }
+
+    /// Adds a reference to the message with this record: one stored or referred to earlier in
+    /// this transaction, or a new row. Returns its id.
+    fn reference(&mut self, encoded: &[u8]) -> Result<u64, String> {
+        if let Some(&id) = self.written.get(encoded) {
+            let count = self.refs.get(id).map_err(err)?.map_or(1, |c| c.value());
+            self.bytes_put += 16;
+            self.refs.insert(id, count + 1).map_err(err)?;
+            return Ok(id);
+        }
+        let id = self.next_id;
+        self.next_id = id.checked_add(1).ok_or("the store has used every message id")?;
+        // One reference needs no count row: most messages have one subscriber, and this spares
+        // them a write and a read.
+        self.bytes_put += (8 + encoded.len()) as u64;
+        self.messages.insert(id, encoded).map_err(err)?;
+        self.written.insert(encoded.to_vec(), id);
+        Ok(id)
+    }
+
+    /// Whether message `id` is stored with exactly these bytes.
+    fn holds(&self, id: u64, encoded: &[u8]) -> Result<bool, String> {
+        Ok(self
+            .messages
+            .get(id)
+            .map_err(err)?
+            .is_some_and(|row| row.value() == encoded))
+    }
+
+    /// Drops a reference to message `id`, deleting the message with its last one.
+    fn release(&mut self, id: u64) -> Result<(), String> {
+        let count = self.refs.remove(id).map_err(err)?.map_or(1, |c| c.value());
+        if count > 2 {
+            self.bytes_put += 16;
+            self.refs.insert(id, count - 1).map_err(err)?;
+        } else if count <= 1 {
+            let removed = self
+                .messages
+                .remove(id)
+                .map_err(err)?
+                .map(|row| row.value().to_vec());
+            if let Some(bytes) = removed {
+                // Gone, so a later put of the same message in this transaction stores it anew.
+                if self.written.get(&bytes) == Some(&id) {
+                    self.written.remove(&bytes);
+                }
+            }
+        }
+        Ok(())
+    }
+}
