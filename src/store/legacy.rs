@@ -10,7 +10,7 @@ use redb::WriteTransaction;
 
 use super::error::StoreError;
 use super::record;
-use super::scan::{scan_table, BadRecord, Record, Source};
+use super::scan::{scan_incoming_qos2, scan_table, BadRecord, Record, Source};
 use super::tables::{DELIVERIES, INCOMING_QOS2, RETAINED, SESSIONS};
 
 /// Drops every schema 1 table, in the transaction that migrates the file.
@@ -47,13 +47,7 @@ pub(crate) fn scan(
     if stopped {
         return Ok(());
     }
-    let stopped = scan_table(src, INCOMING_QOS2, each, |(client_id, packet_id), bytes| {
-        record::decode_incoming_qos2(bytes).map_err(|e| e.to_string())?;
-        Ok(Record::IncomingQos2 {
-            client_id: client_id.clone(),
-            packet_id: *packet_id,
-        })
-    })?;
+    let stopped = scan_incoming_qos2(src, each)?;
     if stopped {
         return Ok(());
     }

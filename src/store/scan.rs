@@ -246,13 +246,7 @@ impl Scan {
         if stopped {
             return Ok(());
         }
-        let stopped = scan_table(src, INCOMING_QOS2, each, |(client_id, packet_id), bytes| {
-            record::decode_incoming_qos2(bytes).map_err(|e| e.to_string())?;
-            Ok(Record::IncomingQos2 {
-                client_id: client_id.clone(),
-                packet_id: *packet_id,
-            })
-        })?;
+        let stopped = scan_incoming_qos2(src, each)?;
         if stopped {
             return Ok(());
         }
@@ -355,6 +349,20 @@ fn bad(
 }
 
 /// Decodes every entry of one table and hands it to `each`. `Ok(true)` if `each` stopped the scan.
+/// Scans the QoS 2 packet ids received and not yet released (the same table in every schema).
+pub(crate) fn scan_incoming_qos2(
+    src: &Source<'_>,
+    each: &mut impl FnMut(Result<Record, BadRecord>) -> ControlFlow<()>,
+) -> Result<bool, StoreError> {
+    scan_table(src, INCOMING_QOS2, each, |(client_id, packet_id), bytes| {
+        record::decode_incoming_qos2(bytes).map_err(|e| e.to_string())?;
+        Ok(Record::IncomingQos2 {
+            client_id: client_id.clone(),
+            packet_id: *packet_id,
+        })
+    })
+}
+
 pub(crate) fn scan_table<K: OwnedKey>(
     src: &Source<'_>,
     table: TableDefinition<K, &'static [u8]>,
