@@ -502,7 +502,7 @@ impl Default for ServerSettings {
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
-            max_connections: 10_000,
+            max_connections: 50_000,
             max_connections_per_second: 0,
             max_packet_size: 1024 * 1024,
             max_inflight: 100,

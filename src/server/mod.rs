@@ -8,6 +8,7 @@ pub mod handler;
 pub mod kick;
 pub mod listener;
 pub mod metrics;
+pub mod open_files;
 pub mod peer;
 pub mod persist;
 pub mod prometheus;
@@ -227,6 +228,7 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
     );
     let (shutdown, shutdown_rx) = watch::channel(false);
     // Clamped: a semaphore holds at most MAX_PERMITS, far more connections than any machine has.
+    open_files::raise_for(limits.max_connections);
     let permits = Arc::new(Semaphore::new(limits.max_connections.min(Semaphore::MAX_PERMITS)));
     let connection_rate = Arc::new(rate::ConnectionRate::new(limits.max_connections_per_second));
     let connection_limits = ConnectionLimits {

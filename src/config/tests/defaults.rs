@@ -29,7 +29,7 @@ fn defaults_are_the_documented_ones() {
     assert_eq!(settings.auth.password_file, None);
     assert_eq!(settings.auth.acl_file, None);
     let limits = &settings.limits;
-    assert_eq!(limits.max_connections, 10_000);
+    assert_eq!(limits.max_connections, 50_000);
     assert_eq!(
         limits.max_connections_per_second, 0,
         "no connection rate limit by default"
@@ -293,7 +293,7 @@ fn every_key_is_parsed() {
 fn missing_keys_keep_their_defaults() {
     let settings = parse("[limits]\nmax_inflight = 7\n");
     assert_eq!(settings.limits.max_inflight, 7);
-    assert_eq!(settings.limits.max_connections, 10_000);
+    assert_eq!(settings.limits.max_connections, 50_000);
     assert_eq!(settings.listeners, Settings::default().listeners);
 }
 
