@@ -51,14 +51,59 @@ fn put_str(out: &mut BytesMut, s: &[u8]) {
     out.put_slice(s);
 }
 
+/// A PUBLISH to encode, borrowing its parts: the broker writes each delivery straight from the
+/// shared message, without building a [`Publish`] (and touching its reference counts) per
+/// subscriber.
+#[derive(Debug, Clone, Copy)]
+pub struct PublishRef<'a> {
+    /// DUP flag.
+    pub dup: bool,
+    /// Quality of service.
+    pub qos: QoS,
+    /// RETAIN flag.
+    pub retain: bool,
+    /// Topic name; empty when `topic_alias` stands in for it.
+    pub topic: &'a str,
+    /// Packet identifier, 0 for QoS 0.
+    pub packet_id: u16,
+    /// Application payload.
+    pub payload: &'a [u8],
+    /// End-to-end properties (v5); their `message_expiry` is not used.
+    pub properties: &'a MessageProperties,
+    /// Message expiry interval to send, in seconds.
+    pub message_expiry: Option<u32>,
+    /// v5 topic alias.
+    pub topic_alias: Option<u16>,
+    /// v5 subscription identifiers.
+    pub subscription_ids: &'a [u32],
+}
+
+impl Publish {
+    /// This packet as parts to encode.
+    pub fn parts(&self) -> PublishRef<'_> {
+        PublishRef {
+            dup: self.dup,
+            qos: self.qos,
+            retain: self.retain,
+            topic: &self.topic,
+            packet_id: self.packet_id,
+            payload: &self.payload,
+            properties: &self.properties,
+            message_expiry: self.properties.message_expiry,
+            topic_alias: self.topic_alias,
+            subscription_ids: &self.subscription_ids,
+        }
+    }
+}
+
 /// Length of the v5 property block (without its own length prefix) of an outgoing PUBLISH.
-fn publish_properties_len(p: &Publish) -> Result<usize, EncodeError> {
-    let props = &p.properties;
+fn publish_properties_len(p: &PublishRef) -> Result<usize, EncodeError> {
+    let props = p.properties;
     let mut len = 0;
     if props.payload_format_utf8.is_some() {
         len += 2;
     }
-    if props.message_expiry.is_some() {
+    if p.message_expiry.is_some() {
         len += 5;
     }
     if let Some(ct) = &props.content_type {
@@ -73,7 +118,7 @@ fn publish_properties_len(p: &Publish) -> Result<usize, EncodeError> {
         }
         len += 3 + cd.len();
     }
-    for id in &p.subscription_ids {
+    for id in p.subscription_ids {
         len += 1 + var_int_len(*id as usize);
     }
     if p.topic_alias.is_some() {
@@ -85,34 +130,56 @@ fn publish_properties_len(p: &Publish) -> Result<usize, EncodeError> {
     Ok(len)
 }
 
-fn publish_remaining_len(version: Version, p: &Publish) -> Result<usize, EncodeError> {
-    let mut len = str_len(&p.topic, "topic name")? + p.payload.len();
+/// Remaining length of a PUBLISH and, for v5, the length of its property block.
+fn publish_remaining_len(version: Version, p: &PublishRef) -> Result<(usize, usize), EncodeError> {
+    let mut len = str_len(p.topic, "topic name")? + p.payload.len();
     if p.qos != QoS::AtMostOnce {
         len += 2;
     }
+    let mut props = 0;
     if version.is_v5() {
-        let props = publish_properties_len(p)?;
+        props = publish_properties_len(p)?;
         len += var_int_len(props) + props;
     }
     if len > MAX_REMAINING_LENGTH {
         return Err(EncodeError::PacketTooLarge);
     }
-    Ok(len)
+    Ok((len, props))
 }
 
 /// Total encoded size of a PUBLISH, to check a client's maximum packet size before sending.
 pub fn publish_len(version: Version, p: &Publish) -> Result<usize, EncodeError> {
-    let remaining = publish_remaining_len(version, p)?;
+    publish_parts_len(version, &p.parts())
+}
+
+/// Total encoded size of a PUBLISH given by its parts.
+pub fn publish_parts_len(version: Version, p: &PublishRef) -> Result<usize, EncodeError> {
+    let (remaining, _) = publish_remaining_len(version, p)?;
     Ok(1 + var_int_len(remaining) + remaining)
 }
 
 /// Appends a PUBLISH.
 pub fn encode_publish(version: Version, p: &Publish, out: &mut BytesMut) -> Result<(), EncodeError> {
-    let remaining = publish_remaining_len(version, p)?;
+    encode_publish_parts(version, &p.parts(), usize::MAX, out).map(|_| ())
+}
+
+/// Appends a PUBLISH if it is at most `max_size` bytes long ([MQTT-3.1.2-24]: never more than
+/// the receiver's Maximum Packet Size); returns its size.
+pub fn encode_publish_parts(
+    version: Version,
+    p: &PublishRef,
+    max_size: usize,
+    out: &mut BytesMut,
+) -> Result<usize, EncodeError> {
+    let (remaining, props_len) = publish_remaining_len(version, p)?;
     if p.qos != QoS::AtMostOnce && p.packet_id == 0 {
         return Err(EncodeError::ZeroPacketId);
     }
-    out.reserve(5 + remaining);
+    let size = 1 + var_int_len(remaining) + remaining;
+    if size > max_size {
+        return Err(EncodeError::ExceedsPeerMaximum { size, max: max_size });
+    }
+    out.reserve(size);
     let mut header = 0x30 | ((p.qos as u8) << 1);
     if p.dup {
         header |= 0x08;
@@ -127,13 +194,13 @@ pub fn encode_publish(version: Version, p: &Publish, out: &mut BytesMut) -> Resu
         out.put_u16(p.packet_id);
     }
     if version.is_v5() {
-        let props = &p.properties;
-        put_var_int(out, publish_properties_len(p)?);
+        let props = p.properties;
+        put_var_int(out, props_len);
         if let Some(utf8) = props.payload_format_utf8 {
             out.put_u8(0x01);
             out.put_u8(utf8 as u8);
         }
-        if let Some(expiry) = props.message_expiry {
+        if let Some(expiry) = p.message_expiry {
             out.put_u8(0x02);
             out.put_u32(expiry);
         }
@@ -149,7 +216,7 @@ pub fn encode_publish(version: Version, p: &Publish, out: &mut BytesMut) -> Resu
             out.put_u8(0x09);
             put_str(out, cd);
         }
-        for id in &p.subscription_ids {
+        for id in p.subscription_ids {
             out.put_u8(0x0B);
             put_var_int(out, *id as usize);
         }
@@ -163,8 +230,8 @@ pub fn encode_publish(version: Version, p: &Publish, out: &mut BytesMut) -> Resu
             put_str(out, v.as_bytes());
         }
     }
-    out.put_slice(&p.payload);
-    Ok(())
+    out.put_slice(p.payload);
+    Ok(size)
 }
 
 /// Appends PUBACK/PUBREC/PUBREL/PUBCOMP; `header` is the fixed header byte.

@@ -8,7 +8,10 @@ pub mod reason;
 pub mod topic;
 
 pub use decode::{connect_version, decode, decode_connect, DecodeError};
-pub use encode::{encode, encode_publish, encode_within, publish_len, EncodeError};
+pub use encode::{
+    encode, encode_publish, encode_publish_parts, encode_within, publish_len, publish_parts_len, EncodeError,
+    PublishRef,
+};
 pub use frame::{next_frame, Frame, FrameError};
 pub use packet::*;
 

@@ -14,7 +14,7 @@ use tokio::sync::Notify;
 use super::memory::MemoryBudget;
 use super::message::Delivery;
 use super::queue::OutQueue;
-use crate::protocol::{self, Ack, Packet, Publish, QoS, SubscriptionOptions, Version};
+use crate::protocol::{self, Ack, Packet, PublishRef, QoS, SubscriptionOptions, Version};
 use crate::server::metrics::{add, ConnStats, Metrics};
 use crate::server::persist::{self, Gate, GateState};
 use crate::store::{DeliveryState, Op, Store, StoredOwner, StoredWill};
@@ -476,21 +476,25 @@ impl SessionState {
         }
     }
 
-    fn to_publish(delivery: &Delivery, packet_id: u16, dup: bool, now: Instant) -> Publish {
+    fn publish_parts(delivery: &Delivery, packet_id: u16, dup: bool, now: Instant) -> PublishRef<'_> {
         let msg = &delivery.message;
-        let mut properties = msg.properties.clone();
-        properties.message_expiry = msg.remaining_expiry(now);
-        Publish {
+        PublishRef {
             dup,
             qos: delivery.qos,
             retain: delivery.retain,
-            topic: msg.topic.clone(),
+            topic: &msg.topic,
             packet_id,
-            payload: msg.payload.clone(),
-            properties,
+            payload: &msg.payload,
+            properties: &msg.properties,
+            message_expiry: msg.remaining_expiry(now),
             topic_alias: None,
-            subscription_ids: delivery.subscription_ids.clone(),
+            subscription_ids: &delivery.subscription_ids,
         }
+    }
+
+    /// The Maximum Packet Size of the attached client (unlimited while offline).
+    fn max_packet_size(&self) -> usize {
+        self.conn.as_ref().map_or(usize::MAX, |c| c.max_packet_size)
     }
 
     /// Whether this session's queue and state are kept in the store.
@@ -512,6 +516,7 @@ impl SessionState {
         if self.unsent == 0 {
             return true;
         }
+        let max_packet_size = self.max_packet_size();
         let mut waiting: Vec<(u64, u16)> = self
             .outgoing
             .iter()
@@ -536,10 +541,13 @@ impl SessionState {
                     return false;
                 }
                 GateState::Open => {
-                    let publish = Self::to_publish(&o.delivery, id, false, now);
+                    let parts = Self::publish_parts(&o.delivery, id, false, now);
+                    let written = protocol::encode_publish_parts(version, &parts, max_packet_size, out);
                     o.sent = true;
                     self.unsent -= 1;
-                    if protocol::encode_publish(version, &publish, out).is_err() {
+                    if written.is_err() {
+                        self.dropped += 1;
+                        add(&metrics.publish_dropped, 1);
                         if let Some(o) = self.outgoing.remove(&id) {
                             drop_record(&o.delivery, client_id, store_ops, metrics);
                         }
@@ -574,6 +582,12 @@ impl SessionState {
         let mut sent = 0;
         let mut sent_by_qos = [0u64; 3];
         let mut moved = 0usize;
+        // One allocation for what is about to be written, rather than a buffer doubling (and
+        // copying) its way up packet by packet.
+        let want = self.queue.bytes().min(max_bytes.saturating_sub(out.len()));
+        if out.capacity() - out.len() < want {
+            out.reserve(want);
+        }
         let ready = self.send_unsent(&session.client_id, version, out, now, &mut store_ops, metrics);
         while ready && out.len() < max_bytes {
             let Some(front) = self.queue.front() else {
@@ -601,53 +615,47 @@ impl SessionState {
                 drop_record(&delivery, &session.client_id, &mut store_ops, metrics);
                 continue;
             }
-            let mut publish = Self::to_publish(&delivery, 0, false, now);
-            // [MQTT-3.1.2-24] never send a packet larger than the client's maximum
-            match protocol::publish_len(version, &publish) {
-                Ok(len) if len <= max_packet_size => {}
-                _ => {
-                    self.dropped += 1;
-                    add(&metrics.publish_dropped, 1);
-                    drop_record(&delivery, &session.client_id, &mut store_ops, metrics);
-                    continue;
-                }
-            }
-            if delivery.qos == QoS::AtMostOnce {
-                if protocol::encode_publish(version, &publish, out).is_ok() {
-                    sent += 1;
-                    sent_by_qos[0] += 1;
-                }
+            // [MQTT-3.1.2-24] a packet larger than the client's maximum is dropped, never sent
+            let packet_id = match delivery.qos {
+                QoS::AtMostOnce => 0,
+                _ => self.allocate_packet_id(),
+            };
+            let parts = Self::publish_parts(&delivery, packet_id, false, now);
+            let hold = delivery.qos == QoS::ExactlyOnce && delivery.seq.is_some() && store.is_some();
+            let fits = if hold {
+                protocol::publish_parts_len(version, &parts).is_ok_and(|len| len <= max_packet_size)
+            } else {
+                protocol::encode_publish_parts(version, &parts, max_packet_size, out).is_ok()
+            };
+            if !fits {
+                self.dropped += 1;
+                add(&metrics.publish_dropped, 1);
+                drop_record(&delivery, &session.client_id, &mut store_ops, metrics);
                 continue;
             }
-            publish.packet_id = self.allocate_packet_id();
+            if delivery.qos == QoS::AtMostOnce {
+                sent += 1;
+                sent_by_qos[0] += 1;
+                continue;
+            }
             let seq = self.next_seq;
             self.next_seq += 1;
-            let hold = delivery.qos == QoS::ExactlyOnce && delivery.seq.is_some() && store.is_some();
             if hold {
                 if let Some(store_seq) = delivery.seq {
                     pid_ops.push(Op::PutDelivery {
                         client_id: session.client_id.to_string(),
                         seq: store_seq,
-                        delivery: persist::delivery_record(
-                            &delivery,
-                            DeliveryState::Sent {
-                                packet_id: publish.packet_id,
-                            },
-                        ),
+                        delivery: persist::delivery_record(&delivery, DeliveryState::Sent { packet_id }),
                     });
                 }
-                deferred.push(publish.packet_id);
+                deferred.push(packet_id);
                 self.unsent += 1;
-            } else if protocol::encode_publish(version, &publish, out).is_err() {
-                add(&metrics.publish_dropped, 1);
-                drop_record(&delivery, &session.client_id, &mut store_ops, metrics);
-                continue;
             } else {
                 sent += 1;
                 sent_by_qos[delivery.qos as usize] += 1;
             }
             self.outgoing.insert(
-                publish.packet_id,
+                packet_id,
                 Outgoing {
                     delivery,
                     phase: OutPhase::Published,
@@ -699,12 +707,16 @@ impl SessionState {
         let now = Instant::now();
         let mut pending: Vec<(&u16, &Outgoing)> = self.outgoing.iter().collect();
         pending.sort_by_key(|(_, o)| o.seq);
+        let max_packet_size = self.max_packet_size();
         for (id, o) in pending.into_iter().filter(|(_, o)| o.sent) {
-            let packet = match o.phase {
-                OutPhase::Published => Packet::Publish(Self::to_publish(&o.delivery, *id, true, now)),
-                OutPhase::Released => Packet::Pubrel(Ack::success(*id)),
+            let written = match o.phase {
+                OutPhase::Published => {
+                    let parts = Self::publish_parts(&o.delivery, *id, true, now);
+                    protocol::encode_publish_parts(version, &parts, max_packet_size, out).map(|_| ())
+                }
+                OutPhase::Released => protocol::encode(version, &Packet::Pubrel(Ack::success(*id)), out),
             };
-            if let Err(e) = protocol::encode(version, &packet, out) {
+            if let Err(e) = written {
                 tracing::warn!(client_packet_id = id, "cannot re-send inflight message: {e}");
             }
         }
