@@ -3,7 +3,8 @@
 //!
 //! A timer in each connection's task would make every idle connection carry one (over a
 //! hundred bytes each, the largest single part of an idle connection's task); a look over the
-//! connected sessions a few times a second costs microseconds for thousands of them.
+//! connected sessions a few times a second costs microseconds for thousands of them. The same
+//! look asks connections that went quiet to give their buffers back (`kick.rs`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +19,8 @@ const INTERVAL: Duration = Duration::from_millis(250);
 
 impl Broker {
     /// Tells every connection whose keep alive ran out by `now_ms` (on [`Broker::clock_ms`])
-    /// to close; returns how many were.
+    /// to close, and the others that went quiet to trim their buffers; returns how many were
+    /// told to close.
     pub fn expire_keep_alives(&self, now_ms: u64) -> usize {
         let mut expired = 0;
         for session in self.sessions_snapshot() {
@@ -28,6 +30,8 @@ impl Broker {
             };
             if conn.stats.keep_alive_expired(now_ms) && conn.stats.kick.send(reason::KEEP_ALIVE_TIMEOUT) {
                 expired += 1;
+            } else {
+                conn.stats.kick.sweep();
             }
         }
         expired

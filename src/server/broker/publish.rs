@@ -5,6 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use smallvec::SmallVec;
+
 use super::{read, write, Broker, Delivery, Enqueued, Message, Session};
 use crate::protocol::{QoS, Will};
 use crate::server::persist::{self, Gate};
@@ -24,6 +26,9 @@ pub trait AccessCheck: Send + Sync + std::fmt::Debug {
     /// Whether `session`'s will may be published on `topic` now.
     fn may_publish_will(&self, session: &Session, topic: &str) -> bool;
 }
+
+/// A session a message is routed to: its QoS, RETAIN flag and subscription identifier.
+type Target<'a> = (&'a Arc<Session>, QoS, bool, Option<u32>);
 
 /// What a publish did.
 #[derive(Debug)]
@@ -88,14 +93,15 @@ impl Broker {
         // Deliveries wait for the commit only when there is something to commit.
         let gate = (durable && (message.qos != QoS::AtMostOnce || message.retain || !ops.is_empty()))
             .then(Gate::new);
-        let mut notify: Vec<Arc<Session>> = publisher.into_iter().cloned().collect();
+        // Most messages go to a few sessions: these lists stay on the stack.
+        let mut notify: SmallVec<[Arc<Session>; 4]> = publisher.into_iter().cloned().collect();
         let mut delivered = 0;
         let mut dropped = 0;
         let mut paced = Vec::new();
         let access = self.access.get();
         {
             let trie = read(&self.trie);
-            let mut targets: Vec<(&Arc<Session>, QoS, bool, Option<u32>)> = Vec::new();
+            let mut targets: SmallVec<[Target; 4]> = SmallVec::new();
             let mut offer =
                 |session: &Arc<Session>, qos: QoS, retain: bool, ids: Vec<u32>, ops: &mut Vec<Op>| {
                     let mut delivery = Delivery::new(message.clone(), qos, retain, ids);
@@ -154,7 +160,7 @@ impl Broker {
             }
         }
         let waits = gate.is_some() && !ops.is_empty();
-        self.commit(ops, gate.clone(), notify);
+        self.commit(ops, gate.clone(), notify.into_vec());
         Published {
             delivered,
             dropped,

@@ -23,13 +23,14 @@ pub use input::{Duplex, Input, Split};
 use super::broker::MemoryBudget;
 use super::context::ListenerContext;
 use super::handler::{self, Close, ConnState};
+use super::kick::Told;
 use super::listener::ws::OversizeMessage;
 use super::metrics::{add, add_own, ConnStats};
 use super::peer::Peer;
 use super::persist::GateState;
 use crate::protocol::{self, reason, Disconnect, FrameError, Packet};
 
-/// Stop reading and stop draining the session queue past this many unsent bytes.
+/// Stop reading past this many unsent bytes: replies the client has not taken yet.
 const WRITE_HIGH_WATER: usize = 256 * 1024;
 /// Read buffer growth step while data is flowing.
 pub(crate) const READ_CHUNK: usize = 16 * 1024;
@@ -37,8 +38,11 @@ pub(crate) const READ_CHUNK: usize = 16 * 1024;
 /// connections should cost little memory. A PINGREQ or a small PUBLISH fits; a read that
 /// fills it grows the buffer to [`READ_CHUNK`].
 const IDLE_READ: usize = 128;
+/// Queued messages are moved into the write buffer up to this much at a time: one `write`
+/// call's worth, and a buffer that can be kept from one fill to the next.
+const FILL_UP_TO: usize = 64 * 1024;
 /// Buffers that grew past this for a burst are given back once empty.
-const SHRINK_ABOVE: usize = 64 * 1024;
+const SHRINK_ABOVE: usize = 128 * 1024;
 
 /// Serves one accepted connection until it closes.
 ///
@@ -115,6 +119,10 @@ where
     st.input_held = !rbuf.is_empty();
     let mut streaming = false;
     let mut drained = true;
+    let mut trim = false;
+    // Until a connection carries packets, it is treated as quiet: most never do much after
+    // CONNECT, and buffers they held for a sweep interval would each leave a hole behind.
+    let mut carried = false;
     loop {
         let mut pace_until = None;
         if !st.paced_on.is_empty() {
@@ -155,18 +163,13 @@ where
                     session.lock().resend_inflight(st.version, &mut st.out);
                 }
             }
-            if st.out.len() < WRITE_HIGH_WATER {
+            if st.out.len() < FILL_UP_TO {
                 let mut state = session.lock();
-                let sent = state.fill(
-                    &session,
-                    &mut st.out,
-                    WRITE_HIGH_WATER,
-                    metrics,
-                    ctx.broker.store(),
-                );
+                let sent = state.fill(&session, &mut st.out, FILL_UP_TO, metrics, ctx.broker.store());
                 drained = state.queued() == 0;
                 drop(state);
                 if sent > 0 {
+                    carried = true;
                     add_own(&st.stats.messages_out, sent as u64);
                 }
             }
@@ -183,24 +186,37 @@ where
         }
         let reading = st.out.len() < WRITE_HIGH_WATER && !paced;
         if reading {
-            reserve_read(rbuf, streaming, R::WAITS);
+            reserve_read(rbuf, streaming, R::WAITS, trim || !carried);
         }
-        // Once everything is written and nothing waits, the write buffer goes: an idle
-        // connection holds none. Big ones go when empty even while messages keep coming.
-        if st.out.is_empty() && (drained || st.out.capacity() > SHRINK_ABOVE) {
+        // Buffers stay while the connection is busy, and go once it has been quiet for a
+        // sweep interval (kick.rs): an idle connection holds none. Big ones go when empty
+        // even while messages keep coming.
+        let trim_now = trim || !carried;
+        if st.out.is_empty() && ((trim_now && drained) || st.out.capacity() > SHRINK_ABOVE) {
             st.out = BytesMut::new();
         }
-        if drained && st.pending.is_empty() && st.pending.capacity() > 0 {
+        if trim_now && drained && st.pending.is_empty() && st.pending.capacity() > 0 {
             st.pending = Default::default();
+        }
+        trim = false;
+        let idle_read = if R::WAITS { 0 } else { IDLE_READ };
+        if st.out.capacity() > 0 || st.pending.capacity() > 0 || rbuf.capacity() > idle_read {
+            stats.kick.mark_busy();
+        } else {
+            stats.kick.mark_bufferless();
         }
         buffers.set(rbuf.capacity() + st.out.capacity());
         tokio::select! {
             biased;
-            code = stats.kick.told() => {
-                return match code {
-                    reason::SERVER_SHUTTING_DOWN => Close::Shutdown,
-                    reason::KEEP_ALIVE_TIMEOUT => Close::KeepAliveTimeout,
-                    code => Close::Kicked(code),
+            told = stats.kick.told() => {
+                return match told {
+                    Told::Trim => {
+                        trim = true;
+                        continue;
+                    }
+                    Told::Close(reason::SERVER_SHUTTING_DOWN) => Close::Shutdown,
+                    Told::Close(reason::KEEP_ALIVE_TIMEOUT) => Close::KeepAliveTimeout,
+                    Told::Close(code) => Close::Kicked(code),
                 };
             }
             written = writer.write(&st.out), if !st.out.is_empty() => {
@@ -230,7 +246,10 @@ where
                         match process_input(ctx, st, rbuf) {
                             // [MQTT-3.1.2-22] keep alive is about control packets: bytes of a
                             // packet trickled in one at a time do not keep a connection open.
-                            Ok(handled) if handled > 0 => heard(&stats),
+                            Ok(handled) if handled > 0 => {
+                                carried = true;
+                                heard(&stats);
+                            }
                             Ok(_) => {}
                             Err(close) => return close,
                         }
@@ -287,19 +306,19 @@ fn read_failure(ctx: &ListenerContext, e: std::io::Error) -> Close {
     }
 }
 
-/// Keeps no buffer (`waits`: the reader can wait for input without one) or a small one for an
-/// idle connection, and a larger one while packets stream in (`streaming`: the last read
-/// filled the buffer).
-fn reserve_read(rbuf: &mut BytesMut, streaming: bool, waits: bool) {
-    if waits && rbuf.is_empty() && !streaming {
-        if rbuf.capacity() > 0 {
-            *rbuf = BytesMut::new();
-        }
+/// Keeps no buffer (`waits`: the reader can wait for input without one) or a small one for a
+/// connection that went quiet (`trim`), whatever it has while it is busy, and a larger one
+/// while packets stream in (`streaming`: the last read filled the buffer).
+fn reserve_read(rbuf: &mut BytesMut, streaming: bool, waits: bool, trim: bool) {
+    if trim && rbuf.is_empty() {
+        // Most connections are idle most of the time: what a burst needed goes back.
+        *rbuf = match waits {
+            true => BytesMut::new(),
+            false => BytesMut::with_capacity(IDLE_READ),
+        };
         return;
     }
-    if rbuf.is_empty() && !streaming && rbuf.capacity() > IDLE_READ {
-        // Most connections are idle most of the time: what a burst needed goes back.
-        *rbuf = BytesMut::with_capacity(IDLE_READ);
+    if waits && rbuf.capacity() == 0 && !streaming {
         return;
     }
     let want = if rbuf.is_empty() && !streaming {
