@@ -87,7 +87,8 @@ fn unknown_protocol_level_is_reported_as_such() {
 
 #[test]
 fn will_retain_without_will_flag_is_malformed() {
-    // [MQTT-3.1.2-15] will retain is 0 when the will flag is 0
+    // [MQTT-3.1.2-15] will retain is 0 when the will flag is 0 (3.1.1; part of 3.1.1
+    // [MQTT-3.1.2-11], whose v5 counterpart is [MQTT-3.1.2-13])
     let bytes = [
         0x10, 0x0C, 0x00, 0x04, b'M', b'Q', b'T', b'T', 0x04, 0x22, 0x00, 0x3C, 0x00, 0x00,
     ];
@@ -548,7 +549,8 @@ fn connect_fields_must_match_the_flags() {
         decode_connect(&bytes, 2).unwrap().password.as_deref(),
         Some(&b"pw"[..])
     );
-    // [MQTT-3.1.2-16]/[MQTT-3.1.2-18] a field without its flag is left over: malformed
+    // [MQTT-3.1.2-16]/[MQTT-3.1.2-18] a field without its flag is left over: malformed (3.1.1
+    // numbers them [MQTT-3.1.2-18]/[MQTT-3.1.2-20])
     for level in [4, 5] {
         let bytes = connect_with(level, 0x02, b"c", &password);
         assert!(matches!(

@@ -41,6 +41,8 @@ async fn refused(addr: SocketAddr, name: &str, connect: &Connect, v5_code: Optio
                 .first()
                 .and_then(|p| Connack::parse(p, true))
                 .unwrap_or_else(|| panic!("{name}: no CONNACK before the close: {seen:02x?}"));
+            // One of the Connect Reason Codes [MQTT-3.2.2-8], its reserved flag bits 0
+            // [MQTT-3.2.2-1], and no DISCONNECT before or after it [MQTT-3.14.0-1].
             assert_eq!(connack.code, code, "{name}: {connack:02x?}");
             assert_eq!(
                 connack.flags, 0,
@@ -68,7 +70,8 @@ fn bad_connects(level: Level) -> Vec<(&'static str, Connect)> {
     let mut cases = vec![
         // [MQTT-1.5.4-2] / 3.1.1 [MQTT-1.5.3-2] no U+0000 in a string, the client identifier included
         ("U+0000 in the client identifier", Connect::new(level, b"to\0\0p")),
-        // [MQTT-1.5.4-2] / [MQTT-1.5.3-2]
+        // [MQTT-1.5.4-2] / [MQTT-1.5.3-2]: the user name is a UTF-8 string, v5 [MQTT-3.1.3-12],
+        // 3.1.1 [MQTT-3.1.3-11]
         (
             "U+0000 in the user name",
             with_username(base("nul-user"), b"a\0b"),
@@ -99,7 +102,8 @@ fn bad_connects(level: Level) -> Vec<(&'static str, Connect)> {
         ),
     ];
     if level.v5() {
-        // [MQTT-1.5.4-2] every string: a user property in CONNECT, a will's content type
+        // [MQTT-1.5.4-2] every string: a user property in CONNECT (both strings of the pair
+        // [MQTT-1.5.7-1]), a will's content type
         cases.push(("U+0000 in a user property", {
             let mut c = base("nul-prop");
             c.props = Props::new().user(b"k\0", b"v");
@@ -124,7 +128,7 @@ fn bad_connects(level: Level) -> Vec<(&'static str, Connect)> {
 /// The v5 CONNACK reason code for each case of [`bad_connects`].
 fn v5_code(name: &str) -> u8 {
     match name {
-        // The identifier is the one thing wrong: 0x85 says so.
+        // The identifier is the one thing wrong: 0x85 says so [MQTT-3.1.3-8].
         "U+0000 in the client identifier" => 0x85,
         // A will topic the server does not accept.
         "empty will topic" => 0x90,
@@ -172,7 +176,8 @@ async fn bad_connect_fields_close_without_connack_v31() {
     each_case(&mut other, cases).await;
 }
 
-// v5 3.1.2.9: unlike 3.1.1, a v5 CONNECT may carry a password without a user name.
+// v5 3.1.2.9: unlike 3.1.1, a v5 CONNECT may carry a password without a user name; it is
+// acknowledged with CONNACK 0x00 [MQTT-3.1.4-5].
 #[tokio::test]
 async fn password_without_user_name_is_accepted_v5() {
     let broker = start().await;
@@ -238,7 +243,8 @@ fn bad_after_connect(level: Level) -> Vec<After> {
         },
     ];
     if v5 {
-        // [MQTT-1.5.4-2] no U+0000 in any string the server receives
+        // [MQTT-1.5.4-2] no U+0000 in any string the server receives: user properties
+        // [MQTT-1.5.7-1], the content type [MQTT-3.3.2-19], a reason string
         let mut p = Publish::new(level, "nul/prop", b"x");
         p.props = Props::new().user(b"name", b"va\0lue");
         cases.push(After {
@@ -292,7 +298,9 @@ async fn check_after_connect(level: Level) {
             raw.send(&case.bytes).await;
             let seen = raw.expect_close().await;
             if level.v5() {
-                // [MQTT-4.13.1-1] close, after a DISCONNECT with the reason
+                // [MQTT-4.13.1-1] close, after a DISCONNECT with the reason, one of the
+                // DISCONNECT Reason Codes [MQTT-3.14.2-1], and nothing after it
+                // [MQTT-3.14.4-1]/[MQTT-3.14.4-2]
                 let reason = seen.last().and_then(|p| disconnect_reason(p));
                 assert_eq!(reason, Some(case.v5_reason), "{}: {seen:02x?}", case.name);
                 assert_eq!(seen.len(), 1, "{}: {seen:02x?}", case.name);
@@ -372,6 +380,7 @@ async fn pubcomp_before_pubrel_is_a_protocol_error() {
 }
 
 // The right acknowledgements still complete both handshakes (the checks above are not too eager).
+// v5 [MQTT-4.3.3-4]: PUBREL follows PUBREC, with the Packet Identifier of the PUBLISH [MQTT-2.2.1-5].
 #[tokio::test]
 async fn right_acks_complete_qos1_and_qos2() {
     let broker = start().await;
@@ -417,7 +426,8 @@ async fn connack_fits_the_client_maximum_packet_size() {
     );
 }
 
-// [MQTT-3.2.2-19] a refusal's reason string is left out when it would not fit.
+// [MQTT-3.2.2-19] a refusal's reason string is left out when it would not fit; the refusal is
+// the 0x8C of an unsupported Authentication Method [MQTT-4.12.0-1].
 #[tokio::test]
 async fn refusing_connack_fits_the_client_maximum_packet_size() {
     let broker = start().await;
@@ -476,7 +486,8 @@ async fn packet_before_connect_is_refused_from_its_first_byte() {
 }
 
 // [MQTT-3.1.2-24] acks and DISCONNECT fit too: their reason string is left out first
-// ([MQTT-3.4.2-2] for PUBACK, [MQTT-3.14.2-3] for DISCONNECT).
+// ([MQTT-3.4.2-2] for PUBACK, [MQTT-3.14.2-3] for DISCONNECT), and so would user properties
+// ([MQTT-3.4.2-3], [MQTT-3.14.2-4]).
 #[tokio::test]
 async fn acks_and_disconnect_fit_the_client_maximum_packet_size() {
     let broker = start().await;

@@ -29,6 +29,7 @@ async fn keepalive_expired_closes_connection_v311() {
 }
 
 // v5 [MQTT-3.1.2-22]; a DISCONNECT before the close, if any, says 0x8D (Keep Alive timeout).
+// No Server Keep Alive was sent, so the client's own value is the one used [MQTT-3.2.2-22].
 #[tokio::test]
 async fn keepalive_expired_closes_connection_v5() {
     let seen = silent_client_closed(5).await;

@@ -11,6 +11,7 @@ mod retained;
 mod session;
 mod shared;
 mod smoke;
+mod statements;
 mod sys;
 mod topics;
 mod v5_connect;

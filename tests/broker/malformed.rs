@@ -39,20 +39,22 @@ fn cases(v5: bool) -> Vec<Case> {
             v5_reason: 0x81,
         },
         Case {
-            // [MQTT-1.5.4-1] strings are well-formed UTF-8
+            // [MQTT-1.5.4-1] (3.1.1 [MQTT-1.5.3-1]) strings are well-formed UTF-8, the topic
+            // name one [MQTT-3.3.2-1]
             name: "invalid UTF-8 in topic",
             bytes: publish_with_topic(&[b'a', 0xC3, 0x28], v5),
             v5_reason: 0x81,
         },
         Case {
-            // [MQTT-1.5.4-2] a string with U+0000 makes a malformed packet (and [MQTT-4.7.3-2]
-            // topic names contain none)
+            // [MQTT-1.5.4-2] (3.1.1 [MQTT-1.5.3-2]) a string with U+0000 makes a malformed
+            // packet (and [MQTT-4.7.3-2] topic names contain none)
             name: "U+0000 in topic",
             bytes: publish_with_topic(b"a\0b", v5),
             v5_reason: 0x81,
         },
         Case {
-            // [MQTT-3.3.2-2]
+            // [MQTT-3.3.2-2]; wildcards are for filters only, v5 [MQTT-4.7.0-1], 3.1.1
+            // [MQTT-4.7.1-1]
             name: "wildcard in PUBLISH topic",
             bytes: publish_with_topic(b"a/#", v5),
             v5_reason: 0x90,
@@ -67,7 +69,7 @@ fn cases(v5: bool) -> Vec<Case> {
             v5_reason: 0x81,
         },
         Case {
-            // [MQTT-2.2.1-3] packet identifiers are non-zero
+            // [MQTT-2.2.1-3] (3.1.1 [MQTT-2.3.1-1]) packet identifiers are non-zero
             name: "packet id 0",
             bytes: frame(
                 0x32,
@@ -115,6 +117,7 @@ async fn malformed_packets_close_only_that_connection_v311() {
     }
 }
 
+// [MQTT-4.13.1-1] each is closed after a DISCONNECT with one of its Reason Codes [MQTT-3.14.2-1].
 #[tokio::test]
 async fn malformed_packets_get_the_v5_reason_code() {
     let broker = start().await;

@@ -16,6 +16,8 @@ fn hex(s: &str) -> Vec<u8> {
         .collect()
 }
 
+// The CONNACK comes first [MQTT-3.2.0-1] with return code 0 [MQTT-3.1.4-4] for the client id "p"
+// [MQTT-3.1.3-5]; the SUBACK carries the SUBSCRIBE's packet id 1 [MQTT-3.8.4-2] ([MQTT-2.3.1-7]).
 #[tokio::test]
 async fn subscribe_in_the_same_write_as_connect_is_answered_v311() {
     let broker = start().await;
@@ -30,6 +32,7 @@ async fn subscribe_in_the_same_write_as_connect_is_answered_v311() {
     );
 }
 
+// v5 [MQTT-3.2.0-1]: CONNACK 0x00 before the SUBACK and the PINGRESP.
 #[tokio::test]
 async fn subscribe_and_ping_in_the_same_write_as_connect_are_answered_v5() {
     let broker = start().await;

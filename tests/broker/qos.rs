@@ -81,33 +81,40 @@ async fn v5_delivery_at(qos: v5::QoS, tag: &str) {
 }
 
 // [MQTT-4.3.1-1] QoS 0: delivered at most once, no packet id, no acknowledgement.
+// 3.1.1: DUP 0 [MQTT-3.3.1-2] and no packet id [MQTT-2.3.1-5].
 #[tokio::test]
 async fn qos0_delivery_v311() {
     v311_delivery_at(v3::QoS::AtMostOnce, "q0").await;
 }
 
 // [MQTT-4.3.2-1] QoS 1: PUBLISH with a packet id, acknowledged by PUBACK.
+// The publisher gets its PUBACK [MQTT-4.3.2-2], as the QoS asks [MQTT-3.3.4-1].
 #[tokio::test]
 async fn qos1_delivery_v311() {
     v311_delivery_at(v3::QoS::AtLeastOnce, "q1").await;
 }
 
 // [MQTT-4.3.3-1] QoS 2: PUBLISH, PUBREC, PUBREL, PUBCOMP.
+// [MQTT-3.3.4-1] the publisher gets PUBREC, then PUBCOMP.
 #[tokio::test]
 async fn qos2_delivery_v311() {
     v311_delivery_at(v3::QoS::ExactlyOnce, "q2").await;
 }
 
+// v5 [MQTT-4.3.1-1]: DUP 0 [MQTT-3.3.1-2] and no packet id [MQTT-2.2.1-2].
 #[tokio::test]
 async fn qos0_delivery_v5() {
     v5_delivery_at(v5::QoS::AtMostOnce, "q0").await;
 }
 
+// v5 [MQTT-4.3.2-2]: QoS 1 and DUP 0; the publisher gets PUBACK [MQTT-4.3.2-4], as the QoS asks
+// [MQTT-3.3.4-1].
 #[tokio::test]
 async fn qos1_delivery_v5() {
     v5_delivery_at(v5::QoS::AtLeastOnce, "q1").await;
 }
 
+// v5 [MQTT-3.3.4-1]: the publisher gets PUBREC, then PUBCOMP.
 #[tokio::test]
 async fn qos2_delivery_v5() {
     v5_delivery_at(v5::QoS::ExactlyOnce, "q2").await;
@@ -211,12 +218,15 @@ async fn qos2_retransmit_delivered_once(level: u8) {
 }
 
 // [MQTT-4.3.3-2] (3.1.1) exactly once: no duplicate after a DUP retransmission before PUBREL.
+// PUBREC and PUBCOMP carry the PUBLISH's packet id [MQTT-2.3.1-6].
 #[tokio::test]
 async fn qos2_retransmitted_publish_delivered_once_v311() {
     qos2_retransmit_delivered_once(4).await;
 }
 
 // MQTT 5 §4.3.3: the same exactly-once receiver rules.
+// [MQTT-4.3.3-8] PUBREC, [MQTT-4.3.3-10] PUBREC again and one delivery, [MQTT-4.3.3-11] PUBCOMP,
+// each with the PUBLISH's packet id [MQTT-2.2.1-5].
 #[tokio::test]
 async fn qos2_retransmitted_publish_delivered_once_v5() {
     qos2_retransmit_delivered_once(5).await;
@@ -256,11 +266,14 @@ async fn qos2_outgoing_handshake(level: u8) {
 }
 
 // [MQTT-4.3.3-1] the sender sends PUBREL with the same packet id after PUBREC.
+// 3.1.1: the PUBREL has the PUBLISH's packet id [MQTT-2.3.1-6] and its reserved flags 0010 [MQTT-2.2.2-1].
 #[tokio::test]
 async fn qos2_pubrec_pubrel_pubcomp_on_the_wire_v311() {
     qos2_outgoing_handshake(4).await;
 }
 
+// v5 [MQTT-4.3.3-2] QoS 2 and DUP 0, [MQTT-4.3.3-4] PUBREL after PUBREC, its reserved flags 0010
+// [MQTT-2.1.3-1].
 #[tokio::test]
 async fn qos2_pubrec_pubrel_pubcomp_on_the_wire_v5() {
     qos2_outgoing_handshake(5).await;
@@ -297,13 +310,14 @@ async fn outgoing_packet_ids_distinct(level: u8) {
     assert_eq!(payloads, (0..N).collect::<Vec<_>>(), "in order");
 }
 
-// [MQTT-2.3.1-1] QoS > 0 PUBLISH carries a non-zero packet id; [MQTT-2.3.1-2] a new packet uses a
-// currently unused id (v5: [MQTT-2.2.1-2]/[MQTT-2.2.1-3]).
+// [MQTT-2.3.1-1] QoS > 0 PUBLISH carries a non-zero packet id; a new one uses a currently unused
+// id, [MQTT-2.3.1-4] for the server (v5: [MQTT-2.2.1-4]).
 #[tokio::test]
 async fn outgoing_packet_ids_nonzero_and_distinct_v311() {
     outgoing_packet_ids_distinct(4).await;
 }
 
+// v5 [MQTT-2.2.1-4], [MQTT-4.3.2-1], [MQTT-4.3.3-1].
 #[tokio::test]
 async fn outgoing_packet_ids_nonzero_and_distinct_v5() {
     outgoing_packet_ids_distinct(5).await;

@@ -37,6 +37,8 @@ async fn v5_disconnect(mut c: v5::Client) {
 
 // [MQTT-3.1.2-4]/[MQTT-3.2.2-2]: with CleanSession=0 the session (its subscriptions) survives a
 // reconnect, and CONNACK says Session Present = 1.
+// Session Present 0 while there was none [MQTT-3.2.2-3]; the client identifier names the session
+// [MQTT-3.1.3-2].
 #[tokio::test]
 async fn clean_session_false_keeps_subscriptions_v311() {
     let broker = start().await;
@@ -57,6 +59,8 @@ async fn clean_session_false_keeps_subscriptions_v311() {
 
 // [MQTT-3.1.2-5]: QoS 1 messages matching the subscriptions of a disconnected CleanSession=0
 // client are stored and delivered when it reconnects.
+// [MQTT-4.5.0-1] the message joins the session of the subscriber, kept while it is away
+// [MQTT-4.1.0-1].
 #[tokio::test]
 async fn offline_qos1_messages_delivered_on_reconnect_v311() {
     let broker = start().await;
@@ -78,6 +82,8 @@ async fn offline_qos1_messages_delivered_on_reconnect_v311() {
     assert!(got.iter().all(|p| p.qos == v3::QoS::AtLeastOnce));
 }
 
+// v5 [MQTT-3.1.2-5]: the session named by the client id [MQTT-3.1.3-2] is resumed; the message
+// joined it [MQTT-4.5.0-1].
 #[tokio::test]
 async fn offline_qos1_messages_delivered_on_reconnect_v5() {
     let broker = start().await;
@@ -158,12 +164,15 @@ async fn unacked_resent_with_dup(level: u8) {
 
 // [MQTT-4.4.0-1]: on reconnect with CleanSession=0 the server resends unacknowledged PUBLISH
 // packets with their original packet ids, DUP=1 [MQTT-3.3.1-1].
+// The PUBLISH stays unacknowledged until PUBACK [MQTT-4.3.2-1] and keeps its packet id
+// [MQTT-2.3.1-4].
 #[tokio::test]
 async fn unacked_qos1_resent_with_dup_on_reconnect_v311() {
     unacked_resent_with_dup(4).await;
 }
 
 // v5 [MQTT-4.4.0-1]: the same with Clean Start 0 and a session expiry.
+// Unacknowledged until PUBACK [MQTT-4.3.2-3].
 #[tokio::test]
 async fn unacked_qos1_resent_with_dup_on_reconnect_v5() {
     unacked_resent_with_dup(5).await;
@@ -210,6 +219,8 @@ async fn session_takeover_disconnects_first_v5() {
 
 // v5 [MQTT-3.1.2-23]: the session is kept after the connection closes for Session Expiry Interval
 // seconds, and not longer.
+// Session Present says whether the session is there [MQTT-3.2.2-3]; once the interval has passed
+// it is gone [MQTT-4.1.0-2].
 #[tokio::test]
 async fn v5_session_expiry_interval() {
     let broker = start().await;
@@ -229,6 +240,7 @@ async fn v5_session_expiry_interval() {
 }
 
 // v5 [MQTT-3.1.2-4]: Clean Start 1 discards the existing session.
+// [MQTT-3.1.4-4] the server performs the Clean Start processing.
 #[tokio::test]
 async fn v5_clean_start_discards_session() {
     let broker = start().await;

@@ -2,6 +2,8 @@
 
 use crate::common::*;
 
+// 3.1.1 [MQTT-7.1.1-1] over TCP, an ordered lossless stream; the session lasts while its
+// connection does [MQTT-4.1.0-2].
 #[tokio::test]
 async fn v311_publish_reaches_subscriber() {
     let broker = start().await;
@@ -18,6 +20,8 @@ async fn v311_publish_reaches_subscriber() {
     assert_eq!(&p.payload[..], b"hi");
 }
 
+// v5 [MQTT-4.2.0-1] over TCP; the session state is kept while the connection is open
+// [MQTT-4.1.0-1].
 #[tokio::test]
 async fn v5_publish_reaches_subscriber() {
     let broker = start().await;

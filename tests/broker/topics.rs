@@ -68,6 +68,7 @@ fn expected(topics: &[&str]) -> BTreeSet<String> {
 
 // [MQTT-4.7.1-2]/[MQTT-4.7.1-3]: "#" matches the parent and any number of levels, "+" exactly
 // one level.
+// The topic name delivered matches the subscription's filter [MQTT-3.3.2-3].
 #[tokio::test]
 async fn wildcards_plus_and_hash_match_v311() {
     let broker = start().await;
@@ -97,6 +98,7 @@ async fn wildcards_plus_and_hash_match_v311() {
     }
 }
 
+// v5 numbers the wildcard rules [MQTT-4.7.1-1] ("#") and [MQTT-4.7.1-2] ("+"); [MQTT-3.3.2-3].
 #[tokio::test]
 async fn wildcards_plus_and_hash_match_v5() {
     let broker = start().await;
@@ -196,6 +198,7 @@ async fn invalid_filter_hash_not_last_refused_v311() {
     invalid_filter_refused(4, "a/#/b", Some("a/x/b")).await;
 }
 
+// v5 [MQTT-4.7.1-1].
 #[tokio::test]
 async fn invalid_filter_hash_not_last_refused_v5() {
     invalid_filter_refused(5, "a/#/b", Some("a/x/b")).await;
@@ -207,6 +210,7 @@ async fn invalid_filter_plus_inside_level_refused_v311() {
     invalid_filter_refused(4, "a+", None).await;
 }
 
+// v5 [MQTT-4.7.1-2].
 #[tokio::test]
 async fn invalid_filter_plus_inside_level_refused_v5() {
     invalid_filter_refused(5, "a+", None).await;

@@ -107,6 +107,7 @@ async fn connack_wildcard_subscription_id_and_shared_subscription_available() {
 
 // [MQTT-3.2.2-16] a zero-length client identifier gets an Assigned Client Identifier in CONNACK,
 // one not used by any other session.
+// [MQTT-3.1.3-6] a unique identifier is assigned; [MQTT-3.1.3-7] and returned.
 #[tokio::test]
 async fn empty_client_id_gets_assigned_client_identifier() {
     let broker = start().await;
@@ -121,6 +122,8 @@ async fn empty_client_id_gets_assigned_client_identifier() {
 
 // [MQTT-3.1.3-8] (3.1.1) a zero-byte client id with CleanSession 0 gets CONNACK return code 0x02
 // (identifier rejected) and the connection is closed.
+// A rejected client id [MQTT-3.1.3-9]: Session Present 0 [MQTT-3.2.2-4], then the close
+// [MQTT-3.2.2-5].
 #[tokio::test]
 async fn v311_empty_client_id_without_clean_session_is_refused() {
     let broker = start().await;
@@ -132,6 +135,7 @@ async fn v311_empty_client_id_without_clean_session_is_refused() {
 
 // [MQTT-3.1.2-2] an unsupported protocol level is answered with CONNACK return code 0x01
 // (unacceptable protocol version, 3.1.1 format) and the connection is closed.
+// 3.1.1 [MQTT-3.2.2-4]: Session Present 0 in the refusal.
 #[tokio::test]
 async fn unsupported_protocol_level_gets_return_code_1_then_close() {
     let broker = start().await;
@@ -177,6 +181,7 @@ async fn session_takeover_sends_disconnect_0x8e_to_old_client() {
 
 // [MQTT-4.12.0-1] an unsupported Authentication Method gets CONNACK 0x8C (bad authentication
 // method) and the connection is closed [MQTT-3.2.2-7].
+// [MQTT-4.13.2-1] a reason code of 0x80 or more ends the connection.
 #[tokio::test]
 async fn enhanced_auth_method_is_refused_with_0x8c() {
     let broker = start().await;
@@ -193,6 +198,7 @@ async fn enhanced_auth_method_is_refused_with_0x8c() {
 }
 
 // [MQTT-3.1.0-2] a second CONNECT on a connection is a protocol error: DISCONNECT 0x82, close.
+// No second CONNACK [MQTT-3.2.0-2].
 #[tokio::test]
 async fn second_connect_is_a_protocol_error() {
     let broker = start().await;

@@ -8,6 +8,8 @@ use crate::common::*;
 
 // [MQTT-3.3.4-9] the server sends no more than the client's Receive Maximum QoS 1/2 PUBLISH
 // packets unacknowledged; the rest follow as PUBACKs come in.
+// [MQTT-4.9.0-1] the send quota starts at the Receive Maximum; [MQTT-4.9.0-2] at zero nothing goes
+// at QoS > 0; [MQTT-4.9.0-3] a PINGREQ is still answered.
 #[tokio::test]
 async fn server_respects_client_receive_maximum() {
     let broker = start().await;
@@ -49,6 +51,7 @@ async fn server_respects_client_receive_maximum() {
 
 // [MQTT-3.3.4-7] a client that sends more QoS 2 PUBLISH packets than the server's Receive
 // Maximum (`limits.max_inflight`) without completing them gets DISCONNECT 0x93.
+// [MQTT-4.13.2-1] the connection ends with the DISCONNECT.
 #[tokio::test]
 async fn client_exceeding_receive_maximum_gets_disconnect_0x93() {
     let broker = start_with(|s| s.limits.max_inflight = 2).await;
@@ -110,6 +113,7 @@ async fn packet_above_max_packet_size_gets_disconnect_0x95() {
 
 // §3.4.2.1: PUBACK reason 0x10 (no matching subscribers) when nobody subscribes to the topic,
 // 0x00 when somebody does.
+// [MQTT-3.4.2-1] both are PUBACK Reason Codes.
 #[tokio::test]
 async fn puback_reason_0x10_when_no_subscribers() {
     let broker = start().await;

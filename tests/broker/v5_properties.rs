@@ -241,6 +241,8 @@ async fn forwarded_message_expiry_is_the_remaining_time() {
 // PUBLISH with topic and alias sets it, a PUBLISH with the alias and an empty topic uses it.
 // The subscriber reads the wire (rumqttc would resolve a forwarded alias itself): it gets the
 // full topic both times and no alias, since it announced no Topic Alias Maximum (§3.1.2.11.5).
+// No Topic Alias goes to a client that announced no maximum [MQTT-3.1.2-27], so none is 0
+// [MQTT-3.3.2-8].
 #[tokio::test]
 async fn topic_alias_from_client_is_resolved() {
     let broker = start().await;

@@ -212,6 +212,8 @@ async fn overlapping_subscriptions_get_one_publish_with_every_identifier() {
 
 // §3.11.3 UNSUBACK reason codes: 0x00 for a filter that was subscribed, 0x11 (no subscription
 // existed) for one that was not.
+// [MQTT-3.10.4-4] an UNSUBACK, even when nothing was deleted [MQTT-3.10.4-5], with Unsubscribe
+// Reason Codes [MQTT-3.11.3-2]; the matching subscription is deleted [MQTT-3.10.4-1].
 #[tokio::test]
 async fn unsuback_reports_whether_subscription_existed() {
     let broker = start().await;

@@ -58,6 +58,7 @@ async fn will_published_on_socket_drop_v311() {
     assert_eq!(p.qos, v3::QoS::AtLeastOnce);
 }
 
+// v5 [MQTT-3.1.2-7]/[MQTT-3.1.2-8]: the will stored at CONNECT is published when the socket drops.
 #[tokio::test]
 async fn will_published_on_socket_drop_v5() {
     let broker = start().await;

@@ -67,6 +67,7 @@ fn persistent_session_keeps_subscriptions_and_queued_messages_across_restart() {
     assert_eq!(got.len(), 7, "{got:?}");
 }
 
+// 3.1.1 [MQTT-3.1.2-6]: a clean session is not reused, a restart included.
 #[test]
 fn clean_session_state_is_not_kept() {
     let dir = tempfile::tempdir().unwrap();
@@ -117,6 +118,7 @@ fn expired_session_does_not_come_back() {
     );
 }
 
+// 3.1.1 [MQTT-4.3.3-2]: the QoS 2 receiver rules hold across a restart.
 #[test]
 fn incoming_qos2_packet_id_survives_restart_so_a_retransmission_is_not_delivered_twice() {
     use std::io::{Read, Write};
@@ -250,6 +252,7 @@ mod raw {
     }
 }
 
+// The resent PUBLISH has DUP 1 [MQTT-3.3.1-1].
 #[test]
 fn unacknowledged_qos2_publish_is_resent_with_the_same_packet_id_after_restart() {
     use std::io::Write;
@@ -285,6 +288,7 @@ fn unacknowledged_qos2_publish_is_resent_with_the_same_packet_id_after_restart()
     );
 }
 
+// 3.1.1 [MQTT-4.3.3-1]: the PUBREL stays unacknowledged until PUBCOMP, the PUBLISH is not sent again.
 #[test]
 fn released_qos2_message_gets_pubrel_not_publish_after_restart() {
     use std::io::Write;

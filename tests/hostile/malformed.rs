@@ -96,8 +96,9 @@ fn rows(level: u8) -> Vec<Row> {
             vec![0x60, 0x02, 0x00, 0x01],
             &[MALFORMED],
         ),
-        // [MQTT-2.2.2-2] (3.1.1), v5 2.1.3: invalid flags are a malformed packet
+        // [MQTT-2.2.2-2] (3.1.1), v5 [MQTT-2.1.3-1]: invalid flags are a malformed packet
         row("PINGREQ flags 0001", AfterConnect, vec![0xC1, 0x00], &[MALFORMED]),
+        // [MQTT-3.14.1-1] DISCONNECT's reserved bits are 0
         row(
             "DISCONNECT flags 0010",
             AfterConnect,
@@ -140,7 +141,8 @@ fn rows(level: u8) -> Vec<Row> {
             &[MALFORMED],
         ),
         // ---- invalid UTF-8 and U+0000
-        // [MQTT-1.5.4-1] strings are well-formed UTF-8
+        // [MQTT-1.5.4-1] (3.1.1 [MQTT-1.5.3-1]) strings are well-formed UTF-8, the topic name
+        // [MQTT-3.3.2-1] among them
         row(
             "PUBLISH topic with invalid UTF-8",
             AfterConnect,
@@ -162,6 +164,7 @@ fn rows(level: u8) -> Vec<Row> {
             wire::publish(level, b"a\0b", 0, b"x"),
             &[MALFORMED],
         ),
+        // [MQTT-3.8.3-1] topic filters are UTF-8 strings
         row(
             "SUBSCRIBE filter with invalid UTF-8",
             AfterConnect,
@@ -174,12 +177,14 @@ fn rows(level: u8) -> Vec<Row> {
             wire::subscribe(level, 1, &[b"a\0/#"], 1),
             &[MALFORMED],
         ),
+        // [MQTT-3.1.3-4] the client identifier is a UTF-8 string
         row(
             "CONNECT client id with invalid UTF-8",
             AsConnect,
             wire::connect(level, b"c\xC3\x28"),
             &[MALFORMED],
         ),
+        // the will topic is a UTF-8 string: 3.1.1 [MQTT-3.1.3-10], v5 [MQTT-3.1.3-11]
         row(
             "CONNECT will topic with U+0000",
             AsConnect,

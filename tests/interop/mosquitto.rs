@@ -10,6 +10,7 @@ use crate::mosquitto_cli::{lines, publish, publish_input, Sub, Version};
 macro_rules! for_both_versions {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
+            // [MQTT-7.0.0-2] an independent client needs nothing beyond the specification.
             #[test]
             fn v311() {
                 super::$name(super::Version::V311)

@@ -46,6 +46,7 @@ fn check(name: &str, protocol: &str) {
 macro_rules! for_both_versions {
     ($($name:ident => $script:literal),* $(,)?) => {$(
         mod $name {
+            // [MQTT-7.0.0-2] an independent client needs nothing beyond the specification.
             #[test]
             fn v311() {
                 super::check($script, "311")

@@ -270,11 +270,13 @@ async fn slow_subscriber_holds_the_publisher_back(level: u8) {
     broker.stop().await;
 }
 
+// 3.1.1 [MQTT-4.6.0-5]/[MQTT-4.6.0-6]: the topic is ordered, so the messages arrive in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_subscriber_holds_a_v311_publisher_back_and_loses_nothing() {
     slow_subscriber_holds_the_publisher_back(4).await;
 }
 
+// v5 [MQTT-4.6.0-5]/[MQTT-4.6.0-6]: the topic is ordered, so the messages arrive in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_subscriber_holds_a_v5_publisher_back_and_loses_nothing() {
     slow_subscriber_holds_the_publisher_back(5).await;

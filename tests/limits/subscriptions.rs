@@ -12,7 +12,9 @@ async fn subscriptions_past_the_limit_are_refused() {
     for level in [5, 4] {
         let refused = if level == 5 { 0x97 } else { 0x80 };
         let mut raw = connected(&broker, level, &format!("subs-{level}")).await;
-        // Four in one SUBSCRIBE: the fourth finds the session full; the others are granted.
+        // Four in one SUBSCRIBE: the fourth finds the session full; the others are granted. They
+        // are handled as four, one SUBACK with a code per filter in their order (3.1.1
+        // [MQTT-3.8.4-4]/[MQTT-3.8.4-5]/[MQTT-3.9.3-1], v5 [MQTT-3.8.4-5]/[MQTT-3.8.4-6]).
         raw.send(&subscribe(level, 1, &[("a", 0), ("b", 1), ("c", 0), ("d", 0)]))
             .await;
         let (codes, why) = suback_codes(level, &raw.next_of(9).await);
@@ -28,7 +30,8 @@ async fn subscriptions_past_the_limit_are_refused() {
         publisher.send(&publish(5, "e", 0, 0, &[], b"m")).await;
         publisher.sync().await;
         assert_eq!(publishes_until_quiet(&mut raw).await, Vec::<String>::new());
-        // Unsubscribing makes room.
+        // Unsubscribing makes room: the subscription is deleted [MQTT-3.10.4-1], and UNSUBACK
+        // answers (3.1.1 [MQTT-3.10.4-4]).
         raw.send(&unsubscribe(level, 3, &["a"])).await;
         raw.next_of(11).await;
         raw.send(&subscribe(level, 4, &[("e", 0)])).await;

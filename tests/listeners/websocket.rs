@@ -130,7 +130,8 @@ fn the_upgrade_answers_mqtt_and_refuses_other_paths_and_subprotocols() {
         head.to_ascii_lowercase().contains("sec-websocket-protocol: mqtt"),
         "{head}"
     );
-    // A CONNECT split over two binary frames is one packet: the CONNACK comes back framed.
+    // A CONNECT split over two binary frames is one packet [MQTT-6.0.0-2]: the CONNACK comes back
+    // framed.
     ok.write_all(&frame(0x2, &CONNECT_V311[..5])).unwrap();
     ok.write_all(&frame(0x2, &CONNECT_V311[5..])).unwrap();
     let mut reply = [0u8; 6];

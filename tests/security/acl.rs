@@ -45,6 +45,8 @@ async fn subscribe_denied_gets_not_authorized() {
     assert_eq!(broker.metric(|m| &m.subscribe_denied), 2);
 }
 
+// [MQTT-3.8.4-5] three filters handled as three, one SUBACK with a code per filter
+// [MQTT-3.8.4-6], the granted QoS or a failure [MQTT-3.8.4-7], in their order [MQTT-3.9.3-1].
 #[tokio::test]
 async fn a_refused_filter_does_not_affect_the_others_in_the_packet() {
     let broker = broker("user alice\ntopic read ok/#\n").await;
@@ -74,7 +76,7 @@ async fn publish_denied_v5_gets_puback_not_authorized() {
     let mut bob = v5::connect(&broker, "bob", BOB).await;
     bob.subscribe("#", v5::QoS::AtLeastOnce).await;
     let mut alice = v5::connect(&broker, "alice", ALICE).await;
-    // MQTT 5 PUBACK reason 0x87 Not authorized (3.4.2.1); nothing is routed.
+    // MQTT 5 PUBACK reason 0x87 Not authorized [MQTT-3.4.2-1]; nothing is routed.
     assert_eq!(
         alice.publish_qos1("forbidden", "x").await,
         v5::PubAckReason::NotAuthorized

@@ -34,6 +34,7 @@ async fn bad_password_is_refused_with_bad_user_name_or_password() {
     assert_eq!(broker.metric(|m| &m.auth_failures), 2);
 }
 
+// v5 [MQTT-3.1.4-2]: a failed authentication check closes the connection (after its CONNACK).
 #[tokio::test]
 async fn exact_codes_on_the_wire() {
     let broker = start(Setup::default().passwd(users()).anonymous(false)).await;
