@@ -288,3 +288,95 @@ mod tests {
         assert!(d.is_empty());
     }
 }
+
+#[cfg(test)]
+mod broker_tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use crate::protocol::{MessageProperties, QoS, Version, Will};
+    use crate::server::broker::{Broker, BrokerConfig, ConnLink, QueueLimits};
+    use crate::server::metrics::ConnStats;
+    use crate::server::peer::Peer;
+    use crate::server::rate::PublishBudget;
+
+    fn broker() -> Arc<Broker> {
+        let limits = QueueLimits {
+            max_messages: 100,
+            max_bytes: 1 << 20,
+            max_store_bytes: 1 << 20,
+            stalled_after: Duration::from_secs(30),
+        };
+        Broker::new(
+            BrokerConfig {
+                queue_limits: Arc::new(limits),
+                max_memory: 1 << 24,
+            },
+            None,
+        )
+    }
+
+    fn link(id: u64) -> ConnLink {
+        ConnLink {
+            id,
+            version: Version::V5,
+            receive_maximum: 10,
+            max_packet_size: usize::MAX,
+            stats: ConnStats::new(Peer::Unix, 0, 60, false, PublishBudget::new(0, 0), 0),
+            username: None,
+        }
+    }
+
+    fn will() -> Will {
+        Will {
+            topic: "gone".into(),
+            payload: "bye".into(),
+            qos: QoS::AtMostOnce,
+            retain: false,
+            delay_interval: 30,
+            properties: MessageProperties::default(),
+        }
+    }
+
+    #[test]
+    fn a_client_coming_and_going_holds_one_will_and_one_expiry_entry() {
+        let broker = broker();
+        let id: Arc<str> = "c".into();
+        for n in 1..=100 {
+            let attached = broker.attach(&id, false, 60, Some(&will()), link(n));
+            assert_eq!(attached.session_present, n > 1);
+            assert!(broker.timers.is_empty(), "the client is back: no deadline left");
+            broker.detach(&attached.session, n, Some(will()));
+            assert_eq!(
+                broker.timers.len(),
+                2,
+                "a will delay and an expiry, after {n} visits"
+            );
+        }
+    }
+
+    #[test]
+    fn a_discarded_session_is_freed_at_once() {
+        let broker = broker();
+        let id: Arc<str> = "c".into();
+        let attached = broker.attach(&id, false, 3600, Some(&will()), link(1));
+        broker.detach(&attached.session, 1, Some(will()));
+        let old = Arc::downgrade(&attached.session);
+        drop(attached);
+        assert!(old.upgrade().is_some(), "kept offline for its client");
+        let fresh = broker.attach(&id, true, 0, None, link(2));
+        assert!(!fresh.session_present);
+        assert!(old.upgrade().is_none(), "its deadlines no longer hold it");
+        assert!(broker.timers.is_empty());
+    }
+
+    #[test]
+    fn a_session_without_expiry_ends_with_its_connection() {
+        let broker = broker();
+        let id: Arc<str> = "c".into();
+        let attached = broker.attach(&id, true, 0, None, link(1));
+        broker.detach(&attached.session, 1, None);
+        assert!(broker.session("c").is_none());
+        assert!(broker.timers.is_empty());
+    }
+}
