@@ -321,6 +321,10 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
         broker.clone(),
         shutdown_rx.clone(),
     )));
+    tasks.push(tokio::spawn(broker::timers::run(
+        broker.clone(),
+        shutdown_rx.clone(),
+    )));
     tasks.push(tokio::spawn(broker::keepalive::run(
         broker.clone(),
         shutdown_rx.clone(),

@@ -3,6 +3,7 @@
 mod common;
 mod conformance;
 mod keepalive;
+mod lifecycle;
 mod limits;
 mod malformed;
 mod pipelined;

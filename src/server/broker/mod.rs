@@ -4,6 +4,7 @@
 //! No lock is held across an `.await`.
 
 pub mod keepalive;
+pub mod lifecycle;
 pub mod memory;
 pub mod message;
 pub mod pressure;
@@ -12,12 +13,16 @@ pub mod queue;
 mod restore;
 pub mod retain;
 pub mod session;
+pub mod timers;
 pub mod trie;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
+
+use lifecycle::{Action, Event, Phase};
+use timers::{Slot, Timers};
 
 pub use memory::MemoryBudget;
 pub use message::{Delivery, Message};
@@ -31,6 +36,11 @@ use crate::protocol::{reason, topic, RetainHandling, SubscriptionOptions, Will};
 use crate::server::metrics::Metrics;
 use crate::server::persist::{self, Gate};
 use crate::store::{Op, Store, StoredOwner, StoredSession};
+
+/// How long a new connection waits for the one it takes over to close: it handles what it had
+/// already received first. One that does not close in time (its task stuck in a write) is
+/// taken over regardless.
+const TAKEOVER_WAIT: Duration = Duration::from_secs(2);
 
 /// What the broker needs to know from the configuration.
 #[derive(Debug, Clone)]
@@ -75,6 +85,10 @@ pub struct Broker {
     pub started: Instant,
     /// The ACL's say on deliveries and wills, when one is configured.
     access: std::sync::OnceLock<Arc<dyn AccessCheck>>,
+    /// Will delays and session expiries of offline sessions.
+    pub timers: Timers,
+    /// Woken each time a connection detaches, for the takeovers that wait for one.
+    detached: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for Broker {
@@ -109,6 +123,8 @@ impl Broker {
             closing: AtomicBool::new(false),
             started: Instant::now(),
             access: std::sync::OnceLock::new(),
+            timers: Timers::default(),
+            detached: tokio::sync::Notify::new(),
         })
     }
 
@@ -225,8 +241,37 @@ impl Broker {
         }
     }
 
-    /// Attaches a connection to the client's session, taking it over from any connection that
-    /// holds it [MQTT-3.1.4-3], and discarding it first on clean start [MQTT-3.1.2-4].
+    /// Tells the connection holding `client_id`'s session, if any, to go, and waits until it
+    /// has detached: what it had already received (a DISCONNECT, say) is handled before a new
+    /// connection attaches [MQTT-3.14.4-3], and so decides the will and whether the session
+    /// outlives it [MQTT-3.1.2-6]. Gives up after [`TAKEOVER_WAIT`].
+    pub async fn take_over(&self, client_id: &str) {
+        let deadline = tokio::time::Instant::now() + TAKEOVER_WAIT;
+        loop {
+            let detached = self.detached.notified();
+            tokio::pin!(detached);
+            // Registered before the look, so that a detach right after it still wakes us.
+            detached.as_mut().enable();
+            {
+                let Some(session) = self.session(client_id) else {
+                    return;
+                };
+                let st = session.lock();
+                let Some(conn) = st.conn.as_ref() else {
+                    return;
+                };
+                conn.stats.kick.send(reason::SESSION_TAKEN_OVER);
+            }
+            if tokio::time::timeout_at(deadline, detached).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Attaches a connection to the client's session, resuming it or starting a new one as
+    /// [`lifecycle::step`] decides: discarded on clean start [MQTT-3.1.2-4], and never resumed
+    /// from a connection it was to end with [MQTT-3.1.2-6]. A connection still holding the
+    /// session (see [`Broker::take_over`]) is told to go [MQTT-3.1.4-3].
     pub fn attach(
         &self,
         client_id: &Arc<str>,
@@ -238,23 +283,64 @@ impl Broker {
         let mut ops = Vec::new();
         let mut sessions = self.sessions();
         let existing = sessions.get(client_id).cloned();
-        if let Some(old) = &existing {
-            let mut st = old.lock();
-            if let Some(conn) = st.conn.take() {
-                conn.stats.kick.send(reason::SESSION_TAKEN_OVER);
+        let mut pending_will = None;
+        let phase = match &existing {
+            None => Phase::Ended,
+            Some(old) => {
+                let mut st = old.lock();
+                match st.conn.take() {
+                    Some(conn) => {
+                        // Its will goes out when it closes, as a takeover's does.
+                        conn.stats.kick.send(reason::SESSION_TAKEN_OVER);
+                        Phase::Connected {
+                            expiry: st.expiry_interval,
+                        }
+                    }
+                    None => {
+                        drop(st);
+                        // The client is back or the session ends: either way its timers go
+                        // now, and whether a will was waiting decides the step.
+                        pending_will = self.timers.cancel(old);
+                        Phase::Offline {
+                            will_pending: pending_will.is_some(),
+                        }
+                    }
+                }
+            }
+        };
+        let mut resume = false;
+        let mut due_will = None;
+        for action in lifecycle::step(
+            phase,
+            Event::Attach {
+                clean_start,
+                expiry: expiry_interval,
+            },
+        )
+        .1
+        {
+            match action {
+                Action::PublishWill => due_will = pending_will.take(),
+                Action::Discard => {
+                    if let Some(old) = &existing {
+                        if self.unstore(&mut old.lock()) {
+                            ops.push(Op::DeleteSession {
+                                client_id: client_id.to_string(),
+                            });
+                        }
+                        self.drop_subscriptions(old);
+                    }
+                }
+                Action::Resume => resume = true,
+                Action::CancelTimers | Action::Fresh => {}
+                Action::ArmWill(_) | Action::ArmExpiry(_) | Action::End => {}
             }
         }
+        let mut discarded = None;
         let (session, present) = match existing {
-            Some(old) if !clean_start => (old, true),
+            Some(old) if resume => (old, true),
             other => {
-                if let Some(old) = other {
-                    if self.unstore(&mut old.lock()) {
-                        ops.push(Op::DeleteSession {
-                            client_id: client_id.to_string(),
-                        });
-                    }
-                    self.drop_subscriptions(&old);
-                }
+                discarded = other;
                 let fresh = Arc::new(Session::new(
                     client_id.clone(),
                     expiry_interval,
@@ -286,6 +372,12 @@ impl Broker {
             st.generation
         };
         drop(sessions);
+        if let (Some(will), Some(old)) = (due_will, &discarded) {
+            // Published as the ended session's: the ACL knows whose it was.
+            self.release_will(old, will);
+        }
+        // Its queue and state go now, not when some timer would have fired.
+        drop(discarded);
         let gate = Gate::new();
         self.commit(ops, Some(gate.clone()), vec![session.clone()]);
         Attached {
@@ -309,62 +401,74 @@ impl Broker {
         }
     }
 
-    /// Detaches a closed connection, publishing `will` if there is one. A session with no
-    /// expiry interval ends now; others wait offline until their interval runs out or the
-    /// client comes back.
-    pub fn detach(self: &Arc<Self>, session: &Arc<Session>, connection_id: u64, will: Option<Will>) {
-        let (expiry, generation) = {
-            let mut st = session.lock();
-            if st.conn.as_ref().map(|c| c.id) != Some(connection_id) {
-                // Taken over: the session now belongs to a newer connection.
-                drop(st);
-                if let Some(will) = will {
-                    self.publish_will(will, session, None);
-                }
-                return;
+    /// Detaches a closed connection. `will` is the will it still holds (none after DISCONNECT
+    /// 0x00). As [`lifecycle::step`] decides, the will goes out now or after its delay, and the
+    /// session ends now (expiry 0) or waits offline for its client or its expiry.
+    pub fn detach(&self, session: &Arc<Session>, connection_id: u64, will: Option<Will>) {
+        let mut will = will;
+        let mut st = session.lock();
+        if st.conn.as_ref().map(|c| c.id) != Some(connection_id) {
+            // Taken over without waiting for this close: the session is the new connection's
+            // and no delay can be cancelled by it any more.
+            drop(st);
+            if let Some(will) = will {
+                self.release_will(session, will);
             }
-            st.conn = None;
-            st.queue.set_offline(true);
-            // An offline session holds no publisher back.
-            st.wake_waiters();
-            st.offline_since_ms = Some(persist::now_ms());
-            let delayed = will
-                .as_ref()
-                .is_some_and(|w| w.delay_interval.min(st.expiry_interval) > 0);
-            if !delayed {
-                st.stored_will = None;
-            }
-            if st.expiry_interval > 0 {
-                let ops: Vec<Op> = self.session_op(session, &mut st).into_iter().collect();
-                drop(st);
-                self.commit(ops, None, Vec::new());
-                st = session.lock();
-            }
-            (st.expiry_interval, st.generation)
+            self.detached.notify_waiters();
+            return;
+        }
+        st.conn = None;
+        st.queue.set_offline(true);
+        // An offline session holds no publisher back.
+        st.wake_waiters();
+        st.offline_since_ms = Some(persist::now_ms());
+        let generation = st.generation;
+        let expiry = st.expiry_interval;
+        let closed = Event::Closed {
+            will_delay: will.as_ref().map(|w| w.delay_interval),
+            expiry,
         };
-        if let Some(will) = will {
-            self.publish_will(will, session, Some(generation));
+        let (_, actions) = lifecycle::step(Phase::Connected { expiry }, closed);
+        if !actions.iter().any(|a| matches!(a, Action::ArmWill(_))) {
+            st.stored_will = None;
         }
-        self.schedule_end(session, expiry, generation);
-    }
-
-    /// Ends the session at once (expiry 0) or after `expiry` seconds offline.
-    fn schedule_end(self: &Arc<Self>, session: &Arc<Session>, expiry: u32, generation: u64) {
-        match expiry {
-            0 => self.end_session(session, generation),
-            u32::MAX => {}
-            secs => {
-                let broker = self.clone();
-                let session = session.clone();
-                tokio::spawn(async move {
-                    tokio::time::sleep(Duration::from_secs(secs as u64)).await;
-                    broker.end_session(&session, generation);
-                });
+        let ops: Vec<Op> = if expiry > 0 {
+            self.session_op(session, &mut st).into_iter().collect()
+        } else {
+            Vec::new()
+        };
+        drop(st);
+        self.commit(ops, None, Vec::new());
+        for action in actions {
+            match action {
+                Action::PublishWill => {
+                    if let Some(will) = will.take() {
+                        self.release_will(session, will);
+                    }
+                }
+                Action::ArmWill(secs) => self.timers.arm(
+                    session,
+                    generation,
+                    Slot::Will,
+                    Duration::from_secs(secs.into()),
+                    will.take(),
+                ),
+                Action::ArmExpiry(secs) => self.timers.arm(
+                    session,
+                    generation,
+                    Slot::Expiry,
+                    Duration::from_secs(secs.into()),
+                    None,
+                ),
+                Action::End => self.end_session(session, generation),
+                Action::CancelTimers | Action::Discard | Action::Resume | Action::Fresh => {}
             }
         }
+        self.detached.notify_waiters();
     }
 
-    /// Removes a session if it is still offline at `generation`.
+    /// Removes a session if it is still offline at `generation`, with its timers; a will still
+    /// waiting for its delay goes out, the session having ended (v5 3.1.3.2.2).
     fn end_session(&self, session: &Arc<Session>, generation: u64) {
         let mut sessions = self.sessions();
         let stored = {
@@ -381,12 +485,52 @@ impl Broker {
             sessions.remove(&session.client_id);
         }
         drop(sessions);
+        let pending_will = self.timers.cancel(session);
         self.drop_subscriptions(session);
         if stored {
             let op = Op::DeleteSession {
                 client_id: session.client_id.to_string(),
             };
             self.commit(vec![op], None, Vec::new());
+        }
+        let phase = Phase::Offline {
+            will_pending: pending_will.is_some(),
+        };
+        if lifecycle::step(phase, Event::ExpiryDue)
+            .1
+            .contains(&Action::PublishWill)
+        {
+            if let Some(will) = pending_will {
+                self.release_will(session, will);
+            }
+        }
+    }
+
+    /// Publishes `session`'s will now, if the ACL allows its topic.
+    fn release_will(&self, session: &Arc<Session>, will: Will) {
+        let message = Message::from_will(will, Some(session.client_id.clone()));
+        if self.will_allowed(session, &message.topic) {
+            self.publish(message, Vec::new(), None);
+        }
+    }
+
+    /// Publishes the will whose delay ran out, and takes it out of the session's record.
+    fn will_due(&self, session: &Arc<Session>, will: Will) {
+        let op = {
+            let mut st = session.lock();
+            st.stored_will = None;
+            if st.is_durable() {
+                self.session_op(session, &mut st)
+            } else {
+                None
+            }
+        };
+        let message = Message::from_will(will, Some(session.client_id.clone()));
+        // The ACL may have changed (SIGHUP) while the will waited.
+        if self.will_allowed(session, &message.topic) {
+            self.publish(message, op.into_iter().collect(), None);
+        } else {
+            self.commit(op.into_iter().collect(), None, Vec::new());
         }
     }
 

@@ -1,14 +1,13 @@
-//! Publishing: the retained store, routing through the trie to each matching session once,
-//! and wills (now, or after their delay). With an ACL, each receiver's read access to the
-//! concrete topic is checked at routing time, and a will's write access when it falls due.
+//! Publishing: the retained store, routing through the trie to each matching session once.
+//! With an ACL, each receiver's read access to the concrete topic is checked at routing time,
+//! and a will's write access when it falls due.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use smallvec::SmallVec;
 
 use super::{read, write, Broker, Delivery, Enqueued, Message, Session};
-use crate::protocol::{QoS, Will};
+use crate::protocol::QoS;
 use crate::server::persist::{self, Gate};
 use crate::store::Op;
 
@@ -51,7 +50,7 @@ impl Broker {
     }
 
     /// Whether `session`'s will may go out on `topic` now; logs the refusal.
-    fn will_allowed(&self, session: &Session, topic: &str) -> bool {
+    pub(super) fn will_allowed(&self, session: &Session, topic: &str) -> bool {
         let allowed = self
             .access
             .get()
@@ -167,60 +166,5 @@ impl Broker {
             paced,
             gate: gate.filter(|_| waits),
         }
-    }
-
-    /// Publishes a will message, now or after its delay if the session is still offline then
-    /// [MQTT-3.1.3-9]. `generation` is the session generation whose disconnect released it
-    /// (`None` when the session was taken over: no delay applies then).
-    pub fn publish_will(self: &Arc<Self>, will: Will, session: &Arc<Session>, generation: Option<u64>) {
-        let delay = match generation {
-            Some(_) => will.delay_interval.min(session.lock().expiry_interval),
-            None => 0,
-        };
-        let message = Message::from_will(will, Some(session.client_id.clone()));
-        match generation {
-            // Checked against the ACL when it falls due.
-            Some(generation) if delay > 0 => {
-                self.schedule_will(message, session, generation, Duration::from_secs(delay as u64))
-            }
-            _ => {
-                if self.will_allowed(session, &message.topic) {
-                    self.publish(message, Vec::new(), None);
-                }
-            }
-        }
-    }
-
-    /// Publishes `message` as the session's will after `delay`, unless the client is back.
-    pub(super) fn schedule_will(
-        self: &Arc<Self>,
-        message: Message,
-        session: &Arc<Session>,
-        generation: u64,
-        delay: Duration,
-    ) {
-        let broker = self.clone();
-        let session = session.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(delay).await;
-            let op = {
-                let mut st = session.lock();
-                if st.generation != generation || st.conn.is_some() {
-                    return;
-                }
-                st.stored_will = None;
-                if st.is_durable() {
-                    broker.session_op(&session, &mut st)
-                } else {
-                    None
-                }
-            };
-            // The ACL may have changed (SIGHUP) while the will waited.
-            if broker.will_allowed(&session, &message.topic) {
-                broker.publish(message, op.into_iter().collect(), None);
-            } else {
-                broker.commit(op.into_iter().collect(), None, Vec::new());
-            }
-        });
     }
 }

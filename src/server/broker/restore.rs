@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::timers::Slot;
 use super::{write, Broker, Delivery, Message, Session, Subscriber};
 use crate::protocol::{topic, QoS};
 use crate::server::persist::{self, message_from_record};
@@ -21,7 +22,8 @@ pub struct Restored {
     pub retained: usize,
     /// Sessions, messages and retained messages dropped because they expired meanwhile.
     pub expired: usize,
-    /// Wills published because their session ended while the broker was down.
+    /// Wills published because their delay or session ended while the broker was down, or
+    /// waiting for the rest of their delay.
     pub wills: usize,
 }
 
@@ -55,10 +57,7 @@ impl Broker {
                     client_id: record.client_id.clone(),
                 });
                 if let Some(w) = will {
-                    due_wills.push((
-                        Message::from_will(persist::will_from_record(w), Some(client_id)),
-                        None,
-                    ));
+                    due_wills.push(Message::from_will(persist::will_from_record(w), Some(client_id)));
                 }
                 continue;
             };
@@ -112,19 +111,25 @@ impl Broker {
             }
             if let Some(w) = will {
                 let delay = w.delay_interval.min(record.expiry_interval);
-                let message = Message::from_will(persist::will_from_record(w), Some(client_id.clone()));
+                let will = persist::will_from_record(w);
                 match remaining_secs(offline_since, delay, now_ms) {
-                    Some(secs) => due_wills.push((message, Some((session.clone(), secs)))),
-                    None => due_wills.push((message, None)),
+                    Some(secs) => {
+                        restored.wills += 1;
+                        self.timers
+                            .arm(&session, 0, Slot::Will, Duration::from_secs(secs), Some(will));
+                    }
+                    None => {
+                        // Its delay ran out while the broker was down: out now, and out of the record.
+                        let mut st = session.lock();
+                        st.stored_will = None;
+                        cleanup.extend(self.session_op(&session, &mut st));
+                        due_wills.push(Message::from_will(will, Some(client_id.clone())));
+                    }
                 }
             }
             if left != u64::MAX {
-                let broker = self.clone();
-                let session = session.clone();
-                tokio::spawn(async move {
-                    tokio::time::sleep(Duration::from_secs(left)).await;
-                    broker.end_session(&session, 0);
-                });
+                self.timers
+                    .arm(&session, 0, Slot::Expiry, Duration::from_secs(left), None);
             }
             self.sessions().insert(client_id, session);
             restored.sessions += 1;
@@ -144,14 +149,9 @@ impl Broker {
         }
         self.commit(cleanup, None, Vec::new());
         // Wills go out once every session is back, so their subscribers receive them.
-        for (message, delayed) in due_wills {
+        for message in due_wills {
             restored.wills += 1;
-            match delayed {
-                Some((session, secs)) => self.schedule_will(message, &session, 0, Duration::from_secs(secs)),
-                None => {
-                    self.publish(message, Vec::new(), None);
-                }
-            }
+            self.publish(message, Vec::new(), None);
         }
         restored
     }

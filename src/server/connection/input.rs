@@ -8,6 +8,7 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use bytes::BytesMut;
+use futures_util::FutureExt;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// A stream a connection is served on.
@@ -82,10 +83,52 @@ pub trait Input: AsyncRead + Unpin {
     fn poll_waiting(&mut self, _cx: &mut Context<'_>) -> Poll<()> {
         Poll::Ready(())
     }
+
+    /// Appends to `rbuf` what the stream holds now, without waiting: `None` when it holds
+    /// nothing. By default what the runtime already knows to be readable.
+    fn read_now(&mut self, rbuf: &mut BytesMut) -> Option<io::Result<usize>>
+    where
+        Self: Sized,
+    {
+        read(self, rbuf, crate::server::connection::READ_CHUNK)
+            .now_or_never()
+            .map(|r| r.map(|(n, _)| n))
+    }
+}
+
+/// Reads from the socket behind `fd` at once. The runtime learns that a socket is readable
+/// only when it next polls for events, which may come after it saw bytes that another socket
+/// received later; asking the socket itself has no such lag. The descriptor is duplicated for
+/// the read (the socket is non-blocking either way): this is for the rare moment a connection
+/// is taken over, not for every read.
+#[cfg(unix)]
+fn read_socket_now<S: std::io::Read + From<std::os::fd::OwnedFd>>(
+    fd: std::os::fd::BorrowedFd<'_>,
+    rbuf: &mut BytesMut,
+) -> Option<io::Result<usize>> {
+    let mut socket = match fd.try_clone_to_owned() {
+        Ok(owned) => S::from(owned),
+        Err(e) => return Some(Err(e)),
+    };
+    let start = rbuf.len();
+    rbuf.resize(start + crate::server::connection::READ_CHUNK, 0);
+    let read = socket.read(&mut rbuf[start..]);
+    rbuf.truncate(start + *read.as_ref().unwrap_or(&0));
+    match read {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
+        other => Some(other),
+    }
 }
 
 impl Input for tokio::net::tcp::ReadHalf<'_> {
     const WAITS: bool = true;
+
+    #[cfg(unix)]
+    fn read_now(&mut self, rbuf: &mut BytesMut) -> Option<io::Result<usize>> {
+        use std::os::fd::AsFd;
+        let stream: &tokio::net::TcpStream = self.as_ref();
+        read_socket_now::<std::net::TcpStream>(stream.as_fd(), rbuf)
+    }
 
     fn poll_waiting(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         // A peek of one byte into the stack: the socket's readiness, no buffer taken.
@@ -96,7 +139,13 @@ impl Input for tokio::net::tcp::ReadHalf<'_> {
 }
 
 #[cfg(unix)]
-impl Input for tokio::net::unix::ReadHalf<'_> {}
+impl Input for tokio::net::unix::ReadHalf<'_> {
+    fn read_now(&mut self, rbuf: &mut BytesMut) -> Option<io::Result<usize>> {
+        use std::os::fd::AsFd;
+        let stream: &tokio::net::UnixStream = self.as_ref();
+        read_socket_now::<std::os::unix::net::UnixStream>(stream.as_fd(), rbuf)
+    }
+}
 
 /// TLS and WebSocket streams: their own layers buffer anyway.
 impl<T: AsyncRead> Input for &mut tokio::io::ReadHalf<T> {}

@@ -209,14 +209,22 @@ where
         tokio::select! {
             biased;
             told = stats.kick.told() => {
-                return match told {
+                let code = match told {
                     Told::Trim => {
                         trim = true;
                         continue;
                     }
-                    Told::Close(reason::SERVER_SHUTTING_DOWN) => Close::Shutdown,
-                    Told::Close(reason::KEEP_ALIVE_TIMEOUT) => Close::KeepAliveTimeout,
-                    Told::Close(code) => Close::Kicked(code),
+                    Told::Close(code) => code,
+                };
+                if code == reason::SESSION_TAKEN_OVER {
+                    if let Some(close) = handle_received(ctx, st, reader, rbuf) {
+                        return close;
+                    }
+                }
+                return match code {
+                    reason::SERVER_SHUTTING_DOWN => Close::Shutdown,
+                    reason::KEEP_ALIVE_TIMEOUT => Close::KeepAliveTimeout,
+                    code => Close::Kicked(code),
                 };
             }
             written = writer.write(&st.out), if !st.out.is_empty() => {
@@ -374,6 +382,39 @@ fn process_input(ctx: &ListenerContext, st: &mut ConnState, rbuf: &mut BytesMut)
     }
 }
 
+/// Most reads a connection taken over makes of what its client had already sent.
+const TAKEN_OVER_READS: usize = 16;
+
+/// Handles, for a connection being taken over, the packets its client had already sent: those
+/// in the read buffer and those waiting in the socket, without waiting for more. A DISCONNECT
+/// among them decides the will and the session's expiry [MQTT-3.14.4-3] before the new
+/// connection attaches. Packets held back by flow control are handled too: the queues take
+/// them past their bound, and the connection ends. Returns how the packets ended the
+/// connection, if they did.
+fn handle_received<R: Input>(
+    ctx: &ListenerContext,
+    st: &mut ConnState,
+    reader: &mut R,
+    rbuf: &mut BytesMut,
+) -> Option<Close> {
+    for _ in 0..TAKEN_OVER_READS {
+        loop {
+            st.paced_on.clear();
+            if let Err(close) = process_input(ctx, st, rbuf) {
+                return Some(close);
+            }
+            if st.paced_on.is_empty() {
+                break;
+            }
+        }
+        match reader.read_now(rbuf) {
+            Some(Ok(n)) if n > 0 => add(&ctx.broker.metrics.bytes_received, n as u64),
+            _ => return None,
+        }
+    }
+    None
+}
+
 /// Ends a connection: tells a v5 client why, publishes the will when due, detaches the session.
 async fn finish<W: AsyncWrite + Unpin>(
     ctx: &ListenerContext,
@@ -398,6 +439,13 @@ async fn finish<W: AsyncWrite + Unpin>(
             client_id = %st.client_id, peer = %st.stats.peer, reason = %other, "client disconnected"
         ),
     }
+    // [MQTT-3.1.2-8] the will goes out unless the client disconnected normally (a server that
+    // shuts down closes the connection, so wills go out then too). Detached before the
+    // goodbye is written: a new connection taking the session over waits for this.
+    let publish_will = !matches!(close, Close::Normal { with_will: false });
+    let will = st.will.take().filter(|_| publish_will).map(|w| *w);
+    broker.metrics.client_disconnected();
+    broker.detach(&st.session, st.connection_id, will);
     if let Some(code) = server_reason.filter(|_| st.version.is_v5()) {
         // DISCONNECT may carry a reason string whatever Request Problem Information said.
         let reason_string = match &close {
@@ -418,10 +466,4 @@ async fn finish<W: AsyncWrite + Unpin>(
         }
     }
     let _ = writer.shutdown().await;
-    // [MQTT-3.1.2-8] the will goes out unless the client disconnected normally (a server that
-    // shuts down closes the connection, so wills go out then too).
-    let publish_will = !matches!(close, Close::Normal { with_will: false });
-    let will = st.will.take().filter(|_| publish_will).map(|w| *w);
-    broker.metrics.client_disconnected();
-    broker.detach(&st.session, st.connection_id, will);
 }

@@ -193,6 +193,9 @@ pub async fn accept(
             ));
         }
     }
+    // [MQTT-3.1.4-3] a connection holding the session goes first, having handled what it
+    // had already received; only then is it known what is left of the session.
+    ctx.broker.take_over(&client_id).await;
     let mut clean_start = connect.clean_start;
     if !clean_start && ctx.auth.owned_by_another(&client_id, username) {
         tracing::info!(client_id = %client_id, %peer, "the session belongs to another user; starting a new one");
