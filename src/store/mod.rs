@@ -21,6 +21,7 @@ mod inspect;
 mod legacy;
 mod open;
 mod overlay;
+mod page;
 mod record;
 mod scan;
 mod tables;
@@ -45,6 +46,7 @@ pub use types::{
 };
 pub use verify::{Check, Verification};
 
+pub use writer::OnRead;
 use writer::{Request, Stats};
 
 /// An open data directory. Dropping it (or [`Store::close`]) makes everything submitted durable,
@@ -104,6 +106,26 @@ impl Store {
         }
     }
 
+    /// Reads up to `limit` of `client_id`'s queued deliveries from position `from` on, in
+    /// order, once everything submitted before the call is committed; `reply` runs on the
+    /// writer thread with what was found (see [`Store::submit`] on what a callback may do).
+    pub fn read_deliveries(&self, client_id: &str, from: u64, limit: usize, reply: OnRead) {
+        let request = Request::ReadDeliveries {
+            client_id: client_id.to_string(),
+            from,
+            limit,
+            reply,
+        };
+        let Some(tx) = &self.tx else {
+            fail(request);
+            return;
+        };
+        if let Err(mpsc::SendError(request)) = tx.send(request) {
+            tracing::error!("the store writer thread is gone; a queue could not be read back");
+            fail(request);
+        }
+    }
+
     /// Blocks until everything submitted before the call is durably committed (fsynced, also
     /// with [`StoreDurability::Periodic`]). Returns at once if the writer thread is gone.
     pub fn flush(&self) {
@@ -148,12 +170,13 @@ impl Drop for Store {
 
 /// Answers a submission the writer will never see.
 fn fail(request: Request) {
-    if let Request::Submit {
-        on_commit: Some(on_commit),
-        ..
-    } = request
-    {
-        on_commit(false);
+    match request {
+        Request::Submit {
+            on_commit: Some(on_commit),
+            ..
+        } => on_commit(false),
+        Request::ReadDeliveries { reply, .. } => reply(Err("the store is closed".into())),
+        _ => {}
     }
 }
 

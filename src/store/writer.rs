@@ -17,7 +17,7 @@ use std::time::Instant;
 use redb::{Database, Durability};
 
 use super::apply::Tables;
-use super::types::{Op, StoreDurability, StoreStats};
+use super::types::{Op, StoreDurability, StoreStats, StoredDelivery};
 
 /// Runs once the ops of a submission are committed (`true`) or failed to commit (`false`).
 pub(crate) type OnCommit = Box<dyn FnOnce(bool) + Send>;
@@ -35,7 +35,17 @@ pub(crate) enum Request {
     },
     /// Answered once everything queued before it is durably committed.
     Flush(Sender<()>),
+    /// Reads part of a session's queue, after everything queued before it is committed.
+    ReadDeliveries {
+        client_id: String,
+        from: u64,
+        limit: usize,
+        reply: OnRead,
+    },
 }
+
+/// Called with the deliveries a [`Request::ReadDeliveries`] found, or why it could not read.
+pub type OnRead = Box<dyn FnOnce(Result<Vec<(u64, StoredDelivery)>, String>) + Send>;
 
 /// Counters shared between the writer thread and `Store::stats`.
 #[derive(Default)]
@@ -142,6 +152,7 @@ impl Writer {
         let mut ops = Vec::new();
         let mut callbacks = Vec::new();
         let mut flushes = Vec::new();
+        let mut reads = Vec::new();
         for request in batch {
             match request {
                 Request::Submit {
@@ -152,6 +163,12 @@ impl Writer {
                     callbacks.extend(on_commit);
                 }
                 Request::Flush(done) => flushes.push(done),
+                Request::ReadDeliveries {
+                    client_id,
+                    from,
+                    limit,
+                    reply,
+                } => reads.push((client_id, from, limit, reply)),
             }
         }
         let durable = match self.durability {
@@ -174,6 +191,19 @@ impl Writer {
         for done in flushes {
             // The flusher may have given up waiting; nothing to do about that.
             let _ = done.send(());
+        }
+        // After the commit: a read sees every delivery submitted before it.
+        for (client_id, from, limit, reply) in reads {
+            let found = panic::catch_unwind(AssertUnwindSafe(|| {
+                super::page::read_deliveries(&self.db, &client_id, from, limit)
+            }))
+            .unwrap_or_else(|payload| Err(format!("panic: {}", panic_message(&payload))));
+            if let Err(error) = &found {
+                tracing::error!(path = %self.path.display(), %client_id, %error, "reading a queue back from the store failed");
+            }
+            if panic::catch_unwind(AssertUnwindSafe(|| reply(found))).is_err() {
+                tracing::error!("a store read callback panicked; the writer carries on");
+            }
         }
     }
 

@@ -6,5 +6,6 @@ mod crash;
 mod group_commit;
 mod migrate;
 mod ops;
+mod page;
 mod refuse;
 mod round_trip;
