@@ -27,7 +27,7 @@ use super::listener::ws::OversizeMessage;
 use super::metrics::{add, add_own, ConnStats};
 use super::peer::Peer;
 use super::persist::GateState;
-use crate::protocol::{self, reason, Disconnect, FrameError, Packet};
+use crate::protocol::{self, reason, Disconnect, FrameError, Packet, Sender};
 
 /// Stop reading and stop draining the session queue past this many unsent bytes.
 const WRITE_HIGH_WATER: usize = 256 * 1024;
@@ -344,12 +344,13 @@ fn process_input(ctx: &ListenerContext, st: &mut ConnState, rbuf: &mut BytesMut)
                 })
             }
         };
-        let bytes = rbuf.split_to(frame.len);
+        let bytes = protocol::take_frame(rbuf, frame.len);
         add(&ctx.broker.metrics.messages_received, 1);
-        let packet = protocol::decode(st.version, &bytes).map_err(|e| Close::Error {
-            reason: e.reason_code(),
-            detail: e.to_string(),
-        })?;
+        let packet =
+            protocol::decode_shared(st.version, Sender::Client, bytes).map_err(|e| Close::Error {
+                reason: e.reason_code(),
+                detail: e.to_string(),
+            })?;
         handler::handle(ctx, st, packet)?;
         handled += 1;
     }
