@@ -7,15 +7,20 @@
 //! - framing agrees with itself: a size limit only turns a frame into `TooLarge`, every strict
 //!   prefix of a whole frame asks for more bytes;
 //! - decode → encode → decode gives the same model (after the normalisations 3.1.1 forces);
+//! - as a packet from a server (a PUBLISH may carry Subscription Identifiers), with the payload
+//!   shared rather than copied: it decodes as from a client unless it carries one, and a PUBLISH
+//!   re-encodes to the same packet;
 //! - a PUBLISH forwarded to a subscriber of the other version loses only what that version
 //!   cannot carry;
 //! - the topic functions agree with MQTT's matching rules on the names and filters seen.
 
 #![no_main]
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use libfuzzer_sys::fuzz_target;
-use robustmq::protocol::{self, reason, topic, DecodeError, Frame, FrameError, Packet, Publish, Version};
+use robustmq::protocol::{
+    self, reason, topic, DecodeError, Frame, FrameError, Packet, Publish, Sender, Version,
+};
 
 const VERSIONS: [Version; 3] = [Version::V3_1, Version::V3_1_1, Version::V5];
 
@@ -59,6 +64,7 @@ fuzz_target!(|data: &[u8]| {
                 }
                 Err(e) => check_error(&e),
             }
+            from_server(version, bytes);
         }
         match protocol::decode_connect(bytes, frame.body_start) {
             Ok(connect) => {
@@ -76,6 +82,23 @@ fuzz_target!(|data: &[u8]| {
     }
     check_matching(&topics);
 });
+
+/// The frame as a server's packet: the same as a client's but for Subscription Identifiers, and a
+/// PUBLISH with them encodes back to the same packet.
+fn from_server(version: Version, bytes: &[u8]) {
+    let shared = protocol::decode_shared(version, Sender::Server, Bytes::copy_from_slice(bytes));
+    match (&shared, protocol::decode(version, bytes)) {
+        (Ok(Packet::Publish(p)), _) if !p.subscription_ids.is_empty() => {
+            let mut out = BytesMut::new();
+            protocol::encode_publish(version, p, &mut out).expect("a decoded PUBLISH encodes");
+            let again = protocol::decode_shared(version, Sender::Server, out.freeze());
+            assert_eq!(again.as_ref(), shared.as_ref(), "{version} round trip from a server");
+        }
+        (Ok(packet), Ok(from_client)) => assert_eq!(packet, &from_client, "{version}"),
+        (Err(e), _) => check_error(e),
+        (Ok(packet), Err(e)) => panic!("{version}: decodes from a server only: {packet:?} ({e})"),
+    }
+}
 
 /// `next_frame` with a limit differs from the unlimited call only by refusing what is larger.
 fn check_limit(buf: &[u8], unlimited: &Result<Option<Frame>, FrameError>, limit: usize) {

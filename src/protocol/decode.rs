@@ -1,10 +1,15 @@
-//! Decoding: one framed packet's bytes → the version-neutral model, through mqtt-proto.
+//! Decoding: one framed packet's bytes → the version-neutral model, through mqtt-proto except
+//! for PUBLISH (see `decode_publish`).
 
+use std::ops::Range;
 use std::sync::Arc;
+
+use bytes::Bytes;
 
 use mqtt_proto::{v3, v5, PollHeader, QoS as CodecQoS};
 use thiserror::Error;
 
+use super::decode_publish::decode_publish;
 use super::frame::next_frame;
 use super::packet::*;
 use super::reason;
@@ -92,14 +97,6 @@ fn qos(q: CodecQoS) -> QoS {
     }
 }
 
-fn qos_pid(q: mqtt_proto::QosPid) -> (QoS, u16) {
-    match q {
-        mqtt_proto::QosPid::Level0 => (QoS::AtMostOnce, 0),
-        mqtt_proto::QosPid::Level1(p) => (QoS::AtLeastOnce, p.value()),
-        mqtt_proto::QosPid::Level2(p) => (QoS::ExactlyOnce, p.value()),
-    }
-}
-
 fn user_props(props: Vec<v5::UserProperty>) -> Vec<UserProperty> {
     props.into_iter().map(|p| (p.name, p.value)).collect()
 }
@@ -173,31 +170,74 @@ pub fn decode_connect(frame: &[u8], body_start: usize) -> Result<Connect, Decode
     }
 }
 
-/// Decodes one whole packet (fixed header included) for a connection of `version`.
+/// Which side of a connection sent a packet: a few rules differ (only a server may put
+/// Subscription Identifiers in a PUBLISH).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sender {
+    /// The packet came from a client: the broker's view.
+    Client,
+    /// The packet came from a server: the client's view.
+    Server,
+}
+
+/// Decodes one whole packet (fixed header included) that a client sent on a connection of
+/// `version`. A PUBLISH payload is copied out of `frame`; [`decode_shared`] slices it instead.
 ///
 /// A packet ends where its fields end: bytes left over after them make it malformed (v5 and
 /// 3.1.1 [MQTT-3.1.4-1] for CONNECT, sections 3.4 to 3.14 for the others, whose layouts leave
 /// no room for more). mqtt-proto reads what the fields need and ignores the rest.
 pub fn decode(version: Version, frame: &[u8]) -> Result<Packet, DecodeError> {
+    decode_with(version, Sender::Client, frame, |range| {
+        Bytes::copy_from_slice(&frame[range])
+    })
+}
+
+/// Decodes one whole packet that `sender` sent, as [`decode`] does; a PUBLISH payload is a slice
+/// of `frame`, which it keeps alive.
+pub fn decode_shared(version: Version, sender: Sender, frame: Bytes) -> Result<Packet, DecodeError> {
+    decode_with(version, sender, &frame, |range| frame.slice(range))
+}
+
+fn decode_with(
+    version: Version,
+    sender: Sender,
+    frame: &[u8],
+    payload: impl FnOnce(Range<usize>) -> Bytes,
+) -> Result<Packet, DecodeError> {
     let incomplete = || DecodeError::Malformed("remaining length shorter than the packet's fields".into());
     let found = next_frame(frame, usize::MAX)
         .map_err(|e| DecodeError::Malformed(e.to_string()))?
         .ok_or_else(incomplete)?;
-    let body = &frame[found.body_start..found.len];
-    let (remaining, total) = (body.len() as u32, found.len as u32);
-    let packet = if version.is_v5() {
-        let header = v5::Header::new_with(found.header, remaining, total).map_err(from_v5)?;
-        let packet = decode_exact(header, body, from_v5)?;
-        check_strings_v5(&packet)?;
-        from_v5_packet(packet)?
+    let packet = if found.header >> 4 == 3 {
+        let publish = decode_publish(version, sender, &frame[..found.len], found.body_start, payload)?;
+        Packet::Publish(publish)
     } else {
-        let header = v3::Header::new_with(found.header, remaining, total).map_err(from_common)?;
-        let packet = decode_exact(header, body, from_common)?;
-        check_strings_v3(&packet)?;
-        from_v3_packet(version, packet)?
+        decode_other(version, frame, found.body_start, found.len)?
     };
     check_packet(&packet)?;
     Ok(packet)
+}
+
+/// Every packet but PUBLISH, through mqtt-proto.
+fn decode_other(
+    version: Version,
+    frame: &[u8],
+    body_start: usize,
+    len: usize,
+) -> Result<Packet, DecodeError> {
+    let body = &frame[body_start..len];
+    let (remaining, total) = (body.len() as u32, len as u32);
+    if version.is_v5() {
+        let header = v5::Header::new_with(frame[0], remaining, total).map_err(from_v5)?;
+        let packet = decode_exact(header, body, from_v5)?;
+        check_strings_v5(&packet)?;
+        from_v5_packet(packet)
+    } else {
+        let header = v3::Header::new_with(frame[0], remaining, total).map_err(from_common)?;
+        let packet = decode_exact(header, body, from_common)?;
+        check_strings_v3(&packet)?;
+        from_v3_packet(version, packet)
+    }
 }
 
 /// Decodes a body that must hold exactly the packet's fields.
@@ -269,10 +309,8 @@ fn check_strings_v5(packet: &v5::Packet) -> Result<(), DecodeError> {
             }
             Ok(())
         }
-        P::Publish(p) => {
-            no_nul_opt("content type", &p.properties.content_type)?;
-            no_nul_user(&p.properties.user_properties)
-        }
+        // Decoded by decode_publish, never here.
+        P::Publish(_) => Ok(()),
         P::Puback(a) => ack_strings(&a.properties.reason_string, &a.properties.user_properties),
         P::Pubrec(a) => ack_strings(&a.properties.reason_string, &a.properties.user_properties),
         P::Pubrel(a) => ack_strings(&a.properties.reason_string, &a.properties.user_properties),
@@ -344,24 +382,7 @@ fn from_v3_packet(version: Version, packet: v3::Packet) -> Result<Packet, Decode
             auth_method: None,
             auth_data: None,
         })),
-        v3::Packet::Publish(p) => {
-            if p.topic_name.is_empty() {
-                // [MQTT-4.7.3-1] topic names are at least one character long
-                return Err(DecodeError::TopicName("empty topic name".into()));
-            }
-            let (qos, packet_id) = qos_pid(p.qos_pid);
-            Packet::Publish(Publish {
-                dup: p.dup,
-                qos,
-                retain: p.retain,
-                topic: Arc::from(&*p.topic_name),
-                packet_id,
-                payload: p.payload,
-                properties: MessageProperties::default(),
-                topic_alias: None,
-                subscription_ids: Vec::new(),
-            })
-        }
+        v3::Packet::Publish(_) => return Err(not_here()),
         v3::Packet::Puback(pid) => Packet::Puback(Ack::success(pid.value())),
         v3::Packet::Pubrec(pid) => Packet::Pubrec(Ack::success(pid.value())),
         v3::Packet::Pubrel(pid) => Packet::Pubrel(Ack::success(pid.value())),
@@ -416,15 +437,9 @@ fn from_v3_packet(version: Version, packet: v3::Packet) -> Result<Packet, Decode
     })
 }
 
-fn message_properties_v5(p: &v5::PublishProperties) -> MessageProperties {
-    MessageProperties {
-        payload_format_utf8: p.payload_is_utf8,
-        message_expiry: p.message_expiry_interval,
-        content_type: p.content_type.clone(),
-        response_topic: p.response_topic.as_ref().map(|t| Arc::from(&**t)),
-        correlation_data: p.correlation_data.clone(),
-        user_properties: user_props(p.user_properties.clone()),
-    }
+/// PUBLISH reaching mqtt-proto's model: `decode_publish` reads every one, so this cannot happen.
+fn not_here() -> DecodeError {
+    DecodeError::Malformed("PUBLISH decoded by the wrong decoder".into())
 }
 
 fn ack_v5(pid: mqtt_proto::Pid, reason: u8, reason_string: Option<Arc<str>>) -> Ack {
@@ -484,31 +499,7 @@ fn from_v5_packet(packet: v5::Packet) -> Result<Packet, DecodeError> {
                 auth_data: props.auth_data,
             }))
         }
-        v5::Packet::Publish(p) => {
-            if p.properties.subscription_id.is_some() {
-                // [MQTT-3.3.4-6] a PUBLISH from a client carries no subscription identifier
-                return Err(DecodeError::Protocol(
-                    "subscription identifier in a client PUBLISH".into(),
-                ));
-            }
-            if p.properties.topic_alias == Some(0) {
-                // [MQTT-3.3.2-8] topic alias 0 is not permitted
-                return Err(DecodeError::Protocol("topic alias 0".into()));
-            }
-            let (qos, packet_id) = qos_pid(p.qos_pid);
-            let properties = message_properties_v5(&p.properties);
-            Packet::Publish(Publish {
-                dup: p.dup,
-                qos,
-                retain: p.retain,
-                topic: Arc::from(&*p.topic_name),
-                packet_id,
-                payload: p.payload,
-                properties,
-                topic_alias: p.properties.topic_alias,
-                subscription_ids: Vec::new(),
-            })
-        }
+        v5::Packet::Publish(_) => return Err(not_here()),
         v5::Packet::Puback(a) => {
             Packet::Puback(ack_v5(a.pid, a.reason_code as u8, a.properties.reason_string))
         }

@@ -15,3 +15,5 @@ mod interop;
 mod lifecycle;
 mod output;
 mod roundtrip;
+#[path = "../support/wire.rs"]
+mod wire;

@@ -1,6 +1,9 @@
 //! What `robustmq sub` prints: the payload, `-v`, `-F`, `--json` (with v5 properties), `-N`.
 
-use crate::harness::{Broker, Kind};
+use std::io::Write;
+
+use crate::harness::{client, drain, read_packet, send_connack, Broker, FakeBroker, Kind};
+use crate::wire;
 
 /// Publishes one retained message with MQTT 5 properties, for `sub -C 1` to print.
 fn retained_with_properties(broker: &Broker, topic: &str, payload: &str) {
@@ -174,5 +177,52 @@ fn debug_prints_every_packet() {
          Client dbg-client sending PUBREL (Mid: 1, RC:0)\n\
          Client dbg-client received PUBCOMP (Mid: 1, RC:0)\n\
          Client dbg-client sending DISCONNECT (0)\n"
+    );
+}
+
+/// `robustmq sub` against a fake broker that sends one v5 PUBLISH on "ids/t" carrying two
+/// Subscription Identifiers (7, and 200,000 in three bytes) once the SUBSCRIBE is in.
+fn with_two_subscription_ids(format: &[&str]) -> String {
+    let fake = FakeBroker::start(|stream, level| {
+        send_connack(stream, level);
+        let Some((0x82, subscribe)) = read_packet(stream) else {
+            return;
+        };
+        stream
+            .write_all(&[0x90, 4, subscribe[0], subscribe[1], 0, 0])
+            .unwrap();
+        let mut publish = wire::Publish::new(wire::Level::V5, "ids/t", b"both");
+        publish.props = wire::Props::new()
+            .var_int(wire::prop::SUBSCRIPTION_IDENTIFIER, 7)
+            .var_int(wire::prop::SUBSCRIPTION_IDENTIFIER, 200_000);
+        stream.write_all(&publish.bytes()).unwrap();
+        drain(stream);
+    });
+    let mut args = vec!["-t", "ids/#", "-C", "1", "-V", "5"];
+    args.extend_from_slice(format);
+    let out = client("sub", fake.port(), &args)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8(out).unwrap()
+}
+
+// v5 3.3.4 [MQTT-3.3.4-4]: a server that sends one copy of a message matching several
+// subscriptions puts in all their Subscription Identifiers; the client reads and shows them all.
+#[test]
+fn every_subscription_identifier_of_a_message_shows() {
+    assert_eq!(
+        with_two_subscription_ids(&["--json"]),
+        concat!(
+            r#"{"topic":"ids/t","payload":"both","qos":0,"retain":false,"properties":{"#,
+            r#""subscription_identifiers":[7,200000]}}"#,
+            "\n"
+        )
+    );
+    assert_eq!(
+        with_two_subscription_ids(&["-F", "%t %S %p"]),
+        "ids/t 7,200000 both\n"
     );
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::timeout;
 
@@ -58,7 +58,7 @@ where
             };
             // The CONNECT could not be decoded, so the client's Maximum Packet Size is unknown;
             // this CONNACK, without properties, is the smallest there is.
-            refuse(writer, version, connack, usize::MAX).await;
+            refuse(reader, writer, version, connack, usize::MAX).await;
             return None;
         }
         Ok(Err(ConnectFailure::Close(detail))) => {
@@ -83,14 +83,28 @@ where
     if let Some(refusal) = refusal {
         // The accept loop logs a spell of these once; one line each would flood the log.
         tracing::debug!(%peer, client_id = %refusal.client_id, "connection refused: {}", refusal.detail);
-        refuse(writer, refusal.version, refusal.connack, refusal.max_packet_size).await;
+        refuse(
+            reader,
+            writer,
+            refusal.version,
+            refusal.connack,
+            refusal.max_packet_size,
+        )
+        .await;
         return None;
     }
     let st = match handler::connect::accept(ctx, connect, peer, identity).await {
         Ok(st) => st,
         Err(refusal) => {
             tracing::info!(%peer, client_id = %refusal.client_id, "connection refused: {}", refusal.detail);
-            refuse(writer, refusal.version, refusal.connack, refusal.max_packet_size).await;
+            refuse(
+                reader,
+                writer,
+                refusal.version,
+                refusal.connack,
+                refusal.max_packet_size,
+            )
+            .await;
             return None;
         }
     };
@@ -98,13 +112,17 @@ where
 }
 
 /// Sends a refusing CONNACK and closes: the server closes the connection after a CONNACK
-/// with a non-zero code (v5 [MQTT-3.2.2-7], 3.1.1 [MQTT-3.2.2-5]).
-async fn refuse<W: AsyncWrite + Unpin>(writer: &mut W, version: Version, connack: Connack, max_size: usize) {
+/// with a non-zero code (v5 [MQTT-3.2.2-7], 3.1.1 [MQTT-3.2.2-5]), in an orderly way so that
+/// the client reads the CONNACK rather than a reset.
+async fn refuse<R, W>(reader: &mut R, writer: &mut W, version: Version, connack: Connack, max_size: usize)
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
     let mut out = BytesMut::new();
-    if protocol::encode_within(version, &Packet::Connack(connack), max_size, &mut out).is_ok() {
-        let _ = writer.write_all(&out).await;
-    }
-    let _ = writer.shutdown().await;
+    // A CONNACK that does not fit is left out; the connection is closed all the same.
+    let _ = protocol::encode_within(version, &Packet::Connack(connack), max_size, &mut out);
+    super::close::gracefully(reader, writer, &out).await;
 }
 
 enum ConnectFailure {

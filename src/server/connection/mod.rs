@@ -7,13 +7,13 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
 use futures_util::future::OptionFuture;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::time::{sleep_until, timeout, Instant, Sleep};
+use tokio::time::{sleep_until, Instant, Sleep};
 
+mod close;
 mod establish;
 mod input;
 
@@ -28,7 +28,7 @@ use super::listener::ws::OversizeMessage;
 use super::metrics::{add, add_own, ConnStats};
 use super::peer::Peer;
 use super::persist::GateState;
-use crate::protocol::{self, reason, Disconnect, FrameError, Packet};
+use crate::protocol::{self, reason, Disconnect, FrameError, Packet, Sender};
 
 /// Stop reading past this many unsent bytes: replies the client has not taken yet.
 const WRITE_HIGH_WATER: usize = 256 * 1024;
@@ -86,7 +86,7 @@ pub fn serve<S: Duplex>(
             None => return,
         };
         let close = run(&ctx, &mut st, &mut reader, &mut writer, &mut rbuf).await;
-        Box::pin(finish(&ctx, st, close, &mut writer)).await;
+        Box::pin(finish(&ctx, st, close, &mut reader, &mut writer)).await;
     }
 }
 
@@ -371,12 +371,13 @@ fn process_input(ctx: &ListenerContext, st: &mut ConnState, rbuf: &mut BytesMut)
                 })
             }
         };
-        let bytes = rbuf.split_to(frame.len);
+        let bytes = protocol::take_frame(rbuf, frame.len);
         add(&ctx.broker.metrics.messages_received, 1);
-        let packet = protocol::decode(st.version, &bytes).map_err(|e| Close::Error {
-            reason: e.reason_code(),
-            detail: e.to_string(),
-        })?;
+        let packet =
+            protocol::decode_shared(st.version, Sender::Client, bytes).map_err(|e| Close::Error {
+                reason: e.reason_code(),
+                detail: e.to_string(),
+            })?;
         handler::handle(ctx, st, packet)?;
         handled += 1;
     }
@@ -415,11 +416,13 @@ fn handle_received<R: Input>(
     None
 }
 
-/// Ends a connection: tells a v5 client why, publishes the will when due, detaches the session.
-async fn finish<W: AsyncWrite + Unpin>(
+/// Ends a connection: publishes the will when due, detaches the session, and closes the
+/// socket, telling a v5 client why when the server ends it.
+async fn finish<R: Input, W: AsyncWrite + Unpin>(
     ctx: &ListenerContext,
     mut st: ConnState,
     close: Close,
+    reader: &mut R,
     writer: &mut W,
 ) {
     let broker = &ctx.broker;
@@ -439,13 +442,7 @@ async fn finish<W: AsyncWrite + Unpin>(
             client_id = %st.client_id, peer = %st.stats.peer, reason = %other, "client disconnected"
         ),
     }
-    // [MQTT-3.1.2-8] the will goes out unless the client disconnected normally (a server that
-    // shuts down closes the connection, so wills go out then too). Detached before the
-    // goodbye is written: a new connection taking the session over waits for this.
-    let publish_will = !matches!(close, Close::Normal { with_will: false });
-    let will = st.will.take().filter(|_| publish_will).map(|w| *w);
-    broker.metrics.client_disconnected();
-    broker.detach(&st.session, st.connection_id, will);
+    let mut last = BytesMut::new();
     if let Some(code) = server_reason.filter(|_| st.version.is_v5()) {
         // DISCONNECT may carry a reason string whatever Request Problem Information said.
         let reason_string = match &close {
@@ -458,12 +455,23 @@ async fn finish<W: AsyncWrite + Unpin>(
             ..Default::default()
         });
         if protocol::encode_within(st.version, &disconnect, st.max_packet_size, &mut st.out).is_ok() {
-            let _ = timeout(Duration::from_secs(2), async {
-                let _ = writer.write_all(&st.out).await;
-                let _ = writer.flush().await;
-            })
-            .await;
+            last = std::mem::take(&mut st.out);
         }
     }
-    let _ = writer.shutdown().await;
+    // [MQTT-3.1.2-8] the will goes out unless the client disconnected normally (a server that
+    // shuts down closes the connection, so wills go out then too).
+    let publish_will = !matches!(close, Close::Normal { with_will: false });
+    let will = st.will.take().filter(|_| publish_will).map(|w| *w);
+    broker.metrics.client_disconnected();
+    // Before the socket is closed, which may take a while: the session and the will do not wait
+    // for a client that is slow to read why it was disconnected.
+    broker.detach(&st.session, st.connection_id, will);
+    drop(st);
+    if server_reason.is_some() {
+        // [MQTT-3.14.4-2] the sender of a DISCONNECT closes the connection: in an orderly way,
+        // so that the client reads it rather than a reset.
+        close::gracefully(reader, writer, &last).await;
+    } else {
+        let _ = writer.shutdown().await;
+    }
 }
