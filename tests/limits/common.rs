@@ -368,6 +368,7 @@ fn read_properties(bytes: &[u8], pos: &mut usize) -> Properties {
 #[derive(Debug, Clone)]
 pub struct Connack {
     pub code: u8,
+    pub session_present: bool,
     pub properties: Properties,
 }
 
@@ -376,6 +377,7 @@ impl Connack {
         assert_eq!(packet[0], 0x20, "CONNACK expected, got {packet:02x?}");
         let mut pos = 1;
         read_varint(packet, &mut pos);
+        let session_present = packet[pos] & 1 == 1;
         let code = packet[pos + 1];
         pos += 2;
         let properties = if level == 5 && pos < packet.len() {
@@ -383,7 +385,11 @@ impl Connack {
         } else {
             Properties::default()
         };
-        Connack { code, properties }
+        Connack {
+            code,
+            session_present,
+            properties,
+        }
     }
 }
 

@@ -158,7 +158,7 @@ fn clients_list(broker: &Broker, page: Page) -> ClientList {
                 session_expiry_interval: st.expiry_interval,
                 subscriptions: st.subscriptions.len(),
                 inflight: st.outgoing.len(),
-                queued: st.queue.len(),
+                queued: st.queued(),
                 queued_bytes: st.queued_bytes(),
                 messages_in: get(&stats.messages_in),
                 messages_out: get(&stats.messages_out),
@@ -226,7 +226,7 @@ fn sessions_list(broker: &Broker, page: Page) -> SessionList {
             };
             Some(SessionInfo {
                 client_id: session.client_id.to_string(),
-                queued: st.queue.len(),
+                queued: st.queued(),
                 inflight: st.outgoing.len(),
                 subscriptions: st.subscriptions.len(),
                 offline_since_ms: st.offline_since_ms,

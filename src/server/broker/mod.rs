@@ -13,6 +13,7 @@ pub mod queue;
 mod restore;
 pub mod retain;
 pub mod session;
+pub mod spill;
 pub mod timers;
 pub mod trie;
 
@@ -229,7 +230,9 @@ impl Broker {
     /// once it no longer is.
     fn session_op(&self, session: &Session, st: &mut SessionState) -> Option<Op> {
         self.store.as_ref()?;
-        if st.expiry_interval > 0 {
+        // What the session spilled into the store is read back from its records: they stay
+        // until it has been, even once the session no longer outlives its connection.
+        if st.expiry_interval > 0 || st.spilled().0 > 0 {
             st.stored = true;
             Some(Op::PutSession(Self::session_record(session, st)))
         } else if self.unstore(st) {

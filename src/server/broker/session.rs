@@ -14,10 +14,11 @@ use tokio::sync::Notify;
 use super::memory::MemoryBudget;
 use super::message::Delivery;
 use super::queue::OutQueue;
+use super::spill::{Spill, REFILL_BELOW, WINDOW};
 use crate::protocol::{self, Ack, Packet, PublishRef, QoS, SubscriptionOptions, Version};
 use crate::server::metrics::{add, ConnStats, Metrics};
 use crate::server::persist::{self, Gate, GateState};
-use crate::store::{DeliveryState, Op, Store, StoredOwner, StoredWill};
+use crate::store::{DeliveryState, Op, Store, StoredDelivery, StoredOwner, StoredWill};
 
 /// A subscription as the session remembers it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +132,9 @@ pub struct SessionState {
     last_progress: Instant,
     /// Whether the session counts as stalled now (logged and counted once per stall).
     stalled: bool,
+    /// Durable deliveries kept only in the store (boxed on first use: most sessions never
+    /// spill).
+    spill: Option<Box<Spill>>,
 }
 
 /// A client's session, shared between the broker's tables and the attached connection.
@@ -225,6 +229,7 @@ impl Session {
                 waiters: Vec::new(),
                 last_progress: Instant::now(),
                 stalled: false,
+                spill: None,
             }),
             notify: Notify::new(),
         }
@@ -244,6 +249,10 @@ impl Session {
     /// acknowledged for a message that is then dropped. A session that is offline, or stalled
     /// (nothing sent for `stalled_after`), holds no one back: what does not fit is dropped
     /// and counted.
+    ///
+    /// A durable QoS 1/2 delivery past the session's memory window or the broker's memory
+    /// budget is kept in the store only (`spill.rs`): memory is no bound for it, the queue's
+    /// bounds still are.
     pub fn enqueue(&self, mut delivery: Delivery, metrics: &Metrics, ops: Option<&mut Vec<Op>>) -> Enqueued {
         let mut st = self.lock();
         let online = st.conn.is_some();
@@ -253,8 +262,13 @@ impl Session {
         }
         let size = delivery.message.size();
         let memory_size = delivery.message.memory_size();
+        let spillable = ops.is_some() && st.is_durable() && delivery.qos != QoS::AtMostOnce;
+        let lacks = |st: &SessionState| match spillable {
+            true => st.is_full(size),
+            false => st.lacks_room(size, memory_size),
+        };
         let mut outcome = Enqueued::Queued;
-        if st.lacks_room(size, memory_size) {
+        if lacks(&st) {
             let shed = &metrics.limits.qos0_shed;
             if delivery.qos == QoS::AtMostOnce {
                 // Oldest first: the newest reading is the one worth having.
@@ -269,7 +283,7 @@ impl Session {
                     return Enqueued::Dropped;
                 }
             } else {
-                while st.lacks_room(size, memory_size) && st.queue.pop_oldest_qos0().is_some() {
+                while lacks(&st) && st.queue.pop_oldest_qos0().is_some() {
                     st.count_drop(
                         &self.client_id,
                         metrics,
@@ -277,7 +291,7 @@ impl Session {
                         "QoS 0 shed at the queue or memory bound",
                     );
                 }
-                if st.lacks_room(size, memory_size) {
+                if lacks(&st) {
                     if online && !st.check_stalled(&self.client_id, metrics, Instant::now()) {
                         add(&metrics.limits.publishers_paced, 1);
                         outcome = Enqueued::Paced;
@@ -297,7 +311,7 @@ impl Session {
             }
         }
         if let Some(ops) = ops {
-            if st.is_durable() && delivery.qos != QoS::AtMostOnce {
+            if spillable {
                 let stored = metrics.store_bytes.fetch_add(size as u64, Ordering::Relaxed);
                 if stored + size as u64 > st.limits.max_store_bytes {
                     metrics.store_bytes.fetch_sub(size as u64, Ordering::Relaxed);
@@ -323,11 +337,16 @@ impl Session {
                 });
             }
         }
-        if st.queue.is_empty() {
+        if !st.has_waiting() {
             // A stall is measured from when there was something to send.
             st.last_progress = Instant::now();
         }
-        st.queue.push_back(delivery);
+        match delivery.seq {
+            Some(seq) if spillable && st.must_spill(memory_size) => {
+                st.spill.get_or_insert_with(Default::default).push(seq, size);
+            }
+            _ => st.queue.push_back(delivery),
+        }
         drop(st);
         if online {
             self.notify.notify_one();
@@ -343,11 +362,12 @@ impl Session {
         let mut st = self.lock();
         // An empty queue took everything; what may still be short is memory, which the
         // publisher's next message will find out.
-        if st.conn.is_none() || st.queue.is_empty() || st.check_stalled(&self.client_id, metrics, now) {
+        if st.conn.is_none() || !st.has_waiting() || st.check_stalled(&self.client_id, metrics, now) {
             return None;
         }
         let full = st.is_full(0);
-        if !full && !st.queue.memory().over(0) {
+        // A durable queue spills into the store rather than hold anyone back for memory.
+        if !full && (st.is_durable() || !st.queue.memory().over(0)) {
             return None;
         }
         if full {
@@ -364,7 +384,84 @@ impl Session {
 impl SessionState {
     /// Whether the queue is at its bounds for one more message of `size` bytes.
     pub fn is_full(&self, size: usize) -> bool {
-        self.queue.len() >= self.limits.max_messages || self.queue.bytes() + size > self.limits.max_bytes
+        let (spilled, spilled_bytes) = self.spilled();
+        self.queue.len() + spilled >= self.limits.max_messages
+            || self.queue.bytes() + spilled_bytes + size > self.limits.max_bytes
+    }
+
+    /// Deliveries kept in the store only, and their bytes.
+    pub fn spilled(&self) -> (usize, usize) {
+        self.spill.as_ref().map_or((0, 0), |s| (s.count, s.bytes))
+    }
+
+    /// Whether anything waits to be sent, in memory or in the store.
+    fn has_waiting(&self) -> bool {
+        !self.queue.is_empty() || self.spilled().0 > 0
+    }
+
+    /// Whether a durable delivery goes to the store only: something already is (order), the
+    /// client is offline, the window is full, or the broker is at its memory budget.
+    fn must_spill(&self, memory_size: usize) -> bool {
+        self.spilled().0 > 0
+            || self.conn.is_none()
+            || self.queue.len() >= WINDOW
+            || self.queue.memory().over(memory_size)
+    }
+
+    /// Starts reading spilled deliveries back once the window has room for a page of them.
+    fn page_in(&mut self, session: &Arc<Session>, store: &Store) {
+        let Some(spill) = self.spill.as_deref_mut() else {
+            return;
+        };
+        if spill.count == 0 || spill.reading || self.queue.len() >= REFILL_BELOW {
+            return;
+        }
+        spill.reading = true;
+        let (from, epoch) = (spill.from, spill.epoch);
+        let limit = WINDOW - self.queue.len();
+        let reader = session.clone();
+        store.read_deliveries(
+            &session.client_id,
+            from,
+            limit,
+            Box::new(move |found| {
+                if reader.lock().paged_in(epoch, found) {
+                    reader.notify.notify_one();
+                }
+            }),
+        );
+    }
+
+    /// Takes back what a read from the store found; true when there is something new to
+    /// send. A failed read is tried again at the next chance to send.
+    fn paged_in(&mut self, epoch: u64, found: Result<Vec<(u64, StoredDelivery)>, String>) -> bool {
+        let Some(spill) = self.spill.as_deref_mut() else {
+            return false;
+        };
+        if spill.epoch != epoch {
+            return false;
+        }
+        spill.reading = false;
+        let Ok(found) = found else {
+            return false;
+        };
+        if found.is_empty() {
+            // Nothing in the store from there on: whatever the count says is gone.
+            spill.clear();
+            return false;
+        }
+        for (seq, record) in found {
+            if seq < spill.from {
+                continue;
+            }
+            let message = persist::message_from_record(record.message);
+            let qos = QoS::from_u8(record.qos).unwrap_or(QoS::AtLeastOnce);
+            let mut delivery = Delivery::new(Arc::new(message), qos, record.retain, record.subscription_ids);
+            delivery.seq = Some(seq);
+            spill.take(seq, delivery.message.size());
+            self.queue.push_back(delivery);
+        }
+        true
     }
 
     /// Whether a message of `size` bytes does not fit: the queue or the broker's memory is
@@ -382,7 +479,7 @@ impl SessionState {
     /// Whether the session has had messages waiting and sent none for `stalled_after`; the
     /// first time it is seen so, it is counted and logged.
     fn check_stalled(&mut self, client_id: &str, metrics: &Metrics, now: Instant) -> bool {
-        if self.queue.is_empty()
+        if !self.has_waiting()
             || now.saturating_duration_since(self.last_progress) < self.limits.stalled_after
         {
             return false;
@@ -458,12 +555,12 @@ impl SessionState {
 
     /// Deliveries waiting to be sent.
     pub fn queued(&self) -> usize {
-        self.queue.len()
+        self.queue.len() + self.spilled().0
     }
 
     /// Bytes of the deliveries waiting to be sent.
     pub fn queued_bytes(&self) -> usize {
-        self.queue.bytes()
+        self.queue.bytes() + self.spilled().1
     }
 
     fn allocate_packet_id(&mut self) -> u16 {
@@ -499,7 +596,9 @@ impl SessionState {
 
     /// Whether this session's queue and state are kept in the store.
     pub fn is_durable(&self) -> bool {
-        self.stored && self.expiry_interval > 0
+        // A session whose expiry became 0 keeps its store record until what it spilled there
+        // has been read back.
+        self.stored && (self.expiry_interval > 0 || self.spilled().0 > 0)
     }
 
     /// Writes the QoS 2 PUBLISH packets whose packet id has been committed, in order.
@@ -575,6 +674,9 @@ impl SessionState {
         let Some(conn) = &self.conn else { return 0 };
         let (version, receive_maximum, max_packet_size) =
             (conn.version, conn.receive_maximum as usize, conn.max_packet_size);
+        if let Some(store) = store {
+            self.page_in(session, store);
+        }
         let now = Instant::now();
         let mut store_ops = Vec::new();
         let mut pid_ops = Vec::new();
@@ -766,7 +868,14 @@ impl SessionState {
         }
         let (packet_id, phase) = match state {
             DeliveryState::Queued => {
-                self.queue.push_back(delivery);
+                // Restored offline: the queue stays in the store until the client is back.
+                match delivery.seq {
+                    Some(seq) if self.must_spill(delivery.message.memory_size()) => {
+                        let size = delivery.message.size();
+                        self.spill.get_or_insert_with(Default::default).push(seq, size);
+                    }
+                    _ => self.queue.push_back(delivery),
+                }
                 return;
             }
             DeliveryState::Sent { packet_id } => (packet_id, OutPhase::Published),
@@ -788,7 +897,8 @@ impl SessionState {
     /// Turns every durable delivery back into an in-memory one (its records are being deleted
     /// with the session's), and returns the bytes they held in the store.
     pub fn forget_durable(&mut self) -> u64 {
-        let mut bytes = 0;
+        let (_, spilled_bytes) = self.spill.as_deref_mut().map_or((0, 0), Spill::clear);
+        let mut bytes = spilled_bytes as u64;
         let deliveries = self
             .queue
             .iter_mut()
@@ -803,7 +913,7 @@ impl SessionState {
 
     /// Number of deliveries waiting or in flight.
     pub fn pending(&self) -> usize {
-        self.queue.len() + self.outgoing.len()
+        self.queued() + self.outgoing.len()
     }
 }
 

@@ -1,0 +1,81 @@
+//! The part of a persistent session's queue that lives only in the store.
+//!
+//! A persistent session's QoS 1/2 deliveries are written to the store when they are queued.
+//! Memory keeps only a window of them, the next to be sent: while the client is offline none,
+//! while it is connected up to [`WINDOW`], and nothing past the broker's memory budget. What
+//! does not fit is *spilled*: counted here, kept in the store only, and read back a page at a
+//! time as the window empties ([`crate::store::Store::read_deliveries`]). Once anything is
+//! spilled, every later delivery is spilled too until it has all been read back, so the
+//! queue keeps its order; spilled deliveries are exactly the session's store records from
+//! [`Spill::from`] on.
+
+/// Deliveries of a connected persistent session kept in memory at most.
+pub const WINDOW: usize = 1000;
+/// The window is refilled once it holds fewer than this many.
+pub const REFILL_BELOW: usize = WINDOW / 2;
+
+/// See the module documentation.
+#[derive(Debug, Default)]
+pub struct Spill {
+    /// Deliveries in the store only.
+    pub count: usize,
+    /// Their bytes (by [`super::Message::size`]), for the session's queue bounds.
+    pub bytes: usize,
+    /// Store position of the first of them.
+    pub from: u64,
+    /// A read from the store is under way.
+    pub reading: bool,
+    /// Bumped when the spilled deliveries are given up (the session ended or was discarded),
+    /// so that a read under way then is ignored.
+    pub epoch: u64,
+}
+
+impl Spill {
+    /// Counts one more delivery kept only in the store, at position `seq`.
+    pub fn push(&mut self, seq: u64, size: usize) {
+        if self.count == 0 {
+            self.from = seq;
+        }
+        self.count += 1;
+        self.bytes += size;
+    }
+
+    /// Counts one delivery read back into memory, at position `seq`.
+    pub fn take(&mut self, seq: u64, size: usize) {
+        self.count = self.count.saturating_sub(1);
+        self.bytes = self.bytes.saturating_sub(size);
+        self.from = seq + 1;
+    }
+
+    /// Forgets every spilled delivery (their records are gone or no longer wanted); returns
+    /// how many there were and their bytes.
+    pub fn clear(&mut self) -> (usize, usize) {
+        self.epoch += 1;
+        self.reading = false;
+        let gone = (self.count, self.bytes);
+        self.count = 0;
+        self.bytes = 0;
+        gone
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_spill_starts_at_its_first_delivery_and_moves_as_it_is_read_back() {
+        let mut spill = Spill::default();
+        spill.push(7, 10);
+        spill.push(8, 20);
+        spill.push(9, 30);
+        assert_eq!((spill.count, spill.bytes, spill.from), (3, 60, 7));
+        spill.take(7, 10);
+        assert_eq!((spill.count, spill.bytes, spill.from), (2, 50, 8));
+        let epoch = spill.epoch;
+        assert_eq!(spill.clear(), (2, 50));
+        assert_ne!(spill.epoch, epoch, "a read under way is told apart");
+        spill.push(12, 5);
+        assert_eq!((spill.count, spill.from), (1, 12));
+    }
+}
