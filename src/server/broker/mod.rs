@@ -140,7 +140,10 @@ impl Broker {
 
     /// Commits `ops`; then settles `gate` and wakes the connections of `notify`. Without ops
     /// (or without a store) that happens at once.
-    pub fn commit(&self, ops: Vec<Op>, gate: Option<Arc<Gate>>, notify: Vec<Arc<Session>>) {
+    pub fn commit<N>(&self, ops: Vec<Op>, gate: Option<Arc<Gate>>, notify: N)
+    where
+        N: IntoIterator<Item = Arc<Session>> + Send + 'static,
+    {
         match &self.store {
             Some(store) if !ops.is_empty() => {
                 let submitted = Instant::now();

@@ -89,11 +89,16 @@ impl Broker {
                 });
             }
         }
-        // Deliveries wait for the commit only when there is something to commit.
-        let gate = (durable && (message.qos != QoS::AtMostOnce || message.retain || !ops.is_empty()))
+        // Deliveries wait for the commit only when there is something to commit: the retained
+        // message or `extra_ops` (a QoS 2 publisher's state: delivered before it is stored, a
+        // crash would have the message sent again, twice), or, from the first delivery whose
+        // record is added, what the queue of a persistent session stores (`enqueue` creates
+        // the gate then). A QoS 1 delivery to a session that stores nothing need not wait: if
+        // the broker crashed before the commit, the publisher, unacknowledged, sends it again.
+        let mut gate = (durable && (message.qos == QoS::ExactlyOnce || message.retain || !ops.is_empty()))
             .then(Gate::new);
-        // Most messages go to a few sessions: these lists stay on the stack.
-        let mut notify: SmallVec<[Arc<Session>; 4]> = publisher.into_iter().cloned().collect();
+        // Most messages go to a few sessions: this list stays on the stack.
+        let mut notify: SmallVec<[Arc<Session>; 4]> = SmallVec::new();
         let mut delivered = 0;
         let mut dropped = 0;
         let mut paced = Vec::new();
@@ -105,7 +110,7 @@ impl Broker {
                 |session: &Arc<Session>, qos: QoS, retain: bool, ids: Vec<u32>, ops: &mut Vec<Op>| {
                     let mut delivery = Delivery::new(message.clone(), qos, retain, ids);
                     delivery.gate = gate.clone();
-                    let outcome = session.enqueue(delivery, &self.metrics, durable.then_some(ops));
+                    let outcome = session.enqueue(delivery, &self.metrics, durable.then_some(ops), &mut gate);
                     if outcome == Enqueued::Paced {
                         paced.push(session.clone());
                     }
@@ -159,7 +164,11 @@ impl Broker {
             }
         }
         let waits = gate.is_some() && !ops.is_empty();
-        self.commit(ops, gate.clone(), notify.into_vec());
+        if gate.is_some() {
+            // Its acknowledgement waits for the commit too.
+            notify.extend(publisher.cloned());
+        }
+        self.commit(ops, gate.clone(), notify);
         Published {
             delivered,
             dropped,

@@ -253,7 +253,17 @@ impl Session {
     /// A durable QoS 1/2 delivery past the session's memory window or the broker's memory
     /// budget is kept in the store only (`spill.rs`): memory is no bound for it, the queue's
     /// bounds still are.
-    pub fn enqueue(&self, mut delivery: Delivery, metrics: &Metrics, ops: Option<&mut Vec<Op>>) -> Enqueued {
+    ///
+    /// A delivery whose record goes into `ops` waits for their commit: `gate` is created for
+    /// it if it is not there yet (the publisher's acknowledgement waits for it too). One to a
+    /// session that stores nothing need not wait.
+    pub fn enqueue(
+        &self,
+        mut delivery: Delivery,
+        metrics: &Metrics,
+        ops: Option<&mut Vec<Op>>,
+        gate: &mut Option<Arc<Gate>>,
+    ) -> Enqueued {
         let mut st = self.lock();
         let online = st.conn.is_some();
         if !online && delivery.qos == QoS::AtMostOnce {
@@ -330,6 +340,9 @@ impl Session {
                 let seq = st.next_store_seq;
                 st.next_store_seq += 1;
                 delivery.seq = Some(seq);
+                if delivery.gate.is_none() {
+                    delivery.gate = Some(gate.get_or_insert_with(Gate::new).clone());
+                }
                 ops.push(Op::PutDelivery {
                     client_id: self.client_id.to_string(),
                     seq,

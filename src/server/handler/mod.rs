@@ -208,7 +208,7 @@ impl ConnState {
                 self.send(packet);
             }
             for delivery in pending.deliveries {
-                self.session.enqueue(delivery, metrics, None);
+                self.session.enqueue(delivery, metrics, None, &mut None);
             }
         }
         Ok(())
