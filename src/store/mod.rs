@@ -95,35 +95,19 @@ impl Store {
     /// commit waits for them. A callback must not call [`Store::flush`] or drop the last handle
     /// to the store: both wait for the writer thread, which is the thread running the callback.
     pub fn submit(&self, ops: Vec<Op>, on_commit: Option<Box<dyn FnOnce(bool) + Send>>) {
-        let request = Request::Submit { ops, on_commit };
-        let Some(tx) = &self.tx else {
-            fail(request);
-            return;
-        };
-        if let Err(mpsc::SendError(request)) = tx.send(request) {
-            tracing::error!("the store writer thread is gone; a change was not stored");
-            fail(request);
-        }
+        self.send(Request::Submit { ops, on_commit });
     }
 
     /// Reads up to `limit` of `client_id`'s queued deliveries from position `from` on, in
     /// order, once everything submitted before the call is committed; `reply` runs on the
     /// writer thread with what was found (see [`Store::submit`] on what a callback may do).
     pub fn read_deliveries(&self, client_id: &str, from: u64, limit: usize, reply: OnRead) {
-        let request = Request::ReadDeliveries {
+        self.send(Request::ReadDeliveries {
             client_id: client_id.to_string(),
             from,
             limit,
             reply,
-        };
-        let Some(tx) = &self.tx else {
-            fail(request);
-            return;
-        };
-        if let Err(mpsc::SendError(request)) = tx.send(request) {
-            tracing::error!("the store writer thread is gone; a queue could not be read back");
-            fail(request);
-        }
+        });
     }
 
     /// Blocks until everything submitted before the call is durably committed (fsynced, also
@@ -141,6 +125,18 @@ impl Store {
     /// the same; `close` just makes the moment explicit.
     pub fn close(mut self) {
         self.shutdown();
+    }
+
+    /// Hands `request` to the writer thread, or fails it if the thread is gone.
+    fn send(&self, request: Request) {
+        let Some(tx) = &self.tx else {
+            fail(request);
+            return;
+        };
+        if let Err(mpsc::SendError(request)) = tx.send(request) {
+            tracing::error!("the store writer thread is gone; a request to it failed");
+            fail(request);
+        }
     }
 
     /// Counters of the writer thread.

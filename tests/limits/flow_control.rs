@@ -458,6 +458,33 @@ async fn a_stalled_subscriber_gives_its_memory_back_at_max_memory() {
     broker.stop().await;
 }
 
+/// Connects `client_id` with a persistent session subscribed at QoS 1 to `client_id/#`, then
+/// disconnects it and waits until it is offline.
+async fn leave_persistent_subscriber(broker: &TestBroker, level: u8, client_id: &str) {
+    let mut away = Raw::connect(broker.addr).await;
+    away.send(&persistent_connect(level, client_id)).await;
+    assert_eq!(
+        Connack::parse(level, &away.packet().await.expect("CONNACK")).code,
+        0
+    );
+    subscribe_to(&mut away, level, &format!("{client_id}/#"), 1).await;
+    away.send(&[0xE0, 0x00]).await;
+    drop(away);
+    wait_until("the persistent session is offline", || {
+        get(&broker.metrics().clients_connected) == 0
+    })
+    .await;
+}
+
+/// Reconnects `client_id` to its persistent session, which must be there.
+async fn resume(broker: &TestBroker, level: u8, client_id: &str) -> Raw {
+    let mut back = Raw::connect(broker.addr).await;
+    back.send(&persistent_connect(level, client_id)).await;
+    let connack = Connack::parse(level, &back.packet().await.expect("CONNACK"));
+    assert_eq!((connack.code, connack.session_present), (0, true));
+    back
+}
+
 /// An offline persistent session's queue is kept in the store, not in memory: messages for it
 /// take none of `max_memory` (where they were once dropped past half of it), none is dropped,
 /// its publisher is never held back, and when the client is back every message arrives, in
@@ -467,19 +494,7 @@ async fn a_stalled_subscriber_gives_its_memory_back_at_max_memory() {
 async fn an_offline_persistent_queue_is_kept_in_the_store_not_in_memory() {
     let broker = start_with_budget(Duration::from_secs(3600)).await;
     let level = 5;
-    let mut away = Raw::connect(broker.addr).await;
-    away.send(&persistent_connect(level, "away")).await;
-    assert_eq!(
-        Connack::parse(level, &away.packet().await.expect("CONNACK")).code,
-        0
-    );
-    subscribe_to(&mut away, level, "away/#", 1).await;
-    away.send(&[0xE0, 0x00]).await;
-    drop(away);
-    wait_until("the persistent session is offline", || {
-        get(&broker.metrics().clients_connected) == 0
-    })
-    .await;
+    leave_persistent_subscriber(&broker, level, "away").await;
 
     // N × BIG is six times the whole budget.
     let mut to_offline = Publisher::start(broker.addr, level, "to-offline", "away/a", 1, BIG).await;
@@ -502,10 +517,7 @@ async fn an_offline_persistent_queue_is_kept_in_the_store_not_in_memory() {
     );
     everything_reaches_a_subscriber_that_keeps_up(&broker, level, "here").await;
 
-    let mut back = Raw::connect(broker.addr).await;
-    back.send(&persistent_connect(level, "away")).await;
-    let connack = Connack::parse(level, &back.packet().await.expect("CONNACK"));
-    assert_eq!((connack.code, connack.session_present), (0, true));
+    let mut back = resume(&broker, level, "away").await;
     let seqs = tokio::time::timeout(WAIT, receive(&mut back, level, N as usize))
         .await
         .expect("the queue kept in the store arrives");
@@ -520,19 +532,7 @@ async fn a_queue_longer_than_the_memory_window_arrives_whole_and_in_order() {
     const COUNT: u32 = 2_600;
     let broker = start_with(|_| {}).await;
     let level = 4;
-    let mut away = Raw::connect(broker.addr).await;
-    away.send(&persistent_connect(level, "deep")).await;
-    assert_eq!(
-        Connack::parse(level, &away.packet().await.expect("CONNACK")).code,
-        0
-    );
-    subscribe_to(&mut away, level, "deep/#", 1).await;
-    away.send(&[0xE0, 0x00]).await;
-    drop(away);
-    wait_until("the persistent session is offline", || {
-        get(&broker.metrics().clients_connected) == 0
-    })
-    .await;
+    leave_persistent_subscriber(&broker, level, "deep").await;
     let mut writer = connected(&broker, level, "deep-writer").await;
     for seq in 1..=COUNT {
         let packet_id = (seq % 60_000 + 1) as u16;
@@ -547,10 +547,7 @@ async fn a_queue_longer_than_the_memory_window_arrives_whole_and_in_order() {
         0,
         "the queue is in the store only"
     );
-    let mut back = Raw::connect(broker.addr).await;
-    back.send(&persistent_connect(level, "deep")).await;
-    let connack = Connack::parse(level, &back.packet().await.expect("CONNACK"));
-    assert_eq!((connack.code, connack.session_present), (0, true));
+    let mut back = resume(&broker, level, "deep").await;
     let seqs = tokio::time::timeout(WAIT, receive(&mut back, level, COUNT as usize))
         .await
         .expect("the whole queue arrives");

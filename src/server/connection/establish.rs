@@ -83,28 +83,14 @@ where
     if let Some(refusal) = refusal {
         // The accept loop logs a spell of these once; one line each would flood the log.
         tracing::debug!(%peer, client_id = %refusal.client_id, "connection refused: {}", refusal.detail);
-        refuse(
-            reader,
-            writer,
-            refusal.version,
-            refusal.connack,
-            refusal.max_packet_size,
-        )
-        .await;
+        refuse_with(reader, writer, *refusal).await;
         return None;
     }
     let st = match handler::connect::accept(ctx, connect, peer, identity).await {
         Ok(st) => st,
         Err(refusal) => {
             tracing::info!(%peer, client_id = %refusal.client_id, "connection refused: {}", refusal.detail);
-            refuse(
-                reader,
-                writer,
-                refusal.version,
-                refusal.connack,
-                refusal.max_packet_size,
-            )
-            .await;
+            refuse_with(reader, writer, *refusal).await;
             return None;
         }
     };
@@ -114,6 +100,22 @@ where
 /// Sends a refusing CONNACK and closes: the server closes the connection after a CONNACK
 /// with a non-zero code (v5 [MQTT-3.2.2-7], 3.1.1 [MQTT-3.2.2-5]), in an orderly way so that
 /// the client reads the CONNACK rather than a reset.
+/// Answers with a handler's refusal and closes.
+async fn refuse_with<R, W>(reader: &mut R, writer: &mut W, refusal: handler::connect::Refusal)
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    refuse(
+        reader,
+        writer,
+        refusal.version,
+        refusal.connack,
+        refusal.max_packet_size,
+    )
+    .await;
+}
+
 async fn refuse<R, W>(reader: &mut R, writer: &mut W, version: Version, connack: Connack, max_size: usize)
 where
     R: AsyncRead + Unpin,
