@@ -3,6 +3,7 @@
 //! Lock order, to stay free of deadlocks: the sessions map, then the trie, then a session's state.
 //! No lock is held across an `.await`.
 
+pub mod aliases;
 pub mod keepalive;
 pub mod lifecycle;
 pub mod memory;

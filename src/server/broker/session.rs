@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use tokio::sync::Notify;
 
+use super::aliases::OutAliases;
 use super::memory::MemoryBudget;
 use super::message::Delivery;
 use super::queue::OutQueue;
@@ -82,6 +83,8 @@ pub struct ConnLink {
     pub stats: Arc<ConnStats>,
     /// The user name the client authenticated with (`None`: anonymous).
     pub username: Option<Arc<str>>,
+    /// Topic aliases given to the client, when it takes them (v5 Topic Alias Maximum > 0).
+    pub aliases: Option<Box<OutAliases>>,
 }
 
 impl Drop for ConnLink {
@@ -654,7 +657,15 @@ impl SessionState {
                 }
                 GateState::Open => {
                     let parts = Self::publish_parts(&o.delivery, id, false, now);
-                    let written = protocol::encode_publish_parts(version, &parts, max_packet_size, out);
+                    let aliases = self.conn.as_mut().and_then(|c| c.aliases.as_deref_mut());
+                    let written = encode_aliased(
+                        version,
+                        parts,
+                        &o.delivery.message.topic,
+                        aliases,
+                        max_packet_size,
+                        out,
+                    );
                     o.sent = true;
                     self.unsent -= 1;
                     if written.is_err() {
@@ -740,7 +751,16 @@ impl SessionState {
             let fits = if hold {
                 protocol::publish_parts_len(version, &parts).is_ok_and(|len| len <= max_packet_size)
             } else {
-                protocol::encode_publish_parts(version, &parts, max_packet_size, out).is_ok()
+                let aliases = self.conn.as_mut().and_then(|c| c.aliases.as_deref_mut());
+                encode_aliased(
+                    version,
+                    parts,
+                    &delivery.message.topic,
+                    aliases,
+                    max_packet_size,
+                    out,
+                )
+                .is_ok()
             };
             if !fits {
                 self.dropped += 1;
@@ -939,6 +959,31 @@ pub enum PubrecOutcome {
     Repeated,
     /// The client refused the message (v5 reason ≥ 0x80): it is dropped.
     Refused(Delivery),
+}
+
+/// Encodes a PUBLISH, its topic replaced by an alias where the client takes them; an alias
+/// given for a packet that could not be written is taken back.
+fn encode_aliased(
+    version: Version,
+    mut parts: PublishRef<'_>,
+    topic: &Arc<str>,
+    aliases: Option<&mut OutAliases>,
+    max_size: usize,
+    out: &mut BytesMut,
+) -> Result<usize, protocol::EncodeError> {
+    let Some(aliases) = aliases else {
+        return protocol::encode_publish_parts(version, &parts, max_size, out);
+    };
+    let topic_out = aliases.topic_out(topic);
+    if !topic_out.name {
+        parts.topic = "";
+    }
+    parts.topic_alias = topic_out.alias;
+    let written = protocol::encode_publish_parts(version, &parts, max_size, out);
+    if written.is_err() {
+        aliases.forget(topic, topic_out);
+    }
+    written
 }
 
 /// Adds the deletion of a delivery's store record, if it has one, and takes its bytes off the

@@ -324,6 +324,7 @@ mod broker_tests {
             max_packet_size: usize::MAX,
             stats: ConnStats::new(Peer::Unix, 0, 60, false, PublishBudget::new(0, 0), 0),
             username: None,
+            aliases: None,
         }
     }
 

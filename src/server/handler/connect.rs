@@ -10,6 +10,7 @@ use super::{Close, ConnState, Pending};
 use crate::auth::login::FAILED_LOGIN_DELAY;
 use crate::protocol::{reason, Connack, ConnackProperties, Connect, Disconnect, Packet, Version};
 use crate::server::admin;
+use crate::server::broker::aliases::OutAliases;
 use crate::server::broker::ConnLink;
 use crate::server::context::ListenerContext;
 use crate::server::metrics::{add, ConnStats};
@@ -235,6 +236,7 @@ pub async fn accept(
             max_packet_size,
             stats: stats.clone(),
             username: connect.username.clone(),
+            aliases: OutAliases::new(connect.topic_alias_maximum),
         },
     );
     ctx.auth
