@@ -6,7 +6,7 @@
 # for idle connections the memory each costs, and for a connection storm how an established pair
 # fares meanwhile. See bench/README.md.
 #
-#   bash bench/overload.sh                       # about 4 minutes
+#   bash bench/overload.sh                       # about 5 minutes
 #   DURATION=15s bash bench/overload.sh          # longer publishing in each scenario
 #
 # Environment: ROBUSTMQ_BIN (default target/release/robustmq, built if missing), DURATION (8s)
@@ -116,13 +116,18 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
 say "robustmq $VERSION_R vs mosquitto $VERSION_M; $PINNING; MQTT 3.1.1, 64-byte payloads"
 say "publishing $DURATION per scenario, then up to $DRAIN for the last deliveries"
 
-LOAD=(-s 64 --rate 0 -d "$DURATION" --drain "$DRAIN")
+LOAD=(-s 64 -d "$DURATION" --drain "$DRAIN")
+# Unbounded (publishers as fast as the broker lets them), then paced at rates both brokers are
+# offered alike (messages per second per publisher), where latency and loss tell them apart.
 SCENARIOS=(
-    "fanin-q1|pubsub --scenario fanin -c 10 -q 1"
-    "p2p100-q1|pubsub --scenario p2p -c 100 -q 1"
-    "p2p100-q0|pubsub --scenario p2p -c 100 -q 0"
-    "stalled-q0|pubsub --scenario p2p -c 10 -q 0 --stalled-subscribers $STALLED"
-    "stalled-q1|pubsub --scenario p2p -c 10 -q 1 --stalled-subscribers $STALLED"
+    "fanin-q1|pubsub --scenario fanin -c 10 -q 1 --rate 0"
+    "p2p100-q1|pubsub --scenario p2p -c 100 -q 1 --rate 0"
+    "p2p100-q0|pubsub --scenario p2p -c 100 -q 0 --rate 0"
+    "stalled-q0|pubsub --scenario p2p -c 10 -q 0 --rate 0 --stalled-subscribers $STALLED"
+    "stalled-q1|pubsub --scenario p2p -c 10 -q 1 --rate 0 --stalled-subscribers $STALLED"
+    "fanin-q1-paced|pubsub --scenario fanin -c 10 -q 1 --rate 5000"
+    "p2p100-q1-paced|pubsub --scenario p2p -c 100 -q 1 --rate 1000"
+    "p2p100-q0-paced|pubsub --scenario p2p -c 100 -q 0 --rate 2000"
 )
 for entry in "${SCENARIOS[@]}"; do
     name=${entry%%|*}
@@ -164,6 +169,9 @@ load_scenarios = [
     ("p2p100-q0", "3. 100 pairs, QoS 0"),
     ("stalled-q0", "4a. 10 pairs + stalled subs, QoS 0"),
     ("stalled-q1", "4b. 10 pairs + stalled subs, QoS 1"),
+    ("fanin-q1-paced", "1p. fan-in 10 x 5,000/s -> 1, QoS 1"),
+    ("p2p100-q1-paced", "2p. 100 pairs x 1,000/s, QoS 1"),
+    ("p2p100-q0-paced", "3p. 100 pairs x 2,000/s, QoS 0"),
 ]
 
 def load(name, kind):
@@ -193,6 +201,10 @@ def mib(kib):
 def ms(us):
     return f"{us / 1000:,.1f}"
 
+def latency(v, which):
+    lat = v.get("latency_us") or {}
+    return "-" if lat.get(which) is None else ms(lat[which])
+
 def ratio(a, b):
     return f"{a / b:.2f}" if b else "-"
 
@@ -218,7 +230,7 @@ print()
 print("Load scenarios. undelivered = acknowledged (PUBACK) and never delivered at QoS 1,")
 print("sent and never delivered at QoS 0, counted after the drain; r/m = robustmq/mosquitto.")
 header = ["scenario", "broker", "sent/s", "delivered/s", "r/m", "sent", "acked", "unacked",
-          "undelivered", "dup", "drain s", "broker CPU", "peak RSS MiB", "r/m"]
+          "undelivered", "dup", "drain s", "p50 ms", "p99 ms", "broker CPU", "peak RSS MiB", "r/m"]
 rows = []
 for name, title in load_scenarios:
     r, m = runs[(name, "robustmq")], runs[(name, "mosquitto")]
@@ -237,11 +249,13 @@ for name, title in load_scenarios:
             n(v["lost"]),
             n(v["duplicates"]),
             f"{v['drain_s']:.1f}" + ("*" if drain_limit and drain_limit > 2.5 and v["drain_s"] >= drain_limit - 0.05 else ""),
+            latency(v, "p50"),
+            latency(v, "p99"),
             "-" if v.get("broker_cpu") is None else f"{v['broker_cpu']:.2f}",
             mib(v["_peak_rss_kib"]),
             ratio(r["_peak_rss_kib"] or 0, m["_peak_rss_kib"] or 0) if k == "robustmq" else "",
         ])
-table(header, rows, [False, False] + [True] * 12)
+table(header, rows, [False, False] + [True] * 14)
 print(f"* the drain ran out ({drain}) with messages still arriving: part of undelivered was still on")
 print("  its way (in the broker or in the socket buffers between it and the publishers), not dropped")
 
