@@ -3,7 +3,9 @@
 use std::io::Write;
 use std::net::TcpListener;
 
-use crate::harness::{client, drain, read_packet, robustmq, send_connack, Broker, FakeBroker, Kind};
+use crate::harness::{
+    client, drain, read_packet, robustmq, send_connack, stdout_of, Broker, FakeBroker, Kind,
+};
 
 /// A port nobody listens on.
 fn closed_port() -> u16 {
@@ -313,14 +315,9 @@ fn unreadable_file() {
 #[test]
 fn help_lists_the_exit_codes() {
     let help = |cmd: &str| {
-        let out = robustmq()
-            .args([cmd, "--help"])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
-        String::from_utf8(out).unwrap()
+        let mut help = robustmq();
+        help.args([cmd, "--help"]);
+        stdout_of(help)
     };
     let pub_help = help("pub");
     let sub_help = help("sub");

@@ -223,6 +223,12 @@ pub fn robustmq() -> Command {
 }
 
 /// `robustmq SUBCOMMAND -h 127.0.0.1 -p PORT ARGS...`.
+/// What `cmd` prints on stdout, once it has succeeded.
+pub fn stdout_of(mut cmd: Command) -> String {
+    let out = cmd.assert().success().get_output().stdout.clone();
+    String::from_utf8(out).expect("UTF-8 on stdout")
+}
+
 pub fn client(subcommand: &str, port: u16, args: &[&str]) -> Command {
     let mut cmd = robustmq();
     cmd.args([subcommand, "-h", "127.0.0.1", "-p", &port.to_string()])

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use crate::harness::{client, drain, read_packet, send_connack, Broker, FakeBroker, Kind};
+use crate::harness::{client, drain, read_packet, send_connack, stdout_of, Broker, FakeBroker, Kind};
 use crate::wire;
 
 /// Publishes one retained message with MQTT 5 properties, for `sub -C 1` to print.
@@ -36,14 +36,7 @@ fn retained_with_properties(broker: &Broker, topic: &str, payload: &str) {
 }
 
 fn printed(broker: &Broker, args: &[&str]) -> String {
-    let out = broker
-        .subscribe(args)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    String::from_utf8(out).unwrap()
+    stdout_of(broker.subscribe(args))
 }
 
 #[test]
@@ -200,13 +193,7 @@ fn with_two_subscription_ids(format: &[&str]) -> String {
     });
     let mut args = vec!["-t", "ids/#", "-C", "1", "-V", "5"];
     args.extend_from_slice(format);
-    let out = client("sub", fake.port(), &args)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    String::from_utf8(out).unwrap()
+    stdout_of(client("sub", fake.port(), &args))
 }
 
 // v5 3.3.4 [MQTT-3.3.4-4]: a server that sends one copy of a message matching several
