@@ -15,6 +15,7 @@ mod session;
 mod shared;
 mod smoke;
 mod statements;
+mod subscribe_rules;
 mod sys;
 mod topics;
 mod v5_connect;
