@@ -10,6 +10,7 @@ mod limits;
 mod malformed;
 mod pipelined;
 mod qos;
+mod retain_rules;
 mod retained;
 mod session;
 mod shared;
