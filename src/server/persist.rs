@@ -131,6 +131,15 @@ pub fn message_record(m: &Message) -> StoredMessage {
     }
 }
 
+/// A stored delivery back as one, at store position `seq`, with the state it was stored in.
+pub fn delivery_from_record(seq: u64, d: StoredDelivery) -> (Delivery, DeliveryState) {
+    let qos = QoS::from_u8(d.qos).unwrap_or(QoS::AtLeastOnce);
+    let message = Arc::new(message_from_record(d.message));
+    let mut delivery = Delivery::new(message, qos, d.retain, d.subscription_ids);
+    delivery.seq = Some(seq);
+    (delivery, d.state)
+}
+
 /// A store record back as a message.
 pub fn message_from_record(r: StoredMessage) -> Message {
     let p = r.properties;

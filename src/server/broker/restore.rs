@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::timers::Slot;
-use super::{write, Broker, Delivery, Message, Session, Subscriber};
-use crate::protocol::{topic, QoS};
+use super::{write, Broker, Message, Session, Subscriber};
+use crate::protocol::topic;
 use crate::server::persist::{self, message_from_record};
 use crate::store::{Loaded, Op};
 
@@ -89,8 +89,8 @@ impl Broker {
                 }
                 let now = std::time::Instant::now();
                 for (seq, d) in ls.deliveries {
-                    let message = message_from_record(d.message);
-                    if message.is_expired(now) {
+                    let (delivery, state) = persist::delivery_from_record(seq, d);
+                    if delivery.message.is_expired(now) {
                         restored.expired += 1;
                         cleanup.push(Op::DeleteDelivery {
                             client_id: record.client_id.clone(),
@@ -98,13 +98,10 @@ impl Broker {
                         });
                         continue;
                     }
-                    let qos = QoS::from_u8(d.qos).unwrap_or(QoS::AtLeastOnce);
-                    let mut delivery = Delivery::new(Arc::new(message), qos, d.retain, d.subscription_ids);
-                    delivery.seq = Some(seq);
                     self.metrics
                         .store_bytes
                         .fetch_add(delivery.message.size() as u64, Ordering::Relaxed);
-                    st.restore_delivery(delivery, d.state);
+                    st.restore_delivery(delivery, state);
                     restored.queued += 1;
                 }
                 st.incoming_qos2.extend(ls.incoming_qos2);

@@ -470,10 +470,7 @@ impl SessionState {
             if seq < spill.from {
                 continue;
             }
-            let message = persist::message_from_record(record.message);
-            let qos = QoS::from_u8(record.qos).unwrap_or(QoS::AtLeastOnce);
-            let mut delivery = Delivery::new(Arc::new(message), qos, record.retain, record.subscription_ids);
-            delivery.seq = Some(seq);
+            let (delivery, _) = persist::delivery_from_record(seq, record);
             spill.take(seq, delivery.message.size());
             self.queue.push_back(delivery);
         }
