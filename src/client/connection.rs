@@ -20,9 +20,8 @@ use super::options::{ConnectOptions, Direction, PacketObserver};
 use super::tls;
 use crate::protocol::frame::MAX_REMAINING_LENGTH;
 use crate::protocol::{
-    decode_shared, encode, encode_publish, next_frame, publish_len, reason, take_frame, Ack, Connack,
-    Disconnect, Packet, Publish, QoS, Sender, Suback, Subscribe, SubscriptionOptions, Unsuback, Unsubscribe,
-    Version,
+    decode_front, encode, encode_publish, next_frame, publish_len, reason, Ack, Connack, Disconnect, Packet,
+    Publish, QoS, Sender, Suback, Subscribe, SubscriptionOptions, Unsuback, Unsubscribe, Version,
 };
 
 /// The largest whole packet MQTT can express.
@@ -227,10 +226,9 @@ impl Client {
     async fn read_connack(&mut self) -> Result<Connack, ClientError> {
         loop {
             if let Some(frame) = next_frame(&self.read, self.max_incoming)? {
-                let bytes = take_frame(&mut self.read, frame.len);
                 // A 3.1.1-only broker answers a v5 CONNECT with a 3.1.1 CONNACK, return code 1.
-                let old_refusal = self.version.is_v5() && bytes.len() == 4 && bytes[..2] == [0x20, 2];
-                let packet = decode_shared(self.version, Sender::Server, bytes);
+                let old_refusal = self.version.is_v5() && frame.len == 4 && self.read[..2] == [0x20, 2];
+                let packet = decode_front(self.version, Sender::Server, &mut self.read, frame.len);
                 let packet = match packet {
                     Err(_) if old_refusal => {
                         return Err(ClientError::Refused {
@@ -419,8 +417,7 @@ impl Client {
     /// Handles whole packets already read until one makes an event.
     fn next_buffered(&mut self) -> Result<Option<Event>, ClientError> {
         while let Some(frame) = next_frame(&self.read, self.max_incoming)? {
-            let frame = take_frame(&mut self.read, frame.len);
-            let packet = decode_shared(self.version, Sender::Server, frame);
+            let packet = decode_front(self.version, Sender::Server, &mut self.read, frame.len);
             let packet = packet?;
             self.observe(Direction::Received, &packet);
             if let Some(event) = self.handle(packet)? {
@@ -478,8 +475,7 @@ impl Client {
     /// The error for a connection the broker closed: its DISCONNECT if one is still buffered.
     fn closed(&mut self) -> ClientError {
         while let Ok(Some(frame)) = next_frame(&self.read, self.max_incoming) {
-            let frame = take_frame(&mut self.read, frame.len);
-            let packet = decode_shared(self.version, Sender::Server, frame);
+            let packet = decode_front(self.version, Sender::Server, &mut self.read, frame.len);
             if let Ok(Packet::Disconnect(d)) = packet {
                 self.observe(Direction::Received, &Packet::Disconnect(d.clone()));
                 return ClientError::Disconnected {

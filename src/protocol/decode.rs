@@ -10,7 +10,7 @@ use mqtt_proto::{v3, v5, PollHeader, QoS as CodecQoS};
 use thiserror::Error;
 
 use super::decode_publish::decode_publish;
-use super::frame::next_frame;
+use super::frame::{next_frame, SHARE_FRAMES_FROM};
 use super::packet::*;
 use super::reason;
 
@@ -196,6 +196,31 @@ pub fn decode(version: Version, frame: &[u8]) -> Result<Packet, DecodeError> {
 /// of `frame`, which it keeps alive.
 pub fn decode_shared(version: Version, sender: Sender, frame: Bytes) -> Result<Packet, DecodeError> {
     decode_with(version, sender, &frame, |range| frame.slice(range))
+}
+
+/// Decodes the whole packet of `len` bytes at the front of `buf`, which `sender` sent, and takes
+/// it off the buffer.
+///
+/// A large packet is split off without a copy: its payload keeps that part of the read buffer
+/// alive as long as the message lives. A small one is decoded where it lies and only its payload
+/// is copied out, one allocation: a message that stays (queued for a slow subscriber, retained)
+/// must not hold a read buffer many times its size, and copying the whole frame first would cost
+/// a second allocation (and a third when its payload is sliced).
+pub fn decode_front(
+    version: Version,
+    sender: Sender,
+    buf: &mut bytes::BytesMut,
+    len: usize,
+) -> Result<Packet, DecodeError> {
+    if len >= SHARE_FRAMES_FROM {
+        return decode_shared(version, sender, buf.split_to(len).freeze());
+    }
+    let frame = &buf[..len];
+    let packet = decode_with(version, sender, frame, |range| {
+        Bytes::copy_from_slice(&frame[range])
+    });
+    bytes::Buf::advance(buf, len);
+    packet
 }
 
 fn decode_with(
@@ -479,14 +504,14 @@ fn from_v5_packet(packet: v5::Packet) -> Result<Packet, DecodeError> {
                     qos: qos(w.qos),
                     retain: w.retain,
                     delay_interval: w.properties.delay_interval.unwrap_or(0),
-                    properties: MessageProperties {
+                    properties: MessageProperties::from(PropertyFields {
                         payload_format_utf8: w.properties.payload_is_utf8,
                         message_expiry: w.properties.message_expiry_interval,
                         content_type: w.properties.content_type,
                         response_topic: w.properties.response_topic.map(|t| Arc::from(&*t)),
                         correlation_data: w.properties.correlation_data,
                         user_properties: user_props(w.properties.user_properties),
-                    },
+                    }),
                 }),
                 session_expiry: props.session_expiry_interval.unwrap_or(0),
                 receive_maximum: props.receive_max.unwrap_or(u16::MAX),

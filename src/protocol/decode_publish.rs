@@ -86,6 +86,11 @@ pub(super) fn decode_publish(
 
 /// [MQTT-3.3.2-2] no wildcard in a topic name; [MQTT-1.5.4-2] no U+0000 in any string.
 fn check_topic_name(topic: &str) -> Result<(), DecodeError> {
+    // One pass over the bytes for the common case: these three are ASCII, never part of a
+    // multi-byte character, and a topic name is short enough that a plain loop beats a search.
+    if !topic.bytes().any(|b| matches!(b, 0 | b'+' | b'#')) {
+        return Ok(());
+    }
     if topic.contains('\0') {
         return Err(DecodeError::Malformed(format!("U+0000 in topic {topic:?}")));
     }
@@ -273,7 +278,7 @@ impl<'a> Reader<'a> {
 mod tests {
     use bytes::BytesMut;
 
-    use super::super::{decode, decode_shared, encode_publish, reason, Packet};
+    use super::super::{decode, decode_shared, encode_publish, reason, Packet, PropertyFields};
     use super::*;
 
     /// A v5 PUBLISH QoS 1, packet id 5, topic "a/b", with `props` and payload "hi".
@@ -333,14 +338,14 @@ mod tests {
             topic: Arc::from("s/t"),
             packet_id: 9,
             payload: Bytes::from_static(b"payload"),
-            properties: MessageProperties {
+            properties: MessageProperties::from(PropertyFields {
                 payload_format_utf8: Some(true),
                 message_expiry: Some(60),
                 content_type: Some(Arc::from("text/plain")),
                 response_topic: Some(Arc::from("r/t")),
                 correlation_data: Some(Bytes::from_static(b"\x00\x01")),
                 user_properties: vec![(Arc::from("k"), Arc::from("v")), (Arc::from("k"), Arc::from("v"))],
-            },
+            }),
             topic_alias: Some(3),
             subscription_ids: vec![1, 268_435_455, 1],
         };

@@ -95,41 +95,12 @@ pub fn var_int_len(value: usize) -> usize {
 }
 
 /// Frames from this size on are shared with the read buffer they were read into; smaller ones
-/// are copied out of it.
+/// are decoded in place and their payload copied out (see [`super::decode::decode_front`]).
 pub const SHARE_FRAMES_FROM: usize = 4 * 1024;
-
-/// Takes the first `len` bytes of `buf`, a whole frame, for [`super::decode_shared`].
-///
-/// A large frame is split off without a copy, and its payload keeps the read buffer alive as
-/// long as the message lives. A small one gets its own allocation: a message that stays (queued
-/// for a slow subscriber, retained) would otherwise hold a whole read buffer many times its size.
-pub fn take_frame(buf: &mut bytes::BytesMut, len: usize) -> bytes::Bytes {
-    if len >= SHARE_FRAMES_FROM {
-        buf.split_to(len).freeze()
-    } else {
-        let frame = bytes::Bytes::copy_from_slice(&buf[..len]);
-        bytes::Buf::advance(buf, len);
-        frame
-    }
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_large_frame_shares_the_read_buffer_and_a_small_one_is_copied() {
-        let mut buf = bytes::BytesMut::with_capacity(16 * 1024);
-        buf.extend_from_slice(&[1u8; SHARE_FRAMES_FROM]);
-        buf.extend_from_slice(&[2u8; 10]);
-        let start = buf.as_ptr();
-        let large = take_frame(&mut buf, SHARE_FRAMES_FROM);
-        assert_eq!(large.as_ptr(), start, "no copy");
-        let small = take_frame(&mut buf, 10);
-        assert_eq!(&small[..], &[2u8; 10]);
-        assert_ne!(small.as_ptr(), start.wrapping_add(SHARE_FRAMES_FROM), "a copy");
-        assert!(buf.is_empty());
-    }
 
     #[test]
     fn needs_more_bytes_until_the_whole_packet_is_there() {

@@ -8,12 +8,12 @@ pub mod packet;
 pub mod reason;
 pub mod topic;
 
-pub use decode::{connect_version, decode, decode_connect, decode_shared, DecodeError, Sender};
+pub use decode::{connect_version, decode, decode_connect, decode_front, decode_shared, DecodeError, Sender};
 pub use encode::{
     encode, encode_publish, encode_publish_parts, encode_within, publish_len, publish_parts_len, EncodeError,
     PublishRef,
 };
-pub use frame::{next_frame, take_frame, Frame, FrameError};
+pub use frame::{next_frame, Frame, FrameError};
 pub use packet::*;
 
 #[cfg(test)]

@@ -156,14 +156,14 @@ fn sample_publish(version: Version) -> Publish {
         packet_id: 7,
         payload: Bytes::from_static(b"payload"),
         properties: if version.is_v5() {
-            MessageProperties {
+            MessageProperties::from(PropertyFields {
                 payload_format_utf8: Some(true),
                 message_expiry: Some(30),
                 content_type: Some(Arc::from("text/plain")),
                 response_topic: Some(Arc::from("reply/here")),
                 correlation_data: Some(Bytes::from_static(b"\x01\x02")),
                 user_properties: vec![(Arc::from("k"), Arc::from("v")), (Arc::from("k"), Arc::from("w"))],
-            }
+            })
         } else {
             MessageProperties::default()
         },
@@ -397,10 +397,10 @@ fn connect_packet_bytes() -> Vec<u8> {
             qos: QoS::AtLeastOnce,
             retain: false,
             delay_interval: 3,
-            properties: MessageProperties {
+            properties: MessageProperties::from(PropertyFields {
                 user_properties: vec![(Arc::from("a"), Arc::from("b"))],
                 ..Default::default()
-            },
+            }),
         }),
         session_expiry: 30,
         receive_maximum: 5,
@@ -607,4 +607,34 @@ fn encode_within_leaves_out_optional_parts_to_fit() {
         Err(EncodeError::ExceedsPeerMaximum { .. })
     ));
     assert!(out.is_empty());
+}
+
+#[test]
+fn a_large_publish_shares_the_read_buffer_and_a_small_one_copies_only_its_payload() {
+    let mut large = sample_publish(Version::V3_1_1);
+    large.payload = Bytes::from(vec![1u8; frame::SHARE_FRAMES_FROM]);
+    let small = sample_publish(Version::V3_1_1);
+    let mut buf = BytesMut::with_capacity(16 * 1024);
+    encode_publish(Version::V3_1_1, &large, &mut buf).unwrap();
+    let large_len = buf.len();
+    encode_publish(Version::V3_1_1, &small, &mut buf).unwrap();
+    let start = buf.as_ptr();
+
+    let Packet::Publish(got) = decode_front(Version::V3_1_1, Sender::Client, &mut buf, large_len).unwrap()
+    else {
+        panic!("not a PUBLISH")
+    };
+    assert_eq!(got, large);
+    let payload_at = large_len - large.payload.len();
+    assert_eq!(got.payload.as_ptr(), start.wrapping_add(payload_at), "no copy");
+
+    let small_len = buf.len();
+    let Packet::Publish(got) = decode_front(Version::V3_1_1, Sender::Client, &mut buf, small_len).unwrap()
+    else {
+        panic!("not a PUBLISH")
+    };
+    assert_eq!(got, small);
+    let in_buffer = start as usize..start as usize + large_len + small_len;
+    assert!(!in_buffer.contains(&(got.payload.as_ptr() as usize)), "a copy");
+    assert!(buf.is_empty());
 }

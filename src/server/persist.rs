@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 
 use super::broker::{Delivery, Message, Subscription};
-use crate::protocol::{MessageProperties, QoS, RetainHandling, SubscriptionOptions, Will};
+use crate::protocol::{MessageProperties, PropertyFields, QoS, RetainHandling, SubscriptionOptions, Will};
 use crate::store::{
     DeliveryState, StoredDelivery, StoredMessage, StoredProperties, StoredSubscription, StoredWill,
 };
@@ -148,7 +148,7 @@ pub fn message_from_record(r: StoredMessage) -> Message {
         payload: Bytes::from(r.payload),
         qos: qos(r.qos),
         retain: r.retain,
-        properties: MessageProperties {
+        properties: MessageProperties::from(PropertyFields {
             payload_format_utf8: p.payload_format_utf8,
             message_expiry: None,
             content_type: p.content_type.map(Into::into),
@@ -159,7 +159,7 @@ pub fn message_from_record(r: StoredMessage) -> Message {
                 .into_iter()
                 .map(|(k, v)| (k.into(), v.into()))
                 .collect(),
-        },
+        }),
         expires_at: r.expires_at_ms.map(ms_to_instant),
         publisher: r.publisher.map(Into::into),
     }

@@ -12,7 +12,7 @@ use tokio::time::{interval, sleep, MissedTickBehavior};
 use super::admin::{self, parse_reply, Request};
 use super::app::{is_robustmq, Action, Update, View};
 use crate::client::{Client, ClientError, ConnectOptions, Event};
-use crate::protocol::{Disconnect, MessageProperties, Publish, QoS, SubscriptionOptions};
+use crate::protocol::{Disconnect, MessageProperties, PropertyFields, Publish, QoS, SubscriptionOptions};
 
 /// Longest pause between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -226,11 +226,11 @@ fn ask(client: &mut Client, request: &Request, reply_topic: Option<&Arc<str>>) -
         topic: Arc::from(request.topic()),
         packet_id: 0,
         payload: Bytes::from(request.payload()),
-        properties: MessageProperties {
+        properties: MessageProperties::from(PropertyFields {
             response_topic: reply_topic.cloned(),
             correlation_data: reply_topic.map(|_| Bytes::from_static(request.command().as_bytes())),
             ..Default::default()
-        },
+        }),
         topic_alias: None,
         subscription_ids: Vec::new(),
     };

@@ -390,7 +390,7 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::protocol::{MessageProperties, QoS};
+    use crate::protocol::{MessageProperties, PropertyFields, QoS};
 
     fn message() -> Publish {
         Publish {
@@ -400,12 +400,12 @@ mod tests {
             topic: Arc::from("sensors/t1"),
             packet_id: 42,
             payload: Bytes::from_static(b"21.5"),
-            properties: MessageProperties {
+            properties: MessageProperties::from(PropertyFields {
                 content_type: Some(Arc::from("text/plain")),
                 user_properties: vec![(Arc::from("a"), Arc::from("b")), (Arc::from("c"), Arc::from("d"))],
                 message_expiry: Some(100),
                 ..Default::default()
-            },
+            }),
             topic_alias: None,
             subscription_ids: Vec::new(),
         }

@@ -113,7 +113,7 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::protocol::{MessageProperties, QoS};
+    use crate::protocol::{MessageProperties, PropertyFields, QoS};
 
     fn publish(payload: &'static [u8], properties: MessageProperties) -> Publish {
         Publish {
@@ -145,14 +145,14 @@ mod tests {
 
     #[test]
     fn binary_payload_and_properties() {
-        let props = MessageProperties {
+        let props = MessageProperties::from(PropertyFields {
             payload_format_utf8: Some(false),
             message_expiry: Some(30),
             content_type: Some(Arc::from("application/octet-stream")),
             response_topic: Some(Arc::from("re")),
             correlation_data: Some(Bytes::from_static(&[0xff, 0])),
             user_properties: vec![(Arc::from("k"), Arc::from("1")), (Arc::from("k"), Arc::from("2"))],
-        };
+        });
         assert_eq!(
             json(&publish(&[0, 0xff], props)),
             concat!(

@@ -43,7 +43,7 @@ use super::broker::Message;
 use super::context::ListenerContext;
 use super::handler::ConnState;
 use super::metrics::add;
-use crate::protocol::{reason, topic, MessageProperties, Publish};
+use crate::protocol::{reason, topic, MessageProperties, PropertyFields, Publish};
 use topics::TopicRates;
 
 /// Every admin topic starts with this.
@@ -196,12 +196,12 @@ fn publish_reply(ctx: &ListenerContext, st: &ConnState, request: &Publish, topic
         payload: Bytes::from(payload),
         qos: request.qos,
         retain: false,
-        properties: MessageProperties {
+        properties: MessageProperties::from(PropertyFields {
             payload_format_utf8: Some(true),
             content_type: Some(Arc::from("application/json")),
             correlation_data: request.properties.correlation_data.clone(),
             ..Default::default()
-        },
+        }),
         expires_at: None,
         publisher: None,
     };

@@ -173,8 +173,10 @@ impl SubscriptionTrie {
     }
 
     fn walk<'a>(node: &'a Node, rest: &str, skip_wildcards: bool, visit: &mut impl FnMut(Match<'a>)) {
-        let (level, tail) = match rest.split_once('/') {
-            Some((l, t)) => (l, Some(t)),
+        // A byte loop, not a search: topic levels are short, and '/' is ASCII so the split is
+        // on a character boundary.
+        let (level, tail) = match rest.bytes().position(|b| b == b'/') {
+            Some(at) => (&rest[..at], Some(&rest[at + 1..])),
             None => (rest, None),
         };
         if !skip_wildcards {

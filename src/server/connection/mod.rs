@@ -371,13 +371,13 @@ fn process_input(ctx: &ListenerContext, st: &mut ConnState, rbuf: &mut BytesMut)
                 })
             }
         };
-        let bytes = protocol::take_frame(rbuf, frame.len);
         add(&ctx.broker.metrics.messages_received, 1);
-        let packet =
-            protocol::decode_shared(st.version, Sender::Client, bytes).map_err(|e| Close::Error {
+        let packet = protocol::decode_front(st.version, Sender::Client, rbuf, frame.len).map_err(|e| {
+            Close::Error {
                 reason: e.reason_code(),
                 detail: e.to_string(),
-            })?;
+            }
+        })?;
         handler::handle(ctx, st, packet)?;
         handled += 1;
     }
