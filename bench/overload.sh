@@ -6,14 +6,16 @@
 # for idle connections the memory each costs, and for a connection storm how an established pair
 # fares meanwhile. See bench/README.md.
 #
-#   bash bench/overload.sh                       # about 5 minutes
+#   bash bench/overload.sh                       # about 7 minutes
 #   DURATION=15s bash bench/overload.sh          # longer publishing in each scenario
 #
 # Environment: ROBUSTMQ_BIN (default target/release/robustmq, built if missing), DURATION (8s)
 # of publishing per scenario, DRAIN (30s) at most to wait for the last deliveries after it,
 # CONNECTIONS (10000) idle connections, CONNECT_RATE (900/s) at which they open, STORM (10000)
 # connections opened at once, BYSTANDER_RATE (100 msg/s), STALLED (100) never-reading
-# subscribers, JSONL (target/overload.jsonl) where every run's figures go, one JSON per line.
+# subscribers, SETTLE (60) seconds after the 100 pairs QoS 0 run at which the memory the broker
+# still holds is read (what it gave back to the system after the burst; 0 skips it), JSONL
+# (target/overload.jsonl) where every run's figures go, one JSON per line.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,6 +27,7 @@ CONNECT_RATE=${CONNECT_RATE:-900}
 STORM=${STORM:-10000}
 BYSTANDER_RATE=${BYSTANDER_RATE:-100}
 STALLED=${STALLED:-100}
+SETTLE=${SETTLE:-60}
 JSONL=${JSONL:-$ROOT/target/overload.jsonl}
 
 SCRIPT=overload.sh
@@ -84,6 +87,8 @@ CONF
 
 # The broker's peak resident memory (VmHWM, KiB): it is a fresh process for every scenario.
 peak_rss() { awk '/^VmHWM:/ {print $2}' "/proc/$BROKER_PID/status" 2>/dev/null || echo 0; }
+# Its resident memory now (VmRSS, KiB).
+rss_now() { awk '/^VmRSS:/ {print $2}' "/proc/$BROKER_PID/status" 2>/dev/null || echo 0; }
 
 stop_broker() {
     kill "$BROKER_PID" 2>/dev/null || true
@@ -104,6 +109,11 @@ run() {
     start_broker "$kind"
     bench "$@" -p "$PORT" -V 311 --json --quiet --broker-pid "$BROKER_PID" >"$out.json" 2>"$out.err" || true
     peak_rss >"$out.hwm"
+    if [ "$name" = p2p100-q0 ] && [ "$SETTLE" -gt 0 ]; then
+        # The clients are gone: what the broker still holds after a while is what it kept of the burst.
+        sleep "$SETTLE"
+        rss_now >"$out.settled"
+    fi
     stop_broker
     [ -s "$out.json" ] || die "$name against $kind failed: $(cat "$out.err")"
 }
@@ -149,7 +159,7 @@ done
 
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
 mkdir -p "$(dirname "$JSONL")"
-python3 - "$RESULTS" "$JSONL" "$LIMITS_R" "$VERSION_R" "$VERSION_M" "$PINNING" "$LOAD_START" "$LOAD_END" "$DRAIN" <<'PY'
+SETTLE=$SETTLE python3 - "$RESULTS" "$JSONL" "$LIMITS_R" "$VERSION_R" "$VERSION_M" "$PINNING" "$LOAD_START" "$LOAD_END" "$DRAIN" <<'PY'
 import json, os, re, sys
 
 results, jsonl, limits_r, version_r, version_m, pinning, load_start, load_end, drain = sys.argv[1:10]
@@ -181,6 +191,10 @@ def load(name, kind):
     with open(base + ".hwm") as f:
         text = f.read().strip()
     v["_peak_rss_kib"] = int(text) if text.isdigit() else None
+    if os.path.exists(base + ".settled"):
+        with open(base + ".settled") as f:
+            text = f.read().strip()
+        v["_settled_rss_kib"] = int(text) if text.isdigit() else None
     return v
 
 runs = {}
@@ -190,6 +204,7 @@ with open(jsonl, "w") as out:
             v = load(name, k)
             runs[(name, k)] = v
             out.write(json.dumps({"scenario": name, "broker": k, "peak_rss_kib": v["_peak_rss_kib"],
+                                  "settled_rss_kib": v.get("_settled_rss_kib"),
                                   "bench": {key: val for key, val in v.items() if not key.startswith("_")}}) + "\n")
 
 def n(x):
@@ -258,6 +273,13 @@ for name, title in load_scenarios:
 table(header, rows, [False, False] + [True] * 14)
 print(f"* the drain ran out ({drain}) with messages still arriving: part of undelivered was still on")
 print("  its way (in the broker or in the socket buffers between it and the publishers), not dropped")
+settled = [(k, runs[("p2p100-q0", k)]) for k in kinds if runs[("p2p100-q0", k)].get("_settled_rss_kib")]
+if settled:
+    print()
+    print("Memory given back after the burst of scenario 3, its clients gone:")
+    for k, v in settled:
+        print(f"  {k:<9} peak {mib(v['_peak_rss_kib'])} MiB, {mib(v['_settled_rss_kib'])} MiB"
+              f" after {os.environ.get('SETTLE', '60')} s")
 
 print()
 print("Connections. idle: bytes per idle connection = (RSS holding them - RSS before) / connected.")
