@@ -4,6 +4,7 @@ mod aliases;
 mod closing;
 mod common;
 mod conformance;
+mod connect_rules;
 mod keepalive;
 mod lifecycle;
 mod limits;
