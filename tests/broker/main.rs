@@ -1,5 +1,6 @@
 //! Broker integration tests: the real broker in-process, driven over TCP by rumqttc and raw bytes.
 
+mod ack_rules;
 mod aliases;
 mod closing;
 mod common;
