@@ -6,6 +6,7 @@ mod closing;
 mod common;
 mod conformance;
 mod connect_rules;
+mod delivery_rules;
 mod keepalive;
 mod lifecycle;
 mod limits;
