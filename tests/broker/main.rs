@@ -18,6 +18,7 @@ mod retain_rules;
 mod retained;
 mod session;
 mod shared;
+mod shared_rules;
 mod smoke;
 mod statements;
 mod subscribe_rules;
