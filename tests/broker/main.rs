@@ -14,6 +14,7 @@ mod malformed;
 mod pipelined;
 mod publish_rules;
 mod qos;
+mod replace_rules;
 mod retain_rules;
 mod retained;
 mod session;
