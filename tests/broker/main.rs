@@ -7,6 +7,7 @@ mod common;
 mod conformance;
 mod connect_rules;
 mod delivery_rules;
+mod expiry_rules;
 mod keepalive;
 mod lifecycle;
 mod limits;
