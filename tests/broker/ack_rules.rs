@@ -275,8 +275,8 @@ async fn auth_with_flags_set_is_malformed_v5() {
 }
 
 // v5 [MQTT-1.5.5-1]: a Variable Byte Integer uses the fewest bytes; a longer encoding is
-// malformed: here the Remaining Length of a PINGREQ and of a SUBSCRIBE, and a PUBLISH's
-// Property Length.
+// malformed: here the Remaining Length of a PINGREQ and of a SUBSCRIBE, the Property Length of
+// a PUBLISH, a SUBSCRIBE, a CONNECT and a PUBACK, and a Subscription Identifier.
 #[tokio::test]
 async fn a_variable_byte_integer_longer_than_needed_is_malformed_v5() {
     let broker = broker().await;
@@ -298,4 +298,35 @@ async fn a_variable_byte_integer_longer_than_needed_is_malformed_v5() {
         disconnect_for(broker.addr, "vbi-props", &publish).await,
         Some(0x81)
     );
+    // A SUBSCRIBE's Property Length, and a Subscription Identifier of 1 in two bytes.
+    for props in [
+        &[0x80, 0x00][..],
+        &[0x03, prop::SUBSCRIPTION_IDENTIFIER, 0x81, 0x00],
+    ] {
+        let mut body = 1u16.to_be_bytes().to_vec();
+        body.extend_from_slice(props);
+        body.extend(string(b"v/b"));
+        body.push(0);
+        let bad = packet(kind::SUBSCRIBE, &body);
+        assert_eq!(
+            disconnect_for(broker.addr, "vbi-sub-props", &bad).await,
+            Some(0x81),
+            "{props:02x?}"
+        );
+    }
+    // An acknowledgement's Property Length.
+    let puback = packet(kind::PUBACK, &[0, 1, 0, 0x80, 0x00]);
+    assert_eq!(disconnect_for(broker.addr, "vbi-ack", &puback).await, Some(0x81));
+    // CONNECT's Property Length: the CONNACK says malformed.
+    let mut body = string(b"MQTT");
+    body.extend([5, 0x02, 0, 60, 0x80, 0x00]);
+    body.extend(string(b"vbi-connect"));
+    let mut raw = Raw::connect(broker.addr).await;
+    raw.send(&packet(kind::CONNECT, &body)).await;
+    let seen = raw.expect_close().await;
+    let codes: Vec<Option<u8>> = seen
+        .iter()
+        .map(|p| Connack::parse(p, true).map(|c| c.code))
+        .collect();
+    assert_eq!(codes, [Some(0x81)], "{seen:02x?}");
 }
