@@ -13,6 +13,7 @@ use super::decode_publish::decode_publish;
 use super::frame::{next_frame, SHARE_FRAMES_FROM};
 use super::packet::*;
 use super::reason;
+use super::var_int;
 
 /// Why a packet could not be decoded; each maps onto the v5 DISCONNECT reason code to send.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -255,6 +256,7 @@ fn decode_other(
     if version.is_v5() {
         let header = v5::Header::new_with(frame[0], remaining, total).map_err(from_v5)?;
         let packet = decode_exact(header, body, from_v5)?;
+        var_int::check_minimal(frame[0], body)?;
         check_strings_v5(&packet)?;
         from_v5_packet(packet)
     } else {

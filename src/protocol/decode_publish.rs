@@ -258,13 +258,19 @@ impl<'a> Reader<'a> {
             .map_err(|_| DecodeError::Malformed("string is not valid UTF-8".into()))
     }
 
-    /// A Variable Byte Integer (1.5.5), at most four bytes.
+    /// A Variable Byte Integer (1.5.5), at most four bytes and no more than its value needs
+    /// [MQTT-1.5.5-1].
     fn var_int(&mut self) -> Result<u32, DecodeError> {
         let mut value = 0u32;
         for i in 0..4 {
             let b = self.u8()?;
             value |= u32::from(b & 0x7f) << (7 * i);
             if b & 0x80 == 0 {
+                if b == 0 && i > 0 {
+                    return Err(DecodeError::Malformed(
+                        "variable byte integer longer than its value needs".into(),
+                    ));
+                }
                 return Ok(value);
             }
         }

@@ -19,7 +19,8 @@ pub struct Frame {
 /// Why the front of a buffer can never become a valid packet.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum FrameError {
-    /// The remaining length uses more than four bytes [MQTT-1.5.5].
+    /// The remaining length uses more than four bytes, or more than its value needs
+    /// [MQTT-1.5.5-1].
     #[error("malformed remaining length")]
     BadRemainingLength,
     /// The packet announces more bytes than this side accepts.
@@ -48,6 +49,11 @@ pub fn next_frame(buf: &[u8], max_packet_size: usize) -> Result<Option<Frame>, F
         remaining |= ((byte & 0x7f) as usize) << shift;
         pos += 1;
         if byte & 0x80 == 0 {
+            // A last byte of 0 after others adds nothing: the value fits in fewer bytes, and
+            // [MQTT-1.5.5-1] asks for the fewest.
+            if byte == 0 && pos > 2 {
+                return Err(FrameError::BadRemainingLength);
+            }
             break;
         }
         shift += 7;
@@ -130,6 +136,23 @@ mod tests {
         assert_eq!(
             next_frame(&[0x30, 0xff, 0xff, 0xff, 0xff, 0x01], usize::MAX),
             Err(FrameError::BadRemainingLength)
+        );
+    }
+
+    #[test]
+    fn remaining_length_longer_than_needed_is_malformed() {
+        // [MQTT-1.5.5-1] the fewest bytes: 0 is 00, never 80 00; 2 is 02, never 82 80 00
+        for buf in [&[0xC0, 0x80, 0x00][..], &[0x82, 0x82, 0x80, 0x00, 1, 2]] {
+            assert_eq!(
+                next_frame(buf, usize::MAX),
+                Err(FrameError::BadRemainingLength),
+                "{buf:02x?}"
+            );
+        }
+        assert_eq!(
+            next_frame(&[0x30, 0x80, 0x01], usize::MAX),
+            Ok(None),
+            "128 needs two bytes"
         );
     }
 

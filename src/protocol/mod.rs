@@ -7,6 +7,7 @@ pub mod frame;
 pub mod packet;
 pub mod reason;
 pub mod topic;
+mod var_int;
 
 pub use decode::{connect_version, decode, decode_connect, decode_front, decode_shared, DecodeError, Sender};
 pub use encode::{

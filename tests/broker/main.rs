@@ -1,23 +1,31 @@
 //! Broker integration tests: the real broker in-process, driven over TCP by rumqttc and raw bytes.
 
+mod ack_rules;
 mod aliases;
 mod closing;
 mod common;
 mod conformance;
+mod connect_rules;
+mod delivery_rules;
+mod expiry_rules;
 mod keepalive;
 mod lifecycle;
 mod limits;
 mod malformed;
 mod pipelined;
+mod publish_rules;
 mod qos;
+mod replace_rules;
 mod retain_rules;
 mod retained;
 mod session;
 mod shared;
+mod shared_rules;
 mod smoke;
 mod statements;
 mod subscribe_rules;
 mod sys;
+mod topic_rules;
 mod topics;
 mod v5_connect;
 mod v5_flow;

@@ -103,7 +103,8 @@ async fn acknowledgements_carry_the_packet_identifier(level: Level) {
     raw.send(&subscribe(level, 0x1234, &[("a/1", 1), ("a/3", 0)]))
         .await;
     let suback = raw.expect(kind::SUBACK).await;
-    // 3.1.1 and v5 [MQTT-3.8.4-2]: the SUBACK has the SUBSCRIBE's Packet Identifier
+    // 3.1.1 and v5 [MQTT-3.8.4-2] (v5 [MQTT-2.2.1-6]): the SUBACK has the SUBSCRIBE's Packet
+    // Identifier
     assert_eq!(u16::from_be_bytes([suback[2], suback[3]]), 0x1234);
 
     // 3.1.1 [MQTT-3.10.4-5]: an UNSUBACK even when nothing was deleted, with the UNSUBSCRIBE's

@@ -617,3 +617,97 @@ impl Raw {
         }
     }
 }
+
+/// A PUBLISH as read (3.3): its flags, fields, v5 properties and payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incoming {
+    pub dup: bool,
+    pub qos: u8,
+    pub retain: bool,
+    pub topic: Vec<u8>,
+    /// 0 for QoS 0, which has none.
+    pub packet_id: u16,
+    /// Every property as (identifier, value bytes), in order (v5).
+    pub props: Vec<(u8, Vec<u8>)>,
+    pub payload: Vec<u8>,
+}
+
+impl Incoming {
+    /// Parses a whole PUBLISH packet; `None` if it is not one or its fields do not fit.
+    pub fn parse(bytes: &[u8], v5: bool) -> Option<Incoming> {
+        let (header, body) = split(bytes)?;
+        if header >> 4 != kind::PUBLISH >> 4 {
+            return None;
+        }
+        let qos = (header >> 1) & 3;
+        let topic_len = u16::from_be_bytes([*body.first()?, *body.get(1)?]) as usize;
+        let topic = body.get(2..2 + topic_len)?.to_vec();
+        let mut pos = 2 + topic_len;
+        let mut packet_id = 0;
+        if qos > 0 {
+            packet_id = u16::from_be_bytes([*body.get(pos)?, *body.get(pos + 1)?]);
+            pos += 2;
+        }
+        let mut props = Vec::new();
+        if v5 {
+            let rest = body.get(pos..)?;
+            let (len, used) = read_var_int(rest)?;
+            props = parse_props(rest)?;
+            pos += used + len;
+        }
+        Some(Incoming {
+            dup: header & 0x08 != 0,
+            qos,
+            retain: header & 0x01 != 0,
+            topic,
+            packet_id,
+            props,
+            payload: body.get(pos..)?.to_vec(),
+        })
+    }
+
+    /// The value bytes of every property `id`, in order.
+    pub fn all(&self, id: u8) -> Vec<&[u8]> {
+        self.props
+            .iter()
+            .filter(|(i, _)| *i == id)
+            .map(|(_, v)| &v[..])
+            .collect()
+    }
+}
+
+impl Raw {
+    /// Reads the next packet, asserts it is a PUBLISH and parses it.
+    pub async fn publish(&mut self, level: Level) -> Incoming {
+        let p = self.expect_kind(kind::PUBLISH).await;
+        Incoming::parse(&p, level.v5()).unwrap_or_else(|| panic!("unreadable PUBLISH {p:02x?}"))
+    }
+
+    /// Reads the next packet and asserts its type (the high nibble of `header`), whatever its
+    /// flags.
+    pub async fn expect_kind(&mut self, header: u8) -> Vec<u8> {
+        let p = self
+            .packet()
+            .await
+            .unwrap_or_else(|| panic!("the broker closed the connection instead of sending {header:#04x}"));
+        assert_eq!(p[0] >> 4, header >> 4, "expected {header:#04x}, got {p:02x?}");
+        p
+    }
+
+    /// Pings and returns every packet that came before the PINGRESP: what the broker had sent
+    /// by the time it handled the ping.
+    pub async fn before_pong(&mut self) -> Vec<Vec<u8>> {
+        self.send(&pingreq()).await;
+        let mut seen = Vec::new();
+        loop {
+            let p = self
+                .packet()
+                .await
+                .expect("the connection closed while waiting for PINGRESP");
+            if p[0] == kind::PINGRESP {
+                return seen;
+            }
+            seen.push(p);
+        }
+    }
+}
