@@ -1,0 +1,104 @@
+//! Arguments of `robustmq store stats|verify|export|compact`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+/// `robustmq store`.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// What to do with the data directory.
+    #[command(subcommand)]
+    pub command: StoreCommand,
+}
+
+/// The `robustmq store` subcommands. Each exits 4 if the data file cannot be opened: missing,
+/// locked by a running broker, corrupt, empty, not a robustmq store, or written by a newer
+/// robustmq.
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Entries and bytes per table, file size, schema version, and counts of sessions, queued
+    /// deliveries and retained messages.
+    #[command(after_long_help = STORE_EXIT_CODES)]
+    Stats(StoreStatsArgs),
+    /// Check the data file for consistency: exit 0 if clean, 1 if problems were found, 4 if
+    /// the file cannot be opened (a damaged page, for one).
+    #[command(after_long_help = STORE_VERIFY_EXIT_CODES)]
+    Verify(StoreDirArgs),
+    /// Write sessions, deliveries, incoming QoS 2 ids and retained messages as NDJSON, one
+    /// object per line with a "type" field.
+    #[command(after_long_help = STORE_EXPORT_EXIT_CODES)]
+    Export(StoreExportArgs),
+    /// Give the space of deleted entries back to the file system. A file of an older schema
+    /// is migrated first, as the broker would, keeping a copy of it.
+    #[command(after_long_help = STORE_EXIT_CODES)]
+    Compact(StoreDirArgs),
+}
+
+/// Exit codes of `robustmq store stats` and `compact`, shown by `--help`.
+const STORE_EXIT_CODES: &str = "\
+Exit codes:
+  0  done
+  1  the output could not be written
+  4  the data file cannot be opened: missing, locked by a running broker, corrupt (a damaged
+     page, not a redb file, empty), or written by a newer robustmq; it is left untouched";
+
+/// Exit codes of `robustmq store verify`, shown by `--help`.
+const STORE_VERIFY_EXIT_CODES: &str = "\
+Exit codes:
+  0  every check passed
+  1  problems were found (each is printed), or the output could not be written
+  4  the data file cannot be opened, so nothing could be checked record by record: missing,
+     locked by a running broker, corrupt (a damaged page, not a redb file, empty), or written
+     by a newer robustmq; the reason is printed";
+
+/// Exit codes of `robustmq store export`, shown by `--help`.
+const STORE_EXPORT_EXIT_CODES: &str = "\
+Exit codes:
+  0  every record was exported
+  1  the output could not be written; with --salvage: the file is damaged and what could not be
+     read is listed on stderr (everything that could be read was exported)
+  4  the data file cannot be opened: missing, locked by a running broker, corrupt (without
+     --salvage; with it, only a file redb cannot open at all), empty, or written by a newer
+     robustmq; it is left untouched";
+
+/// The data directory a `robustmq store` subcommand works on.
+#[derive(Debug, Args)]
+pub struct StoreDirArgs {
+    /// Data directory of the broker [default: robustmq in the user's data directory, e.g.
+    /// ~/.local/share/robustmq].
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value_os_t = crate::config::default_data_dir(),
+        hide_default_value = true
+    )]
+    pub data_dir: PathBuf,
+}
+
+/// `robustmq store stats`.
+#[derive(Debug, Args)]
+pub struct StoreStatsArgs {
+    /// The data directory.
+    #[command(flatten)]
+    pub dir: StoreDirArgs,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `robustmq store export`.
+#[derive(Debug, Args)]
+pub struct StoreExportArgs {
+    /// The data directory.
+    #[command(flatten)]
+    pub dir: StoreDirArgs,
+    /// Write to FILE (created, or replaced once the export is complete) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Export every record that can still be read from a damaged file (one that fails its
+    /// integrity check, or with records that do not decode) instead of refusing it; what is
+    /// lost is listed on stderr. The file is only read.
+    #[arg(long)]
+    pub salvage: bool,
+}
