@@ -18,8 +18,8 @@ set edit:completion:arg-completer[robustmq] = {|@words|
     }
     var completions = [
         &'robustmq'= {
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
             cand serve 'Run the MQTT broker'
@@ -40,14 +40,14 @@ set edit:completion:arg-completer[robustmq] = {|@words|
             cand --log-level 'Log level: error, warn, info, debug or trace (RUST_LOG, when set, takes precedence)'
             cand --check-config 'Check a configuration file (FILE, else --config, else the built-in defaults) and exit: 0 if it is valid, 2 with the reason if not'
             cand --print-default-config 'Print a commented default configuration file and exit'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'robustmq;store'= {
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
             cand stats 'Entries and bytes per table, file size, schema version, and counts of sessions, queued deliveries and retained messages'
@@ -92,8 +92,8 @@ set edit:completion:arg-completer[robustmq] = {|@words|
             cand --host 'Broker host name or address'
             cand -p 'Broker port [default: 1883, or 8883 with TLS]'
             cand --port 'Broker port [default: 1883, or 8883 with TLS]'
-            cand -L 'Broker as a URL: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC (mqtts:// and ws:// are not supported yet)'
-            cand --url 'Broker as a URL: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC (mqtts:// and ws:// are not supported yet)'
+            cand -L 'Broker as a URL: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC, or mqtts:// for TLS (ws:// is not supported)'
+            cand --url 'Broker as a URL: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC, or mqtts:// for TLS (ws:// is not supported)'
             cand -i 'Client identifier [default: assigned by the broker with MQTT 5, random with 3.1.1]'
             cand --id 'Client identifier [default: assigned by the broker with MQTT 5, random with 3.1.1]'
             cand -u 'User name'
@@ -146,8 +146,8 @@ set edit:completion:arg-completer[robustmq] = {|@words|
             cand --host 'Broker host name or address'
             cand -p 'Broker port [default: 1883, or 8883 with TLS]'
             cand --port 'Broker port [default: 1883, or 8883 with TLS]'
-            cand -L 'Broker as a URL: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC (mqtts:// and ws:// are not supported yet)'
-            cand --url 'Broker as a URL: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC (mqtts:// and ws:// are not supported yet)'
+            cand -L 'Broker as a URL: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC, or mqtts:// for TLS (ws:// is not supported)'
+            cand --url 'Broker as a URL: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC, or mqtts:// for TLS (ws:// is not supported)'
             cand -i 'Client identifier [default: assigned by the broker with MQTT 5, random with 3.1.1]'
             cand --id 'Client identifier [default: assigned by the broker with MQTT 5, random with 3.1.1]'
             cand -u 'User name'
@@ -401,26 +401,26 @@ set edit:completion:arg-completer[robustmq] = {|@words|
         }
         &'robustmq;passwd;add'= {
             cand --stdin 'Read the password from one line of standard input instead of asking for it'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'robustmq;passwd;delete'= {
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'robustmq;passwd;list'= {
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'robustmq;certs'= {
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
             cand init 'Write DIR/ca.crt, ca.key, server.crt, server.key, client.crt and client.key (keys mode 0600), signed by the new CA, and print a listener configuration that uses them'
@@ -431,8 +431,8 @@ set edit:completion:arg-completer[robustmq] = {|@words|
             cand --client-name 'Common Name of the client certificate (its user name with use_identity_as_username)'
             cand --days 'Days the certificates are valid'
             cand --force 'Replace existing files'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }

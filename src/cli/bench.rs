@@ -6,19 +6,8 @@ use clap::{ArgAction, Args, Subcommand};
 
 use super::connection::{LoginArgs, TlsArgs};
 use super::parse::{parse_duration, parse_protocol_version, parse_rate};
+use crate::exit;
 use crate::protocol::Version;
-
-/// Exit codes of `robustmq bench`, shown by `--help`.
-pub(super) const BENCH_EXIT_CODES: &str = "\
-Exit codes:
-  0  the run finished without errors (the figures are printed)
-  1  the run finished, but clients hit errors (connections lost, publishes refused or never
-     acknowledged); the figures are printed and the errors counted in them
-  2  usage error: a bad flag or value, an unreadable --compare file
-  3  clients cannot connect: host not found, connection refused, unreachable
-  4  the broker refused connections (CONNACK)
-  5  the broker refused a subscription
-  6  timed out waiting for the broker (CONNACK, SUBACK)";
 
 /// `robustmq bench`.
 #[derive(Debug, Args)]
@@ -33,19 +22,19 @@ pub struct BenchArgs {
 pub enum BenchCommand {
     /// Open -c connections at --rate per second, report how many connected and how fast, then hold
     /// them idle for -d (to read the broker's memory per connection).
-    #[command(disable_help_flag = true, disable_version_flag = true, after_long_help = BENCH_EXIT_CODES)]
+    #[command(disable_help_flag = true, disable_version_flag = true, after_long_help = exit::help("bench conn"))]
     Conn(BenchConnCmdArgs),
     /// Publishers only (-c of them, publisher i on -t with %i replaced by i), for a broker that
     /// `bench sub` (or anything else) listens to. Send times are wall-clock nanoseconds.
-    #[command(name = "pub", disable_help_flag = true, disable_version_flag = true, after_long_help = BENCH_EXIT_CODES)]
+    #[command(name = "pub", disable_help_flag = true, disable_version_flag = true, after_long_help = exit::help("bench pub"))]
     Pub(BenchPubArgs),
     /// Subscribers only (-c of them on -t): counts, checks and times what `bench pub` sends,
     /// until -d passes, each has -n messages, or Ctrl-C. Start it before `bench pub`.
-    #[command(name = "sub", disable_help_flag = true, disable_version_flag = true, after_long_help = BENCH_EXIT_CODES)]
+    #[command(name = "sub", disable_help_flag = true, disable_version_flag = true, after_long_help = exit::help("bench sub"))]
     Sub(BenchSubArgs),
     /// Publishers and subscribers in one run: fanin (N publishers → 1 subscriber), fanout
     /// (1 → N), p2p (N pairs), sharedsub (1 → a shared group of N).
-    #[command(disable_help_flag = true, disable_version_flag = true, after_long_help = BENCH_EXIT_CODES)]
+    #[command(disable_help_flag = true, disable_version_flag = true, after_long_help = exit::help("bench pubsub"))]
     Pubsub(BenchPubsubArgs),
 }
 

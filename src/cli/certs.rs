@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
+use crate::exit;
+
 /// `robustmq certs`.
 #[derive(Debug, Args)]
 pub struct CertsArgs {
@@ -17,6 +19,7 @@ pub struct CertsArgs {
 pub enum CertsCommand {
     /// Write DIR/ca.crt, ca.key, server.crt, server.key, client.crt and client.key (keys mode
     /// 0600), signed by the new CA, and print a listener configuration that uses them.
+    #[command(after_long_help = exit::help("certs init"))]
     Init(CertsInitArgs),
 }
 
@@ -38,7 +41,7 @@ pub struct CertsInitArgs {
     #[arg(long, value_name = "NAME", default_value = "robustmq-client")]
     pub client_name: String,
     /// Days the certificates are valid.
-    #[arg(long, value_name = "DAYS", default_value_t = 825)]
+    #[arg(long, value_name = "DAYS", default_value_t = 825, value_parser = clap::value_parser!(u32).range(1..))]
     pub days: u32,
     /// Replace existing files.
     #[arg(long)]

@@ -77,7 +77,7 @@ pub struct ConnectionArgs {
         help_heading = "Connection"
     )]
     pub port: Option<u16>,
-    /// Broker as a URL: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC (mqtts:// and ws:// are not supported yet).
+    /// Broker as a URL: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC, or mqtts:// for TLS (ws:// is not supported).
     #[arg(short = 'L', long = "url", value_name = "URL", help_heading = "Connection")]
     pub url: Option<String>,
     /// Client identifier [default: assigned by the broker with MQTT 5, random with 3.1.1].

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
+use crate::exit;
+
 /// `robustmq generate` (hidden): files generated from these definitions.
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
@@ -16,12 +18,14 @@ pub struct GenerateArgs {
 #[derive(Debug, Subcommand)]
 pub enum GenerateWhat {
     /// Man pages: robustmq(1), one robustmq-COMMAND(1) per subcommand, and robustmq.toml(5).
+    #[command(after_long_help = exit::help("generate man"))]
     Man {
         /// Directory to write the pages to (created if missing).
         #[arg(value_name = "DIR")]
         dir: PathBuf,
     },
     /// Shell completions for bash, zsh, fish, elvish and PowerShell.
+    #[command(after_long_help = exit::help("generate completions"))]
     Completions {
         /// Directory to write the scripts to (created if missing).
         #[arg(value_name = "DIR")]

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
+use crate::exit;
+
 /// `robustmq passwd FILE add|delete|list`.
 #[derive(Debug, Args)]
 pub struct PasswdArgs {
@@ -20,6 +22,7 @@ pub struct PasswdArgs {
 #[derive(Debug, Subcommand)]
 pub enum PasswdAction {
     /// Add a user, or set a new password for an existing one (asked twice, not echoed).
+    #[command(after_long_help = exit::help("passwd add"))]
     Add {
         /// User name: no ':', no control characters, no leading '#' or surrounding spaces.
         #[arg(value_name = "USER")]
@@ -29,19 +32,13 @@ pub enum PasswdAction {
         stdin: bool,
     },
     /// Remove a user (exit code 1 if there is no such user).
+    #[command(after_long_help = exit::help("passwd delete"))]
     Delete {
         /// User name.
         #[arg(value_name = "USER")]
         user: String,
     },
     /// Print the user names, one per line.
+    #[command(after_long_help = exit::help("passwd list"))]
     List,
 }
-
-/// Exit codes of `robustmq passwd`, shown by `--help`.
-pub(super) const PASSWD_EXIT_CODES: &str = "\
-Exit codes:
-  0  done
-  1  the file cannot be read or written, the user to delete does not exist, or the password
-     is empty, was typed differently twice, or cannot be read
-  2  usage error, or a user name that cannot go in the file";

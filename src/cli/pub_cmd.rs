@@ -7,20 +7,6 @@ use clap::{ArgGroup, Args};
 use super::connection::ConnectionArgs;
 use super::parse::parse_seconds;
 
-/// Exit codes of `robustmq pub`, shown by `--help`.
-pub(super) const PUB_EXIT_CODES: &str = "\
-Exit codes:
-  0  every message was sent (and acknowledged, at QoS 1 and 2)
-  1  the connection failed once made (closed by the broker, lost, protocol error), or a file or
-     stdin could not be read
-  2  usage error: a bad flag or value, an invalid topic, or what is not supported yet (TLS,
-     mqtts://, ws://)
-  3  cannot connect: host not found, connection refused, unreachable, timed out
-  4  the broker refused the connection (the CONNACK reason is printed, e.g. \"not authorized\")
-  5  the broker refused a message (MQTT 5 PUBACK/PUBREC reason), or cannot take it (QoS above its
-     maximum, retain unavailable, packet too large)
-  6  timed out waiting for the broker (CONNACK, PINGRESP)";
-
 /// `robustmq pub`.
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("payload").required(true).args(["message", "file", "stdin_line", "stdin_file", "null_message"])))]

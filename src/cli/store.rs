@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
+use crate::exit;
+
 /// `robustmq store`.
 #[derive(Debug, Args)]
 pub struct StoreArgs {
@@ -19,48 +21,21 @@ pub struct StoreArgs {
 pub enum StoreCommand {
     /// Entries and bytes per table, file size, schema version, and counts of sessions, queued
     /// deliveries and retained messages.
-    #[command(after_long_help = STORE_EXIT_CODES)]
+    #[command(after_long_help = exit::help("store stats"))]
     Stats(StoreStatsArgs),
     /// Check the data file for consistency: exit 0 if clean, 1 if problems were found, 4 if
     /// the file cannot be opened (a damaged page, for one).
-    #[command(after_long_help = STORE_VERIFY_EXIT_CODES)]
+    #[command(after_long_help = exit::help("store verify"))]
     Verify(StoreDirArgs),
     /// Write sessions, deliveries, incoming QoS 2 ids and retained messages as NDJSON, one
     /// object per line with a "type" field.
-    #[command(after_long_help = STORE_EXPORT_EXIT_CODES)]
+    #[command(after_long_help = exit::help("store export"))]
     Export(StoreExportArgs),
     /// Give the space of deleted entries back to the file system. A file of an older schema
     /// is migrated first, as the broker would, keeping a copy of it.
-    #[command(after_long_help = STORE_EXIT_CODES)]
+    #[command(after_long_help = exit::help("store compact"))]
     Compact(StoreDirArgs),
 }
-
-/// Exit codes of `robustmq store stats` and `compact`, shown by `--help`.
-const STORE_EXIT_CODES: &str = "\
-Exit codes:
-  0  done
-  1  the output could not be written
-  4  the data file cannot be opened: missing, locked by a running broker, corrupt (a damaged
-     page, not a redb file, empty), or written by a newer robustmq; it is left untouched";
-
-/// Exit codes of `robustmq store verify`, shown by `--help`.
-const STORE_VERIFY_EXIT_CODES: &str = "\
-Exit codes:
-  0  every check passed
-  1  problems were found (each is printed), or the output could not be written
-  4  the data file cannot be opened, so nothing could be checked record by record: missing,
-     locked by a running broker, corrupt (a damaged page, not a redb file, empty), or written
-     by a newer robustmq; the reason is printed";
-
-/// Exit codes of `robustmq store export`, shown by `--help`.
-const STORE_EXPORT_EXIT_CODES: &str = "\
-Exit codes:
-  0  every record was exported
-  1  the output could not be written; with --salvage: the file is damaged and what could not be
-     read is listed on stderr (everything that could be read was exported)
-  4  the data file cannot be opened: missing, locked by a running broker, corrupt (without
-     --salvage; with it, only a file redb cannot open at all), empty, or written by a newer
-     robustmq; it is left untouched";
 
 /// The data directory a `robustmq store` subcommand works on.
 #[derive(Debug, Args)]

@@ -5,20 +5,6 @@ use clap::Args;
 use super::connection::ConnectionArgs;
 use super::parse::parse_seconds;
 
-/// Exit codes of `robustmq sub`, shown by `--help`.
-pub(super) const SUB_EXIT_CODES: &str = "\
-Exit codes:
-  0   done: -C messages printed, -E, --retained-only finished, or interrupted (Ctrl-C)
-  1   the connection failed once made (closed by the broker, lost, protocol error)
-  2   usage error: a bad flag or value, an invalid topic filter, or what is not supported yet
-      (TLS, mqtts://, ws://)
-  3   cannot connect: host not found, connection refused, unreachable, timed out
-  4   the broker refused the connection (the CONNACK reason is printed, e.g. \"not authorized\")
-  5   the broker refused a subscription (each refused filter is printed with its reason), or a
-      --remove-retained publish
-  6   timed out waiting for the broker (CONNACK, PINGRESP)
-  27  -W expired (as mosquitto_sub)";
-
 /// `robustmq sub`.
 #[derive(Debug, Args)]
 pub struct SubArgs {

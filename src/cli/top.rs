@@ -6,16 +6,21 @@ use super::connection::{LoginArgs, TlsArgs};
 use super::parse::{parse_protocol_version, parse_seconds};
 use crate::protocol::Version;
 
-pub(super) const TOP_HELP: &str = "\
+/// The keys, and where the figures come from.
+const TOP_HELP: &str = "\
 Keys: q quit, ? help, Tab or 1-5 switch views, arrows or j/k move, s sort, / filter, p pause,
 K (or x, Del) disconnect the selected client after a y/n confirmation.
 
 The header and the Overview come from the broker's $SYS topics, so they work with Mosquitto and
 other brokers too; the Clients, Topics, Sessions and Store views need robustmq's admin API, which
 answers clients on loopback (or users the ACL allows). If the broker goes away, top says so and
-reconnects. NO_COLOR=1 turns colours off.
+reconnects. NO_COLOR=1 turns colours off.";
 
-Exit codes: 0 quit, 1 terminal error, 2 usage.";
+/// What `robustmq top --help` ends with: the keys and where the figures come from, then the
+/// exit codes.
+pub(super) fn after_long_help() -> String {
+    format!("{TOP_HELP}\n\n{}", crate::exit::help("top"))
+}
 
 /// `robustmq top`.
 #[derive(Debug, Args)]
