@@ -56,7 +56,7 @@ Register-ArgumentCompleter -Native -CommandName 'robustmq' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Entries and bytes per table, file size, schema version, and counts of sessions, queued deliveries and retained messages')
-            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check the data file for consistency: exit 0 if clean, 1 if problems were found, 4 if the file cannot be opened (a damaged page, for one)')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check the data file for consistency: each problem found is printed, and the exit code tells a clean file from a damaged one and from one that cannot be opened at all')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write sessions, deliveries, incoming QoS 2 ids and retained messages as NDJSON, one object per line with a "type" field')
             [CompletionResult]::new('compact', 'compact', [CompletionResultType]::ParameterValue, 'Give the space of deleted entries back to the file system. A file of an older schema is migrated first, as the broker would, keeping a copy of it')
             break
@@ -413,7 +413,7 @@ Register-ArgumentCompleter -Native -CommandName 'robustmq' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add a user, or set a new password for an existing one (asked twice, not echoed)')
-            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Remove a user (exit code 1 if there is no such user)')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Remove a user (an error if there is no such user)')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Print the user names, one per line')
             break
         }

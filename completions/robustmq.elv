@@ -51,7 +51,7 @@ set edit:completion:arg-completer[robustmq] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand stats 'Entries and bytes per table, file size, schema version, and counts of sessions, queued deliveries and retained messages'
-            cand verify 'Check the data file for consistency: exit 0 if clean, 1 if problems were found, 4 if the file cannot be opened (a damaged page, for one)'
+            cand verify 'Check the data file for consistency: each problem found is printed, and the exit code tells a clean file from a damaged one and from one that cannot be opened at all'
             cand export 'Write sessions, deliveries, incoming QoS 2 ids and retained messages as NDJSON, one object per line with a "type" field'
             cand compact 'Give the space of deleted entries back to the file system. A file of an older schema is migrated first, as the broker would, keeping a copy of it'
         }
@@ -396,7 +396,7 @@ set edit:completion:arg-completer[robustmq] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand add 'Add a user, or set a new password for an existing one (asked twice, not echoed)'
-            cand delete 'Remove a user (exit code 1 if there is no such user)'
+            cand delete 'Remove a user (an error if there is no such user)'
             cand list 'Print the user names, one per line'
         }
         &'robustmq;passwd;add'= {

@@ -31,7 +31,7 @@ pub enum PasswdAction {
         #[arg(long)]
         stdin: bool,
     },
-    /// Remove a user (exit code 1 if there is no such user).
+    /// Remove a user (an error if there is no such user).
     #[command(after_long_help = exit::help("passwd delete"))]
     Delete {
         /// User name.

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use crate::exit::Exit;
+
 /// `robustmq serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -23,8 +25,17 @@ pub struct ServeArgs {
     /// Print a commented default configuration file and exit.
     #[arg(long)]
     pub print_default_config: bool,
-    /// Check a configuration file (FILE, else --config, else the built-in defaults) and exit:
-    /// 0 if it is valid, 2 with the reason if not.
-    #[arg(long, value_name = "FILE", num_args = 0..=1)]
+    /// Check a configuration file (FILE, else --config, else the built-in defaults) and exit.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, help = check_config_help())]
     pub check_config: Option<Option<PathBuf>>,
+}
+
+/// The help of --check-config, with its exit codes from the table.
+fn check_config_help() -> String {
+    format!(
+        "Check a configuration file (FILE, else --config, else the built-in defaults) and exit: {} \
+         if it is valid, {} with the reason if not",
+        Exit::Success.code(),
+        Exit::Usage.code()
+    )
 }

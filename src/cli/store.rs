@@ -14,17 +14,17 @@ pub struct StoreArgs {
     pub command: StoreCommand,
 }
 
-/// The `robustmq store` subcommands. Each exits 4 if the data file cannot be opened: missing,
+/// The `robustmq store` subcommands. Each refuses a data file that cannot be opened (missing,
 /// locked by a running broker, corrupt, empty, not a robustmq store, or written by a newer
-/// robustmq.
+/// robustmq) with [`exit::Exit::DataUnusable`].
 #[derive(Debug, Subcommand)]
 pub enum StoreCommand {
     /// Entries and bytes per table, file size, schema version, and counts of sessions, queued
     /// deliveries and retained messages.
     #[command(after_long_help = exit::help("store stats"))]
     Stats(StoreStatsArgs),
-    /// Check the data file for consistency: exit 0 if clean, 1 if problems were found, 4 if
-    /// the file cannot be opened (a damaged page, for one).
+    /// Check the data file for consistency: each problem found is printed, and the exit code
+    /// tells a clean file from a damaged one and from one that cannot be opened at all.
     #[command(after_long_help = exit::help("store verify"))]
     Verify(StoreDirArgs),
     /// Write sessions, deliveries, incoming QoS 2 ids and retained messages as NDJSON, one

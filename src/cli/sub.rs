@@ -2,6 +2,8 @@
 
 use clap::Args;
 
+use crate::exit::Exit;
+
 use super::connection::ConnectionArgs;
 use super::parse::parse_seconds;
 
@@ -43,8 +45,8 @@ pub struct SubArgs {
     /// Exit after printing N messages.
     #[arg(short = 'C', long = "count", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
-    /// Exit with code 27 if still running after SECS seconds (counted from the connection).
-    #[arg(short = 'W', long = "timeout", value_name = "SECS", value_parser = parse_seconds)]
+    /// Give up if still running after SECS seconds (counted from the connection).
+    #[arg(short = 'W', long = "timeout", value_name = "SECS", value_parser = parse_seconds, help = timeout_help())]
     pub timeout: Option<f64>,
     /// Skip messages that arrive with the retain flag set (stale ones).
     #[arg(short = 'R', long = "no-retained", conflicts_with = "retained_only")]
@@ -69,4 +71,12 @@ pub struct SubArgs {
     /// subscription, 2 never.
     #[arg(long, value_name = "0|1|2", value_parser = clap::value_parser!(u8).range(0..=2))]
     pub retain_handling: Option<u8>,
+}
+
+/// The help of -W, with its exit code from the table.
+fn timeout_help() -> String {
+    format!(
+        "Exit with code {} if still running after SECS seconds (counted from the connection)",
+        Exit::WaitExpired.code()
+    )
 }
