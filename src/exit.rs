@@ -497,6 +497,15 @@ mod tests {
     }
 
     #[test]
+    fn clap_rejects_a_bad_flag_with_the_usage_code() {
+        // clap exits by itself before any command runs; the table only describes that code.
+        let error = clap::Command::new("robustmq")
+            .try_get_matches_from(["robustmq", "--no-such-flag"])
+            .unwrap_err();
+        assert_eq!(error.exit_code(), i32::from(Exit::Usage.code()));
+    }
+
+    #[test]
     fn a_subcommand_without_an_entry_has_its_parents() {
         assert_eq!(codes("bench pubsub").len(), codes("bench").len());
         assert_eq!(codes("store verify")[1].1, codes(" store verify ")[1].1);
