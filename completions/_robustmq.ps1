@@ -21,8 +21,8 @@ Register-ArgumentCompleter -Native -CommandName 'robustmq' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'robustmq' {
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the MQTT broker')
@@ -44,19 +44,19 @@ Register-ArgumentCompleter -Native -CommandName 'robustmq' -ScriptBlock {
             [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log level: error, warn, info, debug or trace (RUST_LOG, when set, takes precedence)')
             [CompletionResult]::new('--check-config', '--check-config', [CompletionResultType]::ParameterName, 'Check a configuration file (FILE, else --config, else the built-in defaults) and exit: 0 if it is valid, 2 with the reason if not')
             [CompletionResult]::new('--print-default-config', '--print-default-config', [CompletionResultType]::ParameterName, 'Print a commented default configuration file and exit')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'robustmq;store' {
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Entries and bytes per table, file size, schema version, and counts of sessions, queued deliveries and retained messages')
-            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check the data file for consistency: exit 0 if clean, 1 if problems were found, 4 if the file cannot be opened (a damaged page, for one)')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check the data file for consistency: each problem found is printed, and the exit code tells a clean file from a damaged one and from one that cannot be opened at all')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write sessions, deliveries, incoming QoS 2 ids and retained messages as NDJSON, one object per line with a "type" field')
             [CompletionResult]::new('compact', 'compact', [CompletionResultType]::ParameterValue, 'Give the space of deleted entries back to the file system. A file of an older schema is migrated first, as the broker would, keeping a copy of it')
             break
@@ -102,8 +102,8 @@ Register-ArgumentCompleter -Native -CommandName 'robustmq' -ScriptBlock {
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Broker host name or address')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Broker port [default: 1883, or 8883 with TLS]')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Broker port [default: 1883, or 8883 with TLS]')
-            [CompletionResult]::new('-L', '-L ', [CompletionResultType]::ParameterName, 'Broker as a URL: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC (mqtts:// and ws:// are not supported yet)')
-            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Broker as a URL: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC (mqtts:// and ws:// are not supported yet)')
+            [CompletionResult]::new('-L', '-L ', [CompletionResultType]::ParameterName, 'Broker as a URL: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC, or mqtts:// for TLS (ws:// is not supported)')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Broker as a URL: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC, or mqtts:// for TLS (ws:// is not supported)')
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Client identifier [default: assigned by the broker with MQTT 5, random with 3.1.1]')
             [CompletionResult]::new('--id', '--id', [CompletionResultType]::ParameterName, 'Client identifier [default: assigned by the broker with MQTT 5, random with 3.1.1]')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'User name')
@@ -157,8 +157,8 @@ Register-ArgumentCompleter -Native -CommandName 'robustmq' -ScriptBlock {
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Broker host name or address')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Broker port [default: 1883, or 8883 with TLS]')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Broker port [default: 1883, or 8883 with TLS]')
-            [CompletionResult]::new('-L', '-L ', [CompletionResultType]::ParameterName, 'Broker as a URL: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC (mqtts:// and ws:// are not supported yet)')
-            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Broker as a URL: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC (mqtts:// and ws:// are not supported yet)')
+            [CompletionResult]::new('-L', '-L ', [CompletionResultType]::ParameterName, 'Broker as a URL: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC, or mqtts:// for TLS (ws:// is not supported)')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Broker as a URL: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC, or mqtts:// for TLS (ws:// is not supported)')
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Client identifier [default: assigned by the broker with MQTT 5, random with 3.1.1]')
             [CompletionResult]::new('--id', '--id', [CompletionResultType]::ParameterName, 'Client identifier [default: assigned by the broker with MQTT 5, random with 3.1.1]')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'User name')
@@ -413,35 +413,35 @@ Register-ArgumentCompleter -Native -CommandName 'robustmq' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add a user, or set a new password for an existing one (asked twice, not echoed)')
-            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Remove a user (exit code 1 if there is no such user)')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Remove a user (an error if there is no such user)')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Print the user names, one per line')
             break
         }
         'robustmq;passwd;add' {
             [CompletionResult]::new('--stdin', '--stdin', [CompletionResultType]::ParameterName, 'Read the password from one line of standard input instead of asking for it')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'robustmq;passwd;delete' {
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'robustmq;passwd;list' {
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'robustmq;certs' {
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write DIR/ca.crt, ca.key, server.crt, server.key, client.crt and client.key (keys mode 0600), signed by the new CA, and print a listener configuration that uses them')
@@ -453,8 +453,8 @@ Register-ArgumentCompleter -Native -CommandName 'robustmq' -ScriptBlock {
             [CompletionResult]::new('--client-name', '--client-name', [CompletionResultType]::ParameterName, 'Common Name of the client certificate (its user name with use_identity_as_username)')
             [CompletionResult]::new('--days', '--days', [CompletionResultType]::ParameterName, 'Days the certificates are valid')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace existing files')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break

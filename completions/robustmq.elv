@@ -18,8 +18,8 @@ set edit:completion:arg-completer[robustmq] = {|@words|
     }
     var completions = [
         &'robustmq'= {
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
             cand serve 'Run the MQTT broker'
@@ -40,18 +40,18 @@ set edit:completion:arg-completer[robustmq] = {|@words|
             cand --log-level 'Log level: error, warn, info, debug or trace (RUST_LOG, when set, takes precedence)'
             cand --check-config 'Check a configuration file (FILE, else --config, else the built-in defaults) and exit: 0 if it is valid, 2 with the reason if not'
             cand --print-default-config 'Print a commented default configuration file and exit'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'robustmq;store'= {
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
             cand stats 'Entries and bytes per table, file size, schema version, and counts of sessions, queued deliveries and retained messages'
-            cand verify 'Check the data file for consistency: exit 0 if clean, 1 if problems were found, 4 if the file cannot be opened (a damaged page, for one)'
+            cand verify 'Check the data file for consistency: each problem found is printed, and the exit code tells a clean file from a damaged one and from one that cannot be opened at all'
             cand export 'Write sessions, deliveries, incoming QoS 2 ids and retained messages as NDJSON, one object per line with a "type" field'
             cand compact 'Give the space of deleted entries back to the file system. A file of an older schema is migrated first, as the broker would, keeping a copy of it'
         }
@@ -92,8 +92,8 @@ set edit:completion:arg-completer[robustmq] = {|@words|
             cand --host 'Broker host name or address'
             cand -p 'Broker port [default: 1883, or 8883 with TLS]'
             cand --port 'Broker port [default: 1883, or 8883 with TLS]'
-            cand -L 'Broker as a URL: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC (mqtts:// and ws:// are not supported yet)'
-            cand --url 'Broker as a URL: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC (mqtts:// and ws:// are not supported yet)'
+            cand -L 'Broker as a URL: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC, or mqtts:// for TLS (ws:// is not supported)'
+            cand --url 'Broker as a URL: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC, or mqtts:// for TLS (ws:// is not supported)'
             cand -i 'Client identifier [default: assigned by the broker with MQTT 5, random with 3.1.1]'
             cand --id 'Client identifier [default: assigned by the broker with MQTT 5, random with 3.1.1]'
             cand -u 'User name'
@@ -146,8 +146,8 @@ set edit:completion:arg-completer[robustmq] = {|@words|
             cand --host 'Broker host name or address'
             cand -p 'Broker port [default: 1883, or 8883 with TLS]'
             cand --port 'Broker port [default: 1883, or 8883 with TLS]'
-            cand -L 'Broker as a URL: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC (mqtts:// and ws:// are not supported yet)'
-            cand --url 'Broker as a URL: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC (mqtts:// and ws:// are not supported yet)'
+            cand -L 'Broker as a URL: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC, or mqtts:// for TLS (ws:// is not supported)'
+            cand --url 'Broker as a URL: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC, or mqtts:// for TLS (ws:// is not supported)'
             cand -i 'Client identifier [default: assigned by the broker with MQTT 5, random with 3.1.1]'
             cand --id 'Client identifier [default: assigned by the broker with MQTT 5, random with 3.1.1]'
             cand -u 'User name'
@@ -396,31 +396,31 @@ set edit:completion:arg-completer[robustmq] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand add 'Add a user, or set a new password for an existing one (asked twice, not echoed)'
-            cand delete 'Remove a user (exit code 1 if there is no such user)'
+            cand delete 'Remove a user (an error if there is no such user)'
             cand list 'Print the user names, one per line'
         }
         &'robustmq;passwd;add'= {
             cand --stdin 'Read the password from one line of standard input instead of asking for it'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'robustmq;passwd;delete'= {
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'robustmq;passwd;list'= {
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'robustmq;certs'= {
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
             cand init 'Write DIR/ca.crt, ca.key, server.crt, server.key, client.crt and client.key (keys mode 0600), signed by the new CA, and print a listener configuration that uses them'
@@ -431,8 +431,8 @@ set edit:completion:arg-completer[robustmq] = {|@words|
             cand --client-name 'Common Name of the client certificate (its user name with use_identity_as_username)'
             cand --days 'Days the certificates are valid'
             cand --force 'Replace existing files'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }

@@ -24,7 +24,7 @@ function __fish_robustmq_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c robustmq -n "__fish_robustmq_needs_command" -s h -l help -d 'Print help'
+complete -c robustmq -n "__fish_robustmq_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c robustmq -n "__fish_robustmq_needs_command" -s V -l version -d 'Print version'
 complete -c robustmq -n "__fish_robustmq_needs_command" -f -a "serve" -d 'Run the MQTT broker'
 complete -c robustmq -n "__fish_robustmq_needs_command" -f -a "store" -d 'Inspect, check, export or compact a data directory (never while a broker uses it)'
@@ -40,12 +40,12 @@ complete -c robustmq -n "__fish_robustmq_using_subcommand serve" -l data-dir -d 
 complete -c robustmq -n "__fish_robustmq_using_subcommand serve" -l log-level -d 'Log level: error, warn, info, debug or trace (RUST_LOG, when set, takes precedence)' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand serve" -l check-config -d 'Check a configuration file (FILE, else --config, else the built-in defaults) and exit: 0 if it is valid, 2 with the reason if not' -r -F
 complete -c robustmq -n "__fish_robustmq_using_subcommand serve" -l print-default-config -d 'Print a commented default configuration file and exit'
-complete -c robustmq -n "__fish_robustmq_using_subcommand serve" -s h -l help -d 'Print help'
+complete -c robustmq -n "__fish_robustmq_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c robustmq -n "__fish_robustmq_using_subcommand serve" -s V -l version -d 'Print version'
-complete -c robustmq -n "__fish_robustmq_using_subcommand store; and not __fish_seen_subcommand_from stats verify export compact" -s h -l help -d 'Print help'
+complete -c robustmq -n "__fish_robustmq_using_subcommand store; and not __fish_seen_subcommand_from stats verify export compact" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c robustmq -n "__fish_robustmq_using_subcommand store; and not __fish_seen_subcommand_from stats verify export compact" -s V -l version -d 'Print version'
 complete -c robustmq -n "__fish_robustmq_using_subcommand store; and not __fish_seen_subcommand_from stats verify export compact" -f -a "stats" -d 'Entries and bytes per table, file size, schema version, and counts of sessions, queued deliveries and retained messages'
-complete -c robustmq -n "__fish_robustmq_using_subcommand store; and not __fish_seen_subcommand_from stats verify export compact" -f -a "verify" -d 'Check the data file for consistency: exit 0 if clean, 1 if problems were found, 4 if the file cannot be opened (a damaged page, for one)'
+complete -c robustmq -n "__fish_robustmq_using_subcommand store; and not __fish_seen_subcommand_from stats verify export compact" -f -a "verify" -d 'Check the data file for consistency: each problem found is printed, and the exit code tells a clean file from a damaged one and from one that cannot be opened at all'
 complete -c robustmq -n "__fish_robustmq_using_subcommand store; and not __fish_seen_subcommand_from stats verify export compact" -f -a "export" -d 'Write sessions, deliveries, incoming QoS 2 ids and retained messages as NDJSON, one object per line with a "type" field'
 complete -c robustmq -n "__fish_robustmq_using_subcommand store; and not __fish_seen_subcommand_from stats verify export compact" -f -a "compact" -d 'Give the space of deleted entries back to the file system. A file of an older schema is migrated first, as the broker would, keeping a copy of it'
 complete -c robustmq -n "__fish_robustmq_using_subcommand store; and __fish_seen_subcommand_from stats" -l data-dir -d 'Data directory of the broker [default: robustmq in the user\'s data directory, e.g. ~/.local/share/robustmq]' -r -F
@@ -65,7 +65,7 @@ complete -c robustmq -n "__fish_robustmq_using_subcommand store; and __fish_seen
 complete -c robustmq -n "__fish_robustmq_using_subcommand store; and __fish_seen_subcommand_from compact" -s V -l version -d 'Print version'
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s h -l host -d 'Broker host name or address' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s p -l port -d 'Broker port [default: 1883, or 8883 with TLS]' -r
-complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s L -l url -d 'Broker as a URL: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC (mqtts:// and ws:// are not supported yet)' -r
+complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s L -l url -d 'Broker as a URL: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC, or mqtts:// for TLS (ws:// is not supported)' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s i -l id -d 'Client identifier [default: assigned by the broker with MQTT 5, random with 3.1.1]' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s u -l username -d 'User name' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s P -l pw -d 'Password' -r
@@ -97,7 +97,7 @@ complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s n -l null-mess
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s r -l retain -d 'Ask the broker to retain the message (an empty retained message clears the topic)'
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s h -l host -d 'Broker host name or address' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s p -l port -d 'Broker port [default: 1883, or 8883 with TLS]' -r
-complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s L -l url -d 'Broker as a URL: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC (mqtts:// and ws:// are not supported yet)' -r
+complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s L -l url -d 'Broker as a URL: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC, or mqtts:// for TLS (ws:// is not supported)' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s i -l id -d 'Client identifier [default: assigned by the broker with MQTT 5, random with 3.1.1]' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s u -l username -d 'User name' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s P -l pw -d 'Password' -r
@@ -260,16 +260,16 @@ complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen
 complete -c robustmq -n "__fish_robustmq_using_subcommand passwd; and not __fish_seen_subcommand_from add delete list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c robustmq -n "__fish_robustmq_using_subcommand passwd; and not __fish_seen_subcommand_from add delete list" -s V -l version -d 'Print version'
 complete -c robustmq -n "__fish_robustmq_using_subcommand passwd; and not __fish_seen_subcommand_from add delete list" -a "add" -d 'Add a user, or set a new password for an existing one (asked twice, not echoed)'
-complete -c robustmq -n "__fish_robustmq_using_subcommand passwd; and not __fish_seen_subcommand_from add delete list" -a "delete" -d 'Remove a user (exit code 1 if there is no such user)'
+complete -c robustmq -n "__fish_robustmq_using_subcommand passwd; and not __fish_seen_subcommand_from add delete list" -a "delete" -d 'Remove a user (an error if there is no such user)'
 complete -c robustmq -n "__fish_robustmq_using_subcommand passwd; and not __fish_seen_subcommand_from add delete list" -a "list" -d 'Print the user names, one per line'
 complete -c robustmq -n "__fish_robustmq_using_subcommand passwd; and __fish_seen_subcommand_from add" -l stdin -d 'Read the password from one line of standard input instead of asking for it'
-complete -c robustmq -n "__fish_robustmq_using_subcommand passwd; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
+complete -c robustmq -n "__fish_robustmq_using_subcommand passwd; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c robustmq -n "__fish_robustmq_using_subcommand passwd; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
-complete -c robustmq -n "__fish_robustmq_using_subcommand passwd; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
+complete -c robustmq -n "__fish_robustmq_using_subcommand passwd; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c robustmq -n "__fish_robustmq_using_subcommand passwd; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
-complete -c robustmq -n "__fish_robustmq_using_subcommand passwd; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c robustmq -n "__fish_robustmq_using_subcommand passwd; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c robustmq -n "__fish_robustmq_using_subcommand passwd; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
-complete -c robustmq -n "__fish_robustmq_using_subcommand certs; and not __fish_seen_subcommand_from init" -s h -l help -d 'Print help'
+complete -c robustmq -n "__fish_robustmq_using_subcommand certs; and not __fish_seen_subcommand_from init" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c robustmq -n "__fish_robustmq_using_subcommand certs; and not __fish_seen_subcommand_from init" -s V -l version -d 'Print version'
 complete -c robustmq -n "__fish_robustmq_using_subcommand certs; and not __fish_seen_subcommand_from init" -f -a "init" -d 'Write DIR/ca.crt, ca.key, server.crt, server.key, client.crt and client.key (keys mode 0600), signed by the new CA, and print a listener configuration that uses them'
 complete -c robustmq -n "__fish_robustmq_using_subcommand certs; and __fish_seen_subcommand_from init" -l host -d 'DNS name the server certificate is valid for; repeatable [default: localhost and this machine\'s host name]' -r
@@ -277,7 +277,7 @@ complete -c robustmq -n "__fish_robustmq_using_subcommand certs; and __fish_seen
 complete -c robustmq -n "__fish_robustmq_using_subcommand certs; and __fish_seen_subcommand_from init" -l client-name -d 'Common Name of the client certificate (its user name with use_identity_as_username)' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand certs; and __fish_seen_subcommand_from init" -l days -d 'Days the certificates are valid' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand certs; and __fish_seen_subcommand_from init" -l force -d 'Replace existing files'
-complete -c robustmq -n "__fish_robustmq_using_subcommand certs; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help'
+complete -c robustmq -n "__fish_robustmq_using_subcommand certs; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c robustmq -n "__fish_robustmq_using_subcommand certs; and __fish_seen_subcommand_from init" -s V -l version -d 'Print version'
 complete -c robustmq -n "__fish_robustmq_using_subcommand top" -s h -l host -d 'Broker host name or address' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand top" -s p -l port -d 'Broker port [default: 1883, or 8883 with TLS]' -r

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod client;
 pub mod cmd;
 pub mod config;
+pub mod exit;
 pub mod protocol;
 pub mod server;
 pub mod store;

@@ -395,7 +395,7 @@ pub fn stop_on_ctrl_c(shared: std::sync::Arc<Shared>) {
         if tokio::signal::ctrl_c().await.is_ok() {
             shared.stop.set();
             if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
+                std::process::exit(crate::exit::Exit::Interrupted.code().into());
             }
         }
     });

@@ -10,7 +10,6 @@ use std::time::Duration;
 use anyhow::Context;
 use bytes::Bytes;
 
-use super::common::{EXIT_ERROR, EXIT_REFUSED, EXIT_REJECTED, EXIT_TIMEOUT, EXIT_UNREACHABLE, EXIT_USAGE};
 use crate::bench::compare::compare;
 use crate::bench::conn::ConnSettings;
 use crate::bench::header::HEADER_LEN;
@@ -20,6 +19,7 @@ use crate::bench::{self, BenchError, ConnectProblem, Load, Settings, Target, Wor
 use crate::cli::{BenchArgs, BenchCommand, BenchConnArgs, BenchLoadArgs, BenchOutputArgs};
 use crate::client::topic::{check_topic_filter, check_topic_name};
 use crate::client::ConnectOptions;
+use crate::exit::Exit;
 use crate::protocol::QoS;
 
 /// Publishing time when neither -d nor -n is given.
@@ -37,12 +37,12 @@ enum Job {
 pub fn run(args: BenchArgs) -> ExitCode {
     let (job, output) = match prepare(args.command) {
         Ok(prepared) => prepared,
-        Err(e) => return fail(EXIT_USAGE, &format!("{e:#}")),
+        Err(e) => return fail(Exit::Usage, &format!("{e:#}")),
     };
     let baseline = match &output.compare {
         Some(path) => match read_baseline(path) {
             Ok(v) => Some((v, path.display().to_string())),
-            Err(e) => return fail(EXIT_USAGE, &format!("{e:#}")),
+            Err(e) => return fail(Exit::Usage, &format!("{e:#}")),
         },
         None => None,
     };
@@ -52,7 +52,7 @@ pub fn run(args: BenchArgs) -> ExitCode {
     }
     let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
-        Err(e) => return fail(EXIT_ERROR, &format!("cannot start the runtime: {e}")),
+        Err(e) => return fail(Exit::Failed, &format!("cannot start the runtime: {e}")),
     };
     let result = runtime.block_on(async {
         match &job {
@@ -67,25 +67,25 @@ pub fn run(args: BenchArgs) -> ExitCode {
     }
 }
 
-fn fail(code: u8, message: &str) -> ExitCode {
+fn fail(exit: Exit, message: &str) -> ExitCode {
     eprintln!("robustmq bench: {message}");
-    ExitCode::from(code)
+    ExitCode::from(exit)
 }
 
-fn error_code(e: &BenchError) -> u8 {
+fn error_code(e: &BenchError) -> Exit {
     match e {
         BenchError::Connect { problem, .. } => problem_code(*problem),
-        BenchError::Subscribe { .. } => EXIT_REJECTED,
-        BenchError::Interrupted => EXIT_ERROR,
+        BenchError::Subscribe { .. } => Exit::Rejected,
+        BenchError::Interrupted => Exit::Failed,
     }
 }
 
-fn problem_code(problem: ConnectProblem) -> u8 {
+fn problem_code(problem: ConnectProblem) -> Exit {
     match problem {
-        ConnectProblem::Unreachable => EXIT_UNREACHABLE,
-        ConnectProblem::Refused => EXIT_REFUSED,
-        ConnectProblem::Timeout => EXIT_TIMEOUT,
-        ConnectProblem::Other => EXIT_ERROR,
+        ConnectProblem::Unreachable => Exit::Unreachable,
+        ConnectProblem::Refused => Exit::Refused,
+        ConnectProblem::Timeout => Exit::Timeout,
+        ConnectProblem::Other => Exit::Failed,
     }
 }
 
@@ -120,7 +120,7 @@ fn finish(
     };
     let mut out = std::io::stdout().lock();
     if out.write_all(text.as_bytes()).and_then(|()| out.flush()).is_err() {
-        return ExitCode::from(EXIT_ERROR);
+        return ExitCode::from(Exit::Failed);
     }
     if let Some((baseline, name)) = baseline {
         let comparison = compare(&baseline, &json, &name);
@@ -138,7 +138,7 @@ fn finish(
             "robustmq bench: {} of {} clients could not connect: {first}",
             report.connect_failures, report.clients
         );
-        return ExitCode::from(EXIT_UNREACHABLE);
+        return ExitCode::from(Exit::Unreachable);
     }
     if report.errors > 0 {
         let first = report.error_kinds.first().map_or("", |k| k.error.as_str());
@@ -146,7 +146,7 @@ fn finish(
             "robustmq bench: {} errors during the run, the most frequent: {first}",
             report.errors
         );
-        return ExitCode::from(EXIT_ERROR);
+        return ExitCode::from(Exit::Failed);
     }
     if report.refused > 0 {
         let first = report.refused_reasons.first().map_or("", |k| k.error.as_str());
@@ -154,7 +154,7 @@ fn finish(
             "robustmq bench: the broker refused {} publishes, the most often: {first}",
             report.refused
         );
-        return ExitCode::from(EXIT_ERROR);
+        return ExitCode::from(Exit::Failed);
     }
     ExitCode::SUCCESS
 }

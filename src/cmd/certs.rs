@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::certs::{generate, CertOptions};
 use crate::cli::{CertsArgs, CertsCommand, CertsInitArgs};
+use crate::exit::Exit;
 
 /// Runs `robustmq certs`.
 pub fn run(args: CertsArgs) -> ExitCode {
@@ -18,7 +19,7 @@ pub fn run(args: CertsArgs) -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => {
                 eprintln!("robustmq certs init: {message}");
-                ExitCode::FAILURE
+                Exit::Failed.into()
             }
         },
     }

@@ -19,7 +19,7 @@ use clap_mangen::roff::{bold, roman, Roff};
 use clap_mangen::Man;
 
 use crate::cli::{Cli, GenerateArgs, GenerateWhat};
-use crate::cmd::serve::{EXIT_CONFIG, EXIT_DATA, EXIT_START};
+use crate::exit::{self, Exit};
 
 /// The shells completions are written for; each file is named as that shell expects
 /// (`robustmq.bash`, `_robustmq`, `robustmq.fish`, `robustmq.elv`, `_robustmq.ps1`).
@@ -57,7 +57,7 @@ pub fn run(args: GenerateArgs) -> ExitCode {
         }
         Err(e) => {
             eprintln!("robustmq: {e:#}");
-            ExitCode::FAILURE
+            Exit::Failed.into()
         }
     }
 }
@@ -175,8 +175,9 @@ fn page_name(cmd: &clap::Command) -> &str {
     cmd.get_display_name().unwrap_or_else(|| cmd.get_name())
 }
 
-/// One man page: clap_mangen's sections, then the text after the options (exit codes) as a
-/// section of its own, then what clap knows nothing about (files, signals, examples, SEE ALSO).
+/// One man page: clap_mangen's sections, then EXIT STATUS from the table of exit codes, the
+/// rest of the text after the options as a section of its own, then what clap knows nothing
+/// about (files, signals, examples, SEE ALSO).
 fn render_page(root: &clap::Command, cmd: &clap::Command) -> String {
     let man = Man::new(cmd.clone())
         .manual(MANUAL)
@@ -200,8 +201,21 @@ fn render_page(root: &clap::Command, cmd: &clap::Command) -> String {
     }
 
     let mut extra = Roff::new();
+    let command = command_path(cmd);
+    exit_status(&mut extra, &command);
     if let Some(text) = cmd.get_after_long_help().or_else(|| cmd.get_after_help()) {
-        after_help(&mut extra, &text.to_string());
+        // The help text ends with the exit codes, which EXIT STATUS has just given from the
+        // same table; what comes before them gets a section of its own.
+        let text = text.to_string();
+        let codes = if command.is_empty() {
+            exit::summary()
+        } else {
+            exit::help(&command)
+        };
+        let notes = text.strip_suffix(&codes).unwrap_or(&text).trim_end();
+        if !notes.is_empty() {
+            after_help(&mut extra, notes);
+        }
     }
     match page_name(cmd) {
         "robustmq" => root_sections(&mut extra),
@@ -224,14 +238,46 @@ fn render_page(root: &clap::Command, cmd: &clap::Command) -> String {
     page
 }
 
-/// A command's after-help text (its exit codes, say) as a section of its own. "Exit codes:"
-/// becomes EXIT STATUS, the name man pages use, and its `  CODE  meaning` lines become a
-/// list; other text keeps its line breaks.
+/// `store stats` for robustmq-store-stats(1); `""` for robustmq(1).
+fn command_path(cmd: &clap::Command) -> String {
+    let name = page_name(cmd);
+    name.strip_prefix("robustmq")
+        .unwrap_or(name)
+        .replace('-', " ")
+        .trim()
+        .to_owned()
+}
+
+/// EXIT STATUS from the table of exit codes: the command's own codes, or for robustmq(1)
+/// every code and the commands it means something for.
+fn exit_status(roff: &mut Roff, command: &str) {
+    let rows: Vec<(u8, String)> = if command.is_empty() {
+        exit::summary_rows()
+    } else {
+        exit::codes(command)
+            .iter()
+            .map(|(exit, meaning)| (exit.code(), (*meaning).to_owned()))
+            .collect()
+    };
+    if rows.is_empty() {
+        return;
+    }
+    roff.control("SH", ["EXIT STATUS"]);
+    for (code, meaning) in rows {
+        item(roff, &code.to_string(), &meaning);
+    }
+    if command.is_empty() {
+        paragraph(roff, exit::SUMMARY_NOTE);
+    }
+}
+
+/// A command's after-help text (other than its exit codes) as a section of its own: a first
+/// line like "Title:" names it, and `  TAG  text` lines become a list; other text keeps its
+/// line breaks.
 fn after_help(roff: &mut Roff, text: &str) {
     let mut lines = text.lines();
     let first = lines.next().unwrap_or_default().trim();
     let (heading, body): (String, Vec<&str>) = match first.strip_suffix(':') {
-        Some("Exit codes") => ("EXIT STATUS".into(), lines.collect()),
         Some(title) if title.len() < 40 => (title.to_uppercase(), lines.collect()),
         _ => ("NOTES".into(), text.lines().collect()),
     };
@@ -308,33 +354,8 @@ fn root_sections(roff: &mut Roff) {
     files_section(roff);
 }
 
-/// robustmq-serve(1): exit status, signals, files and examples.
+/// robustmq-serve(1): signals, files and examples.
 fn serve_sections(roff: &mut Roff) {
-    roff.control("SH", ["EXIT STATUS"]);
-    let codes = [
-        (
-            0,
-            "clean shutdown after SIGINT or SIGTERM; with --check-config: the configuration is valid",
-        ),
-        (
-            EXIT_CONFIG,
-            "the configuration cannot be used, or --check-config found it invalid (one line on \
-             stderr names the file, the key and the problem)",
-        ),
-        (
-            EXIT_START,
-            "the broker cannot start, for example because an address is in use",
-        ),
-        (
-            EXIT_DATA,
-            "the data directory cannot be used: another broker holds it, or its file is corrupt \
-             or from a newer version (it is never modified in that case)",
-        ),
-        (130, "a second signal arrived during shutdown"),
-    ];
-    for (code, meaning) in codes {
-        item(roff, &code.to_string(), meaning);
-    }
     roff.control("SH", ["SIGNALS"]);
     item(
         roff,

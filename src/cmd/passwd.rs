@@ -8,21 +8,17 @@ use std::process::ExitCode;
 use crate::auth::password::{check_username, hash_password};
 use crate::auth::password_edit::PasswordEditor;
 use crate::cli::{PasswdAction, PasswdArgs};
-
-/// Exit code when the work cannot be done (file, user, password).
-const EXIT_FAILED: u8 = 1;
-/// Exit code for a usage error (a user name that cannot go in the file).
-const EXIT_USAGE: u8 = 2;
+use crate::exit::Exit;
 
 /// Why `robustmq passwd` stopped, with its exit code.
 struct Failure {
-    code: u8,
+    exit: Exit,
     message: String,
 }
 
 fn failed(message: String) -> Failure {
     Failure {
-        code: EXIT_FAILED,
+        exit: Exit::Failed,
         message,
     }
 }
@@ -38,7 +34,7 @@ pub fn run(args: PasswdArgs) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
             eprintln!("robustmq: {}", f.message);
-            ExitCode::from(f.code)
+            ExitCode::from(f.exit)
         }
     }
 }
@@ -52,7 +48,7 @@ fn open(file: &Path, must_exist: bool) -> Result<PasswordEditor, Failure> {
 
 fn add(file: &Path, user: &str, stdin: bool) -> Result<(), Failure> {
     check_username(user).map_err(|e| Failure {
-        code: EXIT_USAGE,
+        exit: Exit::Usage,
         message: format!("invalid user name {user:?}: {e}"),
     })?;
     // Read the file first: no point asking for a password to write to a file we cannot read.

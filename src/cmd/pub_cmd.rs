@@ -8,11 +8,12 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::time::{sleep_until, timeout, Instant};
 
-use super::common::{self, Connection, Failure, EXIT_ERROR, EXIT_REJECTED};
+use super::common::{self, Connection, Failure};
 use crate::cli::PubArgs;
 use crate::client::error::io_words;
 use crate::client::topic::check_topic_name;
 use crate::client::{reason_text, Client, Event};
+use crate::exit::Exit;
 use crate::protocol::{Disconnect, Publish, QoS};
 
 /// Packets that `-D` may give properties for.
@@ -68,7 +69,7 @@ fn plan(args: PubArgs) -> Result<Plan, Failure> {
     } else if let Some(path) = &args.file {
         let data = std::fs::read(path).map_err(|e| {
             Failure::new(
-                EXIT_ERROR,
+                Exit::Failed,
                 format!("cannot read {}: {}", path.display(), io_words(&e)),
             )
         })?;
@@ -77,7 +78,7 @@ fn plan(args: PubArgs) -> Result<Plan, Failure> {
         let mut data = Vec::new();
         std::io::stdin()
             .read_to_end(&mut data)
-            .map_err(|e| Failure::new(EXIT_ERROR, format!("cannot read stdin: {}", io_words(&e))))?;
+            .map_err(|e| Failure::new(Exit::Failed, format!("cannot read stdin: {}", io_words(&e))))?;
         Source::Once(Bytes::from(data))
     } else if args.stdin_line {
         Source::Lines
@@ -141,7 +142,7 @@ async fn publish(mut plan: Plan) -> Result<(), Failure> {
 fn check(event: Event, topic: &str) -> Result<(), Failure> {
     match event {
         Event::Acked(ack) if !ack.is_success() => Err(Failure::new(
-            EXIT_REJECTED,
+            Exit::Rejected,
             format!(
                 "the broker refused the message to {topic:?}: {}",
                 reason_text(ack.reason, ack.reason_string.as_deref())
@@ -234,7 +235,7 @@ async fn send_lines(client: &mut Client, message: &mut Publish) -> Result<(), Fa
                     client.publish(message)?;
                 }
                 Some(Err(e)) => {
-                    return Err(Failure::new(EXIT_ERROR, format!("cannot read stdin: {}", io_words(&e))))
+                    return Err(Failure::new(Exit::Failed, format!("cannot read stdin: {}", io_words(&e))))
                 }
                 None => break,
             },

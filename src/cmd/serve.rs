@@ -9,15 +9,8 @@ use tracing_subscriber::EnvFilter;
 
 use crate::cli::ServeArgs;
 use crate::config::{ListenerSettings, Settings, DEFAULT_CONFIG};
+use crate::exit::Exit;
 use crate::server;
-
-/// Exit code for a configuration that cannot be used.
-pub const EXIT_CONFIG: u8 = 2;
-/// Exit code when the broker cannot start (address in use, say).
-pub const EXIT_START: u8 = 3;
-/// Exit code when the data directory cannot be used: locked by another broker, corrupt, or
-/// written by a newer version.
-pub const EXIT_DATA: u8 = 4;
 
 /// Builds the settings from the file (if any) and the flags, which take precedence.
 pub fn settings(args: &ServeArgs) -> Result<Settings, crate::config::ConfigError> {
@@ -60,7 +53,7 @@ fn init_logging(level: &str) -> Result<(), String> {
 pub fn run(mut args: ServeArgs) -> ExitCode {
     if let Err(e) = init_logging(&args.log_level) {
         eprintln!("robustmq: {e}");
-        return ExitCode::from(EXIT_CONFIG);
+        return ExitCode::from(Exit::Usage);
     }
     if args.print_default_config {
         print!("{DEFAULT_CONFIG}");
@@ -74,14 +67,14 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => {
             eprintln!("robustmq: {e}");
-            return ExitCode::from(EXIT_CONFIG);
+            return ExitCode::from(Exit::Usage);
         }
     };
     if check_only {
         // The password and ACL files are part of the configuration: check them too.
         if let Err(e) = crate::auth::Auth::load(&settings.auth) {
             eprintln!("robustmq: {e}");
-            return ExitCode::from(EXIT_CONFIG);
+            return ExitCode::from(Exit::Usage);
         }
         let what = args
             .config
@@ -94,7 +87,7 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("robustmq: cannot start the async runtime: {e}");
-            return ExitCode::from(EXIT_START);
+            return ExitCode::from(Exit::NotStarted);
         }
     };
     match runtime.block_on(serve(settings)) {
@@ -102,11 +95,11 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
         Err(e) => {
             eprintln!("robustmq: {e:#}");
             match e.downcast_ref::<server::ServerError>() {
-                Some(server::ServerError::Store(_)) => ExitCode::from(EXIT_DATA),
+                Some(server::ServerError::Store(_)) => ExitCode::from(Exit::DataUnusable),
                 Some(server::ServerError::Auth(_) | server::ServerError::Tls { .. }) => {
-                    ExitCode::from(EXIT_CONFIG)
+                    ExitCode::from(Exit::Usage)
                 }
-                _ => ExitCode::from(EXIT_START),
+                _ => ExitCode::from(Exit::NotStarted),
             }
         }
     }
@@ -131,7 +124,7 @@ async fn serve(settings: Settings) -> Result<()> {
     tokio::spawn(async {
         wait_for_signal().await;
         eprintln!("robustmq: second signal, exiting now");
-        std::process::exit(130);
+        std::process::exit(Exit::Interrupted.code().into());
     });
     running.shutdown(Duration::from_secs(5)).await;
     tracing::info!("stopped");

@@ -1,9 +1,7 @@
 //! `robustmq store stats|verify|export|compact`: the data directory of a stopped broker.
 //!
 //! Every subcommand takes the directory lock first, so none runs beside a broker, and only
-//! `compact` ever writes to the data file. Exit codes (as each subcommand's `--help` lists them):
-//! 0 done (and for `verify`: clean), 1 problems found (`verify`), records lost (`export
-//! --salvage`) or output failed, 4 the data file cannot be opened ([`EXIT_DATA`]).
+//! `compact` ever writes to the data file. The exit codes are in [`crate::exit::TABLE`].
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
@@ -16,14 +14,10 @@ use bytesize::ByteSize;
 use serde_json::{json, Map, Value};
 
 use crate::cli::{StoreArgs, StoreCommand, StoreDirArgs, StoreExportArgs, StoreStatsArgs};
+use crate::exit::Exit;
 use crate::store::{
     self, DeliveryState, FileStats, Inspector, Record, StoreError, StoredMessage, StoredSession,
 };
-
-pub use super::serve::EXIT_DATA;
-
-/// Exit code of `verify` when it found problems, and of any subcommand whose output failed.
-pub const EXIT_PROBLEMS: u8 = 1;
 
 /// Runs a `robustmq store` subcommand.
 pub fn run(args: StoreArgs) -> ExitCode {
@@ -35,10 +29,10 @@ pub fn run(args: StoreArgs) -> ExitCode {
     }
 }
 
-/// Prints why the data file cannot be used and returns [`EXIT_DATA`].
+/// Prints why the data file cannot be used and returns [`Exit::DataUnusable`].
 fn refused(error: &StoreError) -> ExitCode {
     eprintln!("robustmq: {error}");
-    ExitCode::from(EXIT_DATA)
+    ExitCode::from(Exit::DataUnusable)
 }
 
 fn open(dir: &StoreDirArgs) -> Result<Inspector, ExitCode> {
@@ -151,7 +145,7 @@ fn verify(args: &StoreDirArgs) -> ExitCode {
     }
     let code = print_or_fail(&out);
     if problems > 0 {
-        ExitCode::from(EXIT_PROBLEMS)
+        ExitCode::from(Exit::Failed)
     } else {
         code
     }
@@ -224,7 +218,7 @@ fn export(args: &StoreExportArgs) -> ExitCode {
             skipped.len(),
             losses.len()
         );
-        ExitCode::from(EXIT_PROBLEMS)
+        ExitCode::from(Exit::Failed)
     }
 }
 
@@ -264,7 +258,7 @@ impl Failure {
             Failure::Store(e) => refused(&e),
             Failure::Write(e) => {
                 eprintln!("robustmq: cannot write the export to {target}: {e}");
-                ExitCode::from(EXIT_PROBLEMS)
+                ExitCode::from(Exit::Failed)
             }
         }
     }
@@ -461,7 +455,7 @@ fn compact(args: &StoreDirArgs) -> ExitCode {
     print_or_fail(&text)
 }
 
-/// Prints `text` to stdout; a failed write is reported and exits [`EXIT_PROBLEMS`].
+/// Prints `text` to stdout; a failed write is reported and exits [`Exit::Failed`].
 fn print_or_fail(text: &str) -> ExitCode {
     let mut out = io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
@@ -469,7 +463,7 @@ fn print_or_fail(text: &str) -> ExitCode {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("robustmq: cannot write to stdout: {e}");
-            ExitCode::from(EXIT_PROBLEMS)
+            ExitCode::from(Exit::Failed)
         }
     }
 }

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::common::{random_client_id, runtime, Failure, EXIT_ERROR};
+use super::common::{random_client_id, runtime, Failure};
 use crate::cli::TopArgs;
 use crate::client::ConnectOptions;
+use crate::exit::Exit;
 use crate::tui::collector;
 use crate::tui::ui::Theme;
 
@@ -50,7 +51,7 @@ pub fn run(args: TopArgs) -> ExitCode {
     };
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Failure::new(
-            EXIT_ERROR,
+            Exit::Failed,
             "needs a terminal: stdin and stdout must be a TTY (for scripts, use `robustmq sub -t '$SYS/#' -v`)",
         )
         .exit("top");
@@ -62,6 +63,6 @@ pub fn run(args: TopArgs) -> ExitCode {
     let target = options.connect.address();
     match rt.block_on(crate::tui::run(options, target, Theme::from_env())) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => Failure::new(EXIT_ERROR, format!("terminal error: {e}")).exit("top"),
+        Err(e) => Failure::new(Exit::Failed, format!("terminal error: {e}")).exit("top"),
     }
 }

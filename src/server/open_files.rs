@@ -22,6 +22,7 @@ pub fn raise_for(max_connections: usize) {
 /// Sets the soft limit to `wanted` (at most the hard limit) if it is lower; returns the limit
 /// now in force.
 #[cfg(unix)]
+#[allow(unsafe_code)] // getrlimit/setrlimit have no safe wrapper in std.
 fn raise(wanted: u64) -> std::io::Result<u64> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
@@ -61,6 +62,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(unsafe_code)] // as in `raise`
     fn raising_never_lowers_the_limit_and_reports_what_is_in_force() {
         let mut before = libc::rlimit {
             rlim_cur: 0,

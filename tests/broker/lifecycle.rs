@@ -62,6 +62,7 @@ async fn nothing_before_marker(watcher: &mut Raw, topic: &str, why: &str) {
 /// Waits until the broker's end has received every byte sent on `raw` (the kernel has
 /// acknowledged them; Linux's count of unacknowledged bytes, TIOCOUTQ), whether or not the
 /// broker has read them: what was sent before is then "already received" for sure.
+#[allow(unsafe_code)] // TIOCOUTQ has no safe wrapper.
 async fn received(raw: &Raw) {
     #[cfg(target_os = "linux")]
     loop {

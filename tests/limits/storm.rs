@@ -89,6 +89,7 @@ fn listening_addr(log: &str) -> Option<SocketAddr> {
 /// Raises this process's soft limit on open files to `want`, within the hard limit (the
 /// broker started after inherits it); returns the soft limit now in force.
 #[cfg(unix)]
+#[allow(unsafe_code)] // getrlimit/setrlimit have no safe wrapper in std.
 fn raise_open_files(want: u64) -> u64 {
     let mut limit = libc::rlimit {
         rlim_cur: 0,

@@ -109,7 +109,7 @@ fn check_config_refuses_a_bad_file_with_one_line_naming_file_and_key() {
         .unwrap();
     assert_eq!(
         output.status.code(),
-        Some(robustmq::cmd::serve::EXIT_CONFIG as i32)
+        Some(i32::from(robustmq::exit::Exit::Usage.code()))
     );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");

@@ -1,10 +1,12 @@
-//! Packaging: the committed man pages and completions are current, the packaged
-//! configuration, systemd unit and package metadata agree with the program, the broker tells
-//! systemd when it is ready, and `--version` names the commit.
+//! Packaging: the committed man pages and completions are current, every command's help and
+//! page lists the exit codes of the one table, the packaged configuration, systemd unit and
+//! package metadata agree with the program, the broker tells systemd when it is ready, and
+//! `--version` names the commit.
 //!
 //! Nothing here needs root or packaging tools; `.ci/package.sh` builds and installs the .deb.
 
 mod config;
+mod exit_codes;
 mod generated;
 mod metadata;
 mod notify;

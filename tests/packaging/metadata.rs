@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use robustmq::cmd::serve::{EXIT_CONFIG, EXIT_DATA};
 use robustmq::config::Settings;
+use robustmq::exit::Exit;
 
 use crate::{read, repo, repo_file};
 
@@ -210,7 +210,8 @@ fn the_unit_runs_the_installed_binary_hardened_with_the_packaged_config() {
         assert_eq!(one(key), value, "{key}");
     }
     let no_restart: Vec<&str> = one("RestartPreventExitStatus").split_whitespace().collect();
-    for code in [EXIT_CONFIG, EXIT_DATA] {
+    // A configuration that cannot be used (2) or a data directory that cannot be (4).
+    for code in [Exit::Usage.code(), Exit::DataUnusable.code()] {
         assert!(
             no_restart.contains(&code.to_string().as_str()),
             "restarting cannot fix exit {code}"

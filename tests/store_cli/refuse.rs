@@ -169,12 +169,12 @@ fn reading_a_crashed_brokers_store_leaves_recovery_to_the_broker() {
 #[test]
 fn every_subcommand_lists_the_exit_codes_it_uses() {
     // The codes the tests of these commands see: 0 and 4 from all, 1 from verify (problems) and
-    // export --salvage (records lost).
+    // export --salvage (records lost), 2 from clap for a bad flag.
     for (command, codes) in [
-        ("stats", &["0", "1", "4"][..]),
-        ("verify", &["0", "1", "4"]),
-        ("export", &["0", "1", "4"]),
-        ("compact", &["0", "1", "4"]),
+        ("stats", &["0", "1", "2", "4"][..]),
+        ("verify", &["0", "1", "2", "4"]),
+        ("export", &["0", "1", "2", "4"]),
+        ("compact", &["0", "1", "2", "4"]),
     ] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_robustmq"))
             .args(["store", command, "--help"])
@@ -199,4 +199,7 @@ fn every_subcommand_lists_the_exit_codes_it_uses() {
         "{}",
         verify.stdout
     );
+    // A flag no subcommand has is a usage error, before any file is looked at.
+    let usage = store(&["stats", "--no-such-flag"], Path::new("/nonexistent"));
+    assert_eq!(usage.code, Some(2), "{}", usage.stderr);
 }

@@ -17,6 +17,7 @@ use property::Properties;
 use crate::cli::ConnectionArgs;
 use crate::client::topic::check_topic_name;
 use crate::client::{debug, ConnectOptions, PacketObserver};
+use crate::exit::Exit;
 use crate::protocol::{QoS, Will};
 
 /// The connection flags, checked: client options, the properties for the other packets, and
@@ -166,5 +167,5 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Failure::new(EXIT_ERROR, format!("cannot start the async runtime: {e}")))
+        .map_err(|e| Failure::new(Exit::Failed, format!("cannot start the async runtime: {e}")))
 }

@@ -12,17 +12,16 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::time::{sleep_until, timeout, Instant};
 
-use super::common::{self, Connection, Failure, EXIT_ERROR, EXIT_REJECTED};
+use super::common::{self, Connection, Failure};
 use crate::cli::SubArgs;
 use crate::client::error::io_words;
 use crate::client::topic::check_topic_filter;
 use crate::client::{reason_text, Client, Event};
+use crate::exit::Exit;
 use crate::protocol::topic::matches;
 use crate::protocol::{Disconnect, Publish, QoS, RetainHandling, Suback, SubscriptionOptions};
 use format::Printer;
 
-/// Exit code when `-W` expires, as mosquitto_sub.
-pub const EXIT_TIMED_OUT: u8 = 27;
 /// Packets that `-D` may give properties for.
 const PROPERTY_COMMANDS: &[&str] = &["connect", "will", "disconnect"];
 /// `--retained-only` ends when no message has come for this long after the SUBACK.
@@ -193,7 +192,7 @@ async fn subscribe(plan: Plan) -> Result<(), Failure> {
             };
             let secs = session.plan.timeout.unwrap_or_default().as_secs_f64();
             Err(Failure::new(
-                EXIT_TIMED_OUT,
+                Exit::WaitExpired,
                 format!("timed out after {secs} s (-W){what}"),
             ))
         }
@@ -217,7 +216,7 @@ impl Session {
             Event::Message(msg) => self.on_message(&msg),
             Event::Subscribed(suback) => self.on_suback(&suback),
             Event::Acked(ack) if !ack.is_success() => Err(Failure::new(
-                EXIT_REJECTED,
+                Exit::Rejected,
                 format!(
                     "the broker refused to clear a retained message (--remove-retained): {}",
                     reason_text(ack.reason, ack.reason_string.as_deref())
@@ -247,7 +246,7 @@ impl Session {
                 .map(|s| format!(" ({s})"))
                 .unwrap_or_default();
             return Err(Failure::new(
-                EXIT_REJECTED,
+                Exit::Rejected,
                 format!(
                     "the broker refused the subscription to {}{detail}",
                     refused.join("; ")
@@ -287,7 +286,7 @@ impl Session {
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(true),
             Err(e) => {
                 return Err(Failure::new(
-                    EXIT_ERROR,
+                    Exit::Failed,
                     format!("cannot write to stdout: {}", io_words(&e)),
                 ))
             }

@@ -80,6 +80,7 @@ pub async fn run(broker: Arc<Broker>, mut shutdown: watch::Receiver<bool>) {
 }
 
 /// Asks the allocator to return the free pages it keeps to the operating system.
+#[allow(unsafe_code)] // malloc_trim has no safe wrapper.
 fn give_memory_back() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only releases memory the allocator holds free; it takes its own locks.

@@ -1,0 +1,41 @@
+//! Arguments of `robustmq serve`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::exit::Exit;
+
+/// `robustmq serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// TOML configuration file; flags given here override it.
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address for a plain MQTT listener, e.g. 0.0.0.0:1883 (repeatable; replaces the file's listeners).
+    #[arg(short, long, value_name = "ADDR")]
+    pub listen: Vec<SocketAddr>,
+    /// Directory for the broker's data.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Log level: error, warn, info, debug or trace (RUST_LOG, when set, takes precedence).
+    #[arg(long, value_name = "LEVEL", default_value = "info")]
+    pub log_level: String,
+    /// Print a commented default configuration file and exit.
+    #[arg(long)]
+    pub print_default_config: bool,
+    /// Check a configuration file (FILE, else --config, else the built-in defaults) and exit.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, help = check_config_help())]
+    pub check_config: Option<Option<PathBuf>>,
+}
+
+/// The help of --check-config, with its exit codes from the table.
+fn check_config_help() -> String {
+    format!(
+        "Check a configuration file (FILE, else --config, else the built-in defaults) and exit: {} \
+         if it is valid, {} with the reason if not",
+        Exit::Success.code(),
+        Exit::Usage.code()
+    )
+}

@@ -1,0 +1,82 @@
+//! Arguments of `robustmq sub`.
+
+use clap::Args;
+
+use crate::exit::Exit;
+
+use super::connection::ConnectionArgs;
+use super::parse::parse_seconds;
+
+/// `robustmq sub`.
+#[derive(Debug, Args)]
+pub struct SubArgs {
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+    /// Topic filter to subscribe to (repeatable; -L may give one more).
+    #[arg(short = 't', long = "topic", value_name = "FILTER")]
+    pub topics: Vec<String>,
+    /// Do not print messages whose topic matches FILTER (repeatable).
+    #[arg(short = 'T', long = "filter-out", value_name = "FILTER")]
+    pub filter_out: Vec<String>,
+    /// Maximum QoS to receive messages with: 0, 1 or 2.
+    #[arg(short = 'q', long, value_name = "QOS", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2))]
+    pub qos: u8,
+    /// Print the topic, a space, then the payload.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+    /// Print each message with FORMAT: %t topic, %p payload, %q QoS, %r retain, %i or %m packet
+    /// id, %l length, %x/%X hex payload, %C %D %E %F %R %P %S v5 properties, %j JSON, %I ISO
+    /// 8601 time, %U Unix time, %% a %, @X strftime-style time fields (UTC), \n \t \\ \0 \e escapes;
+    /// width and precision as %-10.5t.
+    #[arg(
+        short = 'F',
+        long = "format",
+        value_name = "FORMAT",
+        conflicts_with = "verbose"
+    )]
+    pub format: Option<String>,
+    /// Print one JSON object per message: topic, payload (or payload_base64 if it is not
+    /// UTF-8), qos, retain and, with MQTT 5, properties.
+    #[arg(long, conflicts_with_all = ["verbose", "format"])]
+    pub json: bool,
+    /// Do not print a newline after each message.
+    #[arg(short = 'N', long = "no-newline")]
+    pub no_newline: bool,
+    /// Exit after printing N messages.
+    #[arg(short = 'C', long = "count", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+    /// Give up if still running after SECS seconds (counted from the connection).
+    #[arg(short = 'W', long = "timeout", value_name = "SECS", value_parser = parse_seconds, help = timeout_help())]
+    pub timeout: Option<f64>,
+    /// Skip messages that arrive with the retain flag set (stale ones).
+    #[arg(short = 'R', long = "no-retained", conflicts_with = "retained_only")]
+    pub no_retained: bool,
+    /// Print only retained messages, then exit at the first message that is not retained or
+    /// when none has arrived for half a second.
+    #[arg(long)]
+    pub retained_only: bool,
+    /// Clear each retained message received (publish an empty retained message to its topic).
+    #[arg(long)]
+    pub remove_retained: bool,
+    /// Exit as soon as the broker has acknowledged the subscriptions.
+    #[arg(short = 'E', long = "exit-after-subscribe")]
+    pub exit_after_subscribe: bool,
+    /// MQTT 5: do not receive messages this client publishes.
+    #[arg(long)]
+    pub no_local: bool,
+    /// MQTT 5: keep the retain flag as the publisher set it on forwarded messages.
+    #[arg(long)]
+    pub retain_as_published: bool,
+    /// MQTT 5 retain handling: 0 send retained messages on subscribe, 1 only for a new
+    /// subscription, 2 never.
+    #[arg(long, value_name = "0|1|2", value_parser = clap::value_parser!(u8).range(0..=2))]
+    pub retain_handling: Option<u8>,
+}
+
+/// The help of -W, with its exit code from the table.
+fn timeout_help() -> String {
+    format!(
+        "Exit with code {} if still running after SECS seconds (counted from the connection)",
+        Exit::WaitExpired.code()
+    )
+}
