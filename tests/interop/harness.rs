@@ -142,13 +142,21 @@ pub struct Broker {
 impl Broker {
     /// Starts the broker on a free port and waits until it accepts connections.
     pub fn start() -> Broker {
-        let kind = BrokerKind::from_env();
+        Broker::start_kind(BrokerKind::from_env())
+    }
+
+    /// Starts Mosquitto, whatever broker the tests run against (a bridge's remote).
+    pub fn start_mosquitto() -> Broker {
+        Broker::start_kind(BrokerKind::Mosquitto)
+    }
+
+    fn start_kind(kind: BrokerKind) -> Broker {
         let dir = tempfile::Builder::new()
             .prefix("robustmq-interop-")
             .tempdir()
             .expect("temp dir");
         if kind == BrokerKind::Robustmq {
-            return Broker::start_robustmq(dir);
+            return Broker::start_robustmq(dir, "");
         }
         // Mosquitto binds the port it is given: another process may take it first, then
         // another port is tried.
@@ -180,16 +188,34 @@ impl Broker {
         panic!("the {kind:?} broker did not start:\n{}", failures.join("\n"));
     }
 
-    /// `robustmq serve` on port 0, so no other process can take its port first.
-    fn start_robustmq(dir: tempfile::TempDir) -> Broker {
+    /// Starts robustmq with `config` (TOML) added to a listener on port 0.
+    pub fn start_robustmq_with(config: &str) -> Broker {
+        let dir = tempfile::Builder::new()
+            .prefix("robustmq-interop-")
+            .tempdir()
+            .expect("temp dir");
+        Broker::start_robustmq(dir, config)
+    }
+
+    /// `robustmq serve` on port 0, so no other process can take its port first; `config` is
+    /// more of its configuration file.
+    fn start_robustmq(dir: tempfile::TempDir, config: &str) -> Broker {
         let log = dir.path().join("broker.log");
+        let file = dir.path().join("robustmq.toml");
+        let data = dir.path().join("data");
+        std::fs::write(
+            &file,
+            format!(
+                "[server]\ndata_dir = {:?}\n\n[[listeners]]\nbind = \"127.0.0.1:0\"\n\n{config}",
+                data.display().to_string()
+            ),
+        )
+        .expect("write robustmq.toml");
         let mut serve = Command::new(env!("CARGO_BIN_EXE_robustmq"));
         serve
             .arg("serve")
-            .arg("--listen")
-            .arg("127.0.0.1:0")
-            .arg("--data-dir")
-            .arg(dir.path().join("data"))
+            .arg("--config")
+            .arg(&file)
             .arg("--log-level")
             .arg("debug");
         let (child, bound) = broker_process::start(&mut serve, &log, WAIT)
