@@ -40,10 +40,6 @@ pub struct BridgeSettings {
     /// Start a new remote session on every connect; `false` keeps the remote session (and what
     /// it queued for the "in" topics) across reconnects.
     pub clean_start: bool,
-    /// Most bytes of messages waiting in the store for the remote; past it the oldest are
-    /// dropped and counted.
-    #[serde(deserialize_with = "de::size")]
-    pub max_queued_bytes: u64,
     /// What is forwarded, in which direction.
     pub topics: Vec<BridgeTopic>,
 }
@@ -64,7 +60,6 @@ impl Default for BridgeSettings {
             insecure: false,
             keepalive: Duration::from_secs(60),
             clean_start: false,
-            max_queued_bytes: 1 << 30,
             topics: Vec::new(),
         }
     }

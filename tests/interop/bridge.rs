@@ -152,3 +152,60 @@ fn clients_cannot_take_a_bridge_session() {
     );
     local.stop();
 }
+
+#[test]
+fn what_is_published_while_the_remote_is_down_arrives_when_it_is_back_across_a_kill_9() {
+    // The remote is a robustmq too, so that its subscriber's persistent session (and what is
+    // queued for it) outlives its restart.
+    let remote_dir = tempfile::tempdir().expect("temp dir");
+    let remote = Broker::start_robustmq_in(remote_dir.path(), 0, "");
+    let port = remote.port();
+    let mut sub = Sub::spawn(
+        &remote,
+        Version::V5,
+        "remote",
+        &["site1/#"],
+        &["-q", "1", "-c", "-i", "consumer", "-x", "3600"],
+    );
+    sub.wait_subscribed();
+    sub.kill();
+    remote.stop();
+
+    let local_dir = tempfile::tempdir().expect("temp dir");
+    let config = format!(
+        "[[bridges]]\nname = \"up\"\nremote = \"mqtt://127.0.0.1:{port}\"\nclient_id = \"edge-1\"\n\n\
+         [[bridges.topics]]\nfilter = \"sensors/#\"\nqos = 1\nremote_prefix = \"site1/\"\n"
+    );
+    let mut local = Broker::start_robustmq_in(local_dir.path(), 0, &config);
+    let input: String = (0..200).map(|i| format!("m{i}\n")).collect();
+    crate::mosquitto_cli::publish_input(
+        &local,
+        Version::V5,
+        &["-t", "sensors/t", "-q", "1", "-l"],
+        Some(input),
+    );
+    // Acknowledged, then the local broker is killed: the queue is in its store.
+    local.signal("KILL");
+    local.wait_exit(WAIT);
+    let local = Broker::start_robustmq_in(local_dir.path(), 0, &config);
+
+    let remote = Broker::start_robustmq_in(remote_dir.path(), port, "");
+    let mut sub = Sub::spawn(
+        &remote,
+        Version::V5,
+        "remote",
+        &["site1/#"],
+        &["-q", "1", "-c", "-i", "consumer", "-x", "3600"],
+    );
+    let mut got = Vec::new();
+    while got.len() < 200 {
+        let msg = sub
+            .poll_message(Duration::from_secs(30))
+            .unwrap_or_else(|| panic!("{} of 200 arrived; local log:\n{}", got.len(), local.log()));
+        got.push(msg.line);
+    }
+    let expected: Vec<String> = (0..200).map(|i| format!("site1/sensors/t m{i}")).collect();
+    assert_eq!(got, expected, "every message, in order, once");
+    local.stop();
+    remote.stop();
+}

@@ -136,7 +136,7 @@ pub struct Broker {
     port: u16,
     log: PathBuf,
     kind: BrokerKind,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Broker {
@@ -172,7 +172,7 @@ impl Broker {
                         port,
                         log,
                         kind,
-                        _dir: dir,
+                        _dir: Some(dir),
                     }
                 }
                 Err(why) => {
@@ -194,19 +194,35 @@ impl Broker {
             .prefix("robustmq-interop-")
             .tempdir()
             .expect("temp dir");
-        Broker::start_robustmq(dir, config)
+        let mut broker = Broker::start_robustmq_in(dir.path(), 0, config);
+        broker._dir = Some(dir);
+        broker
     }
 
     /// `robustmq serve` on port 0, so no other process can take its port first; `config` is
     /// more of its configuration file.
     fn start_robustmq(dir: tempfile::TempDir, config: &str) -> Broker {
-        let log = dir.path().join("broker.log");
-        let file = dir.path().join("robustmq.toml");
-        let data = dir.path().join("data");
+        let mut broker = Broker::start_robustmq_in(dir.path(), 0, config);
+        broker._dir = Some(dir);
+        broker
+    }
+
+    /// robustmq with its data and log in `dir`, which outlives it (a restart finds its store
+    /// there), listening on `port` (0: any free one).
+    pub fn start_robustmq_in(dir: &Path, port: u16, config: &str) -> Broker {
+        // One log per start: a restarted broker's log follows its predecessor's.
+        let starts = std::fs::read_dir(dir).map_or(0, |d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().starts_with("broker-"))
+                .count()
+        });
+        let log = dir.join(format!("broker-{starts}.log"));
+        let file = dir.join("robustmq.toml");
+        let data = dir.join("data");
         std::fs::write(
             &file,
             format!(
-                "[server]\ndata_dir = {:?}\n\n[[listeners]]\nbind = \"127.0.0.1:0\"\n\n{config}",
+                "[server]\ndata_dir = {:?}\n\n[[listeners]]\nbind = \"127.0.0.1:{port}\"\n\n{config}",
                 data.display().to_string()
             ),
         )
@@ -225,7 +241,7 @@ impl Broker {
             port: bound.port(0, "mqtt"),
             log,
             kind: BrokerKind::Robustmq,
-            _dir: dir,
+            _dir: None,
         }
     }
 

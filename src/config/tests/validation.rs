@@ -378,7 +378,6 @@ fn a_bridge_with_every_key_is_accepted() {
         key = "k.pem"
         keepalive = "30s"
         clean_start = true
-        max_queued_bytes = "10MiB"
         [[bridges.topics]]
         filter = "sensors/#"
         direction = "out"
@@ -391,10 +390,7 @@ fn a_bridge_with_every_key_is_accepted() {
         "#,
     );
     let bridge = &settings.bridges[0];
-    assert_eq!(
-        (bridge.name.as_str(), bridge.protocol, bridge.max_queued_bytes),
-        ("cloud", 4, 10 << 20)
-    );
+    assert_eq!((bridge.name.as_str(), bridge.protocol), ("cloud", 4));
     assert_eq!(bridge.topics[1].direction, crate::config::BridgeDirection::Both);
     assert_eq!(bridge.topics[1].qos, 1, "QoS 1 unless said");
 }
