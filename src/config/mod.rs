@@ -11,6 +11,7 @@
 //! Every error is a single line naming the file, the key and the problem, so that
 //! `robustmq serve --check-config` can print it as it is.
 
+mod bridge;
 mod de;
 #[cfg(test)]
 mod tests;
@@ -22,6 +23,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+
+pub use bridge::{BridgeSettings, BridgeTopic, Direction as BridgeDirection, Remote};
 
 /// The commented default configuration file, printed by
 /// `robustmq serve --print-default-config`.
@@ -57,6 +60,8 @@ pub struct Settings {
     pub store: StoreSettings,
     /// `[metrics]`: the Prometheus endpoint.
     pub metrics: MetricsSettings,
+    /// `[[bridges]]`: upstream brokers messages are forwarded to and taken from.
+    pub bridges: Vec<BridgeSettings>,
 }
 
 /// `[server]`: broker-wide settings.
@@ -472,6 +477,19 @@ impl Settings {
                 }
             }
         }
+        for bridge in &mut self.bridges {
+            for path in [
+                &mut bridge.password_file,
+                &mut bridge.cafile,
+                &mut bridge.cert,
+                &mut bridge.key,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                resolve(path);
+            }
+        }
     }
 }
 
@@ -486,6 +504,7 @@ impl Default for Settings {
             limits: Limits::default(),
             store: StoreSettings::default(),
             metrics: MetricsSettings::default(),
+            bridges: Vec::new(),
         }
     }
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 use bytesize::ByteSize;
 
 use super::{
-    AuthSettings, ConfigError, Limits, ListenerProtocol, ListenerSettings, MetricsSettings, ServerSettings,
-    Settings, StoreSettings, MIN_PACKET_SIZE, MQTT_MAX_PACKET_SIZE,
+    AuthSettings, BridgeSettings, ConfigError, Limits, ListenerProtocol, ListenerSettings, MetricsSettings,
+    Remote, ServerSettings, Settings, StoreSettings, MIN_PACKET_SIZE, MQTT_MAX_PACKET_SIZE,
 };
 
 type Result = std::result::Result<(), ConfigError>;
@@ -21,7 +21,8 @@ pub(super) fn settings(settings: &Settings) -> Result {
     auth(&settings.auth)?;
     limits(&settings.limits)?;
     store(&settings.store)?;
-    metrics(&settings.metrics, &settings.listeners)
+    metrics(&settings.metrics, &settings.listeners)?;
+    bridges(&settings.bridges)
 }
 
 fn invalid(key: impl Into<String>, problem: impl Into<String>) -> ConfigError {
@@ -327,4 +328,136 @@ fn path(key: &str, path: &Path) -> Result {
         ));
     }
     Ok(())
+}
+
+fn bridges(bridges: &[BridgeSettings]) -> Result {
+    for (index, bridge) in bridges.iter().enumerate() {
+        let key = format!("bridges[{index}]");
+        self::bridge(&key, bridge)?;
+        if let Some(earlier) = bridges[..index].iter().position(|b| b.name == bridge.name) {
+            return Err(invalid(
+                format!("{key}.name"),
+                format!("{:?} is already the name of bridges[{earlier}]", bridge.name),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn bridge(key: &str, bridge: &BridgeSettings) -> Result {
+    let name = &bridge.name;
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(invalid(
+            format!("{key}.name"),
+            format!("{name:?}: a name of letters, digits, '-' and '_' is required"),
+        ));
+    }
+    let remote =
+        Remote::parse(&bridge.remote).map_err(|problem| invalid(format!("{key}.remote"), problem))?;
+    if bridge.protocol != 4 && bridge.protocol != 5 {
+        return Err(invalid(
+            format!("{key}.protocol"),
+            format!("{} is not 5 or 4 (3.1.1)", bridge.protocol),
+        ));
+    }
+    if bridge.password.is_some() && bridge.password_file.is_some() {
+        return Err(invalid(
+            format!("{key}.password_file"),
+            "give password or password_file, not both",
+        ));
+    }
+    if let Some(file) = &bridge.password_file {
+        path(&format!("{key}.password_file"), file)?;
+    }
+    if !remote.tls {
+        for (field, set) in [
+            ("cafile", bridge.cafile.is_some()),
+            ("cert", bridge.cert.is_some()),
+            ("key", bridge.key.is_some()),
+            ("insecure", bridge.insecure),
+        ] {
+            if set {
+                return Err(invalid(format!("{key}.{field}"), "only for an mqtts:// remote"));
+            }
+        }
+    }
+    if bridge.cert.is_some() != bridge.key.is_some() {
+        return Err(invalid(format!("{key}.cert"), "cert and key go together"));
+    }
+    for (field, file) in [
+        ("cafile", &bridge.cafile),
+        ("cert", &bridge.cert),
+        ("key", &bridge.key),
+    ] {
+        if let Some(file) = file {
+            path(&format!("{key}.{field}"), file)?;
+        }
+    }
+    if bridge.keepalive.as_secs() > u16::MAX as u64 || bridge.keepalive.subsec_nanos() != 0 {
+        return Err(invalid(
+            format!("{key}.keepalive"),
+            "whole seconds up to 65535 (0 turns it off)",
+        ));
+    }
+    if bridge.topics.is_empty() {
+        return Err(invalid(
+            format!("{key}.topics"),
+            "a bridge needs at least one [[bridges.topics]] rule",
+        ));
+    }
+    for (index, rule) in bridge.topics.iter().enumerate() {
+        let key = format!("{key}.topics[{index}]");
+        if let Some(problem) = filter_problem(&rule.filter) {
+            return Err(invalid(
+                format!("{key}.filter"),
+                format!("{:?}: {problem}", rule.filter),
+            ));
+        }
+        if rule.qos > 2 {
+            return Err(invalid(
+                format!("{key}.qos"),
+                format!("{} is not 0, 1 or 2", rule.qos),
+            ));
+        }
+        for (field, prefix) in [
+            ("local_prefix", &rule.local_prefix),
+            ("remote_prefix", &rule.remote_prefix),
+        ] {
+            if prefix.contains(['+', '#', '\0']) {
+                return Err(invalid(
+                    format!("{key}.{field}"),
+                    format!("{prefix:?}: a prefix has no wildcards"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What is wrong with a bridge rule's topic filter, by the MQTT rules (4.7.1): `#` alone and
+/// last, `+` alone in its level, no U+0000; shared subscriptions are not bridged.
+fn filter_problem(filter: &str) -> Option<&'static str> {
+    if filter.is_empty() {
+        return Some("an empty filter matches nothing");
+    }
+    if filter.contains('\0') {
+        return Some("U+0000 in a filter");
+    }
+    if filter.starts_with("$share/") {
+        return Some("a shared subscription cannot be bridged");
+    }
+    let levels: Vec<&str> = filter.split('/').collect();
+    for (i, level) in levels.iter().enumerate() {
+        if level.contains('#') && (*level != "#" || i + 1 != levels.len()) {
+            return Some("'#' must be a whole level, the last one");
+        }
+        if level.contains('+') && *level != "+" {
+            return Some("'+' must be a whole level");
+        }
+    }
+    None
 }

@@ -78,6 +78,8 @@ pub struct ListenerContext {
     pub admin: Arc<Admin>,
     /// Password file and ACL, shared by every listener and reloaded on SIGHUP.
     pub auth: Arc<Auth>,
+    /// The bridges' own context: the only one whose clients may use the `$bridge/` client ids.
+    pub bridges: bool,
 }
 
 impl ListenerContext {

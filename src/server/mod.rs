@@ -1,6 +1,7 @@
 //! The MQTT broker: listeners, connections, packet handlers and the shared broker state.
 
 pub mod admin;
+pub mod bridge;
 pub mod broker;
 pub mod connection;
 pub mod context;
@@ -136,7 +137,9 @@ impl Reloader {
 /// its client id, and the session object's address to find the user it belongs to.
 impl AccessCheck for Auth {
     fn may_receive(&self, session: &Session, topic: &str) -> bool {
-        self.may(&session.client_id, owner_key(session), topic, Access::Read)
+        // A bridge forwards what its configuration says; the ACL is about clients.
+        bridge::is_bridge_client(&session.client_id)
+            || self.may(&session.client_id, owner_key(session), topic, Access::Read)
     }
 
     fn may_publish_will(&self, session: &Session, topic: &str) -> bool {
@@ -295,6 +298,7 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
             shutdown: shutdown_rx.clone(),
             admin: admin.clone(),
             auth: auth.clone(),
+            bridges: false,
         };
         let accept = listener::AcceptLimits {
             global: permits.clone(),
@@ -312,6 +316,26 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
             admin.clone(),
             shutdown_rx.clone(),
         )));
+    }
+    if !settings.bridges.is_empty() {
+        // Bridges are the broker's own clients: no login, no ACL, no publish rate limit.
+        let ctx = Arc::new(ListenerContext {
+            broker: broker.clone(),
+            limits: ConnectionLimits {
+                max_publish_rate: 0,
+                max_publish_bytes_rate: 0,
+                ..connection_limits.clone()
+            },
+            allow_anonymous: true,
+            shutdown: shutdown_rx.clone(),
+            admin: admin.clone(),
+            auth: Arc::new(Auth::default()),
+            bridges: true,
+        });
+        for bridge in &settings.bridges {
+            tracing::info!(bridge = %bridge.name, remote = %bridge.remote, "starting bridge");
+            tasks.push(tokio::spawn(bridge::link::run(bridge.clone(), ctx.clone())));
+        }
     }
     tasks.push(tokio::spawn(admin::topics::run(
         admin.topics.clone(),

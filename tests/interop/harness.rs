@@ -136,19 +136,27 @@ pub struct Broker {
     port: u16,
     log: PathBuf,
     kind: BrokerKind,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Broker {
     /// Starts the broker on a free port and waits until it accepts connections.
     pub fn start() -> Broker {
-        let kind = BrokerKind::from_env();
+        Broker::start_kind(BrokerKind::from_env())
+    }
+
+    /// Starts Mosquitto, whatever broker the tests run against (a bridge's remote).
+    pub fn start_mosquitto() -> Broker {
+        Broker::start_kind(BrokerKind::Mosquitto)
+    }
+
+    fn start_kind(kind: BrokerKind) -> Broker {
         let dir = tempfile::Builder::new()
             .prefix("robustmq-interop-")
             .tempdir()
             .expect("temp dir");
         if kind == BrokerKind::Robustmq {
-            return Broker::start_robustmq(dir);
+            return Broker::start_robustmq(dir, "");
         }
         // Mosquitto binds the port it is given: another process may take it first, then
         // another port is tried.
@@ -164,7 +172,7 @@ impl Broker {
                         port,
                         log,
                         kind,
-                        _dir: dir,
+                        _dir: Some(dir),
                     }
                 }
                 Err(why) => {
@@ -180,16 +188,50 @@ impl Broker {
         panic!("the {kind:?} broker did not start:\n{}", failures.join("\n"));
     }
 
-    /// `robustmq serve` on port 0, so no other process can take its port first.
-    fn start_robustmq(dir: tempfile::TempDir) -> Broker {
-        let log = dir.path().join("broker.log");
+    /// Starts robustmq with `config` (TOML) added to a listener on port 0.
+    pub fn start_robustmq_with(config: &str) -> Broker {
+        let dir = tempfile::Builder::new()
+            .prefix("robustmq-interop-")
+            .tempdir()
+            .expect("temp dir");
+        let mut broker = Broker::start_robustmq_in(dir.path(), 0, config);
+        broker._dir = Some(dir);
+        broker
+    }
+
+    /// `robustmq serve` on port 0, so no other process can take its port first; `config` is
+    /// more of its configuration file.
+    fn start_robustmq(dir: tempfile::TempDir, config: &str) -> Broker {
+        let mut broker = Broker::start_robustmq_in(dir.path(), 0, config);
+        broker._dir = Some(dir);
+        broker
+    }
+
+    /// robustmq with its data and log in `dir`, which outlives it (a restart finds its store
+    /// there), listening on `port` (0: any free one).
+    pub fn start_robustmq_in(dir: &Path, port: u16, config: &str) -> Broker {
+        // One log per start: a restarted broker's log follows its predecessor's.
+        let starts = std::fs::read_dir(dir).map_or(0, |d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().starts_with("broker-"))
+                .count()
+        });
+        let log = dir.join(format!("broker-{starts}.log"));
+        let file = dir.join("robustmq.toml");
+        let data = dir.join("data");
+        std::fs::write(
+            &file,
+            format!(
+                "[server]\ndata_dir = {:?}\n\n[[listeners]]\nbind = \"127.0.0.1:{port}\"\n\n{config}",
+                data.display().to_string()
+            ),
+        )
+        .expect("write robustmq.toml");
         let mut serve = Command::new(env!("CARGO_BIN_EXE_robustmq"));
         serve
             .arg("serve")
-            .arg("--listen")
-            .arg("127.0.0.1:0")
-            .arg("--data-dir")
-            .arg(dir.path().join("data"))
+            .arg("--config")
+            .arg(&file)
             .arg("--log-level")
             .arg("debug");
         let (child, bound) = broker_process::start(&mut serve, &log, WAIT)
@@ -199,7 +241,7 @@ impl Broker {
             port: bound.port(0, "mqtt"),
             log,
             kind: BrokerKind::Robustmq,
-            _dir: dir,
+            _dir: None,
         }
     }
 

@@ -9,6 +9,7 @@
 //! tell a broken test from a broken broker (only the shutdown test, which checks a behaviour
 //! Mosquitto does not have, is expected to fail there).
 
+mod bridge;
 #[path = "../support/broker_process.rs"]
 mod broker_process;
 mod harness;

@@ -285,6 +285,7 @@ fn every_key_is_parsed() {
         metrics: MetricsSettings {
             listen: Some(addr("127.0.0.1:9100")),
         },
+        bridges: Vec::new(),
     };
     assert_eq!(parse(text), expected);
 }

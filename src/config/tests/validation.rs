@@ -294,3 +294,103 @@ fn max_memory_takes_a_size_or_a_share_of_the_machine() {
         .to_string();
     assert!(err.contains("limits.stalled_after"), "{err}");
 }
+
+#[test]
+fn bridge_validation() {
+    let ok = "name = \"up\"\nremote = \"mqtt://h\"";
+    let rule = "[[bridges.topics]]\nfilter = \"a/#\"";
+    let cases: Vec<(String, &[&str])> = vec![
+        (
+            format!("[[bridges]]\nremote = \"mqtt://h\"\n{rule}"),
+            &["bridges[0].name", "required"],
+        ),
+        (
+            format!("[[bridges]]\nname = \"a b\"\nremote = \"mqtt://h\"\n{rule}"),
+            &["bridges[0].name"],
+        ),
+        (
+            format!("[[bridges]]\nname = \"up\"\nremote = \"tcp://h\"\n{rule}"),
+            &["bridges[0].remote", "not an mqtt://"],
+        ),
+        (
+            format!("[[bridges]]\nname = \"up\"\nremote = \"ws://h\"\n{rule}"),
+            &["bridges[0].remote", "WebSocket"],
+        ),
+        (
+            format!("[[bridges]]\n{ok}\nprotocol = 3\n{rule}"),
+            &["bridges[0].protocol", "5 or 4"],
+        ),
+        (
+            format!("[[bridges]]\n{ok}\npassword = \"p\"\npassword_file = \"f\"\n{rule}"),
+            &["bridges[0].password_file", "not both"],
+        ),
+        (
+            format!("[[bridges]]\n{ok}\ncafile = \"ca.pem\"\n{rule}"),
+            &["bridges[0].cafile", "mqtts://"],
+        ),
+        (
+            format!("[[bridges]]\nname = \"up\"\nremote = \"mqtts://h\"\ncert = \"c\"\n{rule}"),
+            &["bridges[0].cert", "together"],
+        ),
+        (
+            format!("[[bridges]]\n{ok}"),
+            &["bridges[0].topics", "at least one"],
+        ),
+        (
+            format!("[[bridges]]\n{ok}\n[[bridges.topics]]\nfilter = \"a/#/b\""),
+            &["bridges[0].topics[0].filter", "'#'"],
+        ),
+        (
+            format!("[[bridges]]\n{ok}\n[[bridges.topics]]\nfilter = \"$share/g/a\""),
+            &["bridges[0].topics[0].filter", "shared"],
+        ),
+        (
+            format!("[[bridges]]\n{ok}\n[[bridges.topics]]\nfilter = \"a\"\nqos = 3"),
+            &["bridges[0].topics[0].qos"],
+        ),
+        (
+            format!("[[bridges]]\n{ok}\n[[bridges.topics]]\nfilter = \"a\"\nremote_prefix = \"x/+/\""),
+            &["bridges[0].topics[0].remote_prefix", "wildcards"],
+        ),
+        (
+            format!("[[bridges]]\n{ok}\n{rule}\n[[bridges]]\n{ok}\n{rule}"),
+            &["bridges[1].name", "bridges[0]"],
+        ),
+    ];
+    for (text, parts) in &cases {
+        refused(text, parts);
+    }
+}
+
+#[test]
+fn a_bridge_with_every_key_is_accepted() {
+    let settings = parse(
+        r#"
+        [[bridges]]
+        name = "cloud"
+        remote = "mqtts://cloud.example:8883"
+        protocol = 4
+        client_id = "edge-site1"
+        username = "u"
+        password_file = "secret"
+        cafile = "ca.pem"
+        cert = "c.pem"
+        key = "k.pem"
+        keepalive = "30s"
+        clean_start = true
+        [[bridges.topics]]
+        filter = "sensors/#"
+        direction = "out"
+        qos = 2
+        remote_prefix = "site1/"
+        [[bridges.topics]]
+        filter = "commands/+"
+        direction = "both"
+        local_prefix = "edge/"
+        "#,
+    );
+    let bridge = &settings.bridges[0];
+    assert_eq!((bridge.name.as_str(), bridge.protocol), ("cloud", 4));
+    assert_eq!(bridge.topics[1].direction, crate::config::BridgeDirection::Both);
+    assert_eq!(bridge.topics[1].qos, 1, "QoS 1 unless said");
+}

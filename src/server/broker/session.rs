@@ -17,6 +17,7 @@ use super::message::Delivery;
 use super::queue::OutQueue;
 use super::spill::{Spill, REFILL_BELOW, WINDOW};
 use crate::protocol::{self, Ack, Packet, PublishRef, QoS, SubscriptionOptions, Version};
+use crate::server::bridge::topics::Rules;
 use crate::server::metrics::{add, ConnStats, Metrics};
 use crate::server::persist::{self, Gate, GateState};
 use crate::store::{DeliveryState, Op, Store, StoredDelivery, StoredOwner, StoredWill};
@@ -85,6 +86,8 @@ pub struct ConnLink {
     pub username: Option<Arc<str>>,
     /// Topic aliases given to the client, when it takes them (v5 Topic Alias Maximum > 0).
     pub aliases: Option<Box<OutAliases>>,
+    /// A bridge's link to its remote broker: the topic rules that rename what goes out.
+    pub rename: Option<Arc<Rules>>,
 }
 
 impl Drop for ConnLink {
@@ -576,7 +579,8 @@ impl SessionState {
         self.queue.bytes() + self.spilled().1
     }
 
-    fn allocate_packet_id(&mut self) -> u16 {
+    /// A packet identifier not in use by a message in flight.
+    pub fn allocate_packet_id(&mut self) -> u16 {
         loop {
             let id = self.next_packet_id;
             self.next_packet_id = self.next_packet_id.checked_add(1).unwrap_or(1);
@@ -654,12 +658,14 @@ impl SessionState {
                 }
                 GateState::Open => {
                     let parts = Self::publish_parts(&o.delivery, id, false, now);
+                    let rename = self.conn.as_ref().and_then(|c| c.rename.clone());
                     let aliases = self.conn.as_mut().and_then(|c| c.aliases.as_deref_mut());
                     let written = encode_aliased(
                         version,
                         parts,
                         &o.delivery.message.topic,
                         aliases,
+                        rename.as_deref(),
                         max_packet_size,
                         out,
                     );
@@ -748,12 +754,14 @@ impl SessionState {
             let fits = if hold {
                 protocol::publish_parts_len(version, &parts).is_ok_and(|len| len <= max_packet_size)
             } else {
+                let rename = self.conn.as_ref().and_then(|c| c.rename.clone());
                 let aliases = self.conn.as_mut().and_then(|c| c.aliases.as_deref_mut());
                 encode_aliased(
                     version,
                     parts,
                     &delivery.message.topic,
                     aliases,
+                    rename.as_deref(),
                     max_packet_size,
                     out,
                 )
@@ -840,11 +848,13 @@ impl SessionState {
         let mut pending: Vec<(&u16, &Outgoing)> = self.outgoing.iter().collect();
         pending.sort_by_key(|(_, o)| o.seq);
         let max_packet_size = self.max_packet_size();
+        let rename = self.conn.as_ref().and_then(|c| c.rename.as_deref());
         for (id, o) in pending.into_iter().filter(|(_, o)| o.sent) {
             let written = match o.phase {
                 OutPhase::Published => {
                     let parts = Self::publish_parts(&o.delivery, *id, true, now);
-                    protocol::encode_publish_parts(version, &parts, max_packet_size, out).map(|_| ())
+                    let topic = &o.delivery.message.topic;
+                    encode_aliased(version, parts, topic, None, rename, max_packet_size, out).map(|_| ())
                 }
                 OutPhase::Released => protocol::encode(version, &Packet::Pubrel(Ack::success(*id)), out),
             };
@@ -960,14 +970,24 @@ pub enum PubrecOutcome {
 
 /// Encodes a PUBLISH, its topic replaced by an alias where the client takes them; an alias
 /// given for a packet that could not be written is taken back.
+///
+/// A bridge's link has its topics renamed by its rules instead (it takes no aliases).
 fn encode_aliased(
     version: Version,
     mut parts: PublishRef<'_>,
     topic: &Arc<str>,
     aliases: Option<&mut OutAliases>,
+    rename: Option<&Rules>,
     max_size: usize,
     out: &mut BytesMut,
 ) -> Result<usize, protocol::EncodeError> {
+    if let Some(renamed) = rename.and_then(|rules| rules.to_remote(topic)) {
+        let parts = PublishRef {
+            topic: &renamed,
+            ..parts
+        };
+        return protocol::encode_publish_parts(version, &parts, max_size, out);
+    }
     let Some(aliases) = aliases else {
         return protocol::encode_publish_parts(version, &parts, max_size, out);
     };

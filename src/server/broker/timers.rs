@@ -325,6 +325,7 @@ mod broker_tests {
             stats: ConnStats::new(Peer::Unix, 0, 60, false, PublishBudget::new(0, 0), 0),
             username: None,
             aliases: None,
+            rename: None,
         }
     }
 

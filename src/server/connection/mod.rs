@@ -90,6 +90,21 @@ pub fn serve<S: Duplex>(
     }
 }
 
+/// Serves a connection whose CONNECT was handled elsewhere (a bridge's link to its remote
+/// broker) until it closes; returns why it closed.
+pub(crate) async fn serve_established<S: Duplex>(
+    ctx: &ListenerContext,
+    stream: &mut S,
+    mut st: ConnState,
+    mut rbuf: BytesMut,
+) -> String {
+    let (mut reader, mut writer) = stream.halves();
+    let close = run(ctx, &mut st, &mut reader, &mut writer, &mut rbuf).await;
+    let why = close.to_string();
+    Box::pin(finish(ctx, st, close, &mut reader, &mut writer)).await;
+    why
+}
+
 async fn run<R, W>(
     ctx: &ListenerContext,
     st: &mut ConnState,
@@ -134,6 +149,9 @@ where
         }
         if let Err(close) = st.release_pending(metrics) {
             return close;
+        }
+        if let Some(side) = st.bridge.as_deref_mut() {
+            side.ping_if_due(&mut st.out);
         }
         if st.input_held && st.paced_on.is_empty() {
             st.input_held = false;
@@ -372,12 +390,17 @@ fn process_input(ctx: &ListenerContext, st: &mut ConnState, rbuf: &mut BytesMut)
             }
         };
         add(&ctx.broker.metrics.messages_received, 1);
-        let packet = protocol::decode_front(st.version, Sender::Client, rbuf, frame.len).map_err(|e| {
-            Close::Error {
+        // A bridge's link reads what its remote broker sends: a server's packets.
+        let sender = if st.bridge.is_some() {
+            Sender::Server
+        } else {
+            Sender::Client
+        };
+        let packet =
+            protocol::decode_front(st.version, sender, rbuf, frame.len).map_err(|e| Close::Error {
                 reason: e.reason_code(),
                 detail: e.to_string(),
-            }
-        })?;
+            })?;
         handler::handle(ctx, st, packet)?;
         handled += 1;
     }
@@ -443,6 +466,19 @@ async fn finish<R: Input, W: AsyncWrite + Unpin>(
         ),
     }
     let mut last = BytesMut::new();
+    // A bridge's link is the client of its remote: it says why it leaves with a client's
+    // reason codes.
+    let server_reason = match server_reason {
+        Some(reason::SERVER_SHUTTING_DOWN | reason::SESSION_TAKEN_OVER) if st.bridge.is_some() => {
+            Some(reason::SUCCESS)
+        }
+        Some(code)
+            if st.bridge.is_some() && code != reason::PROTOCOL_ERROR && code != reason::MALFORMED_PACKET =>
+        {
+            Some(reason::UNSPECIFIED_ERROR)
+        }
+        other => other,
+    };
     if let Some(code) = server_reason.filter(|_| st.version.is_v5()) {
         // DISCONNECT may carry a reason string whatever Request Problem Information said.
         let reason_string = match &close {

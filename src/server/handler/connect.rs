@@ -184,6 +184,14 @@ pub async fn accept(
     } else {
         connect.client_id.clone()
     };
+    if crate::server::bridge::is_bridge_client(&client_id) && !ctx.bridges {
+        // The bridges' own sessions: a client taking one over would take their queues.
+        return Err(refuse(
+            &connect,
+            reason::CLIENT_ID_NOT_VALID,
+            "client identifiers starting with $bridge/ are reserved for the broker's bridges",
+        ));
+    }
     if let Some(will) = &connect.will {
         if !ctx.auth.may_write_as(username, &client_id, &will.topic) {
             add(&ctx.broker.metrics.publish_denied, 1);
@@ -237,6 +245,7 @@ pub async fn accept(
             stats: stats.clone(),
             username: connect.username.clone(),
             aliases: OutAliases::new(connect.topic_alias_maximum),
+            rename: None,
         },
     );
     ctx.auth
@@ -291,6 +300,7 @@ pub async fn accept(
         topics: Default::default(),
         paced_on: Vec::new(),
         input_held: false,
+        bridge: None,
     };
     // CONNACK goes out once the session record is committed (durability contract).
     st.pending.push_back(Pending {

@@ -103,6 +103,8 @@ pub struct ConnState {
     pub paced_on: Vec<Arc<Session>>,
     /// Whether packets already read wait in the read buffer because the client was held back.
     pub input_held: bool,
+    /// Set when this is a bridge's link to its remote broker: the peer is a server.
+    pub bridge: Option<Box<crate::server::bridge::Side>>,
 }
 
 /// Responses that go out once a gate opens.
@@ -225,6 +227,9 @@ impl ConnState {
 
 /// Handles one packet from a connected client.
 pub fn handle(ctx: &ListenerContext, st: &mut ConnState, packet: Packet) -> Result<(), Close> {
+    if st.bridge.is_some() {
+        return crate::server::bridge::from_remote(ctx, st, packet);
+    }
     match packet {
         Packet::Publish(p) => publish::handle_publish(ctx, st, p),
         Packet::Puback(a) => ack::handle_puback(ctx, st, a),

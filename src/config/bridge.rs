@@ -1,0 +1,224 @@
+//! `[[bridges]]`: links to an upstream broker that messages are forwarded to and taken from.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::de;
+
+/// One `[[bridges]]` entry: a connection to a remote broker and the topics it carries.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BridgeSettings {
+    /// Used in logs, `$SYS` and the admin API; letters, digits, `-` and `_`.
+    pub name: String,
+    /// `mqtt://host[:port]` (1883) or `mqtts://host[:port]` (8883).
+    pub remote: String,
+    /// MQTT protocol level spoken to the remote: 5, or 4 for 3.1.1.
+    pub protocol: u8,
+    /// Client identifier at the remote; default `robustmq-<hostname>-<name>`.
+    pub client_id: Option<String>,
+    /// User name at the remote.
+    pub username: Option<String>,
+    /// Password at the remote (or `password_file`).
+    pub password: Option<String>,
+    /// File whose first line is the password at the remote.
+    pub password_file: Option<PathBuf>,
+    /// `mqtts`: PEM CA certificates the remote's certificate is verified against (default:
+    /// the system's roots).
+    pub cafile: Option<PathBuf>,
+    /// `mqtts`: PEM client certificate, for a remote that asks for one.
+    pub cert: Option<PathBuf>,
+    /// `mqtts`: PEM private key of `cert`.
+    pub key: Option<PathBuf>,
+    /// `mqtts`: accept any certificate the remote presents (testing only).
+    pub insecure: bool,
+    /// Keep alive towards the remote.
+    #[serde(deserialize_with = "de::duration")]
+    pub keepalive: Duration,
+    /// Start a new remote session on every connect; `false` keeps the remote session (and what
+    /// it queued for the "in" topics) across reconnects.
+    pub clean_start: bool,
+    /// What is forwarded, in which direction.
+    pub topics: Vec<BridgeTopic>,
+}
+
+impl Default for BridgeSettings {
+    fn default() -> BridgeSettings {
+        BridgeSettings {
+            name: String::new(),
+            remote: String::new(),
+            protocol: 5,
+            client_id: None,
+            username: None,
+            password: None,
+            password_file: None,
+            cafile: None,
+            cert: None,
+            key: None,
+            insecure: false,
+            keepalive: Duration::from_secs(60),
+            clean_start: false,
+            topics: Vec::new(),
+        }
+    }
+}
+
+/// Which way a `[[bridges.topics]]` rule carries messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Local messages matching the filter go to the remote.
+    #[default]
+    Out,
+    /// Remote messages matching the filter are published locally.
+    In,
+    /// Both, without sending a message back where it came from.
+    Both,
+}
+
+impl Direction {
+    /// Whether local messages go out through this rule.
+    pub fn outgoing(self) -> bool {
+        matches!(self, Direction::Out | Direction::Both)
+    }
+
+    /// Whether remote messages come in through this rule.
+    pub fn incoming(self) -> bool {
+        matches!(self, Direction::In | Direction::Both)
+    }
+}
+
+/// One `[[bridges.topics]]` rule.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BridgeTopic {
+    /// Topic filter, without the prefixes: a local filter under `local_prefix` ("out") and a
+    /// remote one under `remote_prefix` ("in").
+    pub filter: String,
+    /// `out`, `in` or `both`.
+    pub direction: Direction,
+    /// Highest QoS on the bridge for these messages (0, 1 or 2).
+    pub qos: u8,
+    /// Prefix of the topics on this broker: taken off on the way out, put on on the way in.
+    pub local_prefix: String,
+    /// Prefix of the topics on the remote: put on on the way out, taken off on the way in.
+    pub remote_prefix: String,
+}
+
+impl Default for BridgeTopic {
+    fn default() -> BridgeTopic {
+        BridgeTopic {
+            filter: String::new(),
+            direction: Direction::Out,
+            qos: 1,
+            local_prefix: String::new(),
+            remote_prefix: String::new(),
+        }
+    }
+}
+
+/// Where a bridge connects, from its `remote`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remote {
+    /// Host name or address.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// Whether the connection is TLS (`mqtts://`).
+    pub tls: bool,
+}
+
+impl Remote {
+    /// Parses `mqtt://host[:port]` or `mqtts://host[:port]`; `Err` says what is wrong.
+    pub fn parse(url: &str) -> Result<Remote, String> {
+        let (tls, rest) = if let Some(rest) = url.strip_prefix("mqtt://") {
+            (false, rest)
+        } else if let Some(rest) = url.strip_prefix("mqtts://") {
+            (true, rest)
+        } else if url.starts_with("ws://") || url.starts_with("wss://") {
+            return Err(format!(
+                "{url:?}: WebSocket remotes are not supported; use mqtt:// or mqtts://"
+            ));
+        } else {
+            return Err(format!("{url:?} is not an mqtt:// or mqtts:// address"));
+        };
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        if rest.contains('/') || rest.contains('@') {
+            return Err(format!("{url:?}: only a host and a port may follow the scheme"));
+        }
+        let default_port = if tls { 8883 } else { 1883 };
+        let (host, port) = match rest.rsplit_once(':') {
+            // An IPv6 address in brackets, with or without a port.
+            _ if rest.starts_with('[') => match rest.split_once(']') {
+                Some((host, "")) => (&host[1..], default_port),
+                Some((host, port)) => match port.strip_prefix(':').and_then(|p| p.parse().ok()) {
+                    Some(port) => (&host[1..], port),
+                    None => return Err(format!("{url:?}: bad port {port:?}")),
+                },
+                None => return Err(format!("{url:?}: unclosed '['")),
+            },
+            Some((host, port)) => match port.parse() {
+                Ok(port) => (host, port),
+                Err(_) => return Err(format!("{url:?}: bad port {port:?}")),
+            },
+            None => (rest, default_port),
+        };
+        if host.is_empty() {
+            return Err(format!("{url:?}: no host"));
+        }
+        if port == 0 {
+            return Err(format!("{url:?}: port 0"));
+        }
+        Ok(Remote {
+            host: host.to_string(),
+            port,
+            tls,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remote_addresses_parse_with_their_default_ports() {
+        let r = |host: &str, port, tls| Remote {
+            host: host.into(),
+            port,
+            tls,
+        };
+        assert_eq!(
+            Remote::parse("mqtt://cloud.example"),
+            Ok(r("cloud.example", 1883, false))
+        );
+        assert_eq!(
+            Remote::parse("mqtts://cloud.example"),
+            Ok(r("cloud.example", 8883, true))
+        );
+        assert_eq!(
+            Remote::parse("mqtt://10.0.0.1:1884/"),
+            Ok(r("10.0.0.1", 1884, false))
+        );
+        assert_eq!(Remote::parse("mqtts://[::1]:8884"), Ok(r("::1", 8884, true)));
+        assert_eq!(Remote::parse("mqtt://[::1]"), Ok(r("::1", 1883, false)));
+    }
+
+    #[test]
+    fn bad_remote_addresses_say_what_is_wrong() {
+        for (url, says) in [
+            ("tcp://x", "not an mqtt://"),
+            ("ws://x/mqtt", "WebSocket"),
+            ("mqtt://", "no host"),
+            ("mqtt://x:port", "bad port"),
+            ("mqtt://x:0", "port 0"),
+            ("mqtt://u:p@x", "only a host and a port"),
+            ("mqtt://x/path", "only a host and a port"),
+        ] {
+            let err = Remote::parse(url).unwrap_err();
+            assert!(err.contains(says), "{url}: {err}");
+        }
+    }
+}

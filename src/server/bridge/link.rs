@@ -1,0 +1,392 @@
+//! One bridge's life: its local session and subscriptions, then connect to the remote, serve
+//! the link until it drops, and connect again after a back-off, until the broker stops.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::{sleep, timeout};
+
+use super::topics::Rules;
+use super::{Side, CLIENT_ID_PREFIX};
+use crate::client::tls::{server_name, TlsOptions};
+use crate::config::{BridgeSettings, Remote};
+use crate::protocol::{
+    self, reason, Connack, Connect, Packet, QoS, RetainHandling, Sender, Subscribe, SubscriptionOptions,
+    Version,
+};
+use crate::server::broker::Subscription;
+use crate::server::connection::{serve_established, Duplex, Split};
+use crate::server::context::ListenerContext;
+use crate::server::handler::{self, ConnState};
+use crate::server::peer::Peer;
+
+/// First wait before connecting again; it doubles up to [`MAX_BACKOFF`].
+const MIN_BACKOFF: Duration = Duration::from_secs(1);
+/// Longest wait between attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(120);
+/// A link that stayed up this long starts the back-off over.
+const STABLE_AFTER: Duration = Duration::from_secs(60);
+/// TCP connect, TLS handshake and CONNACK, each.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs the bridge until the broker shuts down. `ctx` is the bridges' own context (anonymous,
+/// no ACL, allowed the `$bridge/` client ids).
+pub async fn run(settings: BridgeSettings, ctx: Arc<ListenerContext>) {
+    let name: Arc<str> = Arc::from(settings.name.as_str());
+    let Ok(remote) = Remote::parse(&settings.remote) else {
+        // Validated with the configuration.
+        return;
+    };
+    let rules = Arc::new(Rules::new(&settings.topics));
+    let version = if settings.protocol == 4 {
+        Version::V3_1_1
+    } else {
+        Version::V5
+    };
+    if let Err(e) = prepare_local_session(&ctx, &settings, version, &rules).await {
+        tracing::error!(bridge = %name, "bridge not started: {e}");
+        return;
+    }
+    let mut shutdown = ctx.shutdown.clone();
+    let mut backoff = MIN_BACKOFF;
+    let mut last_failure: Option<String> = None;
+    loop {
+        let started = tokio::time::Instant::now();
+        let attempt = connect_and_serve(&ctx, &settings, &remote, version, &rules, &name);
+        let outcome = tokio::select! {
+            outcome = attempt => outcome,
+            _ = shutdown.wait_for(|&stop| stop) => return,
+        };
+        match outcome {
+            Ok(why) => {
+                tracing::info!(bridge = %name, remote = %settings.remote, "bridge link closed: {why}");
+                last_failure = None;
+                if started.elapsed() >= STABLE_AFTER {
+                    backoff = MIN_BACKOFF;
+                }
+            }
+            Err(failure) => {
+                // Once per change: a remote that stays down for a day does not fill the log.
+                if last_failure.as_deref() != Some(failure.as_str()) {
+                    tracing::warn!(bridge = %name, remote = %settings.remote, "bridge cannot connect: {failure}; trying again with back-off");
+                }
+                last_failure = Some(failure);
+            }
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+        let wait = jitter(backoff);
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+        tokio::select! {
+            _ = sleep(wait) => {}
+            _ = shutdown.wait_for(|&stop| stop) => return,
+        }
+    }
+}
+
+/// Between 75 % and 100 % of `backoff`, so that bridges of many edge brokers that lost the
+/// same remote do not come back all at once.
+fn jitter(backoff: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    backoff.mul_f64(0.75 + 0.25 * f64::from(nanos % 1000) / 1000.0)
+}
+
+/// The client id of the bridge's own session here.
+fn local_client_id(name: &str) -> Arc<str> {
+    Arc::from(format!("{CLIENT_ID_PREFIX}{name}"))
+}
+
+/// The CONNECT this side's session is attached with, as if the remote were its client.
+fn local_connect(settings: &BridgeSettings, version: Version, connack: Option<&Connack>) -> Connect {
+    let props = connack.map(|c| &c.properties);
+    Connect {
+        version,
+        clean_start: false,
+        // The remote is heard from at least every half keep alive (its PINGRESP).
+        keep_alive: settings.keepalive.as_secs().min(u16::MAX as u64) as u16,
+        client_id: local_client_id(&settings.name),
+        username: None,
+        password: None,
+        will: None,
+        session_expiry: u32::MAX,
+        receive_maximum: props.and_then(|p| p.receive_maximum).unwrap_or(u16::MAX),
+        maximum_packet_size: props.and_then(|p| p.maximum_packet_size),
+        topic_alias_maximum: 0,
+        request_response_info: false,
+        request_problem_info: true,
+        user_properties: Vec::new(),
+        auth_method: None,
+        auth_data: None,
+    }
+}
+
+/// Attaches the bridge's session once, subscribes it to the "out" filters and leaves it
+/// offline: from then on what it is subscribed to is queued in the store, whether or not the
+/// remote can be reached.
+async fn prepare_local_session(
+    ctx: &ListenerContext,
+    settings: &BridgeSettings,
+    version: Version,
+    rules: &Rules,
+) -> Result<(), String> {
+    let connect = local_connect(settings, version, None);
+    let st = handler::connect::accept(ctx, connect, Peer::Unix, None)
+        .await
+        .map_err(|refusal| refusal.detail.clone())?;
+    subscribe_locally(ctx, &st, rules, QoS::ExactlyOnce);
+    ctx.broker.detach(&st.session, st.connection_id, None);
+    ctx.broker.metrics.client_disconnected();
+    Ok(())
+}
+
+/// Subscribes the bridge's session to every "out" filter: no local, so that what came in
+/// through this bridge does not go back out through it, and retain as published, so that the
+/// remote gets the RETAIN flag as it was published here.
+fn subscribe_locally(ctx: &ListenerContext, st: &ConnState, rules: &Rules, max_qos: QoS) {
+    let mut ops = Vec::new();
+    for rule in rules.outgoing() {
+        let subscription = Subscription {
+            options: SubscriptionOptions {
+                qos: rule.qos.min(max_qos),
+                no_local: true,
+                retain_as_published: true,
+                // The retained messages go out once, when the bridge is first set up.
+                retain_handling: RetainHandling::SendIfNew,
+            },
+            id: None,
+        };
+        let (_, op) = ctx
+            .broker
+            .subscribe(&st.session, &rule.local_filter, subscription);
+        ops.extend(op);
+    }
+    if !ops.is_empty() {
+        ctx.broker.commit(ops, None, Vec::new());
+    }
+}
+
+/// One link: connects, serves it until it drops; `Ok` is why it closed, `Err` why it could
+/// not be made.
+async fn connect_and_serve(
+    ctx: &ListenerContext,
+    settings: &BridgeSettings,
+    remote: &Remote,
+    version: Version,
+    rules: &Arc<Rules>,
+    name: &Arc<str>,
+) -> Result<String, String> {
+    let address = format!("{}:{}", remote.host, remote.port);
+    let tcp = timeout(
+        CONNECT_TIMEOUT,
+        TcpStream::connect((remote.host.as_str(), remote.port)),
+    )
+    .await
+    .map_err(|_| format!("no answer from {address} within {CONNECT_TIMEOUT:?}"))?
+    .map_err(|e| format!("cannot connect to {address}: {e}"))?;
+    let _ = tcp.set_nodelay(true);
+    let peer = tcp.peer_addr().map_or(Peer::Unix, Peer::from);
+    let mut rbuf = BytesMut::with_capacity(1024);
+    if remote.tls {
+        let tls = TlsOptions {
+            ca_file: settings.cafile.clone(),
+            cert: settings.cert.clone(),
+            key: settings.key.clone(),
+            insecure: settings.insecure,
+        };
+        let config = tls.client_config()?;
+        let server = server_name(&remote.host)?;
+        let mut stream = timeout(
+            CONNECT_TIMEOUT,
+            tokio_rustls::TlsConnector::from(config).connect(server, tcp),
+        )
+        .await
+        .map_err(|_| format!("TLS handshake with {address} took longer than {CONNECT_TIMEOUT:?}"))?
+        .map_err(|e| format!("TLS handshake with {address} failed: {e}"))?;
+        let connack = handshake(&mut stream, settings, version, &mut rbuf).await?;
+        let mut stream = Split::new(stream);
+        serve_link(ctx, settings, &mut stream, connack, rbuf, rules, name, peer).await
+    } else {
+        let mut stream = tcp;
+        let connack = handshake(&mut stream, settings, version, &mut rbuf).await?;
+        serve_link(ctx, settings, &mut stream, connack, rbuf, rules, name, peer).await
+    }
+}
+
+/// Serves a link whose CONNACK came in, as this side's session's connection.
+#[allow(clippy::too_many_arguments)]
+async fn serve_link<S: Duplex>(
+    ctx: &ListenerContext,
+    settings: &BridgeSettings,
+    stream: &mut S,
+    connack: Connack,
+    rbuf: BytesMut,
+    rules: &Arc<Rules>,
+    name: &Arc<str>,
+    peer: Peer,
+) -> Result<String, String> {
+    let version = if settings.protocol == 4 {
+        Version::V3_1_1
+    } else {
+        Version::V5
+    };
+    let connect = local_connect(settings, version, Some(&connack));
+    let mut st = handler::connect::accept(ctx, connect, peer, None)
+        .await
+        .map_err(|refusal| refusal.detail.clone())?;
+    // The CONNACK that a client would get: the remote is not a client.
+    for pending in &mut st.pending {
+        pending.packets.retain(|p| !matches!(p, Packet::Connack(_)));
+    }
+    if let Some(link) = st.session.lock().conn.as_mut() {
+        link.rename = Some(rules.clone());
+    }
+    let max_qos = connack.properties.maximum_qos.unwrap_or(QoS::ExactlyOnce);
+    if max_qos < QoS::ExactlyOnce {
+        subscribe_locally(ctx, &st, rules, max_qos);
+    }
+    let incoming: Vec<(Arc<str>, SubscriptionOptions)> = rules
+        .incoming()
+        .map(|rule| {
+            (
+                rule.remote_filter.clone(),
+                SubscriptionOptions {
+                    qos: rule.qos,
+                    // v5: what this bridge sends out does not come back to it.
+                    no_local: true,
+                    retain_as_published: true,
+                    retain_handling: RetainHandling::SendIfNew,
+                },
+            )
+        })
+        .collect();
+    if !incoming.is_empty() {
+        let packet_id = st.session.lock().allocate_packet_id();
+        let subscribe = Packet::Subscribe(Subscribe {
+            packet_id,
+            subscription_id: None,
+            filters: incoming,
+        });
+        protocol::encode(version, &subscribe, &mut st.out)
+            .map_err(|e| format!("cannot encode SUBSCRIBE: {e}"))?;
+    }
+    st.bridge = Some(Box::new(Side::new(
+        name.clone(),
+        rules.clone(),
+        settings.keepalive,
+    )));
+    tracing::info!(bridge = %name, remote = %settings.remote, session_present = connack.session_present, "bridge connected");
+    // The link's loop wakes for its session; this wakes it to send PINGREQ on time.
+    let pinger = settings
+        .keepalive
+        .checked_div(2)
+        .filter(|d| !d.is_zero())
+        .map(|every| {
+            let session = st.session.clone();
+            tokio::spawn(async move {
+                loop {
+                    sleep(every).await;
+                    session.notify.notify_one();
+                }
+            })
+        });
+    let why = serve_established(ctx, stream, st, rbuf).await;
+    if let Some(pinger) = pinger {
+        pinger.abort();
+    }
+    Ok(why)
+}
+
+/// Sends CONNECT and reads the CONNACK; a refusal is an `Err` naming the reason.
+async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    settings: &BridgeSettings,
+    version: Version,
+    rbuf: &mut BytesMut,
+) -> Result<Connack, String> {
+    let password = match (&settings.password, &settings.password_file) {
+        (Some(p), _) => Some(p.clone()),
+        (None, Some(file)) => Some(
+            std::fs::read_to_string(file)
+                .map_err(|e| format!("cannot read password_file {}: {e}", file.display()))?
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        ),
+        (None, None) => None,
+    };
+    let client_id = settings
+        .client_id
+        .clone()
+        .unwrap_or_else(|| format!("robustmq-{}-{}", hostname(), settings.name));
+    let connect = Connect {
+        version,
+        clean_start: settings.clean_start,
+        keep_alive: settings.keepalive.as_secs().min(u16::MAX as u64) as u16,
+        client_id: Arc::from(client_id),
+        username: settings.username.as_deref().map(Arc::from),
+        password: password.map(bytes::Bytes::from),
+        will: None,
+        // The remote keeps the session (and what it queued for the "in" filters) as long as
+        // it allows, unless a clean start was asked for.
+        session_expiry: if settings.clean_start { 0 } else { u32::MAX },
+        receive_maximum: u16::MAX,
+        maximum_packet_size: None,
+        topic_alias_maximum: 0,
+        request_response_info: false,
+        request_problem_info: true,
+        user_properties: Vec::new(),
+        auth_method: None,
+        auth_data: None,
+    };
+    let mut out = BytesMut::new();
+    protocol::encode(version, &Packet::Connect(Box::new(connect)), &mut out)
+        .map_err(|e| format!("cannot encode CONNECT: {e}"))?;
+    stream
+        .write_all(&out)
+        .await
+        .map_err(|e| format!("cannot send CONNECT: {e}"))?;
+    loop {
+        if let Some(frame) =
+            protocol::next_frame(rbuf, usize::MAX).map_err(|e| format!("bad CONNACK: {e}"))?
+        {
+            let packet = protocol::decode_front(version, Sender::Server, rbuf, frame.len)
+                .map_err(|e| format!("bad answer to CONNECT: {e}"))?;
+            return match packet {
+                Packet::Connack(c) if c.reason < reason::UNSPECIFIED_ERROR => Ok(c),
+                Packet::Connack(c) => Err(format!(
+                    "the remote refused the connection: {}{}",
+                    reason::describe(c.reason),
+                    c.properties
+                        .reason_string
+                        .as_deref()
+                        .map(|s| format!(" ({s})"))
+                        .unwrap_or_default()
+                )),
+                other => Err(format!("the remote answered CONNECT with {}", other.name())),
+            };
+        }
+        rbuf.reserve(1024);
+        match stream.read_buf(rbuf).await {
+            Ok(0) => return Err("the remote closed the connection before CONNACK".into()),
+            Ok(_) => {}
+            Err(e) => return Err(format!("reading CONNACK: {e}")),
+        }
+    }
+}
+
+/// This machine's name, for the default client id at the remote.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "host".into())
+}

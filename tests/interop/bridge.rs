@@ -1,0 +1,211 @@
+//! Bridges to a Mosquitto remote: local messages forwarded out, remote ones taken in, with
+//! the topic prefixes swapped, and nothing sent back where it came from.
+
+use std::time::{Duration, Instant};
+
+use crate::harness::{Broker, WAIT};
+use crate::mosquitto_cli::{lines, publish, Msg, Sub, Version};
+
+/// A robustmq broker bridged to `remote` with `protocol` (5 or 4) and these `[[bridges.topics]]`.
+fn bridged(remote: &Broker, protocol: u8, topics: &str) -> Broker {
+    Broker::start_robustmq_with(&format!(
+        "[[bridges]]\nname = \"up\"\nremote = \"mqtt://127.0.0.1:{}\"\nprotocol = {protocol}\nclient_id = \"edge-1\"\n\n{topics}",
+        remote.port()
+    ))
+}
+
+/// Waits until the remote has answered the bridge's SUBSCRIBE (Mosquitto logs it with
+/// `log_type all`), so that what is published there from now on reaches the bridge.
+fn wait_remote_suback(remote: &Broker) {
+    let deadline = Instant::now() + WAIT;
+    while !remote.log().contains("Sending SUBACK to edge-1") {
+        assert!(
+            Instant::now() < deadline,
+            "the bridge never subscribed at the remote; remote log:\n{}",
+            remote.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn forwards_out_and_in_with_prefixes(protocol: u8) {
+    let remote = Broker::start_mosquitto();
+    let local = bridged(
+        &remote,
+        protocol,
+        "[[bridges.topics]]\nfilter = \"sensors/#\"\ndirection = \"out\"\nqos = 1\nremote_prefix = \"site1/\"\n\n\
+         [[bridges.topics]]\nfilter = \"commands/#\"\ndirection = \"in\"\nqos = 1\nlocal_prefix = \"edge/\"\nremote_prefix = \"site1/\"\n",
+    );
+    let mut at_remote = Sub::spawn(&remote, Version::V5, "remote", &["site1/#"], &["-q", "1"]);
+    at_remote.wait_subscribed();
+    let mut at_local = Sub::spawn(&local, Version::V5, "local", &["edge/#"], &["-q", "1"]);
+    at_local.wait_subscribed();
+    wait_remote_suback(&remote);
+
+    // Out: a local message, renamed under the remote prefix.
+    publish(
+        &local,
+        Version::V311,
+        &["-t", "sensors/t1", "-m", "21.5", "-q", "1"],
+    );
+    let got = at_remote
+        .poll_message(WAIT)
+        .expect("the message forwarded to the remote");
+    assert_eq!(got.line, "site1/sensors/t1 21.5");
+    assert_eq!(got.qos, 1);
+
+    // In: a remote message, renamed under the local prefix.
+    publish(
+        &remote,
+        Version::V311,
+        &["-t", "site1/commands/reboot", "-m", "now", "-q", "1"],
+    );
+    let got = at_local
+        .poll_message(WAIT)
+        .expect("the message taken in from the remote");
+    assert_eq!(got.line, "edge/commands/reboot now");
+    // Not forwarded back out: no "out" rule matches it, and the remote saw only its own.
+    let got = at_remote
+        .poll_message(WAIT)
+        .expect("the remote subscriber sees its own publish");
+    assert_eq!(got.line, "site1/commands/reboot now");
+    local.stop();
+}
+
+#[test]
+fn a_v5_bridge_forwards_out_and_in_with_prefixes() {
+    forwards_out_and_in_with_prefixes(5);
+}
+
+#[test]
+fn a_v311_bridge_forwards_out_and_in_with_prefixes() {
+    forwards_out_and_in_with_prefixes(4);
+}
+
+#[test]
+fn a_both_rule_sends_nothing_back_where_it_came_from_v5() {
+    let remote = Broker::start_mosquitto();
+    let local = bridged(
+        &remote,
+        5,
+        "[[bridges.topics]]\nfilter = \"chat/#\"\ndirection = \"both\"\nqos = 1\n",
+    );
+    let mut at_remote = Sub::spawn(&remote, Version::V5, "remote", &["chat/#"], &["-q", "1"]);
+    at_remote.wait_subscribed();
+    let mut at_local = Sub::spawn(&local, Version::V5, "local", &["chat/#"], &["-q", "1"]);
+    at_local.wait_subscribed();
+    wait_remote_suback(&remote);
+
+    publish(
+        &remote,
+        Version::V5,
+        &["-t", "chat/from-remote", "-m", "r", "-q", "1"],
+    );
+    let got = at_local.poll_message(WAIT).expect("the remote message taken in");
+    assert_eq!(got.line, "chat/from-remote r");
+    // Had the bridge queued it to go back out, it would leave before this one: one queue, one link.
+    publish(
+        &local,
+        Version::V5,
+        &["-t", "chat/from-local", "-m", "l", "-q", "1"],
+    );
+    let mut remote_saw = Vec::new();
+    while remote_saw.last().map(|m: &Msg| m.line.as_str()) != Some("chat/from-local l") {
+        remote_saw.push(
+            at_remote
+                .poll_message(WAIT)
+                .expect("the local message forwarded out"),
+        );
+    }
+    assert_eq!(lines(&remote_saw), ["chat/from-remote r", "chat/from-local l"]);
+    // And the local message does not come back in (the remote subscription is no local).
+    publish(&remote, Version::V5, &["-t", "chat/end", "-m", "e", "-q", "1"]);
+    let mut local_saw = Vec::new();
+    while local_saw.last().map(|m: &Msg| m.line.as_str()) != Some("chat/end e") {
+        local_saw.push(
+            at_local
+                .poll_message(WAIT)
+                .expect("the last remote message taken in"),
+        );
+    }
+    assert_eq!(lines(&local_saw), ["chat/from-local l", "chat/end e"]);
+    local.stop();
+}
+
+#[test]
+fn clients_cannot_take_a_bridge_session() {
+    let local = Broker::start_robustmq_with("");
+    crate::harness::require_mosquitto_clients();
+    let out = std::process::Command::new("mosquitto_sub")
+        .args(["-h", "127.0.0.1", "-p", &local.port().to_string(), "-V", "mqttv5"])
+        .args(["-i", "$bridge/up", "-t", "x", "-W", "5"])
+        .output()
+        .expect("run mosquitto_sub");
+    let said = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !out.status.success(),
+        "connected with a reserved client id: {said}"
+    );
+    assert!(
+        said.to_lowercase().contains("client identifier not valid"),
+        "{said}"
+    );
+    local.stop();
+}
+
+#[test]
+fn what_is_published_while_the_remote_is_down_arrives_when_it_is_back_across_a_kill_9() {
+    // The remote is a robustmq too, so that its subscriber's persistent session (and what is
+    // queued for it) outlives its restart.
+    let remote_dir = tempfile::tempdir().expect("temp dir");
+    let remote = Broker::start_robustmq_in(remote_dir.path(), 0, "");
+    let port = remote.port();
+    let mut sub = Sub::spawn(
+        &remote,
+        Version::V5,
+        "remote",
+        &["site1/#"],
+        &["-q", "1", "-c", "-i", "consumer", "-x", "3600"],
+    );
+    sub.wait_subscribed();
+    sub.kill();
+    remote.stop();
+
+    let local_dir = tempfile::tempdir().expect("temp dir");
+    let config = format!(
+        "[[bridges]]\nname = \"up\"\nremote = \"mqtt://127.0.0.1:{port}\"\nclient_id = \"edge-1\"\n\n\
+         [[bridges.topics]]\nfilter = \"sensors/#\"\nqos = 1\nremote_prefix = \"site1/\"\n"
+    );
+    let mut local = Broker::start_robustmq_in(local_dir.path(), 0, &config);
+    let input: String = (0..200).map(|i| format!("m{i}\n")).collect();
+    crate::mosquitto_cli::publish_input(
+        &local,
+        Version::V5,
+        &["-t", "sensors/t", "-q", "1", "-l"],
+        Some(input),
+    );
+    // Acknowledged, then the local broker is killed: the queue is in its store.
+    local.signal("KILL");
+    local.wait_exit(WAIT);
+    let local = Broker::start_robustmq_in(local_dir.path(), 0, &config);
+
+    let remote = Broker::start_robustmq_in(remote_dir.path(), port, "");
+    let mut sub = Sub::spawn(
+        &remote,
+        Version::V5,
+        "remote",
+        &["site1/#"],
+        &["-q", "1", "-c", "-i", "consumer", "-x", "3600"],
+    );
+    let mut got = Vec::new();
+    while got.len() < 200 {
+        let msg = sub
+            .poll_message(Duration::from_secs(30))
+            .unwrap_or_else(|| panic!("{} of 200 arrived; local log:\n{}", got.len(), local.log()));
+        got.push(msg.line);
+    }
+    let expected: Vec<String> = (0..200).map(|i| format!("site1/sensors/t m{i}")).collect();
+    assert_eq!(got, expected, "every message, in order, once");
+    local.stop();
+    remote.stop();
+}
