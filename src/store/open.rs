@@ -151,7 +151,7 @@ fn migrate(db: &Database, path: &Path, version: u64, loaded: &Loaded) -> Result<
     {
         let mut tables = Tables::open(&txn).map_err(fail)?;
         for op in loaded_ops(loaded) {
-            tables.apply(op).map_err(fail)?;
+            tables.apply(&op).map_err(fail)?;
         }
     }
     txn.commit().map_err(|e| fail(e.to_string()))
