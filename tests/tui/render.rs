@@ -155,6 +155,8 @@ fn robustmq_app() -> App {
             fsyncs: 1200,
             ops: 5000,
             last_commit_us: 2300,
+            errors: 0,
+            full: false,
             store_bytes: 256 * 1024 * 1024,
             max_store_bytes: 1024 * 1024 * 1024,
             queued_messages: 125,
