@@ -75,7 +75,9 @@ impl Store {
     /// Opens (creating if needed) the store in `dir` and returns everything it holds.
     ///
     /// Refuses, without modifying the data file, a directory locked by another store, a corrupt,
-    /// empty or foreign file and a file from a newer schema. Recovers a file left by a crash.
+    /// empty or foreign file, a file from a newer schema, and a directory without a data file
+    /// that holds anything else (only an empty directory starts a new store). Recovers a file
+    /// left by a crash.
     /// Migrates a file of an older schema once, after copying it to [`backup_name`] beside it.
     ///
     /// Keeps no reserve: see [`Store::open_with_reserve`].
