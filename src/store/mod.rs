@@ -181,6 +181,17 @@ impl Store {
         self.stats.snapshot()
     }
 
+    /// Whether the disk is full: [`Store::submit_refusable`] submissions fail until it has room.
+    pub fn is_full(&self) -> bool {
+        self.stats.full.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Counts a change the caller did not submit because the disk is full, with the
+    /// submissions the store refused ([`StoreStats::errors`]).
+    pub fn count_refusal(&self) {
+        self.stats.count_error();
+    }
+
     fn shutdown(&mut self) {
         // Closing the channel tells the writer to finish the queue, sync and close the database.
         drop(self.tx.take());

@@ -72,6 +72,11 @@ pub(crate) struct Stats {
 }
 
 impl Stats {
+    /// Counts one submission that was not committed.
+    pub(crate) fn count_error(&self) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// A consistent-enough snapshot: each counter is exact, they are just not read atomically together.
     pub(crate) fn snapshot(&self) -> StoreStats {
         StoreStats {

@@ -109,6 +109,33 @@ async fn publish(raw: &mut Raw, n: u32) -> (u8, Option<String>) {
     ack_reason(&ack)
 }
 
+/// Publishes `payload` retained at QoS 1 on `keep/r`; returns the PUBACK's reason code.
+async fn retain(raw: &mut Raw, payload: &[u8]) -> u8 {
+    let mut publish = Publish::new(Level::V5, "keep/r", payload).qos(1, 60_001);
+    publish.retain = true;
+    raw.send(&publish.bytes()).await;
+    ack_reason(&raw.expect(kind::PUBACK).await).0
+}
+
+/// The payload of the message retained on `keep/r`, as a new MQTT 5 subscriber gets it.
+async fn retained(addr: SocketAddr) -> Vec<u8> {
+    let (mut raw, _) = Raw::connected(addr, &Connect::v5("reader")).await;
+    raw.send(&wire::subscribe(Level::V5, 1, &[("keep/r", 0)])).await;
+    raw.expect(kind::SUBACK).await;
+    let packet = raw.packet().await.expect("no retained message");
+    assert_eq!(
+        packet[0] & 0xF1,
+        kind::PUBLISH | 1,
+        "not a retained PUBLISH: {packet:02x?}"
+    );
+    let (_, body) = wire::split(&packet).unwrap();
+    let topic_len = u16::from_be_bytes([body[0], body[1]]) as usize;
+    let props = &body[2 + topic_len..];
+    // QoS 0: the properties follow the topic; their length is a one-byte Variable Byte
+    // Integer for the few a retained message carries.
+    props[1 + props[0] as usize..].to_vec()
+}
+
 /// Publishes until the broker refuses; returns the numbers it acknowledged and the refusal.
 async fn publish_until_refused(raw: &mut Raw, from: u32) -> (Vec<u32>, u32, Option<String>) {
     let mut acked = Vec::new();
@@ -200,11 +227,15 @@ async fn a_full_disk_refuses_each_message_it_cannot_store_and_recovers_without_a
     let mut broker = serve(&disk, &config, &log);
     assert!(disk.outside("data/robustmq.reserve").exists(), "no reserve file");
     subscribe_keeper(broker.addr).await;
+    let mut v5 = publisher(broker.addr, "pub5").await;
+    assert!(
+        retain(&mut v5, b"old").await < 0x80,
+        "the retained message was refused"
+    );
 
     // Leave the broker 3 MiB, then publish until it cannot store more.
     let filler = disk.fill("filler");
     disk.shrink("filler", filler.saturating_sub(3 << 20));
-    let mut v5 = publisher(broker.addr, "pub5").await;
     let (mut acked, refused, why) = publish_until_refused(&mut v5, 0).await;
     assert!(!acked.is_empty(), "the first message was refused already");
     let why = why.expect("a reason string with the refusal");
@@ -212,6 +243,8 @@ async fn a_full_disk_refuses_each_message_it_cannot_store_and_recovers_without_a
     // Refused alone: the connection is open, and the next message is refused the same way.
     v5.ping().await;
     assert_eq!(publish(&mut v5, refused + 1).await.0, 0x97);
+    // A retained message is refused before it replaces the one kept.
+    assert_eq!(retain(&mut v5, b"new").await, 0x97);
 
     // 3.1.1 cannot refuse: no PUBACK, and the connection stays (PINGRESP comes first).
     let (mut v3, _) = Raw::connected(broker.addr, &Connect::v311("pub3")).await;
@@ -257,6 +290,7 @@ async fn a_full_disk_refuses_each_message_it_cannot_store_and_recovers_without_a
     delivered.extend(drain(broker.addr, &expected).await);
     acked.extend(later);
     assert!(acked.iter().all(|n| delivered.contains(n)));
+    assert_eq!(retained(broker.addr).await, b"old");
     // What was refused is not counted as stored any more (the queue bounds use this).
     await_metric(broker.metrics, "robustmq_store_bytes", 0.0).await;
     let refused_set: BTreeSet<u32> = [refused, refused + 1, 900_000].into();

@@ -197,6 +197,11 @@ impl Broker {
         }
     }
 
+    /// Whether the store's disk is full, so that new messages that must be stored are refused.
+    pub fn store_full(&self) -> bool {
+        self.store.as_ref().is_some_and(Store::is_full)
+    }
+
     /// Blocks until everything submitted to the store so far is on disk.
     pub fn flush_store(&self) {
         if let Some(store) = &self.store {

@@ -4,7 +4,7 @@ pub mod ack;
 pub mod connect;
 pub mod publish;
 pub mod subscribe;
-mod unstored;
+pub mod unstored;
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;

@@ -11,7 +11,7 @@ use super::{ConnState, Pending};
 use crate::protocol::{reason, Packet, QoS};
 
 /// What a refused publisher reads in the reason string.
-const WHY: &str = "the broker's disk is full: the message was not stored; try again later";
+pub const WHY: &str = "the broker's disk is full: the message was not stored; try again later";
 
 /// Answers the publishes of `pending`, whose commit failed, with refusals. `false` (and
 /// nothing sent) when `pending` holds anything else, which cannot be refused this way.
