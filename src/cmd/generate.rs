@@ -327,8 +327,10 @@ fn serve_sections(roff: &mut Roff) {
         ),
         (
             EXIT_DATA,
-            "the data directory cannot be used: another broker holds it, or its file is corrupt \
-             or from a newer version (it is never modified in that case)",
+            "the data directory cannot be used: another broker holds it, its file is corrupt, \
+             empty, not a robustmq store or from a newer version (it is never modified in that \
+             case), or it holds other files but no data file (only an empty directory starts a \
+             new store)",
         ),
         (130, "a second signal arrived during shutdown"),
     ];
@@ -386,7 +388,9 @@ fn files_section(roff: &mut Roff) {
     item(
         roff,
         "/var/lib/robustmq",
-        "Data directory of the service: robustmq.redb, and robustmq.lock while a broker runs.",
+        "Data directory of the service: robustmq.redb, robustmq.reserve (disk space kept for \
+         when the disk fills, see store.reserve in robustmq.toml(5)), and robustmq.lock while a \
+         broker runs.",
     );
     item(
         roff,
