@@ -136,6 +136,16 @@ async fn retained(addr: SocketAddr) -> Vec<u8> {
     props[1 + props[0] as usize..].to_vec()
 }
 
+/// The packet id of the QoS 2 publishes, apart from those of QoS 1.
+const QOS2_ID: u16 = 60_002;
+
+/// Publishes message `n` at QoS 2 and returns the PUBREC's reason code.
+async fn exactly_once(raw: &mut Raw, n: u32) -> u8 {
+    let publish = Publish::new(Level::V5, "fill/data", &payload(n)).qos(2, QOS2_ID);
+    raw.send(&publish.bytes()).await;
+    ack_reason(&raw.expect(kind::PUBREC).await).0
+}
+
 /// Publishes until the broker refuses; returns the numbers it acknowledged and the refusal.
 async fn publish_until_refused(raw: &mut Raw, from: u32) -> (Vec<u32>, u32, Option<String>) {
     let mut acked = Vec::new();
@@ -245,6 +255,8 @@ async fn a_full_disk_refuses_each_message_it_cannot_store_and_recovers_without_a
     assert_eq!(publish(&mut v5, refused + 1).await.0, 0x97);
     // A retained message is refused before it replaces the one kept.
     assert_eq!(retain(&mut v5, b"new").await, 0x97);
+    // QoS 2: PUBREC 0x97, and the packet id is free again (not taken for a duplicate later).
+    assert_eq!(exactly_once(&mut v5, 900_001).await, 0x97);
 
     // 3.1.1 cannot refuse: no PUBACK, and the connection stays (PINGRESP comes first).
     let (mut v3, _) = Raw::connected(broker.addr, &Connect::v311("pub3")).await;
@@ -279,6 +291,10 @@ async fn a_full_disk_refuses_each_message_it_cannot_store_and_recovers_without_a
         assert_eq!(publish(&mut v5, n).await.0, 0);
         later.push(n);
     }
+    assert_eq!(exactly_once(&mut v5, 900_002).await, 0);
+    v5.send(&wire::ack(kind::PUBREL, QOS2_ID)).await;
+    v5.expect(kind::PUBCOMP).await;
+    later.push(900_002);
     assert_eq!(metric(broker.metrics, "robustmq_store_full"), 0.0);
     assert!(
         disk.outside("data/robustmq.reserve").exists(),
@@ -293,7 +309,7 @@ async fn a_full_disk_refuses_each_message_it_cannot_store_and_recovers_without_a
     assert_eq!(retained(broker.addr).await, b"old");
     // What was refused is not counted as stored any more (the queue bounds use this).
     await_metric(broker.metrics, "robustmq_store_bytes", 0.0).await;
-    let refused_set: BTreeSet<u32> = [refused, refused + 1, 900_000].into();
+    let refused_set: BTreeSet<u32> = [refused, refused + 1, 900_000, 900_001].into();
     assert!(
         delivered.is_disjoint(&refused_set),
         "a refused message was delivered: {:?}",
