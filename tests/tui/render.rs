@@ -392,6 +392,27 @@ fn store_view_shows_the_file_commits_latency_and_fill() {
 }
 
 #[test]
+fn a_full_disk_shows_in_the_title_and_the_store_view() {
+    let mut app = robustmq_app();
+    assert_lacks(&screen(&app, 80, 24), &["DISK FULL"]);
+    app.apply(
+        Update::Reply(Reply::Store(StoreStats {
+            durable: true,
+            durability: "immediate".into(),
+            errors: 3,
+            full: true,
+            ..Default::default()
+        })),
+        Instant::now(),
+    );
+    assert_has(&screen(&app, 80, 24), &["DISK FULL"]);
+    key(&mut app, KeyCode::Char('5'));
+    let s = screen(&app, 80, 24);
+    assert_has(&s, &["DISK FULL", "FULL: new messages refused; free disk space"]);
+    assert!(row_with(&s, "Store errors").contains('3'), "{s}");
+}
+
+#[test]
 fn mosquitto_gets_the_header_and_an_explanation_instead_of_details() {
     let mut app = mosquitto_app();
     let overview = screen(&app, 80, 24);

@@ -59,10 +59,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let disk = if s.full {
         Line::from(vec![
             Span::styled(format!(" {:<16}", "Disk"), theme.label()),
-            Span::styled(
-                "FULL: new messages are refused; free space on the broker's disk",
-                theme.bad(),
-            ),
+            Span::styled("FULL: new messages refused; free disk space", theme.bad()),
         ])
     } else {
         row("Disk", "room to store".to_string())
