@@ -115,18 +115,23 @@ pub(crate) fn is_out_of_space(e: &io::Error) -> bool {
 #[cfg(unix)]
 fn allocate(file: &File, len: u64) -> io::Result<()> {
     use std::os::fd::AsRawFd;
-    let len = libc::off_t::try_from(len).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let len_off = libc::off_t::try_from(len).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     // SAFETY: the descriptor is open for writing for the duration of the call.
-    match unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len) } {
+    match unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len_off) } {
         0 => Ok(()),
+        // A file system without fallocate (and a C library that does not emulate it).
+        libc::EOPNOTSUPP | libc::ENOSYS | libc::EINVAL => write_zeros(file, len),
         errno => Err(io::Error::from_raw_os_error(errno)),
     }
 }
 
-/// Allocates `len` bytes of `file` on the disk by writing zeros (a sparse `set_len` would
-/// hold no space at all).
 #[cfg(not(unix))]
 fn allocate(file: &File, len: u64) -> io::Result<()> {
+    write_zeros(file, len)
+}
+
+/// Allocates `len` bytes of `file` by writing zeros (a sparse `set_len` would hold no space).
+fn write_zeros(file: &File, len: u64) -> io::Result<()> {
     use std::io::{Seek, SeekFrom, Write};
     let mut file = file;
     let zeros = vec![0u8; 1 << 20];
@@ -177,6 +182,20 @@ mod tests {
         smaller.release().unwrap();
         assert!(Reserve::new(dir.path(), 0).fill().unwrap());
         assert!(!smaller.path().exists());
+    }
+
+    #[test]
+    fn zeros_are_written_where_the_file_system_cannot_preallocate() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("zeros");
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
+        write_zeros(&file, (1 << 20) + 17).unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().len(), (1 << 20) + 17);
     }
 
     #[test]
