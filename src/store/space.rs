@@ -55,20 +55,23 @@ impl Space {
             return;
         }
         match self.reserve.fill() {
-            Ok(true) => {
-                self.full = false;
-                self.essential_failure_logged = false;
-                self.stats.full.store(false, Ordering::Relaxed);
-                tracing::info!(
-                    reserve = %self.reserve.path().display(),
-                    "the store's disk has room again: the reserve is back and new messages are stored again"
-                );
-            }
-            Ok(false) => {}
-            Err(error) => {
-                tracing::debug!(path = %self.reserve.path().display(), %error, "could not make the store reserve again");
-            }
+            Ok(true) => {}
+            Ok(false) => return,
+            // The disk has room (statvfs says so) but the reserve cannot be made for another
+            // reason: new messages are stored again all the same, without a reserve.
+            Err(error) => tracing::warn!(
+                path = %self.reserve.path().display(),
+                %error,
+                "could not make the store reserve again; a full disk may then refuse acknowledgements too"
+            ),
         }
+        self.full = false;
+        self.essential_failure_logged = false;
+        self.stats.full.store(false, Ordering::Relaxed);
+        tracing::info!(
+            reserve = %self.reserve.path().display(),
+            "the store's disk has room again: new messages are stored again"
+        );
     }
 
     /// A commit found the disk full: gives the reserve back to the disk, refuses new data
