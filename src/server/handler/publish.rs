@@ -25,7 +25,7 @@ use crate::store::Op;
 /// acknowledgement, as the spec allows for a refused PUBLISH [MQTT-3.3.5-2]; QoS 0 messages
 /// are dropped silently. Every refusal is counted. A message the store cannot keep while the
 /// disk is full is refused with 0x97 too, but 3.1.1 then gets no acknowledgement, so that the
-/// client sends it again (see `unstored`): a retained one here, before it replaces the
+/// message stays unacknowledged in the client (see `unstored`): a retained one here, before it replaces the
 /// retained message in memory; one for persistent sessions once its commit fails.
 pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish) -> Result<(), Close> {
     add(&ctx.broker.metrics.publish_received[p.qos as usize], 1);
@@ -162,7 +162,7 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
         reason_string: why.and_then(|w| st.reason_string(w)),
     };
     if disk_full && !st.version.is_v5() {
-        // 3.1.1 cannot refuse: no acknowledgement, the client sends it again later.
+        // 3.1.1 cannot refuse: no acknowledgement, the message stays unacknowledged.
         st.session.lock().incoming_qos2.remove(&packet_id);
         return Ok(());
     }

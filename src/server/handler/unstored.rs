@@ -4,8 +4,8 @@
 //! The publisher then hears that this one message was not taken, and keeps its connection and
 //! its other messages in flight: MQTT 5 gets PUBACK/PUBREC 0x97 (quota exceeded, the code for
 //! "an implementation or administrative imposed limit") with a reason string; 3.1.1, which
-//! has no way to refuse, gets no acknowledgement, so the client sends the message again after
-//! its next reconnect [MQTT-4.4.0-1].
+//! has no way to refuse, gets no acknowledgement: the message stays unacknowledged in the
+//! client, which sends it again when it reconnects with its session [MQTT-4.4.0-1].
 
 use super::{ConnState, Pending};
 use crate::protocol::{reason, Packet, QoS};
