@@ -248,6 +248,7 @@ async fn a_full_disk_refuses_each_message_it_cannot_store_and_recovers_without_a
     disk.shrink("filler", filler.saturating_sub(3 << 20));
     let (mut acked, refused, why) = publish_until_refused(&mut v5, 0).await;
     assert!(!acked.is_empty(), "the first message was refused already");
+    eprintln!("{} messages of {PAYLOAD} bytes fitted in 3 MiB", acked.len());
     let why = why.expect("a reason string with the refusal");
     assert!(why.contains("disk is full"), "{why}");
     // Refused alone: the connection is open, and the next message is refused the same way.
