@@ -115,8 +115,10 @@ pub const TABLE: &[Codes] = &[
             ),
             (
                 Exit::DataUnusable,
-                "the data directory cannot be used: another broker holds it, or its file is \
-                 corrupt or from a newer version (it is never modified in that case)",
+                "the data directory cannot be used: another broker holds it, its file is \
+                 corrupt, empty, not a robustmq store or from a newer version (it is never \
+                 modified in that case), or it holds other files but no data file (only an \
+                 empty directory starts a new store)",
             ),
             (Exit::Interrupted, "a second signal arrived during shutdown"),
         ],

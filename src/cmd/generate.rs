@@ -407,7 +407,9 @@ fn files_section(roff: &mut Roff) {
     item(
         roff,
         "/var/lib/robustmq",
-        "Data directory of the service: robustmq.redb, and robustmq.lock while a broker runs.",
+        "Data directory of the service: robustmq.redb, robustmq.reserve (disk space kept for \
+         when the disk fills, see store.reserve in robustmq.toml(5)), and robustmq.lock while a \
+         broker runs.",
     );
     item(
         roff,

@@ -324,6 +324,10 @@ pub struct StoreSettings {
     /// new messages for them are dropped (and counted) instead of filling the disk.
     #[serde(deserialize_with = "de::size")]
     pub max_store_bytes: u64,
+    /// Disk space kept allocated beside the data file and released when the disk fills, so
+    /// that what frees space still commits.
+    #[serde(deserialize_with = "de::size")]
+    pub reserve: u64,
 }
 
 /// The promise made by an acknowledgement (PUBACK, PUBREC, SUBACK).
@@ -549,6 +553,7 @@ impl Default for StoreSettings {
             durability: Durability::Immediate,
             commit_interval: Duration::from_millis(100),
             max_store_bytes: 1024 * 1024 * 1024,
+            reserve: 16 * 1024 * 1024,
         }
     }
 }

@@ -195,12 +195,14 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
         Durability::Periodic => StoreDurability::Periodic(settings.store.commit_interval),
     };
     let data_dir = settings.server.data_dir.clone();
-    let (store, loaded) = tokio::task::spawn_blocking(move || Store::open(&data_dir, durability))
-        .await
-        .map_err(|e| StoreError::Database {
-            path: settings.server.data_dir.clone(),
-            detail: format!("store open task failed: {e}"),
-        })??;
+    let reserve = settings.store.reserve;
+    let (store, loaded) =
+        tokio::task::spawn_blocking(move || Store::open_with_reserve(&data_dir, durability, reserve))
+            .await
+            .map_err(|e| StoreError::Database {
+                path: settings.server.data_dir.clone(),
+                detail: format!("store open task failed: {e}"),
+            })??;
     let broker = Broker::new(
         BrokerConfig {
             queue_limits: Arc::new(QueueLimits {

@@ -348,6 +348,16 @@ pub fn render(broker: &Broker, admin: &Admin) -> String {
         "Changes applied by store commits.",
         store.ops,
     );
+    e.counter(
+        "robustmq_store_errors_total",
+        "Submissions the store did not commit: refused while the disk was full, or whose commit failed.",
+        store.errors,
+    );
+    e.gauge(
+        "robustmq_store_full",
+        "1 while the store's disk is full: new messages that must be stored are refused until space is freed.",
+        if store.full { 1.0 } else { 0.0 },
+    );
     e.gauge(
         "robustmq_memory_used_bytes",
         "Bytes of queued messages and connection buffers held against limits.max_memory.",

@@ -144,6 +144,9 @@ pub async fn run(broker: Arc<Broker>, interval: Duration, mut shutdown: watch::R
             let stats = store.stats();
             publish(&broker, "store/commits", stats.commits.to_string());
             publish(&broker, "store/fsyncs", stats.fsyncs.to_string());
+            // What a full disk refused, and whether it is full now (1) or not (0).
+            publish(&broker, "store/errors", stats.errors.to_string());
+            publish(&broker, "store/full", u8::from(stats.full).to_string());
             publish(
                 &broker,
                 "store/last_commit_us",

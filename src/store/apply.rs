@@ -71,10 +71,10 @@ impl<'txn> Tables<'txn> {
     }
 
     /// Applies one op.
-    pub(crate) fn apply(&mut self, op: Op) -> Result<(), String> {
+    pub(crate) fn apply(&mut self, op: &Op) -> Result<(), String> {
         match op {
             Op::PutRetained(message) => {
-                let id = self.reference(&record::encode_message(&message))?;
+                let id = self.reference(&record::encode_message(message))?;
                 let value = record::encode_retained(id);
                 self.bytes_put += (message.topic.len() + value.len()) as u64;
                 let old = self
@@ -96,17 +96,17 @@ impl<'txn> Tables<'txn> {
                     self.release(old.map_err(err)?)?;
                 }
             }
-            Op::PutSession(session) => self.put_session(&session)?,
-            Op::DeleteSession { client_id } => self.delete_session(&client_id)?,
+            Op::PutSession(session) => self.put_session(session)?,
+            Op::DeleteSession { client_id } => self.delete_session(client_id)?,
             Op::PutDelivery {
                 client_id,
                 seq,
                 delivery,
-            } => self.put_delivery(&client_id, seq, &delivery)?,
+            } => self.put_delivery(client_id, *seq, delivery)?,
             Op::DeleteDelivery { client_id, seq } => {
                 let old = self
                     .deliveries
-                    .remove((client_id.as_str(), seq))
+                    .remove((client_id.as_str(), *seq))
                     .map_err(err)?
                     .map(|old| record::decode_delivery(old.value()));
                 if let Some(old) = old {
@@ -117,12 +117,12 @@ impl<'txn> Tables<'txn> {
                 let value = record::encode_incoming_qos2();
                 self.bytes_put += (client_id.len() + 2 + value.len()) as u64;
                 self.incoming_qos2
-                    .insert((client_id.as_str(), packet_id), value.as_slice())
+                    .insert((client_id.as_str(), *packet_id), value.as_slice())
                     .map_err(err)?;
             }
             Op::DeleteIncomingQos2 { client_id, packet_id } => {
                 self.incoming_qos2
-                    .remove((client_id.as_str(), packet_id))
+                    .remove((client_id.as_str(), *packet_id))
                     .map_err(err)?;
             }
         }

@@ -40,6 +40,20 @@ pub enum StoreError {
         /// Highest schema version this build understands.
         supported: u64,
     },
+    /// The data directory has no data file but holds something else: not an empty directory,
+    /// so not one to start a new store in (a data file lost or moved, or the wrong directory).
+    #[error(
+        "data directory {} holds {} but no {}: only an empty directory starts a new store; it was left untouched: restore the data file, or point --data-dir at an empty directory",
+        dir.display(),
+        file.display(),
+        super::Store::FILE_NAME
+    )]
+    NotEmpty {
+        /// The data directory.
+        dir: PathBuf,
+        /// The first file found in it that the store did not make.
+        file: PathBuf,
+    },
     /// There is no data file where a tool (`robustmq store ...`) expected one. Tools never create it.
     #[error(
         "data file {} does not exist; check --data-dir (robustmq serve creates the file on its first start)",

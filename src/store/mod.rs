@@ -9,7 +9,8 @@
 //! Layout: `types` (what is stored), `record` (versioned bytes of each value), `tables` (redb
 //! tables and schema version), `open` (lock, checks, load, migration), `legacy` (the schema 1
 //! tables), `overlay` (the no-write dry run), `writer` (the thread), `apply` (what each op writes),
-//! `error`. Nothing here imports the rest of the crate.
+//! `reserve` (the space kept for a full disk), `space` (the writer's full state), `error`.
+//! Nothing here imports the rest of the crate.
 //!
 //! `scan` decodes the records for both the load and the `robustmq store` tools, which live in
 //! `inspect` (read-only access, stats), `verify` and `compact`.
@@ -23,7 +24,9 @@ mod open;
 mod overlay;
 mod page;
 mod record;
+mod reserve;
 mod scan;
+mod space;
 mod tables;
 mod types;
 mod verify;
@@ -66,17 +69,36 @@ impl Store {
     pub const FILE_NAME: &'static str = "robustmq.redb";
     /// Name of the lock file inside the data directory.
     pub const LOCK_FILE_NAME: &'static str = "robustmq.lock";
+    /// Name of the reserve file inside the data directory (see [`Store::open_with_reserve`]).
+    pub const RESERVE_FILE_NAME: &'static str = reserve::Reserve::FILE_NAME;
 
     /// Opens (creating if needed) the store in `dir` and returns everything it holds.
     ///
     /// Refuses, without modifying the data file, a directory locked by another store, a corrupt,
-    /// empty or foreign file and a file from a newer schema. Recovers a file left by a crash.
+    /// empty or foreign file, a file from a newer schema, and a directory without a data file
+    /// that holds anything else (only an empty directory starts a new store). Recovers a file
+    /// left by a crash.
     /// Migrates a file of an older schema once, after copying it to [`backup_name`] beside it.
+    ///
+    /// Keeps no reserve: see [`Store::open_with_reserve`].
     pub fn open(dir: &Path, durability: StoreDurability) -> Result<(Store, Loaded), StoreError> {
+        Self::open_with_reserve(dir, durability, 0)
+    }
+
+    /// [`Store::open`], keeping `reserve` bytes of the disk allocated in
+    /// [`Store::RESERVE_FILE_NAME`]: released when a commit finds the disk full, so that what
+    /// frees space (acknowledgements, deletions) and reconnects still commit, and made again
+    /// once the disk has room for it. Meanwhile [`Store::submit_refusable`] submissions fail.
+    pub fn open_with_reserve(
+        dir: &Path,
+        durability: StoreDurability,
+        reserve: u64,
+    ) -> Result<(Store, Loaded), StoreError> {
         let opened = open::open(dir)?;
         let stats = Arc::new(Stats::default());
         let path = opened.path;
-        let (tx, writer) = writer::spawn(opened.db, path.clone(), durability, stats.clone())
+        let reserve = reserve::Reserve::new(dir, reserve);
+        let (tx, writer) = writer::spawn(opened.db, path.clone(), durability, reserve, stats.clone())
             .map_err(|source| StoreError::Io { path, source })?;
         let store = Store {
             tx: Some(tx),
@@ -95,7 +117,22 @@ impl Store {
     /// commit waits for them. A callback must not call [`Store::flush`] or drop the last handle
     /// to the store: both wait for the writer thread, which is the thread running the callback.
     pub fn submit(&self, ops: Vec<Op>, on_commit: Option<Box<dyn FnOnce(bool) + Send>>) {
-        self.send(Request::Submit { ops, on_commit });
+        self.send(Request::Submit {
+            ops,
+            on_commit,
+            refusable: false,
+        });
+    }
+
+    /// [`Store::submit`] for ops that add data (a new message) rather than keep or free it:
+    /// while the disk is full they fail at once, `on_commit(false)`, so the space left goes
+    /// to what frees space.
+    pub fn submit_refusable(&self, ops: Vec<Op>, on_commit: Option<Box<dyn FnOnce(bool) + Send>>) {
+        self.send(Request::Submit {
+            ops,
+            on_commit,
+            refusable: true,
+        });
     }
 
     /// Reads up to `limit` of `client_id`'s queued deliveries from position `from` on, in
@@ -142,6 +179,17 @@ impl Store {
     /// Counters of the writer thread.
     pub fn stats(&self) -> StoreStats {
         self.stats.snapshot()
+    }
+
+    /// Whether the disk is full: [`Store::submit_refusable`] submissions fail until it has room.
+    pub fn is_full(&self) -> bool {
+        self.stats.full.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Counts a change the caller did not submit because the disk is full, with the
+    /// submissions the store refused ([`StoreStats::errors`]).
+    pub fn count_refusal(&self) {
+        self.stats.count_error();
     }
 
     fn shutdown(&mut self) {

@@ -2,7 +2,8 @@
 //!
 //! The order matters for the promise that a corrupt or newer file is left untouched:
 //! 1. take `robustmq.lock`, so no other robustmq uses the directory meanwhile;
-//! 2. refuse an empty file, and one without redb's magic header, before redb sees it;
+//! 2. refuse an empty file, and one without redb's magic header, before redb sees it; without a
+//!    data file, refuse a directory that holds anything the store did not make;
 //! 3. open the file through [`OverlayBackend`] with redb's integrity check, read the schema version
 //!    and decode every record: redb may recover the file (after a crash) but only in memory;
 //! 4. only if all that passed, open the file for real (redb recovers it on disk, if it must);
@@ -64,6 +65,9 @@ pub(crate) fn open(dir: &Path) -> Result<Opened, StoreError> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => false,
         Err(source) => return Err(io_error(&path, source)),
     };
+    if !existing {
+        check_empty(dir)?;
+    }
     // `None`: a new file, or a redb file nothing was ever stored in; either needs its schema.
     let contents = if existing {
         check_header(&path)?;
@@ -151,7 +155,7 @@ fn migrate(db: &Database, path: &Path, version: u64, loaded: &Loaded) -> Result<
     {
         let mut tables = Tables::open(&txn).map_err(fail)?;
         for op in loaded_ops(loaded) {
-            tables.apply(op).map_err(fail)?;
+            tables.apply(&op).map_err(fail)?;
         }
     }
     txn.commit().map_err(|e| fail(e.to_string()))
@@ -246,6 +250,24 @@ pub(crate) fn check_header(path: &Path) -> Result<(), StoreError> {
     }
     if head != REDB_MAGIC {
         return Err(corrupt(path, "not a redb database: the magic header is missing"));
+    }
+    Ok(())
+}
+
+/// Refuses a directory without a data file that holds anything but the lock and the
+/// reserve, which the store makes before its data file: only an empty directory starts a new
+/// store. A directory with a backup or other files but no data file is one whose data file
+/// was lost or moved, or the wrong directory: a new store there would hide that.
+fn check_empty(dir: &Path) -> Result<(), StoreError> {
+    let ours = [Store::LOCK_FILE_NAME, Store::RESERVE_FILE_NAME];
+    for entry in fs::read_dir(dir).map_err(|source| io_error(dir, source))? {
+        let entry = entry.map_err(|source| io_error(dir, source))?;
+        if !ours.iter().any(|name| entry.file_name() == *name) {
+            return Err(StoreError::NotEmpty {
+                dir: dir.to_path_buf(),
+                file: entry.path(),
+            });
+        }
     }
     Ok(())
 }

@@ -211,6 +211,11 @@ pub enum StoreDurability {
 /// Counters of the writer thread, for `$SYS` and benchmarks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StoreStats {
+    /// Submissions that were not committed: refused while the disk was full, or whose
+    /// commit failed.
+    pub errors: u64,
+    /// Whether the disk is full right now: new messages are refused until it has room.
+    pub full: bool,
     /// Write transactions committed (a group commit counts once).
     pub commits: u64,
     /// Commits that were fsynced (`Durability::Immediate`).

@@ -292,6 +292,10 @@ pub struct StoreStats {
     pub ops: u64,
     /// Last commit's duration, microseconds.
     pub last_commit_us: u64,
+    /// Submissions not committed (refused while the disk was full, or failed).
+    pub errors: u64,
+    /// Whether the broker's disk is full now.
+    pub full: bool,
     /// Bytes of queued messages held.
     pub store_bytes: u64,
     /// Bound of `store_bytes`.

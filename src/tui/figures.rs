@@ -49,6 +49,10 @@ pub mod name {
     pub const STORE_FSYNCS: &str = "store/fsyncs";
     /// Bytes of queued messages in the store (robustmq).
     pub const STORE_BYTES: &str = "store/bytes";
+    /// Submissions the store did not commit: refused on a full disk, or failed (robustmq).
+    pub const STORE_ERRORS: &str = "store/errors";
+    /// 1 while the broker's disk is full and new messages are refused (robustmq).
+    pub const STORE_FULL: &str = "store/full";
 }
 
 /// A counter's rate is only recomputed over at least this long, so two samples that arrive
@@ -191,6 +195,8 @@ impl Figures {
         self.observe(name::STORE_COMMITS, &s.commits.to_string(), at, true);
         self.observe(name::STORE_FSYNCS, &s.fsyncs.to_string(), at, true);
         self.observe(name::STORE_BYTES, &s.store_bytes.to_string(), at, true);
+        self.observe(name::STORE_ERRORS, &s.errors.to_string(), at, true);
+        self.observe(name::STORE_FULL, &u8::from(s.full).to_string(), at, true);
     }
 
     /// A figure by name.

@@ -146,6 +146,8 @@ async fn store_stats_reflect_commits() {
     assert!(n(&after, "ops") > n(&before, "ops"));
     assert!(n(&after, "last_commit_us") > 0);
     assert_eq!(n(&after, "max_store_bytes"), 1024 * 1024 * 1024);
+    assert_eq!(n(&after, "errors"), 0);
+    assert_eq!(after["full"], false);
     let latency = &after["commit_latency"];
     assert!(latency["count"].as_u64().unwrap() > before["commit_latency"]["count"].as_u64().unwrap());
     let buckets = latency["buckets"].as_array().unwrap();

@@ -299,4 +299,7 @@ async fn sys_store_figures_show_commits_and_fsyncs() {
         fsyncs >= 2 && fsyncs <= commits,
         "fsyncs {fsyncs} commits {commits}"
     );
+    // A disk with room: nothing refused (tests/durability/full_disk.rs fills one).
+    assert_eq!(next_live(&mut sub, "$SYS/broker/store/errors").await, 0);
+    assert_eq!(next_live(&mut sub, "$SYS/broker/store/full").await, 0);
 }

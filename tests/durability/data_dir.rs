@@ -147,3 +147,23 @@ fn a_data_file_of_an_old_release_is_migrated_and_served() {
         "the old file is kept beside the new one"
     );
 }
+
+#[test]
+fn a_directory_with_other_files_but_no_data_file_is_refused_and_left_untouched() {
+    // Only an empty directory starts a new store: here the data file is gone, or this is the
+    // wrong directory, and a new store would hide that.
+    let dir = tempfile::tempdir().unwrap();
+    let stray = dir.path().join("notes.txt");
+    std::fs::write(&stray, b"not a store").unwrap();
+    let (code, stderr) = serve_expecting_failure(dir.path(), &[]);
+    assert_eq!(code, Some(4), "stderr: {stderr}");
+    assert!(
+        stderr.contains("notes.txt") && stderr.contains("only an empty directory"),
+        "stderr: {stderr}"
+    );
+    assert!(
+        !dir.path().join("robustmq.redb").exists(),
+        "a data file was created"
+    );
+    assert_eq!(file_bytes(&stray), b"not a store");
+}

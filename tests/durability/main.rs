@@ -5,5 +5,9 @@ mod binary;
 mod broker_process;
 mod crash;
 mod data_dir;
+mod full_disk;
 mod mqtt;
 mod restart;
+mod small_disk;
+#[path = "../support/wire.rs"]
+mod wire;

@@ -3,6 +3,7 @@
 mod bytes;
 mod common;
 mod crash;
+mod empty_dir;
 mod group_commit;
 mod migrate;
 mod ops;

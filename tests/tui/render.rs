@@ -155,6 +155,8 @@ fn robustmq_app() -> App {
             fsyncs: 1200,
             ops: 5000,
             last_commit_us: 2300,
+            errors: 0,
+            full: false,
             store_bytes: 256 * 1024 * 1024,
             max_store_bytes: 1024 * 1024 * 1024,
             queued_messages: 125,
@@ -387,6 +389,27 @@ fn store_view_shows_the_file_commits_latency_and_fill() {
             ],
         );
     }
+}
+
+#[test]
+fn a_full_disk_shows_in_the_title_and_the_store_view() {
+    let mut app = robustmq_app();
+    assert_lacks(&screen(&app, 80, 24), &["DISK FULL"]);
+    app.apply(
+        Update::Reply(Reply::Store(StoreStats {
+            durable: true,
+            durability: "immediate".into(),
+            errors: 3,
+            full: true,
+            ..Default::default()
+        })),
+        Instant::now(),
+    );
+    assert_has(&screen(&app, 80, 24), &["DISK FULL"]);
+    key(&mut app, KeyCode::Char('5'));
+    let s = screen(&app, 80, 24);
+    assert_has(&s, &["DISK FULL", "FULL: new messages refused; free disk space"]);
+    assert!(row_with(&s, "Store errors").contains('3'), "{s}");
 }
 
 #[test]

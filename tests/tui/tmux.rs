@@ -49,7 +49,8 @@ fn robustmq(port: u16, dir: &Path) -> (Proc, u16) {
     let mut serve = Command::new(BIN);
     serve
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(dir);
+        // Beside the log: only an empty directory starts a new store.
+        .arg(dir.join("data"));
     let (child, bound) = broker_process::start(&mut serve, &dir.join("broker.log"), Duration::from_secs(20))
         .unwrap_or_else(|e| panic!("robustmq serve did not start: {e}"));
     (Proc(child), bound.port(0, "mqtt"))

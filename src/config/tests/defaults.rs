@@ -121,6 +121,7 @@ const ALL_KEYS: &[&str] = &[
     "durability",
     "commit_interval",
     "max_store_bytes",
+    "reserve",
     "listen",
 ];
 
@@ -214,6 +215,7 @@ fn every_key_is_parsed() {
         durability = "periodic"
         commit_interval = "250ms"
         max_store_bytes = "2GiB"
+        reserve = "1MiB"
 
         [metrics]
         listen = "127.0.0.1:9100"
@@ -281,6 +283,7 @@ fn every_key_is_parsed() {
             durability: Durability::Periodic,
             commit_interval: Duration::from_millis(250),
             max_store_bytes: 2 * 1024 * 1024 * 1024,
+            reserve: 1024 * 1024,
         },
         metrics: MetricsSettings {
             listen: Some(addr("127.0.0.1:9100")),

@@ -346,6 +346,10 @@ pub struct StoreReport {
     pub ops: u64,
     /// Duration of the last commit, fsync included, microseconds.
     pub last_commit_us: u64,
+    /// Submissions not committed: refused while the disk was full, or failed.
+    pub errors: u64,
+    /// Whether the disk is full now: new messages that must be stored are refused.
+    pub full: bool,
     /// Bytes of queued messages the store holds for persistent sessions.
     pub store_bytes: u64,
     /// The configured bound of `store_bytes`.
@@ -397,6 +401,8 @@ fn store_stats(broker: &Broker, admin: &Admin) -> StoreReport {
         fsyncs: stats.fsyncs,
         ops: stats.ops,
         last_commit_us: stats.last_commit_micros,
+        errors: stats.errors,
+        full: stats.full,
         store_bytes: get(&broker.metrics.store_bytes),
         max_store_bytes: admin.max_store_bytes,
         queued_messages: broker.census().queued_messages,

@@ -145,11 +145,33 @@ impl Broker {
     where
         N: IntoIterator<Item = Arc<Session>> + Send + 'static,
     {
+        self.commit_as(ops, gate, notify, false);
+    }
+
+    /// [`Broker::commit`] for what adds data (a new message): while the disk is full the
+    /// store refuses it at once, and `gate` fails.
+    pub fn commit_refusable<N>(&self, ops: Vec<Op>, gate: Option<Arc<Gate>>, notify: N)
+    where
+        N: IntoIterator<Item = Arc<Session>> + Send + 'static,
+    {
+        self.commit_as(ops, gate, notify, true);
+    }
+
+    fn commit_as<N>(&self, ops: Vec<Op>, gate: Option<Arc<Gate>>, notify: N, refusable: bool)
+    where
+        N: IntoIterator<Item = Arc<Session>> + Send + 'static,
+    {
         match &self.store {
             Some(store) if !ops.is_empty() => {
                 let submitted = Instant::now();
                 let latency = self.metrics.store_commit.clone();
-                store.submit(
+                let submit = if refusable {
+                    Store::submit_refusable
+                } else {
+                    Store::submit
+                };
+                submit(
+                    store,
                     ops,
                     Some(Box::new(move |ok| {
                         if ok {
@@ -173,6 +195,11 @@ impl Broker {
                 }
             }
         }
+    }
+
+    /// Whether the store's disk is full, so that new messages that must be stored are refused.
+    pub fn store_full(&self) -> bool {
+        self.store.as_ref().is_some_and(Store::is_full)
     }
 
     /// Blocks until everything submitted to the store so far is on disk.

@@ -168,7 +168,7 @@ impl Broker {
             // Its acknowledgement waits for the commit too.
             notify.extend(publisher.cloned());
         }
-        self.commit(ops, gate.clone(), notify);
+        self.commit_refusable(ops, gate.clone(), notify);
         Published {
             delivered,
             dropped,

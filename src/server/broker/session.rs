@@ -465,9 +465,11 @@ impl SessionState {
             return false;
         };
         if found.is_empty() {
-            // Nothing in the store from there on: whatever the count says is gone.
-            spill.clear();
-            return false;
+            // Nothing in the store from there on: whatever the count says is gone (their
+            // commit failed), and comes off the store gauge at the next fill.
+            let (_, bytes) = spill.clear();
+            spill.lost += bytes;
+            return bytes > 0;
         }
         for (seq, record) in found {
             if seq < spill.from {
@@ -701,6 +703,10 @@ impl SessionState {
         let Some(conn) = &self.conn else { return 0 };
         let (version, receive_maximum, max_packet_size) =
             (conn.version, conn.receive_maximum as usize, conn.max_packet_size);
+        if let Some(spill) = self.spill.as_deref_mut() {
+            let lost = std::mem::take(&mut spill.lost);
+            metrics.store_bytes.fetch_sub(lost as u64, Ordering::Relaxed);
+        }
         if let Some(store) = store {
             self.page_in(session, store);
         }
@@ -726,7 +732,10 @@ impl SessionState {
                 GateState::Pending => break,
                 GateState::Failed => {
                     // Its state never reached the disk, and the publisher was not acknowledged.
-                    self.queue.pop_front();
+                    if let Some(unstored) = self.queue.pop_front().filter(|d| d.seq.is_some()) {
+                        let size = unstored.message.size() as u64;
+                        metrics.store_bytes.fetch_sub(size, Ordering::Relaxed);
+                    }
                     continue;
                 }
                 GateState::Open => {}
@@ -937,7 +946,10 @@ impl SessionState {
     /// Turns every durable delivery back into an in-memory one (its records are being deleted
     /// with the session's), and returns the bytes they held in the store.
     pub fn forget_durable(&mut self) -> u64 {
-        let (_, spilled_bytes) = self.spill.as_deref_mut().map_or((0, 0), Spill::clear);
+        let (_, spilled_bytes) = self.spill.as_deref_mut().map_or((0, 0), |spill| {
+            let (count, bytes) = spill.clear();
+            (count, bytes + std::mem::take(&mut spill.lost))
+        });
         let mut bytes = spilled_bytes as u64;
         let deliveries = self
             .queue

@@ -28,6 +28,9 @@ pub struct Spill {
     /// Bumped when the spilled deliveries are given up (the session ended or was discarded),
     /// so that a read under way then is ignored.
     pub epoch: u64,
+    /// Bytes of spilled deliveries a read found missing from the store (their commit failed:
+    /// the disk was full), still to be taken off the broker's store gauge.
+    pub lost: usize,
 }
 
 impl Spill {

@@ -4,6 +4,7 @@ pub mod ack;
 pub mod connect;
 pub mod publish;
 pub mod subscribe;
+pub mod unstored;
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -196,10 +197,16 @@ impl ConnState {
             match front.gate.as_ref().map_or(GateState::Open, |g| g.state()) {
                 GateState::Pending => return Ok(()),
                 GateState::Failed => {
+                    let Some(pending) = self.pending.pop_front() else {
+                        break;
+                    };
+                    if unstored::refuse(self, &pending) {
+                        continue;
+                    }
                     return Err(Close::Error {
                         reason: reason::UNSPECIFIED_ERROR,
                         detail: "the store could not commit; nothing was acknowledged".into(),
-                    })
+                    });
                 }
                 GateState::Open => {}
             }

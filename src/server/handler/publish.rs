@@ -1,7 +1,7 @@
 //! PUBLISH from a client: resolve the topic alias, check the topic and rate limits and the ACL's
 //! write access, route it (or hand an admin request to the admin API), acknowledge it.
 
-use super::{Close, ConnState};
+use super::{unstored, Close, ConnState};
 use crate::config::PublishRateAction;
 use crate::protocol::{reason, Ack, Packet, Publish, QoS};
 use crate::server::admin;
@@ -23,7 +23,10 @@ use crate::store::Op;
 /// `publish_rate_action = "disconnect"` a client over its rate is disconnected instead, v5
 /// with DISCONNECT 0x96. 3.1.1, which has no way to say so, gets its normal
 /// acknowledgement, as the spec allows for a refused PUBLISH [MQTT-3.3.5-2]; QoS 0 messages
-/// are dropped silently. Every refusal is counted.
+/// are dropped silently. Every refusal is counted. A message the store cannot keep while the
+/// disk is full is refused with 0x97 too, but 3.1.1 then gets no acknowledgement, so that the
+/// message stays unacknowledged in the client (see `unstored`): a retained one here, before it replaces the
+/// retained message in memory; one for persistent sessions once its commit fails.
 pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish) -> Result<(), Close> {
     add(&ctx.broker.metrics.publish_received[p.qos as usize], 1);
     add_own(&st.stats.messages_in, 1);
@@ -70,6 +73,7 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
     }
     let mut why = None;
     let mut gate = None;
+    let mut disk_full = false;
     let code = if let Some(problem) = topic_refused {
         add(&ctx.broker.metrics.limits.topic_refused, 1);
         tracing::debug!(client_id = %st.client_id, length = p.topic.len(), "publish refused: {problem}");
@@ -127,6 +131,15 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
         tracing::debug!(client_id = %st.client_id, topic = &*p.topic, "publish refused by the ACL");
         why = Some("not authorized to publish on this topic");
         reason::NOT_AUTHORIZED
+    } else if p.retain && ctx.broker.store_full() {
+        // A retained message is always stored: refused before it replaces the one in memory,
+        // which the store would still hold after a restart.
+        if let Some(store) = ctx.broker.store() {
+            store.count_refusal();
+        }
+        disk_full = true;
+        why = Some(unstored::WHY);
+        reason::QUOTA_EXCEEDED
     } else {
         st.topics.record(&ctx.admin.topics, &p.topic, p.payload.len());
         let message = Message::from_publish(p, Some(st.client_id.clone()));
@@ -148,6 +161,11 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
         reason: code,
         reason_string: why.and_then(|w| st.reason_string(w)),
     };
+    if disk_full && !st.version.is_v5() {
+        // 3.1.1 cannot refuse: no acknowledgement, the message stays unacknowledged.
+        st.session.lock().incoming_qos2.remove(&packet_id);
+        return Ok(());
+    }
     // The acknowledgement waits for the commit of everything it promises (durability contract).
     match qos {
         QoS::AtMostOnce => {}

@@ -63,6 +63,11 @@ fn draw_title(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         spans.push(Span::raw(" │ "));
         spans.push(Span::styled("PAUSED", theme.warn()));
     }
+    if app.figures.value(name::STORE_FULL) == Some(1) {
+        // Whatever view is open: new messages are being refused until someone frees space.
+        spans.push(Span::raw(" │ "));
+        spans.push(Span::styled("DISK FULL", theme.bad()));
+    }
     if let Some(uptime) = app.figures.value(name::UPTIME) {
         spans.push(Span::raw(format!(" │ up {}", duration(uptime))));
     }

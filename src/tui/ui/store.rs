@@ -1,5 +1,5 @@
-//! The Store view: the data file, commit and fsync rates, commit latency and how full the
-//! bounded message store is.
+//! The Store view: the data file, whether its disk is full, commit and fsync rates, commit
+//! latency and how full the bounded message store is.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -56,8 +56,18 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             count(latency.count as f64)
         ),
     };
+    let disk = if s.full {
+        Line::from(vec![
+            Span::styled(format!(" {:<16}", "Disk"), theme.label()),
+            Span::styled("FULL: new messages refused; free disk space", theme.bad()),
+        ])
+    } else {
+        row("Disk", "room to store".to_string())
+    };
     let lines = vec![
         row("Durability", durability),
+        disk,
+        row("Store errors", count(s.errors as f64)),
         row("Data file", s.file.clone().unwrap_or_else(|| "–".into())),
         row("File size", or_dash(s.file_bytes, |b| bytes(b as f64))),
         row(

@@ -1,0 +1,49 @@
+//! Acknowledgements whose commit failed: a publish the store could not keep is refused alone.
+//!
+//! When the disk is full the store refuses new messages (see `store::Store::submit_refusable`).
+//! The publisher then hears that this one message was not taken, and keeps its connection and
+//! its other messages in flight: MQTT 5 gets PUBACK/PUBREC 0x97 (quota exceeded, the code for
+//! "an implementation or administrative imposed limit") with a reason string; 3.1.1, which
+//! has no way to refuse, gets no acknowledgement: the message stays unacknowledged in the
+//! client, which sends it again when it reconnects with its session [MQTT-4.4.0-1].
+
+use super::{ConnState, Pending};
+use crate::protocol::{reason, Packet, QoS};
+
+/// What a refused publisher reads in the reason string.
+pub const WHY: &str = "the broker's disk is full: the message was not stored; try again later";
+
+/// Answers the publishes of `pending`, whose commit failed, with refusals. `false` (and
+/// nothing sent) when `pending` holds anything else, which cannot be refused this way.
+pub fn refuse(st: &mut ConnState, pending: &Pending) -> bool {
+    if !pending
+        .packets
+        .iter()
+        .all(|p| matches!(p, Packet::Puback(_) | Packet::Pubrec(_)))
+    {
+        return false;
+    }
+    for packet in &pending.packets {
+        let (qos, ack) = match packet {
+            Packet::Puback(ack) => (QoS::AtLeastOnce, ack),
+            Packet::Pubrec(ack) => (QoS::ExactlyOnce, ack),
+            _ => continue,
+        };
+        if qos == QoS::ExactlyOnce {
+            // Not received: the same packet id sent again is a new message, not a duplicate.
+            st.session.lock().incoming_qos2.remove(&ack.packet_id);
+        }
+        if st.version.is_v5() {
+            let mut refusal = ack.clone();
+            refusal.reason = reason::QUOTA_EXCEEDED;
+            refusal.reason_string = st.reason_string(WHY);
+            let packet = match qos {
+                QoS::ExactlyOnce => Packet::Pubrec(refusal),
+                _ => Packet::Puback(refusal),
+            };
+            st.send(&packet);
+        }
+    }
+    tracing::debug!(client_id = %st.client_id, "publish refused: the store's disk is full");
+    true
+}
