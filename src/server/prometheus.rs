@@ -358,6 +358,47 @@ pub fn render(broker: &Broker, admin: &Admin) -> String {
         "1 while the store's disk is full: new messages that must be stored are refused until space is freed.",
         if store.full { 1.0 } else { 0.0 },
     );
+    let bridges = broker.bridges.figures();
+    if !bridges.is_empty() {
+        let labels: Vec<String> = bridges.iter().map(|b| format!("bridge=\"{}\"", b.name)).collect();
+        let family = |pick: fn(&crate::server::bridge::status::BridgeFigures) -> u64| -> Vec<(&str, Num)> {
+            labels
+                .iter()
+                .zip(&bridges)
+                .map(|(l, b)| (l.as_str(), Num::Int(pick(b))))
+                .collect()
+        };
+        e.family(
+            "robustmq_bridge_connected",
+            "gauge",
+            "1 while the bridge is connected to its remote.",
+            &family(|b| u64::from(b.state == "connected")),
+        );
+        e.family(
+            "robustmq_bridge_queued",
+            "gauge",
+            "Messages waiting to go to the bridge's remote, in memory and in the store.",
+            &family(|b| b.queued),
+        );
+        e.family(
+            "robustmq_bridge_sent_total",
+            "counter",
+            "PUBLISH packets written to the bridge's remote.",
+            &family(|b| b.sent),
+        );
+        e.family(
+            "robustmq_bridge_received_total",
+            "counter",
+            "PUBLISH packets the bridge's remote sent.",
+            &family(|b| b.received),
+        );
+        e.family(
+            "robustmq_bridge_dropped_total",
+            "counter",
+            "Messages for the bridge's remote dropped because its queue was full.",
+            &family(|b| b.dropped),
+        );
+    }
     e.gauge(
         "robustmq_memory_used_bytes",
         "Bytes of queued messages and connection buffers held against limits.max_memory.",

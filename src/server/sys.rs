@@ -154,6 +154,15 @@ pub async fn run(broker: Arc<Broker>, interval: Duration, mut shutdown: watch::R
             );
             publish(&broker, "store/bytes", get(&m.store_bytes).to_string());
         }
+        // robustmq's own: each bridge's link and what it carried.
+        for b in broker.bridges.figures() {
+            let at = |what: &str| format!("bridges/{}/{what}", b.name);
+            publish(&broker, &at("state"), b.state.to_string());
+            publish(&broker, &at("queued"), b.queued.to_string());
+            publish(&broker, &at("sent"), b.sent.to_string());
+            publish(&broker, &at("received"), b.received.to_string());
+            publish(&broker, &at("dropped"), b.dropped.to_string());
+        }
         // Mosquitto counts retained messages and messages queued for durable clients here.
         let stored = census.queued_messages + census.retained;
         publish(&broker, "store/messages/count", stored.to_string());

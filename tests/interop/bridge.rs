@@ -69,6 +69,23 @@ fn forwards_out_and_in_with_prefixes(protocol: u8) {
         .poll_message(WAIT)
         .expect("the remote subscriber sees its own publish");
     assert_eq!(got.line, "site1/commands/reboot now");
+
+    // What the bridge did, in $SYS (published every second here).
+    let mut sys = Sub::spawn(&local, Version::V5, "sys", &["$SYS/broker/bridges/up/#"], &[]);
+    let wanted = [
+        "$SYS/broker/bridges/up/state connected",
+        "$SYS/broker/bridges/up/sent 1",
+        "$SYS/broker/bridges/up/received 1",
+        "$SYS/broker/bridges/up/queued 0",
+        "$SYS/broker/bridges/up/dropped 0",
+    ];
+    let mut seen: Vec<String> = Vec::new();
+    while !wanted.iter().all(|w| seen.iter().any(|s| s == w)) {
+        let msg = sys
+            .poll_message(WAIT)
+            .unwrap_or_else(|| panic!("$SYS never said {wanted:?}; saw {seen:?}"));
+        seen.push(msg.line);
+    }
     local.stop();
 }
 

@@ -222,7 +222,7 @@ impl Broker {
         std::fs::write(
             &file,
             format!(
-                "[server]\ndata_dir = {:?}\n\n[[listeners]]\nbind = \"127.0.0.1:{port}\"\n\n{config}",
+                "[server]\ndata_dir = {:?}\nsys_interval = \"1s\"\n\n[[listeners]]\nbind = \"127.0.0.1:{port}\"\n\n{config}",
                 data.display().to_string()
             ),
         )

@@ -46,11 +46,24 @@ pub fn run(ctx: &ListenerContext, st: &ConnState, command: &str, params: Value) 
             reply(broker_stats(broker))
         }
         "clients/disconnect" => reply(disconnect(broker, st, parse(params)?)),
+        "bridges/list" => {
+            parse::<Empty>(params)?;
+            reply(BridgeList {
+                bridges: broker.bridges.figures(),
+            })
+        }
         other => Err(format!(
             "unknown command {other:?}; known: clients/list, sessions/list, topics/top, store/stats, \
-             broker/stats, clients/disconnect"
+             broker/stats, clients/disconnect, bridges/list"
         )),
     }
+}
+
+/// Reply of `bridges/list`.
+#[derive(Debug, Serialize)]
+struct BridgeList {
+    /// Every bridge, in configuration order.
+    bridges: Vec<crate::server::bridge::status::BridgeFigures>,
 }
 
 fn parse<T: DeserializeOwned>(params: Value) -> Result<T, String> {

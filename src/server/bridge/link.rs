@@ -9,6 +9,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{sleep, timeout};
 
+use super::status::BridgeStatus;
 use super::topics::Rules;
 use super::{Side, CLIENT_ID_PREFIX};
 use crate::client::tls::{server_name, TlsOptions};
@@ -41,12 +42,16 @@ pub async fn run(settings: BridgeSettings, ctx: Arc<ListenerContext>) {
         return;
     };
     let rules = Arc::new(Rules::new(&settings.topics));
+    let status = ctx
+        .broker
+        .bridges
+        .add(BridgeStatus::new(name.clone(), settings.remote.clone()));
     let version = if settings.protocol == 4 {
         Version::V3_1_1
     } else {
         Version::V5
     };
-    if let Err(e) = prepare_local_session(&ctx, &settings, version, &rules).await {
+    if let Err(e) = prepare_local_session(&ctx, &settings, version, &rules, &status).await {
         tracing::error!(bridge = %name, "bridge not started: {e}");
         return;
     }
@@ -55,7 +60,7 @@ pub async fn run(settings: BridgeSettings, ctx: Arc<ListenerContext>) {
     let mut last_failure: Option<String> = None;
     loop {
         let started = tokio::time::Instant::now();
-        let attempt = connect_and_serve(&ctx, &settings, &remote, version, &rules, &name);
+        let attempt = connect_and_serve(&ctx, &settings, &remote, version, &rules, &name, &status);
         let outcome = tokio::select! {
             outcome = attempt => outcome,
             _ = shutdown.wait_for(|&stop| stop) => return,
@@ -63,12 +68,14 @@ pub async fn run(settings: BridgeSettings, ctx: Arc<ListenerContext>) {
         match outcome {
             Ok(why) => {
                 tracing::info!(bridge = %name, remote = %settings.remote, "bridge link closed: {why}");
+                status.disconnected(Some(format!("link closed: {why}")));
                 last_failure = None;
                 if started.elapsed() >= STABLE_AFTER {
                     backoff = MIN_BACKOFF;
                 }
             }
             Err(failure) => {
+                status.disconnected(Some(failure.clone()));
                 // Once per change: a remote that stays down for a day does not fill the log.
                 if last_failure.as_deref() != Some(failure.as_str()) {
                     tracing::warn!(bridge = %name, remote = %settings.remote, "bridge cannot connect: {failure}; trying again with back-off");
@@ -134,11 +141,13 @@ async fn prepare_local_session(
     settings: &BridgeSettings,
     version: Version,
     rules: &Rules,
+    status: &BridgeStatus,
 ) -> Result<(), String> {
     let connect = local_connect(settings, version, None);
     let st = handler::connect::accept(ctx, connect, Peer::Unix, None)
         .await
         .map_err(|refusal| refusal.detail.clone())?;
+    status.set_session(st.session.clone());
     subscribe_locally(ctx, &st, rules, QoS::ExactlyOnce);
     ctx.broker.detach(&st.session, st.connection_id, None);
     ctx.broker.metrics.client_disconnected();
@@ -180,6 +189,7 @@ async fn connect_and_serve(
     version: Version,
     rules: &Arc<Rules>,
     name: &Arc<str>,
+    status: &BridgeStatus,
 ) -> Result<String, String> {
     let address = format!("{}:{}", remote.host, remote.port);
     let tcp = timeout(
@@ -210,11 +220,33 @@ async fn connect_and_serve(
         .map_err(|e| format!("TLS handshake with {address} failed: {e}"))?;
         let connack = handshake(&mut stream, settings, version, &mut rbuf).await?;
         let mut stream = Split::new(stream);
-        serve_link(ctx, settings, &mut stream, connack, rbuf, rules, name, peer).await
+        serve_link(
+            ctx,
+            settings,
+            &mut stream,
+            connack,
+            rbuf,
+            rules,
+            name,
+            peer,
+            status,
+        )
+        .await
     } else {
         let mut stream = tcp;
         let connack = handshake(&mut stream, settings, version, &mut rbuf).await?;
-        serve_link(ctx, settings, &mut stream, connack, rbuf, rules, name, peer).await
+        serve_link(
+            ctx,
+            settings,
+            &mut stream,
+            connack,
+            rbuf,
+            rules,
+            name,
+            peer,
+            status,
+        )
+        .await
     }
 }
 
@@ -229,6 +261,7 @@ async fn serve_link<S: Duplex>(
     rules: &Arc<Rules>,
     name: &Arc<str>,
     peer: Peer,
+    status: &BridgeStatus,
 ) -> Result<String, String> {
     let version = if settings.protocol == 4 {
         Version::V3_1_1
@@ -280,6 +313,7 @@ async fn serve_link<S: Duplex>(
         rules.clone(),
         settings.keepalive,
     )));
+    status.connected(st.stats.clone());
     tracing::info!(bridge = %name, remote = %settings.remote, session_present = connack.session_present, "bridge connected");
     // The link's loop wakes for its session; this wakes it to send PINGREQ on time.
     let pinger = settings

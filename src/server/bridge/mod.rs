@@ -12,6 +12,7 @@
 //! subscriptions are "no local": nothing that came in through a bridge goes back out through it.
 
 pub mod link;
+pub mod status;
 pub mod topics;
 
 use std::sync::Arc;

@@ -91,6 +91,8 @@ pub struct Broker {
     pub timers: Timers,
     /// Woken each time a connection detaches, for the takeovers that wait for one.
     detached: tokio::sync::Notify,
+    /// The bridges' figures.
+    pub bridges: crate::server::bridge::status::Bridges,
 }
 
 impl std::fmt::Debug for Broker {
@@ -127,6 +129,7 @@ impl Broker {
             access: std::sync::OnceLock::new(),
             timers: Timers::default(),
             detached: tokio::sync::Notify::new(),
+            bridges: Default::default(),
         })
     }
 

@@ -1,0 +1,151 @@
+//! What each bridge is doing, for `$SYS`, the admin API and Prometheus: its link's state, and
+//! what it queued, sent, received and dropped.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use serde::Serialize;
+
+use crate::server::broker::Session;
+use crate::server::metrics::ConnStats;
+
+/// Where a bridge's link stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkState {
+    /// Not connected yet, or trying again after `why` it could not.
+    Connecting {
+        /// Why the last attempt failed, if one did.
+        why: Option<String>,
+    },
+    /// Connected to the remote.
+    Connected,
+}
+
+/// One bridge's figures.
+#[derive(Debug)]
+pub struct BridgeStatus {
+    /// Its name in the configuration.
+    pub name: Arc<str>,
+    /// Its remote, as configured.
+    pub remote: String,
+    state: Mutex<LinkState>,
+    /// The bridge's own session here, once it exists.
+    session: OnceLock<Arc<Session>>,
+    /// The link being served, whose counters are added to those of the links before it.
+    link: Mutex<Option<Arc<ConnStats>>>,
+    sent_before: AtomicU64,
+    received_before: AtomicU64,
+}
+
+/// A snapshot of [`BridgeStatus`], as the admin API's `bridges/list` gives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BridgeFigures {
+    /// The bridge's name.
+    pub name: String,
+    /// Its remote.
+    pub remote: String,
+    /// `connected` or `connecting`.
+    pub state: &'static str,
+    /// Why the last connection attempt failed, while connecting.
+    pub error: Option<String>,
+    /// Messages waiting to go to the remote (in memory and in the store).
+    pub queued: u64,
+    /// PUBLISH packets written to the remote, since the broker started.
+    pub sent: u64,
+    /// PUBLISH packets the remote sent, since the broker started.
+    pub received: u64,
+    /// Messages for the remote that were dropped (its queue was full), over the session's life.
+    pub dropped: u64,
+}
+
+impl BridgeStatus {
+    /// A bridge not connected yet.
+    pub fn new(name: Arc<str>, remote: String) -> BridgeStatus {
+        BridgeStatus {
+            name,
+            remote,
+            state: Mutex::new(LinkState::Connecting { why: None }),
+            session: OnceLock::new(),
+            link: Mutex::new(None),
+            sent_before: AtomicU64::new(0),
+            received_before: AtomicU64::new(0),
+        }
+    }
+
+    fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+        m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Records the bridge's session here.
+    pub fn set_session(&self, session: Arc<Session>) {
+        let _ = self.session.set(session);
+    }
+
+    /// A link is up; its counters are the bridge's from now on.
+    pub fn connected(&self, link: Arc<ConnStats>) {
+        *Self::lock(&self.link) = Some(link);
+        *Self::lock(&self.state) = LinkState::Connected;
+    }
+
+    /// The link is down (or could not be made, `why`): its counts are kept.
+    pub fn disconnected(&self, why: Option<String>) {
+        if let Some(link) = Self::lock(&self.link).take() {
+            self.sent_before
+                .fetch_add(link.messages_out.load(Ordering::Relaxed), Ordering::Relaxed);
+            self.received_before
+                .fetch_add(link.messages_in.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+        *Self::lock(&self.state) = LinkState::Connecting { why };
+    }
+
+    /// The figures now.
+    pub fn figures(&self) -> BridgeFigures {
+        let (sent_now, received_now) = Self::lock(&self.link).as_ref().map_or((0, 0), |link| {
+            (
+                link.messages_out.load(Ordering::Relaxed),
+                link.messages_in.load(Ordering::Relaxed),
+            )
+        });
+        let (queued, dropped) = self.session.get().map_or((0, 0), |session| {
+            let st = session.lock();
+            ((st.queued() + st.spilled().0) as u64, st.dropped)
+        });
+        let (state, error) = match &*Self::lock(&self.state) {
+            LinkState::Connected => ("connected", None),
+            LinkState::Connecting { why } => ("connecting", why.clone()),
+        };
+        BridgeFigures {
+            name: self.name.to_string(),
+            remote: self.remote.clone(),
+            state,
+            error,
+            queued,
+            sent: self.sent_before.load(Ordering::Relaxed) + sent_now,
+            received: self.received_before.load(Ordering::Relaxed) + received_now,
+            dropped,
+        }
+    }
+}
+
+/// Every bridge of the broker.
+#[derive(Debug, Default)]
+pub struct Bridges {
+    all: Mutex<Vec<Arc<BridgeStatus>>>,
+}
+
+impl Bridges {
+    /// Adds a bridge; returns its status to update.
+    pub fn add(&self, status: BridgeStatus) -> Arc<BridgeStatus> {
+        let status = Arc::new(status);
+        BridgeStatus::lock(&self.all).push(status.clone());
+        status
+    }
+
+    /// The figures of every bridge, in configuration order.
+    pub fn figures(&self) -> Vec<BridgeFigures> {
+        BridgeStatus::lock(&self.all)
+            .iter()
+            .map(|b| b.figures())
+            .collect()
+    }
+}
