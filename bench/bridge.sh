@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Bridge forwarding: robustmq's bridge against Mosquitto's, each as the edge broker forwarding
+# QoS 1 messages to the same upstream Mosquitto, in one run. The edge is pinned to one CPU; the
+# upstream broker and the load share the other. Per edge it prints messages acknowledged by the
+# edge, messages that reached a subscriber upstream, their rate and ratio, acknowledged but
+# never forwarded, and the edge's CPU per forwarded message. See bench/README.md.
+#
+#   bash bench/bridge.sh                      # about 90 seconds
+#   DURATION=20s bash bench/bridge.sh
+#
+# Environment: ROBUSTMQ_BIN (default target/release/robustmq, built if missing), DURATION (8s)
+# of publishing and DRAIN (30s) more for the last messages to arrive upstream (whole seconds,
+# e.g. "20s"), PUBLISHERS (10)
+# publishing as fast as the edge lets them, RATE (0: unlimited; else messages/s per publisher).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=${ROBUSTMQ_BIN:-$ROOT/target/release/robustmq}
+DURATION=${DURATION:-8s}
+DRAIN=${DRAIN:-30s}
+PUBLISHERS=${PUBLISHERS:-10}
+RATE=${RATE:-0}
+
+SCRIPT=bridge.sh
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+
+need_brokers
+pin_cpus 0 1
+
+TMP=$(mktemp -d -t robustmq-bridge.XXXXXX)
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start_mosquitto PORT CONF_EXTRA PREFIX...: starts Mosquitto (under PREFIX, a CPU pinning);
+# sets BROKER_PID.
+start_mosquitto() {
+    local port=$1 extra=$2 conf
+    conf=$TMP/mosquitto-$port.conf
+    printf 'listener %s 127.0.0.1\nallow_anonymous true\nlog_dest stderr\nlog_type error\nlog_type warning\nconnection_messages false\n%s\n' \
+        "$port" "$extra" >"$conf"
+    chmod -R a+rX "$TMP"
+    shift 2
+    "$@" "$MOSQUITTO" -c "$conf" >"$TMP/mosquitto-$port.log" 2>&1 &
+    BROKER_PID=$!
+    PIDS+=("$BROKER_PID")
+    wait_port "$port"
+}
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# run KIND: the edge (robustmq or mosquitto) bridged to a fresh upstream Mosquitto.
+run() {
+    local kind=$1 up edge edge_pid t0 t1
+    up=$(free_port)
+    start_mosquitto "$up" "" "${ON_BENCH_CPU[@]}"
+    local up_pid=$BROKER_PID
+    edge=$(free_port)
+    case $kind in
+    robustmq)
+        cat >"$TMP/edge.toml" <<CONF
+[server]
+data_dir = "$TMP/edge-data-$edge"
+[[listeners]]
+bind = "127.0.0.1:$edge"
+[[bridges]]
+name = "up"
+remote = "mqtt://127.0.0.1:$up"
+client_id = "edge-robustmq"
+[[bridges.topics]]
+filter = "bench/#"
+qos = 1
+CONF
+        "${ON_BROKER_CPU[@]}" "$BIN" serve --config "$TMP/edge.toml" --log-level warn >"$TMP/edge.log" 2>&1 &
+        BROKER_PID=$!
+        PIDS+=("$BROKER_PID")
+        wait_port "$edge"
+        ;;
+    mosquitto)
+        start_mosquitto "$edge" "connection up
+address 127.0.0.1:$up
+clientid edge-mosquitto
+cleansession false
+topic bench/# out 1" "${ON_BROKER_CPU[@]}"
+        ;;
+    esac
+    edge_pid=$BROKER_PID
+    say "  $kind edge -> mosquitto upstream"
+    # The subscriber upstream first; the bridge needs a moment to connect, which the
+    # publishers' messages wait out in the edge's queue.
+    "${ON_BENCH_CPU[@]}" "$BIN" bench sub -p "$up" -V 311 -c 1 -t 'bench/#' -q 1 --json --quiet \
+        -d "$(( ${DURATION%s} + ${DRAIN%s} + 1 ))s" >"$TMP/$kind.sub.json" 2>"$TMP/$kind.sub.err" &
+    local sub_pid=$!
+    sleep 1
+    t0=$(cpu_ticks "$edge_pid")
+    "${ON_BENCH_CPU[@]}" "$BIN" bench pub -p "$edge" -V 311 -c "$PUBLISHERS" -t 'bench/%i' -q 1 -s 64 \
+        --rate "$RATE" -d "$DURATION" --json --quiet >"$TMP/$kind.pub.json" 2>"$TMP/$kind.pub.err" || true
+    local acked
+    acked=$(python3 -c "import json; print(json.load(open('$TMP/$kind.pub.json'))['acked'])")
+    wait "$sub_pid" 2>/dev/null || true
+    t1=$(cpu_ticks "$edge_pid")
+    echo "$((t1 - t0))" >"$TMP/$kind.ticks"
+    echo "$acked" >"$TMP/$kind.acked"
+    kill "$edge_pid" "$up_pid" 2>/dev/null || true
+    wait "$edge_pid" "$up_pid" 2>/dev/null || true
+}
+
+VERSION_M=$("$MOSQUITTO" -h 2>&1 | awk 'NR==1 {print $3}' || true)
+say "robustmq bridge vs mosquitto $VERSION_M bridge, QoS 1, $PUBLISHERS publishers, 64-byte payloads; edge $PINNING"
+for kind in robustmq mosquitto; do
+    run "$kind"
+done
+
+python3 - "$TMP" "$PINNING" "$DURATION" "$(getconf CLK_TCK)" <<'PY'
+import json, sys
+tmp, pinning, duration, hz = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+rows = {}
+for kind in ("robustmq", "mosquitto"):
+    try:
+        sub = json.load(open(f"{tmp}/{kind}.sub.json"))
+    except Exception as e:
+        sub = {"received": 0, "recv_rate": 0}
+    acked = int(open(f"{tmp}/{kind}.acked").read())
+    ticks = int(open(f"{tmp}/{kind}.ticks").read())
+    got = sub.get("received", 0)
+    rows[kind] = dict(acked=acked, got=got, rate=sub.get("recv_rate", 0),
+                      lost=max(0, acked - got), cpu_us=(ticks / hz * 1e6 / got) if got else float("nan"))
+r, m = rows["robustmq"], rows["mosquitto"]
+print()
+print(f"Bridge forwarding, QoS 1, edge {pinning}; publishing {duration}")
+print("| edge      | acked by the edge | arrived upstream | forwarded/s |    r/m | acked, not forwarded | edge CPU us/msg |")
+print("|-----------|------------------:|-----------------:|------------:|-------:|---------------------:|----------------:|")
+for kind, v in rows.items():
+    ratio = f"{r['rate'] / m['rate']:.2f}" if kind == "robustmq" and m["rate"] else ""
+    print(f"| {kind:<9} | {v['acked']:>17,} | {v['got']:>16,} | {v['rate']:>11,.0f} | {ratio:>6} | {v['lost']:>20,} | {v['cpu_us']:>15.2f} |")
+PY
