@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{sleep, timeout};
 
@@ -13,6 +13,7 @@ use super::status::BridgeStatus;
 use super::topics::Rules;
 use super::{Side, CLIENT_ID_PREFIX};
 use crate::client::tls::{server_name, TlsOptions};
+use crate::client::ConnectOptions;
 use crate::config::{BridgeSettings, Remote};
 use crate::protocol::{
     self, reason, Connack, Connect, Packet, QoS, RetainHandling, Sender, Subscribe, SubscriptionOptions,
@@ -211,15 +212,15 @@ async fn connect_and_serve(
         };
         let config = tls.client_config()?;
         let server = server_name(&remote.host)?;
-        let mut stream = timeout(
+        let stream = timeout(
             CONNECT_TIMEOUT,
             tokio_rustls::TlsConnector::from(config).connect(server, tcp),
         )
         .await
         .map_err(|_| format!("TLS handshake with {address} took longer than {CONNECT_TIMEOUT:?}"))?
         .map_err(|e| format!("TLS handshake with {address} failed: {e}"))?;
-        let connack = handshake(&mut stream, settings, version, &mut rbuf).await?;
         let mut stream = Split::new(stream);
+        let connack = handshake(&mut stream, settings, remote, version, &mut rbuf).await?;
         serve_link(
             ctx,
             settings,
@@ -234,7 +235,7 @@ async fn connect_and_serve(
         .await
     } else {
         let mut stream = tcp;
-        let connack = handshake(&mut stream, settings, version, &mut rbuf).await?;
+        let connack = handshake(&mut stream, settings, remote, version, &mut rbuf).await?;
         serve_link(
             ctx,
             settings,
@@ -337,9 +338,10 @@ async fn serve_link<S: Duplex>(
 }
 
 /// Sends CONNECT and reads the CONNACK; a refusal is an `Err` naming the reason.
-async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
+async fn handshake<S: Duplex>(
     stream: &mut S,
     settings: &BridgeSettings,
+    remote: &Remote,
     version: Version,
     rbuf: &mut BytesMut,
 ) -> Result<Connack, String> {
@@ -355,34 +357,25 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
         ),
         (None, None) => None,
     };
-    let client_id = settings
-        .client_id
-        .clone()
-        .unwrap_or_else(|| format!("robustmq-{}-{}", hostname(), settings.name));
-    let connect = Connect {
-        version,
-        clean_start: settings.clean_start,
-        keep_alive: settings.keepalive.as_secs().min(u16::MAX as u64) as u16,
-        client_id: Arc::from(client_id),
-        username: settings.username.as_deref().map(Arc::from),
-        password: password.map(bytes::Bytes::from),
-        will: None,
-        // The remote keeps the session (and what it queued for the "in" filters) as long as
-        // it allows, unless a clean start was asked for.
-        session_expiry: if settings.clean_start { 0 } else { u32::MAX },
-        receive_maximum: u16::MAX,
-        maximum_packet_size: None,
-        topic_alias_maximum: 0,
-        request_response_info: false,
-        request_problem_info: true,
-        user_properties: Vec::new(),
-        auth_method: None,
-        auth_data: None,
-    };
+    let mut opts = ConnectOptions::new(remote.host.clone(), remote.port, version);
+    opts.client_id = Arc::from(
+        settings
+            .client_id
+            .clone()
+            .unwrap_or_else(|| format!("robustmq-{}-{}", hostname(), settings.name)),
+    );
+    opts.clean_start = settings.clean_start;
+    opts.keep_alive = settings.keepalive.as_secs().min(u16::MAX as u64) as u16;
+    // The remote keeps the session (and what it queued for the "in" filters) as long as it
+    // allows, unless a clean start was asked for.
+    opts.session_expiry = if settings.clean_start { 0 } else { u32::MAX };
+    opts.username = settings.username.as_deref().map(Arc::from);
+    opts.password = password.map(bytes::Bytes::from);
     let mut out = BytesMut::new();
-    protocol::encode(version, &Packet::Connect(Box::new(connect)), &mut out)
+    protocol::encode(version, &opts.connect_packet(), &mut out)
         .map_err(|e| format!("cannot encode CONNECT: {e}"))?;
-    stream
+    let (mut reader, mut writer) = stream.halves();
+    writer
         .write_all(&out)
         .await
         .map_err(|e| format!("cannot send CONNECT: {e}"))?;
@@ -407,7 +400,7 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
             };
         }
         rbuf.reserve(1024);
-        match stream.read_buf(rbuf).await {
+        match reader.read_buf(rbuf).await {
             Ok(0) => return Err("the remote closed the connection before CONNACK".into()),
             Ok(_) => {}
             Err(e) => return Err(format!("reading CONNACK: {e}")),
