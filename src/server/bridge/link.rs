@@ -202,7 +202,7 @@ async fn connect_and_serve(
     .map_err(|e| format!("cannot connect to {address}: {e}"))?;
     let _ = tcp.set_nodelay(true);
     let peer = tcp.peer_addr().map_or(Peer::Unix, Peer::from);
-    let mut rbuf = BytesMut::with_capacity(1024);
+    let link = (ctx, settings, remote, version, rules, name, status);
     if remote.tls {
         let tls = TlsOptions {
             ca_file: settings.cafile.clone(),
@@ -219,36 +219,44 @@ async fn connect_and_serve(
         .await
         .map_err(|_| format!("TLS handshake with {address} took longer than {CONNECT_TIMEOUT:?}"))?
         .map_err(|e| format!("TLS handshake with {address} failed: {e}"))?;
-        let mut stream = Split::new(stream);
-        let connack = handshake(&mut stream, settings, remote, version, &mut rbuf).await?;
-        serve_link(
-            ctx,
-            settings,
-            &mut stream,
-            connack,
-            rbuf,
-            rules,
-            name,
-            peer,
-            status,
-        )
-        .await
+        handshake_and_serve(Split::new(stream), peer, link).await
     } else {
-        let mut stream = tcp;
-        let connack = handshake(&mut stream, settings, remote, version, &mut rbuf).await?;
-        serve_link(
-            ctx,
-            settings,
-            &mut stream,
-            connack,
-            rbuf,
-            rules,
-            name,
-            peer,
-            status,
-        )
-        .await
+        handshake_and_serve(tcp, peer, link).await
     }
+}
+
+/// What a link is made of, beside its stream.
+type LinkParts<'a> = (
+    &'a ListenerContext,
+    &'a BridgeSettings,
+    &'a Remote,
+    Version,
+    &'a Arc<Rules>,
+    &'a Arc<str>,
+    &'a BridgeStatus,
+);
+
+/// CONNECT and CONNACK on `stream`, then serves it.
+async fn handshake_and_serve<S: Duplex>(
+    mut stream: S,
+    peer: Peer,
+    link: LinkParts<'_>,
+) -> Result<String, String> {
+    let (ctx, settings, remote, version, rules, name, status) = link;
+    let mut rbuf = BytesMut::with_capacity(1024);
+    let connack = handshake(&mut stream, settings, remote, version, &mut rbuf).await?;
+    serve_link(
+        ctx,
+        settings,
+        &mut stream,
+        connack,
+        rbuf,
+        rules,
+        name,
+        peer,
+        status,
+    )
+    .await
 }
 
 /// Serves a link whose CONNACK came in, as this side's session's connection.
