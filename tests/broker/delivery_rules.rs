@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 
-use crate::common::{start, TestBroker};
+use crate::common::start;
 use crate::wire::*;
 
 /// A CONNECT whose session outlives the connection: CleanSession 0 (v5: Clean Start 0 and a
@@ -137,8 +137,8 @@ async fn outgoing_dup_marks_only_retransmissions_v5() {
 }
 
 /// Publishes `payload` to `topic` at `qos` from a client of its own.
-async fn publish_from_elsewhere(broker: &TestBroker, level: Level, topic: &str, qos: u8, payload: &[u8]) {
-    let (mut p, _) = Raw::connected(broker.addr, &Connect::new(level, b"elsewhere")).await;
+pub async fn publish_from_elsewhere(addr: SocketAddr, level: Level, topic: &str, qos: u8, payload: &[u8]) {
+    let (mut p, _) = Raw::connected(addr, &Connect::new(level, b"elsewhere")).await;
     p.send(&Publish::new(level, topic, payload).qos(qos, 1).bytes())
         .await;
     match qos {
@@ -163,7 +163,7 @@ async fn qos2_sender_resends_what_is_unacknowledged_and_nothing_else_v5() {
     let level = Level::V5;
     let connect = persistent(level, "q2-sub");
     let mut s = subscribed(broker.addr, &connect, &[("q2/t", 2)]).await;
-    publish_from_elsewhere(&broker, level, "q2/t", 2, b"exactly once").await;
+    publish_from_elsewhere(broker.addr, level, "q2/t", 2, b"exactly once").await;
     let first = s.publish(level).await;
     assert_eq!((first.qos, first.dup), (2, false));
     drop(s);
@@ -203,8 +203,8 @@ async fn failed_acknowledgements_end_the_delivery_v5() {
     let level = Level::V5;
     let connect = persistent(level, "refuser");
     let mut s = subscribed(broker.addr, &connect, &[("refused/+", 2)]).await;
-    publish_from_elsewhere(&broker, level, "refused/1", 1, b"q1").await;
-    publish_from_elsewhere(&broker, level, "refused/2", 2, b"q2").await;
+    publish_from_elsewhere(broker.addr, level, "refused/1", 1, b"q1").await;
+    publish_from_elsewhere(broker.addr, level, "refused/2", 2, b"q2").await;
     for _ in 0..2 {
         let p = s.publish(level).await;
         let header = if p.qos == 1 { kind::PUBACK } else { kind::PUBREC };
@@ -225,16 +225,16 @@ async fn unsubscribe_in_flight(level: Level) {
         &[("un/1", 1), ("un/2", 2)],
     )
     .await;
-    publish_from_elsewhere(&broker, level, "un/1", 1, b"q1").await;
-    publish_from_elsewhere(&broker, level, "un/2", 2, b"q2").await;
+    publish_from_elsewhere(broker.addr, level, "un/1", 1, b"q1").await;
+    publish_from_elsewhere(broker.addr, level, "un/2", 2, b"q2").await;
     let mut in_flight = [s.publish(level).await, s.publish(level).await];
     in_flight.sort_by_key(|p| p.qos);
     let [q1, q2] = in_flight;
     s.send(&unsubscribe(level, 5, &["un/1", "un/2"])).await;
     s.expect(kind::UNSUBACK).await;
     // 3.1.1 [MQTT-3.10.4-2], v5 [MQTT-3.10.4-2]: nothing new is added for those filters.
-    publish_from_elsewhere(&broker, level, "un/1", 1, b"after").await;
-    publish_from_elsewhere(&broker, level, "un/2", 2, b"after").await;
+    publish_from_elsewhere(broker.addr, level, "un/1", 1, b"after").await;
+    publish_from_elsewhere(broker.addr, level, "un/2", 2, b"after").await;
     // 3.1.1 [MQTT-3.10.4-3], v5 [MQTT-3.10.4-3]: the deliveries already started complete.
     s.send(&ack(kind::PUBACK, q1.packet_id)).await;
     s.send(&ack(kind::PUBREC, q2.packet_id)).await;

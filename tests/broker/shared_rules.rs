@@ -26,18 +26,7 @@ async fn member(addr: SocketAddr, connect: &Connect, filter: &str, qos: u8) -> R
 
 /// Publishes `payload` to `topic` at `qos` from its own client, the handshake completed.
 async fn publish(addr: SocketAddr, topic: &str, qos: u8, payload: &[u8]) {
-    let (mut p, _) = Raw::connected(addr, &Connect::v5("shared-publisher")).await;
-    p.send(&Publish::new(V5, topic, payload).qos(qos, 1).bytes())
-        .await;
-    match qos {
-        1 => drop(p.expect(kind::PUBACK).await),
-        2 => {
-            p.expect(kind::PUBREC).await;
-            p.send(&ack(kind::PUBREL, 1)).await;
-            p.expect(kind::PUBCOMP).await;
-        }
-        _ => p.ping().await,
-    }
+    crate::delivery_rules::publish_from_elsewhere(addr, Level::V5, topic, qos, payload).await;
 }
 
 // v5 [MQTT-4.8.2-1]: a shared filter starts with $share/ and a ShareName of at least one

@@ -28,6 +28,13 @@ fn wait_remote_suback(remote: &Broker) {
     }
 }
 
+/// Publishes `payload` on `topic` at QoS 1 to `broker`, and takes the next message `sub` gets.
+fn publish_and_take(broker: &Broker, topic: &str, payload: &str, sub: &mut Sub) -> Msg {
+    publish(broker, Version::V311, &["-t", topic, "-m", payload, "-q", "1"]);
+    sub.poll_message(WAIT)
+        .unwrap_or_else(|| panic!("{topic} {payload} never arrived"))
+}
+
 fn forwards_out_and_in_with_prefixes(protocol: u8) {
     let remote = Broker::start_mosquitto();
     let local = bridged(
@@ -43,26 +50,10 @@ fn forwards_out_and_in_with_prefixes(protocol: u8) {
     wait_remote_suback(&remote);
 
     // Out: a local message, renamed under the remote prefix.
-    publish(
-        &local,
-        Version::V311,
-        &["-t", "sensors/t1", "-m", "21.5", "-q", "1"],
-    );
-    let got = at_remote
-        .poll_message(WAIT)
-        .expect("the message forwarded to the remote");
-    assert_eq!(got.line, "site1/sensors/t1 21.5");
-    assert_eq!(got.qos, 1);
-
+    let got = publish_and_take(&local, "sensors/t1", "21.5", &mut at_remote);
+    assert_eq!((got.line.as_str(), got.qos), ("site1/sensors/t1 21.5", 1));
     // In: a remote message, renamed under the local prefix.
-    publish(
-        &remote,
-        Version::V311,
-        &["-t", "site1/commands/reboot", "-m", "now", "-q", "1"],
-    );
-    let got = at_local
-        .poll_message(WAIT)
-        .expect("the message taken in from the remote");
+    let got = publish_and_take(&remote, "site1/commands/reboot", "now", &mut at_local);
     assert_eq!(got.line, "edge/commands/reboot now");
     // Not forwarded back out: no "out" rule matches it, and the remote saw only its own.
     let got = at_remote
