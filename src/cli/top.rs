@@ -8,12 +8,12 @@ use crate::protocol::Version;
 
 /// The keys, and where the figures come from.
 const TOP_HELP: &str = "\
-Keys: q quit, ? help, Tab or 1-5 switch views, arrows or j/k move, s sort, / filter, p pause,
+Keys: q quit, ? help, Tab or 1-6 switch views, arrows or j/k move, s sort, / filter, p pause,
 K (or x, Del) disconnect the selected client after a y/n confirmation.
 
 The header and the Overview come from the broker's $SYS topics, so they work with Mosquitto and
-other brokers too; the Clients, Topics, Sessions and Store views need robustmq's admin API, which
-answers clients on loopback (or users the ACL allows). If the broker goes away, top says so and
+other brokers too; the Clients, Topics, Sessions, Store and Bridges views need robustmq's admin
+API, which answers clients on loopback (or users the ACL allows). If the broker goes away, top says so and
 reconnects. NO_COLOR=1 turns colours off.";
 
 /// What `robustmq top --help` ends with: the keys and where the figures come from, then the

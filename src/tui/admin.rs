@@ -27,6 +27,8 @@ pub enum Request {
     Store,
     /// `clients/disconnect` for this client id.
     Disconnect(String),
+    /// `bridges/list`.
+    Bridges,
 }
 
 impl Request {
@@ -39,6 +41,7 @@ impl Request {
             Request::Topics(_) => "topics/top",
             Request::Store => "store/stats",
             Request::Disconnect(_) => "clients/disconnect",
+            Request::Bridges => "bridges/list",
         }
     }
 
@@ -78,6 +81,8 @@ pub enum Reply {
     Store(StoreStats),
     /// `clients/disconnect`.
     Disconnected(Disconnected),
+    /// `bridges/list`.
+    Bridges(BridgeList),
     /// `{"error": ...}` or a reply that could not be read.
     Error {
         /// The command that failed.
@@ -111,6 +116,7 @@ pub fn parse_reply(command: &str, payload: &[u8]) -> Reply {
         "topics/top" => serde_json::from_value(value).map(Reply::Topics),
         "store/stats" => serde_json::from_value(value).map(Reply::Store),
         "clients/disconnect" => serde_json::from_value(value).map(Reply::Disconnected),
+        "bridges/list" => serde_json::from_value(value).map(Reply::Bridges),
         other => {
             return Reply::Error {
                 command: other.to_string(),
@@ -122,6 +128,36 @@ pub fn parse_reply(command: &str, payload: &[u8]) -> Reply {
         command: command.to_string(),
         message: format!("unreadable reply: {e}"),
     })
+}
+
+/// `bridges/list`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct BridgeList {
+    /// Every bridge, in configuration order.
+    pub bridges: Vec<BridgeRow>,
+}
+
+/// One bridge of `bridges/list`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct BridgeRow {
+    /// Its name.
+    pub name: String,
+    /// Its remote.
+    pub remote: String,
+    /// `connected` or `connecting`.
+    pub state: String,
+    /// Why the last attempt to connect failed.
+    pub error: Option<String>,
+    /// Messages waiting for the remote.
+    pub queued: u64,
+    /// PUBLISH packets written to the remote.
+    pub sent: u64,
+    /// PUBLISH packets the remote sent.
+    pub received: u64,
+    /// Messages for the remote dropped for want of room.
+    pub dropped: u64,
 }
 
 /// `broker/stats`.

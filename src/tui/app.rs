@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::admin::{ClientRow, Reply, SessionRow, StoreStats, TopicList, TopicRow};
+use super::admin::{BridgeList, ClientRow, Reply, SessionRow, StoreStats, TopicList, TopicRow};
 use super::figures::{name, Figures};
 use super::list::ListState;
 
@@ -31,16 +31,19 @@ pub enum View {
     Sessions,
     /// The store.
     Store,
+    /// Bridges to other brokers.
+    Bridges,
 }
 
 impl View {
     /// Every view, in tab order.
-    pub const ALL: [View; 5] = [
+    pub const ALL: [View; 6] = [
         View::Overview,
         View::Clients,
         View::Topics,
         View::Sessions,
         View::Store,
+        View::Bridges,
     ];
 
     /// Tab title.
@@ -51,6 +54,7 @@ impl View {
             View::Topics => "Topics",
             View::Sessions => "Sessions",
             View::Store => "Store",
+            View::Bridges => "Bridges",
         }
     }
 
@@ -223,6 +227,8 @@ pub struct App {
     pub topic_window: Option<TopicList>,
     /// The last `store/stats` reply.
     pub store: Option<StoreStats>,
+    /// The last `bridges/list` reply.
+    pub bridges: Option<BridgeList>,
     /// Key mode.
     pub mode: Mode,
     /// Whether the help overlay is shown.
@@ -259,6 +265,7 @@ impl App {
             topics: ListState::default(),
             topic_window: None,
             store: None,
+            bridges: None,
             mode: Mode::Normal,
             help: false,
             paused: false,
@@ -355,6 +362,7 @@ impl App {
                 self.figures.observe_store_stats(&stats, now);
                 self.store = Some(stats);
             }
+            Reply::Bridges(list) => self.bridges = Some(list),
             Reply::Disconnected(_) | Reply::Error { .. } => {}
         }
     }
@@ -455,7 +463,7 @@ impl App {
             KeyCode::Char('?') | KeyCode::F(1) => self.help = true,
             KeyCode::Tab | KeyCode::Right => return self.switch(self.view.step(1)),
             KeyCode::BackTab | KeyCode::Left => return self.switch(self.view.step(-1)),
-            KeyCode::Char(c @ '1'..='5') => {
+            KeyCode::Char(c @ '1'..='6') => {
                 return self.switch(View::ALL[c as usize - '1' as usize]);
             }
             KeyCode::Down | KeyCode::Char('j') => self.move_selection(1),
@@ -509,7 +517,7 @@ impl App {
             View::Clients => clients(&mut self.clients),
             View::Topics => topics(&mut self.topics),
             View::Sessions => sessions(&mut self.sessions),
-            View::Overview | View::Store => {}
+            View::Overview | View::Store | View::Bridges => {}
         }
     }
 
@@ -534,7 +542,7 @@ impl App {
             View::Clients => self.clients.filter.clone(),
             View::Topics => self.topics.filter.clone(),
             View::Sessions => self.sessions.filter.clone(),
-            View::Overview | View::Store => String::new(),
+            View::Overview | View::Store | View::Bridges => String::new(),
         }
     }
 

@@ -208,6 +208,7 @@ fn ask_for(client: &mut Client, view: View, reply_topic: Option<&Arc<str>>) -> R
         View::Topics => Request::Topics(TOPICS),
         View::Sessions => Request::Sessions,
         View::Store => Request::Store,
+        View::Bridges => Request::Bridges,
     };
     ask(client, &detail, reply_topic)?;
     if view != View::Store {

@@ -8,8 +8,8 @@ use ratatui::backend::TestBackend;
 use ratatui::style::{Color, Modifier};
 use ratatui::Terminal;
 use robustmq::tui::admin::{
-    BrokerStats, ClientList, ClientRow, Latency, Reply, SessionList, SessionRow, StoreStats, TopicList,
-    TopicRow,
+    BridgeList, BridgeRow, BrokerStats, ClientList, ClientRow, Latency, Reply, SessionList, SessionRow,
+    StoreStats, TopicList, TopicRow,
 };
 use robustmq::tui::app::{App, Update, View};
 use robustmq::tui::ui::{draw, Theme};
@@ -366,6 +366,62 @@ fn sessions_view_shows_queues_and_expiry() {
         assert!(logger.contains("120") && logger.contains("58m30s"), "{logger}");
         assert!(row_with(&s, "archiver").contains("never"), "{s}");
     }
+}
+
+#[test]
+fn bridges_view_shows_each_link_and_what_it_carried() {
+    let mut app = robustmq_app();
+    key(&mut app, KeyCode::Char('6'));
+    assert_eq!(app.view, View::Bridges);
+    assert_has(
+        &screen(&app, 100, 24),
+        &["Bridges", "waiting for the broker's answer"],
+    );
+    let row = |name: &str, state: &str, error: Option<&str>, queued: u64, dropped: u64| BridgeRow {
+        name: name.into(),
+        remote: format!("mqtt://{name}.example"),
+        state: state.into(),
+        error: error.map(Into::into),
+        queued,
+        sent: 345,
+        received: 678,
+        dropped,
+    };
+    app.apply(
+        Update::Reply(Reply::Bridges(BridgeList {
+            bridges: vec![
+                row("cloud", "connected", None, 0, 0),
+                row(
+                    "backup",
+                    "connecting",
+                    Some("cannot connect to backup.example:1883"),
+                    42,
+                    17,
+                ),
+            ],
+        })),
+        Instant::now(),
+    );
+    let s = screen(&app, 140, 24);
+    assert_has(
+        &s,
+        &["name", "remote", "state", "queued", "sent", "received", "dropped"],
+    );
+    let cloud = row_with(&s, "cloud");
+    assert!(
+        cloud.contains("connected") && cloud.contains("345") && cloud.contains("678"),
+        "{cloud}"
+    );
+    let backup = row_with(&s, "backup");
+    assert!(
+        backup.contains("connecting: cannot connect") && backup.contains("42") && backup.contains("17"),
+        "{backup}"
+    );
+    app.apply(
+        Update::Reply(Reply::Bridges(BridgeList::default())),
+        Instant::now(),
+    );
+    assert_has(&screen(&app, 100, 24), &["no bridge is configured"]);
 }
 
 #[test]

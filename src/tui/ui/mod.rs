@@ -4,6 +4,7 @@
 //! broker-wide figures, the view tabs, the view, and a footer for keys, prompts and messages.
 //! Everything fits 80x24 and uses the extra room of bigger terminals.
 
+mod bridges;
 pub mod format;
 mod overview;
 mod store;
@@ -39,6 +40,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme) {
         View::Topics => tables::topics(frame, body, app, theme),
         View::Sessions => tables::sessions(frame, body, app, theme),
         View::Store => store::draw(frame, body, app, theme),
+        View::Bridges => bridges::draw(frame, body, app, theme),
     }
     draw_footer(frame, footer, app, theme);
     if app.help {
@@ -257,7 +259,7 @@ fn draw_help(frame: &mut Frame, app: &App, theme: Theme) {
         ("q, Ctrl-C", "quit"),
         ("?", "this help (any key closes it)"),
         ("Tab, Shift-Tab, ←/→", "next / previous view"),
-        ("1 … 5", "Overview, Clients, Topics, Sessions, Store"),
+        ("1 … 6", "Overview, Clients, Topics, Sessions, Store, Bridges"),
         ("↑/↓, j/k", "move the selection"),
         ("PgUp/PgDn, g/G", "page, first, last"),
         ("s", "sort by the next column"),
