@@ -225,6 +225,16 @@ impl Client {
 
     async fn read_connack(&mut self) -> Result<Connack, ClientError> {
         loop {
+            // A TLS record (alert 0x15 or handshake 0x16, version 3.x): a TLS port answering a
+            // plain CONNECT, which would otherwise read as a malformed packet.
+            if self.read.len() >= 2 && matches!(self.read[0], 0x15 | 0x16) && self.read[1] == 0x03 {
+                return Err(ClientError::Tls {
+                    address: self.address.clone(),
+                    detail: "this looks like a TLS port (it answered with a TLS record): use --cafile, \
+                             or an mqtts:// URL"
+                        .into(),
+                });
+            }
             if let Some(frame) = next_frame(&self.read, self.max_incoming)? {
                 // A 3.1.1-only broker answers a v5 CONNECT with a 3.1.1 CONNACK, return code 1.
                 let old_refusal = self.version.is_v5() && frame.len == 4 && self.read[..2] == [0x20, 2];

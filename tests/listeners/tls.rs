@@ -552,3 +552,34 @@ fn robustmq_clients_talk_mutual_tls_to_mosquitto() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn a_plain_client_on_a_tls_port_is_told_it_is_one() {
+    let certs = new_certs(&[]);
+    let broker = Broker::start(&tls_listener("mqtts", &certs, ""), "");
+    let port = broker.port(0, "mqtts").to_string();
+    for args in [
+        vec!["pub", "-h", "127.0.0.1", "-p", &port, "-t", "t", "-m", "x"],
+        vec![
+            "sub",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-t",
+            "t",
+            "-C",
+            "1",
+            "-W",
+            "5",
+        ],
+    ] {
+        let out = robustmq_client(&args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "cannot connect: {err}");
+        assert!(
+            err.contains("looks like a TLS port") && err.contains("--cafile"),
+            "{err}"
+        );
+    }
+}
