@@ -388,6 +388,9 @@ async fn handshake<S: Duplex>(
         .await
         .map_err(|e| format!("cannot send CONNECT: {e}"))?;
     loop {
+        if rbuf.len() >= 2 && matches!(rbuf[0], 0x15 | 0x16) && rbuf[1] == 0x03 {
+            return Err("the remote answered with a TLS record: it is a TLS port, use mqtts://".into());
+        }
         if let Some(frame) =
             protocol::next_frame(rbuf, usize::MAX).map_err(|e| format!("bad CONNACK: {e}"))?
         {
