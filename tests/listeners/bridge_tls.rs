@@ -71,3 +71,20 @@ fn a_bridge_forwards_over_mutual_tls_and_says_why_when_refused() {
         refused.log()
     );
 }
+
+#[test]
+fn a_bridge_pointed_at_a_tls_port_with_mqtt_says_so() {
+    let certs = new_certs(&[]);
+    let remote = Broker::start(&tls_listener("mqtts", &certs, ""), "");
+    let port = remote.port(0, "mqtts");
+    let local = Broker::start(
+        &plain_listener(),
+        &format!(
+            "[[bridges]]\nname = \"plain\"\nremote = \"mqtt://127.0.0.1:{port}\"\n\n\
+             [[bridges.topics]]\nfilter = \"m/#\"\n"
+        ),
+    );
+    wait_until("the TLS port named in the log", || {
+        local.log().contains("it is a TLS port, use mqtts://")
+    });
+}
