@@ -217,3 +217,90 @@ fn what_is_published_while_the_remote_is_down_arrives_when_it_is_back_across_a_k
     local.stop();
     remote.stop();
 }
+
+#[test]
+fn qos_2_is_forwarded_at_qos_2_exactly_once() {
+    let remote = Broker::start_mosquitto();
+    let local = bridged(&remote, 5, "[[bridges.topics]]\nfilter = \"q2/#\"\nqos = 2\n");
+    let mut at_remote = Sub::spawn(&remote, Version::V5, "remote", &["q2/#"], &["-q", "2"]);
+    at_remote.wait_subscribed();
+    for i in 0..20 {
+        publish(
+            &local,
+            Version::V5,
+            &["-t", "q2/t", "-m", &format!("m{i}"), "-q", "2"],
+        );
+    }
+    let mut got = Vec::new();
+    while got.len() < 20 {
+        let msg = at_remote
+            .poll_message(WAIT)
+            .unwrap_or_else(|| panic!("{} of 20 arrived", got.len()));
+        assert_eq!(msg.qos, 2, "{}", msg.line);
+        got.push(msg.line);
+    }
+    let expected: Vec<String> = (0..20).map(|i| format!("q2/t m{i}")).collect();
+    assert_eq!(got, expected);
+    // Nothing more: a marker published after them arrives next, not a duplicate.
+    publish(&local, Version::V5, &["-t", "q2/end", "-m", "e", "-q", "2"]);
+    let next = at_remote.poll_message(WAIT).expect("the marker");
+    assert_eq!(next.line, "q2/end e");
+    local.stop();
+}
+
+#[test]
+fn refused_credentials_are_logged_once_and_the_right_ones_connect() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let passwords = dir.path().join("passwd");
+    let mut add = std::process::Command::new(env!("CARGO_BIN_EXE_robustmq"))
+        .arg("passwd")
+        .arg(&passwords)
+        .args(["add", "--stdin", "edge"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("robustmq passwd");
+    std::io::Write::write_all(add.stdin.as_mut().expect("stdin"), b"s3cret\n").expect("write the password");
+    assert!(add.wait().expect("robustmq passwd").success());
+    // Logins required on the remote's listener.
+    let remote = Broker::start_robustmq_with(&format!(
+        "[auth]\npassword_file = {:?}\n",
+        passwords.display().to_string()
+    ));
+    let with = |password: &str| {
+        Broker::start_robustmq_with(&format!(
+            "[[bridges]]\nname = \"up\"\nremote = \"mqtt://127.0.0.1:{}\"\nusername = \"edge\"\npassword = \"{password}\"\n\n\
+             [[bridges.topics]]\nfilter = \"a/#\"\n",
+            remote.port()
+        ))
+    };
+    let wrong = with("guess");
+    let deadline = Instant::now() + WAIT;
+    while !wrong
+        .log()
+        .contains("bridge cannot connect: the remote refused the connection")
+    {
+        assert!(Instant::now() < deadline, "no refusal logged:\n{}", wrong.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Tried again (the remote logs each refused login), said once.
+    while remote.log().matches("login failed").count() < 2 {
+        assert!(
+            Instant::now() < deadline + WAIT,
+            "no second attempt:\n{}",
+            remote.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        wrong.log().matches("bridge cannot connect").count(),
+        1,
+        "{}",
+        wrong.log()
+    );
+    let right = with("s3cret");
+    let deadline = Instant::now() + WAIT;
+    while !right.log().contains("bridge connected") {
+        assert!(Instant::now() < deadline, "never connected:\n{}", right.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
