@@ -645,16 +645,20 @@ mod tests {
             Some(Action::Watch(View::Store))
         );
         assert_eq!(
+            a.handle_key(key(KeyCode::Char('6'))),
+            Some(Action::Watch(View::Bridges))
+        );
+        assert_eq!(
             a.handle_key(key(KeyCode::Tab)),
             Some(Action::Watch(View::Overview)),
             "wraps"
         );
         assert_eq!(
             a.handle_key(key(KeyCode::BackTab)),
-            Some(Action::Watch(View::Store))
+            Some(Action::Watch(View::Bridges))
         );
-        assert_eq!(a.handle_key(key(KeyCode::Char('5'))), None, "already there");
-        assert_eq!(a.view, View::Store);
+        assert_eq!(a.handle_key(key(KeyCode::Char('6'))), None, "already there");
+        assert_eq!(a.view, View::Bridges);
     }
 
     #[test]
