@@ -254,8 +254,9 @@ pub const TABLE: &[Codes] = &[
             (
                 Exit::Failed,
                 "the run finished, but clients hit errors (connections lost, publishes refused \
-                 or never acknowledged); the figures are printed and the errors counted in \
-                 them. Also: interrupted (Ctrl-C) while connecting",
+                 or never acknowledged), or QoS 1/2 messages the broker acknowledged never \
+                 arrived; the figures are printed and the errors counted in them. Also: \
+                 interrupted (Ctrl-C) while connecting",
             ),
             (
                 Exit::Usage,

@@ -148,6 +148,15 @@ fn finish(
         );
         return ExitCode::from(Exit::Failed);
     }
+    if report.qos.is_some_and(|q| q > 0) && report.lost > 0 {
+        // The broker's promise broken: acknowledged, then never delivered.
+        eprintln!(
+            "robustmq bench: {} messages the broker acknowledged never arrived (QoS {})",
+            report.lost,
+            report.qos.unwrap_or(0)
+        );
+        return ExitCode::from(Exit::Failed);
+    }
     if report.refused > 0 {
         let first = report.refused_reasons.first().map_or("", |k| k.error.as_str());
         eprintln!(

@@ -75,6 +75,11 @@ impl Broker {
 
     /// Mosquitto on a free port, or `None` when it is not installed.
     pub fn mosquitto() -> Option<Broker> {
+        Broker::mosquitto_with("")
+    }
+
+    /// Mosquitto with `extra` lines in its configuration.
+    pub fn mosquitto_with(extra: &str) -> Option<Broker> {
         let installed = Command::new("mosquitto")
             .arg("-h")
             .stdout(Stdio::null())
@@ -86,7 +91,7 @@ impl Broker {
                 let conf = dir.join("mosquitto.conf");
                 std::fs::write(
                     &conf,
-                    format!("listener {port} 127.0.0.1\nallow_anonymous true\nmax_inflight_messages 100\n"),
+                    format!("listener {port} 127.0.0.1\nallow_anonymous true\nmax_inflight_messages 100\n{extra}\n"),
                 )
                 .expect("write mosquitto.conf");
                 let mut cmd = Command::new("mosquitto");

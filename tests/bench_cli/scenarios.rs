@@ -255,3 +255,43 @@ fn works_against_mosquitto() {
         assert_exact(&v, 3);
     }
 }
+
+#[test]
+fn acknowledged_messages_that_never_arrive_fail_the_run() {
+    // Mosquitto drops what overflows a subscriber's queue after acknowledging it: with a queue
+    // of 10 and ten publishers at full speed against one subscriber, it does.
+    let broker = Broker::mosquitto_with("max_queued_messages 10")
+        .expect("mosquitto is not installed: run .ci/setup-test-deps.sh");
+    let port = broker.port().to_string();
+    let run = bench(&[
+        "pubsub",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-V",
+        "311",
+        "--scenario",
+        "fanin",
+        "-c",
+        "10",
+        "-q",
+        "1",
+        "--rate",
+        "0",
+        "-d",
+        "2s",
+        "--drain",
+        "3s",
+        "--json",
+        "--quiet",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert!(v["lost"].as_u64().unwrap_or(0) > 0, "nothing lost: {v:#}");
+    assert_eq!(run.code(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("acknowledged never arrived (QoS 1)"),
+        "{}",
+        run.stderr
+    );
+}
