@@ -149,10 +149,33 @@ async fn prepare_local_session(
         .await
         .map_err(|refusal| refusal.detail.clone())?;
     status.set_session(st.session.clone());
+    drop_stale_subscriptions(ctx, &st, rules);
     subscribe_locally(ctx, &st, rules, QoS::ExactlyOnce);
     ctx.broker.detach(&st.session, st.connection_id, None);
     ctx.broker.metrics.client_disconnected();
     Ok(())
+}
+
+/// Unsubscribes the bridge's session from filters that are no longer "out" rules (the
+/// configuration changed since it was stored): what they matched would have no rule to be
+/// renamed by.
+fn drop_stale_subscriptions(ctx: &ListenerContext, st: &ConnState, rules: &Rules) {
+    let stale: Vec<Arc<str>> = st
+        .session
+        .lock()
+        .subscriptions
+        .keys()
+        .filter(|filter| !rules.outgoing().any(|rule| rule.local_filter == **filter))
+        .cloned()
+        .collect();
+    let mut ops = Vec::new();
+    for filter in &stale {
+        ops.extend(ctx.broker.unsubscribe(&st.session, filter).1);
+    }
+    if !ops.is_empty() {
+        tracing::info!(bridge = %st.client_id, filters = ?stale, "no longer forwarded: not an \"out\" rule any more");
+        ctx.broker.commit(ops, None, Vec::new());
+    }
 }
 
 /// Subscribes the bridge's session to every "out" filter: no local, so that what came in

@@ -993,7 +993,12 @@ fn encode_aliased(
     max_size: usize,
     out: &mut BytesMut,
 ) -> Result<usize, protocol::EncodeError> {
-    if let Some(renamed) = rename.and_then(|rules| rules.to_remote(topic)) {
+    if let Some(rules) = rename {
+        // Queued under a rule the configuration no longer has: it is not sent under its local
+        // name, it is dropped (and counted) like a message that does not fit.
+        let renamed = rules
+            .to_remote(topic)
+            .ok_or_else(|| protocol::EncodeError::InvalidTopic(topic.to_string()))?;
         let parts = PublishRef {
             topic: &renamed,
             ..parts
