@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crate::harness::{Broker, WAIT};
-use crate::mosquitto_cli::{lines, publish, Msg, Sub, Version};
+use crate::mosquitto_cli::{publish, Msg, Sub, Version};
 
 /// A robustmq broker bridged to `remote` with `protocol` (5 or 4) and these `[[bridges.topics]]`.
 fn bridged(remote: &Broker, protocol: u8, topics: &str) -> Broker {
@@ -33,6 +33,18 @@ fn publish_and_take(broker: &Broker, topic: &str, payload: &str, sub: &mut Sub) 
     publish(broker, Version::V311, &["-t", topic, "-m", payload, "-q", "1"]);
     sub.poll_message(WAIT)
         .unwrap_or_else(|| panic!("{topic} {payload} never arrived"))
+}
+
+/// What `sub` gets, up to and with `last`.
+fn lines_until(sub: &mut Sub, last: &str) -> Vec<String> {
+    let mut saw: Vec<String> = Vec::new();
+    while saw.last().map(String::as_str) != Some(last) {
+        let msg = sub
+            .poll_message(WAIT)
+            .unwrap_or_else(|| panic!("{last:?} never arrived; saw {saw:?}"));
+        saw.push(msg.line);
+    }
+    saw
 }
 
 fn forwards_out_and_in_with_prefixes(protocol: u8) {
@@ -117,26 +129,12 @@ fn a_both_rule_sends_nothing_back_where_it_came_from_v5() {
         Version::V5,
         &["-t", "chat/from-local", "-m", "l", "-q", "1"],
     );
-    let mut remote_saw = Vec::new();
-    while remote_saw.last().map(|m: &Msg| m.line.as_str()) != Some("chat/from-local l") {
-        remote_saw.push(
-            at_remote
-                .poll_message(WAIT)
-                .expect("the local message forwarded out"),
-        );
-    }
-    assert_eq!(lines(&remote_saw), ["chat/from-remote r", "chat/from-local l"]);
+    let remote_saw = lines_until(&mut at_remote, "chat/from-local l");
+    assert_eq!(remote_saw, ["chat/from-remote r", "chat/from-local l"]);
     // And the local message does not come back in (the remote subscription is no local).
     publish(&remote, Version::V5, &["-t", "chat/end", "-m", "e", "-q", "1"]);
-    let mut local_saw = Vec::new();
-    while local_saw.last().map(|m: &Msg| m.line.as_str()) != Some("chat/end e") {
-        local_saw.push(
-            at_local
-                .poll_message(WAIT)
-                .expect("the last remote message taken in"),
-        );
-    }
-    assert_eq!(lines(&local_saw), ["chat/from-local l", "chat/end e"]);
+    let local_saw = lines_until(&mut at_local, "chat/end e");
+    assert_eq!(local_saw, ["chat/from-local l", "chat/end e"]);
     local.stop();
 }
 
@@ -303,4 +301,27 @@ fn refused_credentials_are_logged_once_and_the_right_ones_connect() {
         assert!(Instant::now() < deadline, "never connected:\n{}", right.log());
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+#[test]
+fn a_filter_dropped_from_the_rules_is_no_longer_forwarded_after_a_restart() {
+    let remote = Broker::start_mosquitto();
+    let mut at_remote = Sub::spawn(&remote, Version::V5, "remote", &["#"], &["-q", "1"]);
+    at_remote.wait_subscribed();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = |filter: &str| {
+        format!(
+            "[[bridges]]\nname = \"up\"\nremote = \"mqtt://127.0.0.1:{}\"\n\n\
+             [[bridges.topics]]\nfilter = \"{filter}\"\nqos = 1\nremote_prefix = \"site/\"\n",
+            remote.port()
+        )
+    };
+    let old = Broker::start_robustmq_in(dir.path(), 0, &config("old/#"));
+    old.stop();
+    // The bridge's session kept its subscription to old/#; the new rules do not have it.
+    let local = Broker::start_robustmq_in(dir.path(), 0, &config("new/#"));
+    publish(&local, Version::V5, &["-t", "old/x", "-m", "stale", "-q", "1"]);
+    let got = publish_and_take(&local, "new/y", "fresh", &mut at_remote);
+    assert_eq!(got.line, "site/new/y fresh", "old/x went out too");
+    local.stop();
 }
