@@ -381,7 +381,10 @@ fn bridge(key: &str, bridge: &BridgeSettings) -> Result {
             ("insecure", bridge.insecure),
         ] {
             if set {
-                return Err(invalid(format!("{key}.{field}"), "only for an mqtts:// remote"));
+                return Err(invalid(
+                    format!("{key}.{field}"),
+                    "only for an mqtts:// or wss:// remote",
+                ));
             }
         }
     }

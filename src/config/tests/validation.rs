@@ -313,8 +313,8 @@ fn bridge_validation() {
             &["bridges[0].remote", "not an mqtt://"],
         ),
         (
-            format!("[[bridges]]\nname = \"up\"\nremote = \"ws://h\"\n{rule}"),
-            &["bridges[0].remote", "WebSocket"],
+            format!("[[bridges]]\nname = \"up\"\nremote = \"ws://h/a path\"\n{rule}"),
+            &["bridges[0].remote", "bad path"],
         ),
         (
             format!("[[bridges]]\n{ok}\nprotocol = 3\n{rule}"),
