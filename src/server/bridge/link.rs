@@ -21,7 +21,7 @@ use crate::protocol::{
     Version,
 };
 use crate::server::broker::Subscription;
-use crate::server::connection::{serve_established, Duplex, Split};
+use crate::server::connection::{serve_established, Duplex, SocketHandle, Split};
 use crate::server::context::ListenerContext;
 use crate::server::handler::{self, ConnState};
 use crate::server::listener::ws;
@@ -241,6 +241,7 @@ async fn connect_and_serve(
     .map_err(|e| format!("cannot connect to {address}: {e}"))?;
     let _ = tcp.set_nodelay(true);
     let peer = tcp.peer_addr().map_or(Peer::Unix, Peer::from);
+    let socket = SocketHandle::of(&tcp);
     let link = (ctx, settings, remote, version, rules, name, status, marker);
     let max_message = ctx.limits.max_packet_size;
     let url = |scheme: &str| {
@@ -274,15 +275,15 @@ async fn connect_and_serve(
                 .await
                 .map_err(|_| upgrade_failed(format!("no answer within {CONNECT_TIMEOUT:?}")))?
                 .map_err(|e| upgrade_failed(e.to_string()))?;
-            return handshake_and_serve(Split::new(ws), peer, link).await;
+            return handshake_and_serve(Split::new(ws, socket), peer, link).await;
         }
-        handshake_and_serve(Split::new(stream), peer, link).await
+        handshake_and_serve(Split::new(stream, socket), peer, link).await
     } else if remote.websocket.is_some() {
         let ws = timeout(CONNECT_TIMEOUT, ws::connect(tcp, &url("ws"), max_message))
             .await
             .map_err(|_| upgrade_failed(format!("no answer within {CONNECT_TIMEOUT:?}")))?
             .map_err(|e| upgrade_failed(e.to_string()))?;
-        handshake_and_serve(Split::new(ws), peer, link).await
+        handshake_and_serve(Split::new(ws, socket), peer, link).await
     } else {
         handshake_and_serve(tcp, peer, link).await
     }
