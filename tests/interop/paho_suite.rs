@@ -64,3 +64,35 @@ common_cases!(
     dollar_topics,
     unsubscribe,
 );
+
+/// One test per case of `suite_v5.py` (`v5_only::CASE`).
+macro_rules! v5_cases {
+    ($($case:ident),* $(,)?) => {
+        mod v5_only {$(
+            #[test]
+            fn $case() {
+                super::check("suite_v5.py", "5", stringify!($case))
+            }
+        )*}
+    };
+}
+
+v5_cases!(
+    will_message,
+    session_expiry,
+    user_properties,
+    payload_format,
+    publication_expiry,
+    subscribe_options,
+    assigned_clientid,
+    subscribe_identifiers,
+    request_response,
+    client_topic_alias,
+    server_topic_alias,
+    maximum_packet_size,
+    server_keep_alive,
+    flow_control1,
+    flow_control2,
+    will_delay,
+    shared_subscriptions,
+);

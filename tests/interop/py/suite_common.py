@@ -13,19 +13,23 @@ from suite_lib import (
     CONNACK,
     NOSUBSCRIBE,
     PUBLISH,
+    SUBACK,
     TOPICS,
     WILDTOPICS,
     Client,
     Raw,
     connect_packet,
     connect_props,
+    prop,
+    publish_props,
     disconnect_packet,
     run_cases,
     seen_markers,
     session_expiry,
     subscribe_packet,
-    SUBACK,
 )
+
+USER_PROPERTIES = [("a", "2"), ("c", "3")]
 
 # A Session Expiry Interval long enough to outlive any case (v5's way to ask for CleanSession 0).
 KEEP_SESSION = 99999
@@ -101,8 +105,10 @@ def retained_messages(args):
     present, _ = a.open()
     check(not present, "a clean connection reported session present")
     sent = [(TOPICS[1], b"qos 0", 0), (TOPICS[2], b"qos 1", 1), (TOPICS[3], b"qos 2", 2)]
+    # v5: the retained copies keep the publisher's user properties, in order.
+    props = publish_props(UserProperty=list(USER_PROPERTIES)) if args.v5 else None
     for topic, payload, qos in sent:
-        a.publish(topic, payload, qos=qos, retain=True)
+        a.publish(topic, payload, qos=qos, retain=True, properties=props)
     a.subscribe_ok(WILDTOPICS[5], 2)
     got = a.expect(3, "retained messages")
     check(
@@ -110,6 +116,9 @@ def retained_messages(args):
         == sorted((t, p, q, True) for t, p, q in sent),
         f"expected {sent} retained, got {[describe(m) for m in got]}",
     )
+    if args.v5:
+        users = [prop(m, "UserProperty") for m in got]
+        check(all(u == USER_PROPERTIES for u in users), f"user properties of the retained copies: {users}")
     a.close()
     ok(f"{args.label}: three retained messages (QoS 0, 1, 2) delivered to a later subscriber")
 

@@ -47,7 +47,8 @@ def publish_props(**values):
 
 
 def prop(msg_or_props, name, default=None):
-    props = getattr(msg_or_props, "properties", msg_or_props)
+    """A property of a message, or of a property set (CONNACK's), or ``default``."""
+    props = msg_or_props.properties if isinstance(msg_or_props, mqtt.MQTTMessage) else msg_or_props
     return getattr(props, name, default) if props is not None else default
 
 
@@ -90,6 +91,12 @@ class Client(Peer):
         check(got_mid == mid, f"{self.name}: SUBACK for packet id {got_mid}, expected {mid}")
         check(len(codes) == len(filters), f"{self.name}: SUBACK has {len(codes)} codes for {len(filters)} filters")
         return [c.value for c in codes]
+
+    def subscribe_ok(self, topic, qos, properties=None):
+        """Subscribes to one filter (QoS or v5 SubscribeOptions); the QoS must be granted."""
+        want = qos.QoS if isinstance(qos, mqtt.SubscribeOptions) else qos
+        (granted,) = self.subscribe_many([(topic, qos)], properties)
+        check(granted == want, f"{self.name}: SUBSCRIBE {topic} at QoS {want} answered with {granted:#04x}")
 
     def unsubscribe(self, topic):
         result, mid = self.c.unsubscribe(topic)
@@ -205,8 +212,8 @@ def subscribe_packet(pid, filters, v5):
     return packet(SUBSCRIBE, 2, body)
 
 
-def publish_packet(topic, payload, qos, pid, v5):
-    body = utf8(topic) + (struct.pack("!H", pid) if qos else b"") + (varint(0) if v5 else b"")
+def publish_packet(topic, payload, qos, pid, v5, props=b""):
+    body = utf8(topic) + (struct.pack("!H", pid) if qos else b"") + (varint(len(props)) + props if v5 else b"")
     return packet(PUBLISH, qos << 1, body + payload)
 
 
