@@ -61,9 +61,10 @@ class Client(Peer):
         if manual_ack:
             self.c.manual_ack_set(True)
 
-    def open(self, keepalive=30, properties=None, will=None, expect_failure=False):
-        """Connects; returns (session present, CONNACK properties), or the reason code when
-        ``expect_failure``."""
+    def open(self, keepalive=0, properties=None, will=None):
+        """Connects; returns (session present, CONNACK properties). Keep alive 0 by default, as
+        the Paho suite's own client connects, which a broker with ``max_keepalive`` must still
+        accept."""
         if will is not None:
             topic, payload, qos, retain, props = will
             self.c.will_set(topic, payload, qos=qos, retain=retain, properties=props)
@@ -78,8 +79,6 @@ class Client(Peer):
             fail(f"{self.name}: cannot connect to {self.args.host}:{self.args.port}: {e}")
         self.c.loop_start()
         flags, rc, props = wait_for(self.connacks, "CONNACK", self.name)
-        if expect_failure:
-            return rc
         check(not rc.is_failure, f"{self.name}: connection refused: {rc} ({rc.value:#04x})")
         return bool(flags.session_present), props
 
@@ -189,7 +188,7 @@ def session_expiry(seconds):
     return b"\x11" + struct.pack("!I", seconds)
 
 
-def connect_packet(client_id, v5, clean=True, keepalive=30, name="MQTT", will=None, props=b""):
+def connect_packet(client_id, v5, clean=True, keepalive=0, name="MQTT", will=None, props=b""):
     """CONNECT; ``will`` is (topic, payload, qos, will properties bytes); ``props`` are v5's."""
     flags = 0x02 if clean else 0
     payload = utf8(client_id)
