@@ -2,6 +2,12 @@
 //! with the paho-mqtt client: one test per case and version, each against a fresh broker
 //! configured as that suite expects (`max_keepalive = 60`, subscriptions to `test/nosubscribe`
 //! denied). `tests/interop/py/README.md` maps the Paho cases to these tests.
+//!
+//! They always run against robustmq, whatever `INTEROP_REFERENCE_BROKER` says: the configuration
+//! is robustmq's, and Mosquitto 2.0.11 fails several cases (it grants the denied subscription
+//! and filters deliveries instead, delivers 3.1.1 overlapping subscriptions at the lower QoS,
+//! sends no topic aliases, waits out a will delay past the end of the session, and does not
+//! disconnect a client over its Receive Maximum).
 
 use crate::harness::{Broker, PROCESS_LIMIT};
 use crate::paho::spawn_script;
