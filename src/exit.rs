@@ -253,10 +253,10 @@ pub const TABLE: &[Codes] = &[
             ),
             (
                 Exit::Failed,
-                "the run finished, but clients hit errors (connections lost, publishes refused \
-                 or never acknowledged), or QoS 1/2 messages the broker acknowledged never \
-                 arrived; the figures are printed and the errors counted in them. Also: \
-                 interrupted (Ctrl-C) while connecting",
+                "the run finished, but clients hit errors (connections lost, publishes never \
+                 acknowledged), or QoS 1/2 messages the broker acknowledged never arrived; the \
+                 figures are printed, the verdict first. Publishes the broker refused are \
+                 counted, not failures. Also: interrupted (Ctrl-C) while connecting",
             ),
             (
                 Exit::Usage,

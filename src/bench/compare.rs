@@ -5,6 +5,15 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
+/// A figure worse than the baseline by more than the threshold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Regression {
+    /// Its JSON path: `recv_rate`, `latency_us.p99`.
+    pub figure: &'static str,
+    /// Its change in percent of the baseline (negative: it went down).
+    pub change: f64,
+}
+
 /// The figures compared, by JSON path, and whether more is better.
 const FIGURES: &[(&str, bool)] = &[
     ("connected", true),

@@ -15,6 +15,7 @@ use crate::bench::conn::ConnSettings;
 use crate::bench::header::HEADER_LEN;
 use crate::bench::progress::{ProgressSettings, Style};
 use crate::bench::report::Report;
+use crate::bench::verdict::{judge, Failure};
 use crate::bench::{self, BenchError, ConnectProblem, Load, Settings, Target, Work};
 use crate::cli::{BenchArgs, BenchCommand, BenchConnArgs, BenchLoadArgs, BenchOutputArgs};
 use crate::client::topic::{check_topic_filter, check_topic_name};
@@ -106,15 +107,19 @@ fn read_baseline(path: &Path) -> anyhow::Result<serde_json::Value> {
     Ok(value)
 }
 
-/// Prints the results; the exit code says whether clients hit errors.
+/// Prints the verdict and the results (and the comparison); the exit code follows the verdict.
 fn finish(
     report: &Report,
     output: &BenchOutputArgs,
     baseline: Option<(serde_json::Value, String)>,
 ) -> ExitCode {
-    let json = report.to_json();
+    let mut report = report.clone();
+    let comparison = baseline.map(|(baseline, name)| compare(&baseline, &report.to_json(), &name));
+    let verdict = judge(&report, &[], 0.0);
+    report.passed = verdict.passed();
+    report.verdict = verdict.line.clone();
     let text = if output.json {
-        format!("{json}\n")
+        format!("{}\n", report.to_json())
     } else {
         report.table()
     };
@@ -122,8 +127,7 @@ fn finish(
     if out.write_all(text.as_bytes()).and_then(|()| out.flush()).is_err() {
         return ExitCode::from(Exit::Failed);
     }
-    if let Some((baseline, name)) = baseline {
-        let comparison = compare(&baseline, &json, &name);
+    if let Some(comparison) = comparison {
         if output.json {
             eprint!("{comparison}");
         } else {
@@ -132,40 +136,39 @@ fn finish(
         }
     }
     drop(out);
-    if report.connect_failures > 0 {
-        let first = report.error_kinds.first().map_or("", |k| k.error.as_str());
-        eprintln!(
-            "robustmq bench: {} of {} clients could not connect: {first}",
-            report.connect_failures, report.clients
-        );
-        return ExitCode::from(Exit::Unreachable);
+    // One line on stderr for what decides the exit code, as for every other failure.
+    match verdict.failures.first() {
+        None => ExitCode::SUCCESS,
+        Some(Failure::Connect) => {
+            let first = report.error_kinds.first().map_or("", |k| k.error.as_str());
+            eprintln!(
+                "robustmq bench: {} of {} clients could not connect: {first}",
+                report.connect_failures, report.clients
+            );
+            ExitCode::from(Exit::Unreachable)
+        }
+        Some(Failure::Errors) => {
+            let first = report.error_kinds.first().map_or("", |k| k.error.as_str());
+            eprintln!(
+                "robustmq bench: {} errors during the run, the most frequent: {first}",
+                report.errors
+            );
+            ExitCode::from(Exit::Failed)
+        }
+        Some(Failure::Lost) => {
+            // The broker's promise broken: acknowledged, then never delivered.
+            eprintln!(
+                "robustmq bench: {} messages the broker acknowledged never arrived (QoS {})",
+                report.lost,
+                report.qos.unwrap_or(0)
+            );
+            ExitCode::from(Exit::Failed)
+        }
+        Some(Failure::Regressed) => {
+            eprintln!("robustmq bench: {}", verdict.line);
+            ExitCode::from(Exit::Failed)
+        }
     }
-    if report.errors > 0 {
-        let first = report.error_kinds.first().map_or("", |k| k.error.as_str());
-        eprintln!(
-            "robustmq bench: {} errors during the run, the most frequent: {first}",
-            report.errors
-        );
-        return ExitCode::from(Exit::Failed);
-    }
-    if report.qos.is_some_and(|q| q > 0) && report.lost > 0 {
-        // The broker's promise broken: acknowledged, then never delivered.
-        eprintln!(
-            "robustmq bench: {} messages the broker acknowledged never arrived (QoS {})",
-            report.lost,
-            report.qos.unwrap_or(0)
-        );
-        return ExitCode::from(Exit::Failed);
-    }
-    if report.refused > 0 {
-        let first = report.refused_reasons.first().map_or("", |k| k.error.as_str());
-        eprintln!(
-            "robustmq bench: the broker refused {} publishes, the most often: {first}",
-            report.refused
-        );
-        return ExitCode::from(Exit::Failed);
-    }
-    ExitCode::SUCCESS
 }
 
 fn prepare(command: BenchCommand) -> anyhow::Result<(Job, BenchOutputArgs)> {

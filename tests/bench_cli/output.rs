@@ -48,6 +48,8 @@ fn json_keys_are_stable() {
     let broker = Broker::robustmq();
     let port = broker.port().to_string();
     let v = bench(&["pubsub", "-p", &port, "-c", "1", "-n", "50", "--json"]).json();
+    let first = v.as_object().and_then(|o| o.keys().next().cloned());
+    assert_eq!(first.as_deref(), Some("passed"), "{v:#}");
     let keys: Vec<&str> = v
         .as_object()
         .expect("an object")
@@ -55,6 +57,8 @@ fn json_keys_are_stable() {
         .map(String::as_str)
         .collect();
     for key in [
+        "passed",
+        "verdict",
         "command",
         "scenario",
         "broker",
@@ -65,6 +69,7 @@ fn json_keys_are_stable() {
         "subscribers",
         "stalled_subscribers",
         "rate_per_publisher",
+        "offered_rate",
         "inflight",
         "clock",
         "threads",
@@ -78,16 +83,19 @@ fn json_keys_are_stable() {
         "dropped",
         "sent",
         "acked",
+        "accepted",
         "refused",
         "refused_reasons",
         "unacknowledged",
         "expected",
         "received",
         "lost",
+        "not_received",
         "duplicates",
         "reordered",
         "unrecognized",
         "send_rate",
+        "accept_rate",
         "send_mb_s",
         "recv_rate",
         "recv_mb_s",
