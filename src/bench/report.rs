@@ -161,6 +161,12 @@ pub fn count(n: u64) -> String {
     out
 }
 
+/// A percentage as people write it: 5, 2.5.
+pub fn percent(x: f64) -> String {
+    let s = format!("{x:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 /// Microseconds as milliseconds with 3 decimals.
 pub fn ms(us: u64) -> String {
     format!("{}.{:03}", us / 1000, us % 1000)
@@ -375,6 +381,9 @@ mod tests {
         assert_eq!(count(1234567), "1,234,567");
         assert_eq!(ms(1234), "1.234");
         assert_eq!(ms(7), "0.007");
+        assert_eq!(percent(5.0), "5");
+        assert_eq!(percent(2.5), "2.5");
+        assert_eq!(percent(0.25), "0.25");
     }
 
     #[test]

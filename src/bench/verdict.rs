@@ -2,7 +2,7 @@
 //! `FAIL:` with every reason, and which of those reasons decides the exit code.
 
 use super::compare::Regression;
-use super::report::{count, Report};
+use super::report::{count, percent, Report};
 
 /// Why a run failed, most serious first: the exit code follows the first one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,12 +78,6 @@ pub fn judge(report: &Report, regressions: &[Regression], threshold: f64) -> Ver
         format!("FAIL: {}", reasons.join("; "))
     };
     Verdict { failures, line }
-}
-
-/// A threshold as people write it: 5, 2.5.
-pub fn percent(x: f64) -> String {
-    let s = format!("{x:.2}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// The figures of a run that passed, shortest first: the rate, then what did not arrive as
@@ -213,12 +207,5 @@ mod tests {
             "{}",
             v.line
         );
-    }
-
-    #[test]
-    fn thresholds_print_as_written() {
-        assert_eq!(percent(5.0), "5");
-        assert_eq!(percent(2.5), "2.5");
-        assert_eq!(percent(0.25), "0.25");
     }
 }

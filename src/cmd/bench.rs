@@ -14,7 +14,7 @@ use crate::bench::compare::compare;
 use crate::bench::conn::ConnSettings;
 use crate::bench::header::HEADER_LEN;
 use crate::bench::progress::{ProgressSettings, Style};
-use crate::bench::report::Report;
+use crate::bench::report::{percent, Report};
 use crate::bench::verdict::{judge, Failure};
 use crate::bench::{self, BenchError, ConnectProblem, Load, Settings, Target, Work};
 use crate::cli::{BenchArgs, BenchCommand, BenchConnArgs, BenchLoadArgs, BenchOutputArgs};
@@ -114,8 +114,10 @@ fn finish(
     baseline: Option<(serde_json::Value, String)>,
 ) -> ExitCode {
     let mut report = report.clone();
-    let comparison = baseline.map(|(baseline, name)| compare(&baseline, &report.to_json(), &name));
-    let verdict = judge(&report, &[], 0.0);
+    let comparison =
+        baseline.map(|(baseline, name)| compare(&baseline, &report.to_json(), &name, output.threshold));
+    let regressions = comparison.as_ref().map_or(&[][..], |c| &c.regressions[..]);
+    let verdict = judge(&report, regressions, output.threshold);
     report.passed = verdict.passed();
     report.verdict = verdict.line.clone();
     let text = if output.json {
@@ -127,12 +129,12 @@ fn finish(
     if out.write_all(text.as_bytes()).and_then(|()| out.flush()).is_err() {
         return ExitCode::from(Exit::Failed);
     }
-    if let Some(comparison) = comparison {
+    if let Some(comparison) = &comparison {
         if output.json {
-            eprint!("{comparison}");
+            eprint!("{}", comparison.text);
         } else {
             let _ = writeln!(out);
-            let _ = out.write_all(comparison.as_bytes());
+            let _ = out.write_all(comparison.text.as_bytes());
         }
     }
     drop(out);
@@ -165,8 +167,16 @@ fn finish(
             ExitCode::from(Exit::Failed)
         }
         Some(Failure::Regressed) => {
-            eprintln!("robustmq bench: {}", verdict.line);
-            ExitCode::from(Exit::Failed)
+            let worse: Vec<String> = regressions
+                .iter()
+                .map(|r| format!("{} {:+.1}%", r.figure, r.change))
+                .collect();
+            eprintln!(
+                "robustmq bench: worse than the baseline beyond ±{}%: {}",
+                percent(output.threshold),
+                worse.join(", ")
+            );
+            ExitCode::from(Exit::Regressed)
         }
     }
 }
