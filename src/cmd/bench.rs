@@ -63,7 +63,7 @@ pub fn run(args: BenchArgs) -> ExitCode {
     });
     runtime.shutdown_timeout(Duration::from_secs(1));
     match result {
-        Ok(report) => finish(&report, &output, baseline),
+        Ok(report) => finish(report, &output, baseline),
         Err(e) => fail(error_code(&e), &e.to_string()),
     }
 }
@@ -109,11 +109,10 @@ fn read_baseline(path: &Path) -> anyhow::Result<serde_json::Value> {
 
 /// Prints the verdict and the results (and the comparison); the exit code follows the verdict.
 fn finish(
-    report: &Report,
+    mut report: Report,
     output: &BenchOutputArgs,
     baseline: Option<(serde_json::Value, String)>,
 ) -> ExitCode {
-    let mut report = report.clone();
     let comparison =
         baseline.map(|(baseline, name)| compare(&baseline, &report.to_json(), &name, output.threshold));
     let regressions = comparison.as_ref().map_or(&[][..], |c| &c.regressions[..]);
