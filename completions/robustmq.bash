@@ -111,7 +111,7 @@ _robustmq() {
             return 0
             ;;
         robustmq__subcmd__bench__subcmd__conn)
-            opts="-h -p -V -u -P -k -i -x -c -d --host --port --protocol-version --username --pw --keepalive --id-prefix --session-expiry --connect-concurrency --connect-timeout --cafile --cert --key --insecure --help --clients --rate --duration --bystander-rate --json --compare --interval --quiet --threads --broker-pid"
+            opts="-h -p -V -u -P -k -i -x -c -d --host --port --protocol-version --username --pw --keepalive --id-prefix --session-expiry --connect-concurrency --connect-timeout --cafile --cert --key --insecure --help --clients --rate --duration --bystander-rate --json --compare --threshold --interval --quiet --threads --broker-pid"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -229,6 +229,10 @@ _robustmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -249,7 +253,7 @@ _robustmq() {
             return 0
             ;;
         robustmq__subcmd__bench__subcmd__pub)
-            opts="-h -p -V -u -P -k -i -x -c -t -q -s -d -n --host --port --protocol-version --username --pw --keepalive --id-prefix --session-expiry --connect-concurrency --connect-timeout --cafile --cert --key --insecure --help --clients --topic --qos --size --rate --inflight --duration --count --drain --connect-rate --json --compare --interval --quiet --threads --broker-pid"
+            opts="-h -p -V -u -P -k -i -x -c -t -q -s -d -n --host --port --protocol-version --username --pw --keepalive --id-prefix --session-expiry --connect-concurrency --connect-timeout --cafile --cert --key --insecure --help --clients --topic --qos --size --rate --inflight --duration --count --drain --connect-rate --json --compare --threshold --interval --quiet --threads --broker-pid"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -407,6 +411,10 @@ _robustmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -427,7 +435,7 @@ _robustmq() {
             return 0
             ;;
         robustmq__subcmd__bench__subcmd__pubsub)
-            opts="-h -p -V -u -P -k -i -x -c -t -q -s -d -n --host --port --protocol-version --username --pw --keepalive --id-prefix --session-expiry --connect-concurrency --connect-timeout --cafile --cert --key --insecure --help --scenario --clients --publishers --subscribers --stalled-subscribers --topic --qos --size --rate --inflight --duration --count --drain --connect-rate --json --compare --interval --quiet --threads --broker-pid"
+            opts="-h -p -V -u -P -k -i -x -c -t -q -s -d -n --host --port --protocol-version --username --pw --keepalive --id-prefix --session-expiry --connect-concurrency --connect-timeout --cafile --cert --key --insecure --help --scenario --clients --publishers --subscribers --stalled-subscribers --topic --qos --size --rate --inflight --duration --count --drain --connect-rate --json --compare --threshold --interval --quiet --threads --broker-pid"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -601,6 +609,10 @@ _robustmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -621,7 +633,7 @@ _robustmq() {
             return 0
             ;;
         robustmq__subcmd__bench__subcmd__sub)
-            opts="-h -p -V -u -P -k -i -x -c -t -q -d -n --host --port --protocol-version --username --pw --keepalive --id-prefix --session-expiry --connect-concurrency --connect-timeout --cafile --cert --key --insecure --help --clients --topic --qos --duration --count --connect-rate --json --compare --interval --quiet --threads --broker-pid"
+            opts="-h -p -V -u -P -k -i -x -c -t -q -d -n --host --port --protocol-version --username --pw --keepalive --id-prefix --session-expiry --connect-concurrency --connect-timeout --cafile --cert --key --insecure --help --clients --topic --qos --duration --count --connect-rate --json --compare --threshold --interval --quiet --threads --broker-pid"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -756,6 +768,10 @@ _robustmq() {
                     return 0
                     ;;
                 --compare)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threshold)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
