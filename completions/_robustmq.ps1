@@ -150,6 +150,7 @@ Register-ArgumentCompleter -Native -CommandName 'robustmq' -ScriptBlock {
             [CompletionResult]::new('--null-message', '--null-message', [CompletionResultType]::ParameterName, 'Send an empty message')
             [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Ask the broker to retain the message (an empty retained message clears the topic)')
             [CompletionResult]::new('--retain', '--retain', [CompletionResultType]::ParameterName, 'Ask the broker to retain the message (an empty retained message clears the topic)')
+            [CompletionResult]::new('--no-reconnect', '--no-reconnect', [CompletionResultType]::ParameterName, 'With -l: exit when the connection is lost, instead of reconnecting (after 1 s, then doubling up to 30 s between attempts) and sending the lines that follow')
             break
         }
         'robustmq;sub' {
@@ -213,6 +214,7 @@ Register-ArgumentCompleter -Native -CommandName 'robustmq' -ScriptBlock {
             [CompletionResult]::new('--exit-after-subscribe', '--exit-after-subscribe', [CompletionResultType]::ParameterName, 'Exit as soon as the broker has acknowledged the subscriptions')
             [CompletionResult]::new('--no-local', '--no-local', [CompletionResultType]::ParameterName, 'MQTT 5: do not receive messages this client publishes')
             [CompletionResult]::new('--retain-as-published', '--retain-as-published', [CompletionResultType]::ParameterName, 'MQTT 5: keep the retain flag as the publisher set it on forwarded messages')
+            [CompletionResult]::new('--no-reconnect', '--no-reconnect', [CompletionResultType]::ParameterName, 'Exit when the connection is lost, instead of reconnecting (after 1 s, then doubling up to 30 s between attempts), subscribing again and going on')
             break
         }
         'robustmq;bench' {

@@ -140,6 +140,7 @@ set edit:completion:arg-completer[robustmq] = {|@words|
             cand --null-message 'Send an empty message'
             cand -r 'Ask the broker to retain the message (an empty retained message clears the topic)'
             cand --retain 'Ask the broker to retain the message (an empty retained message clears the topic)'
+            cand --no-reconnect 'With -l: exit when the connection is lost, instead of reconnecting (after 1 s, then doubling up to 30 s between attempts) and sending the lines that follow'
         }
         &'robustmq;sub'= {
             cand -h 'Broker host name or address'
@@ -202,6 +203,7 @@ set edit:completion:arg-completer[robustmq] = {|@words|
             cand --exit-after-subscribe 'Exit as soon as the broker has acknowledged the subscriptions'
             cand --no-local 'MQTT 5: do not receive messages this client publishes'
             cand --retain-as-published 'MQTT 5: keep the retain flag as the publisher set it on forwarded messages'
+            cand --no-reconnect 'Exit when the connection is lost, instead of reconnecting (after 1 s, then doubling up to 30 s between attempts), subscribing again and going on'
         }
         &'robustmq;bench'= {
             cand -h 'Print help (see more with ''--help'')'

@@ -95,6 +95,7 @@ complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s l -l stdin-lin
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s s -l stdin-file -d 'Send all of stdin as one message'
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s n -l null-message -d 'Send an empty message'
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s r -l retain -d 'Ask the broker to retain the message (an empty retained message clears the topic)'
+complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -l no-reconnect -d 'With -l: exit when the connection is lost, instead of reconnecting (after 1 s, then doubling up to 30 s between attempts) and sending the lines that follow'
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s h -l host -d 'Broker host name or address' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s p -l port -d 'Broker port [default: 1883, or 8883 with TLS]' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s L -l url -d 'Broker as a URL: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC, or mqtts:// for TLS (ws:// is not supported)' -r
@@ -133,6 +134,7 @@ complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l remove-retaine
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s E -l exit-after-subscribe -d 'Exit as soon as the broker has acknowledged the subscriptions'
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l no-local -d 'MQTT 5: do not receive messages this client publishes'
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l retain-as-published -d 'MQTT 5: keep the retain flag as the publisher set it on forwarded messages'
+complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l no-reconnect -d 'Exit when the connection is lost, instead of reconnecting (after 1 s, then doubling up to 30 s between attempts), subscribing again and going on'
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and not __fish_seen_subcommand_from conn pub sub pubsub" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and not __fish_seen_subcommand_from conn pub sub pubsub" -s V -l version -d 'Print version'
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and not __fish_seen_subcommand_from conn pub sub pubsub" -f -a "conn" -d 'Open -c connections at --rate per second, report how many connected and how fast, then hold them idle for -d (to read the broker\'s memory per connection)'

@@ -71,6 +71,10 @@ pub struct SubArgs {
     /// subscription, 2 never.
     #[arg(long, value_name = "0|1|2", value_parser = clap::value_parser!(u8).range(0..=2))]
     pub retain_handling: Option<u8>,
+    /// Exit when the connection is lost, instead of reconnecting (after 1 s, then doubling
+    /// up to 30 s between attempts), subscribing again and going on.
+    #[arg(long)]
+    pub no_reconnect: bool,
 }
 
 /// The help of -W, with its exit code from the table.

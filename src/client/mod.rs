@@ -22,6 +22,7 @@ pub mod debug;
 pub mod error;
 pub mod inflight;
 pub mod options;
+pub mod reconnect;
 pub mod tls;
 pub mod topic;
 

@@ -14,6 +14,7 @@ mod harness;
 mod interop;
 mod lifecycle;
 mod output;
+mod reconnect;
 mod roundtrip;
 #[path = "../support/wire.rs"]
 mod wire;

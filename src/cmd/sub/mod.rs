@@ -15,6 +15,7 @@ use tokio::time::{sleep_until, timeout, Instant};
 use super::common::{self, Connection, Failure};
 use crate::cli::SubArgs;
 use crate::client::error::io_words;
+use crate::client::reconnect::{is_lost, reconnect, Backoff};
 use crate::client::topic::check_topic_filter;
 use crate::client::{reason_text, Client, Event};
 use crate::exit::Exit;
@@ -42,6 +43,8 @@ struct Plan {
     retained_only: bool,
     remove_retained: bool,
     exit_after_subscribe: bool,
+    /// Connect again when the connection is lost (not `--no-reconnect`).
+    reconnect: bool,
     disconnect: Disconnect,
 }
 
@@ -95,6 +98,7 @@ fn plan(args: SubArgs) -> Result<Plan, Failure> {
         retained_only: args.retained_only,
         remove_retained: args.remove_retained,
         exit_after_subscribe: args.exit_after_subscribe,
+        reconnect: !args.no_reconnect,
         disconnect,
         conn,
     })
@@ -147,43 +151,44 @@ async fn interrupted() {
 }
 
 async fn subscribe(plan: Plan) -> Result<(), Failure> {
-    let (mut client, _connack) = Client::connect(&plan.conn.options).await?;
+    let (client, _connack) = Client::connect(&plan.conn.options).await?;
     let expires = plan.timeout.map(|t| Instant::now() + t);
-    client.subscribe(plan.filters.clone())?;
+    // `None` while the connection is lost and a new one is being made.
+    let mut client = Some(client);
     let disconnect = plan.disconnect.clone();
     let mut session = Session::new(plan);
+    session.start(client.as_mut())?;
     let interrupt = interrupted();
     tokio::pin!(interrupt);
     // A failure of ours (a refused subscription, say) still says goodbye properly, so the broker
     // does not publish the will; a broken connection ends here.
     let end = loop {
-        if let Err(failure) = session.clear_retained(&mut client) {
-            break Err(failure);
-        }
         let quiet = session.quiet_until;
-        tokio::select! {
-            event = client.poll() => match session.on_event(event?) {
-                Ok(false) => {}
-                Ok(true) => break Ok(End::Done),
-                Err(failure) => break Err(failure),
-            },
+        let step = tokio::select! {
+            step = session.step(&mut client) => step,
             () = sleep_until(expires.unwrap_or_else(Instant::now)), if expires.is_some() => break Ok(End::TimedOut),
             () = sleep_until(quiet.unwrap_or_else(Instant::now)), if quiet.is_some() => break Ok(End::Done),
             () = &mut interrupt => break Ok(End::Done),
+        };
+        match step {
+            Ok(false) => {}
+            Ok(true) => break Ok(End::Done),
+            Err(failure) => break Err(failure),
         }
     };
-    let finished = timeout(GOODBYE, async {
-        if end.is_ok() {
-            session.finish_clearing(&mut client).await?;
+    if let Some(mut client) = client {
+        let finished = timeout(GOODBYE, async {
+            if end.is_ok() {
+                session.finish_clearing(&mut client).await?;
+            }
+            client.disconnect(disconnect).await.map_err(Failure::from)
+        })
+        .await;
+        if let (Ok(_), Ok(Err(failure))) = (&end, finished) {
+            return Err(failure);
         }
-        client.disconnect(disconnect).await.map_err(Failure::from)
-    })
-    .await;
-    let end = end?;
-    if let Ok(Err(failure)) = finished {
-        return Err(failure);
     }
-    match end {
+    match end? {
         End::Done => Ok(()),
         End::TimedOut => {
             let what = match session.plan.count {
@@ -200,6 +205,49 @@ async fn subscribe(plan: Plan) -> Result<(), Failure> {
 }
 
 impl Session {
+    /// Subscribes on a new connection, unless the broker kept the session (and with it the
+    /// subscriptions) from before.
+    fn start(&mut self, client: Option<&mut Client>) -> Result<(), Failure> {
+        if let Some(client) = client {
+            client.subscribe(self.plan.filters.clone())?;
+        }
+        Ok(())
+    }
+
+    /// One step of the receive loop: handles the next event, or, when the connection is lost
+    /// and reconnecting is on, makes a new one. True when the loop should stop. Cancel-safe.
+    async fn step(&mut self, slot: &mut Option<Client>) -> Result<bool, Failure> {
+        let Some(client) = slot else {
+            let mut backoff = Backoff::default();
+            let (client, connack) = reconnect(&self.plan.conn.options, &mut backoff).await?;
+            self.notice("reconnected");
+            let client = slot.insert(client);
+            if !connack.session_present {
+                self.start(Some(client))?;
+            }
+            return Ok(false);
+        };
+        self.clear_retained(client)?;
+        match client.poll().await {
+            Ok(event) => self.on_event(event),
+            Err(e) if self.plan.reconnect && is_lost(&e) => {
+                self.notice(&format!("connection lost ({e}); reconnecting"));
+                *slot = None;
+                Ok(false)
+            }
+            Err(e) => {
+                // Nothing more can be said on a broken connection: no goodbye.
+                *slot = None;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// One line on stderr about the connection.
+    fn notice(&self, what: &str) {
+        eprintln!("robustmq sub: {what}");
+    }
+
     fn new(plan: Plan) -> Session {
         Session {
             plan,
