@@ -1177,7 +1177,7 @@ _robustmq() {
             return 0
             ;;
         robustmq__subcmd__sub)
-            opts="-h -p -L -i -u -P -k -V -c -x -D -d -t -T -q -v -F -N -C -W -R -E --host --port --url --id --username --pw --keepalive --protocol-version --no-clean --session-expiry --connect-timeout --will-topic --will-payload --will-qos --will-retain --property --cafile --cert --key --insecure --debug --help --topic --filter-out --qos --verbose --format --json --no-newline --count --timeout --no-retained --retained-only --remove-retained --exit-after-subscribe --no-local --retain-as-published --retain-handling --no-reconnect"
+            opts="-h -p -L -i -u -P -k -V -c -x -D -d -t -T -q -v -F -N -C -W -R -E --host --port --url --id --username --pw --keepalive --protocol-version --no-clean --session-expiry --connect-timeout --will-topic --will-payload --will-qos --will-retain --property --cafile --cert --key --insecure --debug --help --topic --filter-out --qos --verbose --format --json --pretty --no-newline --count --timeout --no-retained --retained-only --remove-retained --exit-after-subscribe --no-local --retain-as-published --retain-handling --no-reconnect"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -116,7 +116,7 @@ complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l key -d 'PEM pr
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s t -l topic -d 'Topic filter to subscribe to (repeatable; -L may give one more)' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s T -l filter-out -d 'Do not print messages whose topic matches FILTER (repeatable)' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s q -l qos -d 'Maximum QoS to receive messages with: 0, 1 or 2' -r
-complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s F -l format -d 'Print each message with FORMAT: %t topic, %p payload, %q QoS, %r retain, %i or %m packet id, %l length, %x/%X hex payload, %C %D %E %F %R %P %S v5 properties, %j JSON, %I ISO 8601 time, %U Unix time, %% a %, @X strftime-style time fields (UTC), \\n \\t \\\\ \\0 \\e escapes; width and precision as %-10.5t' -r
+complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s F -l format -d 'Print each message with FORMAT: %t topic, %p payload, %q QoS, %r retain, %i or %m packet id, %l length, %x/%X hex payload, %C %D %E %F %R %P %S v5 properties, %j JSON as mosquitto_sub prints it (tst, topic, qos, retain, payloadlen, mid, properties, payload), %J the same with the payload parsed as JSON, %I ISO 8601 time, %U Unix time, %% a %, @X strftime-style time fields, \\n \\t \\\\ \\0 \\e escapes; width and precision as %-10.5t. Times are UTC (mosquitto_sub prints local time)' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s C -l count -d 'Exit after printing N messages' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s W -l timeout -d 'Exit with code 27 if still running after SECS seconds (counted from the connection)' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l retain-handling -d 'MQTT 5 retain handling: 0 send retained messages on subscribe, 1 only for a new subscription, 2 never' -r
@@ -126,7 +126,8 @@ complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l insecure -d 'D
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s d -l debug -d 'Print every packet sent and received to stderr'
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l help -d 'Print help (-h is the host, as with mosquitto\'s clients)'
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s v -l verbose -d 'Print the topic, a space, then the payload'
-complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l json -d 'Print one JSON object per message: topic, payload (or payload_base64 if it is not UTF-8), qos, retain and, with MQTT 5, properties'
+complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l json -d 'Print one JSON object per message in robustmq\'s own schema: topic, payload (or payload_base64 if it is not UTF-8), qos, retain (true/false) and, with MQTT 5, properties (snake_case names, user_properties as a list of key/value objects). -F %j prints mosquitto_sub\'s JSON instead'
+complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l pretty -d 'Indent the JSON of -F %j, %J and --json (a message then spans several lines)'
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s N -l no-newline -d 'Do not print a newline after each message'
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s R -l no-retained -d 'Skip messages that arrive with the retain flag set (stale ones)'
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l retained-only -d 'Print only retained messages, then exit at the first message that is not retained or when none has arrived for half a second'

@@ -25,9 +25,11 @@ pub struct SubArgs {
     #[arg(short = 'v', long)]
     pub verbose: bool,
     /// Print each message with FORMAT: %t topic, %p payload, %q QoS, %r retain, %i or %m packet
-    /// id, %l length, %x/%X hex payload, %C %D %E %F %R %P %S v5 properties, %j JSON, %I ISO
-    /// 8601 time, %U Unix time, %% a %, @X strftime-style time fields (UTC), \n \t \\ \0 \e escapes;
-    /// width and precision as %-10.5t.
+    /// id, %l length, %x/%X hex payload, %C %D %E %F %R %P %S v5 properties, %j JSON as
+    /// mosquitto_sub prints it (tst, topic, qos, retain, payloadlen, mid, properties, payload),
+    /// %J the same with the payload parsed as JSON, %I ISO 8601 time, %U Unix time, %% a %, @X
+    /// strftime-style time fields, \n \t \\ \0 \e escapes; width and precision as %-10.5t.
+    /// Times are UTC (mosquitto_sub prints local time).
     #[arg(
         short = 'F',
         long = "format",
@@ -35,10 +37,15 @@ pub struct SubArgs {
         conflicts_with = "verbose"
     )]
     pub format: Option<String>,
-    /// Print one JSON object per message: topic, payload (or payload_base64 if it is not
-    /// UTF-8), qos, retain and, with MQTT 5, properties.
+    /// Print one JSON object per message in robustmq's own schema: topic, payload (or
+    /// payload_base64 if it is not UTF-8), qos, retain (true/false) and, with MQTT 5,
+    /// properties (snake_case names, user_properties as a list of key/value objects). -F %j
+    /// prints mosquitto_sub's JSON instead.
     #[arg(long, conflicts_with_all = ["verbose", "format"])]
     pub json: bool,
+    /// Indent the JSON of -F %j, %J and --json (a message then spans several lines).
+    #[arg(long)]
+    pub pretty: bool,
     /// Do not print a newline after each message.
     #[arg(short = 'N', long = "no-newline")]
     pub no_newline: bool,

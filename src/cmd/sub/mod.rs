@@ -2,6 +2,8 @@
 
 mod format;
 mod json;
+mod mosquitto_json;
+mod pretty;
 
 use std::collections::VecDeque;
 use std::io::Write;
@@ -81,8 +83,14 @@ fn plan(args: SubArgs) -> Result<Plan, Failure> {
             _ => RetainHandling::SendAlways,
         },
     };
-    let printer = Printer::new(args.verbose, args.format.as_deref(), args.json, args.no_newline)
-        .map_err(Failure::usage)?;
+    let printer = Printer::new(
+        args.verbose,
+        args.format.as_deref(),
+        args.json,
+        args.no_newline,
+        args.pretty,
+    )
+    .map_err(Failure::usage)?;
     let disconnect = Disconnect {
         reason: 0,
         session_expiry: conn.properties.disconnect_session_expiry,
@@ -326,7 +334,14 @@ impl Session {
         if plan.skip_retained && msg.retain {
             return Ok(false);
         }
-        let line = plan.printer.render(msg);
+        plan.printer.render(msg);
+        if plan.printer.payload_was_not_json() {
+            eprintln!(
+                "robustmq sub: the payload on topic {:?} is not valid JSON (-F %J)",
+                msg.topic
+            );
+        }
+        let line = plan.printer.last_line();
         let mut out = self.stdout.lock();
         match out.write_all(line).and_then(|()| out.flush()) {
             Ok(()) => {}
