@@ -15,6 +15,10 @@ pub struct SubArgs {
     /// Topic filter to subscribe to (repeatable; -L may give one more).
     #[arg(short = 't', long = "topic", value_name = "FILTER")]
     pub topics: Vec<String>,
+    /// Unsubscribe from FILTER (repeatable), after subscribing to the -t filters; useful with a
+    /// session kept by -c.
+    #[arg(short = 'U', long = "unsubscribe", value_name = "FILTER")]
+    pub unsubscribe: Vec<String>,
     /// Do not print messages whose topic matches FILTER (repeatable).
     #[arg(short = 'T', long = "filter-out", value_name = "FILTER")]
     pub filter_out: Vec<String>,
@@ -46,6 +50,10 @@ pub struct SubArgs {
     /// Indent the JSON of -F %j, %J and --json (a message then spans several lines).
     #[arg(long)]
     pub pretty: bool,
+    /// Print only about PERCENT of the messages, chosen at random (0.1 to 100); those not
+    /// printed still count for -C.
+    #[arg(long, value_name = "PERCENT", value_parser = parse_percent)]
+    pub random_filter: Option<f64>,
     /// Do not print a newline after each message.
     #[arg(short = 'N', long = "no-newline")]
     pub no_newline: bool,
@@ -65,7 +73,8 @@ pub struct SubArgs {
     /// Clear each retained message received (publish an empty retained message to its topic).
     #[arg(long)]
     pub remove_retained: bool,
-    /// Exit as soon as the broker has acknowledged the subscriptions.
+    /// Exit as soon as the broker has acknowledged the subscriptions (and the -U
+    /// unsubscriptions).
     #[arg(short = 'E', long = "exit-after-subscribe")]
     pub exit_after_subscribe: bool,
     /// MQTT 5: do not receive messages this client publishes.
@@ -82,6 +91,14 @@ pub struct SubArgs {
     /// up to 30 s between attempts), subscribing again and going on.
     #[arg(long)]
     pub no_reconnect: bool,
+}
+
+/// Parses `--random-filter`: a percentage from 0.1 to 100, as mosquitto_sub takes it.
+fn parse_percent(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.1..=100.0).contains(&v) => Ok(v),
+        _ => Err("expected a percentage from 0.1 to 100".into()),
+    }
 }
 
 /// The help of -W, with its exit code from the table.

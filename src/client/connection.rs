@@ -99,8 +99,71 @@ impl std::fmt::Debug for Client {
     }
 }
 
+/// Connects to `opts`' Unix socket, or over TCP.
+async fn open_stream(opts: &ConnectOptions, address: &str) -> Result<Stream, ClientError> {
+    #[cfg(unix)]
+    if let Some(path) = &opts.unix_path {
+        return tokio::net::UnixStream::connect(path)
+            .await
+            .map(Stream::Unix)
+            .map_err(|e| ClientError::Connect {
+                address: address.to_string(),
+                detail: io_words(&e),
+            });
+    }
+    let local = match &opts.bind_address {
+        None => None,
+        Some(local) => Some(resolve(local, 0).await?),
+    };
+    let stream = open(&opts.host, opts.port, address, local.as_deref()).await?;
+    // Small messages (sub's acknowledgements, pub -l's lines) should not wait for more.
+    let _ = stream.set_nodelay(true);
+    Ok(Stream::Tcp(stream))
+}
+
+/// The addresses `host` resolves to.
+async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, ClientError> {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((bare, port))
+        .await
+        .map_err(|e| ClientError::Resolve {
+            host: host.to_string(),
+            detail: io_words(&e),
+        })?
+        .collect();
+    if addrs.is_empty() {
+        return Err(ClientError::Resolve {
+            host: host.to_string(),
+            detail: "no addresses found".into(),
+        });
+    }
+    Ok(addrs)
+}
+
+/// Connects from `local` (an address of the same family), as `-A` asks.
+async fn connect_from(addr: SocketAddr, local: &[SocketAddr]) -> std::io::Result<TcpStream> {
+    let Some(from) = local.iter().find(|l| l.is_ipv4() == addr.is_ipv4()) else {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AddrNotAvailable,
+            "the bind address (-A) is not of the broker address's family",
+        ));
+    };
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.bind(*from)?;
+    socket.connect(addr).await
+}
+
 /// Resolves `host` and connects to the first address that accepts.
-async fn open(host: &str, port: u16, address: &str) -> Result<TcpStream, ClientError> {
+async fn open(
+    host: &str,
+    port: u16,
+    address: &str,
+    local: Option<&[SocketAddr]>,
+) -> Result<TcpStream, ClientError> {
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
         .await
         .map_err(|e| ClientError::Resolve {
@@ -110,7 +173,11 @@ async fn open(host: &str, port: u16, address: &str) -> Result<TcpStream, ClientE
         .collect();
     let mut last = None;
     for addr in addrs {
-        match TcpStream::connect(addr).await {
+        let stream = match local {
+            None => TcpStream::connect(addr).await,
+            Some(local) => connect_from(addr, local).await,
+        };
+        match stream {
             Ok(stream) => return Ok(stream),
             Err(e) => last = Some(e),
         }
@@ -132,7 +199,7 @@ impl Client {
     /// `opts.connect_timeout`. A refusal is [`ClientError::Refused`].
     pub async fn connect(opts: &ConnectOptions) -> Result<(Client, Connack), ClientError> {
         let address = opts.address();
-        let stream = match timeout(opts.connect_timeout, open(&opts.host, opts.port, &address)).await {
+        let stream = match timeout(opts.connect_timeout, open_stream(opts, &address)).await {
             Ok(stream) => stream?,
             Err(_) => {
                 return Err(ClientError::Connect {
@@ -141,10 +208,8 @@ impl Client {
                 })
             }
         };
-        let _ = stream.set_nodelay(true);
-        let stream = match &opts.tls {
-            None => Stream::Tcp(stream),
-            Some(config) => {
+        let stream = match (stream, &opts.tls) {
+            (Stream::Tcp(stream), Some(config)) => {
                 let name = tls::server_name(&opts.host).map_err(|detail| ClientError::Tls {
                     address: address.clone(),
                     detail,
@@ -170,6 +235,7 @@ impl Client {
                     }
                 }
             }
+            (stream, _) => stream,
         };
         let mut client = Client {
             stream,
@@ -417,6 +483,11 @@ impl Client {
                     let (mut rd, mut wr) = stream.split();
                     drain_after_shutdown(&mut rd, &mut wr, read).await
                 }
+                #[cfg(unix)]
+                Stream::Unix(stream) => {
+                    let (mut rd, mut wr) = stream.split();
+                    drain_after_shutdown(&mut rd, &mut wr, read).await
+                }
                 Stream::Tls(rd, wr) => drain_after_shutdown(rd, wr, read).await,
             }
         })
@@ -447,6 +518,11 @@ impl Client {
         let (read, write) = (&mut self.read, &mut self.write);
         let outcome = match &mut self.stream {
             Stream::Tcp(stream) => {
+                let (mut rd, mut wr) = stream.split();
+                io_round(&mut rd, &mut wr, read, write, writing, deadline).await
+            }
+            #[cfg(unix)]
+            Stream::Unix(stream) => {
                 let (mut rd, mut wr) = stream.split();
                 io_round(&mut rd, &mut wr, read, write, writing, deadline).await
             }
@@ -615,6 +691,8 @@ fn acked(a: Ack) -> Acked {
 /// The connection's two directions: TCP halves, or the halves of a TLS stream.
 enum Stream {
     Tcp(TcpStream),
+    #[cfg(unix)]
+    Unix(tokio::net::UnixStream),
     Tls(
         ReadHalf<tokio_rustls::client::TlsStream<TcpStream>>,
         WriteHalf<tokio_rustls::client::TlsStream<TcpStream>>,

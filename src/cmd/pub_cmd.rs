@@ -118,10 +118,11 @@ fn plan(args: PubArgs) -> Result<Plan, Failure> {
 
 /// Runs `robustmq pub`.
 pub fn run(args: PubArgs) -> ExitCode {
+    let quiet = args.conn.quiet;
     let result = plan(args).and_then(|plan| common::runtime()?.block_on(publish(plan)));
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => failure.exit("pub"),
+        Err(failure) => failure.exit_unless_quiet("pub", quiet),
     }
 }
 
@@ -262,9 +263,14 @@ async fn send_lines(client: &mut Client, plan: &mut Plan) -> Result<(), Failure>
                 Err(e) => return Err(e.into()),
             },
         };
-        eprintln!("robustmq pub: connection lost ({lost}); reconnecting");
+        let quiet = plan.conn.quiet;
+        if !quiet {
+            eprintln!("robustmq pub: connection lost ({lost}); reconnecting");
+        }
         (*client, _) = reconnect(&plan.conn.options, &mut Backoff::default()).await?;
-        eprintln!("robustmq pub: reconnected");
+        if !quiet {
+            eprintln!("robustmq pub: reconnected");
+        }
         for (_, payload) in std::mem::take(&mut unacked) {
             while !client.can_publish() {
                 let event = client.poll().await?;

@@ -213,7 +213,7 @@ fn invalid_topics_are_refused_before_connecting() {
         (
             "sub",
             &[][..],
-            "no topic: give at least one -t FILTER (or a topic in the -L URL)",
+            "no topic: give at least one -t FILTER (or a topic in the -L URL), or -U FILTER",
         ),
         (
             "pub",

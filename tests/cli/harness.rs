@@ -147,6 +147,30 @@ impl Broker {
         }
     }
 
+    /// `robustmq serve` with a plain listener and an `mqtts` one using the certificates of
+    /// `robustmq certs init` in `certs`; returns the broker and the TLS port.
+    pub fn start_tls(certs: &Path) -> (Broker, u16) {
+        let dir = tempfile::Builder::new()
+            .prefix("robustmq-cli-")
+            .tempdir()
+            .expect("temp dir");
+        let extra = format!(
+            "[[listeners]]\nbind = \"127.0.0.1:0\"\nprotocol = \"mqtts\"\ncert = \"{}\"\nkey = \"{}\"\n",
+            certs.join("server.crt").display(),
+            certs.join("server.key").display()
+        );
+        let (child, bound) = spawn_robustmq_bound(dir.path(), 0, &extra);
+        let tls_port = bound.port(1, "mqtts");
+        let broker = Broker {
+            child,
+            port: bound.port(0, "mqtt"),
+            kind: Kind::Robustmq,
+            dir,
+            extra,
+        };
+        (broker, tls_port)
+    }
+
     /// Stops the broker as a service manager would (SIGTERM) and waits until it has exited.
     pub fn stop(&mut self) {
         let status = StdCommand::new("kill")
@@ -217,6 +241,12 @@ impl Broker {
 /// `robustmq serve` with its data and log in `dir`, listening on `port` (0: any free port);
 /// returns the process and the port it listens on.
 fn spawn_robustmq(dir: &Path, port: u16, extra: &str) -> (Child, u16) {
+    let (child, bound) = spawn_robustmq_bound(dir, port, extra);
+    (child, bound.port(0, "mqtt"))
+}
+
+/// [`spawn_robustmq`], returning where every listener is.
+fn spawn_robustmq_bound(dir: &Path, port: u16, extra: &str) -> (Child, broker_process::Bound) {
     let conf = dir.join("robustmq.toml");
     let toml = format!("[[listeners]]\nbind = \"127.0.0.1:{port}\"\n{extra}\n");
     std::fs::write(&conf, toml).expect("write robustmq.toml");
@@ -227,9 +257,8 @@ fn spawn_robustmq(dir: &Path, port: u16, extra: &str) -> (Child, u16) {
         .arg(&conf)
         .arg("--data-dir")
         .arg(dir.join("data"));
-    let (child, bound) = broker_process::start(&mut serve, &dir.join("broker.log"), WAIT)
-        .unwrap_or_else(|e| panic!("Robustmq did not start: {e}"));
-    (child, bound.port(0, "mqtt"))
+    broker_process::start(&mut serve, &dir.join("broker.log"), WAIT)
+        .unwrap_or_else(|e| panic!("Robustmq did not start: {e}"))
 }
 
 fn log_of(dir: &Path) -> String {
@@ -399,6 +428,16 @@ impl Running {
         let mut running = Running::spawn(cmd, false);
         running.wait_for("received SUBACK");
         running
+    }
+
+    /// A `robustmq ... -d` command line of the caller's, started (not waited for).
+    pub fn spawn_reading_debug(cmd: StdCommand) -> Running {
+        Running::spawn(cmd, false)
+    }
+
+    /// The process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
     }
 
     /// `mosquitto_sub -d` (line-buffered) on `port`, once subscribed.

@@ -13,6 +13,7 @@ mod errors;
 mod harness;
 mod interop;
 mod lifecycle;
+mod mosquitto_flags;
 mod mosquitto_json;
 mod output;
 mod reconnect;

@@ -37,7 +37,11 @@ const GOODBYE: Duration = Duration::from_secs(5);
 struct Plan {
     conn: Connection,
     filters: Vec<(Arc<str>, SubscriptionOptions)>,
+    /// `-U`: filters to unsubscribe from once subscribed.
+    unsubscribe: Vec<Arc<str>>,
     filter_out: Vec<String>,
+    /// `--random-filter`: the percentage of messages to print.
+    random_filter: Option<f64>,
     printer: Printer,
     count: Option<u64>,
     timeout: Option<Duration>,
@@ -47,6 +51,8 @@ struct Plan {
     exit_after_subscribe: bool,
     /// Connect again when the connection is lost (not `--no-reconnect`).
     reconnect: bool,
+    /// `--quiet`: no runtime errors or notices on stderr.
+    quiet: bool,
     disconnect: Disconnect,
 }
 
@@ -64,12 +70,12 @@ fn plan(args: SubArgs) -> Result<Plan, Failure> {
     }
     let mut topics = args.topics;
     topics.extend(conn.url_topic.clone());
-    if topics.is_empty() {
+    if topics.is_empty() && args.unsubscribe.is_empty() {
         return Err(Failure::usage(
-            "no topic: give at least one -t FILTER (or a topic in the -L URL)",
+            "no topic: give at least one -t FILTER (or a topic in the -L URL), or -U FILTER",
         ));
     }
-    for filter in topics.iter().chain(&args.filter_out) {
+    for filter in topics.iter().chain(&args.filter_out).chain(&args.unsubscribe) {
         check_topic_filter(filter)
             .map_err(|why| Failure::usage(format!("invalid topic filter {filter:?}: {why}")))?;
     }
@@ -98,6 +104,8 @@ fn plan(args: SubArgs) -> Result<Plan, Failure> {
     };
     Ok(Plan {
         filters: topics.into_iter().map(|t| (Arc::from(t), options)).collect(),
+        unsubscribe: args.unsubscribe.into_iter().map(Arc::from).collect(),
+        random_filter: args.random_filter,
         filter_out: args.filter_out,
         printer,
         count: args.count,
@@ -107,6 +115,7 @@ fn plan(args: SubArgs) -> Result<Plan, Failure> {
         remove_retained: args.remove_retained,
         exit_after_subscribe: args.exit_after_subscribe,
         reconnect: !args.no_reconnect,
+        quiet: args.conn.quiet,
         disconnect,
         conn,
     })
@@ -114,10 +123,11 @@ fn plan(args: SubArgs) -> Result<Plan, Failure> {
 
 /// Runs `robustmq sub`.
 pub fn run(args: SubArgs) -> ExitCode {
+    let quiet = args.conn.quiet;
     let result = plan(args).and_then(|plan| common::runtime()?.block_on(subscribe(plan)));
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => failure.exit("sub"),
+        Err(failure) => failure.exit_unless_quiet("sub", quiet),
     }
 }
 
@@ -133,11 +143,23 @@ enum End {
 struct Session {
     plan: Plan,
     printed: u64,
+    /// SUBSCRIBE and UNSUBSCRIBE packets not answered yet (for -E).
+    unanswered: usize,
+    /// `--random-filter`'s generator state (never 0).
+    rng: u64,
     /// `--retained-only`: when to stop if nothing else arrives.
     quiet_until: Option<Instant>,
     /// `--remove-retained`: topics still to clear.
     to_clear: VecDeque<Arc<str>>,
     stdout: std::io::Stdout,
+}
+
+/// A seed for `--random-filter`, different on every run.
+fn seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    hasher.finish() | 1
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -213,11 +235,17 @@ async fn subscribe(plan: Plan) -> Result<(), Failure> {
 }
 
 impl Session {
-    /// Subscribes on a new connection, unless the broker kept the session (and with it the
-    /// subscriptions) from before.
+    /// Subscribes, then unsubscribes (-U), on a new connection.
     fn start(&mut self, client: Option<&mut Client>) -> Result<(), Failure> {
         if let Some(client) = client {
-            client.subscribe(self.plan.filters.clone())?;
+            if !self.plan.filters.is_empty() {
+                client.subscribe(self.plan.filters.clone())?;
+                self.unanswered += 1;
+            }
+            if !self.plan.unsubscribe.is_empty() {
+                client.unsubscribe(self.plan.unsubscribe.clone())?;
+                self.unanswered += 1;
+            }
         }
         Ok(())
     }
@@ -230,6 +258,7 @@ impl Session {
             let (client, connack) = reconnect(&self.plan.conn.options, &mut backoff).await?;
             self.notice("reconnected");
             let client = slot.insert(client);
+            // A session the broker kept has the subscriptions already.
             if !connack.session_present {
                 self.start(Some(client))?;
             }
@@ -251,15 +280,31 @@ impl Session {
         }
     }
 
-    /// One line on stderr about the connection.
+    /// One line on stderr (unless `--quiet`).
     fn notice(&self, what: &str) {
-        eprintln!("robustmq sub: {what}");
+        if !self.plan.quiet {
+            eprintln!("robustmq sub: {what}");
+        }
+    }
+
+    /// `--random-filter`: whether to print this message (xorshift; no need for a better
+    /// generator to thin out output).
+    fn chosen(&mut self) -> bool {
+        let Some(percent) = self.plan.random_filter else {
+            return true;
+        };
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        ((self.rng % 10_000) as f64) < percent * 100.0
     }
 
     fn new(plan: Plan) -> Session {
         Session {
             plan,
             printed: 0,
+            unanswered: 0,
+            rng: seed(),
             quiet_until: None,
             to_clear: VecDeque::new(),
             stdout: std::io::stdout(),
@@ -278,7 +323,8 @@ impl Session {
                     reason_text(ack.reason, ack.reason_string.as_deref())
                 ),
             )),
-            Event::Acked(_) | Event::Unsubscribed(_) => Ok(false),
+            Event::Unsubscribed(_) => Ok(self.answered()),
+            Event::Acked(_) => Ok(false),
         }
     }
 
@@ -312,7 +358,13 @@ impl Session {
         if self.plan.retained_only {
             self.quiet_until = Some(Instant::now() + RETAINED_QUIET);
         }
-        Ok(self.plan.exit_after_subscribe)
+        Ok(self.answered())
+    }
+
+    /// Counts an answer to our SUBSCRIBE or UNSUBSCRIBE; true when -E should stop now.
+    fn answered(&mut self) -> bool {
+        self.unanswered = self.unanswered.saturating_sub(1);
+        self.plan.exit_after_subscribe && self.unanswered == 0
     }
 
     fn on_message(&mut self, msg: &Publish) -> Result<bool, Failure> {
@@ -334,8 +386,14 @@ impl Session {
         if plan.skip_retained && msg.retain {
             return Ok(false);
         }
+        if !self.chosen() {
+            // mosquitto_sub counts the messages it leaves out for -C as well.
+            self.printed += 1;
+            return Ok(self.plan.count.is_some_and(|count| self.printed >= count));
+        }
+        let plan = &mut self.plan;
         plan.printer.render(msg);
-        if plan.printer.payload_was_not_json() {
+        if plan.printer.payload_was_not_json() && !plan.quiet {
             eprintln!(
                 "robustmq sub: the payload on topic {:?} is not valid JSON (-F %J)",
                 msg.topic
