@@ -23,6 +23,7 @@ pub mod error;
 pub mod inflight;
 pub mod options;
 pub mod reconnect;
+mod socket;
 pub mod tls;
 pub mod topic;
 
