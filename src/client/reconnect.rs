@@ -57,6 +57,15 @@ pub fn is_lost(e: &ClientError) -> bool {
     }
 }
 
+/// How a lost connection reads after "connection lost": the error without a second
+/// "connection lost".
+pub fn loss_words(e: &ClientError) -> String {
+    match e {
+        ClientError::Io(detail) => detail.clone(),
+        other => other.to_string(),
+    }
+}
+
 /// Whether a failed connection attempt is worth repeating: the broker is not there yet, or
 /// says it is busy. Refused credentials, a TLS failure or an unknown host stay as they are.
 fn is_transient(e: &ClientError) -> bool {
@@ -116,6 +125,10 @@ mod tests {
         };
         assert!(is_lost(&shutdown) && is_lost(&ClientError::Closed));
         assert!(!is_lost(&taken_over) && !is_lost(&ClientError::Protocol("x".into())));
+        assert_eq!(
+            loss_words(&ClientError::Io("connection reset".into())),
+            "connection reset"
+        );
         let refused = |reason| ClientError::Refused {
             reason,
             reason_string: None,

@@ -12,7 +12,7 @@ use tokio::time::{sleep_until, timeout, Instant};
 use super::common::{self, Connection, Failure};
 use crate::cli::PubArgs;
 use crate::client::error::io_words;
-use crate::client::reconnect::{is_lost, reconnect, Backoff};
+use crate::client::reconnect::{is_lost, loss_words, reconnect, Backoff};
 use crate::client::topic::check_topic_name;
 use crate::client::{reason_text, Client, Event};
 use crate::exit::Exit;
@@ -265,7 +265,10 @@ async fn send_lines(client: &mut Client, plan: &mut Plan) -> Result<(), Failure>
         };
         let quiet = plan.conn.quiet;
         if !quiet {
-            eprintln!("robustmq pub: connection lost ({lost}); reconnecting");
+            eprintln!(
+                "robustmq pub: connection lost ({}); reconnecting",
+                loss_words(&lost)
+            );
         }
         (*client, _) = reconnect(&plan.conn.options, &mut Backoff::default()).await?;
         if !quiet {

@@ -17,7 +17,7 @@ use tokio::time::{sleep_until, timeout, Instant};
 use super::common::{self, Connection, Failure};
 use crate::cli::SubArgs;
 use crate::client::error::io_words;
-use crate::client::reconnect::{is_lost, reconnect, Backoff};
+use crate::client::reconnect::{is_lost, loss_words, reconnect, Backoff};
 use crate::client::topic::check_topic_filter;
 use crate::client::{reason_text, Client, Event};
 use crate::exit::Exit;
@@ -268,7 +268,7 @@ impl Session {
         match client.poll().await {
             Ok(event) => self.on_event(event),
             Err(e) if self.plan.reconnect && is_lost(&e) => {
-                self.notice(&format!("connection lost ({e}); reconnecting"));
+                self.notice(&format!("connection lost ({}); reconnecting", loss_words(&e)));
                 *slot = None;
                 Ok(false)
             }
