@@ -895,7 +895,7 @@ _robustmq() {
             return 0
             ;;
         robustmq__subcmd__pub)
-            opts="-h -p -L -i -u -P -k -V -c -x -D -d -t -m -f -l -s -n -q -r --host --port --url --id --username --pw --keepalive --protocol-version --no-clean --session-expiry --connect-timeout --will-topic --will-payload --will-qos --will-retain --property --cafile --cert --key --insecure --debug --help --topic --message --file --stdin-line --stdin-file --null-message --qos --retain --repeat --repeat-delay"
+            opts="-h -p -A -L -i -I -u -P -k -V -c -x -M -D -d -t -m -f -l -s -n -q -r --host --port --unix --bind-address --url --id --id-prefix --username --pw --keepalive --protocol-version --no-clean --session-expiry --max-inflight --nodelay --connect-timeout --will-topic --will-payload --will-qos --will-retain --property --cafile --cert --key --insecure --capath --tls-version --tls-use-os-certs --debug --quiet --help --topic --message --file --stdin-line --stdin-file --null-message --qos --retain --repeat --repeat-delay --no-reconnect"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -917,6 +917,18 @@ _robustmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --unix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bind-address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -A)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -930,6 +942,14 @@ _robustmq() {
                     return 0
                     ;;
                 -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --id-prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -I)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -973,6 +993,14 @@ _robustmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --max-inflight)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -M)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --connect-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1007,6 +1035,14 @@ _robustmq() {
                     ;;
                 --key)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --capath)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-version)
+                    COMPREPLY=($(compgen -W "tlsv1.3 tlsv1.2 tlsv1.1" -- "${cur}"))
                     return 0
                     ;;
                 --topic)
@@ -1193,7 +1229,7 @@ _robustmq() {
             return 0
             ;;
         robustmq__subcmd__sub)
-            opts="-h -p -L -i -u -P -k -V -c -x -D -d -t -T -q -v -F -N -C -W -R -E --host --port --url --id --username --pw --keepalive --protocol-version --no-clean --session-expiry --connect-timeout --will-topic --will-payload --will-qos --will-retain --property --cafile --cert --key --insecure --debug --help --topic --filter-out --qos --verbose --format --json --no-newline --count --timeout --no-retained --retained-only --remove-retained --exit-after-subscribe --no-local --retain-as-published --retain-handling"
+            opts="-h -p -A -L -i -I -u -P -k -V -c -x -M -D -d -t -U -T -q -v -F -N -C -W -R -E --host --port --unix --bind-address --url --id --id-prefix --username --pw --keepalive --protocol-version --no-clean --session-expiry --max-inflight --nodelay --connect-timeout --will-topic --will-payload --will-qos --will-retain --property --cafile --cert --key --insecure --capath --tls-version --tls-use-os-certs --debug --quiet --help --topic --unsubscribe --filter-out --qos --verbose --format --json --pretty --random-filter --no-newline --count --timeout --no-retained --retained-only --remove-retained --exit-after-subscribe --no-local --retain-as-published --retain-handling --no-reconnect"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1215,6 +1251,18 @@ _robustmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --unix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bind-address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -A)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1228,6 +1276,14 @@ _robustmq() {
                     return 0
                     ;;
                 -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --id-prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -I)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1271,6 +1327,14 @@ _robustmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --max-inflight)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -M)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --connect-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1307,11 +1371,27 @@ _robustmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --capath)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-version)
+                    COMPREPLY=($(compgen -W "tlsv1.3 tlsv1.2 tlsv1.1" -- "${cur}"))
+                    return 0
+                    ;;
                 --topic)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --unsubscribe)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -U)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1336,6 +1416,10 @@ _robustmq() {
                     return 0
                     ;;
                 -F)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --random-filter)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
