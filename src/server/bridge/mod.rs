@@ -90,7 +90,8 @@ pub fn from_remote(ctx: &ListenerContext, st: &mut ConnState, packet: Packet) ->
                         QoS::AtLeastOnce => st.respond(Packet::Puback(Ack::success(p.packet_id))),
                         QoS::ExactlyOnce => {
                             // Its PUBREL then completes like any other's, with PUBCOMP 0x00.
-                            st.session.lock().incoming_qos2.insert(p.packet_id);
+                            // No bound and nothing to store: it is answered at once and never routed.
+                            let _ = ctx.broker.qos2_received(&st.session, p.packet_id, usize::MAX);
                             st.respond(Packet::Pubrec(Ack::success(p.packet_id)));
                         }
                     }
