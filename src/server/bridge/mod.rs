@@ -90,8 +90,7 @@ pub fn from_remote(ctx: &ListenerContext, st: &mut ConnState, packet: Packet) ->
                         QoS::AtLeastOnce => st.respond(Packet::Puback(Ack::success(p.packet_id))),
                         QoS::ExactlyOnce => {
                             // Its PUBREL then completes like any other's, with PUBCOMP 0x00.
-                            // No bound and nothing to store: it is answered at once and never routed.
-                            let _ = ctx.broker.qos2_received(&st.session, p.packet_id, usize::MAX);
+                            ctx.broker.qos2_dropped(&st.session, p.packet_id);
                             st.respond(Packet::Pubrec(Ack::success(p.packet_id)));
                         }
                     }

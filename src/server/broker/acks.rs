@@ -199,6 +199,12 @@ impl Broker {
         Qos2Received::New(changes)
     }
 
+    /// A QoS 2 PUBLISH acknowledged and dropped without being routed: its packet id awaits
+    /// PUBREL like any other's, and, as nothing was delivered, nothing about it is stored.
+    pub fn qos2_dropped(&self, session: &Session, packet_id: u16) {
+        session.lock().incoming_qos2.insert(packet_id);
+    }
+
     /// Takes back a QoS 2 packet id whose PUBLISH was refused: the same id sent again is a new
     /// message, not a retransmission.
     pub fn qos2_refused(&self, session: &Session, packet_id: u16) {
