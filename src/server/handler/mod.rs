@@ -72,7 +72,8 @@ pub struct ConnState {
     pub session: Arc<Session>,
     /// Whether the session existed before this connection.
     pub session_present: bool,
-    /// Session generation at attach.
+    /// Session generation at attach: what this connection drains the session with, so that
+    /// once another connection has taken the session over, this one gets nothing more from it.
     pub generation: u64,
     /// Broker-wide connection number.
     pub connection_id: u64,
