@@ -198,7 +198,7 @@ for s, fig, a, b, rt, better in rows:
     print(f"{s:<11} {fig:<26} {' '.join(a):>{wa}}  {' '.join(b):>{wb}} {rt:>9}  {better}")
 
 print()
-print("per run: messages sent, received, lost, duplicated; errors; CPU cores used while publishing")
+print("per run: messages sent, received, lost (QoS 0: not received), duplicated; errors; CPU cores used while publishing")
 for s in ("fanin-q0", "fanin-q1", "fanout-100", "p2p-100", "latency-1k", "conn"):
     for k in kinds:
         parts = []
@@ -207,7 +207,7 @@ for s in ("fanin-q0", "fanin-q1", "fanout-100", "p2p-100", "latency-1k", "conn")
                 parts.append(f"{v['connected']}/{v['clients']} connected, {v['errors']} errors, "
                              f"RSS {v['broker_rss_kib_before'] / 1024:.1f} -> {v['broker_rss_kib'] / 1024:.1f} MiB")
             else:
-                parts.append(f"sent {v['sent']:,} recv {v['received']:,} lost {v['lost']:,} dup {v['duplicates']} "
+                parts.append(f"sent {v['sent']:,} recv {v['received']:,} lost {v['lost'] + v.get('not_received', 0):,} dup {v['duplicates']} "
                              f"err {v['errors']} cpu bench {v['bench_cpu'] or 0:.2f} broker {v['broker_cpu'] or 0:.2f}")
         print(f"  {s:<11} {k:<9} " + " | ".join(parts))
 PY

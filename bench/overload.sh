@@ -261,7 +261,8 @@ for name, title in load_scenarios:
             n(v["sent"]),
             n(v["acked"]) if q1 else "-",
             n(v["unacknowledged"]) if q1 else "-",
-            n(v["lost"]),
+            # QoS 0: nothing is acknowledged, so what never arrived is "not received".
+            n(v["lost"] + v.get("not_received", 0)),
             n(v["duplicates"]),
             f"{v['drain_s']:.1f}" + ("*" if drain_limit and drain_limit > 2.5 and v["drain_s"] >= drain_limit - 0.05 else ""),
             latency(v, "p50"),
@@ -303,7 +304,7 @@ for name in ("idle", "storm"):
             ratio(r.get("broker_bytes_per_connection") or 0, m.get("broker_bytes_per_connection") or 0)
             if idle and k == "robustmq" else "",
             "-" if idle else n(v["sent"]),
-            "-" if idle else n(v["lost"] + v["unacknowledged"]),
+            "-" if idle else n(v["lost"] + v.get("not_received", 0) + v["unacknowledged"]),
             "-" if idle else ms(v["latency_us"]["p50"]),
             "-" if idle else ms(v["latency_us"]["p99"]),
             ratio(r["latency_us"]["p99"], m["latency_us"]["p99"]) if not idle and k == "robustmq" else "",

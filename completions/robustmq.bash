@@ -111,7 +111,7 @@ _robustmq() {
             return 0
             ;;
         robustmq__subcmd__bench__subcmd__conn)
-            opts="-h -p -V -u -P -k -i -x -c -d --host --port --protocol-version --username --pw --keepalive --id-prefix --session-expiry --connect-concurrency --connect-timeout --cafile --cert --key --insecure --help --clients --rate --duration --bystander-rate --json --compare --interval --quiet --threads --broker-pid"
+            opts="-h -p -V -u -P -k -i -x -c -d --host --port --protocol-version --username --pw --keepalive --id-prefix --session-expiry --connect-concurrency --connect-timeout --cafile --cert --key --insecure --help --clients --rate --duration --bystander-rate --json --compare --threshold --interval --quiet --threads --broker-pid"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -229,6 +229,10 @@ _robustmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -249,7 +253,7 @@ _robustmq() {
             return 0
             ;;
         robustmq__subcmd__bench__subcmd__pub)
-            opts="-h -p -V -u -P -k -i -x -c -t -q -s -d -n --host --port --protocol-version --username --pw --keepalive --id-prefix --session-expiry --connect-concurrency --connect-timeout --cafile --cert --key --insecure --help --clients --topic --qos --size --rate --inflight --duration --count --drain --connect-rate --json --compare --interval --quiet --threads --broker-pid"
+            opts="-h -p -V -u -P -k -i -x -c -t -q -s -d -n --host --port --protocol-version --username --pw --keepalive --id-prefix --session-expiry --connect-concurrency --connect-timeout --cafile --cert --key --insecure --help --clients --topic --qos --size --rate --inflight --duration --count --drain --connect-rate --json --compare --threshold --interval --quiet --threads --broker-pid"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -407,6 +411,10 @@ _robustmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -427,7 +435,7 @@ _robustmq() {
             return 0
             ;;
         robustmq__subcmd__bench__subcmd__pubsub)
-            opts="-h -p -V -u -P -k -i -x -c -t -q -s -d -n --host --port --protocol-version --username --pw --keepalive --id-prefix --session-expiry --connect-concurrency --connect-timeout --cafile --cert --key --insecure --help --scenario --clients --publishers --subscribers --stalled-subscribers --topic --qos --size --rate --inflight --duration --count --drain --connect-rate --json --compare --interval --quiet --threads --broker-pid"
+            opts="-h -p -V -u -P -k -i -x -c -t -q -s -d -n --host --port --protocol-version --username --pw --keepalive --id-prefix --session-expiry --connect-concurrency --connect-timeout --cafile --cert --key --insecure --help --scenario --clients --publishers --subscribers --stalled-subscribers --topic --qos --size --rate --inflight --duration --count --drain --connect-rate --json --compare --threshold --interval --quiet --threads --broker-pid"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -601,6 +609,10 @@ _robustmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -621,7 +633,7 @@ _robustmq() {
             return 0
             ;;
         robustmq__subcmd__bench__subcmd__sub)
-            opts="-h -p -V -u -P -k -i -x -c -t -q -d -n --host --port --protocol-version --username --pw --keepalive --id-prefix --session-expiry --connect-concurrency --connect-timeout --cafile --cert --key --insecure --help --clients --topic --qos --duration --count --connect-rate --json --compare --interval --quiet --threads --broker-pid"
+            opts="-h -p -V -u -P -k -i -x -c -t -q -d -n --host --port --protocol-version --username --pw --keepalive --id-prefix --session-expiry --connect-concurrency --connect-timeout --cafile --cert --key --insecure --help --clients --topic --qos --duration --count --connect-rate --json --compare --threshold --interval --quiet --threads --broker-pid"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -759,6 +771,10 @@ _robustmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -879,7 +895,7 @@ _robustmq() {
             return 0
             ;;
         robustmq__subcmd__pub)
-            opts="-h -p -L -i -u -P -k -V -c -x -D -d -t -m -f -l -s -n -q -r --host --port --url --id --username --pw --keepalive --protocol-version --no-clean --session-expiry --connect-timeout --will-topic --will-payload --will-qos --will-retain --property --cafile --cert --key --insecure --debug --help --topic --message --file --stdin-line --stdin-file --null-message --qos --retain --repeat --repeat-delay"
+            opts="-h -p -A -L -i -I -u -P -k -V -c -x -M -D -d -t -m -f -l -s -n -q -r --host --port --unix --bind-address --url --id --id-prefix --username --pw --keepalive --protocol-version --no-clean --session-expiry --max-inflight --nodelay --connect-timeout --will-topic --will-payload --will-qos --will-retain --property --cafile --cert --key --insecure --capath --tls-version --tls-use-os-certs --debug --quiet --help --topic --message --file --stdin-line --stdin-file --null-message --qos --retain --repeat --repeat-delay --no-reconnect"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -901,6 +917,18 @@ _robustmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --unix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bind-address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -A)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -914,6 +942,14 @@ _robustmq() {
                     return 0
                     ;;
                 -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --id-prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -I)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -957,6 +993,14 @@ _robustmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --max-inflight)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -M)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --connect-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -991,6 +1035,14 @@ _robustmq() {
                     ;;
                 --key)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --capath)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-version)
+                    COMPREPLY=($(compgen -W "tlsv1.3 tlsv1.2 tlsv1.1" -- "${cur}"))
                     return 0
                     ;;
                 --topic)
@@ -1177,7 +1229,7 @@ _robustmq() {
             return 0
             ;;
         robustmq__subcmd__sub)
-            opts="-h -p -L -i -u -P -k -V -c -x -D -d -t -T -q -v -F -N -C -W -R -E --host --port --url --id --username --pw --keepalive --protocol-version --no-clean --session-expiry --connect-timeout --will-topic --will-payload --will-qos --will-retain --property --cafile --cert --key --insecure --debug --help --topic --filter-out --qos --verbose --format --json --no-newline --count --timeout --no-retained --retained-only --remove-retained --exit-after-subscribe --no-local --retain-as-published --retain-handling"
+            opts="-h -p -A -L -i -I -u -P -k -V -c -x -M -D -d -t -U -T -q -v -F -N -C -W -R -E --host --port --unix --bind-address --url --id --id-prefix --username --pw --keepalive --protocol-version --no-clean --session-expiry --max-inflight --nodelay --connect-timeout --will-topic --will-payload --will-qos --will-retain --property --cafile --cert --key --insecure --capath --tls-version --tls-use-os-certs --debug --quiet --help --topic --unsubscribe --filter-out --qos --verbose --format --json --pretty --random-filter --no-newline --count --timeout --no-retained --retained-only --remove-retained --exit-after-subscribe --no-local --retain-as-published --retain-handling --no-reconnect"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1199,6 +1251,18 @@ _robustmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --unix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bind-address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -A)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1212,6 +1276,14 @@ _robustmq() {
                     return 0
                     ;;
                 -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --id-prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -I)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1255,6 +1327,14 @@ _robustmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --max-inflight)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -M)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --connect-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1291,11 +1371,27 @@ _robustmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --capath)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-version)
+                    COMPREPLY=($(compgen -W "tlsv1.3 tlsv1.2 tlsv1.1" -- "${cur}"))
+                    return 0
+                    ;;
                 --topic)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --unsubscribe)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -U)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1320,6 +1416,10 @@ _robustmq() {
                     return 0
                     ;;
                 -F)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --random-filter)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -65,13 +65,17 @@ complete -c robustmq -n "__fish_robustmq_using_subcommand store; and __fish_seen
 complete -c robustmq -n "__fish_robustmq_using_subcommand store; and __fish_seen_subcommand_from compact" -s V -l version -d 'Print version'
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s h -l host -d 'Broker host name or address' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s p -l port -d 'Broker port [default: 1883, or 8883 with TLS]' -r
+complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -l unix -d 'Connect through this Unix domain socket instead of TCP (in place of -h, -p and -L)' -r -F
+complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s A -l bind-address -d 'Bind the outgoing connection to this local address (or host name)' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s L -l url -d 'Broker as a URL: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC, or mqtts:// for TLS (ws:// is not supported)' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s i -l id -d 'Client identifier [default: assigned by the broker with MQTT 5, random with 3.1.1]' -r
+complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s I -l id-prefix -d 'Client identifier made of PREFIX and the process id, as mosquitto\'s clients make it' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s u -l username -d 'User name' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s P -l pw -d 'Password' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s k -l keepalive -d 'Keep alive interval in seconds (0 = off)' -r
-complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s V -l protocol-version -d 'MQTT version: 5, 311 or 31 (also mqttv5, mqttv311, mqttv31)' -r
-complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s x -l session-expiry -d 'MQTT 5 session expiry interval in seconds; -1 or ∞ for never' -r
+complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s V -l protocol-version -d 'MQTT version: 5, 311 or 31 (also mqttv5, mqttv311, mqttv31). Unlike mosquitto\'s clients, which default to 3.1.1, the default is 5' -r
+complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s x -l session-expiry -d 'MQTT 5 session expiry interval in seconds; -1 or ∞ for never. Unlike mosquitto\'s clients, a session that outlives the connection (any -x above 0) needs -i: one under an id the broker made up could not be found again' -r
+complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s M -l max-inflight -d 'Most QoS 1/2 messages to have unacknowledged at once [default: 100; the broker\'s receive maximum lowers it]' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -l connect-timeout -d 'Seconds to wait for the TCP connection and for the CONNACK' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -l will-topic -d 'Topic of the will message the broker publishes if this client disappears' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -l will-payload -d 'Payload of the will message' -r
@@ -80,30 +84,42 @@ complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s D -l property 
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -l cafile -d 'PEM CA certificates to trust [default: the system\'s trusted CAs]' -r -F
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -l cert -d 'PEM client certificate, for brokers that ask for one' -r -F
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -l key -d 'PEM private key of --cert' -r -F
+complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -l capath -d 'A directory of PEM CA certificates to trust (each file that holds certificates)' -r -F
+complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -l tls-version -d 'The TLS version to speak: tlsv1.3 or tlsv1.2 (tlsv1.1 is too old to be supported) [default: either]' -r -f -a "tlsv1.3\t''
+tlsv1.2\t''
+tlsv1.1\t''"
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s t -l topic -d 'Topic to publish to (or give it in -L)' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s m -l message -d 'Send this message' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s f -l file -d 'Send the contents of FILE as one message' -r -F
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s q -l qos -d 'Quality of service: 0, 1 or 2' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -l repeat -d 'Send the message N times (with -m, -f, -s or -n)' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -l repeat-delay -d 'Seconds to wait after each repeated message is delivered before sending the next' -r
-complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s c -l no-clean -d 'Keep the session after disconnecting (no clean start); needs -i. With MQTT 5 the session never expires unless -x says otherwise'
+complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s c -l no-clean -d 'Keep the session after disconnecting (no clean start); needs -i, as with mosquitto. With MQTT 5 the session never expires unless -x says otherwise'
+complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -l nodelay -d 'Disable Nagle\'s algorithm. Accepted for mosquitto\'s scripts: robustmq always does'
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -l will-retain -d 'Retain the will message'
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -l insecure -d 'Do not check that the broker\'s certificate is valid for the host name (it must still be signed by a trusted CA)'
+complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -l tls-use-os-certs -d 'Trust the system\'s CA certificates, also with --cafile or --capath (without them they are trusted anyway)'
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s d -l debug -d 'Print every packet sent and received to stderr'
+complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -l quiet -d 'Print no runtime errors (a wrong command line is still reported); the exit code still says what happened'
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -l help -d 'Print help (-h is the host, as with mosquitto\'s clients)'
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s l -l stdin-line -d 'Send each line of stdin as a message (without its line ending), as lines arrive'
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s s -l stdin-file -d 'Send all of stdin as one message'
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s n -l null-message -d 'Send an empty message'
 complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -s r -l retain -d 'Ask the broker to retain the message (an empty retained message clears the topic)'
+complete -c robustmq -n "__fish_robustmq_using_subcommand pub" -l no-reconnect -d 'With -l: exit when the connection is lost, instead of reconnecting (after 1 s, then doubling up to 30 s between attempts) and sending the lines that follow'
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s h -l host -d 'Broker host name or address' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s p -l port -d 'Broker port [default: 1883, or 8883 with TLS]' -r
+complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l unix -d 'Connect through this Unix domain socket instead of TCP (in place of -h, -p and -L)' -r -F
+complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s A -l bind-address -d 'Bind the outgoing connection to this local address (or host name)' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s L -l url -d 'Broker as a URL: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC, or mqtts:// for TLS (ws:// is not supported)' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s i -l id -d 'Client identifier [default: assigned by the broker with MQTT 5, random with 3.1.1]' -r
+complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s I -l id-prefix -d 'Client identifier made of PREFIX and the process id, as mosquitto\'s clients make it' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s u -l username -d 'User name' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s P -l pw -d 'Password' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s k -l keepalive -d 'Keep alive interval in seconds (0 = off)' -r
-complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s V -l protocol-version -d 'MQTT version: 5, 311 or 31 (also mqttv5, mqttv311, mqttv31)' -r
-complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s x -l session-expiry -d 'MQTT 5 session expiry interval in seconds; -1 or ∞ for never' -r
+complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s V -l protocol-version -d 'MQTT version: 5, 311 or 31 (also mqttv5, mqttv311, mqttv31). Unlike mosquitto\'s clients, which default to 3.1.1, the default is 5' -r
+complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s x -l session-expiry -d 'MQTT 5 session expiry interval in seconds; -1 or ∞ for never. Unlike mosquitto\'s clients, a session that outlives the connection (any -x above 0) needs -i: one under an id the broker made up could not be found again' -r
+complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s M -l max-inflight -d 'Most QoS 1/2 messages to have unacknowledged at once [default: 100; the broker\'s receive maximum lowers it]' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l connect-timeout -d 'Seconds to wait for the TCP connection and for the CONNACK' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l will-topic -d 'Topic of the will message the broker publishes if this client disappears' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l will-payload -d 'Payload of the will message' -r
@@ -112,27 +128,38 @@ complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s D -l property 
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l cafile -d 'PEM CA certificates to trust [default: the system\'s trusted CAs]' -r -F
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l cert -d 'PEM client certificate, for brokers that ask for one' -r -F
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l key -d 'PEM private key of --cert' -r -F
+complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l capath -d 'A directory of PEM CA certificates to trust (each file that holds certificates)' -r -F
+complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l tls-version -d 'The TLS version to speak: tlsv1.3 or tlsv1.2 (tlsv1.1 is too old to be supported) [default: either]' -r -f -a "tlsv1.3\t''
+tlsv1.2\t''
+tlsv1.1\t''"
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s t -l topic -d 'Topic filter to subscribe to (repeatable; -L may give one more)' -r
+complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s U -l unsubscribe -d 'Unsubscribe from FILTER (repeatable), after subscribing to the -t filters; useful with a session kept by -c' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s T -l filter-out -d 'Do not print messages whose topic matches FILTER (repeatable)' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s q -l qos -d 'Maximum QoS to receive messages with: 0, 1 or 2' -r
-complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s F -l format -d 'Print each message with FORMAT: %t topic, %p payload, %q QoS, %r retain, %i or %m packet id, %l length, %x/%X hex payload, %C %D %E %F %R %P %S v5 properties, %j JSON, %I ISO 8601 time, %U Unix time, %% a %, @X strftime-style time fields (UTC), \\n \\t \\\\ \\0 \\e escapes; width and precision as %-10.5t' -r
+complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s F -l format -d 'Print each message with FORMAT: %t topic, %p payload, %q QoS, %r retain, %i or %m packet id, %l length, %x/%X hex payload, %C %D %E %F %R %P %S v5 properties, %j JSON as mosquitto_sub prints it (tst, topic, qos, retain, payloadlen, mid, properties, payload), %J the same with the payload parsed as JSON, %I ISO 8601 time, %U Unix time, %% a %, @X strftime-style time fields, \\n \\t \\\\ \\0 \\e escapes; width and precision as %-10.5t. Times are UTC (mosquitto_sub prints local time)' -r
+complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l random-filter -d 'Print only about PERCENT of the messages, chosen at random (0.1 to 100); those not printed still count for -C' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s C -l count -d 'Exit after printing N messages' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s W -l timeout -d 'Exit with code 27 if still running after SECS seconds (counted from the connection)' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l retain-handling -d 'MQTT 5 retain handling: 0 send retained messages on subscribe, 1 only for a new subscription, 2 never' -r
-complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s c -l no-clean -d 'Keep the session after disconnecting (no clean start); needs -i. With MQTT 5 the session never expires unless -x says otherwise'
+complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s c -l no-clean -d 'Keep the session after disconnecting (no clean start); needs -i, as with mosquitto. With MQTT 5 the session never expires unless -x says otherwise'
+complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l nodelay -d 'Disable Nagle\'s algorithm. Accepted for mosquitto\'s scripts: robustmq always does'
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l will-retain -d 'Retain the will message'
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l insecure -d 'Do not check that the broker\'s certificate is valid for the host name (it must still be signed by a trusted CA)'
+complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l tls-use-os-certs -d 'Trust the system\'s CA certificates, also with --cafile or --capath (without them they are trusted anyway)'
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s d -l debug -d 'Print every packet sent and received to stderr'
+complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l quiet -d 'Print no runtime errors (a wrong command line is still reported); the exit code still says what happened'
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l help -d 'Print help (-h is the host, as with mosquitto\'s clients)'
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s v -l verbose -d 'Print the topic, a space, then the payload'
-complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l json -d 'Print one JSON object per message: topic, payload (or payload_base64 if it is not UTF-8), qos, retain and, with MQTT 5, properties'
+complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l json -d 'Print one JSON object per message in robustmq\'s own schema: topic, payload (or payload_base64 if it is not UTF-8), qos, retain (true/false) and, with MQTT 5, properties (snake_case names, user_properties as a list of key/value objects). -F %j prints mosquitto_sub\'s JSON instead'
+complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l pretty -d 'Indent the JSON of -F %j, %J and --json (a message then spans several lines)'
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s N -l no-newline -d 'Do not print a newline after each message'
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s R -l no-retained -d 'Skip messages that arrive with the retain flag set (stale ones)'
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l retained-only -d 'Print only retained messages, then exit at the first message that is not retained or when none has arrived for half a second'
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l remove-retained -d 'Clear each retained message received (publish an empty retained message to its topic)'
-complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s E -l exit-after-subscribe -d 'Exit as soon as the broker has acknowledged the subscriptions'
+complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -s E -l exit-after-subscribe -d 'Exit as soon as the broker has acknowledged the subscriptions (and the -U unsubscriptions)'
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l no-local -d 'MQTT 5: do not receive messages this client publishes'
 complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l retain-as-published -d 'MQTT 5: keep the retain flag as the publisher set it on forwarded messages'
+complete -c robustmq -n "__fish_robustmq_using_subcommand sub" -l no-reconnect -d 'Exit when the connection is lost, instead of reconnecting (after 1 s, then doubling up to 30 s between attempts), subscribing again and going on'
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and not __fish_seen_subcommand_from conn pub sub pubsub" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and not __fish_seen_subcommand_from conn pub sub pubsub" -s V -l version -d 'Print version'
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and not __fish_seen_subcommand_from conn pub sub pubsub" -f -a "conn" -d 'Open -c connections at --rate per second, report how many connected and how fast, then hold them idle for -d (to read the broker\'s memory per connection)'
@@ -156,7 +183,8 @@ complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from conn" -l rate -d 'New connections per second; 0 = as fast as --connect-concurrency allows' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from conn" -s d -l duration -d 'How long to hold the connections once every attempt has finished' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from conn" -l bystander-rate -d 'Before connecting, start a publisher/subscriber pair exchanging MSGS QoS 1 messages of 64 bytes per second until every attempt has finished, and report its latency: how the broker serves established clients during a connection storm. 0 = no bystander' -r
-complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from conn" -l compare -d 'Compare the results with an earlier --json output and print each figure\'s change' -r -F
+complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from conn" -l compare -d 'Compare the results with an earlier --json output and print each figure\'s change; exit 7 if a throughput or latency figure (up to p99) is worse beyond --threshold' -r -F
+complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from conn" -l threshold -d 'With --compare: changes within this many percent of the baseline are the same (noise), neither better nor worse' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from conn" -l interval -d 'Time between progress lines when the output is not a terminal' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from conn" -l threads -d 'Worker threads of the bench [default: one per CPU it may run on]' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from conn" -l broker-pid -d 'Process id of the broker, when it runs on this machine (Linux): report its CPU use while publishing and its memory (VmRSS) before and during the run (`conn`: per connection)' -r
@@ -187,7 +215,8 @@ complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from pub" -s n -l count -d 'Messages per publisher (with -d: whichever comes first)' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from pub" -l drain -d 'After publishing, how long to wait at most for acknowledgements and deliveries' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from pub" -l connect-rate -d 'New connections per second while connecting; 0 = no limit' -r
-complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from pub" -l compare -d 'Compare the results with an earlier --json output and print each figure\'s change' -r -F
+complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from pub" -l compare -d 'Compare the results with an earlier --json output and print each figure\'s change; exit 7 if a throughput or latency figure (up to p99) is worse beyond --threshold' -r -F
+complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from pub" -l threshold -d 'With --compare: changes within this many percent of the baseline are the same (noise), neither better nor worse' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from pub" -l interval -d 'Time between progress lines when the output is not a terminal' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from pub" -l threads -d 'Worker threads of the bench [default: one per CPU it may run on]' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from pub" -l broker-pid -d 'Process id of the broker, when it runs on this machine (Linux): report its CPU use while publishing and its memory (VmRSS) before and during the run (`conn`: per connection)' -r
@@ -214,7 +243,8 @@ complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from sub" -s d -l duration -d 'Stop after this long [default: run until -n or Ctrl-C]' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from sub" -s n -l count -d 'Stop once each subscriber has received N messages' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from sub" -l connect-rate -d 'New connections per second while connecting; 0 = no limit' -r
-complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from sub" -l compare -d 'Compare the results with an earlier --json output and print each figure\'s change' -r -F
+complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from sub" -l compare -d 'Compare the results with an earlier --json output and print each figure\'s change; exit 7 if a throughput or latency figure (up to p99) is worse beyond --threshold' -r -F
+complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from sub" -l threshold -d 'With --compare: changes within this many percent of the baseline are the same (noise), neither better nor worse' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from sub" -l interval -d 'Time between progress lines when the output is not a terminal' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from sub" -l threads -d 'Worker threads of the bench [default: one per CPU it may run on]' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from sub" -l broker-pid -d 'Process id of the broker, when it runs on this machine (Linux): report its CPU use while publishing and its memory (VmRSS) before and during the run (`conn`: per connection)' -r
@@ -249,7 +279,8 @@ complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -s n -l count -d 'Messages per publisher (with -d: whichever comes first)' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l drain -d 'After publishing, how long to wait at most for acknowledgements and deliveries' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l connect-rate -d 'New connections per second while connecting; 0 = no limit' -r
-complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l compare -d 'Compare the results with an earlier --json output and print each figure\'s change' -r -F
+complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l compare -d 'Compare the results with an earlier --json output and print each figure\'s change; exit 7 if a throughput or latency figure (up to p99) is worse beyond --threshold' -r -F
+complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l threshold -d 'With --compare: changes within this many percent of the baseline are the same (noise), neither better nor worse' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l interval -d 'Time between progress lines when the output is not a terminal' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l threads -d 'Worker threads of the bench [default: one per CPU it may run on]' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l broker-pid -d 'Process id of the broker, when it runs on this machine (Linux): report its CPU use while publishing and its memory (VmRSS) before and during the run (`conn`: per connection)' -r

@@ -33,6 +33,8 @@ pub enum Exit {
     Rejected,
     /// The broker did not answer in time.
     Timeout,
+    /// `bench --compare`: a figure worse than the baseline beyond `--threshold`.
+    Regressed,
     /// `sub -W` expired.
     WaitExpired,
     /// A second interrupt arrived while stopping.
@@ -50,6 +52,7 @@ impl Exit {
             Exit::Refused | Exit::DataUnusable => 4,
             Exit::Rejected => 5,
             Exit::Timeout => 6,
+            Exit::Regressed => 7,
             // As mosquitto_sub -W.
             Exit::WaitExpired => 27,
             // 128 + SIGINT, what a shell reports for a process the signal killed.
@@ -69,6 +72,7 @@ impl Exit {
             Exit::DataUnusable => "the data file cannot be opened",
             Exit::Rejected => "the broker refused a message or a subscription",
             Exit::Timeout => "timed out waiting for the broker",
+            Exit::Regressed => "a figure regressed beyond --threshold of the --compare baseline",
             Exit::WaitExpired => "-W expired",
             Exit::Interrupted => "a second interrupt while stopping",
         }
@@ -253,10 +257,10 @@ pub const TABLE: &[Codes] = &[
             ),
             (
                 Exit::Failed,
-                "the run finished, but clients hit errors (connections lost, publishes refused \
-                 or never acknowledged), or QoS 1/2 messages the broker acknowledged never \
-                 arrived; the figures are printed and the errors counted in them. Also: \
-                 interrupted (Ctrl-C) while connecting",
+                "the run finished, but clients hit errors (connections lost, publishes never \
+                 acknowledged), or QoS 1/2 messages the broker acknowledged never arrived; the \
+                 figures are printed, the verdict first. Publishes the broker refused are \
+                 counted, not failures. Also: interrupted (Ctrl-C) while connecting",
             ),
             (
                 Exit::Usage,
@@ -271,6 +275,11 @@ pub const TABLE: &[Codes] = &[
             (
                 Exit::Timeout,
                 "timed out waiting for the broker (CONNACK, SUBACK)",
+            ),
+            (
+                Exit::Regressed,
+                "otherwise clean, but --compare found a throughput or latency figure (up to p99) \
+                 worse than the baseline by more than --threshold",
             ),
             (
                 Exit::Interrupted,

@@ -132,10 +132,12 @@ impl Bystander {
         report.qos = Some(QoS::AtLeastOnce as u8);
         report.payload_size = Some(PAYLOAD);
         report.rate_per_publisher = Some(self.rate);
+        report.offered_rate = Some(self.rate);
         report.inflight = Some(INFLIGHT);
         report.clock = Some(Clock::Process.name());
         report.sent = published.sent;
         report.acked = published.acked;
+        report.accepted = published.accepted();
         report.refused = published.refused.len() as u64;
         report.refused_reasons = kinds(&self.publishing.refusals);
         report.unacknowledged = published.unacknowledged.len() as u64;
@@ -154,6 +156,7 @@ impl Bystander {
             let mb = PAYLOAD as f64 / 1e6;
             report.send_rate = round3(report.sent as f64 / window);
             report.send_mb_s = round3(report.sent as f64 * mb / window);
+            report.accept_rate = round3(report.accepted as f64 / window);
             report.recv_rate = round3(report.received as f64 / window);
             report.recv_mb_s = round3(report.received as f64 * mb / window);
         }

@@ -23,6 +23,7 @@ pub mod scenario;
 pub mod stats;
 mod subscriber;
 pub mod tracker;
+pub mod verdict;
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;

@@ -20,6 +20,13 @@ pub struct ErrorKind {
 /// not apply), so scripts can rely on them.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
+    /// False when the run failed: clients could not connect, hit errors, messages the broker
+    /// acknowledged never arrived, or (`--compare`) a figure regressed beyond the threshold.
+    /// The exit code says the same.
+    pub passed: bool,
+    /// The one line that heads the table: `PASS: ...` with the headline figures, or `FAIL: ...`
+    /// with every reason.
+    pub verdict: String,
     /// `conn`, `pub`, `sub` or `pubsub`.
     pub command: &'static str,
     /// The `pubsub` scenario.
@@ -41,6 +48,9 @@ pub struct Report {
     pub stalled_subscribers: usize,
     /// Messages per second per publisher, 0 = unlimited.
     pub rate_per_publisher: Option<f64>,
+    /// Messages per second all publishers together offer; null when unlimited (each publisher
+    /// as fast as flow control allows: an overload test) or without publishers.
+    pub offered_rate: Option<f64>,
     /// Publish window.
     pub inflight: Option<u16>,
     /// Clock of the send times latency is measured against: `process` or `wall`.
@@ -67,6 +77,9 @@ pub struct Report {
     pub sent: u64,
     /// QoS 1/2 publishes the broker accepted (PUBACK/PUBCOMP with a success reason code).
     pub acked: u64,
+    /// Messages the broker took on: `acked` at QoS 1/2; at QoS 0, where there is no answer,
+    /// every message sent.
+    pub accepted: u64,
     /// QoS 1/2 publishes the broker refused (reason code 0x80 or above, which only MQTT 5 can
     /// say). Not lost, and not errors of the bench: the broker's answer.
     pub refused: u64,
@@ -80,9 +93,14 @@ pub struct Report {
     pub expected: Option<u64>,
     /// Messages received.
     pub received: u64,
-    /// Expected deliveries that never arrived: accepted (QoS 0: sent) and still not received
-    /// when the drain ended (`sub`: gaps in the sequence numbers).
+    /// Deliveries of messages the broker acknowledged (QoS 1/2) still not received when the
+    /// drain ended: a broken promise. Always 0 at QoS 0 and in `sub`, which cannot know what
+    /// was acknowledged (see `not_received`).
     pub lost: u64,
+    /// Expected deliveries that never arrived without having been promised: at QoS 0, messages
+    /// sent and never received; in `sub`, gaps in the sequence numbers. Earlier versions counted
+    /// these in `lost`: `lost + not_received` is that figure.
+    pub not_received: u64,
     /// Messages received more than once.
     pub duplicates: u64,
     /// Messages that arrived after a later one of the same publisher.
@@ -91,6 +109,8 @@ pub struct Report {
     pub unrecognized: u64,
     /// Messages published per second.
     pub send_rate: f64,
+    /// Messages the broker accepted (`accepted`) per second of publishing.
+    pub accept_rate: f64,
     /// Payload megabytes (10^6) published per second.
     pub send_mb_s: f64,
     /// Messages received per second (first to last message).
@@ -141,12 +161,37 @@ pub fn count(n: u64) -> String {
     out
 }
 
+/// A percentage as people write it: 5, 2.5.
+pub fn percent(x: f64) -> String {
+    let s = format!("{x:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 /// Microseconds as milliseconds with 3 decimals.
 pub fn ms(us: u64) -> String {
     format!("{}.{:03}", us / 1000, us % 1000)
 }
 
 impl Report {
+    /// The header line on the load publishers offer, when they publish: unlimited is an
+    /// overload test, whose figures mean something else than a paced run's.
+    fn offered_load(&self) -> Option<String> {
+        if self.publishers == 0 || matches!(self.command, "sub" | "conn") {
+            return None;
+        }
+        Some(match self.offered_rate {
+            None => "offered load: unlimited (each publisher as fast as flow control allows); \
+                     use --rate for a bounded run"
+                .to_string(),
+            Some(total) => format!(
+                "offered load: {} msg/s ({} per publisher)",
+                count(total.round() as u64),
+                self.rate_per_publisher
+                    .map_or(0.0, |r| (r * 1000.0).round() / 1000.0)
+            ),
+        })
+    }
+
     /// The report as one JSON object.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self).expect("a report always serializes")
@@ -155,6 +200,9 @@ impl Report {
     /// The summary table.
     pub fn table(&self) -> String {
         let mut t = String::new();
+        if !self.verdict.is_empty() {
+            let _ = writeln!(t, "{}", self.verdict);
+        }
         let mut what = format!("bench {}", self.command);
         if let Some(s) = self.scenario {
             let _ = write!(what, " {s}");
@@ -176,6 +224,9 @@ impl Report {
             let _ = write!(t, ", {} stalled sub", self.stalled_subscribers);
         }
         let _ = writeln!(t, ")");
+        if let Some(load) = self.offered_load() {
+            let _ = writeln!(t, "{load}");
+        }
         let _ = writeln!(
             t,
             "connections  {} of {} connected, {} failed, {} dropped ({}/s)",
@@ -202,7 +253,13 @@ impl Report {
                     self.send_mb_s
                 );
                 if self.qos.unwrap_or(0) > 0 {
-                    let _ = writeln!(t, "{:<12} {:>14}", "acked", count(self.acked));
+                    let _ = writeln!(
+                        t,
+                        "{:<12} {:>14} {:>12}",
+                        "accepted",
+                        count(self.accepted),
+                        count(self.accept_rate as u64)
+                    );
                     for (name, n) in [("refused", self.refused), ("unacked", self.unacknowledged)] {
                         if n > 0 {
                             let _ = writeln!(t, "{:<12} {:>14}", name, count(n));
@@ -222,8 +279,15 @@ impl Report {
                 if let Some(expected) = self.expected {
                     let _ = writeln!(t, "{:<12} {:>14}", "expected", count(expected));
                 }
+                // Lost is a broken promise, which needs an acknowledgement: at QoS 0 and in
+                // `bench sub` what is missing is only not received.
+                let missing = if self.qos.unwrap_or(0) > 0 && self.command != "sub" {
+                    ("lost", self.lost)
+                } else {
+                    ("not received", self.not_received)
+                };
                 for (name, n) in [
-                    ("lost", self.lost),
+                    missing,
                     ("duplicates", self.duplicates),
                     ("reordered", self.reordered),
                 ] {
@@ -317,6 +381,9 @@ mod tests {
         assert_eq!(count(1234567), "1,234,567");
         assert_eq!(ms(1234), "1.234");
         assert_eq!(ms(7), "0.007");
+        assert_eq!(percent(5.0), "5");
+        assert_eq!(percent(2.5), "2.5");
+        assert_eq!(percent(0.25), "0.25");
     }
 
     #[test]
@@ -327,10 +394,16 @@ mod tests {
         };
         let v = r.to_json();
         for key in [
+            "passed",
+            "verdict",
             "command",
             "scenario",
+            "offered_rate",
             "sent",
             "acked",
+            "accepted",
+            "accept_rate",
+            "not_received",
             "refused",
             "refused_reasons",
             "unacknowledged",
@@ -349,5 +422,32 @@ mod tests {
         }
         assert_eq!(v["latency_us"]["p999"], 0);
         assert!(r.table().contains("bench pubsub"));
+    }
+
+    #[test]
+    fn what_is_missing_is_lost_only_when_it_was_acknowledged() {
+        let row = |r: &Report, name: &str| r.table().lines().any(|l| l.starts_with(name));
+        let mut r = Report {
+            command: "pubsub",
+            qos: Some(0),
+            publishers: 1,
+            subscribers: 1,
+            verdict: "PASS: it went well".into(),
+            ..Report::default()
+        };
+        assert!(
+            r.table().starts_with("PASS: it went well\nbench pubsub"),
+            "{}",
+            r.table()
+        );
+        assert!(row(&r, "not received") && !row(&r, "lost"), "{}", r.table());
+        assert!(!row(&r, "accepted"), "{}", r.table());
+        r.qos = Some(1);
+        assert!(row(&r, "lost") && !row(&r, "not received"), "{}", r.table());
+        assert!(row(&r, "accepted"), "{}", r.table());
+        r.command = "sub";
+        r.publishers = 0;
+        assert!(row(&r, "not received") && !row(&r, "lost"), "{}", r.table());
+        assert!(!r.table().contains("offered load"), "{}", r.table());
     }
 }

@@ -210,6 +210,7 @@ pub async fn run(settings: &Settings) -> Result<Report, BenchError> {
         subscribers,
         stalled_subscribers: stalled,
         rate_per_publisher: Some(load.rate),
+        offered_rate: (publishers > 0 && load.rate > 0.0).then(|| round3(load.rate * publishers as f64)),
         inflight: Some(load.inflight),
         clock: Some(clock.name()),
         threads: tokio::runtime::Handle::current().metrics().num_workers(),
@@ -223,6 +224,7 @@ pub async fn run(settings: &Settings) -> Result<Report, BenchError> {
         dropped: shared.dropped.load(std::sync::atomic::Ordering::Relaxed),
         sent: sent.iter().sum(),
         acked: published.iter().map(|p| p.acked).sum(),
+        accepted: published.iter().map(Published::accepted).sum(),
         refused: published.iter().map(|p| p.refused.len() as u64).sum(),
         refused_reasons: kinds(&shared.refusals),
         unacknowledged: published.iter().map(|p| p.unacknowledged.len() as u64).sum(),
@@ -244,6 +246,7 @@ pub async fn run(settings: &Settings) -> Result<Report, BenchError> {
     let active_s = active.as_secs_f64();
     if active_s > 0.0 {
         report.send_rate = round3(report.sent as f64 / active_s);
+        report.accept_rate = round3(report.accepted as f64 / active_s);
         report.send_mb_s = round3(report.sent as f64 * size / active_s / 1e6);
     }
     let last = received.iter().filter_map(|r| r.last).max();
@@ -374,10 +377,12 @@ async fn abandon(
     progress.finish().await;
 }
 
-/// Fills in received, lost, duplicates, reordered and unrecognized from what each subscriber
-/// saw of each publisher. Lost counts only messages the broker accepted (at QoS 0: every one
-/// sent): a refused or never acknowledged message that did not arrive is not lost, and one
-/// that did arrive does not make up for an accepted one that did not.
+/// Fills in received, lost, not received, duplicates, reordered and unrecognized from what
+/// each subscriber saw of each publisher (`report.qos` set). Only messages the broker accepted
+/// are expected (at QoS 0: every one sent): a refused or never acknowledged message that did
+/// not arrive is not missing, and one that did arrive does not make up for an accepted one that
+/// did not. What is missing is lost at QoS 1/2, where the broker acknowledged it; at QoS 0, and
+/// for gaps `bench sub` sees (it cannot know what was acknowledged), it is only not received.
 pub(super) fn tally(
     report: &mut Report,
     topology: &Topology,
@@ -388,6 +393,7 @@ pub(super) fn tally(
     let key = |publisher: usize| (u64::from(run) << 32) | publisher as u64;
     let ours = |k: u64| (k >> 32) as u32 == run && ((k & 0xffff_ffff) as usize) < published.len();
     let not_accepted: Vec<Vec<u64>> = published.iter().map(Published::not_accepted).collect();
+    let mut missed = 0;
     for r in received {
         report.received += r.received;
         report.unrecognized += r.unrecognized;
@@ -395,7 +401,7 @@ pub(super) fn tally(
             report.duplicates += s.duplicates;
             report.reordered += s.reordered;
             if topology.delivery == Delivery::Unknown {
-                report.lost += s.gaps();
+                report.not_received += s.gaps();
             } else if !ours(*k) {
                 report.unrecognized += s.unique + s.duplicates;
             }
@@ -412,12 +418,12 @@ pub(super) fn tally(
         Delivery::Unknown => {}
         Delivery::Every => {
             for r in received {
-                report.lost += (0..published.len()).map(|p| missing(&r.streams, p)).sum::<u64>();
+                missed += (0..published.len()).map(|p| missing(&r.streams, p)).sum::<u64>();
             }
         }
         Delivery::Pairs => {
             for (i, r) in received.iter().enumerate().take(published.len()) {
-                report.lost += missing(&r.streams, i);
+                missed += missing(&r.streams, i);
                 // A pair's subscriber should hear only its own publisher.
                 for (k, s) in &r.streams {
                     if ours(*k) && *k != key(i) {
@@ -446,8 +452,13 @@ pub(super) fn tally(
                 .map(|(_, s)| s.duplicates)
                 .sum();
             report.duplicates += merged.saturating_sub(own);
-            report.lost += (0..published.len()).map(|p| missing(&group, p)).sum::<u64>();
+            missed += (0..published.len()).map(|p| missing(&group, p)).sum::<u64>();
         }
+    }
+    if report.qos.unwrap_or(0) > 0 {
+        report.lost += missed;
+    } else {
+        report.not_received += missed;
     }
 }
 
@@ -473,7 +484,12 @@ mod tests {
 
     fn tallied(scenario: Scenario, published: &[Published], received: &[Received]) -> Report {
         let topology = scenario.topology("t", published.len(), received.len());
-        let mut report = Report::default();
+        // What the broker answered says the QoS: nothing at all is QoS 0.
+        let answered = published.iter().any(|p| p.acked > 0 || !p.refused.is_empty());
+        let mut report = Report {
+            qos: Some(u8::from(answered)),
+            ..Report::default()
+        };
         tally(&mut report, &topology, published, received, RUN);
         report
     }
@@ -495,7 +511,7 @@ mod tests {
             std::slice::from_ref(&p),
             &[got(0, [0, 1, 2, 5, 6, 8, 9])],
         );
-        assert_eq!((r.received, r.lost, r.duplicates), (7, 1, 0));
+        assert_eq!((r.received, r.lost, r.not_received, r.duplicates), (7, 1, 0, 0));
         // Refused messages that were delivered anyway are not counted as accepted ones either.
         let r = tallied(
             Scenario::P2p,
@@ -515,7 +531,8 @@ mod tests {
             ..Published::default()
         };
         let r = tallied(Scenario::P2p, &[p], &[got(0, [0, 2, 2, 4])]);
-        assert_eq!((r.received, r.lost, r.duplicates), (4, 2, 1));
+        // Nothing was acknowledged, so nothing is lost: 1 and 3 were only not received.
+        assert_eq!((r.received, r.lost, r.not_received, r.duplicates), (4, 0, 2, 1));
     }
 
     #[test]

@@ -9,6 +9,14 @@ use super::parse::{parse_duration, parse_protocol_version, parse_rate};
 use crate::exit;
 use crate::protocol::Version;
 
+/// Parses `--threshold`: a percentage, `5` or `5%`.
+fn parse_threshold(s: &str) -> Result<f64, String> {
+    match s.trim().trim_end_matches('%').parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=1000.0).contains(&v) => Ok(v),
+        _ => Err("expected a percentage from 0 to 1000, such as 5 or 2.5%".into()),
+    }
+}
+
 /// `robustmq bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -88,9 +96,14 @@ pub struct BenchOutputArgs {
     /// stderr.
     #[arg(long, help_heading = "Output")]
     pub json: bool,
-    /// Compare the results with an earlier --json output and print each figure's change.
+    /// Compare the results with an earlier --json output and print each figure's change; exit 7
+    /// if a throughput or latency figure (up to p99) is worse beyond --threshold.
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub compare: Option<PathBuf>,
+    /// With --compare: changes within this many percent of the baseline are the same (noise),
+    /// neither better nor worse.
+    #[arg(long, value_name = "PERCENT", default_value = "5", value_parser = parse_threshold, requires = "compare", help_heading = "Output")]
+    pub threshold: f64,
     /// Time between progress lines when the output is not a terminal.
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration, help_heading = "Output")]
     pub interval: std::time::Duration,
@@ -238,4 +251,19 @@ pub struct BenchPubsubArgs {
     pub load: BenchLoadArgs,
     #[command(flatten)]
     pub output: BenchOutputArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_are_percentages() {
+        assert_eq!(parse_threshold("5"), Ok(5.0));
+        assert_eq!(parse_threshold("2.5%"), Ok(2.5));
+        assert_eq!(parse_threshold("0"), Ok(0.0));
+        for bad in ["-1", "five", "NaN", "1e9", ""] {
+            assert!(parse_threshold(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -77,20 +77,41 @@ pub struct ConnectionArgs {
         help_heading = "Connection"
     )]
     pub port: Option<u16>,
+    /// Connect through this Unix domain socket instead of TCP (in place of -h, -p and -L).
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["host", "port", "url"], help_heading = "Connection")]
+    pub unix: Option<PathBuf>,
+    /// Bind the outgoing connection to this local address (or host name).
+    #[arg(
+        short = 'A',
+        long = "bind-address",
+        value_name = "ADDRESS",
+        help_heading = "Connection"
+    )]
+    pub bind_address: Option<String>,
     /// Broker as a URL: mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC, or mqtts:// for TLS (ws:// is not supported).
     #[arg(short = 'L', long = "url", value_name = "URL", help_heading = "Connection")]
     pub url: Option<String>,
     /// Client identifier [default: assigned by the broker with MQTT 5, random with 3.1.1].
     #[arg(short = 'i', long = "id", value_name = "ID", help_heading = "Connection")]
     pub id: Option<String>,
+    /// Client identifier made of PREFIX and the process id, as mosquitto's clients make it.
+    #[arg(
+        short = 'I',
+        long = "id-prefix",
+        value_name = "PREFIX",
+        conflicts_with = "id",
+        help_heading = "Connection"
+    )]
+    pub id_prefix: Option<String>,
     /// User name, password and keep alive.
     #[command(flatten)]
     pub login: LoginArgs,
-    /// MQTT version: 5, 311 or 31 (also mqttv5, mqttv311, mqttv31).
+    /// MQTT version: 5, 311 or 31 (also mqttv5, mqttv311, mqttv31). Unlike mosquitto's
+    /// clients, which default to 3.1.1, the default is 5.
     #[arg(short = 'V', long = "protocol-version", value_name = "VERSION", default_value = "5", value_parser = parse_protocol_version, help_heading = "Connection")]
     pub protocol_version: Version,
-    /// Keep the session after disconnecting (no clean start); needs -i. With MQTT 5 the session
-    /// never expires unless -x says otherwise.
+    /// Keep the session after disconnecting (no clean start); needs -i, as with mosquitto. With
+    /// MQTT 5 the session never expires unless -x says otherwise.
     #[arg(
         short = 'c',
         long = "no-clean",
@@ -98,9 +119,18 @@ pub struct ConnectionArgs {
         help_heading = "Connection"
     )]
     pub no_clean: bool,
-    /// MQTT 5 session expiry interval in seconds; -1 or ∞ for never.
+    /// MQTT 5 session expiry interval in seconds; -1 or ∞ for never. Unlike mosquitto's
+    /// clients, a session that outlives the connection (any -x above 0) needs -i: one under an
+    /// id the broker made up could not be found again.
     #[arg(short = 'x', long = "session-expiry", value_name = "SECS", allow_negative_numbers = true, value_parser = parse_session_expiry, help_heading = "Connection")]
     pub session_expiry: Option<u32>,
+    /// Most QoS 1/2 messages to have unacknowledged at once [default: 100; the broker's receive
+    /// maximum lowers it].
+    #[arg(short = 'M', long = "max-inflight", value_name = "N", value_parser = clap::value_parser!(u16).range(1..), help_heading = "Connection")]
+    pub max_inflight: Option<u16>,
+    /// Disable Nagle's algorithm. Accepted for mosquitto's scripts: robustmq always does.
+    #[arg(long, help_heading = "Connection")]
+    pub nodelay: bool,
     /// Seconds to wait for the TCP connection and for the CONNACK.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds, help_heading = "Connection")]
     pub connect_timeout: f64,
@@ -122,9 +152,16 @@ pub struct ConnectionArgs {
     /// TLS flags.
     #[command(flatten)]
     pub tls: TlsArgs,
+    /// The TLS flags only pub and sub take.
+    #[command(flatten)]
+    pub tls_more: MoreTlsArgs,
     /// Print every packet sent and received to stderr.
     #[arg(short = 'd', long)]
     pub debug: bool,
+    /// Print no runtime errors (a wrong command line is still reported); the exit code still
+    /// says what happened.
+    #[arg(long)]
+    pub quiet: bool,
     /// Print help (-h is the host, as with mosquitto's clients).
     #[arg(long, action = ArgAction::Help)]
     pub help: Option<bool>,
@@ -187,5 +224,29 @@ impl TlsArgs {
         } else {
             1883
         }
+    }
+}
+
+/// TLS flags of mosquitto_pub/sub that `pub` and `sub` take on top of [`TlsArgs`]. Any of them
+/// turns TLS on too.
+#[derive(Debug, Args, Clone, Default)]
+pub struct MoreTlsArgs {
+    /// A directory of PEM CA certificates to trust (each file that holds certificates).
+    #[arg(long, value_name = "DIR", help_heading = "TLS")]
+    pub capath: Option<PathBuf>,
+    /// The TLS version to speak: tlsv1.3 or tlsv1.2 (tlsv1.1 is too old to be supported)
+    /// [default: either].
+    #[arg(long, value_name = "VERSION", value_parser = ["tlsv1.3", "tlsv1.2", "tlsv1.1"], help_heading = "TLS")]
+    pub tls_version: Option<String>,
+    /// Trust the system's CA certificates, also with --cafile or --capath (without them they
+    /// are trusted anyway).
+    #[arg(long, help_heading = "TLS")]
+    pub tls_use_os_certs: bool,
+}
+
+impl MoreTlsArgs {
+    /// Whether any of these flags is given.
+    pub fn any(&self) -> bool {
+        self.capath.is_some() || self.tls_version.is_some() || self.tls_use_os_certs
     }
 }

@@ -43,4 +43,8 @@ pub struct PubArgs {
     /// Seconds to wait after each repeated message is delivered before sending the next.
     #[arg(long, value_name = "SECS", value_parser = parse_seconds, requires = "repeat")]
     pub repeat_delay: Option<f64>,
+    /// With -l: exit when the connection is lost, instead of reconnecting (after 1 s, then
+    /// doubling up to 30 s between attempts) and sending the lines that follow.
+    #[arg(long, requires = "stdin_line")]
+    pub no_reconnect: bool,
 }

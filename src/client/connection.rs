@@ -5,18 +5,17 @@
 //! encode into the write buffer (so a caller can pipeline as many publishes as the window
 //! allows, and they leave in as few writes as the socket takes); `poll` and `flush` move bytes.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::{sleep_until, timeout, Instant};
 
-use super::error::{io_words, ClientError};
+use super::error::ClientError;
 use super::inflight::{Awaiting, IdSet, Inflight};
 use super::options::{ConnectOptions, Direction, PacketObserver};
+use super::socket::{open_stream, Stream};
 use super::tls;
 use crate::protocol::frame::MAX_REMAINING_LENGTH;
 use crate::protocol::{
@@ -99,40 +98,12 @@ impl std::fmt::Debug for Client {
     }
 }
 
-/// Resolves `host` and connects to the first address that accepts.
-async fn open(host: &str, port: u16, address: &str) -> Result<TcpStream, ClientError> {
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
-        .await
-        .map_err(|e| ClientError::Resolve {
-            host: host.to_string(),
-            detail: io_words(&e),
-        })?
-        .collect();
-    let mut last = None;
-    for addr in addrs {
-        match TcpStream::connect(addr).await {
-            Ok(stream) => return Ok(stream),
-            Err(e) => last = Some(e),
-        }
-    }
-    Err(match last {
-        Some(e) => ClientError::Connect {
-            address: address.to_string(),
-            detail: io_words(&e),
-        },
-        None => ClientError::Resolve {
-            host: host.to_string(),
-            detail: "no addresses found".into(),
-        },
-    })
-}
-
 impl Client {
     /// Connects, sends CONNECT and waits for a successful CONNACK, each step within
     /// `opts.connect_timeout`. A refusal is [`ClientError::Refused`].
     pub async fn connect(opts: &ConnectOptions) -> Result<(Client, Connack), ClientError> {
         let address = opts.address();
-        let stream = match timeout(opts.connect_timeout, open(&opts.host, opts.port, &address)).await {
+        let stream = match timeout(opts.connect_timeout, open_stream(opts, &address)).await {
             Ok(stream) => stream?,
             Err(_) => {
                 return Err(ClientError::Connect {
@@ -141,10 +112,8 @@ impl Client {
                 })
             }
         };
-        let _ = stream.set_nodelay(true);
-        let stream = match &opts.tls {
-            None => Stream::Tcp(stream),
-            Some(config) => {
+        let stream = match (stream, &opts.tls) {
+            (Stream::Tcp(stream), Some(config)) => {
                 let name = tls::server_name(&opts.host).map_err(|detail| ClientError::Tls {
                     address: address.clone(),
                     detail,
@@ -170,6 +139,7 @@ impl Client {
                     }
                 }
             }
+            (stream, _) => stream,
         };
         let mut client = Client {
             stream,
@@ -417,6 +387,11 @@ impl Client {
                     let (mut rd, mut wr) = stream.split();
                     drain_after_shutdown(&mut rd, &mut wr, read).await
                 }
+                #[cfg(unix)]
+                Stream::Unix(stream) => {
+                    let (mut rd, mut wr) = stream.split();
+                    drain_after_shutdown(&mut rd, &mut wr, read).await
+                }
                 Stream::Tls(rd, wr) => drain_after_shutdown(rd, wr, read).await,
             }
         })
@@ -447,6 +422,11 @@ impl Client {
         let (read, write) = (&mut self.read, &mut self.write);
         let outcome = match &mut self.stream {
             Stream::Tcp(stream) => {
+                let (mut rd, mut wr) = stream.split();
+                io_round(&mut rd, &mut wr, read, write, writing, deadline).await
+            }
+            #[cfg(unix)]
+            Stream::Unix(stream) => {
                 let (mut rd, mut wr) = stream.split();
                 io_round(&mut rd, &mut wr, read, write, writing, deadline).await
             }
@@ -610,15 +590,6 @@ fn acked(a: Ack) -> Acked {
         reason: a.reason,
         reason_string: a.reason_string,
     }
-}
-
-/// The connection's two directions: TCP halves, or the halves of a TLS stream.
-enum Stream {
-    Tcp(TcpStream),
-    Tls(
-        ReadHalf<tokio_rustls::client::TlsStream<TcpStream>>,
-        WriteHalf<tokio_rustls::client::TlsStream<TcpStream>>,
-    ),
 }
 
 /// What one round of I/O did.

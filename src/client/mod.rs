@@ -22,6 +22,8 @@ pub mod debug;
 pub mod error;
 pub mod inflight;
 pub mod options;
+pub mod reconnect;
+mod socket;
 pub mod tls;
 pub mod topic;
 

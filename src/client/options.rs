@@ -1,5 +1,6 @@
 //! What a client needs to connect: the broker's address and the CONNECT it sends.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -74,6 +75,10 @@ pub struct ConnectOptions {
     pub observer: Option<PacketObserver>,
     /// TLS configuration; `None` for plain TCP.
     pub tls: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
+    /// Connect through this Unix domain socket instead of `host:port`.
+    pub unix_path: Option<PathBuf>,
+    /// Local address (or host name) to bind the TCP connection to.
+    pub bind_address: Option<String>,
 }
 
 impl std::fmt::Debug for ConnectOptions {
@@ -117,12 +122,16 @@ impl ConnectOptions {
             inflight: 100,
             observer: None,
             tls: None,
+            unix_path: None,
+            bind_address: None,
         }
     }
 
-    /// `host:port`, with brackets around an IPv6 address, for messages.
+    /// `host:port`, with brackets around an IPv6 address, or the socket path, for messages.
     pub fn address(&self) -> String {
-        if self.host.contains(':') {
+        if let Some(path) = &self.unix_path {
+            path.display().to_string()
+        } else if self.host.contains(':') {
             format!("[{}]:{}", self.host, self.port)
         } else {
             format!("{}:{}", self.host, self.port)

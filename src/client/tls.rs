@@ -13,10 +13,20 @@ use tokio_rustls::rustls::{
     self, CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
 };
 
+/// A TLS version to speak, when only one will do (`--tls-version`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsVersion {
+    /// TLS 1.2 only.
+    V1_2,
+    /// TLS 1.3 only.
+    V1_3,
+}
+
 /// The TLS flags of a client command.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TlsOptions {
-    /// PEM CA certificates to trust; without it, the system's trusted CAs.
+    /// PEM CA certificates to trust; without it (or [`MoreTls::ca_path`]), the system's
+    /// trusted CAs.
     pub ca_file: Option<PathBuf>,
     /// PEM client certificate chain.
     pub cert: Option<PathBuf>,
@@ -26,6 +36,11 @@ pub struct TlsOptions {
     /// a trusted CA), like mosquitto_pub's `--insecure`.
     pub insecure: bool,
 }
+
+const BOTH_VERSIONS: &[&rustls::SupportedProtocolVersion] =
+    &[&rustls::version::TLS12, &rustls::version::TLS13];
+const ONLY_1_2: &[&rustls::SupportedProtocolVersion] = &[&rustls::version::TLS12];
+const ONLY_1_3: &[&rustls::SupportedProtocolVersion] = &[&rustls::version::TLS13];
 
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(ring::default_provider())
@@ -49,28 +64,69 @@ fn pem_words(e: rustls::pki_types::pem::Error) -> String {
     }
 }
 
+/// What `pub` and `sub` take on top of [`TlsOptions`], as mosquitto's clients do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MoreTls {
+    /// A directory of PEM CA certificates to trust (`--capath`).
+    pub ca_path: Option<PathBuf>,
+    /// Trust the system's CAs as well as the given ones (`--tls-use-os-certs`).
+    pub os_certs: bool,
+    /// Speak only this version; `None` for TLS 1.2 or 1.3.
+    pub version: Option<TlsVersion>,
+}
+
+/// The certificates of every file in `dir` that holds PEM certificates (a `--capath`
+/// directory also holds OpenSSL's hash links and may hold other files: those are skipped).
+fn read_cert_dir(dir: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        format!(
+            "{}: cannot read the directory: {}",
+            dir.display(),
+            super::error::io_words(&e)
+        )
+    })?;
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    let mut certs = Vec::new();
+    for path in paths.iter().filter(|p| p.is_file()) {
+        certs.extend(read_certs(path).unwrap_or_default());
+    }
+    if certs.is_empty() {
+        return Err(format!("{}: no PEM certificate in the directory", dir.display()));
+    }
+    Ok(certs)
+}
+
 impl TlsOptions {
     /// Builds the client configuration; `Err` is one line naming the file at fault.
     pub fn client_config(&self) -> Result<Arc<ClientConfig>, String> {
+        self.client_config_with(&MoreTls::default())
+    }
+
+    /// [`TlsOptions::client_config`] with mosquitto's further TLS flags.
+    pub fn client_config_with(&self, more: &MoreTls) -> Result<Arc<ClientConfig>, String> {
         let mut roots = RootCertStore::empty();
-        match &self.ca_file {
-            Some(path) => {
-                for cert in read_certs(path)? {
-                    roots
-                        .add(cert)
-                        .map_err(|e| format!("{}: not a usable CA certificate: {e}", path.display()))?;
-                }
+        let mut given = Vec::new();
+        if let Some(path) = &self.ca_file {
+            given.push((path, read_certs(path)?));
+        }
+        if let Some(dir) = &more.ca_path {
+            given.push((dir, read_cert_dir(dir)?));
+        }
+        for (path, certs) in given.iter() {
+            for cert in certs.iter().cloned() {
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("{}: not a usable CA certificate: {e}", path.display()))?;
             }
-            None => {
-                let found = rustls_native_certs::load_native_certs();
-                for cert in found.certs {
-                    let _ = roots.add(cert);
-                }
-                if roots.is_empty() {
-                    return Err(
-                        "no trusted CA certificates found on this system; give one with --cafile".into(),
-                    );
-                }
+        }
+        if given.is_empty() || more.os_certs {
+            let found = rustls_native_certs::load_native_certs();
+            for cert in found.certs {
+                let _ = roots.add(cert);
+            }
+            if roots.is_empty() {
+                return Err("no trusted CA certificates found on this system; give one with --cafile".into());
             }
         }
         let provider = provider();
@@ -78,7 +134,11 @@ impl TlsOptions {
             .build()
             .map_err(|e| format!("cannot use the CA certificates: {e}"))?;
         let builder = ClientConfig::builder_with_provider(provider)
-            .with_protocol_versions(&[&rustls::version::TLS12, &rustls::version::TLS13])
+            .with_protocol_versions(match more.version {
+                None => BOTH_VERSIONS,
+                Some(TlsVersion::V1_2) => ONLY_1_2,
+                Some(TlsVersion::V1_3) => ONLY_1_3,
+            })
             .map_err(|e| e.to_string())?;
         let builder = if self.insecure {
             builder

@@ -14,7 +14,8 @@ use crate::bench::compare::compare;
 use crate::bench::conn::ConnSettings;
 use crate::bench::header::HEADER_LEN;
 use crate::bench::progress::{ProgressSettings, Style};
-use crate::bench::report::Report;
+use crate::bench::report::{percent, Report};
+use crate::bench::verdict::{judge, Failure};
 use crate::bench::{self, BenchError, ConnectProblem, Load, Settings, Target, Work};
 use crate::cli::{BenchArgs, BenchCommand, BenchConnArgs, BenchLoadArgs, BenchOutputArgs};
 use crate::client::topic::{check_topic_filter, check_topic_name};
@@ -62,7 +63,7 @@ pub fn run(args: BenchArgs) -> ExitCode {
     });
     runtime.shutdown_timeout(Duration::from_secs(1));
     match result {
-        Ok(report) => finish(&report, &output, baseline),
+        Ok(report) => finish(report, &output, baseline),
         Err(e) => fail(error_code(&e), &e.to_string()),
     }
 }
@@ -106,15 +107,20 @@ fn read_baseline(path: &Path) -> anyhow::Result<serde_json::Value> {
     Ok(value)
 }
 
-/// Prints the results; the exit code says whether clients hit errors.
+/// Prints the verdict and the results (and the comparison); the exit code follows the verdict.
 fn finish(
-    report: &Report,
+    mut report: Report,
     output: &BenchOutputArgs,
     baseline: Option<(serde_json::Value, String)>,
 ) -> ExitCode {
-    let json = report.to_json();
+    let comparison =
+        baseline.map(|(baseline, name)| compare(&baseline, &report.to_json(), &name, output.threshold));
+    let regressions = comparison.as_ref().map_or(&[][..], |c| &c.regressions[..]);
+    let verdict = judge(&report, regressions, output.threshold);
+    report.passed = verdict.passed();
+    report.verdict = verdict.line.clone();
     let text = if output.json {
-        format!("{json}\n")
+        format!("{}\n", report.to_json())
     } else {
         report.table()
     };
@@ -122,50 +128,56 @@ fn finish(
     if out.write_all(text.as_bytes()).and_then(|()| out.flush()).is_err() {
         return ExitCode::from(Exit::Failed);
     }
-    if let Some((baseline, name)) = baseline {
-        let comparison = compare(&baseline, &json, &name);
+    if let Some(comparison) = &comparison {
         if output.json {
-            eprint!("{comparison}");
+            eprint!("{}", comparison.text);
         } else {
             let _ = writeln!(out);
-            let _ = out.write_all(comparison.as_bytes());
+            let _ = out.write_all(comparison.text.as_bytes());
         }
     }
     drop(out);
-    if report.connect_failures > 0 {
-        let first = report.error_kinds.first().map_or("", |k| k.error.as_str());
-        eprintln!(
-            "robustmq bench: {} of {} clients could not connect: {first}",
-            report.connect_failures, report.clients
-        );
-        return ExitCode::from(Exit::Unreachable);
+    // One line on stderr for what decides the exit code, as for every other failure.
+    match verdict.failures.first() {
+        None => ExitCode::SUCCESS,
+        Some(Failure::Connect) => {
+            let first = report.error_kinds.first().map_or("", |k| k.error.as_str());
+            eprintln!(
+                "robustmq bench: {} of {} clients could not connect: {first}",
+                report.connect_failures, report.clients
+            );
+            ExitCode::from(Exit::Unreachable)
+        }
+        Some(Failure::Errors) => {
+            let first = report.error_kinds.first().map_or("", |k| k.error.as_str());
+            eprintln!(
+                "robustmq bench: {} errors during the run, the most frequent: {first}",
+                report.errors
+            );
+            ExitCode::from(Exit::Failed)
+        }
+        Some(Failure::Lost) => {
+            // The broker's promise broken: acknowledged, then never delivered.
+            eprintln!(
+                "robustmq bench: {} messages the broker acknowledged never arrived (QoS {})",
+                report.lost,
+                report.qos.unwrap_or(0)
+            );
+            ExitCode::from(Exit::Failed)
+        }
+        Some(Failure::Regressed) => {
+            let worse: Vec<String> = regressions
+                .iter()
+                .map(|r| format!("{} {:+.1}%", r.figure, r.change))
+                .collect();
+            eprintln!(
+                "robustmq bench: worse than the baseline beyond ±{}%: {}",
+                percent(output.threshold),
+                worse.join(", ")
+            );
+            ExitCode::from(Exit::Regressed)
+        }
     }
-    if report.errors > 0 {
-        let first = report.error_kinds.first().map_or("", |k| k.error.as_str());
-        eprintln!(
-            "robustmq bench: {} errors during the run, the most frequent: {first}",
-            report.errors
-        );
-        return ExitCode::from(Exit::Failed);
-    }
-    if report.qos.is_some_and(|q| q > 0) && report.lost > 0 {
-        // The broker's promise broken: acknowledged, then never delivered.
-        eprintln!(
-            "robustmq bench: {} messages the broker acknowledged never arrived (QoS {})",
-            report.lost,
-            report.qos.unwrap_or(0)
-        );
-        return ExitCode::from(Exit::Failed);
-    }
-    if report.refused > 0 {
-        let first = report.refused_reasons.first().map_or("", |k| k.error.as_str());
-        eprintln!(
-            "robustmq bench: the broker refused {} publishes, the most often: {first}",
-            report.refused
-        );
-        return ExitCode::from(Exit::Failed);
-    }
-    ExitCode::SUCCESS
 }
 
 fn prepare(command: BenchCommand) -> anyhow::Result<(Job, BenchOutputArgs)> {

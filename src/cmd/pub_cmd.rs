@@ -1,5 +1,6 @@
 //! `robustmq pub`: publish a message, a file, stdin, or each line of stdin (mosquitto_pub style).
 
+use std::collections::VecDeque;
 use std::io::{BufRead, Read};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use tokio::time::{sleep_until, timeout, Instant};
 use super::common::{self, Connection, Failure};
 use crate::cli::PubArgs;
 use crate::client::error::io_words;
+use crate::client::reconnect::{is_lost, loss_words, reconnect, Backoff};
 use crate::client::topic::check_topic_name;
 use crate::client::{reason_text, Client, Event};
 use crate::exit::Exit;
@@ -40,6 +42,8 @@ struct Plan {
     source: Source,
     repeat: u64,
     repeat_delay: Option<Duration>,
+    /// With -l: connect again when the connection is lost (not `--no-reconnect`).
+    reconnect: bool,
     disconnect: Disconnect,
 }
 
@@ -107,16 +111,18 @@ fn plan(args: PubArgs) -> Result<Plan, Failure> {
         source,
         repeat: args.repeat,
         repeat_delay: args.repeat_delay.map(Duration::from_secs_f64),
+        reconnect: !args.no_reconnect,
         disconnect,
     })
 }
 
 /// Runs `robustmq pub`.
 pub fn run(args: PubArgs) -> ExitCode {
+    let quiet = args.conn.quiet;
     let result = plan(args).and_then(|plan| common::runtime()?.block_on(publish(plan)));
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => failure.exit("pub"),
+        Err(failure) => failure.exit_unless_quiet("pub", quiet),
     }
 }
 
@@ -127,7 +133,7 @@ async fn publish(mut plan: Plan) -> Result<(), Failure> {
             plan.message.payload = payload;
             send_repeated(&mut client, &mut plan).await
         }
-        Source::Lines => send_lines(&mut client, &mut plan.message).await,
+        Source::Lines => send_lines(&mut client, &mut plan).await,
     };
     match sent {
         Ok(()) => Ok(client.disconnect(plan.disconnect).await?),
@@ -223,24 +229,68 @@ fn spawn_line_reader() -> tokio::sync::mpsc::Receiver<std::io::Result<Vec<u8>>> 
     rx
 }
 
-async fn send_lines(client: &mut Client, message: &mut Publish) -> Result<(), Failure> {
+async fn send_lines(client: &mut Client, plan: &mut Plan) -> Result<(), Failure> {
+    let message = &mut plan.message;
     let topic = message.topic.clone();
     let mut lines = spawn_line_reader();
+    // QoS 1/2 lines the broker has not acknowledged yet, oldest first: sent again on a new
+    // connection, so a restart of the broker loses none of them.
+    let mut unacked: VecDeque<(u16, Bytes)> = VecDeque::new();
     loop {
         let room = client.can_publish() && client.buffered() < HIGH_WATER;
-        tokio::select! {
+        let lost = tokio::select! {
             line = lines.recv(), if room => match line {
                 Some(Ok(line)) => {
                     message.payload = Bytes::from(line);
-                    client.publish(message)?;
+                    let id = client.publish(message)?;
+                    if id != 0 {
+                        unacked.push_back((id, message.payload.clone()));
+                    }
+                    continue;
                 }
                 Some(Err(e)) => {
                     return Err(Failure::new(Exit::Failed, format!("cannot read stdin: {}", io_words(&e))))
                 }
                 None => break,
             },
-            event = client.poll() => check(event?, &topic)?,
+            event = client.poll() => match event {
+                Ok(event) => {
+                    forget_acked(&mut unacked, &event);
+                    check(event, &topic)?;
+                    continue;
+                }
+                Err(e) if plan.reconnect && is_lost(&e) => e,
+                Err(e) => return Err(e.into()),
+            },
+        };
+        let quiet = plan.conn.quiet;
+        if !quiet {
+            eprintln!(
+                "robustmq pub: connection lost ({}); reconnecting",
+                loss_words(&lost)
+            );
+        }
+        (*client, _) = reconnect(&plan.conn.options, &mut Backoff::default()).await?;
+        if !quiet {
+            eprintln!("robustmq pub: reconnected");
+        }
+        for (_, payload) in std::mem::take(&mut unacked) {
+            while !client.can_publish() {
+                let event = client.poll().await?;
+                forget_acked(&mut unacked, &event);
+                check(event, &topic)?;
+            }
+            message.payload = payload;
+            let id = client.publish(message)?;
+            unacked.push_back((id, message.payload.clone()));
         }
     }
     settle(client, &topic).await
+}
+
+/// Drops an acknowledged line from those to send again after a reconnect.
+fn forget_acked(unacked: &mut VecDeque<(u16, Bytes)>, event: &Event) {
+    if let Event::Acked(ack) = event {
+        unacked.retain(|(id, _)| *id != ack.packet_id);
+    }
 }

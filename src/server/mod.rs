@@ -11,7 +11,6 @@ pub mod listener;
 pub mod metrics;
 pub mod open_files;
 pub mod peer;
-pub mod persist;
 pub mod prometheus;
 pub mod rate;
 pub mod sys;
@@ -156,7 +155,7 @@ fn register_restored_owners(broker: &Broker, auth: &Auth) {
         return;
     }
     for session in broker.sessions_snapshot() {
-        let owner = session.lock().owner.clone();
+        let owner = session.owner();
         let username = match owner {
             StoredOwner::Unknown => continue,
             StoredOwner::Anonymous => None,

@@ -70,7 +70,7 @@ fn publish(broker: &Broker, topic: &str, value: String) {
             expires_at: None,
             publisher: None,
         },
-        Vec::new(),
+        Default::default(),
         None,
     );
 }

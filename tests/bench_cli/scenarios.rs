@@ -18,8 +18,11 @@ fn assert_exact(v: &Value, per_message: u64) {
     assert_eq!(num(v, "expected"), sent * per_message, "{v:#}");
     assert_eq!(num(v, "received"), sent * per_message, "{v:#}");
     assert_eq!(num(v, "acked"), sent, "{v:#}");
+    assert_eq!(num(v, "accepted"), sent, "{v:#}");
+    assert_eq!(v["passed"], true, "{v:#}");
     for key in [
         "lost",
+        "not_received",
         "duplicates",
         "reordered",
         "unrecognized",
@@ -156,10 +159,11 @@ fn qos0_counts_add_up() {
             "1000",
         ],
     );
-    let (sent, received, lost) = (num(&v, "sent"), num(&v, "received"), num(&v, "lost"));
+    let (sent, received) = (num(&v, "sent"), num(&v, "received"));
+    let missing = num(&v, "not_received");
     assert!(sent > 0, "{v:#}");
-    assert_eq!(received + lost, sent + num(&v, "duplicates"), "{v:#}");
-    assert_eq!(num(&v, "acked"), 0, "{v:#}");
+    assert_eq!(received + missing, sent + num(&v, "duplicates"), "{v:#}");
+    assert_eq!((num(&v, "acked"), num(&v, "lost")), (0, 0), "{v:#}");
 }
 
 #[test]
@@ -181,7 +185,14 @@ fn separate_pub_and_sub_use_wall_clock_times() {
     let subbed = sub.finish().json();
     assert_eq!(subbed["command"], "sub");
     assert_eq!(num(&subbed, "received"), 1200, "{subbed:#}");
-    for key in ["lost", "duplicates", "reordered", "unrecognized", "errors"] {
+    for key in [
+        "lost",
+        "not_received",
+        "duplicates",
+        "reordered",
+        "unrecognized",
+        "errors",
+    ] {
         assert_eq!(num(&subbed, key), 0, "{key} in {subbed:#}");
     }
     assert_eq!(num(&subbed, "latency_us.count"), 1200);
@@ -287,7 +298,15 @@ fn acknowledged_messages_that_never_arrive_fail_the_run() {
         "--quiet",
     ]);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
-    assert!(v["lost"].as_u64().unwrap_or(0) > 0, "nothing lost: {v:#}");
+    let lost = v["lost"].as_u64().unwrap_or(0);
+    assert!(lost > 0, "nothing lost: {v:#}");
+    assert_eq!(v["passed"], false, "{v:#}");
+    assert!(
+        v["verdict"]
+            .as_str()
+            .is_some_and(|l| l.starts_with("FAIL: ") && l.contains("acknowledged messages never arrived")),
+        "{v:#}"
+    );
     assert_eq!(run.code(), 1, "{}", run.stderr);
     assert!(
         run.stderr.contains("acknowledged never arrived (QoS 1)"),

@@ -1,5 +1,6 @@
 //! A session across its connections, byte by byte: a takeover of a session that was to end
-//! with its connection, DISCONNECT raced by a reconnect, and a delayed will on a takeover.
+//! with its connection, a takeover while messages flow, DISCONNECT raced by a reconnect, and a
+//! delayed will on a takeover.
 
 use std::time::Duration;
 
@@ -133,6 +134,77 @@ async fn takeover_of_clean_session_starts_fresh_mqtt_3_1_2_6_v311() {
 #[tokio::test]
 async fn takeover_of_clean_session_starts_fresh_mqtt_3_1_2_6_v5() {
     takeover_of_clean_session_starts_fresh(Level::V5).await;
+}
+
+// [MQTT-3.1.4-3], [MQTT-4.4.0-1]: a persistent session taken over while messages flow goes
+// whole to the new connection. Every message, whether it was in flight to the old connection,
+// queued, or published after the takeover, arrives there; once they are acknowledged nothing
+// is left in flight, so the next connection of the session gets no resend.
+async fn takeover_leaves_nothing_stranded_in_flight(level: Level) {
+    const N: usize = 20;
+    let broker = start().await;
+    let v = level_byte(level);
+    let id = format!("lc-strand-{v}");
+    let topic = format!("lc/strand/{v}");
+    let (mut old, _) = Raw::connected(broker.addr, &connect(level, &id, false, 300)).await;
+    old.send(&subscribe(level, 1, &[(&topic, 1)])).await;
+    old.expect(kind::SUBACK).await;
+    let (mut publisher, _) = Raw::connected(broker.addr, &Connect::v311(&format!("{id}-pub"))).await;
+    let mut packet_id = 0u16;
+    let mut publish = |n: usize| {
+        packet_id += 1;
+        Publish::new(Level::V311, &topic, format!("m{n}").as_bytes())
+            .qos(1, packet_id)
+            .bytes()
+    };
+    // The old connection reads nothing from here on.
+    for n in 0..N {
+        publisher.send(&publish(n)).await;
+    }
+    let (mut new, connack) = Raw::connected(broker.addr, &connect(level, &id, false, 300)).await;
+    assert_eq!(
+        connack.flags & 1,
+        1,
+        "[MQTT-3.2.2-2] the session was resumed: {connack:?}"
+    );
+    for n in N..2 * N {
+        publisher.send(&publish(n)).await;
+    }
+    for _ in 0..2 * N {
+        publisher.expect(kind::PUBACK).await;
+    }
+    old.expect_close().await;
+
+    let mut got = std::collections::BTreeSet::new();
+    while got.len() < 2 * N {
+        let bytes = new.packet().await.expect("the new connection closed");
+        assert_eq!(bytes[0] >> 4, 3, "PUBLISH expected, got {bytes:02x?}");
+        let p = parse_publish(v, &bytes);
+        assert_eq!(p.qos, 1, "{p:?}");
+        new.send(&ack(kind::PUBACK, p.packet_id)).await;
+        got.insert(p.payload);
+    }
+    new.send(&disconnect(None)).await;
+    new.expect_close().await;
+
+    // Nothing in flight is left to resend: the first PUBLISH after reconnecting is a new one.
+    let (mut again, connack) = Raw::connected(broker.addr, &connect(level, &id, false, 300)).await;
+    assert_eq!(connack.flags & 1, 1, "{connack:?}");
+    publisher
+        .send(&Publish::new(Level::V311, &topic, b"marker").bytes())
+        .await;
+    let p = parse_publish(v, &again.expect(kind::PUBLISH).await);
+    assert_eq!(p.payload, b"marker", "a message was left in flight: {p:?}");
+}
+
+#[tokio::test]
+async fn takeover_leaves_nothing_stranded_in_flight_mqtt_3_1_4_3_v311() {
+    takeover_leaves_nothing_stranded_in_flight(Level::V311).await;
+}
+
+#[tokio::test]
+async fn takeover_leaves_nothing_stranded_in_flight_mqtt_3_1_4_3_v5() {
+    takeover_leaves_nothing_stranded_in_flight(Level::V5).await;
 }
 
 // [MQTT-3.14.4-3]: DISCONNECT 0x00 discards the will, and (v5) a DISCONNECT setting Session

@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command as StdCommand, Stdio};
+use std::process::{Child, ChildStdin, Command as StdCommand, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
@@ -71,6 +71,8 @@ pub struct Broker {
     port: u16,
     kind: Kind,
     dir: tempfile::TempDir,
+    /// The extra configuration it was started with, for a restart.
+    extra: String,
 }
 
 impl Broker {
@@ -116,6 +118,7 @@ impl Broker {
                         port,
                         kind,
                         dir,
+                        extra: extra.to_string(),
                     }
                 }
                 Err(why) => {
@@ -134,24 +137,79 @@ impl Broker {
     /// `robustmq serve` with its listener on port 0, so no other process can take its port
     /// first.
     fn start_robustmq(dir: tempfile::TempDir, extra: &str) -> Broker {
-        let conf = dir.path().join("robustmq.toml");
-        let toml = format!("[[listeners]]\nbind = \"127.0.0.1:0\"\n{extra}\n");
-        std::fs::write(&conf, toml).expect("write robustmq.toml");
-        let mut serve = StdCommand::new(env!("CARGO_BIN_EXE_robustmq"));
-        serve
-            .arg("serve")
-            .arg("--config")
-            .arg(&conf)
-            .arg("--data-dir")
-            .arg(dir.path().join("data"));
-        let (child, bound) = broker_process::start(&mut serve, &dir.path().join("broker.log"), WAIT)
-            .unwrap_or_else(|e| panic!("Robustmq did not start: {e}"));
+        let (child, port) = spawn_robustmq(dir.path(), 0, extra);
         Broker {
+            child,
+            port,
+            kind: Kind::Robustmq,
+            dir,
+            extra: extra.to_string(),
+        }
+    }
+
+    /// `robustmq serve` with a plain listener and an `mqtts` one using the certificates of
+    /// `robustmq certs init` in `certs`; returns the broker and the TLS port.
+    pub fn start_tls(certs: &Path) -> (Broker, u16) {
+        let dir = tempfile::Builder::new()
+            .prefix("robustmq-cli-")
+            .tempdir()
+            .expect("temp dir");
+        let extra = format!(
+            "[[listeners]]\nbind = \"127.0.0.1:0\"\nprotocol = \"mqtts\"\ncert = \"{}\"\nkey = \"{}\"\n",
+            certs.join("server.crt").display(),
+            certs.join("server.key").display()
+        );
+        let (child, bound) = spawn_robustmq_bound(dir.path(), 0, &extra);
+        let tls_port = bound.port(1, "mqtts");
+        let broker = Broker {
             child,
             port: bound.port(0, "mqtt"),
             kind: Kind::Robustmq,
             dir,
+            extra,
+        };
+        (broker, tls_port)
+    }
+
+    /// Stops the broker as a service manager would (SIGTERM) and waits until it has exited.
+    pub fn stop(&mut self) {
+        let status = StdCommand::new("kill")
+            .args(["-s", "TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -s TERM failed: {status}");
+        let deadline = Instant::now() + WAIT;
+        while self.child.try_wait().expect("try_wait").is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "the broker did not stop within {WAIT:?}"
+            );
+            thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    /// Stops the broker and starts it again on the same port, with the same data.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.child = match self.kind {
+            Kind::Robustmq => spawn_robustmq(self.dir.path(), self.port, &self.extra).0,
+            Kind::Mosquitto => {
+                let log = std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(self.dir.path().join("broker.log"))
+                    .expect("broker log");
+                let mut child = StdCommand::new("mosquitto")
+                    .arg("-c")
+                    .arg(self.dir.path().join("mosquitto.conf"))
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(log)
+                    .spawn()
+                    .expect("restart Mosquitto");
+                wait_ready(&mut child, self.port).expect("Mosquitto restarted");
+                child
+            }
+        };
     }
 
     /// The broker's port.
@@ -178,6 +236,29 @@ impl Broker {
     pub fn spawn_sub(&self, args: &[&str]) -> Running {
         Running::spawn_sub(self.port, args)
     }
+}
+
+/// `robustmq serve` with its data and log in `dir`, listening on `port` (0: any free port);
+/// returns the process and the port it listens on.
+fn spawn_robustmq(dir: &Path, port: u16, extra: &str) -> (Child, u16) {
+    let (child, bound) = spawn_robustmq_bound(dir, port, extra);
+    (child, bound.port(0, "mqtt"))
+}
+
+/// [`spawn_robustmq`], returning where every listener is.
+fn spawn_robustmq_bound(dir: &Path, port: u16, extra: &str) -> (Child, broker_process::Bound) {
+    let conf = dir.join("robustmq.toml");
+    let toml = format!("[[listeners]]\nbind = \"127.0.0.1:{port}\"\n{extra}\n");
+    std::fs::write(&conf, toml).expect("write robustmq.toml");
+    let mut serve = StdCommand::new(env!("CARGO_BIN_EXE_robustmq"));
+    serve
+        .arg("serve")
+        .arg("--config")
+        .arg(&conf)
+        .arg("--data-dir")
+        .arg(dir.join("data"));
+    broker_process::start(&mut serve, &dir.join("broker.log"), WAIT)
+        .unwrap_or_else(|e| panic!("Robustmq did not start: {e}"))
 }
 
 fn log_of(dir: &Path) -> String {
@@ -256,12 +337,19 @@ pub struct Running {
     stdout: Arc<Mutex<Vec<u8>>>,
     stderr: Arc<Mutex<String>>,
     readers: Vec<thread::JoinHandle<()>>,
+    /// The process's stdin, when it was started to read lines from the test.
+    stdin: Option<ChildStdin>,
 }
 
 impl Running {
-    fn spawn(mut cmd: StdCommand, debug_on_stdout: bool) -> Running {
+    fn spawn(cmd: StdCommand, debug_on_stdout: bool) -> Running {
+        Running::spawn_reading(cmd, debug_on_stdout, false)
+    }
+
+    /// Starts `cmd`; with `feed`, its stdin is a pipe the test writes lines into.
+    fn spawn_reading(mut cmd: StdCommand, debug_on_stdout: bool, feed: bool) -> Running {
         let mut child = cmd
-            .stdin(Stdio::null())
+            .stdin(if feed { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -295,12 +383,36 @@ impl Running {
             }
         });
         Running {
+            stdin: child.stdin.take(),
             child,
             lines,
             stdout,
             stderr,
             readers: vec![out_reader, err_reader],
         }
+    }
+
+    /// `robustmq pub -d -l` on `port`, reading the lines [`Running::send_line`] writes, once
+    /// connected.
+    pub fn spawn_pub_lines(port: u16, args: &[&str]) -> Running {
+        let mut cmd = StdCommand::new(env!("CARGO_BIN_EXE_robustmq"));
+        cmd.args(["pub", "-d", "-l", "-h", "127.0.0.1", "-p", &port.to_string()])
+            .args(args);
+        let mut running = Running::spawn_reading(cmd, false, true);
+        running.wait_for("received CONNACK");
+        running
+    }
+
+    /// Writes one line to the process's stdin.
+    pub fn send_line(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("started with spawn_pub_lines");
+        writeln!(stdin, "{line}").expect("write to stdin");
+        stdin.flush().expect("flush stdin");
+    }
+
+    /// Closes the process's stdin (end of input).
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
     }
 
     /// `robustmq sub -d` on `port`, once subscribed.
@@ -316,6 +428,16 @@ impl Running {
         let mut running = Running::spawn(cmd, false);
         running.wait_for("received SUBACK");
         running
+    }
+
+    /// A `robustmq ... -d` command line of the caller's, started (not waited for).
+    pub fn spawn_reading_debug(cmd: StdCommand) -> Running {
+        Running::spawn(cmd, false)
+    }
+
+    /// The process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
     }
 
     /// `mosquitto_sub -d` (line-buffered) on `port`, once subscribed.

@@ -13,7 +13,10 @@ mod errors;
 mod harness;
 mod interop;
 mod lifecycle;
+mod mosquitto_flags;
+mod mosquitto_json;
 mod output;
+mod reconnect;
 mod roundtrip;
 #[path = "../support/wire.rs"]
 mod wire;

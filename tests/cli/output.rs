@@ -64,7 +64,6 @@ fn payload_verbose_format_json_and_no_newline() {
             "\n"
         )
     );
-    assert_eq!(sub(&["-F", "%j"]), sub(&["--json"]));
 }
 
 #[test]

@@ -16,4 +16,5 @@ mod harness;
 mod mosquitto;
 mod mosquitto_cli;
 mod paho;
+mod paho_suite;
 mod shutdown;

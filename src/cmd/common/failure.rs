@@ -35,6 +35,17 @@ impl Failure {
     }
 }
 
+impl Failure {
+    /// [`Failure::exit`], printing nothing with `--quiet` unless the command line was wrong
+    /// (as mosquitto's clients do).
+    pub fn exit_unless_quiet(self, command: &str, quiet: bool) -> ExitCode {
+        if quiet && self.exit != Exit::Usage {
+            return ExitCode::from(self.exit);
+        }
+        self.exit(command)
+    }
+}
+
 impl From<ClientError> for Failure {
     fn from(e: ClientError) -> Failure {
         let exit = match &e {

@@ -30,6 +30,8 @@ pub struct Connection {
     pub properties: Properties,
     /// The path of the `-L` URL, if any.
     pub url_topic: Option<String>,
+    /// `--quiet`: no runtime errors or notices on stderr.
+    pub quiet: bool,
 }
 
 /// `robustmq-` and 12 hex digits: within the 23 characters MQTT 3.1 guarantees.
@@ -61,9 +63,10 @@ fn needs_v5(what: &str) -> Failure {
 pub fn connection(args: &ConnectionArgs, commands: &[&str]) -> Result<Connection, Failure> {
     let version = args.protocol_version;
     let v5 = version.is_v5();
+    let tls_on = args.tls.any() || args.tls_more.any();
     let (mut host, mut port) = (
         args.host.clone(),
-        args.port.unwrap_or_else(|| args.tls.default_port()),
+        args.port.unwrap_or(if tls_on { 8883 } else { 1883 }),
     );
     let (mut username, mut password) = (None, None);
     let mut url_topic = None;
@@ -73,7 +76,12 @@ pub fn connection(args: &ConnectionArgs, commands: &[&str]) -> Result<Connection
         (host, port, username, password, url_topic, url_tls) =
             (url.host, url.port, url.username, url.password, url.topic, url.tls);
     }
-    let tls = tls_config(&args.tls, url_tls)?;
+    let tls = client_tls_config(args, url_tls)?;
+    if tls.is_some() && args.unix.is_some() {
+        return Err(Failure::usage(
+            "--unix connects without TLS: leave out the TLS flags",
+        ));
+    }
     username = args.login.username.clone().or(username);
     password = args.login.password.clone().or(password);
     if !v5 && password.is_some() && username.is_none() {
@@ -92,13 +100,16 @@ pub fn connection(args: &ConnectionArgs, commands: &[&str]) -> Result<Connection
         .session_expiry
         .or(properties.connect.session_expiry)
         .unwrap_or(if args.no_clean { u32::MAX } else { 0 });
-    let client_id = match &args.id {
-        Some(id) => id.clone(),
-        None if args.no_clean || (v5 && session_expiry > 0) => return Err(Failure::usage(
+    let outlives = args.no_clean || (v5 && session_expiry > 0);
+    let client_id = match (&args.id, &args.id_prefix) {
+        (Some(id), _) => id.clone(),
+        // A prefixed id changes with every run (-I), so it cannot find a session again either.
+        _ if outlives => return Err(Failure::usage(
             "a session that outlives the connection (-c or -x) needs a client id (-i ID) to be found again",
         )),
-        None if v5 => String::new(),
-        None => random_client_id(),
+        (None, Some(prefix)) => format!("{prefix}{}", std::process::id()),
+        (None, None) if v5 => String::new(),
+        (None, None) => random_client_id(),
     };
     if client_id.len() > usize::from(u16::MAX) {
         return Err(Failure::usage("the client id is longer than 65535 bytes"));
@@ -128,6 +139,11 @@ pub fn connection(args: &ConnectionArgs, commands: &[&str]) -> Result<Connection
     options.will = will;
     options.tls = tls;
     options.connect_timeout = Duration::from_secs_f64(args.connect_timeout);
+    options.unix_path = args.unix.clone();
+    options.bind_address = args.bind_address.clone();
+    if let Some(inflight) = args.max_inflight {
+        options.inflight = inflight;
+    }
     let c = &properties.connect;
     options.user_properties = c.user_properties.clone();
     options.receive_maximum = c.receive_maximum.unwrap_or(u16::MAX);
@@ -141,6 +157,7 @@ pub fn connection(args: &ConnectionArgs, commands: &[&str]) -> Result<Connection
         options,
         properties,
         url_topic,
+        quiet: args.quiet,
     })
 }
 
@@ -160,6 +177,43 @@ pub fn tls_config(
         insecure: args.insecure,
     };
     options.client_config().map(Some).map_err(Failure::usage)
+}
+
+/// The TLS configuration of `pub` and `sub`, which also take mosquitto's `--capath`,
+/// `--tls-version` and `--tls-use-os-certs`.
+fn client_tls_config(
+    args: &ConnectionArgs,
+    url_tls: bool,
+) -> Result<Option<Arc<tokio_rustls::rustls::ClientConfig>>, Failure> {
+    let (tls, more) = (&args.tls, &args.tls_more);
+    if !url_tls && !tls.any() && !more.any() {
+        return Ok(None);
+    }
+    let version = match more.tls_version.as_deref() {
+        None => None,
+        Some("tlsv1.3") => Some(crate::client::tls::TlsVersion::V1_3),
+        Some("tlsv1.2") => Some(crate::client::tls::TlsVersion::V1_2),
+        Some(other) => {
+            return Err(Failure::usage(format!(
+                "--tls-version {other} is not supported: use tlsv1.2 or tlsv1.3"
+            )))
+        }
+    };
+    let options = crate::client::tls::TlsOptions {
+        ca_file: tls.cafile.clone(),
+        cert: tls.cert.clone(),
+        key: tls.key.clone(),
+        insecure: tls.insecure,
+    };
+    let more = crate::client::tls::MoreTls {
+        ca_path: more.capath.clone(),
+        os_certs: more.tls_use_os_certs,
+        version,
+    };
+    options
+        .client_config_with(&more)
+        .map(Some)
+        .map_err(Failure::usage)
 }
 
 /// A current-thread tokio runtime for one client command.

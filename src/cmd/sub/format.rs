@@ -8,6 +8,7 @@ use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::json::write_json;
+use super::mosquitto_json;
 use crate::protocol::Publish;
 
 /// A `%` field.
@@ -32,6 +33,7 @@ enum Field {
     IsoTime,
     UnixTime,
     Json,
+    JsonParsed,
 }
 
 impl Field {
@@ -56,6 +58,7 @@ impl Field {
             'I' => Field::IsoTime,
             'U' => Field::UnixTime,
             'j' => Field::Json,
+            'J' => Field::JsonParsed,
             _ => return None,
         })
     }
@@ -223,6 +226,23 @@ fn days_from_civil(year: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// mosquitto's `tst`: `2024-05-06T21:48:00.123456Z+0000` (in UTC here).
+fn write_tst(out: &mut Vec<u8>, now: SystemTime) {
+    write_time(out, 'F', now);
+    out.push(b'T');
+    write_time(out, 'T', now);
+    let micros = now.duration_since(UNIX_EPOCH).unwrap_or_default().subsec_micros();
+    let _ = write!(out, ".{micros:06}Z+0000");
+}
+
+/// What a field needs besides the message.
+struct Context {
+    now: SystemTime,
+    pretty: bool,
+    /// Set when a `%J` payload is not JSON.
+    not_json: bool,
+}
+
 fn write_hex(out: &mut Vec<u8>, bytes: &[u8], upper: bool) {
     for b in bytes {
         let _ = if upper {
@@ -235,8 +255,8 @@ fn write_hex(out: &mut Vec<u8>, bytes: &[u8], upper: bool) {
 
 /// Writes a field's value; an absent property writes nothing. (Writing into a `Vec` cannot
 /// fail, so the `io::Result`s of `write!` are ignored.)
-fn write_field(out: &mut Vec<u8>, field: Field, msg: &Publish, now: SystemTime) {
-    let p = &msg.properties;
+fn write_field(out: &mut Vec<u8>, field: Field, msg: &Publish, cx: &mut Context) {
+    let (p, now) = (&msg.properties, cx.now);
     match field {
         Field::Topic => out.extend_from_slice(msg.topic.as_bytes()),
         Field::Payload => out.extend_from_slice(&msg.payload),
@@ -289,7 +309,15 @@ fn write_field(out: &mut Vec<u8>, field: Field, msg: &Publish, now: SystemTime) 
             out.push(b'.');
             write_time(out, 'N', now);
         }
-        Field::Json => write_json(out, msg),
+        Field::Json | Field::JsonParsed => {
+            let mut tst = Vec::with_capacity(32);
+            write_tst(&mut tst, now);
+            let tst = String::from_utf8_lossy(&tst);
+            let parse = field == Field::JsonParsed;
+            if mosquitto_json::write(out, msg, &tst, parse, cx.pretty).is_err() {
+                cx.not_json = true;
+            }
+        }
     }
 }
 
@@ -326,13 +354,22 @@ enum Style {
 pub struct Printer {
     style: Style,
     newline: bool,
+    pretty: bool,
     line: Vec<u8>,
     scratch: Vec<u8>,
+    /// The last message rendered had a `%J` payload that is not JSON.
+    not_json: bool,
 }
 
 impl Printer {
     /// Checks the output flags (`-F` is parsed here, so a bad format fails before connecting).
-    pub fn new(verbose: bool, format: Option<&str>, json: bool, no_newline: bool) -> Result<Printer, String> {
+    pub fn new(
+        verbose: bool,
+        format: Option<&str>,
+        json: bool,
+        no_newline: bool,
+        pretty: bool,
+    ) -> Result<Printer, String> {
         let style = match (format, json, verbose) {
             (Some(f), _, _) => Style::Format(parse(f)?),
             (None, true, _) => Style::Json,
@@ -342,9 +379,22 @@ impl Printer {
         Ok(Printer {
             style,
             newline: !no_newline,
+            pretty,
             line: Vec::with_capacity(1024),
             scratch: Vec::new(),
+            not_json: false,
         })
+    }
+
+    /// What the last [`Printer::render`] made.
+    pub fn last_line(&self) -> &[u8] {
+        &self.line
+    }
+
+    /// Whether the last message rendered had a `%J` payload that is not JSON (its field was
+    /// left empty, as mosquitto_sub leaves it).
+    pub fn payload_was_not_json(&self) -> bool {
+        self.not_json
     }
 
     /// The bytes to print for `msg`, line end included.
@@ -357,23 +407,28 @@ impl Printer {
                 self.line.push(b' ');
                 self.line.extend_from_slice(&msg.payload);
             }
-            Style::Json => write_json(&mut self.line, msg),
+            Style::Json => write_json(&mut self.line, msg, self.pretty),
             Style::Format(tokens) => {
-                let now = SystemTime::now();
+                let mut cx = Context {
+                    now: SystemTime::now(),
+                    pretty: self.pretty,
+                    not_json: false,
+                };
                 for token in tokens {
                     match token {
                         Token::Text(t) => self.line.extend_from_slice(t),
-                        Token::Time(c) => write_time(&mut self.line, *c, now),
+                        Token::Time(c) => write_time(&mut self.line, *c, cx.now),
                         Token::Field(field, spec) if *spec == Spec::default() => {
-                            write_field(&mut self.line, *field, msg, now)
+                            write_field(&mut self.line, *field, msg, &mut cx)
                         }
                         Token::Field(field, spec) => {
                             self.scratch.clear();
-                            write_field(&mut self.scratch, *field, msg, now);
+                            write_field(&mut self.scratch, *field, msg, &mut cx);
                             pad(&mut self.line, &self.scratch, *spec, field.numeric());
                         }
                     }
                 }
+                self.not_json = cx.not_json;
             }
         }
         if self.newline {
@@ -412,7 +467,7 @@ mod tests {
     }
 
     fn render(format: &str) -> String {
-        let mut p = Printer::new(false, Some(format), false, true).unwrap();
+        let mut p = Printer::new(false, Some(format), false, true, false).unwrap();
         String::from_utf8(p.render(&message()).to_vec()).unwrap()
     }
 
@@ -452,7 +507,7 @@ mod tests {
             ("\\q", "\\q"),
             ("x@", "lone @"),
         ] {
-            let e = Printer::new(false, Some(bad), false, false).unwrap_err();
+            let e = Printer::new(false, Some(bad), false, false, false).unwrap_err();
             assert!(e.contains(why), "{bad}: {e}");
         }
     }
@@ -467,9 +522,9 @@ mod tests {
 
     #[test]
     fn styles() {
-        let mut p = Printer::new(true, None, false, false).unwrap();
+        let mut p = Printer::new(true, None, false, false, false).unwrap();
         assert_eq!(p.render(&message()), b"sensors/t1 21.5\n");
-        let mut p = Printer::new(false, None, false, false).unwrap();
+        let mut p = Printer::new(false, None, false, false, false).unwrap();
         assert_eq!(p.render(&message()), b"21.5\n");
     }
 }

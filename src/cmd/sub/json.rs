@@ -1,4 +1,5 @@
-//! `sub --json` (and `-F %j`): one JSON object per message.
+//! `sub --json`: one JSON object per message, in robustmq's own schema (`-F %j` is
+//! mosquitto_sub's).
 //!
 //! `{"topic":"a/b","payload":"hi","qos":1,"retain":false,"properties":{...}}`: `payload` when
 //! the payload is UTF-8, else `payload_base64`; `properties` only when the message has MQTT 5
@@ -8,6 +9,7 @@
 use base64::Engine;
 use serde::Serialize;
 
+use super::pretty;
 use crate::protocol::Publish;
 
 #[derive(Serialize)]
@@ -73,8 +75,8 @@ fn text_or_base64(bytes: &[u8]) -> (Option<&str>, Option<String>) {
     }
 }
 
-/// Appends `msg` as one JSON object (no line end).
-pub fn write_json(out: &mut Vec<u8>, msg: &Publish) {
+/// Appends `msg` as one JSON object (no line end), indented with `pretty`.
+pub fn write_json(out: &mut Vec<u8>, msg: &Publish, pretty: bool) {
     let p = &msg.properties;
     let (payload, payload_base64) = text_or_base64(&msg.payload);
     let (correlation_data, correlation_data_base64) = match &p.correlation_data {
@@ -102,8 +104,7 @@ pub fn write_json(out: &mut Vec<u8>, msg: &Publish) {
             subscription_identifiers: &msg.subscription_ids,
         },
     };
-    // Serializing borrowed strings and numbers into a Vec cannot fail.
-    let _ = serde_json::to_writer(out, &message);
+    pretty::write(out, &message, pretty);
 }
 
 #[cfg(test)]
@@ -131,7 +132,7 @@ mod tests {
 
     fn json(msg: &Publish) -> String {
         let mut out = Vec::new();
-        write_json(&mut out, msg);
+        write_json(&mut out, msg, false);
         String::from_utf8(out).unwrap()
     }
 

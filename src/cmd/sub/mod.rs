@@ -2,6 +2,8 @@
 
 mod format;
 mod json;
+mod mosquitto_json;
+mod pretty;
 
 use std::collections::VecDeque;
 use std::io::Write;
@@ -15,6 +17,7 @@ use tokio::time::{sleep_until, timeout, Instant};
 use super::common::{self, Connection, Failure};
 use crate::cli::SubArgs;
 use crate::client::error::io_words;
+use crate::client::reconnect::{is_lost, loss_words, reconnect, Backoff};
 use crate::client::topic::check_topic_filter;
 use crate::client::{reason_text, Client, Event};
 use crate::exit::Exit;
@@ -34,7 +37,11 @@ const GOODBYE: Duration = Duration::from_secs(5);
 struct Plan {
     conn: Connection,
     filters: Vec<(Arc<str>, SubscriptionOptions)>,
+    /// `-U`: filters to unsubscribe from once subscribed.
+    unsubscribe: Vec<Arc<str>>,
     filter_out: Vec<String>,
+    /// `--random-filter`: the percentage of messages to print.
+    random_filter: Option<f64>,
     printer: Printer,
     count: Option<u64>,
     timeout: Option<Duration>,
@@ -42,6 +49,10 @@ struct Plan {
     retained_only: bool,
     remove_retained: bool,
     exit_after_subscribe: bool,
+    /// Connect again when the connection is lost (not `--no-reconnect`).
+    reconnect: bool,
+    /// `--quiet`: no runtime errors or notices on stderr.
+    quiet: bool,
     disconnect: Disconnect,
 }
 
@@ -59,12 +70,12 @@ fn plan(args: SubArgs) -> Result<Plan, Failure> {
     }
     let mut topics = args.topics;
     topics.extend(conn.url_topic.clone());
-    if topics.is_empty() {
+    if topics.is_empty() && args.unsubscribe.is_empty() {
         return Err(Failure::usage(
-            "no topic: give at least one -t FILTER (or a topic in the -L URL)",
+            "no topic: give at least one -t FILTER (or a topic in the -L URL), or -U FILTER",
         ));
     }
-    for filter in topics.iter().chain(&args.filter_out) {
+    for filter in topics.iter().chain(&args.filter_out).chain(&args.unsubscribe) {
         check_topic_filter(filter)
             .map_err(|why| Failure::usage(format!("invalid topic filter {filter:?}: {why}")))?;
     }
@@ -78,8 +89,14 @@ fn plan(args: SubArgs) -> Result<Plan, Failure> {
             _ => RetainHandling::SendAlways,
         },
     };
-    let printer = Printer::new(args.verbose, args.format.as_deref(), args.json, args.no_newline)
-        .map_err(Failure::usage)?;
+    let printer = Printer::new(
+        args.verbose,
+        args.format.as_deref(),
+        args.json,
+        args.no_newline,
+        args.pretty,
+    )
+    .map_err(Failure::usage)?;
     let disconnect = Disconnect {
         reason: 0,
         session_expiry: conn.properties.disconnect_session_expiry,
@@ -87,6 +104,8 @@ fn plan(args: SubArgs) -> Result<Plan, Failure> {
     };
     Ok(Plan {
         filters: topics.into_iter().map(|t| (Arc::from(t), options)).collect(),
+        unsubscribe: args.unsubscribe.into_iter().map(Arc::from).collect(),
+        random_filter: args.random_filter,
         filter_out: args.filter_out,
         printer,
         count: args.count,
@@ -95,6 +114,8 @@ fn plan(args: SubArgs) -> Result<Plan, Failure> {
         retained_only: args.retained_only,
         remove_retained: args.remove_retained,
         exit_after_subscribe: args.exit_after_subscribe,
+        reconnect: !args.no_reconnect,
+        quiet: args.conn.quiet,
         disconnect,
         conn,
     })
@@ -102,10 +123,11 @@ fn plan(args: SubArgs) -> Result<Plan, Failure> {
 
 /// Runs `robustmq sub`.
 pub fn run(args: SubArgs) -> ExitCode {
+    let quiet = args.conn.quiet;
     let result = plan(args).and_then(|plan| common::runtime()?.block_on(subscribe(plan)));
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => failure.exit("sub"),
+        Err(failure) => failure.exit_unless_quiet("sub", quiet),
     }
 }
 
@@ -121,11 +143,23 @@ enum End {
 struct Session {
     plan: Plan,
     printed: u64,
+    /// SUBSCRIBE and UNSUBSCRIBE packets not answered yet (for -E).
+    unanswered: usize,
+    /// `--random-filter`'s generator state (never 0).
+    rng: u64,
     /// `--retained-only`: when to stop if nothing else arrives.
     quiet_until: Option<Instant>,
     /// `--remove-retained`: topics still to clear.
     to_clear: VecDeque<Arc<str>>,
     stdout: std::io::Stdout,
+}
+
+/// A seed for `--random-filter`, different on every run.
+fn seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    hasher.finish() | 1
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -147,43 +181,44 @@ async fn interrupted() {
 }
 
 async fn subscribe(plan: Plan) -> Result<(), Failure> {
-    let (mut client, _connack) = Client::connect(&plan.conn.options).await?;
+    let (client, _connack) = Client::connect(&plan.conn.options).await?;
     let expires = plan.timeout.map(|t| Instant::now() + t);
-    client.subscribe(plan.filters.clone())?;
+    // `None` while the connection is lost and a new one is being made.
+    let mut client = Some(client);
     let disconnect = plan.disconnect.clone();
     let mut session = Session::new(plan);
+    session.start(client.as_mut())?;
     let interrupt = interrupted();
     tokio::pin!(interrupt);
     // A failure of ours (a refused subscription, say) still says goodbye properly, so the broker
     // does not publish the will; a broken connection ends here.
     let end = loop {
-        if let Err(failure) = session.clear_retained(&mut client) {
-            break Err(failure);
-        }
         let quiet = session.quiet_until;
-        tokio::select! {
-            event = client.poll() => match session.on_event(event?) {
-                Ok(false) => {}
-                Ok(true) => break Ok(End::Done),
-                Err(failure) => break Err(failure),
-            },
+        let step = tokio::select! {
+            step = session.step(&mut client) => step,
             () = sleep_until(expires.unwrap_or_else(Instant::now)), if expires.is_some() => break Ok(End::TimedOut),
             () = sleep_until(quiet.unwrap_or_else(Instant::now)), if quiet.is_some() => break Ok(End::Done),
             () = &mut interrupt => break Ok(End::Done),
+        };
+        match step {
+            Ok(false) => {}
+            Ok(true) => break Ok(End::Done),
+            Err(failure) => break Err(failure),
         }
     };
-    let finished = timeout(GOODBYE, async {
-        if end.is_ok() {
-            session.finish_clearing(&mut client).await?;
+    if let Some(mut client) = client {
+        let finished = timeout(GOODBYE, async {
+            if end.is_ok() {
+                session.finish_clearing(&mut client).await?;
+            }
+            client.disconnect(disconnect).await.map_err(Failure::from)
+        })
+        .await;
+        if let (Ok(_), Ok(Err(failure))) = (&end, finished) {
+            return Err(failure);
         }
-        client.disconnect(disconnect).await.map_err(Failure::from)
-    })
-    .await;
-    let end = end?;
-    if let Ok(Err(failure)) = finished {
-        return Err(failure);
     }
-    match end {
+    match end? {
         End::Done => Ok(()),
         End::TimedOut => {
             let what = match session.plan.count {
@@ -200,10 +235,76 @@ async fn subscribe(plan: Plan) -> Result<(), Failure> {
 }
 
 impl Session {
+    /// Subscribes, then unsubscribes (-U), on a new connection.
+    fn start(&mut self, client: Option<&mut Client>) -> Result<(), Failure> {
+        if let Some(client) = client {
+            if !self.plan.filters.is_empty() {
+                client.subscribe(self.plan.filters.clone())?;
+                self.unanswered += 1;
+            }
+            if !self.plan.unsubscribe.is_empty() {
+                client.unsubscribe(self.plan.unsubscribe.clone())?;
+                self.unanswered += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// One step of the receive loop: handles the next event, or, when the connection is lost
+    /// and reconnecting is on, makes a new one. True when the loop should stop. Cancel-safe.
+    async fn step(&mut self, slot: &mut Option<Client>) -> Result<bool, Failure> {
+        let Some(client) = slot else {
+            let mut backoff = Backoff::default();
+            let (client, connack) = reconnect(&self.plan.conn.options, &mut backoff).await?;
+            self.notice("reconnected");
+            let client = slot.insert(client);
+            // A session the broker kept has the subscriptions already.
+            if !connack.session_present {
+                self.start(Some(client))?;
+            }
+            return Ok(false);
+        };
+        self.clear_retained(client)?;
+        match client.poll().await {
+            Ok(event) => self.on_event(event),
+            Err(e) if self.plan.reconnect && is_lost(&e) => {
+                self.notice(&format!("connection lost ({}); reconnecting", loss_words(&e)));
+                *slot = None;
+                Ok(false)
+            }
+            Err(e) => {
+                // Nothing more can be said on a broken connection: no goodbye.
+                *slot = None;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// One line on stderr (unless `--quiet`).
+    fn notice(&self, what: &str) {
+        if !self.plan.quiet {
+            eprintln!("robustmq sub: {what}");
+        }
+    }
+
+    /// `--random-filter`: whether to print this message (xorshift; no need for a better
+    /// generator to thin out output).
+    fn chosen(&mut self) -> bool {
+        let Some(percent) = self.plan.random_filter else {
+            return true;
+        };
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        ((self.rng % 10_000) as f64) < percent * 100.0
+    }
+
     fn new(plan: Plan) -> Session {
         Session {
             plan,
             printed: 0,
+            unanswered: 0,
+            rng: seed(),
             quiet_until: None,
             to_clear: VecDeque::new(),
             stdout: std::io::stdout(),
@@ -222,7 +323,8 @@ impl Session {
                     reason_text(ack.reason, ack.reason_string.as_deref())
                 ),
             )),
-            Event::Acked(_) | Event::Unsubscribed(_) => Ok(false),
+            Event::Unsubscribed(_) => Ok(self.answered()),
+            Event::Acked(_) => Ok(false),
         }
     }
 
@@ -256,7 +358,13 @@ impl Session {
         if self.plan.retained_only {
             self.quiet_until = Some(Instant::now() + RETAINED_QUIET);
         }
-        Ok(self.plan.exit_after_subscribe)
+        Ok(self.answered())
+    }
+
+    /// Counts an answer to our SUBSCRIBE or UNSUBSCRIBE; true when -E should stop now.
+    fn answered(&mut self) -> bool {
+        self.unanswered = self.unanswered.saturating_sub(1);
+        self.plan.exit_after_subscribe && self.unanswered == 0
     }
 
     fn on_message(&mut self, msg: &Publish) -> Result<bool, Failure> {
@@ -278,7 +386,20 @@ impl Session {
         if plan.skip_retained && msg.retain {
             return Ok(false);
         }
-        let line = plan.printer.render(msg);
+        if !self.chosen() {
+            // mosquitto_sub counts the messages it leaves out for -C as well.
+            self.printed += 1;
+            return Ok(self.plan.count.is_some_and(|count| self.printed >= count));
+        }
+        let plan = &mut self.plan;
+        plan.printer.render(msg);
+        if plan.printer.payload_was_not_json() && !plan.quiet {
+            eprintln!(
+                "robustmq sub: the payload on topic {:?} is not valid JSON (-F %J)",
+                msg.topic
+            );
+        }
+        let line = plan.printer.last_line();
         let mut out = self.stdout.lock();
         match out.write_all(line).and_then(|()| out.flush()) {
             Ok(()) => {}

@@ -158,7 +158,7 @@ fn clients_list(broker: &Broker, page: Page) -> ClientList {
         .iter()
         .filter_map(|session| {
             let st = session.lock();
-            let conn = st.conn.as_ref()?;
+            let conn = st.conn()?;
             let stats = &conn.stats;
             Some(ClientInfo {
                 client_id: session.client_id.to_string(),
@@ -168,16 +168,16 @@ fn clients_list(broker: &Broker, page: Page) -> ClientList {
                 connected_since_ms: stats.connected_at_ms,
                 keep_alive: stats.keep_alive,
                 clean_start: stats.clean_start,
-                session_expiry_interval: st.expiry_interval,
-                subscriptions: st.subscriptions.len(),
-                inflight: st.outgoing.len(),
+                session_expiry_interval: st.expiry_interval(),
+                subscriptions: st.subscription_count(),
+                inflight: st.inflight(),
                 queued: st.queued(),
                 queued_bytes: st.queued_bytes(),
                 messages_in: get(&stats.messages_in),
                 messages_out: get(&stats.messages_out),
                 bytes_in: get(&stats.bytes_in),
                 bytes_out: get(&stats.bytes_out),
-                dropped: st.dropped,
+                dropped: st.dropped(),
             })
         })
         .collect();
@@ -230,22 +230,22 @@ fn sessions_list(broker: &Broker, page: Page) -> SessionList {
         .iter()
         .filter_map(|session| {
             let st = session.lock();
-            if st.conn.is_some() {
+            if st.conn().is_some() {
                 return None;
             }
-            let expires_at_ms = match (st.expiry_interval, st.offline_since_ms) {
+            let expires_at_ms = match (st.expiry_interval(), st.offline_since_ms()) {
                 (u32::MAX, _) | (_, None) => None,
                 (secs, Some(since)) => Some(since.saturating_add(secs as u64 * 1000)),
             };
             Some(SessionInfo {
                 client_id: session.client_id.to_string(),
                 queued: st.queued(),
-                inflight: st.outgoing.len(),
-                subscriptions: st.subscriptions.len(),
-                offline_since_ms: st.offline_since_ms,
-                expiry_interval: st.expiry_interval,
+                inflight: st.inflight(),
+                subscriptions: st.subscription_count(),
+                offline_since_ms: st.offline_since_ms(),
+                expiry_interval: st.expiry_interval(),
                 expires_at_ms,
-                dropped: st.dropped,
+                dropped: st.dropped(),
             })
         })
         .collect();
@@ -534,9 +534,7 @@ pub struct Disconnected {
 fn disconnect(broker: &Broker, requester: &ConnState, request: DisconnectRequest) -> Disconnected {
     let told = broker.session(&request.client_id).and_then(|session| {
         let st = session.lock();
-        st.conn
-            .as_ref()
-            .map(|conn| conn.stats.kick.send(ADMINISTRATIVE_ACTION))
+        st.conn().map(|conn| conn.stats.kick.send(ADMINISTRATIVE_ACTION))
     });
     let existed = told.is_some();
     if told == Some(true) {

@@ -172,12 +172,7 @@ fn publish_reply(ctx: &ListenerContext, st: &ConnState, request: &Publish, topic
     // Serializing a Value cannot fail (its map keys are strings).
     let mut payload = serde_json::to_vec(body).unwrap_or_default();
     // A reply larger than the requester takes would be dropped on the way out; say so instead.
-    let max = st
-        .session
-        .lock()
-        .conn
-        .as_ref()
-        .map_or(usize::MAX, |c| c.max_packet_size);
+    let max = st.session.lock().conn().map_or(usize::MAX, |c| c.max_packet_size);
     let correlation = request
         .properties
         .correlation_data
@@ -205,7 +200,7 @@ fn publish_reply(ctx: &ListenerContext, st: &ConnState, request: &Publish, topic
         expires_at: None,
         publisher: None,
     };
-    ctx.broker.publish(message, Vec::new(), None);
+    ctx.broker.publish(message, Default::default(), None);
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use crate::protocol::{
     self, reason, Connack, Connect, Packet, QoS, RetainHandling, Sender, Subscribe, SubscriptionOptions,
     Version,
 };
-use crate::server::broker::Subscription;
+use crate::server::broker::{Changes, Subscription};
 use crate::server::connection::{serve_established, Duplex, SocketHandle, Split};
 use crate::server::context::ListenerContext;
 use crate::server::handler::{self, ConnState};
@@ -174,21 +174,15 @@ async fn prepare_local_session(
 /// configuration changed since it was stored): what they matched would have no rule to be
 /// renamed by.
 fn drop_stale_subscriptions(ctx: &ListenerContext, st: &ConnState, rules: &Rules) {
-    let stale: Vec<Arc<str>> = st
-        .session
-        .lock()
-        .subscriptions
-        .keys()
-        .filter(|filter| !rules.outgoing().any(|rule| rule.local_filter == **filter))
-        .cloned()
-        .collect();
-    let mut ops = Vec::new();
+    let mut stale = st.session.subscription_filters();
+    stale.retain(|filter| !rules.outgoing().any(|rule| rule.local_filter == *filter));
+    let mut changes = Changes::default();
     for filter in &stale {
-        ops.extend(ctx.broker.unsubscribe(&st.session, filter).1);
+        ctx.broker.unsubscribe(&st.session, filter, &mut changes);
     }
-    if !ops.is_empty() {
+    if !changes.is_empty() {
         tracing::info!(bridge = %st.client_id, filters = ?stale, "no longer forwarded: not an \"out\" rule any more");
-        ctx.broker.commit(ops, None, Vec::new());
+        ctx.broker.commit_changes(changes, None);
     }
 }
 
@@ -196,7 +190,7 @@ fn drop_stale_subscriptions(ctx: &ListenerContext, st: &ConnState, rules: &Rules
 /// through this bridge does not go back out through it, and retain as published, so that the
 /// remote gets the RETAIN flag as it was published here.
 fn subscribe_locally(ctx: &ListenerContext, st: &ConnState, rules: &Rules, max_qos: QoS) {
-    let mut ops = Vec::new();
+    let mut changes = Changes::default();
     for rule in rules.outgoing() {
         let subscription = Subscription {
             options: SubscriptionOptions {
@@ -208,14 +202,10 @@ fn subscribe_locally(ctx: &ListenerContext, st: &ConnState, rules: &Rules, max_q
             },
             id: None,
         };
-        let (_, op) = ctx
-            .broker
-            .subscribe(&st.session, &rule.local_filter, subscription);
-        ops.extend(op);
+        ctx.broker
+            .subscribe(&st.session, &rule.local_filter, subscription, &mut changes);
     }
-    if !ops.is_empty() {
-        ctx.broker.commit(ops, None, Vec::new());
-    }
+    ctx.broker.commit_changes(changes, None);
 }
 
 /// One link: connects, serves it until it drops; `Ok` is why it closed, `Err` why it could
@@ -350,9 +340,7 @@ async fn serve_link<S: Duplex>(
     for pending in &mut st.pending {
         pending.packets.retain(|p| !matches!(p, Packet::Connack(_)));
     }
-    if let Some(link) = st.session.lock().conn.as_mut() {
-        link.rename = Some(rules.clone());
-    }
+    st.session.rename_with(rules.clone());
     let max_qos = connack.properties.maximum_qos.unwrap_or(QoS::ExactlyOnce);
     if max_qos < QoS::ExactlyOnce {
         subscribe_locally(ctx, &st, rules, max_qos);
@@ -373,7 +361,7 @@ async fn serve_link<S: Duplex>(
         })
         .collect();
     if !incoming.is_empty() {
-        let packet_id = st.session.lock().allocate_packet_id();
+        let packet_id = st.session.allocate_packet_id();
         let subscribe = Packet::Subscribe(Subscribe {
             packet_id,
             subscription_id: None,

@@ -90,7 +90,7 @@ pub fn from_remote(ctx: &ListenerContext, st: &mut ConnState, packet: Packet) ->
                         QoS::AtLeastOnce => st.respond(Packet::Puback(Ack::success(p.packet_id))),
                         QoS::ExactlyOnce => {
                             // Its PUBREL then completes like any other's, with PUBCOMP 0x00.
-                            st.session.lock().incoming_qos2.insert(p.packet_id);
+                            ctx.broker.qos2_dropped(&st.session, p.packet_id);
                             st.respond(Packet::Pubrec(Ack::success(p.packet_id)));
                         }
                     }

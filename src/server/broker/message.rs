@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
+use super::gate::{Gate, GateState};
 use crate::protocol::{MessageProperties, Publish, QoS};
-use crate::server::persist::{Gate, GateState};
 
 /// Memory a queued delivery takes besides its message's topic and payload.
 const DELIVERY_OVERHEAD: usize = 320;

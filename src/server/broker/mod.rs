@@ -3,18 +3,24 @@
 //! Lock order, to stay free of deadlocks: the sessions map, then the trie, then a session's state.
 //! No lock is held across an `.await`.
 
+mod acks;
 pub mod aliases;
+pub mod clock;
+pub mod gate;
 pub mod keepalive;
 pub mod lifecycle;
 pub mod memory;
 pub mod message;
+mod outbound;
 pub mod pressure;
 mod publish;
 pub mod queue;
+mod records;
 mod restore;
 pub mod retain;
 pub mod session;
 pub mod spill;
+mod subscriptions;
 pub mod timers;
 pub mod trie;
 
@@ -26,18 +32,20 @@ use std::time::{Duration, Instant};
 use lifecycle::{Action, Event, Phase};
 use timers::{Slot, Timers};
 
+pub use acks::{AckKind, PubrecReply, Qos2Received, Released, WrongAck};
+pub use gate::{Gate, GateState};
 pub use memory::MemoryBudget;
 pub use message::{Delivery, Message};
+pub use outbound::{Filled, OutPhase, Outgoing};
 pub use publish::{AccessCheck, Published};
 pub use restore::Restored;
 use retain::RetainStore;
 pub use session::{ConnLink, Enqueued, QueueLimits, Session, SessionState, Subscription};
 use trie::{Subscriber, SubscriptionTrie};
 
-use crate::protocol::{reason, topic, RetainHandling, SubscriptionOptions, Will};
+use crate::protocol::{reason, Will};
 use crate::server::metrics::Metrics;
-use crate::server::persist::{self, Gate};
-use crate::store::{Op, Store, StoredOwner, StoredSession};
+use crate::store::{Op, Store, StoredOwner};
 
 /// How long a new connection waits for the one it takes over to close: it handles what it had
 /// already received first. One that does not close in time (its task stuck in a write) is
@@ -65,6 +73,18 @@ pub struct Attached {
     pub generation: u64,
     /// Opens when the session's record is committed; CONNACK waits for it.
     pub gate: Arc<Gate>,
+}
+
+/// State changes that must reach the store, gathered while a packet is handled and committed
+/// together (or with the message they belong to). Only the broker looks inside.
+#[derive(Debug, Default)]
+pub struct Changes(Vec<Op>);
+
+impl Changes {
+    /// Whether there is nothing to commit.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// All broker state.
@@ -142,9 +162,17 @@ impl Broker {
         self.store.as_ref()
     }
 
+    /// Commits `changes`, then wakes `notify`'s connection; returns the gate to wait on when
+    /// there was something to commit.
+    pub fn commit_changes(&self, changes: Changes, notify: Option<&Arc<Session>>) -> Option<Arc<Gate>> {
+        let gate = (!changes.is_empty()).then(Gate::new);
+        self.commit(changes.0, gate.clone(), notify.cloned());
+        gate
+    }
+
     /// Commits `ops`; then settles `gate` and wakes the connections of `notify`. Without ops
     /// (or without a store) that happens at once.
-    pub fn commit<N>(&self, ops: Vec<Op>, gate: Option<Arc<Gate>>, notify: N)
+    fn commit<N>(&self, ops: Vec<Op>, gate: Option<Arc<Gate>>, notify: N)
     where
         N: IntoIterator<Item = Arc<Session>> + Send + 'static,
     {
@@ -153,7 +181,7 @@ impl Broker {
 
     /// [`Broker::commit`] for what adds data (a new message): while the disk is full the
     /// store refuses it at once, and `gate` fails.
-    pub fn commit_refusable<N>(&self, ops: Vec<Op>, gate: Option<Arc<Gate>>, notify: N)
+    fn commit_refusable<N>(&self, ops: Vec<Op>, gate: Option<Arc<Gate>>, notify: N)
     where
         N: IntoIterator<Item = Arc<Session>> + Send + 'static,
     {
@@ -229,26 +257,6 @@ impl Broker {
         format!("auto-{:x}-{n}", nanos ^ (std::process::id() as u64) << 32).into()
     }
 
-    /// The session's record as the store keeps it.
-    fn session_record(session: &Session, st: &SessionState) -> StoredSession {
-        StoredSession {
-            client_id: session.client_id.to_string(),
-            expiry_interval: st.expiry_interval,
-            offline_since_ms: if st.conn.is_some() {
-                None
-            } else {
-                st.offline_since_ms
-            },
-            subscriptions: st
-                .subscriptions
-                .iter()
-                .map(|(f, s)| persist::subscription_record(f, s))
-                .collect(),
-            will: st.stored_will.as_deref().cloned(),
-            owner: st.owner.clone(),
-        }
-    }
-
     /// Marks the session as no longer in the store and takes its queued bytes off the store
     /// gauge; true if it was stored (its record must then be deleted).
     fn unstore(&self, st: &mut SessionState) -> bool {
@@ -268,11 +276,9 @@ impl Broker {
         // until it has been, even once the session no longer outlives its connection.
         if st.expiry_interval > 0 || st.spilled().0 > 0 {
             st.stored = true;
-            Some(Op::PutSession(Self::session_record(session, st)))
+            Some(records::put_session(&session.client_id, st))
         } else if self.unstore(st) {
-            Some(Op::DeleteSession {
-                client_id: session.client_id.to_string(),
-            })
+            Some(records::delete_session(&session.client_id))
         } else {
             None
         }
@@ -361,9 +367,7 @@ impl Broker {
                 Action::Discard => {
                     if let Some(old) = &existing {
                         if self.unstore(&mut old.lock()) {
-                            ops.push(Op::DeleteSession {
-                                client_id: client_id.to_string(),
-                            });
+                            ops.push(records::delete_session(client_id));
                         }
                         self.drop_subscriptions(old);
                     }
@@ -404,7 +408,7 @@ impl Broker {
             st.conn = Some(link);
             st.queue.set_offline(false);
             st.offline_since_ms = None;
-            st.stored_will = will.map(|w| Box::new(persist::will_record(w, client_id)));
+            st.stored_will = will.map(|w| Box::new(records::will_record(w, client_id)));
             ops.extend(self.session_op(&session, &mut st));
             st.generation
         };
@@ -458,7 +462,7 @@ impl Broker {
         st.queue.set_offline(true);
         // An offline session holds no publisher back.
         st.wake_waiters();
-        st.offline_since_ms = Some(persist::now_ms());
+        st.offline_since_ms = Some(clock::now_ms());
         let generation = st.generation;
         let expiry = st.expiry_interval;
         let closed = Event::Closed {
@@ -525,9 +529,7 @@ impl Broker {
         let pending_will = self.timers.cancel(session);
         self.drop_subscriptions(session);
         if stored {
-            let op = Op::DeleteSession {
-                client_id: session.client_id.to_string(),
-            };
+            let op = records::delete_session(&session.client_id);
             self.commit(vec![op], None, Vec::new());
         }
         let phase = Phase::Offline {
@@ -547,7 +549,7 @@ impl Broker {
     fn release_will(&self, session: &Arc<Session>, will: Will) {
         let message = Message::from_will(will, Some(session.client_id.clone()));
         if self.will_allowed(session, &message.topic) {
-            self.publish(message, Vec::new(), None);
+            self.publish(message, Changes::default(), None);
         }
     }
 
@@ -565,93 +567,9 @@ impl Broker {
         let message = Message::from_will(will, Some(session.client_id.clone()));
         // The ACL may have changed (SIGHUP) while the will waited.
         if self.will_allowed(session, &message.topic) {
-            self.publish(message, op.into_iter().collect(), None);
+            self.publish(message, Changes(op.into_iter().collect()), None);
         } else {
             self.commit(op.into_iter().collect(), None, Vec::new());
-        }
-    }
-
-    /// Takes an ended session out of the trie; the publishers it held back go on.
-    fn drop_subscriptions(&self, session: &Arc<Session>) {
-        let filters: Vec<Arc<str>> = {
-            let mut st = session.lock();
-            st.wake_waiters();
-            st.subscriptions.drain().map(|(f, _)| f).collect()
-        };
-        let mut trie = write(&self.trie);
-        for filter in filters {
-            if let Some(parsed) = topic::parse_filter(&filter) {
-                trie.remove(parsed.filter, parsed.share_group, session);
-            }
-        }
-    }
-
-    /// Adds or replaces a subscription; returns whether one existed for that filter, and the
-    /// store op that records the change.
-    pub fn subscribe(
-        &self,
-        session: &Arc<Session>,
-        filter: &Arc<str>,
-        subscription: Subscription,
-    ) -> (bool, Option<Op>) {
-        let Some(parsed) = topic::parse_filter(filter) else {
-            return (false, None);
-        };
-        let (existed, op) = {
-            let mut st = session.lock();
-            let existed = st.subscriptions.insert(filter.clone(), subscription).is_some();
-            let op = if st.is_durable() {
-                self.session_op(session, &mut st)
-            } else {
-                None
-            };
-            (existed, op)
-        };
-        write(&self.trie).insert(
-            parsed.filter,
-            parsed.share_group,
-            Subscriber {
-                session: session.clone(),
-                subscription,
-            },
-        );
-        (existed, op)
-    }
-
-    /// Removes a subscription; returns whether it existed, and the store op for the change.
-    pub fn unsubscribe(&self, session: &Arc<Session>, filter: &Arc<str>) -> (bool, Option<Op>) {
-        let Some(parsed) = topic::parse_filter(filter) else {
-            return (false, None);
-        };
-        let (existed, op) = {
-            let mut st = session.lock();
-            let existed = st.subscriptions.remove(filter).is_some();
-            let op = if existed && st.is_durable() {
-                self.session_op(session, &mut st)
-            } else {
-                None
-            };
-            (existed, op)
-        };
-        write(&self.trie).remove(parsed.filter, parsed.share_group, session);
-        (existed, op)
-    }
-
-    /// Retained messages to send for a new subscription, per its retain handling
-    /// [MQTT-3.3.1-9], [MQTT-3.8.4-4].
-    pub fn retained_for(
-        &self,
-        filter: &str,
-        options: &SubscriptionOptions,
-        existed: bool,
-    ) -> Vec<Arc<Message>> {
-        match (options.retain_handling, existed) {
-            (RetainHandling::Never, _) | (RetainHandling::SendIfNew, true) => Vec::new(),
-            _ => match topic::parse_filter(filter) {
-                // [MQTT-3.8.4-] retained messages are not sent for shared subscriptions
-                Some(p) if p.share_group.is_none() => read(&self.retained).matching(p.filter),
-                _ => Vec::new(),
-            },
         }
     }
 

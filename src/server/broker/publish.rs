@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use smallvec::SmallVec;
 
-use super::{read, write, Broker, Delivery, Enqueued, Message, Session};
+use super::gate::Gate;
+use super::records;
+use super::{read, write, Broker, Changes, Delivery, Enqueued, Message, Session};
 use crate::protocol::QoS;
-use crate::server::persist::{self, Gate};
 use crate::store::Op;
 
 /// Retained `$SYS` figures are republished every interval; storing them would only wear the disk.
@@ -66,31 +67,20 @@ impl Broker {
     /// identifiers. With an ACL, only to sessions whose client may read the topic.
     ///
     /// What must survive a crash (the retained message, deliveries queued for durable
-    /// sessions, and `extra_ops`) is committed in one go; the deliveries and the returned gate
+    /// sessions, and `changes`) is committed in one go; the deliveries and the returned gate
     /// open when it is. `publisher` is woken then, to send its acknowledgement.
-    pub fn publish(
-        &self,
-        message: Message,
-        extra_ops: Vec<Op>,
-        publisher: Option<&Arc<Session>>,
-    ) -> Published {
+    pub fn publish(&self, message: Message, changes: Changes, publisher: Option<&Arc<Session>>) -> Published {
         let message = Arc::new(message);
         let durable = self.store.is_some();
-        let mut ops = extra_ops;
+        let mut ops = changes.0;
         if message.retain {
             write(&self.retained).apply(&message);
             if durable && !is_volatile_topic(&message.topic) {
-                ops.push(if message.payload.is_empty() {
-                    Op::DeleteRetained {
-                        topic: message.topic.to_string(),
-                    }
-                } else {
-                    Op::PutRetained(persist::message_record(&message))
-                });
+                ops.push(records::retained(&message));
             }
         }
         // Deliveries wait for the commit only when there is something to commit: the retained
-        // message or `extra_ops` (a QoS 2 publisher's state: delivered before it is stored, a
+        // message or `changes` (a QoS 2 publisher's state: delivered before it is stored, a
         // crash would have the message sent again, twice), or, from the first delivery whose
         // record is added, what the queue of a persistent session stores (`enqueue` creates
         // the gate then). A QoS 1 delivery to a session that stores nothing need not wait: if

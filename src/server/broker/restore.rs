@@ -5,11 +5,12 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::clock;
+use super::records::{self, message_from_record};
 use super::timers::Slot;
 use super::{write, Broker, Message, Session, Subscriber};
 use crate::protocol::topic;
-use crate::server::persist::{self, message_from_record};
-use crate::store::{Loaded, Op};
+use crate::store::Loaded;
 
 /// What a restore brought back, for the start-up log line.
 #[derive(Debug, Clone, Copy, Default)]
@@ -37,7 +38,7 @@ fn remaining_secs(since_ms: u64, interval_secs: u32, now_ms: u64) -> Option<u64>
 impl Broker {
     /// Loads what the store kept. Call once, before the listeners start.
     pub fn restore(self: &Arc<Self>, loaded: Loaded) -> Restored {
-        let now_ms = persist::now_ms();
+        let now_ms = clock::now_ms();
         let mut restored = Restored::default();
         let mut cleanup = Vec::new();
         let mut due_wills = Vec::new();
@@ -53,11 +54,9 @@ impl Broker {
             };
             let Some(left) = left else {
                 restored.expired += 1;
-                cleanup.push(Op::DeleteSession {
-                    client_id: record.client_id.clone(),
-                });
+                cleanup.push(records::delete_session(&record.client_id));
                 if let Some(w) = will {
-                    due_wills.push(Message::from_will(persist::will_from_record(w), Some(client_id)));
+                    due_wills.push(Message::from_will(records::will_from_record(w), Some(client_id)));
                 }
                 continue;
             };
@@ -74,7 +73,7 @@ impl Broker {
                 st.stored_will = record.will.map(Box::new);
                 st.owner = record.owner;
                 for sub in record.subscriptions {
-                    let (filter, subscription) = persist::subscription_from_record(sub);
+                    let (filter, subscription) = records::subscription_from_record(sub);
                     if let Some(parsed) = topic::parse_filter(&filter) {
                         write(&self.trie).insert(
                             parsed.filter,
@@ -89,13 +88,10 @@ impl Broker {
                 }
                 let now = std::time::Instant::now();
                 for (seq, d) in ls.deliveries {
-                    let (delivery, state) = persist::delivery_from_record(seq, d);
+                    let (delivery, state) = records::delivery_from_record(seq, d);
                     if delivery.message.is_expired(now) {
                         restored.expired += 1;
-                        cleanup.push(Op::DeleteDelivery {
-                            client_id: record.client_id.clone(),
-                            seq,
-                        });
+                        cleanup.push(records::delete_delivery(&record.client_id, seq));
                         continue;
                     }
                     self.metrics
@@ -108,7 +104,7 @@ impl Broker {
             }
             if let Some(w) = will {
                 let delay = w.delay_interval.min(record.expiry_interval);
-                let will = persist::will_from_record(w);
+                let will = records::will_from_record(w);
                 match remaining_secs(offline_since, delay, now_ms) {
                     Some(secs) => {
                         restored.wills += 1;
@@ -136,9 +132,7 @@ impl Broker {
             let message = message_from_record(record);
             if message.is_expired(now) {
                 restored.expired += 1;
-                cleanup.push(Op::DeleteRetained {
-                    topic: message.topic.to_string(),
-                });
+                cleanup.push(records::delete_retained(&message.topic));
                 continue;
             }
             write(&self.retained).apply(&Arc::new(message));
@@ -148,7 +142,7 @@ impl Broker {
         // Wills go out once every session is back, so their subscribers receive them.
         for message in due_wills {
             restored.wills += 1;
-            self.publish(message, Vec::new(), None);
+            self.publish(message, super::Changes::default(), None);
         }
         restored
     }

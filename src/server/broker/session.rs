@@ -8,18 +8,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
 use tokio::sync::Notify;
 
 use super::aliases::OutAliases;
+use super::gate::Gate;
 use super::memory::MemoryBudget;
 use super::message::Delivery;
+use super::outbound::{OutPhase, Outgoing};
 use super::queue::OutQueue;
+use super::records;
 use super::spill::{Spill, REFILL_BELOW, WINDOW};
-use crate::protocol::{self, Ack, Packet, PublishRef, QoS, SubscriptionOptions, Version};
+use crate::protocol::{QoS, SubscriptionOptions, Version};
 use crate::server::bridge::topics::Rules;
 use crate::server::metrics::{add, ConnStats, Metrics};
-use crate::server::persist::{self, Gate, GateState};
 use crate::store::{DeliveryState, Op, Store, StoredDelivery, StoredOwner, StoredWill};
 
 /// A subscription as the session remembers it.
@@ -29,28 +30,6 @@ pub struct Subscription {
     pub options: SubscriptionOptions,
     /// v5 subscription identifier.
     pub id: Option<u32>,
-}
-
-/// Where an outgoing QoS 1/2 message stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutPhase {
-    /// PUBLISH sent; waiting for PUBACK (QoS 1) or PUBREC (QoS 2).
-    Published,
-    /// PUBREL sent; waiting for PUBCOMP.
-    Released,
-}
-
-/// An outgoing message the client has not acknowledged yet.
-#[derive(Debug, Clone)]
-pub struct Outgoing {
-    /// What was sent.
-    pub delivery: Delivery,
-    /// Protocol phase.
-    pub phase: OutPhase,
-    /// Send order, so a resend keeps the original order [MQTT-4.6.0-1].
-    pub seq: u64,
-    /// False while a QoS 2 PUBLISH waits for its packet id to be committed before it goes out.
-    pub sent: bool,
 }
 
 /// Queue bounds.
@@ -100,47 +79,47 @@ impl Drop for ConnLink {
 #[derive(Debug)]
 pub struct SessionState {
     /// The attached connection, `None` while offline.
-    pub conn: Option<ConnLink>,
+    pub(super) conn: Option<ConnLink>,
     /// Bumped at each attach, so timers armed for an older connection can tell.
-    pub generation: u64,
+    pub(super) generation: u64,
     /// Subscriptions by full filter (including any `$share/group/` prefix).
-    pub subscriptions: HashMap<Arc<str>, Subscription>,
+    pub(super) subscriptions: HashMap<Arc<str>, Subscription>,
     /// Deliveries not yet sent.
-    pub queue: OutQueue,
+    pub(super) queue: OutQueue,
     /// Sent and unacknowledged QoS 1/2 messages by packet identifier.
-    pub outgoing: HashMap<u16, Outgoing>,
-    next_packet_id: u16,
-    next_seq: u64,
+    pub(super) outgoing: HashMap<u16, Outgoing>,
+    pub(super) next_packet_id: u16,
+    pub(super) next_seq: u64,
     /// Incoming QoS 2 packet identifiers awaiting PUBREL.
-    pub incoming_qos2: PacketIds,
+    pub(super) incoming_qos2: PacketIds,
     /// Session expiry interval in seconds; `u32::MAX` never expires.
-    pub expiry_interval: u32,
+    pub(super) expiry_interval: u32,
     /// Messages this session could not take.
-    pub dropped: u64,
-    drop_logged: bool,
-    limits: Arc<QueueLimits>,
+    pub(super) dropped: u64,
+    pub(super) drop_logged: bool,
+    pub(super) limits: Arc<QueueLimits>,
     /// Next key for a durable delivery record.
-    pub next_store_seq: u64,
+    pub(super) next_store_seq: u64,
     /// Whether the store holds a record of this session.
-    pub stored: bool,
+    pub(super) stored: bool,
     /// The will as kept in the session record (while connected, or while a delayed will waits).
-    pub stored_will: Option<Box<StoredWill>>,
+    pub(super) stored_will: Option<Box<StoredWill>>,
     /// When the session went offline (Unix ms), for its stored record.
-    pub offline_since_ms: Option<u64>,
+    pub(super) offline_since_ms: Option<u64>,
     /// The user its client authenticated as, kept in the stored record so that ACL checks
     /// after a restart, before the client is back, know whose session it is.
-    pub owner: StoredOwner,
+    pub(super) owner: StoredOwner,
     /// Outgoing entries not yet sent (waiting on a gate).
-    unsent: usize,
+    pub(super) unsent: usize,
     /// Publishers held back until this queue has room again (flow control).
-    waiters: Vec<Arc<Session>>,
+    pub(super) waiters: Vec<Arc<Session>>,
     /// When the queue last moved: something was sent, or it went from empty to non-empty.
-    last_progress: Instant,
+    pub(super) last_progress: Instant,
     /// Whether the session counts as stalled now (logged and counted once per stall).
-    stalled: bool,
+    pub(super) stalled: bool,
     /// Durable deliveries kept only in the store (boxed on first use: most sessions never
     /// spill).
-    spill: Option<Box<Spill>>,
+    pub(super) spill: Option<Box<Spill>>,
 }
 
 /// A client's session, shared between the broker's tables and the attached connection.
@@ -263,7 +242,7 @@ impl Session {
     /// A delivery whose record goes into `ops` waits for their commit: `gate` is created for
     /// it if it is not there yet (the publisher's acknowledgement waits for it too). One to a
     /// session that stores nothing need not wait.
-    pub fn enqueue(
+    pub(super) fn enqueue(
         &self,
         mut delivery: Delivery,
         metrics: &Metrics,
@@ -349,11 +328,12 @@ impl Session {
                 if delivery.gate.is_none() {
                     delivery.gate = Some(gate.get_or_insert_with(Gate::new).clone());
                 }
-                ops.push(Op::PutDelivery {
-                    client_id: self.client_id.to_string(),
+                ops.push(records::put_delivery(
+                    &self.client_id,
                     seq,
-                    delivery: persist::delivery_record(&delivery, DeliveryState::Queued),
-                });
+                    &delivery,
+                    DeliveryState::Queued,
+                ));
             }
         }
         if !st.has_waiting() {
@@ -371,6 +351,12 @@ impl Session {
             self.notify.notify_one();
         }
         outcome
+    }
+
+    /// Queues a delivery that is sent but never stored (a retained message for a new
+    /// subscription: the retained store keeps it), within the queue's bounds like any other.
+    pub fn enqueue_unstored(&self, delivery: Delivery, metrics: &Metrics) -> Enqueued {
+        self.enqueue(delivery, metrics, None, &mut None)
     }
 
     /// Whether this session still holds `publisher` back: it is connected, not stalled, and
@@ -397,6 +383,38 @@ impl Session {
             return None;
         }
         Some(st.last_progress + st.limits.stalled_after)
+    }
+}
+
+impl SessionState {
+    /// The attached connection, `None` while offline.
+    pub fn conn(&self) -> Option<&ConnLink> {
+        self.conn.as_ref()
+    }
+
+    /// Session expiry interval in seconds; `u32::MAX` never expires.
+    pub fn expiry_interval(&self) -> u32 {
+        self.expiry_interval
+    }
+
+    /// How many subscriptions the session holds.
+    pub fn subscription_count(&self) -> usize {
+        self.subscriptions.len()
+    }
+
+    /// QoS 1/2 messages sent (or about to be) and not yet acknowledged.
+    pub fn inflight(&self) -> usize {
+        self.outgoing.len()
+    }
+
+    /// When the session went offline (Unix ms).
+    pub fn offline_since_ms(&self) -> Option<u64> {
+        self.offline_since_ms
+    }
+
+    /// Messages this session could not take, over its life.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
     }
 }
 
@@ -428,7 +446,7 @@ impl SessionState {
     }
 
     /// Starts reading spilled deliveries back once the window has room for a page of them.
-    fn page_in(&mut self, session: &Arc<Session>, store: &Store) {
+    pub(super) fn page_in(&mut self, session: &Arc<Session>, store: &Store) {
         let Some(spill) = self.spill.as_deref_mut() else {
             return;
         };
@@ -475,7 +493,7 @@ impl SessionState {
             if seq < spill.from {
                 continue;
             }
-            let (delivery, _) = persist::delivery_from_record(seq, record);
+            let (delivery, _) = records::delivery_from_record(seq, record);
             spill.take(seq, delivery.message.size());
             self.queue.push_back(delivery);
         }
@@ -535,7 +553,7 @@ impl SessionState {
 
     /// For a connected session that is stalled: sheds its queued QoS 0 messages and, unless
     /// it is durable, its queued QoS 1/2 ones too, each counted; returns how many went.
-    pub fn shed_if_stalled(&mut self, client_id: &str, metrics: &Metrics, now: Instant) -> usize {
+    pub(super) fn shed_if_stalled(&mut self, client_id: &str, metrics: &Metrics, now: Instant) -> usize {
         if self.conn.is_none() || !self.check_stalled(client_id, metrics, now) {
             return 0;
         }
@@ -565,7 +583,7 @@ impl SessionState {
     }
 
     /// Wakes every publisher held back by this session.
-    pub fn wake_waiters(&mut self) {
+    pub(super) fn wake_waiters(&mut self) {
         for publisher in self.waiters.drain(..) {
             publisher.notify.notify_one();
         }
@@ -581,38 +599,6 @@ impl SessionState {
         self.queue.bytes() + self.spilled().1
     }
 
-    /// A packet identifier not in use by a message in flight.
-    pub fn allocate_packet_id(&mut self) -> u16 {
-        loop {
-            let id = self.next_packet_id;
-            self.next_packet_id = self.next_packet_id.checked_add(1).unwrap_or(1);
-            if !self.outgoing.contains_key(&id) {
-                return id;
-            }
-        }
-    }
-
-    fn publish_parts(delivery: &Delivery, packet_id: u16, dup: bool, now: Instant) -> PublishRef<'_> {
-        let msg = &delivery.message;
-        PublishRef {
-            dup,
-            qos: delivery.qos,
-            retain: delivery.retain,
-            topic: &msg.topic,
-            packet_id,
-            payload: &msg.payload,
-            properties: &msg.properties,
-            message_expiry: msg.remaining_expiry(now),
-            topic_alias: None,
-            subscription_ids: &delivery.subscription_ids,
-        }
-    }
-
-    /// The Maximum Packet Size of the attached client (unlimited while offline).
-    fn max_packet_size(&self) -> usize {
-        self.conn.as_ref().map_or(usize::MAX, |c| c.max_packet_size)
-    }
-
     /// Whether this session's queue and state are kept in the store.
     pub fn is_durable(&self) -> bool {
         // A session whose expiry became 0 keeps its store record until what it spilled there
@@ -620,298 +606,8 @@ impl SessionState {
         self.stored && (self.expiry_interval > 0 || self.spilled().0 > 0)
     }
 
-    /// Writes the QoS 2 PUBLISH packets whose packet id has been committed, in order.
-    /// Returns false while one of them is still waiting.
-    fn send_unsent(
-        &mut self,
-        client_id: &str,
-        version: Version,
-        out: &mut BytesMut,
-        now: Instant,
-        store_ops: &mut Vec<Op>,
-        metrics: &Metrics,
-    ) -> bool {
-        if self.unsent == 0 {
-            return true;
-        }
-        let max_packet_size = self.max_packet_size();
-        let mut waiting: Vec<(u64, u16)> = self
-            .outgoing
-            .iter()
-            .filter(|(_, o)| !o.sent)
-            .map(|(id, o)| (o.seq, *id))
-            .collect();
-        waiting.sort_unstable();
-        for (_, id) in waiting {
-            let Some(o) = self.outgoing.get_mut(&id) else {
-                continue;
-            };
-            match o.delivery.gate_state() {
-                GateState::Pending => return false,
-                GateState::Failed => {
-                    // The packet id never reached the disk: forget this attempt, keep the record.
-                    let o = self.outgoing.remove(&id).map(|o| o.delivery);
-                    self.unsent -= 1;
-                    if let Some(mut d) = o {
-                        d.gate = None;
-                        self.queue.push_front(d);
-                    }
-                    return false;
-                }
-                GateState::Open => {
-                    let parts = Self::publish_parts(&o.delivery, id, false, now);
-                    let rename = self.conn.as_ref().and_then(|c| c.rename.clone());
-                    let aliases = self.conn.as_mut().and_then(|c| c.aliases.as_deref_mut());
-                    let written = encode_aliased(
-                        version,
-                        parts,
-                        &o.delivery.message.topic,
-                        aliases,
-                        rename.as_deref(),
-                        max_packet_size,
-                        out,
-                    );
-                    o.sent = true;
-                    self.unsent -= 1;
-                    if written.is_err() {
-                        self.dropped += 1;
-                        add(&metrics.publish_dropped, 1);
-                        if let Some(o) = self.outgoing.remove(&id) {
-                            drop_record(&o.delivery, client_id, store_ops, metrics);
-                        }
-                    }
-                }
-            }
-        }
-        true
-    }
-
-    /// Moves queued deliveries into `out` while the client's receive maximum and `max_bytes`
-    /// allow. QoS 2 deliveries of a durable session first have their packet id committed
-    /// ([MQTT-4.3.3-1]: a restarted broker must resend with the same id), so they are held back
-    /// behind a gate that `session` is notified about.
-    ///
-    /// Returns how many PUBLISH packets were written.
-    pub fn fill(
-        &mut self,
-        session: &Arc<Session>,
-        out: &mut BytesMut,
-        max_bytes: usize,
-        metrics: &Metrics,
-        store: Option<&Store>,
-    ) -> usize {
-        let Some(conn) = &self.conn else { return 0 };
-        let (version, receive_maximum, max_packet_size) =
-            (conn.version, conn.receive_maximum as usize, conn.max_packet_size);
-        if let Some(spill) = self.spill.as_deref_mut() {
-            let lost = std::mem::take(&mut spill.lost);
-            metrics.store_bytes.fetch_sub(lost as u64, Ordering::Relaxed);
-        }
-        if let Some(store) = store {
-            self.page_in(session, store);
-        }
-        let now = Instant::now();
-        let mut store_ops = Vec::new();
-        let mut pid_ops = Vec::new();
-        let mut deferred = Vec::new();
-        let mut sent = 0;
-        let mut sent_by_qos = [0u64; 3];
-        let mut moved = 0usize;
-        // One allocation for what is about to be written, rather than a buffer doubling (and
-        // copying) its way up packet by packet.
-        let want = self.queue.bytes().min(max_bytes.saturating_sub(out.len()));
-        if out.capacity() - out.len() < want {
-            out.reserve(want);
-        }
-        let ready = self.send_unsent(&session.client_id, version, out, now, &mut store_ops, metrics);
-        while ready && out.len() < max_bytes {
-            let Some(front) = self.queue.front() else {
-                break;
-            };
-            match front.gate_state() {
-                GateState::Pending => break,
-                GateState::Failed => {
-                    // Its state never reached the disk, and the publisher was not acknowledged.
-                    if let Some(unstored) = self.queue.pop_front().filter(|d| d.seq.is_some()) {
-                        let size = unstored.message.size() as u64;
-                        metrics.store_bytes.fetch_sub(size, Ordering::Relaxed);
-                    }
-                    continue;
-                }
-                GateState::Open => {}
-            }
-            if front.qos != QoS::AtMostOnce && self.outgoing.len() >= receive_maximum {
-                break;
-            }
-            let Some(mut delivery) = self.queue.pop_front() else {
-                break;
-            };
-            delivery.gate = None;
-            moved += 1;
-            if delivery.message.is_expired(now) {
-                add(&metrics.publish_dropped, 1);
-                drop_record(&delivery, &session.client_id, &mut store_ops, metrics);
-                continue;
-            }
-            // [MQTT-3.1.2-24] a packet larger than the client's maximum is dropped, never sent
-            let packet_id = match delivery.qos {
-                QoS::AtMostOnce => 0,
-                _ => self.allocate_packet_id(),
-            };
-            let parts = Self::publish_parts(&delivery, packet_id, false, now);
-            let hold = delivery.qos == QoS::ExactlyOnce && delivery.seq.is_some() && store.is_some();
-            let fits = if hold {
-                protocol::publish_parts_len(version, &parts).is_ok_and(|len| len <= max_packet_size)
-            } else {
-                let rename = self.conn.as_ref().and_then(|c| c.rename.clone());
-                let aliases = self.conn.as_mut().and_then(|c| c.aliases.as_deref_mut());
-                encode_aliased(
-                    version,
-                    parts,
-                    &delivery.message.topic,
-                    aliases,
-                    rename.as_deref(),
-                    max_packet_size,
-                    out,
-                )
-                .is_ok()
-            };
-            if !fits {
-                self.dropped += 1;
-                add(&metrics.publish_dropped, 1);
-                drop_record(&delivery, &session.client_id, &mut store_ops, metrics);
-                continue;
-            }
-            if delivery.qos == QoS::AtMostOnce {
-                sent += 1;
-                sent_by_qos[0] += 1;
-                continue;
-            }
-            let seq = self.next_seq;
-            self.next_seq += 1;
-            if hold {
-                if let Some(store_seq) = delivery.seq {
-                    pid_ops.push(Op::PutDelivery {
-                        client_id: session.client_id.to_string(),
-                        seq: store_seq,
-                        delivery: persist::delivery_record(&delivery, DeliveryState::Sent { packet_id }),
-                    });
-                }
-                deferred.push(packet_id);
-                self.unsent += 1;
-            } else {
-                sent += 1;
-                sent_by_qos[delivery.qos as usize] += 1;
-            }
-            self.outgoing.insert(
-                packet_id,
-                Outgoing {
-                    delivery,
-                    phase: OutPhase::Published,
-                    seq,
-                    sent: !hold,
-                },
-            );
-        }
-        if moved > 0 {
-            self.last_progress = now;
-            self.stalled = false;
-        }
-        if !self.waiters.is_empty() && !self.is_full(0) {
-            self.wake_waiters();
-        }
-        if let Some(store) = store {
-            if !pid_ops.is_empty() {
-                let gate = Gate::new();
-                for id in deferred {
-                    if let Some(o) = self.outgoing.get_mut(&id) {
-                        o.delivery.gate = Some(gate.clone());
-                    }
-                }
-                let session = session.clone();
-                store.submit(
-                    pid_ops,
-                    Some(Box::new(move |ok| {
-                        gate.settle(ok);
-                        session.notify.notify_one();
-                    })),
-                );
-            }
-            if !store_ops.is_empty() {
-                store.submit(store_ops, None);
-            }
-        }
-        for (counter, n) in metrics.publish_sent.iter().zip(sent_by_qos) {
-            if n > 0 {
-                add(counter, n);
-            }
-        }
-        add(&metrics.messages_sent, sent as u64);
-        sent
-    }
-
-    /// Re-sends every unacknowledged message in its original order, PUBLISH with DUP set or
-    /// PUBREL [MQTT-4.4.0-1]; used when a persistent session reconnects.
-    pub fn resend_inflight(&mut self, version: Version, out: &mut BytesMut) {
-        let now = Instant::now();
-        let mut pending: Vec<(&u16, &Outgoing)> = self.outgoing.iter().collect();
-        pending.sort_by_key(|(_, o)| o.seq);
-        let max_packet_size = self.max_packet_size();
-        let rename = self.conn.as_ref().and_then(|c| c.rename.as_deref());
-        for (id, o) in pending.into_iter().filter(|(_, o)| o.sent) {
-            let written = match o.phase {
-                OutPhase::Published => {
-                    let parts = Self::publish_parts(&o.delivery, *id, true, now);
-                    let topic = &o.delivery.message.topic;
-                    encode_aliased(version, parts, topic, None, rename, max_packet_size, out).map(|_| ())
-                }
-                OutPhase::Released => protocol::encode(version, &Packet::Pubrel(Ack::success(*id)), out),
-            };
-            if let Err(e) = written {
-                tracing::warn!(client_packet_id = id, "cannot re-send inflight message: {e}");
-            }
-        }
-    }
-
-    /// Handles PUBACK: the delivery it completes, if it matched a QoS 1 message in flight.
-    pub fn on_puback(&mut self, packet_id: u16) -> Option<Delivery> {
-        match self.outgoing.get(&packet_id) {
-            Some(o) if o.delivery.qos == QoS::AtLeastOnce && o.sent => {
-                self.outgoing.remove(&packet_id).map(|o| o.delivery)
-            }
-            _ => None,
-        }
-    }
-
-    /// Handles PUBREC for a QoS 2 message the broker sent; `None` when no such message is in flight.
-    pub fn on_pubrec(&mut self, packet_id: u16, reason: u8) -> Option<PubrecOutcome> {
-        let o = self.outgoing.get_mut(&packet_id)?;
-        if o.delivery.qos != QoS::ExactlyOnce || !o.sent {
-            return None;
-        }
-        if reason >= 0x80 {
-            return self
-                .outgoing
-                .remove(&packet_id)
-                .map(|o| PubrecOutcome::Refused(o.delivery));
-        }
-        if o.phase == OutPhase::Released {
-            return Some(PubrecOutcome::Repeated);
-        }
-        o.phase = OutPhase::Released;
-        Some(PubrecOutcome::Release(o.delivery.clone()))
-    }
-
-    /// Handles PUBCOMP: the delivery it completes, if any.
-    pub fn on_pubcomp(&mut self, packet_id: u16) -> Option<Delivery> {
-        match self.outgoing.get(&packet_id) {
-            Some(o) if o.phase == OutPhase::Released => self.outgoing.remove(&packet_id).map(|o| o.delivery),
-            _ => None,
-        }
-    }
-
     /// Puts back a delivery loaded from the store, queued or in flight as it was.
-    pub fn restore_delivery(&mut self, delivery: Delivery, state: DeliveryState) {
+    pub(super) fn restore_delivery(&mut self, delivery: Delivery, state: DeliveryState) {
         if let Some(seq) = delivery.seq {
             self.next_store_seq = self.next_store_seq.max(seq + 1);
         }
@@ -945,7 +641,7 @@ impl SessionState {
 
     /// Turns every durable delivery back into an in-memory one (its records are being deleted
     /// with the session's), and returns the bytes they held in the store.
-    pub fn forget_durable(&mut self) -> u64 {
+    pub(super) fn forget_durable(&mut self) -> u64 {
         let (_, spilled_bytes) = self.spill.as_deref_mut().map_or((0, 0), |spill| {
             let (count, bytes) = spill.clear();
             (count, bytes + std::mem::take(&mut spill.lost))
@@ -966,70 +662,5 @@ impl SessionState {
     /// Number of deliveries waiting or in flight.
     pub fn pending(&self) -> usize {
         self.queued() + self.outgoing.len()
-    }
-}
-
-/// What a PUBREC does to an outgoing QoS 2 message.
-#[derive(Debug)]
-pub enum PubrecOutcome {
-    /// Move on to PUBREL; the delivery is returned so its record can say "released".
-    Release(Delivery),
-    /// PUBREC again for a message already released: answer PUBREL again.
-    Repeated,
-    /// The client refused the message (v5 reason ≥ 0x80): it is dropped.
-    Refused(Delivery),
-}
-
-/// Encodes a PUBLISH, its topic replaced by an alias where the client takes them; an alias
-/// given for a packet that could not be written is taken back.
-///
-/// A bridge's link has its topics renamed by its rules instead (it takes no aliases).
-fn encode_aliased(
-    version: Version,
-    mut parts: PublishRef<'_>,
-    topic: &Arc<str>,
-    aliases: Option<&mut OutAliases>,
-    rename: Option<&Rules>,
-    max_size: usize,
-    out: &mut BytesMut,
-) -> Result<usize, protocol::EncodeError> {
-    if let Some(rules) = rename {
-        // Queued under a rule the configuration no longer has: it is not sent under its local
-        // name, it is dropped (and counted) like a message that does not fit.
-        let renamed = rules
-            .to_remote(topic)
-            .ok_or_else(|| protocol::EncodeError::InvalidTopic(topic.to_string()))?;
-        let parts = PublishRef {
-            topic: &renamed,
-            ..parts
-        };
-        return protocol::encode_publish_parts(version, &parts, max_size, out);
-    }
-    let Some(aliases) = aliases else {
-        return protocol::encode_publish_parts(version, &parts, max_size, out);
-    };
-    let topic_out = aliases.topic_out(topic);
-    if !topic_out.name {
-        parts.topic = "";
-    }
-    parts.topic_alias = topic_out.alias;
-    let written = protocol::encode_publish_parts(version, &parts, max_size, out);
-    if written.is_err() {
-        aliases.forget(topic, topic_out);
-    }
-    written
-}
-
-/// Adds the deletion of a delivery's store record, if it has one, and takes its bytes off the
-/// store gauge.
-pub fn drop_record(delivery: &Delivery, client_id: &str, ops: &mut Vec<Op>, metrics: &Metrics) {
-    if let Some(seq) = delivery.seq {
-        metrics
-            .store_bytes
-            .fetch_sub(delivery.message.size() as u64, Ordering::Relaxed);
-        ops.push(Op::DeleteDelivery {
-            client_id: client_id.to_string(),
-            seq,
-        });
     }
 }

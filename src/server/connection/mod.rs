@@ -20,6 +20,7 @@ mod input;
 pub use establish::Admission;
 pub use input::{Duplex, Input, SocketHandle, Split};
 
+use super::broker::GateState;
 use super::broker::MemoryBudget;
 use super::context::ListenerContext;
 use super::handler::{self, Close, ConnState};
@@ -27,7 +28,6 @@ use super::kick::Told;
 use super::listener::ws::OversizeMessage;
 use super::metrics::{add, add_own, ConnStats};
 use super::peer::Peer;
-use super::persist::GateState;
 use crate::protocol::{self, reason, Disconnect, FrameError, Packet, Sender};
 
 /// Stop reading past this many unsent bytes: replies the client has not taken yet.
@@ -147,7 +147,7 @@ where
                 heard(&stats);
             }
         }
-        if let Err(close) = st.release_pending(metrics) {
+        if let Err(close) = st.release_pending(&ctx.broker) {
             return close;
         }
         if let Some(side) = st.bridge.as_deref_mut() {
@@ -178,14 +178,19 @@ where
                 resent = true;
                 if st.session_present {
                     // Unacknowledged messages of a resumed session go first [MQTT-4.4.0-1].
-                    session.lock().resend_inflight(st.version, &mut st.out);
+                    session.resend_inflight(st.generation, st.version, &mut st.out);
                 }
             }
             if st.out.len() < FILL_UP_TO {
-                let mut state = session.lock();
-                let sent = state.fill(&session, &mut st.out, FILL_UP_TO, metrics, ctx.broker.store());
-                drained = state.queued() == 0;
-                drop(state);
+                let filled = session.fill(
+                    st.generation,
+                    &mut st.out,
+                    FILL_UP_TO,
+                    metrics,
+                    ctx.broker.store(),
+                );
+                drained = filled.drained;
+                let sent = filled.sent;
                 if sent > 0 {
                     carried = true;
                     add_own(&st.stats.messages_out, sent as u64);

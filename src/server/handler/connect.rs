@@ -11,11 +11,11 @@ use crate::auth::login::FAILED_LOGIN_DELAY;
 use crate::protocol::{reason, Connack, ConnackProperties, Connect, Disconnect, Packet, Version};
 use crate::server::admin;
 use crate::server::broker::aliases::OutAliases;
+use crate::server::broker::clock;
 use crate::server::broker::ConnLink;
 use crate::server::context::ListenerContext;
 use crate::server::metrics::{add, ConnStats};
 use crate::server::peer::Peer;
-use crate::server::persist;
 use crate::server::rate::PublishBudget;
 
 /// A CONNECT the broker turns down, with the CONNACK that says why.
@@ -223,7 +223,7 @@ pub async fn accept(
     let budget = PublishBudget::new(limits.max_publish_rate, limits.max_publish_bytes_rate);
     let stats = ConnStats::new(
         peer,
-        persist::now_ms(),
+        clock::now_ms(),
         keep_alive,
         connect.clean_start,
         budget,
@@ -355,7 +355,7 @@ pub fn handle_disconnect(st: &mut ConnState, d: Disconnect) -> Result<(), Close>
                 detail: "DISCONNECT sets a session expiry after CONNECT set none".into(),
             });
         }
-        st.session.lock().expiry_interval = expiry;
+        st.session.set_expiry_interval(expiry);
     }
     Err(Close::Normal {
         with_will: d.reason == reason::DISCONNECT_WITH_WILL,

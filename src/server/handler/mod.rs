@@ -14,10 +14,9 @@ use std::time::Instant;
 use bytes::BytesMut;
 
 use super::admin::topics::TopicTally;
-use super::broker::{Delivery, Session};
+use super::broker::{Broker, Delivery, Gate, GateState, Session};
 use super::context::ListenerContext;
 use super::metrics::ConnStats;
-use super::persist::{Gate, GateState};
 use crate::protocol::{self, reason, Packet, Version, Will};
 
 /// Why a connection ends.
@@ -73,7 +72,8 @@ pub struct ConnState {
     pub session: Arc<Session>,
     /// Whether the session existed before this connection.
     pub session_present: bool,
-    /// Session generation at attach.
+    /// Session generation at attach: what this connection drains the session with, so that
+    /// once another connection has taken the session over, this one gets nothing more from it.
     pub generation: u64,
     /// Broker-wide connection number.
     pub connection_id: u64,
@@ -193,7 +193,7 @@ impl ConnState {
     }
 
     /// Writes the held responses whose gates have opened; an error when a commit failed.
-    pub fn release_pending(&mut self, metrics: &super::metrics::Metrics) -> Result<(), Close> {
+    pub fn release_pending(&mut self, broker: &Broker) -> Result<(), Close> {
         while let Some(front) = self.pending.front() {
             if front.after_room && !self.paced_on.is_empty() {
                 return Ok(());
@@ -204,7 +204,7 @@ impl ConnState {
                     let Some(pending) = self.pending.pop_front() else {
                         break;
                     };
-                    if unstored::refuse(self, &pending) {
+                    if unstored::refuse(broker, self, &pending) {
                         continue;
                     }
                     return Err(Close::Error {
@@ -221,7 +221,7 @@ impl ConnState {
                 self.send(packet);
             }
             for delivery in pending.deliveries {
-                self.session.enqueue(delivery, metrics, None, &mut None);
+                self.session.enqueue_unstored(delivery, &broker.metrics);
             }
         }
         Ok(())

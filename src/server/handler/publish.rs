@@ -5,11 +5,9 @@ use super::{unstored, Close, ConnState};
 use crate::config::PublishRateAction;
 use crate::protocol::{reason, Ack, Packet, Publish, QoS};
 use crate::server::admin;
-use crate::server::broker::Message;
+use crate::server::broker::{Changes, Message, Qos2Received};
 use crate::server::context::ListenerContext;
 use crate::server::metrics::{add, add_own};
-use crate::server::persist::Gate;
-use crate::store::Op;
 
 /// Handles a client's PUBLISH.
 ///
@@ -42,33 +40,28 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
     }
     let packet_id = p.packet_id;
     let qos = p.qos;
-    let mut extra_ops = Vec::new();
+    let mut changes = Changes::default();
     if qos == QoS::ExactlyOnce {
-        let mut session = st.session.lock();
-        if !session.incoming_qos2.insert(packet_id) {
-            // A retransmission of a message already routed: acknowledge, do not deliver again
-            // [MQTT-4.3.3-10].
-            drop(session);
-            st.respond(Packet::Pubrec(Ack::success(packet_id)));
-            return Ok(());
-        }
-        if session.incoming_qos2.len() > ctx.limits.receive_maximum as usize {
-            // [MQTT-3.3.4-9] more unacknowledged QoS 2 publishes than our receive maximum
-            add(&ctx.broker.metrics.limits.inflight_exceeded, 1);
-            return Err(Close::Error {
-                reason: reason::RECEIVE_MAXIMUM_EXCEEDED,
-                detail: format!(
-                    "more than {} QoS 2 messages awaiting PUBREL",
-                    ctx.limits.receive_maximum
-                ),
-            });
-        }
-        if session.is_durable() {
-            // Remembered across a restart, so a retransmission then is not delivered twice.
-            extra_ops.push(Op::PutIncomingQos2 {
-                client_id: st.client_id.to_string(),
-                packet_id,
-            });
+        let receive_maximum = ctx.limits.receive_maximum as usize;
+        match ctx.broker.qos2_received(&st.session, packet_id, receive_maximum) {
+            Qos2Received::New(remembered) => changes = remembered,
+            Qos2Received::Duplicate => {
+                // A retransmission of a message already routed: acknowledge, do not deliver
+                // again [MQTT-4.3.3-10].
+                st.respond(Packet::Pubrec(Ack::success(packet_id)));
+                return Ok(());
+            }
+            Qos2Received::TooMany => {
+                // [MQTT-3.3.4-9] more unacknowledged QoS 2 publishes than our receive maximum
+                add(&ctx.broker.metrics.limits.inflight_exceeded, 1);
+                return Err(Close::Error {
+                    reason: reason::RECEIVE_MAXIMUM_EXCEEDED,
+                    detail: format!(
+                        "more than {} QoS 2 messages awaiting PUBREL",
+                        ctx.limits.receive_maximum
+                    ),
+                });
+            }
         }
     }
     let mut why = None;
@@ -89,7 +82,7 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
         if ctx.limits.publish_rate_action == PublishRateAction::Disconnect {
             // Not received: the same QoS 2 message sent again after a reconnect is a new one.
             if qos == QoS::ExactlyOnce {
-                st.session.lock().incoming_qos2.remove(&packet_id);
+                ctx.broker.qos2_refused(&st.session, packet_id);
             }
             return Err(Close::Error {
                 reason: reason::MESSAGE_RATE_TOO_HIGH,
@@ -119,11 +112,8 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
         // A request to the broker itself: answered, never routed to subscribers.
         let handled = admin::handle_request(ctx, st, &p);
         why = handled.why;
-        if handled.reason < 0x80 && !extra_ops.is_empty() {
-            let g = Gate::new();
-            ctx.broker
-                .commit(extra_ops, Some(g.clone()), vec![st.session.clone()]);
-            gate = Some(g);
+        if handled.reason < 0x80 && !changes.is_empty() {
+            gate = ctx.broker.commit_changes(changes, Some(&st.session));
         }
         handled.reason
     } else if !ctx.may_publish(&st.session, &p.topic) {
@@ -143,7 +133,7 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
     } else {
         st.topics.record(&ctx.admin.topics, &p.topic, p.payload.len());
         let message = Message::from_publish(p, Some(st.client_id.clone()));
-        let published = ctx.broker.publish(message, extra_ops, Some(&st.session));
+        let published = ctx.broker.publish(message, changes, Some(&st.session));
         gate = published.gate;
         st.paced_on.extend(published.paced);
         if published.delivered == 0 && published.dropped > 0 {
@@ -163,7 +153,7 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
     };
     if disk_full && !st.version.is_v5() {
         // 3.1.1 cannot refuse: no acknowledgement, the message stays unacknowledged.
-        st.session.lock().incoming_qos2.remove(&packet_id);
+        ctx.broker.qos2_refused(&st.session, packet_id);
         return Ok(());
     }
     // The acknowledgement waits for the commit of everything it promises (durability contract).
@@ -172,7 +162,7 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
         QoS::AtLeastOnce => st.respond_when_room(gate, vec![Packet::Puback(ack)]),
         QoS::ExactlyOnce => {
             if code >= 0x80 {
-                st.session.lock().incoming_qos2.remove(&packet_id);
+                ctx.broker.qos2_refused(&st.session, packet_id);
             }
             st.respond_when_room(gate, vec![Packet::Pubrec(ack)]);
         }

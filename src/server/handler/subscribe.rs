@@ -3,10 +3,9 @@
 
 use super::{Close, ConnState};
 use crate::protocol::{reason, topic, Packet, Suback, Subscribe, Unsuback, Unsubscribe};
-use crate::server::broker::{Delivery, Subscription};
+use crate::server::broker::{Changes, Delivery, Subscription};
 use crate::server::context::ListenerContext;
 use crate::server::metrics::add;
-use crate::server::persist::Gate;
 
 /// Handles SUBSCRIBE: one reason code per filter, then the matching retained messages.
 ///
@@ -20,7 +19,7 @@ pub fn handle_subscribe(ctx: &ListenerContext, st: &mut ConnState, s: Subscribe)
     let mut reasons = Vec::with_capacity(s.filters.len());
     let mut retained = Vec::new();
     let mut problem = None;
-    let mut ops = Vec::new();
+    let mut changes = Changes::default();
     for (filter, options) in &s.filters {
         let mut options = *options;
         if st.peer_is_bridge && !st.version.is_v5() {
@@ -75,8 +74,7 @@ pub fn handle_subscribe(ctx: &ListenerContext, st: &mut ConnState, s: Subscribe)
             options: *options,
             id: s.subscription_id,
         };
-        let (existed, op) = broker.subscribe(&st.session, filter, subscription);
-        ops.extend(op);
+        let existed = broker.subscribe(&st.session, filter, subscription, &mut changes);
         for message in broker.retained_for(filter, options, existed) {
             // Read access is checked on each message, as for live deliveries.
             if !ctx.may_read(&st.session, &message.topic) {
@@ -100,8 +98,7 @@ pub fn handle_subscribe(ctx: &ListenerContext, st: &mut ConnState, s: Subscribe)
         reason_string: problem.and_then(|p| st.reason_string(&p)),
     });
     // SUBACK promises the subscription is stored; retained messages follow it.
-    let gate = (!ops.is_empty()).then(Gate::new);
-    broker.commit(ops, gate.clone(), vec![st.session.clone()]);
+    let gate = broker.commit_changes(changes, Some(&st.session));
     st.respond_after(gate, vec![suback], retained);
     Ok(())
 }
@@ -109,20 +106,17 @@ pub fn handle_subscribe(ctx: &ListenerContext, st: &mut ConnState, s: Subscribe)
 /// Whether the session may subscribe to `filter`: it has room for one more subscription, or
 /// already holds this one (a new SUBSCRIBE replaces it [MQTT-3.8.4-3]).
 fn has_room(ctx: &ListenerContext, st: &ConnState, filter: &str) -> bool {
-    let session = st.session.lock();
-    session.subscriptions.len() < ctx.limits.max_subscriptions || session.subscriptions.contains_key(filter)
+    st.session.has_room_for(filter, ctx.limits.max_subscriptions)
 }
 
 /// Handles UNSUBSCRIBE.
 pub fn handle_unsubscribe(ctx: &ListenerContext, st: &mut ConnState, u: Unsubscribe) -> Result<(), Close> {
-    let mut ops = Vec::new();
+    let mut changes = Changes::default();
     let reasons = u
         .filters
         .iter()
         .map(|filter| {
-            let (existed, op) = ctx.broker.unsubscribe(&st.session, filter);
-            ops.extend(op);
-            if existed {
+            if ctx.broker.unsubscribe(&st.session, filter, &mut changes) {
                 reason::SUCCESS
             } else {
                 reason::NO_SUBSCRIPTION_EXISTED
@@ -133,8 +127,7 @@ pub fn handle_unsubscribe(ctx: &ListenerContext, st: &mut ConnState, u: Unsubscr
         packet_id: u.packet_id,
         reasons,
     });
-    let gate = (!ops.is_empty()).then(Gate::new);
-    ctx.broker.commit(ops, gate.clone(), vec![st.session.clone()]);
+    let gate = ctx.broker.commit_changes(changes, Some(&st.session));
     st.respond_after(gate, vec![unsuback], Vec::new());
     Ok(())
 }

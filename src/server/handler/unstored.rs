@@ -9,13 +9,14 @@
 
 use super::{ConnState, Pending};
 use crate::protocol::{reason, Packet, QoS};
+use crate::server::broker::Broker;
 
 /// What a refused publisher reads in the reason string.
 pub const WHY: &str = "the broker's disk is full: the message was not stored; try again later";
 
 /// Answers the publishes of `pending`, whose commit failed, with refusals. `false` (and
 /// nothing sent) when `pending` holds anything else, which cannot be refused this way.
-pub fn refuse(st: &mut ConnState, pending: &Pending) -> bool {
+pub fn refuse(broker: &Broker, st: &mut ConnState, pending: &Pending) -> bool {
     if !pending
         .packets
         .iter()
@@ -31,7 +32,7 @@ pub fn refuse(st: &mut ConnState, pending: &Pending) -> bool {
         };
         if qos == QoS::ExactlyOnce {
             // Not received: the same packet id sent again is a new message, not a duplicate.
-            st.session.lock().incoming_qos2.remove(&ack.packet_id);
+            broker.qos2_refused(&st.session, ack.packet_id);
         }
         if st.version.is_v5() {
             let mut refusal = ack.clone();

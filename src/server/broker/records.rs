@@ -1,103 +1,20 @@
-//! Glue between the broker's in-memory state and the store: record conversions, and the gates
-//! that hold an acknowledgement or a delivery back until its state has been committed.
+//! The mapping between the broker's state (messages, deliveries, subscriptions, wills) and
+//! the store's records: the one place that knows both shapes.
 
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 
-use super::broker::{Delivery, Message, Subscription};
+use super::clock::{instant_to_ms, ms_to_instant};
+use super::{Delivery, Message, SessionState, Subscription};
 use crate::protocol::{MessageProperties, PropertyFields, QoS, RetainHandling, SubscriptionOptions, Will};
+use crate::server::metrics::Metrics;
 use crate::store::{
-    DeliveryState, StoredDelivery, StoredMessage, StoredProperties, StoredSubscription, StoredWill,
+    DeliveryState, Op, StoredDelivery, StoredMessage, StoredProperties, StoredSession, StoredSubscription,
+    StoredWill,
 };
-
-const PENDING: u8 = 0;
-const OPEN: u8 = 1;
-const FAILED: u8 = 2;
-
-/// Opens once the store has committed what something depends on.
-#[derive(Debug)]
-pub struct Gate(AtomicU8);
-
-/// Where a gate stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GateState {
-    /// The commit has not happened yet.
-    Pending,
-    /// Committed: what waited may go.
-    Open,
-    /// The commit failed: what waited must not be acknowledged.
-    Failed,
-}
-
-impl Gate {
-    /// A closed gate.
-    pub fn new() -> Arc<Gate> {
-        Arc::new(Gate(AtomicU8::new(PENDING)))
-    }
-
-    /// A gate that is already open, for state that needs no commit.
-    pub fn opened() -> Arc<Gate> {
-        Arc::new(Gate(AtomicU8::new(OPEN)))
-    }
-
-    /// Marks the commit done (`true`) or failed.
-    pub fn settle(&self, committed: bool) {
-        self.0
-            .store(if committed { OPEN } else { FAILED }, Ordering::Release);
-    }
-
-    /// Current state.
-    pub fn state(&self) -> GateState {
-        match self.0.load(Ordering::Acquire) {
-            PENDING => GateState::Pending,
-            OPEN => GateState::Open,
-            _ => GateState::Failed,
-        }
-    }
-}
-
-/// Milliseconds since the Unix epoch, now.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
-/// One reading of both clocks, taken once, that every conversion between them goes through.
-///
-/// Reading both clocks at each conversion made the same `Instant` come out a millisecond apart
-/// from one call to the next, so a message recorded for several sessions (or recorded again
-/// when its delivery changes state) differed in its expiry and the store, which keeps equal
-/// messages once, kept copies.
-fn clock_anchor() -> (Instant, u64) {
-    static ANCHOR: OnceLock<(Instant, u64)> = OnceLock::new();
-    *ANCHOR.get_or_init(|| (Instant::now(), now_ms()))
-}
-
-/// An `Instant` as Unix milliseconds; the same `Instant` always gives the same milliseconds.
-pub fn instant_to_ms(at: Instant) -> u64 {
-    let (anchor, base) = clock_anchor();
-    if at >= anchor {
-        base + (at - anchor).as_millis() as u64
-    } else {
-        base.saturating_sub((anchor - at).as_millis() as u64)
-    }
-}
-
-/// Unix milliseconds as an `Instant` (times before the anchor come out as it or earlier).
-pub fn ms_to_instant(ms: u64) -> Instant {
-    let (anchor, base) = clock_anchor();
-    if ms >= base {
-        anchor + Duration::from_millis(ms - base)
-    } else {
-        anchor
-            .checked_sub(Duration::from_millis(base - ms))
-            .unwrap_or(anchor)
-    }
-}
 
 fn arc(s: &Option<Arc<str>>) -> Option<String> {
     s.as_deref().map(str::to_string)
@@ -233,21 +150,89 @@ pub fn will_from_record(r: StoredWill) -> Will {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_instant_always_converts_to_the_same_milliseconds() {
-        let at = Instant::now() + Duration::from_secs(3600);
-        let first = instant_to_ms(at);
-        let started = Instant::now();
-        // Long enough for the sub-millisecond phase of both clocks to move on many times.
-        while started.elapsed() < Duration::from_millis(30) {
-            assert_eq!(instant_to_ms(at), first);
-        }
-        let expected = now_ms() + 3_600_000;
-        assert!(first.abs_diff(expected) < 1_000, "{first} vs {expected}");
-        assert_eq!(instant_to_ms(ms_to_instant(first)), first);
+/// Puts a delivery's record, in the state it has reached.
+pub fn put_delivery(client_id: &str, seq: u64, d: &Delivery, state: DeliveryState) -> Op {
+    Op::PutDelivery {
+        client_id: client_id.to_string(),
+        seq,
+        delivery: delivery_record(d, state),
     }
+}
+
+/// Adds the deletion of a delivery's store record, if it has one, and takes its bytes off the
+/// store gauge.
+pub fn drop_record(delivery: &Delivery, client_id: &str, ops: &mut Vec<Op>, metrics: &Metrics) {
+    if let Some(seq) = delivery.seq {
+        metrics
+            .store_bytes
+            .fetch_sub(delivery.message.size() as u64, Ordering::Relaxed);
+        ops.push(delete_delivery(client_id, seq));
+    }
+}
+
+/// Deletes the delivery record at `seq`.
+pub fn delete_delivery(client_id: &str, seq: u64) -> Op {
+    Op::DeleteDelivery {
+        client_id: client_id.to_string(),
+        seq,
+    }
+}
+
+/// Remembers a QoS 2 packet id received from the client and not yet released.
+pub fn put_incoming_qos2(client_id: &str, packet_id: u16) -> Op {
+    Op::PutIncomingQos2 {
+        client_id: client_id.to_string(),
+        packet_id,
+    }
+}
+
+/// Forgets a QoS 2 packet id the client has released.
+pub fn delete_incoming_qos2(client_id: &str, packet_id: u16) -> Op {
+    Op::DeleteIncomingQos2 {
+        client_id: client_id.to_string(),
+        packet_id,
+    }
+}
+
+/// Deletes a session's record, and with it everything kept under its client id.
+pub fn delete_session(client_id: &str) -> Op {
+    Op::DeleteSession {
+        client_id: client_id.to_string(),
+    }
+}
+
+/// The retained message of a topic: put, or deleted by an empty payload.
+pub fn retained(message: &Message) -> Op {
+    if message.payload.is_empty() {
+        delete_retained(&message.topic)
+    } else {
+        Op::PutRetained(message_record(message))
+    }
+}
+
+/// Deletes the retained message of `topic`.
+pub fn delete_retained(topic: &str) -> Op {
+    Op::DeleteRetained {
+        topic: topic.to_string(),
+    }
+}
+
+/// The session's record as the store keeps it.
+pub fn put_session(client_id: &str, st: &SessionState) -> Op {
+    Op::PutSession(StoredSession {
+        client_id: client_id.to_string(),
+        expiry_interval: st.expiry_interval,
+        offline_since_ms: if st.conn.is_some() {
+            None
+        } else {
+            st.offline_since_ms
+        },
+        subscriptions: st
+            .subscriptions
+            .iter()
+            .map(|(f, s)| subscription_record(f, s))
+            .collect(),
+        will: st.stored_will.as_deref().cloned(),
+        owner: st.owner.clone(),
+    })
 }
