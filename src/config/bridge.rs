@@ -41,6 +41,11 @@ pub struct BridgeSettings {
     /// Start a new remote session on every connect; `false` keeps the remote session (and what
     /// it queued for the "in" topics) across reconnects.
     pub clean_start: bool,
+    /// Bytes of messages waiting for the remote that the store keeps for this bridge; past
+    /// it, the oldest are dropped (counted, logged once), so that an outage of any length
+    /// costs a bounded amount of disk and the newest messages are the ones kept.
+    #[serde(deserialize_with = "de::size")]
+    pub max_queued_bytes: u64,
     /// What is forwarded, in which direction.
     pub topics: Vec<BridgeTopic>,
 }
@@ -61,10 +66,15 @@ impl Default for BridgeSettings {
             insecure: false,
             keepalive: Duration::from_secs(60),
             clean_start: false,
+            max_queued_bytes: DEFAULT_MAX_QUEUED_BYTES,
             topics: Vec::new(),
         }
     }
 }
+
+/// `max_queued_bytes` when not set: room for a long outage of a busy edge broker (a million
+/// 200-byte messages), well within the store's default `max_store_bytes`.
+pub const DEFAULT_MAX_QUEUED_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Which way a `[[bridges.topics]]` rule carries messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]

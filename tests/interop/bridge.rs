@@ -432,3 +432,87 @@ fn a_remote_refusing_the_bridge_protocol_level_gets_a_plain_311_connect() {
     );
     local.stop();
 }
+
+/// A remote that stays away longer than `max_queued_bytes` lasts: the bridge keeps the newest
+/// messages within its quota and drops the oldest, counted and logged once, while the local
+/// publisher is acknowledged throughout (it is never held back by a remote it cannot see).
+#[test]
+fn over_max_queued_bytes_the_oldest_messages_waiting_for_the_remote_are_dropped() {
+    let remote_dir = tempfile::tempdir().expect("temp dir");
+    let remote = Broker::start_robustmq_in(remote_dir.path(), 0, "");
+    let port = remote.port();
+    let mut sub = Sub::spawn(
+        &remote,
+        Version::V5,
+        "remote",
+        &["site1/#"],
+        &["-q", "1", "-c", "-i", "consumer", "-x", "3600"],
+    );
+    sub.wait_subscribed();
+    sub.kill();
+    remote.stop();
+
+    // 100-byte payloads on "sensors/t": 170 bytes each by the queue's measure (topic, payload
+    // and 64 for the rest), so 128 KiB holds 771 of them.
+    let config = format!(
+        "[limits]\nmax_packet_size = \"64KiB\"\n\n\
+         [[bridges]]\nname = \"up\"\nremote = \"mqtt://127.0.0.1:{port}\"\nclient_id = \"edge-1\"\nmax_queued_bytes = \"128KiB\"\n\n\
+         [[bridges.topics]]\nfilter = \"sensors/#\"\nqos = 1\nremote_prefix = \"site1/\"\n"
+    );
+    let local = Broker::start_robustmq_with(&config);
+    let total = 3000;
+    let input: String = (0..total).map(|i| format!("{i:0>100}\n")).collect();
+    crate::mosquitto_cli::publish_input(
+        &local,
+        Version::V5,
+        &["-t", "sensors/t", "-q", "1", "-l"],
+        Some(input),
+    );
+
+    let remote = Broker::start_robustmq_in(remote_dir.path(), port, "");
+    let mut sub = Sub::spawn(
+        &remote,
+        Version::V5,
+        "remote",
+        &["site1/#"],
+        &["-q", "1", "-c", "-i", "consumer", "-x", "3600"],
+    );
+    let last = format!("site1/sensors/t {:0>100}", total - 1);
+    let mut got: Vec<u32> = Vec::new();
+    loop {
+        let msg = sub
+            .poll_message(Duration::from_secs(30))
+            .unwrap_or_else(|| panic!("{} arrived, not the last; local log:\n{}", got.len(), local.log()));
+        let number = msg.line.rsplit(' ').next().and_then(|n| n.parse().ok());
+        got.push(number.unwrap_or_else(|| panic!("unexpected {:?}", msg.line)));
+        if msg.line == last {
+            break;
+        }
+    }
+    let first = got[0];
+    assert!(first > 0, "nothing was dropped: the quota was not applied");
+    let expected: Vec<u32> = (first..total).collect();
+    assert_eq!(got, expected, "the newest messages, in order, once");
+    assert!(
+        got.len() <= 771 && got.len() >= 700,
+        "{} kept for a quota of 771 messages",
+        got.len()
+    );
+    let log = local.log();
+    assert_eq!(
+        log.matches("max_queued_bytes").count(),
+        1,
+        "the drop is logged once:\n{log}"
+    );
+    let mut sys = Sub::spawn(
+        &local,
+        Version::V5,
+        "sys",
+        &["$SYS/broker/bridges/up/dropped"],
+        &[],
+    );
+    let dropped = sys.poll_message(WAIT).expect("the dropped figure");
+    assert_eq!(dropped.line, format!("$SYS/broker/bridges/up/dropped {first}"));
+    local.stop();
+    remote.stop();
+}

@@ -337,6 +337,10 @@ fn bridge_validation() {
             &["bridges[0].topics", "at least one"],
         ),
         (
+            format!("[[bridges]]\n{ok}\nmax_queued_bytes = \"64KiB\"\n{rule}"),
+            &["bridges[0].max_queued_bytes", "max_packet_size"],
+        ),
+        (
             format!("[[bridges]]\n{ok}\n[[bridges.topics]]\nfilter = \"a/#/b\""),
             &["bridges[0].topics[0].filter", "'#'"],
         ),

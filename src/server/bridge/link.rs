@@ -163,6 +163,8 @@ async fn prepare_local_session(
         .await
         .map_err(|refusal| refusal.detail.clone())?;
     status.set_session(st.session.clone());
+    ctx.broker
+        .bound_queue_dropping_oldest(&st.session, settings.max_queued_bytes);
     drop_stale_subscriptions(ctx, &st, rules);
     subscribe_locally(ctx, &st, rules, QoS::ExactlyOnce);
     ctx.broker.detach(&st.session, st.connection_id, None);
