@@ -3,15 +3,18 @@
 # QoS 1 messages to the same upstream Mosquitto, in one run. The edge is pinned to one CPU; the
 # upstream broker and the load share the other. Per edge it prints messages acknowledged by the
 # edge, messages that reached a subscriber upstream, their rate and ratio, acknowledged but
-# never forwarded, and the edge's CPU per forwarded message. See bench/README.md.
+# never forwarded, and the edge's CPU per forwarded message. A second run per edge restarts the
+# upstream broker in the middle of the publishing (OUTAGE seconds down; it keeps its sessions on
+# disk) and counts, from a persistent subscriber upstream that collects afterwards, what the
+# edge acknowledged and never forwarded. See bench/README.md.
 #
-#   bash bench/bridge.sh                      # about 90 seconds
+#   bash bench/bridge.sh                      # about 3 minutes
 #   DURATION=20s bash bench/bridge.sh
 #
 # Environment: ROBUSTMQ_BIN (default target/release/robustmq, built if missing), DURATION (8s)
 # of publishing and DRAIN (30s) more for the last messages to arrive upstream (whole seconds,
-# e.g. "20s"), PUBLISHERS (10)
-# publishing as fast as the edge lets them, RATE (0: unlimited; else messages/s per publisher).
+# e.g. "20s"), PUBLISHERS (10) publishing as fast as the edge lets them, RATE (0: unlimited;
+# else messages/s per publisher), OUTAGE (3s; 0 skips the upstream restart runs).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,6 +23,7 @@ DURATION=${DURATION:-8s}
 DRAIN=${DRAIN:-30s}
 PUBLISHERS=${PUBLISHERS:-10}
 RATE=${RATE:-0}
+OUTAGE=${OUTAGE:-3s}
 
 SCRIPT=bridge.sh
 # shellcheck source=bench/lib.sh
@@ -35,7 +39,7 @@ cleanup() {
         kill "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
-    rm -rf "$TMP"
+    [ -n "${KEEP_TMP:-}" ] && say "kept $TMP" || rm -rf "$TMP"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -57,13 +61,10 @@ start_mosquitto() {
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-# run KIND: the edge (robustmq or mosquitto) bridged to a fresh upstream Mosquitto.
-run() {
-    local kind=$1 up edge edge_pid t0 t1
-    up=$(free_port)
-    start_mosquitto "$up" "" "${ON_BENCH_CPU[@]}"
-    local up_pid=$BROKER_PID
-    edge=$(free_port)
+# start_edge KIND EDGE_PORT UP_PORT: the edge broker (robustmq or mosquitto) bridged to the
+# upstream; sets BROKER_PID.
+start_edge() {
+    local kind=$1 edge=$2 up=$3
     case $kind in
     robustmq)
         cat >"$TMP/edge.toml" <<CONF
@@ -92,6 +93,16 @@ cleansession false
 topic bench/# out 1" "${ON_BROKER_CPU[@]}"
         ;;
     esac
+}
+
+# run KIND: the edge (robustmq or mosquitto) bridged to a fresh upstream Mosquitto.
+run() {
+    local kind=$1 up edge edge_pid t0 t1
+    up=$(free_port)
+    start_mosquitto "$up" "" "${ON_BENCH_CPU[@]}"
+    local up_pid=$BROKER_PID
+    edge=$(free_port)
+    start_edge "$kind" "$edge" "$up"
     edge_pid=$BROKER_PID
     say "  $kind edge -> mosquitto upstream"
     # The subscriber upstream first; the bridge needs a moment to connect, which the
@@ -113,15 +124,61 @@ topic bench/# out 1" "${ON_BROKER_CPU[@]}"
     wait "$edge_pid" "$up_pid" 2>/dev/null || true
 }
 
+# run_outage KIND: as `run`, but the upstream (persistent, unlimited queues) is stopped a third
+# into the publishing and started again OUTAGE later; its subscriber is a persistent session
+# that subscribes first and collects everything once the publishing and DRAIN are over.
+run_outage() {
+    local kind=$1 up edge edge_pid up_pid pub_pid third
+    up=$(free_port)
+    mkdir -p "$TMP/up-$up"
+    # Mosquitto started as root writes its persistence file as the mosquitto user.
+    chmod a+rwx "$TMP/up-$up"
+    local up_conf="persistence true
+persistence_location $TMP/up-$up/
+max_queued_messages 0"
+    start_mosquitto "$up" "$up_conf" "${ON_BENCH_CPU[@]}"
+    up_pid=$BROKER_PID
+    "${ON_BENCH_CPU[@]}" "$BIN" bench sub -p "$up" -V 311 -c 1 -t 'bench/#' -q 1 -i "up-$kind" -x 86400 \
+        -d 1s --quiet >/dev/null 2>"$TMP/$kind.outage.sub0.err" || true
+    edge=$(free_port)
+    start_edge "$kind" "$edge" "$up"
+    edge_pid=$BROKER_PID
+    say "  $kind edge -> mosquitto upstream, restarted after a third of the run, down ${OUTAGE}"
+    "${ON_BENCH_CPU[@]}" "$BIN" bench pub -p "$edge" -V 311 -c "$PUBLISHERS" -t 'bench/%i' -q 1 -s 64 \
+        --rate "$RATE" -d "$DURATION" --json --quiet >"$TMP/$kind.outage.pub.json" 2>"$TMP/$kind.outage.pub.err" &
+    pub_pid=$!
+    third=$(python3 -c "print(${DURATION%s} / 3)")
+    sleep "$third"
+    kill -TERM "$up_pid" 2>/dev/null || true
+    wait "$up_pid" 2>/dev/null || true
+    sleep "${OUTAGE%s}"
+    start_mosquitto "$up" "$up_conf" "${ON_BENCH_CPU[@]}"
+    up_pid=$BROKER_PID
+    wait "$pub_pid" || true
+    sleep "${DRAIN%s}"
+    local acked
+    acked=$(python3 -c "import json; print(json.load(open('$TMP/$kind.outage.pub.json'))['acked'])")
+    echo "$acked" >"$TMP/$kind.outage.acked"
+    "${ON_BENCH_CPU[@]}" "$BIN" bench sub -p "$up" -V 311 -c 1 -t 'bench/#' -q 1 -i "up-$kind" -x 86400 \
+        -n "$acked" -d "${DRAIN%s}s" --json --quiet >"$TMP/$kind.outage.sub.json" 2>"$TMP/$kind.outage.sub.err" || true
+    kill "$edge_pid" "$up_pid" 2>/dev/null || true
+    wait "$edge_pid" "$up_pid" 2>/dev/null || true
+}
+
 VERSION_M=$("$MOSQUITTO" -h 2>&1 | awk 'NR==1 {print $3}' || true)
 say "robustmq bridge vs mosquitto $VERSION_M bridge, QoS 1, $PUBLISHERS publishers, 64-byte payloads; edge $PINNING"
 for kind in robustmq mosquitto; do
     run "$kind"
 done
+if [ "${OUTAGE%s}" != 0 ]; then
+    for kind in robustmq mosquitto; do
+        run_outage "$kind"
+    done
+fi
 
-python3 - "$TMP" "$PINNING" "$DURATION" "$(getconf CLK_TCK)" <<'PY'
+python3 - "$TMP" "$PINNING" "$DURATION" "$(getconf CLK_TCK)" "${OUTAGE%s}" <<'PY'
 import json, sys
-tmp, pinning, duration, hz = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+tmp, pinning, duration, hz, outage = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
 rows = {}
 for kind in ("robustmq", "mosquitto"):
     try:
@@ -141,4 +198,18 @@ print("|-----------|------------------:|-----------------:|------------:|-------
 for kind, v in rows.items():
     ratio = f"{r['rate'] / m['rate']:.2f}" if kind == "robustmq" and m["rate"] else ""
     print(f"| {kind:<9} | {v['acked']:>17,} | {v['got']:>16,} | {v['rate']:>11,.0f} | {ratio:>6} | {v['lost']:>20,} | {v['cpu_us']:>15.2f} |")
+
+if outage != "0":
+    print()
+    print(f"Upstream restarted a third into the publishing, down {outage} s; collected afterwards by a persistent subscriber")
+    print("| edge      | acked by the edge | arrived upstream | duplicates | acked, never forwarded |")
+    print("|-----------|------------------:|-----------------:|-----------:|-----------------------:|")
+    for kind in ("robustmq", "mosquitto"):
+        try:
+            sub = json.load(open(f"{tmp}/{kind}.outage.sub.json"))
+        except Exception:
+            sub = {}
+        acked = int(open(f"{tmp}/{kind}.outage.acked").read())
+        got, dup = sub.get("received", 0), sub.get("duplicates", 0)
+        print(f"| {kind:<9} | {acked:>17,} | {got:>16,} | {dup:>10,} | {max(0, acked - (got - dup)):>22,} |")
 PY

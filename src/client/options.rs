@@ -158,6 +158,7 @@ impl ConnectOptions {
             user_properties: self.user_properties.clone(),
             auth_method: None,
             auth_data: None,
+            bridge: false,
         }))
     }
 }

@@ -13,7 +13,8 @@ use super::de;
 pub struct BridgeSettings {
     /// Used in logs, `$SYS` and the admin API; letters, digits, `-` and `_`.
     pub name: String,
-    /// `mqtt://host[:port]` (1883) or `mqtts://host[:port]` (8883).
+    /// `mqtt://host[:port]` (1883), `mqtts://host[:port]` (8883), `ws://host[:port][/path]`
+    /// (80) or `wss://host[:port][/path]` (443); a WebSocket path defaults to `/mqtt`.
     pub remote: String,
     /// MQTT protocol level spoken to the remote: 5, or 4 for 3.1.1.
     pub protocol: u8,
@@ -40,6 +41,11 @@ pub struct BridgeSettings {
     /// Start a new remote session on every connect; `false` keeps the remote session (and what
     /// it queued for the "in" topics) across reconnects.
     pub clean_start: bool,
+    /// Bytes of messages waiting for the remote that the store keeps for this bridge; past
+    /// it, the oldest are dropped (counted, logged once), so that an outage of any length
+    /// costs a bounded amount of disk and the newest messages are the ones kept.
+    #[serde(deserialize_with = "de::size")]
+    pub max_queued_bytes: u64,
     /// What is forwarded, in which direction.
     pub topics: Vec<BridgeTopic>,
 }
@@ -60,10 +66,15 @@ impl Default for BridgeSettings {
             insecure: false,
             keepalive: Duration::from_secs(60),
             clean_start: false,
+            max_queued_bytes: DEFAULT_MAX_QUEUED_BYTES,
             topics: Vec::new(),
         }
     }
 }
+
+/// `max_queued_bytes` when not set: room for a long outage of a busy edge broker (a million
+/// 200-byte messages), well within the store's default `max_store_bytes`.
+pub const DEFAULT_MAX_QUEUED_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Which way a `[[bridges.topics]]` rule carries messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -126,29 +137,41 @@ pub struct Remote {
     pub host: String,
     /// TCP port.
     pub port: u16,
-    /// Whether the connection is TLS (`mqtts://`).
+    /// Whether the connection is TLS (`mqtts://`, `wss://`).
     pub tls: bool,
+    /// The URL path of a WebSocket remote (`ws://`, `wss://`); `None` for plain MQTT.
+    pub websocket: Option<String>,
 }
 
 impl Remote {
-    /// Parses `mqtt://host[:port]` or `mqtts://host[:port]`; `Err` says what is wrong.
+    /// Parses `mqtt://host[:port]`, `mqtts://host[:port]`, `ws://host[:port][/path]` or
+    /// `wss://host[:port][/path]`; `Err` says what is wrong.
     pub fn parse(url: &str) -> Result<Remote, String> {
-        let (tls, rest) = if let Some(rest) = url.strip_prefix("mqtt://") {
-            (false, rest)
+        let (tls, websocket, default_port, rest) = if let Some(rest) = url.strip_prefix("mqtt://") {
+            (false, false, 1883, rest)
         } else if let Some(rest) = url.strip_prefix("mqtts://") {
-            (true, rest)
-        } else if url.starts_with("ws://") || url.starts_with("wss://") {
-            return Err(format!(
-                "{url:?}: WebSocket remotes are not supported; use mqtt:// or mqtts://"
-            ));
+            (true, false, 8883, rest)
+        } else if let Some(rest) = url.strip_prefix("ws://") {
+            (false, true, 80, rest)
+        } else if let Some(rest) = url.strip_prefix("wss://") {
+            (true, true, 443, rest)
         } else {
-            return Err(format!("{url:?} is not an mqtt:// or mqtts:// address"));
+            return Err(format!(
+                "{url:?} is not an mqtt://, mqtts://, ws:// or wss:// address"
+            ));
         };
-        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        // EMQX, HiveMQ and robustmq serve MQTT over WebSocket at /mqtt; Mosquitto at any path.
+        let (rest, path) = match rest.find('/') {
+            Some(at) if websocket => (&rest[..at], rest[at..].to_string()),
+            _ if websocket => (rest, "/mqtt".to_string()),
+            _ => (rest.strip_suffix('/').unwrap_or(rest), String::new()),
+        };
+        if websocket && (path.contains(char::is_whitespace) || path.contains('#')) {
+            return Err(format!("{url:?}: bad path {path:?}"));
+        }
         if rest.contains('/') || rest.contains('@') {
             return Err(format!("{url:?}: only a host and a port may follow the scheme"));
         }
-        let default_port = if tls { 8883 } else { 1883 };
         let (host, port) = match rest.rsplit_once(':') {
             // An IPv6 address in brackets, with or without a port.
             _ if rest.starts_with('[') => match rest.split_once(']') {
@@ -175,6 +198,7 @@ impl Remote {
             host: host.to_string(),
             port,
             tls,
+            websocket: websocket.then_some(path),
         })
     }
 }
@@ -189,7 +213,21 @@ mod tests {
             host: host.into(),
             port,
             tls,
+            websocket: None,
         };
+        let ws = |host: &str, port, tls, path: &str| Remote {
+            host: host.into(),
+            port,
+            tls,
+            websocket: Some(path.into()),
+        };
+        assert_eq!(Remote::parse("ws://h"), Ok(ws("h", 80, false, "/mqtt")));
+        assert_eq!(Remote::parse("wss://h:8084"), Ok(ws("h", 8084, true, "/mqtt")));
+        assert_eq!(Remote::parse("ws://h:8083/"), Ok(ws("h", 8083, false, "/")));
+        assert_eq!(
+            Remote::parse("wss://[::1]:9001/ws/mqtt"),
+            Ok(ws("::1", 9001, true, "/ws/mqtt"))
+        );
         assert_eq!(
             Remote::parse("mqtt://cloud.example"),
             Ok(r("cloud.example", 1883, false))
@@ -210,7 +248,8 @@ mod tests {
     fn bad_remote_addresses_say_what_is_wrong() {
         for (url, says) in [
             ("tcp://x", "not an mqtt://"),
-            ("ws://x/mqtt", "WebSocket"),
+            ("ws://x/a b", "bad path"),
+            ("ws://u@x/mqtt", "only a host and a port"),
             ("mqtt://", "no host"),
             ("mqtt://x:port", "bad port"),
             ("mqtt://x:0", "port 0"),

@@ -22,7 +22,7 @@ pub(super) fn settings(settings: &Settings) -> Result {
     limits(&settings.limits)?;
     store(&settings.store)?;
     metrics(&settings.metrics, &settings.listeners)?;
-    bridges(&settings.bridges)
+    bridges(&settings.bridges, &settings.limits)
 }
 
 fn invalid(key: impl Into<String>, problem: impl Into<String>) -> ConfigError {
@@ -330,10 +330,20 @@ fn path(key: &str, path: &Path) -> Result {
     Ok(())
 }
 
-fn bridges(bridges: &[BridgeSettings]) -> Result {
+fn bridges(bridges: &[BridgeSettings], limits: &Limits) -> Result {
     for (index, bridge) in bridges.iter().enumerate() {
         let key = format!("bridges[{index}]");
         self::bridge(&key, bridge)?;
+        if bridge.max_queued_bytes < limits.max_packet_size as u64 {
+            return Err(invalid(
+                format!("{key}.max_queued_bytes"),
+                format!(
+                    "{} is less than limits.max_packet_size ({}), so a message of the largest allowed size could never be queued",
+                    ByteSize(bridge.max_queued_bytes),
+                    ByteSize(limits.max_packet_size as u64)
+                ),
+            ));
+        }
         if let Some(earlier) = bridges[..index].iter().position(|b| b.name == bridge.name) {
             return Err(invalid(
                 format!("{key}.name"),
@@ -381,7 +391,10 @@ fn bridge(key: &str, bridge: &BridgeSettings) -> Result {
             ("insecure", bridge.insecure),
         ] {
             if set {
-                return Err(invalid(format!("{key}.{field}"), "only for an mqtts:// remote"));
+                return Err(invalid(
+                    format!("{key}.{field}"),
+                    "only for an mqtts:// or wss:// remote",
+                ));
             }
         }
     }

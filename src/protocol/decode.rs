@@ -117,6 +117,11 @@ fn protocol_version(body: &[u8]) -> Result<Version, DecodeError> {
         u16::from_be_bytes([*body.first().ok_or_else(short)?, *body.get(1).ok_or_else(short)?]) as usize;
     let name = body.get(2..2 + name_len).ok_or_else(short)?;
     let level = *body.get(2 + name_len).ok_or_else(short)?;
+    // Mosquitto's bridges mark themselves with the level's top bit (3.1 and 3.1.1 only).
+    let level = match (name, level) {
+        (b"MQTT", 0x84) | (b"MQIsdp", 0x83) => level & 0x7F,
+        _ => level,
+    };
     match (name, level) {
         (b"MQTT", 4) => Ok(Version::V3_1_1),
         (b"MQTT", 5) => Ok(Version::V5),
@@ -165,6 +170,17 @@ pub fn decode_connect(frame: &[u8], body_start: usize) -> Result<Connect, Decode
         return Err(DecodeError::Protocol("first packet is not CONNECT".into()));
     }
     let version = check_connect_start(&frame[body_start..])?;
+    let body = &frame[body_start..];
+    let level_at = body_start + 2 + u16::from_be_bytes([body[0], body[1]]) as usize;
+    if frame[level_at] & 0x80 != 0 {
+        // A bridge's CONNECT (checked by `check_connect_start`): decoded as the plain version.
+        let mut plain = frame.to_vec();
+        plain[level_at] &= 0x7F;
+        return match decode(version, &plain)? {
+            Packet::Connect(c) => Ok(Connect { bridge: true, ..*c }),
+            _ => Err(DecodeError::Protocol("first packet is not CONNECT".into())),
+        };
+    }
     match decode(version, frame)? {
         Packet::Connect(c) => Ok(*c),
         _ => Err(DecodeError::Protocol("first packet is not CONNECT".into())),
@@ -408,6 +424,7 @@ fn from_v3_packet(version: Version, packet: v3::Packet) -> Result<Packet, Decode
             user_properties: Vec::new(),
             auth_method: None,
             auth_data: None,
+            bridge: false,
         })),
         v3::Packet::Publish(_) => return Err(not_here()),
         v3::Packet::Puback(pid) => Packet::Puback(Ack::success(pid.value())),
@@ -524,6 +541,7 @@ fn from_v5_packet(packet: v5::Packet) -> Result<Packet, DecodeError> {
                 user_properties: user_props(props.user_properties),
                 auth_method: props.auth_method,
                 auth_data: props.auth_data,
+                bridge: false,
             }))
         }
         v5::Packet::Publish(_) => return Err(not_here()),

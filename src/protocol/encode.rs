@@ -564,7 +564,17 @@ fn encode_connect(c: &Connect, out: &mut BytesMut) -> Result<(), EncodeError> {
         will.retain = w.retain;
         connect.last_will = Some(will);
     }
-    put_codec(v3::Packet::Connect(connect).encode(), out)
+    let start = out.len();
+    put_codec(v3::Packet::Connect(connect).encode(), out)?;
+    if c.bridge {
+        // The level follows the fixed header (1 byte, then 1 to 4 of remaining length) and the
+        // protocol name; a bridge sets its top bit.
+        let length_bytes = out[start + 1..].iter().take_while(|b| **b & 0x80 != 0).count() + 1;
+        let name_at = start + 1 + length_bytes;
+        let name_len = u16::from_be_bytes([out[name_at], out[name_at + 1]]) as usize;
+        out[name_at + 2 + name_len] |= 0x80;
+    }
+    Ok(())
 }
 
 /// SUBSCRIBE, from a client.

@@ -215,6 +215,10 @@ pub struct Connect {
     pub auth_method: Option<Arc<str>>,
     /// v5 authentication data.
     pub auth_data: Option<Bytes>,
+    /// The client is a bridge from another broker: MQTT 3.1 and 3.1.1 bridges say so with the
+    /// top bit of the protocol level (0x83, 0x84), Mosquitto's convention, and get their own
+    /// messages not sent back to them and retained flags as published.
+    pub bridge: bool,
 }
 
 /// v5 CONNACK properties the server announces.

@@ -260,6 +260,7 @@ fn client_packets_round_trip_in_both_versions() {
             user_properties: Vec::new(),
             auth_method: None,
             auth_data: None,
+            bridge: false,
         };
         let mut out = BytesMut::new();
         encode(version, &Packet::Connect(Box::new(connect.clone())), &mut out).unwrap();
@@ -411,6 +412,7 @@ fn connect_packet_bytes() -> Vec<u8> {
         user_properties: vec![(Arc::from("k"), Arc::from("v"))],
         auth_method: None,
         auth_data: None,
+        bridge: false,
     };
     let mut out = BytesMut::new();
     encode(Version::V5, &Packet::Connect(Box::new(connect)), &mut out).unwrap();
@@ -637,4 +639,43 @@ fn a_large_publish_shares_the_read_buffer_and_a_small_one_copies_only_its_payloa
     let in_buffer = start as usize..start as usize + large_len + small_len;
     assert!(!in_buffer.contains(&(got.payload.as_ptr() as usize)), "a copy");
     assert!(buf.is_empty());
+}
+
+#[test]
+fn a_bridge_connect_has_the_top_bit_of_its_level_set_and_decodes_as_the_plain_version() {
+    let connect = Connect {
+        version: Version::V3_1_1,
+        clean_start: true,
+        keep_alive: 60,
+        client_id: Arc::from("edge"),
+        username: None,
+        password: None,
+        will: None,
+        session_expiry: 0,
+        receive_maximum: u16::MAX,
+        maximum_packet_size: None,
+        topic_alias_maximum: 0,
+        request_response_info: false,
+        request_problem_info: true,
+        user_properties: Vec::new(),
+        auth_method: None,
+        auth_data: None,
+        bridge: true,
+    };
+    let mut out = BytesMut::new();
+    encode(
+        Version::V3_1_1,
+        &Packet::Connect(Box::new(connect.clone())),
+        &mut out,
+    )
+    .unwrap();
+    assert_eq!(&out[2..9], b"\x00\x04MQTT\x84");
+    let decoded = decode_connect(&out, 2).unwrap();
+    assert_eq!(decoded, connect);
+    // Only 3.1 (0x83) and 3.1.1 (0x84) have the convention.
+    out[8] = 0x85;
+    assert_eq!(
+        decode_connect(&out, 2),
+        Err(DecodeError::UnsupportedVersion(0x85))
+    );
 }

@@ -209,6 +209,7 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
                 max_bytes: limits.max_queued_bytes.min(usize::MAX as u64) as usize,
                 max_store_bytes: settings.store.max_store_bytes,
                 stalled_after: limits.stalled_after,
+                drop_oldest: false,
             }),
             max_memory: limits.max_memory.bytes().min(usize::MAX as u64) as usize,
         },

@@ -102,12 +102,14 @@ fn a_v311_bridge_forwards_out_and_in_with_prefixes() {
     forwards_out_and_in_with_prefixes(4);
 }
 
-#[test]
-fn a_both_rule_sends_nothing_back_where_it_came_from_v5() {
+/// A "both" rule: what comes in is not forwarded back out, and what goes out does not come
+/// back in. v5 says so with "no local" on the remote subscription; 3.1.1 with Mosquitto's
+/// bridge protocol level (0x84), without which the remote sends the local message back.
+fn a_both_rule_sends_nothing_back_where_it_came_from(protocol: u8) {
     let remote = Broker::start_mosquitto();
     let local = bridged(
         &remote,
-        5,
+        protocol,
         "[[bridges.topics]]\nfilter = \"chat/#\"\ndirection = \"both\"\nqos = 1\n",
     );
     let mut at_remote = Sub::spawn(&remote, Version::V5, "remote", &["chat/#"], &["-q", "1"]);
@@ -136,6 +138,16 @@ fn a_both_rule_sends_nothing_back_where_it_came_from_v5() {
     let local_saw = lines_until(&mut at_local, "chat/end e");
     assert_eq!(local_saw, ["chat/from-local l", "chat/end e"]);
     local.stop();
+}
+
+#[test]
+fn a_both_rule_sends_nothing_back_where_it_came_from_v5() {
+    a_both_rule_sends_nothing_back_where_it_came_from(5);
+}
+
+#[test]
+fn a_both_rule_sends_nothing_back_where_it_came_from_v311() {
+    a_both_rule_sends_nothing_back_where_it_came_from(4);
 }
 
 #[test]
@@ -324,4 +336,183 @@ fn a_filter_dropped_from_the_rules_is_no_longer_forwarded_after_a_restart() {
     let got = publish_and_take(&local, "new/y", "fresh", &mut at_remote);
     assert_eq!(got.line, "site/new/y fresh", "old/x went out too");
     local.stop();
+}
+
+/// Mosquitto's own 3.1.1 bridges announce themselves with protocol level 0x84: robustmq takes
+/// them as clients that get nothing they published back (a "both" bridge into robustmq does not
+/// echo) and retained flags as published (so the edge keeps what robustmq retains).
+#[test]
+fn a_mosquitto_bridge_into_robustmq_gets_nothing_of_its_own_back_and_retained_flags_as_published() {
+    let central = Broker::start_robustmq_with("");
+    publish(
+        &central,
+        Version::V311,
+        &["-t", "chat/ready", "-m", "yes", "-q", "1", "-r"],
+    );
+    let edge = Broker::start_mosquitto_with(&format!(
+        "connection central\naddress 127.0.0.1:{}\nbridge_protocol_version mqttv311\n\
+         remote_clientid mosq-edge\ncleansession true\nnotifications false\ntopic chat/# both 1\n",
+        central.port()
+    ));
+    let mut at_edge = Sub::spawn(&edge, Version::V311, "edge", &["chat/#"], &["-q", "1"]);
+    at_edge.wait_subscribed();
+    // The retained message came through the bridge: it is connected and subscribed.
+    let got = at_edge.poll_message(WAIT).unwrap_or_else(|| {
+        panic!(
+            "the Mosquitto bridge never delivered; its log:\n{}\nrobustmq's log:\n{}",
+            edge.log(),
+            central.log()
+        )
+    });
+    assert_eq!(got.line, "chat/ready yes");
+    let mut at_central = Sub::spawn(&central, Version::V311, "central", &["chat/#"], &["-q", "1"]);
+    at_central.wait_subscribed();
+    let _retained = at_central.poll_message(WAIT).expect("the retained message");
+
+    let got = publish_and_take(&edge, "chat/from-edge", "e", &mut at_central);
+    assert_eq!(got.line, "chat/from-edge e");
+    // Had robustmq sent the edge's message back to the bridge, it would arrive before this one.
+    publish(&central, Version::V311, &["-t", "chat/end", "-m", "x", "-q", "1"]);
+    assert_eq!(
+        lines_until(&mut at_edge, "chat/end x"),
+        ["chat/from-edge e", "chat/end x"]
+    );
+
+    // A live retained message reaches the bridge with RETAIN set, so the edge retains it too.
+    publish(
+        &central,
+        Version::V311,
+        &["-t", "chat/state", "-m", "on", "-q", "1", "-r"],
+    );
+    assert_eq!(lines_until(&mut at_edge, "chat/state on"), ["chat/state on"]);
+    let mut late = Sub::spawn(&edge, Version::V311, "late", &["chat/state"], &["-q", "1"]);
+    late.wait_subscribed();
+    let got = late.poll_message(WAIT).expect("the edge retained chat/state");
+    assert_eq!((got.line.as_str(), got.retain), ("chat/state on", true));
+    central.stop();
+}
+
+/// A remote that does not know the bridge protocol level answers it with CONNACK return code 1
+/// (unacceptable protocol version) [MQTT-3.1.2-2]: the bridge connects again at once with the
+/// plain level 4. The remote here is a few bytes on a socket, written from the spec.
+#[test]
+fn a_remote_refusing_the_bridge_protocol_level_gets_a_plain_311_connect() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let local = Broker::start_robustmq_with(&format!(
+        "[[bridges]]\nname = \"up\"\nremote = \"mqtt://127.0.0.1:{port}\"\nprotocol = 4\nclient_id = \"edge-1\"\n\n\
+         [[bridges.topics]]\nfilter = \"t/#\"\ndirection = \"out\"\n"
+    ));
+    // The protocol level of the CONNECT on the next connection: 2 bytes of name length, "MQTT".
+    let level_of_next_connect = |answer: [u8; 4]| -> u8 {
+        let (mut socket, _) = listener.accept().expect("the bridge connects");
+        socket.set_read_timeout(Some(WAIT)).expect("read timeout");
+        let mut header = [0u8; 2];
+        socket.read_exact(&mut header).expect("CONNECT header");
+        assert_eq!(header[0], 0x10, "not a CONNECT");
+        assert!(header[1] < 0x80, "a short CONNECT has a one-byte length");
+        let mut body = vec![0u8; header[1] as usize];
+        socket.read_exact(&mut body).expect("CONNECT body");
+        assert_eq!(&body[..6], b"\x00\x04MQTT");
+        socket.write_all(&answer).expect("CONNACK");
+        let level = body[6];
+        if answer[3] == 0 {
+            // Keep the accepted link open until the test ends.
+            std::mem::forget(socket);
+        }
+        level
+    };
+    assert_eq!(level_of_next_connect([0x20, 0x02, 0x00, 0x01]), 0x84);
+    assert_eq!(level_of_next_connect([0x20, 0x02, 0x00, 0x00]), 0x04);
+    let log = local.log();
+    assert!(
+        log.contains("does not accept a bridge's protocol level"),
+        "the fallback is not logged:\n{log}"
+    );
+    local.stop();
+}
+
+/// A remote that stays away longer than `max_queued_bytes` lasts: the bridge keeps the newest
+/// messages within its quota and drops the oldest, counted and logged once, while the local
+/// publisher is acknowledged throughout (it is never held back by a remote it cannot see).
+#[test]
+fn over_max_queued_bytes_the_oldest_messages_waiting_for_the_remote_are_dropped() {
+    let remote_dir = tempfile::tempdir().expect("temp dir");
+    let remote = Broker::start_robustmq_in(remote_dir.path(), 0, "");
+    let port = remote.port();
+    let mut sub = Sub::spawn(
+        &remote,
+        Version::V5,
+        "remote",
+        &["site1/#"],
+        &["-q", "1", "-c", "-i", "consumer", "-x", "3600"],
+    );
+    sub.wait_subscribed();
+    sub.kill();
+    remote.stop();
+
+    // 100-byte payloads on "sensors/t": 170 bytes each by the queue's measure (topic, payload
+    // and 64 for the rest), so 128 KiB holds 771 of them.
+    let config = format!(
+        "[limits]\nmax_packet_size = \"64KiB\"\n\n\
+         [[bridges]]\nname = \"up\"\nremote = \"mqtt://127.0.0.1:{port}\"\nclient_id = \"edge-1\"\nmax_queued_bytes = \"128KiB\"\n\n\
+         [[bridges.topics]]\nfilter = \"sensors/#\"\nqos = 1\nremote_prefix = \"site1/\"\n"
+    );
+    let local = Broker::start_robustmq_with(&config);
+    let total = 3000;
+    let input: String = (0..total).map(|i| format!("{i:0>100}\n")).collect();
+    crate::mosquitto_cli::publish_input(
+        &local,
+        Version::V5,
+        &["-t", "sensors/t", "-q", "1", "-l"],
+        Some(input),
+    );
+
+    let remote = Broker::start_robustmq_in(remote_dir.path(), port, "");
+    let mut sub = Sub::spawn(
+        &remote,
+        Version::V5,
+        "remote",
+        &["site1/#"],
+        &["-q", "1", "-c", "-i", "consumer", "-x", "3600"],
+    );
+    let last = format!("site1/sensors/t {:0>100}", total - 1);
+    let mut got: Vec<u32> = Vec::new();
+    loop {
+        let msg = sub
+            .poll_message(Duration::from_secs(30))
+            .unwrap_or_else(|| panic!("{} arrived, not the last; local log:\n{}", got.len(), local.log()));
+        let number = msg.line.rsplit(' ').next().and_then(|n| n.parse().ok());
+        got.push(number.unwrap_or_else(|| panic!("unexpected {:?}", msg.line)));
+        if msg.line == last {
+            break;
+        }
+    }
+    let first = got[0];
+    assert!(first > 0, "nothing was dropped: the quota was not applied");
+    let expected: Vec<u32> = (first..total).collect();
+    assert_eq!(got, expected, "the newest messages, in order, once");
+    assert!(
+        got.len() <= 771 && got.len() >= 700,
+        "{} kept for a quota of 771 messages",
+        got.len()
+    );
+    let log = local.log();
+    assert_eq!(
+        log.matches("max_queued_bytes").count(),
+        1,
+        "the drop is logged once:\n{log}"
+    );
+    let mut sys = Sub::spawn(
+        &local,
+        Version::V5,
+        "sys",
+        &["$SYS/broker/bridges/up/dropped"],
+        &[],
+    );
+    let dropped = sys.poll_message(WAIT).expect("the dropped figure");
+    assert_eq!(dropped.line, format!("$SYS/broker/bridges/up/dropped {first}"));
+    local.stop();
+    remote.stop();
 }

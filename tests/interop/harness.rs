@@ -142,15 +142,20 @@ pub struct Broker {
 impl Broker {
     /// Starts the broker on a free port and waits until it accepts connections.
     pub fn start() -> Broker {
-        Broker::start_kind(BrokerKind::from_env())
+        Broker::start_kind(BrokerKind::from_env(), "")
     }
 
     /// Starts Mosquitto, whatever broker the tests run against (a bridge's remote).
     pub fn start_mosquitto() -> Broker {
-        Broker::start_kind(BrokerKind::Mosquitto)
+        Broker::start_kind(BrokerKind::Mosquitto, "")
     }
 
-    fn start_kind(kind: BrokerKind) -> Broker {
+    /// Starts Mosquitto with `extra` lines added to its configuration (a bridge of its own).
+    pub fn start_mosquitto_with(extra: &str) -> Broker {
+        Broker::start_kind(BrokerKind::Mosquitto, extra)
+    }
+
+    fn start_kind(kind: BrokerKind, extra: &str) -> Broker {
         let dir = tempfile::Builder::new()
             .prefix("robustmq-interop-")
             .tempdir()
@@ -164,7 +169,7 @@ impl Broker {
         for attempt in 1..=5 {
             let port = free_port();
             let log = dir.path().join(format!("broker-{attempt}.log"));
-            let mut child = spawn_mosquitto(port, dir.path(), &log);
+            let mut child = spawn_mosquitto(port, dir.path(), &log, extra);
             match wait_ready(&mut child, port) {
                 Ok(()) => {
                     return Broker {
@@ -310,12 +315,12 @@ impl Drop for Broker {
     }
 }
 
-fn spawn_mosquitto(port: u16, dir: &Path, log: &Path) -> Child {
+fn spawn_mosquitto(port: u16, dir: &Path, log: &Path, extra: &str) -> Child {
     let stderr = std::fs::File::create(log).expect("create the broker log file");
     let conf = dir.join(format!("mosquitto-{port}.conf"));
     std::fs::write(
         &conf,
-        format!("listener {port} 127.0.0.1\nallow_anonymous true\nlog_type all\n"),
+        format!("listener {port} 127.0.0.1\nallow_anonymous true\nlog_type all\n{extra}"),
     )
     .expect("write mosquitto.conf");
     Command::new("mosquitto")

@@ -1,4 +1,5 @@
-//! A bridge whose remote is an `mqtts` listener asking for client certificates.
+//! Bridges whose remote is an `mqtts` listener asking for client certificates, a `ws` or a
+//! `wss` listener.
 
 use crate::harness::*;
 
@@ -86,5 +87,58 @@ fn a_bridge_pointed_at_a_tls_port_with_mqtt_says_so() {
     );
     wait_until("the TLS port named in the log", || {
         local.log().contains("it is a TLS port, use mqtts://")
+    });
+}
+
+/// `ws://` and `wss://` remotes: the bridge upgrades to WebSocket (subprotocol "mqtt", the
+/// URL's path) and speaks MQTT over it, out over `ws`, in over `wss`.
+#[test]
+fn a_bridge_forwards_out_over_ws_and_takes_in_over_wss() {
+    let certs = new_certs(&[]);
+    let remote = Broker::start(
+        &format!(
+            "{}[[listeners]]\nbind = \"127.0.0.1:0\"\nprotocol = \"ws\"\npath = \"/broker\"\n\n{}",
+            plain_listener(),
+            tls_listener("wss", &certs, "")
+        ),
+        "",
+    );
+    let plain = remote.port(0, "mqtt").to_string();
+    let (ws, wss) = (remote.port(1, "ws"), remote.port(2, "wss"));
+    let ca = s(&certs.join("ca.crt"));
+    let local = Broker::start(
+        &plain_listener(),
+        &format!(
+            "[[bridges]]\nname = \"over-ws\"\nremote = \"ws://127.0.0.1:{ws}/broker\"\nclient_id = \"edge-ws\"\n\n\
+             [[bridges.topics]]\nfilter = \"m/#\"\nqos = 1\nremote_prefix = \"edge/\"\n\n\
+             [[bridges]]\nname = \"over-wss\"\nremote = \"wss://localhost:{wss}\"\nclient_id = \"edge-wss\"\ncafile = \"{ca}\"\n\n\
+             [[bridges.topics]]\nfilter = \"c/#\"\ndirection = \"in\"\nqos = 1\nlocal_prefix = \"cmd/\"\n"
+        ),
+    );
+    let local_port = local.port(0, "mqtt").to_string();
+
+    let at_remote = Subscriber::start(&["-h", "127.0.0.1", "-p", &plain, "-t", "edge/#"]);
+    publish_until_received(
+        &at_remote,
+        &["-h", "127.0.0.1", "-p", &local_port],
+        "m/1",
+        "over-ws",
+    );
+    assert!(at_remote.lines().contains("edge/m/1 over-ws"));
+
+    let at_local = Subscriber::start(&["-h", "127.0.0.1", "-p", &local_port, "-t", "cmd/#"]);
+    publish_until_received(&at_local, &["-h", "127.0.0.1", "-p", &plain], "c/go", "over-wss");
+    assert!(at_local.lines().contains("cmd/c/go over-wss"));
+
+    // A wrong path is refused by the remote's upgrade, and the log says so.
+    let lost = Broker::start(
+        &plain_listener(),
+        &format!(
+            "[[bridges]]\nname = \"lost\"\nremote = \"ws://127.0.0.1:{ws}/nowhere\"\n\n\
+             [[bridges.topics]]\nfilter = \"m/#\"\n"
+        ),
+    );
+    wait_until("the refused upgrade in the log", || {
+        lost.log().contains("WebSocket upgrade at 127.0.0.1:")
     });
 }

@@ -313,8 +313,8 @@ fn bridge_validation() {
             &["bridges[0].remote", "not an mqtt://"],
         ),
         (
-            format!("[[bridges]]\nname = \"up\"\nremote = \"ws://h\"\n{rule}"),
-            &["bridges[0].remote", "WebSocket"],
+            format!("[[bridges]]\nname = \"up\"\nremote = \"ws://h/a path\"\n{rule}"),
+            &["bridges[0].remote", "bad path"],
         ),
         (
             format!("[[bridges]]\n{ok}\nprotocol = 3\n{rule}"),
@@ -335,6 +335,10 @@ fn bridge_validation() {
         (
             format!("[[bridges]]\n{ok}"),
             &["bridges[0].topics", "at least one"],
+        ),
+        (
+            format!("[[bridges]]\n{ok}\nmax_queued_bytes = \"64KiB\"\n{rule}"),
+            &["bridges[0].max_queued_bytes", "max_packet_size"],
         ),
         (
             format!("[[bridges]]\n{ok}\n[[bridges.topics]]\nfilter = \"a/#/b\""),

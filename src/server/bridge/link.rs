@@ -1,6 +1,7 @@
 //! One bridge's life: its local session and subscriptions, then connect to the remote, serve
 //! the link until it drops, and connect again after a back-off, until the broker stops.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,9 +21,10 @@ use crate::protocol::{
     Version,
 };
 use crate::server::broker::{Changes, Subscription};
-use crate::server::connection::{serve_established, Duplex, Split};
+use crate::server::connection::{serve_established, Duplex, SocketHandle, Split};
 use crate::server::context::ListenerContext;
 use crate::server::handler::{self, ConnState};
+use crate::server::listener::ws;
 use crate::server::peer::Peer;
 
 /// First wait before connecting again; it doubles up to [`MAX_BACKOFF`].
@@ -59,13 +61,24 @@ pub async fn run(settings: BridgeSettings, ctx: Arc<ListenerContext>) {
     let mut shutdown = ctx.shutdown.clone();
     let mut backoff = MIN_BACKOFF;
     let mut last_failure: Option<String> = None;
+    // A 3.1.1 link first says it is a bridge (see `handshake`), until the remote refuses that.
+    let marker = AtomicBool::new(version == Version::V3_1_1);
     loop {
         let started = tokio::time::Instant::now();
-        let attempt = connect_and_serve(&ctx, &settings, &remote, version, &rules, &name, &status);
+        let marked = marker.load(Ordering::Relaxed);
+        let attempt = connect_and_serve(&ctx, &settings, &remote, version, &rules, &name, &status, &marker);
         let outcome = tokio::select! {
             outcome = attempt => outcome,
             _ = shutdown.wait_for(|&stop| stop) => return,
         };
+        if marked && !marker.load(Ordering::Relaxed) {
+            tracing::info!(
+                bridge = %name,
+                remote = %settings.remote,
+                "the remote does not accept a bridge's protocol level (0x84); connecting as a plain 3.1.1 client: messages of a \"both\" rule may come back once"
+            );
+            continue;
+        }
         match outcome {
             Ok(why) => {
                 tracing::info!(bridge = %name, remote = %settings.remote, "bridge link closed: {why}");
@@ -131,6 +144,7 @@ fn local_connect(settings: &BridgeSettings, version: Version, connack: Option<&C
         user_properties: Vec::new(),
         auth_method: None,
         auth_data: None,
+        bridge: false,
     }
 }
 
@@ -149,6 +163,8 @@ async fn prepare_local_session(
         .await
         .map_err(|refusal| refusal.detail.clone())?;
     status.set_session(st.session.clone());
+    ctx.broker
+        .bound_queue_dropping_oldest(&st.session, settings.max_queued_bytes);
     drop_stale_subscriptions(ctx, &st, rules);
     subscribe_locally(ctx, &st, rules, QoS::ExactlyOnce);
     ctx.broker.detach(&st.session, st.connection_id, None);
@@ -196,6 +212,7 @@ fn subscribe_locally(ctx: &ListenerContext, st: &ConnState, rules: &Rules, max_q
 
 /// One link: connects, serves it until it drops; `Ok` is why it closed, `Err` why it could
 /// not be made.
+#[allow(clippy::too_many_arguments)]
 async fn connect_and_serve(
     ctx: &ListenerContext,
     settings: &BridgeSettings,
@@ -204,6 +221,7 @@ async fn connect_and_serve(
     rules: &Arc<Rules>,
     name: &Arc<str>,
     status: &BridgeStatus,
+    marker: &AtomicBool,
 ) -> Result<String, String> {
     let address = format!("{}:{}", remote.host, remote.port);
     let tcp = timeout(
@@ -215,7 +233,19 @@ async fn connect_and_serve(
     .map_err(|e| format!("cannot connect to {address}: {e}"))?;
     let _ = tcp.set_nodelay(true);
     let peer = tcp.peer_addr().map_or(Peer::Unix, Peer::from);
-    let link = (ctx, settings, remote, version, rules, name, status);
+    let socket = SocketHandle::of(&tcp);
+    let link = (ctx, settings, remote, version, rules, name, status, marker);
+    let max_message = ctx.limits.max_packet_size;
+    let url = |scheme: &str| {
+        let host = if remote.host.contains(':') {
+            format!("[{}]", remote.host)
+        } else {
+            remote.host.clone()
+        };
+        let path = remote.websocket.as_deref().unwrap_or("/");
+        format!("{scheme}://{host}:{}{path}", remote.port)
+    };
+    let upgrade_failed = |e| format!("WebSocket upgrade at {address} failed: {e}");
     if remote.tls {
         let tls = TlsOptions {
             ca_file: settings.cafile.clone(),
@@ -232,7 +262,20 @@ async fn connect_and_serve(
         .await
         .map_err(|_| format!("TLS handshake with {address} took longer than {CONNECT_TIMEOUT:?}"))?
         .map_err(|e| format!("TLS handshake with {address} failed: {e}"))?;
-        handshake_and_serve(Split::new(stream), peer, link).await
+        if remote.websocket.is_some() {
+            let ws = timeout(CONNECT_TIMEOUT, ws::connect(stream, &url("wss"), max_message))
+                .await
+                .map_err(|_| upgrade_failed(format!("no answer within {CONNECT_TIMEOUT:?}")))?
+                .map_err(|e| upgrade_failed(e.to_string()))?;
+            return handshake_and_serve(Split::new(ws, socket), peer, link).await;
+        }
+        handshake_and_serve(Split::new(stream, socket), peer, link).await
+    } else if remote.websocket.is_some() {
+        let ws = timeout(CONNECT_TIMEOUT, ws::connect(tcp, &url("ws"), max_message))
+            .await
+            .map_err(|_| upgrade_failed(format!("no answer within {CONNECT_TIMEOUT:?}")))?
+            .map_err(|e| upgrade_failed(e.to_string()))?;
+        handshake_and_serve(Split::new(ws, socket), peer, link).await
     } else {
         handshake_and_serve(tcp, peer, link).await
     }
@@ -247,6 +290,7 @@ type LinkParts<'a> = (
     &'a Arc<Rules>,
     &'a Arc<str>,
     &'a BridgeStatus,
+    &'a AtomicBool,
 );
 
 /// CONNECT and CONNACK on `stream`, then serves it.
@@ -255,9 +299,9 @@ async fn handshake_and_serve<S: Duplex>(
     peer: Peer,
     link: LinkParts<'_>,
 ) -> Result<String, String> {
-    let (ctx, settings, remote, version, rules, name, status) = link;
+    let (ctx, settings, remote, version, rules, name, status, marker) = link;
     let mut rbuf = BytesMut::with_capacity(1024);
-    let connack = handshake(&mut stream, settings, remote, version, &mut rbuf).await?;
+    let connack = handshake(&mut stream, settings, remote, version, marker, &mut rbuf).await?;
     serve_link(
         ctx,
         settings,
@@ -357,11 +401,18 @@ async fn serve_link<S: Duplex>(
 }
 
 /// Sends CONNECT and reads the CONNACK; a refusal is an `Err` naming the reason.
+///
+/// While `marker` is set, a 3.1.1 CONNECT carries Mosquitto's bridge convention, the protocol
+/// level with its top bit set (0x84): a remote that knows it (Mosquitto, robustmq) then does not
+/// send the bridge's own messages back to it and keeps their retained flags, which 3.1.1 has
+/// no subscription options for. A remote that refuses the level (return code 1) or closes the
+/// connection at it clears `marker`, and the next attempt is a plain 3.1.1 CONNECT.
 async fn handshake<S: Duplex>(
     stream: &mut S,
     settings: &BridgeSettings,
     remote: &Remote,
     version: Version,
+    marker: &AtomicBool,
     rbuf: &mut BytesMut,
 ) -> Result<Connack, String> {
     let password = match (&settings.password, &settings.password_file) {
@@ -390,12 +441,25 @@ async fn handshake<S: Duplex>(
     opts.session_expiry = if settings.clean_start { 0 } else { u32::MAX };
     opts.username = settings.username.as_deref().map(Arc::from);
     opts.password = password.map(bytes::Bytes::from);
+    let marked = marker.load(Ordering::Relaxed) && !version.is_v5();
+    let mut connect = opts.connect_packet();
+    if let Packet::Connect(c) = &mut connect {
+        c.bridge = marked;
+    }
     let mut out = BytesMut::new();
-    protocol::encode(version, &opts.connect_packet(), &mut out)
-        .map_err(|e| format!("cannot encode CONNECT: {e}"))?;
+    protocol::encode(version, &connect, &mut out).map_err(|e| format!("cannot encode CONNECT: {e}"))?;
+    let refused_marker = || {
+        marker.store(false, Ordering::Relaxed);
+        "the remote refused the bridge's protocol level".to_string()
+    };
     let (mut reader, mut writer) = stream.halves();
     writer
         .write_all(&out)
+        .await
+        .map_err(|e| format!("cannot send CONNECT: {e}"))?;
+    // Over WebSocket (and TLS) a write is buffered until flushed.
+    writer
+        .flush()
         .await
         .map_err(|e| format!("cannot send CONNECT: {e}"))?;
     loop {
@@ -409,6 +473,9 @@ async fn handshake<S: Duplex>(
                 .map_err(|e| format!("bad answer to CONNECT: {e}"))?;
             return match packet {
                 Packet::Connack(c) if c.reason < reason::UNSPECIFIED_ERROR => Ok(c),
+                Packet::Connack(c) if marked && c.reason == reason::UNSUPPORTED_PROTOCOL_VERSION => {
+                    Err(refused_marker())
+                }
                 Packet::Connack(c) => Err(format!(
                     "the remote refused the connection: {}{}",
                     reason::describe(c.reason),
@@ -423,6 +490,7 @@ async fn handshake<S: Duplex>(
         }
         rbuf.reserve(1024);
         match reader.read_buf(rbuf).await {
+            Ok(0) if marked => return Err(refused_marker()),
             Ok(0) => return Err("the remote closed the connection before CONNACK".into()),
             Ok(_) => {}
             Err(e) => return Err(format!("reading CONNACK: {e}")),

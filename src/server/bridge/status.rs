@@ -108,7 +108,7 @@ impl BridgeStatus {
         });
         let (queued, dropped) = self.session.get().map_or((0, 0), |session| {
             let st = session.lock();
-            ((st.queued() + st.spilled().0) as u64, st.dropped())
+            (st.queued() as u64, st.dropped())
         });
         let (state, error) = match &*Self::lock(&self.state) {
             LinkState::Connected => ("connected", None),

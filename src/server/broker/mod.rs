@@ -442,6 +442,19 @@ impl Broker {
         }
     }
 
+    /// Bounds `session`'s queue by `max_bytes` alone and has the oldest deliveries make room
+    /// past it while nobody drains the queue (a bridge's queue for its remote, whose newest
+    /// messages are the ones worth keeping through an outage); the other bounds stay the
+    /// broker's.
+    pub fn bound_queue_dropping_oldest(&self, session: &Session, max_bytes: u64) {
+        session.lock().limits = Arc::new(QueueLimits {
+            max_messages: usize::MAX,
+            max_bytes: max_bytes.min(usize::MAX as u64) as usize,
+            drop_oldest: true,
+            ..*self.config.queue_limits
+        });
+    }
+
     /// Detaches a closed connection. `will` is the will it still holds (none after DISCONNECT
     /// 0x00). As [`lifecycle::step`] decides, the will goes out now or after its delay, and the
     /// session ends now (expiry 0) or waits offline for its client or its expiry.

@@ -520,6 +520,7 @@ mod tests {
             max_bytes: 1 << 20,
             max_store_bytes: 1 << 20,
             stalled_after: Duration::from_secs(30),
+            drop_oldest: false,
         };
         Broker::new(
             BrokerConfig {

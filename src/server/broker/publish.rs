@@ -92,6 +92,8 @@ impl Broker {
         let mut delivered = 0;
         let mut dropped = 0;
         let mut paced = Vec::new();
+        // Queues that drop their oldest deliveries and must read which those are.
+        let mut find_oldest: SmallVec<[Arc<Session>; 1]> = SmallVec::new();
         let access = self.access.get();
         {
             let trie = read(&self.trie);
@@ -101,11 +103,13 @@ impl Broker {
                     let mut delivery = Delivery::new(message.clone(), qos, retain, ids);
                     delivery.gate = gate.clone();
                     let outcome = session.enqueue(delivery, &self.metrics, durable.then_some(ops), &mut gate);
-                    if outcome == Enqueued::Paced {
-                        paced.push(session.clone());
+                    match outcome {
+                        Enqueued::Paced => paced.push(session.clone()),
+                        Enqueued::QueuedFindOldest => find_oldest.push(session.clone()),
+                        _ => {}
                     }
                     match outcome {
-                        Enqueued::Queued | Enqueued::Paced => {
+                        Enqueued::Queued | Enqueued::Paced | Enqueued::QueuedFindOldest => {
                             delivered += 1;
                             if gate.is_some() {
                                 notify.push(session.clone());
@@ -159,6 +163,11 @@ impl Broker {
             notify.extend(publisher.cloned());
         }
         self.commit_refusable(ops, gate.clone(), notify);
+        if let Some(store) = &self.store {
+            for session in find_oldest {
+                session.find_oldest(store);
+            }
+        }
         Published {
             delivered,
             dropped,

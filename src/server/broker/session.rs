@@ -32,6 +32,9 @@ pub struct Subscription {
     pub id: Option<u32>,
 }
 
+/// Deliveries read at once to find the oldest of a queue that drops its oldest.
+const OLDEST_PAGE: usize = 1024;
+
 /// Queue bounds.
 #[derive(Debug, Clone, Copy)]
 pub struct QueueLimits {
@@ -44,6 +47,10 @@ pub struct QueueLimits {
     /// How long a connected session may have messages waiting without sending any before it
     /// stops holding publishers back (`limits.stalled_after`).
     pub stalled_after: Duration,
+    /// Past the bounds while nobody drains the queue, the oldest deliveries kept in the store
+    /// make room for a new one, instead of the new one being dropped: a bridge's queue, where
+    /// the newest messages are the ones worth forwarding after a long outage.
+    pub drop_oldest: bool,
 }
 
 /// The connection a session is attached to. Dropped without being told why (the session
@@ -180,6 +187,10 @@ pub enum Enqueued {
     Dropped,
     /// Not taken: QoS 0 is not kept for an offline session.
     Skipped,
+    /// Queued past the bounds of a queue that drops its oldest deliveries to make room
+    /// ([`QueueLimits::drop_oldest`]), which must first be read from the store: see
+    /// [`Session::find_oldest`].
+    QueuedFindOldest,
 }
 
 impl Session {
@@ -246,7 +257,7 @@ impl Session {
         &self,
         mut delivery: Delivery,
         metrics: &Metrics,
-        ops: Option<&mut Vec<Op>>,
+        mut ops: Option<&mut Vec<Op>>,
         gate: &mut Option<Arc<Gate>>,
     ) -> Enqueued {
         let mut st = self.lock();
@@ -290,6 +301,11 @@ impl Session {
                     if online && !st.check_stalled(&self.client_id, metrics, Instant::now()) {
                         add(&metrics.limits.publishers_paced, 1);
                         outcome = Enqueued::Paced;
+                    } else if let (true, Some(ops)) = (spillable && st.limits.drop_oldest, ops.as_deref_mut())
+                    {
+                        if st.drop_oldest(&self.client_id, size, metrics, ops) {
+                            outcome = Enqueued::QueuedFindOldest;
+                        }
                     } else {
                         let (counter, why) = if online {
                             (
@@ -351,6 +367,23 @@ impl Session {
             self.notify.notify_one();
         }
         outcome
+    }
+
+    /// Reads the oldest deliveries that a queue dropping its oldest keeps in the store only,
+    /// so that the next deliveries queued past its bounds make room by dropping them (see
+    /// [`SessionState::drop_oldest`]).
+    pub(super) fn find_oldest(self: &Arc<Self>, store: &Store) {
+        let (from, epoch) = match self.lock().spill.as_deref() {
+            Some(spill) => (spill.from, spill.epoch),
+            None => return,
+        };
+        let session = self.clone();
+        store.read_deliveries(
+            &self.client_id,
+            from,
+            OLDEST_PAGE,
+            Box::new(move |found| session.lock().found_oldest(epoch, found)),
+        );
     }
 
     /// Queues a delivery that is sent but never stored (a retained message for a new
@@ -510,6 +543,63 @@ impl SessionState {
                 Some(_) => memory.over(memory_size),
                 None => memory.offline_full(memory_size),
             }
+    }
+
+    /// Makes room for a delivery of `size` bytes in a queue that drops its oldest deliveries,
+    /// by dropping those kept in the store only, oldest first, as far as they are known (read
+    /// by [`Session::find_oldest`]); their records go with `ops`, in the same commit as the
+    /// new delivery's. True when more must be read: none are known and no read is under way.
+    /// Until a read comes back the queue holds more than its bound, by what arrives meanwhile.
+    fn drop_oldest(&mut self, client_id: &str, size: usize, metrics: &Metrics, ops: &mut Vec<Op>) -> bool {
+        let counter = match self.conn {
+            Some(_) => &metrics.limits.stalled_dropped,
+            None => &metrics.limits.offline_dropped,
+        };
+        while self.is_full(size) {
+            let Some(spill) = self.spill.as_deref_mut() else {
+                return false;
+            };
+            let Some((seq, bytes)) = spill.oldest.pop_front() else {
+                let find = !spill.finding && spill.count > 0;
+                spill.finding |= find;
+                return find;
+            };
+            if seq < spill.from {
+                // Read back to be sent meanwhile: no longer the store's alone.
+                continue;
+            }
+            spill.take(seq, bytes);
+            ops.push(records::delete_delivery(client_id, seq));
+            metrics.store_bytes.fetch_sub(bytes as u64, Ordering::Relaxed);
+            self.count_drop(
+                client_id,
+                metrics,
+                counter,
+                "its queue is over max_queued_bytes: the oldest messages make room",
+            );
+        }
+        false
+    }
+
+    /// Takes what a read of the oldest spilled deliveries found (see [`Session::find_oldest`]).
+    fn found_oldest(&mut self, epoch: u64, found: Result<Vec<(u64, StoredDelivery)>, String>) {
+        let Some(spill) = self.spill.as_deref_mut() else {
+            return;
+        };
+        if spill.epoch != epoch {
+            return;
+        }
+        spill.finding = false;
+        // A failed read is tried again by the next delivery past the bound.
+        let Ok(found) = found else { return };
+        let known = spill.oldest.back().map(|(seq, _)| *seq);
+        for (seq, record) in found {
+            if seq < spill.from || known.is_some_and(|k| seq <= k) {
+                continue;
+            }
+            let (delivery, _) = records::delivery_from_record(seq, record);
+            spill.oldest.push_back((seq, delivery.message.size()));
+        }
     }
 
     /// Whether the session has had messages waiting and sent none for `stalled_after`; the

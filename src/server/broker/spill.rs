@@ -9,6 +9,8 @@
 //! queue keeps its order; spilled deliveries are exactly the session's store records from
 //! [`Spill::from`] on.
 
+use std::collections::VecDeque;
+
 /// Deliveries of a connected persistent session kept in memory at most.
 pub const WINDOW: usize = 1000;
 /// The window is refilled once it holds fewer than this many.
@@ -31,6 +33,11 @@ pub struct Spill {
     /// Bytes of spilled deliveries a read found missing from the store (their commit failed:
     /// the disk was full), still to be taken off the broker's store gauge.
     pub lost: usize,
+    /// For a queue that drops its oldest deliveries: the oldest spilled ones read so far,
+    /// position and size, the next to go.
+    pub oldest: VecDeque<(u64, usize)>,
+    /// A read of the oldest is under way.
+    pub finding: bool,
 }
 
 impl Spill {
@@ -55,6 +62,8 @@ impl Spill {
     pub fn clear(&mut self) -> (usize, usize) {
         self.epoch += 1;
         self.reading = false;
+        self.finding = false;
+        self.oldest.clear();
         let gone = (self.count, self.bytes);
         self.count = 0;
         self.bytes = 0;

@@ -46,20 +46,73 @@ impl Duplex for tokio::net::UnixStream {
     }
 }
 
-/// A TLS or WebSocket stream, split into owned halves (it has no borrowed split).
-pub struct Split<T>(tokio::io::ReadHalf<T>, tokio::io::WriteHalf<T>);
+/// The socket under a TLS or WebSocket stream, so that the kernel can be asked whether input
+/// waits there (see [`Input::has_unseen_input`]); none for a stream with no socket of its own.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SocketHandle {
+    #[cfg(unix)]
+    fd: Option<std::os::fd::RawFd>,
+}
+
+impl SocketHandle {
+    /// The socket of `stream`. It must outlive every use of the handle: the stream it is
+    /// taken from goes into the same [`Split`].
+    pub fn of(stream: &tokio::net::TcpStream) -> SocketHandle {
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsRawFd;
+            SocketHandle {
+                fd: Some(stream.as_raw_fd()),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = stream;
+            SocketHandle {}
+        }
+    }
+
+    /// Whether the kernel holds bytes, or the end of the stream, for the socket now.
+    #[cfg(unix)]
+    #[allow(unsafe_code)]
+    fn has_input(self) -> bool {
+        let Some(fd) = self.fd else { return false };
+        let mut byte = 0u8;
+        // SAFETY: `fd` is the socket of the stream inside the `Split` the reader asking this
+        // borrows, so it is open; recv writes at most one byte, into `byte`, and with MSG_PEEK
+        // and MSG_DONTWAIT neither consumes input nor blocks.
+        let n = unsafe {
+            libc::recv(
+                fd,
+                std::ptr::addr_of_mut!(byte).cast(),
+                1,
+                libc::MSG_PEEK | libc::MSG_DONTWAIT,
+            )
+        };
+        n >= 0
+    }
+
+    #[cfg(not(unix))]
+    fn has_input(self) -> bool {
+        false
+    }
+}
+
+/// A TLS or WebSocket stream, split into owned halves (it has no borrowed split), and the
+/// socket under it.
+pub struct Split<T>(tokio::io::ReadHalf<T>, tokio::io::WriteHalf<T>, SocketHandle);
 
 impl<T: AsyncRead + AsyncWrite> Split<T> {
-    /// Splits `stream`.
-    pub fn new(stream: T) -> Split<T> {
+    /// Splits `stream`, which runs over `socket`.
+    pub fn new(stream: T, socket: SocketHandle) -> Split<T> {
         let (reader, writer) = tokio::io::split(stream);
-        Split(reader, writer)
+        Split(reader, writer, socket)
     }
 }
 
 impl<T: AsyncRead + AsyncWrite + Send> Duplex for Split<T> {
     type Reader<'a>
-        = &'a mut tokio::io::ReadHalf<T>
+        = SplitReader<'a, T>
     where
         T: 'a;
     type Writer<'a>
@@ -68,7 +121,25 @@ impl<T: AsyncRead + AsyncWrite + Send> Duplex for Split<T> {
         T: 'a;
 
     fn halves(&mut self) -> (Self::Reader<'_>, Self::Writer<'_>) {
-        (&mut self.0, &mut self.1)
+        (
+            SplitReader {
+                half: &mut self.0,
+                socket: self.2,
+            },
+            &mut self.1,
+        )
+    }
+}
+
+/// The reading half of a [`Split`].
+pub struct SplitReader<'a, T> {
+    half: &'a mut tokio::io::ReadHalf<T>,
+    socket: SocketHandle,
+}
+
+impl<T: AsyncRead> AsyncRead for SplitReader<'_, T> {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut *self.get_mut().half).poll_read(cx, buf)
     }
 }
 
@@ -93,6 +164,12 @@ pub trait Input: AsyncRead + Unpin {
         read(self, rbuf, crate::server::connection::READ_CHUNK)
             .now_or_never()
             .map(|r| r.map(|(n, _)| n))
+    }
+
+    /// Whether the socket holds input that [`Input::read_now`] could not return yet: a TLS or
+    /// WebSocket layer reads its socket only once the runtime has seen it readable.
+    fn has_unseen_input(&self) -> bool {
+        false
     }
 }
 
@@ -148,7 +225,11 @@ impl Input for tokio::net::unix::ReadHalf<'_> {
 }
 
 /// TLS and WebSocket streams: their own layers buffer anyway.
-impl<T: AsyncRead> Input for &mut tokio::io::ReadHalf<T> {}
+impl<T: AsyncRead> Input for SplitReader<'_, T> {
+    fn has_unseen_input(&self) -> bool {
+        self.socket.has_input()
+    }
+}
 
 /// Reads what is waiting into `rbuf`, giving a buffer with no room `initial` bytes once there
 /// is something to read. Its output is how many bytes came and whether they filled the room
@@ -187,5 +268,47 @@ impl<R: Input> Future for Read<'_, R> {
             this.rbuf
         ))?;
         Poll::Ready(Ok((n, n >= spare)))
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    /// The kernel is asked directly: bytes the runtime has not seen are found, and nothing is
+    /// consumed by asking.
+    #[tokio::test]
+    async fn a_socket_handle_sees_input_the_runtime_has_not_read() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let socket = SocketHandle::of(&server);
+        assert!(!socket.has_input(), "nothing was sent yet");
+        client.write_all(b"\xe0\x00").await.unwrap();
+        client.flush().await.unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !socket.has_input() {
+            assert!(std::time::Instant::now() < deadline, "the bytes never showed");
+            tokio::task::yield_now().await;
+        }
+        assert!(socket.has_input(), "asking consumed the input");
+        let mut split = Split::new(server, socket);
+        let (mut reader, _) = split.halves();
+        let mut rbuf = BytesMut::new();
+        let (n, _) = read(&mut reader, &mut rbuf, 64).await.unwrap();
+        assert_eq!(&rbuf[..n], b"\xe0\x00");
+        assert!(!reader.has_unseen_input(), "read, nothing is left");
+        drop(client);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !reader.has_unseen_input() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the end of the stream never showed"
+            );
+            tokio::task::yield_now().await;
+        }
     }
 }

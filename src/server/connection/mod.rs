@@ -18,7 +18,7 @@ mod establish;
 mod input;
 
 pub use establish::Admission;
-pub use input::{Duplex, Input, Split};
+pub use input::{Duplex, Input, SocketHandle, Split};
 
 use super::broker::GateState;
 use super::broker::MemoryBudget;
@@ -240,7 +240,7 @@ where
                     Told::Close(code) => code,
                 };
                 if code == reason::SESSION_TAKEN_OVER {
-                    if let Some(close) = handle_received(ctx, st, reader, rbuf) {
+                    if let Some(close) = handle_received(ctx, st, reader, rbuf).await {
                         return close;
                     }
                 }
@@ -414,18 +414,27 @@ fn process_input(ctx: &ListenerContext, st: &mut ConnState, rbuf: &mut BytesMut)
 /// Most reads a connection taken over makes of what its client had already sent.
 const TAKEN_OVER_READS: usize = 16;
 
+/// Longest a connection taken over waits for a TLS or WebSocket layer to read what its socket
+/// already holds (well within the time the new connection waits for it to close).
+const UNSEEN_INPUT_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Handles, for a connection being taken over, the packets its client had already sent: those
 /// in the read buffer and those waiting in the socket, without waiting for more. A DISCONNECT
 /// among them decides the will and the session's expiry [MQTT-3.14.4-3] before the new
 /// connection attaches. Packets held back by flow control are handled too: the queues take
 /// them past their bound, and the connection ends. Returns how the packets ended the
 /// connection, if they did.
-fn handle_received<R: Input>(
+///
+/// A TLS or WebSocket layer decodes what its socket holds only once the runtime has seen the
+/// socket readable, which may be after the new connection's CONNECT was handled: when the
+/// kernel says input is waiting, the read waits for it, for [`UNSEEN_INPUT_WAIT`] at most.
+async fn handle_received<R: Input>(
     ctx: &ListenerContext,
     st: &mut ConnState,
     reader: &mut R,
     rbuf: &mut BytesMut,
 ) -> Option<Close> {
+    let deadline = tokio::time::Instant::now() + UNSEEN_INPUT_WAIT;
     for _ in 0..TAKEN_OVER_READS {
         loop {
             st.paced_on.clear();
@@ -436,7 +445,16 @@ fn handle_received<R: Input>(
                 break;
             }
         }
-        match reader.read_now(rbuf) {
+        let got = match reader.read_now(rbuf) {
+            None if reader.has_unseen_input() => {
+                match tokio::time::timeout_at(deadline, input::read(reader, rbuf, READ_CHUNK)).await {
+                    Ok(read) => Some(read.map(|(n, _)| n)),
+                    Err(_) => None,
+                }
+            }
+            other => other,
+        };
+        match got {
             Some(Ok(n)) if n > 0 => add(&ctx.broker.metrics.bytes_received, n as u64),
             _ => return None,
         }

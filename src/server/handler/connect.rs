@@ -300,6 +300,7 @@ pub async fn accept(
         topics: Default::default(),
         paced_on: Vec::new(),
         input_held: false,
+        peer_is_bridge: connect.bridge,
         bridge: None,
     };
     // CONNACK goes out once the session record is committed (durability contract).

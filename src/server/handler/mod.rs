@@ -104,6 +104,10 @@ pub struct ConnState {
     pub paced_on: Vec<Arc<Session>>,
     /// Whether packets already read wait in the read buffer because the client was held back.
     pub input_held: bool,
+    /// The client is another broker's bridge (it said so in CONNECT, see
+    /// [`crate::protocol::Connect::bridge`]): what it publishes is not sent back to it, and
+    /// retained flags reach it as published, as v5 "no local" and "retain as published" do.
+    pub peer_is_bridge: bool,
     /// Set when this is a bridge's link to its remote broker: the peer is a server.
     pub bridge: Option<Box<crate::server::bridge::Side>>,
 }

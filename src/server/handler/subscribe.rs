@@ -21,6 +21,15 @@ pub fn handle_subscribe(ctx: &ListenerContext, st: &mut ConnState, s: Subscribe)
     let mut problem = None;
     let mut changes = Changes::default();
     for (filter, options) in &s.filters {
+        let mut options = *options;
+        if st.peer_is_bridge && !st.version.is_v5() {
+            // Another broker's 3.1.1 bridge cannot ask for these itself; without them a "both"
+            // bridge would get its own messages back. (No local is not for shared
+            // subscriptions [MQTT-3.8.3-4].)
+            options.no_local = !filter.starts_with("$share/");
+            options.retain_as_published = true;
+        }
+        let options = &options;
         let Some(parsed) = topic::parse_filter(filter) else {
             problem = Some(format!("invalid shared subscription filter {filter:?}"));
             reasons.push(reason::TOPIC_FILTER_INVALID);

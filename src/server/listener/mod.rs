@@ -25,7 +25,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::Semaphore;
 
-use super::connection::{self, Admission, Split};
+use super::connection::{self, Admission, SocketHandle, Split};
 use super::context::ListenerContext;
 use super::handler::connect::AtLimit;
 use super::metrics::add;
@@ -409,7 +409,9 @@ fn spawn<H: Send + 'static>(
             Either::Left(connection::serve(ctx, stream, peer, None, admission))
         }
         (Accepted::Tcp(stream), transport) => {
-            let handshake: BoxedConnection = Box::pin(handshake(stream, peer, transport, ctx, admission));
+            let socket = SocketHandle::of(&stream);
+            let handshake: BoxedConnection =
+                Box::pin(handshake(stream, socket, peer, transport, ctx, admission));
             Either::Right(handshake)
         }
         #[cfg(unix)]
@@ -438,6 +440,7 @@ type BoxedConnection = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// over a limit goes through them too: its CONNACK can only reach the client that way.
 async fn handshake<S>(
     stream: S,
+    socket: SocketHandle,
     peer: Peer,
     transport: Transport,
     ctx: Arc<ListenerContext>,
@@ -450,19 +453,19 @@ async fn handshake<S>(
     let max_message = ctx.limits.max_packet_size.saturating_add(64);
     match transport {
         Transport::Plain => {
-            connection::serve(ctx, Split::new(stream), peer, None, admission).await;
+            connection::serve(ctx, Split::new(stream, socket), peer, None, admission).await;
         }
         Transport::Tls(tls) => {
             let Some((stream, identity)) = tls_handshake(stream, peer, &tls, limit, &ctx).await else {
                 return;
             };
-            connection::serve(ctx, Split::new(stream), peer, identity, admission).await;
+            connection::serve(ctx, Split::new(stream, socket), peer, identity, admission).await;
         }
         Transport::Ws { path } => {
             let Some(ws) = ws_handshake(stream, peer, &path, max_message, limit).await else {
                 return;
             };
-            connection::serve(ctx, Split::new(ws), peer, None, admission).await;
+            connection::serve(ctx, Split::new(ws, socket), peer, None, admission).await;
         }
         Transport::Wss { tls, path } => {
             let started = tokio::time::Instant::now();
@@ -473,7 +476,7 @@ async fn handshake<S>(
             let Some(ws) = ws_handshake(stream, peer, &path, max_message, left).await else {
                 return;
             };
-            connection::serve(ctx, Split::new(ws), peer, identity, admission).await;
+            connection::serve(ctx, Split::new(ws, socket), peer, identity, admission).await;
         }
     }
 }

@@ -89,6 +89,30 @@ where
     })
 }
 
+/// Performs the client side of the upgrade on `stream` (already TLS for `wss`), asking for
+/// `url` with the "mqtt" subprotocol: a bridge to a remote broker that serves MQTT over
+/// WebSocket. `max_message` bounds what the remote may send in one message.
+pub async fn connect<S>(stream: S, url: &str, max_message: usize) -> Result<WsIo<S>, WsError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = url.into_client_request()?;
+    request
+        .headers_mut()
+        .insert("Sec-WebSocket-Protocol", HeaderValue::from_static("mqtt"));
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(max_message))
+        .max_frame_size(Some(max_message))
+        .max_write_buffer_size(max_write_buffer(max_message));
+    let (ws, _response) = tokio_tungstenite::client_async_with_config(request, stream, Some(config)).await?;
+    Ok(WsIo {
+        ws,
+        pending: Bytes::new(),
+        linger: None,
+    })
+}
+
 /// Bound on what tungstenite queues for writing to one client: its own write buffer (128 KiB),
 /// one write from the connection task (its buffer up to the high-water mark, 256 KiB, plus a
 /// packet) and the Pong and Close frames it adds itself. Unbounded (tungstenite's default),
