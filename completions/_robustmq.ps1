@@ -43,6 +43,7 @@ Register-ArgumentCompleter -Native -CommandName 'robustmq' -ScriptBlock {
             [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Directory for the broker''s data')
             [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log level: error, warn, info, debug or trace (RUST_LOG, when set, takes precedence)')
             [CompletionResult]::new('--check-config', '--check-config', [CompletionResultType]::ParameterName, 'Check a configuration file (FILE, else --config, else the built-in defaults) and exit: 0 if it is valid, 2 with the reason if not')
+            [CompletionResult]::new('--allow-anonymous', '--allow-anonymous', [CompletionResultType]::ParameterName, 'Let clients without a user name connect on every listener, from --listen and from the file alike (like mosquitto''s global allow_anonymous true). Without it a listener takes the file''s allow_anonymous, and one that sets none accepts anonymous clients only on loopback and Unix sockets')
             [CompletionResult]::new('--print-default-config', '--print-default-config', [CompletionResultType]::ParameterName, 'Print a commented default configuration file and exit')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

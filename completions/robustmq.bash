@@ -1057,7 +1057,7 @@ _robustmq() {
             return 0
             ;;
         robustmq__subcmd__serve)
-            opts="-c -l -h -V --config --listen --data-dir --log-level --print-default-config --check-config --help --version"
+            opts="-c -l -h -V --config --listen --allow-anonymous --data-dir --log-level --print-default-config --check-config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

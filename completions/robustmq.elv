@@ -39,6 +39,7 @@ set edit:completion:arg-completer[robustmq] = {|@words|
             cand --data-dir 'Directory for the broker''s data'
             cand --log-level 'Log level: error, warn, info, debug or trace (RUST_LOG, when set, takes precedence)'
             cand --check-config 'Check a configuration file (FILE, else --config, else the built-in defaults) and exit: 0 if it is valid, 2 with the reason if not'
+            cand --allow-anonymous 'Let clients without a user name connect on every listener, from --listen and from the file alike (like mosquitto''s global allow_anonymous true). Without it a listener takes the file''s allow_anonymous, and one that sets none accepts anonymous clients only on loopback and Unix sockets'
             cand --print-default-config 'Print a commented default configuration file and exit'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'

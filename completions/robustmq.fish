@@ -39,6 +39,7 @@ complete -c robustmq -n "__fish_robustmq_using_subcommand serve" -s l -l listen 
 complete -c robustmq -n "__fish_robustmq_using_subcommand serve" -l data-dir -d 'Directory for the broker\'s data' -r -F
 complete -c robustmq -n "__fish_robustmq_using_subcommand serve" -l log-level -d 'Log level: error, warn, info, debug or trace (RUST_LOG, when set, takes precedence)' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand serve" -l check-config -d 'Check a configuration file (FILE, else --config, else the built-in defaults) and exit: 0 if it is valid, 2 with the reason if not' -r -F
+complete -c robustmq -n "__fish_robustmq_using_subcommand serve" -l allow-anonymous -d 'Let clients without a user name connect on every listener, from --listen and from the file alike (like mosquitto\'s global allow_anonymous true). Without it a listener takes the file\'s allow_anonymous, and one that sets none accepts anonymous clients only on loopback and Unix sockets'
 complete -c robustmq -n "__fish_robustmq_using_subcommand serve" -l print-default-config -d 'Print a commented default configuration file and exit'
 complete -c robustmq -n "__fish_robustmq_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c robustmq -n "__fish_robustmq_using_subcommand serve" -s V -l version -d 'Print version'

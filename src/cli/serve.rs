@@ -16,6 +16,12 @@ pub struct ServeArgs {
     /// Address for a plain MQTT listener, e.g. 0.0.0.0:1883 (repeatable; replaces the file's listeners).
     #[arg(short, long, value_name = "ADDR")]
     pub listen: Vec<SocketAddr>,
+    /// Let clients without a user name connect on every listener, from --listen and from the
+    /// file alike (like mosquitto's global allow_anonymous true). Without it a listener takes
+    /// the file's allow_anonymous, and one that sets none accepts anonymous clients only on
+    /// loopback and Unix sockets.
+    #[arg(long)]
+    pub allow_anonymous: bool,
     /// Directory for the broker's data.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,

@@ -28,6 +28,11 @@ pub fn settings(args: &ServeArgs) -> Result<Settings, crate::config::ConfigError
             })
             .collect();
     }
+    if args.allow_anonymous {
+        for listener in &mut settings.listeners {
+            listener.allow_anonymous = Some(true);
+        }
+    }
     if let Some(dir) = &args.data_dir {
         settings.server.data_dir = dir.clone();
     }
