@@ -84,8 +84,12 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
     // systemd `StateDirectory=` has made it already, with the service's owner.
     let data_dir = &settings.server.data_dir;
     if let Err(e) = crate::config::create_data_dir(data_dir) {
+        let from = match args.data_dir {
+            Some(_) => "--data-dir".to_string(),
+            None => format!("data_dir from {source}"),
+        };
         eprintln!(
-            "robustmq: cannot create data directory {} (data_dir of {source}): {e}",
+            "robustmq: cannot create data directory {} ({from}): {e}",
             data_dir.display()
         );
         return ExitCode::from(Exit::DataUnusable);

@@ -61,7 +61,7 @@ fn with_dir<T>(
     let (dir, source) = locate(args)?;
     open(&dir).map_err(|e| match source {
         Some(source) => {
-            eprintln!("robustmq: {e} (data_dir of {source})");
+            eprintln!("robustmq: {e}; data_dir from {source}");
             ExitCode::from(Exit::DataUnusable)
         }
         None => refused(&e),

@@ -157,7 +157,10 @@ fn store_names_the_configuration_its_missing_data_dir_came_from() {
     assert_eq!(code, Some(4), "{err}");
     assert!(err.contains("never-served"), "names the directory: {err}");
     assert!(
-        err.contains(&format!("data_dir of {}", system.display())),
+        err.contains(&format!(
+            "data_dir from {} (system configuration)",
+            system.display()
+        )),
         "{err}"
     );
     assert!(
@@ -203,7 +206,11 @@ fn a_data_dir_that_cannot_be_created_is_named_with_exit_code_4() {
     assert_eq!(code, Some(4), "{err}");
     let dir = tmp.path().join("a-file/data");
     assert!(
-        err.contains(&format!("cannot create data directory {}", dir.display())),
+        err.contains(&format!(
+            "cannot create data directory {} (data_dir from {})",
+            dir.display(),
+            config.display()
+        )),
         "{err}"
     );
     assert_eq!(
