@@ -36,13 +36,14 @@ Register-ArgumentCompleter -Native -CommandName 'robustmq' -ScriptBlock {
             break
         }
         'robustmq;serve' {
-            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'TOML configuration file; flags given here override it')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'TOML configuration file; flags given here override it')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'TOML configuration file; flags given here override it. Without it: /etc/robustmq/robustmq.toml when that exists (ROBUSTMQ_SYSTEM_CONFIG, for packagers and tests, names another file, or none when empty), else the built-in defaults. The start-up line says which was used; `robustmq store` chooses the same way')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'TOML configuration file; flags given here override it. Without it: /etc/robustmq/robustmq.toml when that exists (ROBUSTMQ_SYSTEM_CONFIG, for packagers and tests, names another file, or none when empty), else the built-in defaults. The start-up line says which was used; `robustmq store` chooses the same way')
             [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Address for a plain MQTT listener, e.g. 0.0.0.0:1883 (repeatable; replaces the file''s listeners)')
             [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address for a plain MQTT listener, e.g. 0.0.0.0:1883 (repeatable; replaces the file''s listeners)')
-            [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Directory for the broker''s data')
+            [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Directory for the broker''s data, created (mode 0700) when missing [default: data_dir of the configuration; with the built-in defaults, robustmq in the user''s data directory, e.g. ~/.local/share/robustmq]')
             [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log level: error, warn, info, debug or trace (RUST_LOG, when set, takes precedence)')
-            [CompletionResult]::new('--check-config', '--check-config', [CompletionResultType]::ParameterName, 'Check a configuration file (FILE, else --config, else the built-in defaults) and exit: 0 if it is valid, 2 with the reason if not')
+            [CompletionResult]::new('--check-config', '--check-config', [CompletionResultType]::ParameterName, 'Check a configuration file (FILE, else the one --config chooses) and exit: 0 if it is valid, 2 with the reason if not')
+            [CompletionResult]::new('--allow-anonymous', '--allow-anonymous', [CompletionResultType]::ParameterName, 'Let clients without a user name connect on every listener, from --listen and from the file alike (like mosquitto''s global allow_anonymous true). Without it a listener takes the file''s allow_anonymous, and one that sets none accepts anonymous clients only on loopback and Unix sockets')
             [CompletionResult]::new('--print-default-config', '--print-default-config', [CompletionResultType]::ParameterName, 'Print a commented default configuration file and exit')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -62,7 +63,9 @@ Register-ArgumentCompleter -Native -CommandName 'robustmq' -ScriptBlock {
             break
         }
         'robustmq;store;stats' {
-            [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory of the broker [default: robustmq in the user''s data directory, e.g. ~/.local/share/robustmq]')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file whose data_dir to use [default: /etc/robustmq/robustmq.toml when it exists (ROBUSTMQ_SYSTEM_CONFIG, for packagers and tests, names another file, or none when empty), else the built-in defaults], chosen as `robustmq serve` chooses it')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file whose data_dir to use [default: /etc/robustmq/robustmq.toml when it exists (ROBUSTMQ_SYSTEM_CONFIG, for packagers and tests, names another file, or none when empty), else the built-in defaults], chosen as `robustmq serve` chooses it')
+            [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory of the broker, over the configuration''s data_dir [default: data_dir of the configuration; with the built-in defaults, robustmq in the user''s data directory, e.g. ~/.local/share/robustmq]. It is never created')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object instead of a table')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -71,7 +74,9 @@ Register-ArgumentCompleter -Native -CommandName 'robustmq' -ScriptBlock {
             break
         }
         'robustmq;store;verify' {
-            [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory of the broker [default: robustmq in the user''s data directory, e.g. ~/.local/share/robustmq]')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file whose data_dir to use [default: /etc/robustmq/robustmq.toml when it exists (ROBUSTMQ_SYSTEM_CONFIG, for packagers and tests, names another file, or none when empty), else the built-in defaults], chosen as `robustmq serve` chooses it')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file whose data_dir to use [default: /etc/robustmq/robustmq.toml when it exists (ROBUSTMQ_SYSTEM_CONFIG, for packagers and tests, names another file, or none when empty), else the built-in defaults], chosen as `robustmq serve` chooses it')
+            [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory of the broker, over the configuration''s data_dir [default: data_dir of the configuration; with the built-in defaults, robustmq in the user''s data directory, e.g. ~/.local/share/robustmq]. It is never created')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -79,7 +84,9 @@ Register-ArgumentCompleter -Native -CommandName 'robustmq' -ScriptBlock {
             break
         }
         'robustmq;store;export' {
-            [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory of the broker [default: robustmq in the user''s data directory, e.g. ~/.local/share/robustmq]')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file whose data_dir to use [default: /etc/robustmq/robustmq.toml when it exists (ROBUSTMQ_SYSTEM_CONFIG, for packagers and tests, names another file, or none when empty), else the built-in defaults], chosen as `robustmq serve` chooses it')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file whose data_dir to use [default: /etc/robustmq/robustmq.toml when it exists (ROBUSTMQ_SYSTEM_CONFIG, for packagers and tests, names another file, or none when empty), else the built-in defaults], chosen as `robustmq serve` chooses it')
+            [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory of the broker, over the configuration''s data_dir [default: data_dir of the configuration; with the built-in defaults, robustmq in the user''s data directory, e.g. ~/.local/share/robustmq]. It is never created')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write to FILE (created, or replaced once the export is complete) instead of stdout')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write to FILE (created, or replaced once the export is complete) instead of stdout')
             [CompletionResult]::new('--salvage', '--salvage', [CompletionResultType]::ParameterName, 'Export every record that can still be read from a damaged file (one that fails its integrity check, or with records that do not decode) instead of refusing it; what is lost is listed on stderr. The file is only read')
@@ -90,7 +97,9 @@ Register-ArgumentCompleter -Native -CommandName 'robustmq' -ScriptBlock {
             break
         }
         'robustmq;store;compact' {
-            [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory of the broker [default: robustmq in the user''s data directory, e.g. ~/.local/share/robustmq]')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file whose data_dir to use [default: /etc/robustmq/robustmq.toml when it exists (ROBUSTMQ_SYSTEM_CONFIG, for packagers and tests, names another file, or none when empty), else the built-in defaults], chosen as `robustmq serve` chooses it')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file whose data_dir to use [default: /etc/robustmq/robustmq.toml when it exists (ROBUSTMQ_SYSTEM_CONFIG, for packagers and tests, names another file, or none when empty), else the built-in defaults], chosen as `robustmq serve` chooses it')
+            [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory of the broker, over the configuration''s data_dir [default: data_dir of the configuration; with the built-in defaults, robustmq in the user''s data directory, e.g. ~/.local/share/robustmq]. It is never created')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')

@@ -1093,7 +1093,7 @@ _robustmq() {
             return 0
             ;;
         robustmq__subcmd__serve)
-            opts="-c -l -h -V --config --listen --data-dir --log-level --print-default-config --check-config --help --version"
+            opts="-c -l -h -V --config --listen --allow-anonymous --data-dir --log-level --print-default-config --check-config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1149,12 +1149,20 @@ _robustmq() {
             return 0
             ;;
         robustmq__subcmd__store__subcmd__compact)
-            opts="-h -V --data-dir --help --version"
+            opts="-c -h -V --config --data-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --data-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1167,12 +1175,20 @@ _robustmq() {
             return 0
             ;;
         robustmq__subcmd__store__subcmd__export)
-            opts="-o -h -V --data-dir --output --salvage --help --version"
+            opts="-c -o -h -V --config --data-dir --output --salvage --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --data-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1193,12 +1209,20 @@ _robustmq() {
             return 0
             ;;
         robustmq__subcmd__store__subcmd__stats)
-            opts="-h -V --data-dir --json --help --version"
+            opts="-c -h -V --config --data-dir --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --data-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1211,12 +1235,20 @@ _robustmq() {
             return 0
             ;;
         robustmq__subcmd__store__subcmd__verify)
-            opts="-h -V --data-dir --help --version"
+            opts="-c -h -V --config --data-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --data-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

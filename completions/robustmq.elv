@@ -32,13 +32,14 @@ set edit:completion:arg-completer[robustmq] = {|@words|
             cand top 'Live terminal dashboard of a broker: robustmq in full, any other broker from its $SYS topics'
         }
         &'robustmq;serve'= {
-            cand -c 'TOML configuration file; flags given here override it'
-            cand --config 'TOML configuration file; flags given here override it'
+            cand -c 'TOML configuration file; flags given here override it. Without it: /etc/robustmq/robustmq.toml when that exists (ROBUSTMQ_SYSTEM_CONFIG, for packagers and tests, names another file, or none when empty), else the built-in defaults. The start-up line says which was used; `robustmq store` chooses the same way'
+            cand --config 'TOML configuration file; flags given here override it. Without it: /etc/robustmq/robustmq.toml when that exists (ROBUSTMQ_SYSTEM_CONFIG, for packagers and tests, names another file, or none when empty), else the built-in defaults. The start-up line says which was used; `robustmq store` chooses the same way'
             cand -l 'Address for a plain MQTT listener, e.g. 0.0.0.0:1883 (repeatable; replaces the file''s listeners)'
             cand --listen 'Address for a plain MQTT listener, e.g. 0.0.0.0:1883 (repeatable; replaces the file''s listeners)'
-            cand --data-dir 'Directory for the broker''s data'
+            cand --data-dir 'Directory for the broker''s data, created (mode 0700) when missing [default: data_dir of the configuration; with the built-in defaults, robustmq in the user''s data directory, e.g. ~/.local/share/robustmq]'
             cand --log-level 'Log level: error, warn, info, debug or trace (RUST_LOG, when set, takes precedence)'
-            cand --check-config 'Check a configuration file (FILE, else --config, else the built-in defaults) and exit: 0 if it is valid, 2 with the reason if not'
+            cand --check-config 'Check a configuration file (FILE, else the one --config chooses) and exit: 0 if it is valid, 2 with the reason if not'
+            cand --allow-anonymous 'Let clients without a user name connect on every listener, from --listen and from the file alike (like mosquitto''s global allow_anonymous true). Without it a listener takes the file''s allow_anonymous, and one that sets none accepts anonymous clients only on loopback and Unix sockets'
             cand --print-default-config 'Print a commented default configuration file and exit'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -56,7 +57,9 @@ set edit:completion:arg-completer[robustmq] = {|@words|
             cand compact 'Give the space of deleted entries back to the file system. A file of an older schema is migrated first, as the broker would, keeping a copy of it'
         }
         &'robustmq;store;stats'= {
-            cand --data-dir 'Data directory of the broker [default: robustmq in the user''s data directory, e.g. ~/.local/share/robustmq]'
+            cand -c 'Configuration file whose data_dir to use [default: /etc/robustmq/robustmq.toml when it exists (ROBUSTMQ_SYSTEM_CONFIG, for packagers and tests, names another file, or none when empty), else the built-in defaults], chosen as `robustmq serve` chooses it'
+            cand --config 'Configuration file whose data_dir to use [default: /etc/robustmq/robustmq.toml when it exists (ROBUSTMQ_SYSTEM_CONFIG, for packagers and tests, names another file, or none when empty), else the built-in defaults], chosen as `robustmq serve` chooses it'
+            cand --data-dir 'Data directory of the broker, over the configuration''s data_dir [default: data_dir of the configuration; with the built-in defaults, robustmq in the user''s data directory, e.g. ~/.local/share/robustmq]. It is never created'
             cand --json 'Print one JSON object instead of a table'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -64,14 +67,18 @@ set edit:completion:arg-completer[robustmq] = {|@words|
             cand --version 'Print version'
         }
         &'robustmq;store;verify'= {
-            cand --data-dir 'Data directory of the broker [default: robustmq in the user''s data directory, e.g. ~/.local/share/robustmq]'
+            cand -c 'Configuration file whose data_dir to use [default: /etc/robustmq/robustmq.toml when it exists (ROBUSTMQ_SYSTEM_CONFIG, for packagers and tests, names another file, or none when empty), else the built-in defaults], chosen as `robustmq serve` chooses it'
+            cand --config 'Configuration file whose data_dir to use [default: /etc/robustmq/robustmq.toml when it exists (ROBUSTMQ_SYSTEM_CONFIG, for packagers and tests, names another file, or none when empty), else the built-in defaults], chosen as `robustmq serve` chooses it'
+            cand --data-dir 'Data directory of the broker, over the configuration''s data_dir [default: data_dir of the configuration; with the built-in defaults, robustmq in the user''s data directory, e.g. ~/.local/share/robustmq]. It is never created'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'robustmq;store;export'= {
-            cand --data-dir 'Data directory of the broker [default: robustmq in the user''s data directory, e.g. ~/.local/share/robustmq]'
+            cand -c 'Configuration file whose data_dir to use [default: /etc/robustmq/robustmq.toml when it exists (ROBUSTMQ_SYSTEM_CONFIG, for packagers and tests, names another file, or none when empty), else the built-in defaults], chosen as `robustmq serve` chooses it'
+            cand --config 'Configuration file whose data_dir to use [default: /etc/robustmq/robustmq.toml when it exists (ROBUSTMQ_SYSTEM_CONFIG, for packagers and tests, names another file, or none when empty), else the built-in defaults], chosen as `robustmq serve` chooses it'
+            cand --data-dir 'Data directory of the broker, over the configuration''s data_dir [default: data_dir of the configuration; with the built-in defaults, robustmq in the user''s data directory, e.g. ~/.local/share/robustmq]. It is never created'
             cand -o 'Write to FILE (created, or replaced once the export is complete) instead of stdout'
             cand --output 'Write to FILE (created, or replaced once the export is complete) instead of stdout'
             cand --salvage 'Export every record that can still be read from a damaged file (one that fails its integrity check, or with records that do not decode) instead of refusing it; what is lost is listed on stderr. The file is only read'
@@ -81,7 +88,9 @@ set edit:completion:arg-completer[robustmq] = {|@words|
             cand --version 'Print version'
         }
         &'robustmq;store;compact'= {
-            cand --data-dir 'Data directory of the broker [default: robustmq in the user''s data directory, e.g. ~/.local/share/robustmq]'
+            cand -c 'Configuration file whose data_dir to use [default: /etc/robustmq/robustmq.toml when it exists (ROBUSTMQ_SYSTEM_CONFIG, for packagers and tests, names another file, or none when empty), else the built-in defaults], chosen as `robustmq serve` chooses it'
+            cand --config 'Configuration file whose data_dir to use [default: /etc/robustmq/robustmq.toml when it exists (ROBUSTMQ_SYSTEM_CONFIG, for packagers and tests, names another file, or none when empty), else the built-in defaults], chosen as `robustmq serve` chooses it'
+            cand --data-dir 'Data directory of the broker, over the configuration''s data_dir [default: data_dir of the configuration; with the built-in defaults, robustmq in the user''s data directory, e.g. ~/.local/share/robustmq]. It is never created'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'

@@ -98,6 +98,12 @@ pub struct Codes {
 
 const USAGE: (Exit, &str) = (Exit::Usage, "usage error: a bad flag or value");
 
+/// `store` reads the configuration for its data directory, as `serve` does.
+const STORE_USAGE: (Exit, &str) = (
+    Exit::Usage,
+    "usage error: a bad flag or value, or a configuration file that cannot be read or is invalid",
+);
+
 /// Every command's exit codes.
 pub const TABLE: &[Codes] = &[
     Codes {
@@ -119,8 +125,8 @@ pub const TABLE: &[Codes] = &[
             ),
             (
                 Exit::DataUnusable,
-                "the data directory cannot be used: another broker holds it, its file is \
-                 corrupt, empty, not a robustmq store or from a newer version (it is never \
+                "the data directory cannot be created or used: another broker holds it, its \
+                 file is corrupt, empty, not a robustmq store or from a newer version (it is never \
                  modified in that case), or it holds other files but no data file (only an \
                  empty directory starts a new store)",
             ),
@@ -136,7 +142,7 @@ pub const TABLE: &[Codes] = &[
                 "verify found problems, export --salvage could not read everything, or the \
                  output could not be written",
             ),
-            USAGE,
+            STORE_USAGE,
             (
                 Exit::DataUnusable,
                 "the data file cannot be opened: missing, locked by a running broker, corrupt, \
@@ -156,7 +162,7 @@ pub const TABLE: &[Codes] = &[
                 Exit::Failed,
                 "problems were found (each is printed), or the output could not be written",
             ),
-            USAGE,
+            STORE_USAGE,
             (
                 Exit::DataUnusable,
                 "the data file cannot be opened, so nothing could be checked record by record: \
@@ -175,7 +181,7 @@ pub const TABLE: &[Codes] = &[
                  could not be read is listed on stderr (everything that could be read was \
                  exported)",
             ),
-            USAGE,
+            STORE_USAGE,
             (
                 Exit::DataUnusable,
                 "the data file cannot be opened: missing, locked by a running broker, corrupt \
@@ -340,7 +346,7 @@ pub const TABLE: &[Codes] = &[
 const STORE_STATS_AND_COMPACT: &[(Exit, &str)] = &[
     (Exit::Success, "done"),
     (Exit::Failed, "the output could not be written"),
-    USAGE,
+    STORE_USAGE,
     (
         Exit::DataUnusable,
         "the data file cannot be opened: missing, locked by a running broker, corrupt (a \

@@ -10,13 +10,24 @@ use crate::exit::Exit;
 /// `robustmq serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// TOML configuration file; flags given here override it.
+    /// TOML configuration file; flags given here override it. Without it:
+    /// /etc/robustmq/robustmq.toml when that exists (ROBUSTMQ_SYSTEM_CONFIG, for packagers and
+    /// tests, names another file, or none when empty), else the built-in defaults. The
+    /// start-up line says which was used; `robustmq store` chooses the same way.
     #[arg(short, long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Address for a plain MQTT listener, e.g. 0.0.0.0:1883 (repeatable; replaces the file's listeners).
     #[arg(short, long, value_name = "ADDR")]
     pub listen: Vec<SocketAddr>,
-    /// Directory for the broker's data.
+    /// Let clients without a user name connect on every listener, from --listen and from the
+    /// file alike (like mosquitto's global allow_anonymous true). Without it a listener takes
+    /// the file's allow_anonymous, and one that sets none accepts anonymous clients only on
+    /// loopback and Unix sockets.
+    #[arg(long)]
+    pub allow_anonymous: bool,
+    /// Directory for the broker's data, created (mode 0700) when missing [default: data_dir of
+    /// the configuration; with the built-in defaults, robustmq in the user's data directory,
+    /// e.g. ~/.local/share/robustmq].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Log level: error, warn, info, debug or trace (RUST_LOG, when set, takes precedence).
@@ -25,7 +36,7 @@ pub struct ServeArgs {
     /// Print a commented default configuration file and exit.
     #[arg(long)]
     pub print_default_config: bool,
-    /// Check a configuration file (FILE, else --config, else the built-in defaults) and exit.
+    /// Check a configuration file (FILE, else the one --config chooses) and exit.
     #[arg(long, value_name = "FILE", num_args = 0..=1, help = check_config_help())]
     pub check_config: Option<Option<PathBuf>>,
 }
@@ -33,8 +44,8 @@ pub struct ServeArgs {
 /// The help of --check-config, with its exit codes from the table.
 fn check_config_help() -> String {
     format!(
-        "Check a configuration file (FILE, else --config, else the built-in defaults) and exit: {} \
-         if it is valid, {} with the reason if not",
+        "Check a configuration file (FILE, else the one --config chooses) and exit: {} if it is \
+         valid, {} with the reason if not",
         Exit::Success.code(),
         Exit::Usage.code()
     )

@@ -37,18 +37,20 @@ pub enum StoreCommand {
     Compact(StoreDirArgs),
 }
 
-/// The data directory a `robustmq store` subcommand works on.
+/// The data directory a `robustmq store` subcommand works on: the one `robustmq serve` would
+/// use with the same --config and --data-dir.
 #[derive(Debug, Args)]
 pub struct StoreDirArgs {
-    /// Data directory of the broker [default: robustmq in the user's data directory, e.g.
-    /// ~/.local/share/robustmq].
-    #[arg(
-        long,
-        value_name = "DIR",
-        default_value_os_t = crate::config::default_data_dir(),
-        hide_default_value = true
-    )]
-    pub data_dir: PathBuf,
+    /// Configuration file whose data_dir to use [default: /etc/robustmq/robustmq.toml when it
+    /// exists (ROBUSTMQ_SYSTEM_CONFIG, for packagers and tests, names another file, or none
+    /// when empty), else the built-in defaults], chosen as `robustmq serve` chooses it.
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory of the broker, over the configuration's data_dir [default: data_dir of
+    /// the configuration; with the built-in defaults, robustmq in the user's data directory,
+    /// e.g. ~/.local/share/robustmq]. It is never created.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// `robustmq store stats`.

@@ -32,7 +32,7 @@ const SHELLS: [Shell; 5] = [
 ];
 
 /// Where the package installs the configuration file; named in the pages.
-const PACKAGED_CONFIG: &str = "/etc/robustmq/robustmq.toml";
+const PACKAGED_CONFIG: &str = crate::config::SYSTEM_CONFIG;
 
 /// The `manual` field of every page's title line.
 const MANUAL: &str = "robustmq manual";
@@ -402,7 +402,9 @@ fn files_section(roff: &mut Roff) {
     item(
         roff,
         PACKAGED_CONFIG,
-        "Configuration of the robustmq service installed by the package; see robustmq.toml(5).",
+        "Configuration of the robustmq service installed by the package; see robustmq.toml(5). \
+         serve and store use it when run without --config, if it exists \
+         (ROBUSTMQ_SYSTEM_CONFIG names another file instead, or none when empty).",
     );
     item(
         roff,
@@ -414,8 +416,9 @@ fn files_section(roff: &mut Roff) {
     item(
         roff,
         "~/.local/share/robustmq",
-        "Data directory when serve runs without --data-dir or data_dir (the user's data \
-         directory; it differs by platform).",
+        "Data directory when serve and store run without --data-dir and without a \
+         configuration file (the user's data directory; it differs by platform). serve creates \
+         a missing data directory with mode 0700.",
     );
 }
 

@@ -4,20 +4,19 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::ServeArgs;
-use crate::config::{ListenerSettings, Settings, DEFAULT_CONFIG};
+use crate::config::{ConfigSource, ListenerSettings, Settings, DEFAULT_CONFIG};
 use crate::exit::Exit;
 use crate::server;
 
-/// Builds the settings from the file (if any) and the flags, which take precedence.
-pub fn settings(args: &ServeArgs) -> Result<Settings, crate::config::ConfigError> {
-    let mut settings = match &args.config {
-        Some(path) => Settings::from_file(path)?,
-        None => Settings::default(),
-    };
+/// Builds the settings from the configuration [`ConfigSource::locate`] chooses (the same one
+/// `robustmq store` reads) and the flags, which take precedence.
+pub fn settings(args: &ServeArgs) -> Result<(ConfigSource, Settings), crate::config::ConfigError> {
+    let source = ConfigSource::locate(args.config.as_deref());
+    let mut settings = source.load(args.data_dir.as_deref())?;
     if !args.listen.is_empty() {
         settings.listeners = args
             .listen
@@ -28,11 +27,13 @@ pub fn settings(args: &ServeArgs) -> Result<Settings, crate::config::ConfigError
             })
             .collect();
     }
-    if let Some(dir) = &args.data_dir {
-        settings.server.data_dir = dir.clone();
+    if args.allow_anonymous {
+        for listener in &mut settings.listeners {
+            listener.allow_anonymous = Some(true);
+        }
     }
     settings.validate()?;
-    Ok(settings)
+    Ok((source, settings))
 }
 
 /// Sets up logging to stderr; `RUST_LOG` wins over `--log-level`.
@@ -63,7 +64,7 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
     if let Some(Some(file)) = args.check_config.take() {
         args.config = Some(file);
     }
-    let settings = match settings(&args) {
+    let (source, settings) = match settings(&args) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("robustmq: {e}");
@@ -76,12 +77,22 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
             eprintln!("robustmq: {e}");
             return ExitCode::from(Exit::Usage);
         }
-        let what = args
-            .config
-            .as_ref()
-            .map_or("built-in defaults".into(), |p| p.display().to_string());
-        println!("{what}: configuration is valid");
+        println!("{source}: configuration is valid");
         return ExitCode::SUCCESS;
+    }
+    // Before anything else touches the disk, so that this is the one line the user sees. Under
+    // systemd `StateDirectory=` has made it already, with the service's owner.
+    let data_dir = &settings.server.data_dir;
+    if let Err(e) = crate::config::create_data_dir(data_dir) {
+        let from = match args.data_dir {
+            Some(_) => "--data-dir".to_string(),
+            None => format!("data_dir from {source}"),
+        };
+        eprintln!(
+            "robustmq: cannot create data directory {} ({from}): {e}",
+            data_dir.display()
+        );
+        return ExitCode::from(Exit::DataUnusable);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -90,7 +101,7 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
             return ExitCode::from(Exit::NotStarted);
         }
     };
-    match runtime.block_on(serve(settings)) {
+    match runtime.block_on(serve(settings, source)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("robustmq: {e:#}");
@@ -105,17 +116,12 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
     }
 }
 
-async fn serve(settings: Settings) -> Result<()> {
-    std::fs::create_dir_all(&settings.server.data_dir).with_context(|| {
-        format!(
-            "cannot create data directory {}",
-            settings.server.data_dir.display()
-        )
-    })?;
+async fn serve(settings: Settings, source: ConfigSource) -> Result<()> {
     let running = server::start(&settings).await?;
     reload_on_sighup(running.reloader());
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
+        config = %source,
         data_dir = %settings.server.data_dir.display(),
         "robustmq started"
     );

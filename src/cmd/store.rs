@@ -14,6 +14,7 @@ use bytesize::ByteSize;
 use serde_json::{json, Map, Value};
 
 use crate::cli::{StoreArgs, StoreCommand, StoreDirArgs, StoreExportArgs, StoreStatsArgs};
+use crate::config::ConfigSource;
 use crate::exit::Exit;
 use crate::store::{
     self, DeliveryState, FileStats, Inspector, Record, StoreError, StoredMessage, StoredSession,
@@ -35,8 +36,40 @@ fn refused(error: &StoreError) -> ExitCode {
     ExitCode::from(Exit::DataUnusable)
 }
 
+/// The data directory `serve` would use with the same flags, and the configuration it came
+/// from unless --data-dir named it; or why there is none.
+fn locate(args: &StoreDirArgs) -> Result<(PathBuf, Option<ConfigSource>), ExitCode> {
+    let source = ConfigSource::locate(args.config.as_deref());
+    match source.load(args.data_dir.as_deref()) {
+        Ok(settings) => Ok((
+            settings.server.data_dir,
+            args.data_dir.is_none().then_some(source),
+        )),
+        Err(e) => {
+            eprintln!("robustmq: {e}");
+            Err(ExitCode::from(Exit::Usage))
+        }
+    }
+}
+
+/// Runs `open` on the located data directory; a refusal names the configuration the
+/// directory came from, since the user may not have expected that one.
+fn with_dir<T>(
+    args: &StoreDirArgs,
+    open: impl FnOnce(&Path) -> Result<T, StoreError>,
+) -> Result<T, ExitCode> {
+    let (dir, source) = locate(args)?;
+    open(&dir).map_err(|e| match source {
+        Some(source) => {
+            eprintln!("robustmq: {e}; data_dir from {source}");
+            ExitCode::from(Exit::DataUnusable)
+        }
+        None => refused(&e),
+    })
+}
+
 fn open(dir: &StoreDirArgs) -> Result<Inspector, ExitCode> {
-    Inspector::open(&dir.data_dir).map_err(|e| refused(&e))
+    with_dir(dir, Inspector::open)
 }
 
 fn stats(args: &StoreStatsArgs) -> ExitCode {
@@ -153,13 +186,13 @@ fn verify(args: &StoreDirArgs) -> ExitCode {
 
 fn export(args: &StoreExportArgs) -> ExitCode {
     let opened = if args.salvage {
-        Inspector::open_salvage(&args.dir.data_dir)
+        with_dir(&args.dir, Inspector::open_salvage)
     } else {
-        Inspector::open(&args.dir.data_dir)
+        with_dir(&args.dir, Inspector::open)
     };
     let inspector = match opened {
         Ok(i) => i,
-        Err(e) => return refused(&e),
+        Err(code) => return code,
     };
     let mut skipped = Vec::new();
     let salvage = args.salvage.then_some(&mut skipped);
@@ -439,9 +472,9 @@ fn put_bytes(object: &mut Map<String, Value>, name: &str, bytes: &[u8]) {
 }
 
 fn compact(args: &StoreDirArgs) -> ExitCode {
-    let done = match store::compact(&args.data_dir) {
+    let done = match with_dir(args, store::compact) {
         Ok(done) => done,
-        Err(e) => return refused(&e),
+        Err(code) => return code,
     };
     let text = format!(
         "compacted {}: {} -> {} bytes ({} -> {}, {} reclaimed)\n",

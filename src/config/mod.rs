@@ -13,6 +13,7 @@
 
 mod bridge;
 mod de;
+mod paths;
 #[cfg(test)]
 mod tests;
 mod validate;
@@ -25,6 +26,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use bridge::{BridgeSettings, BridgeTopic, Direction as BridgeDirection, Remote};
+pub use paths::{create_data_dir, system_config, ConfigSource, SYSTEM_CONFIG, SYSTEM_CONFIG_ENV};
 
 /// The commented default configuration file, printed by
 /// `robustmq serve --print-default-config`.

@@ -32,6 +32,7 @@ use crate::store::{Store, StoreDurability, StoreError, StoredOwner};
 use admin::Admin;
 use broker::{AccessCheck, Broker, BrokerConfig, QueueLimits, Session};
 use context::{ConnectionLimits, ListenerContext};
+use listener::anonymous::Anonymous;
 use listener::tls::Tls;
 
 /// Why the server could not start.
@@ -257,12 +258,18 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
     for (index, l) in settings.listeners.iter().enumerate() {
         let listener = listener::bind(index, l).await?;
         // Anonymous clients are the default only where no one else can reach the broker.
-        let allow_anonymous = l.allow_anonymous.unwrap_or_else(|| listener.is_local());
-        if !allow_anonymous && l.allow_anonymous.is_none() {
-            tracing::warn!(listener = %listener.describe(), "anonymous access is off on this non-loopback listener; set allow_anonymous = true to allow it");
-        }
-        bound.push((listener, allow_anonymous, l.max_connections));
+        let anonymous = match l.allow_anonymous {
+            Some(true) => Anonymous::Accepted,
+            Some(false) => Anonymous::Refused,
+            None if listener.is_local() => Anonymous::Accepted,
+            None => Anonymous::RefusedByDefault,
+        };
+        bound.push((listener, anonymous, l.max_connections));
     }
+    let anonymous_line: Vec<_> = bound
+        .iter()
+        .map(|(l, a, _)| (listener::anonymous::name(l), *a))
+        .collect();
     let metrics_listener = match settings.metrics.listen {
         Some(addr) => {
             let listener = TcpListener::bind(addr)
@@ -284,7 +291,8 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
     let mut tasks = Vec::new();
     let mut addrs = Vec::new();
     let mut tls = Vec::new();
-    for (listener, allow_anonymous, max_connections) in bound {
+    for (listener, anonymous, max_connections) in bound {
+        let allow_anonymous = anonymous == Anonymous::Accepted;
         tracing::info!(
             listener = %listener.describe(),
             protocol = %listener.protocol,
@@ -309,6 +317,7 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
         };
         tasks.push(tokio::spawn(listener::run(listener, Arc::new(ctx), accept)));
     }
+    listener::anonymous::log(&anonymous_line);
     let metrics_addr = metrics_listener.as_ref().map(|(_, local)| *local);
     if let Some((listener, local)) = metrics_listener {
         tracing::info!(listen = %local, "serving Prometheus metrics at /metrics");

@@ -36,6 +36,8 @@ impl ChildBroker {
         let child = Command::new(env!("CARGO_BIN_EXE_robustmq"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir.join("data"))
+            // Not a configuration the machine may have in /etc.
+            .env("ROBUSTMQ_SYSTEM_CONFIG", "")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             // A file, not a pipe: 10,000 "client connected" lines would fill a pipe nobody reads.

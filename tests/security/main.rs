@@ -4,6 +4,7 @@
 //! a loopback address.
 
 mod acl;
+mod anonymous;
 #[path = "../support/broker_process.rs"]
 mod broker_process;
 mod common;

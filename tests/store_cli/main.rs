@@ -6,6 +6,7 @@ mod binary;
 mod broker_process;
 mod cli;
 mod compact;
+mod config;
 mod export;
 #[path = "../durability/mqtt.rs"]
 mod mqtt;

@@ -87,6 +87,11 @@ pub fn start(serve: &mut Command, log: &Path, timeout: Duration) -> Result<(Chil
         .map_err(|e| format!("cannot open the broker log {}: {e}", log.display()))?;
     // Only what this start logs counts: a restart may append to the log of an earlier one.
     let from = stderr.metadata().map(|m| m.len()).unwrap_or(0) as usize;
+    // Only what the test hands the broker counts, never a configuration installed in /etc;
+    // a test of the system configuration sets its own.
+    if !serve.get_envs().any(|(key, _)| key == "ROBUSTMQ_SYSTEM_CONFIG") {
+        serve.env("ROBUSTMQ_SYSTEM_CONFIG", "");
+    }
     let mut child = serve
         .env_remove("RUST_LOG")
         .env("NO_COLOR", "1")

@@ -8,6 +8,7 @@
 //! kernel's listen backlog holds the rest until then. A connection over a limit gets a CONNACK
 //! that says which, so that a client can tell a full broker from a broken network.
 
+pub mod anonymous;
 pub mod tls;
 pub mod ws;
 
