@@ -340,7 +340,9 @@ pub const TABLE: &[Codes] = &[
             ),
             (
                 Exit::Failed,
-                "the output file exists (and no --force) or cannot be written",
+                "the output file exists (and no --force) or cannot be written, or the \
+                 translation failed the configuration check (a bug to report; nothing is \
+                 written)",
             ),
             USAGE,
             (

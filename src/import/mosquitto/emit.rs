@@ -54,7 +54,15 @@ pub fn emit(source: &Path, draft: &Draft, notes: &mut Vec<Note>) -> String {
     limits(draft, &mut out);
     for bridge in &draft.bridges {
         match bridge::remote(bridge) {
-            Ok(remote) => self::bridge(bridge, &remote, &mut out),
+            Ok(remote) => {
+                if !bridge.tls && (bridge.insecure || bridge.key.is_some()) {
+                    notes.push(bridge.origin.note(
+                        "bridge_insecure and bridge_keyfile apply to TLS bridges only (no \
+                         bridge_cafile or bridge_certfile here): left out",
+                    ));
+                }
+                self::bridge(bridge, &remote, &mut out)
+            }
             Err(why) => notes.push(bridge.origin.note(why)),
         }
     }

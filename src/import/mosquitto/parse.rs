@@ -95,7 +95,9 @@ fn parse_into(
             ));
             continue;
         }
-        match included_files(Path::new(&directive.value)) {
+        // Relative to the including file, as every other path of the import.
+        let dir = file.parent().unwrap_or(Path::new("")).join(&directive.value);
+        match included_files(&dir) {
             Ok(files) => {
                 for included in files {
                     match std::fs::read_to_string(&included) {
