@@ -289,6 +289,8 @@ fn without_o_the_toml_goes_to_stdout_and_the_notes_to_stderr() {
     assert_eq!(s.listeners[0].allow_anonymous, Some(true));
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("m.conf:3: pid_file: "), "{stderr}");
+    // The file keeps the notes as comments.
+    assert!(toml.contains("m.conf:3: pid_file: "), "{toml}");
 }
 
 #[test]

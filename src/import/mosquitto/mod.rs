@@ -84,8 +84,9 @@ pub fn import(file: &Path) -> Result<Imported, ImportError> {
         key: p.key,
         why: p.why,
     }));
-    let toml = emit::emit(file, &draft, &mut notes);
+    let body = emit::emit(file, &draft, &mut notes);
     notes.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+    let toml = with_notes(&body, &notes);
     Settings::from_toml_str(&toml, "imported configuration")
         .map_err(|e| ImportError::Invalid(e.to_string()))?;
     Ok(Imported {
@@ -93,6 +94,31 @@ pub fn import(file: &Path) -> Result<Imported, ImportError> {
         notes,
         lines: directives.len(),
     })
+}
+
+/// The notes as comments after the header, so that the file keeps what the terminal showed.
+fn with_notes(body: &str, notes: &[Note]) -> String {
+    if notes.is_empty() {
+        return body.to_owned();
+    }
+    let (header, rest) = body.split_once("\n\n").unwrap_or((body, ""));
+    let mut text = format!("{}\n#\n# Not carried over as it was:\n", header.trim_end());
+    for note in notes {
+        let line = format!(
+            "{}:{}: {}: {}",
+            note.file.display(),
+            note.line,
+            note.key,
+            note.why
+        );
+        // A file name with a line break must not end the comment.
+        text.push_str(&format!("#   {}\n", line.replace(['\n', '\r'], " ")));
+    }
+    if !rest.is_empty() {
+        text.push('\n');
+        text.push_str(rest);
+    }
+    text
 }
 
 /// Refuses a file whose lines are mostly not Mosquitto settings (a robustmq.toml, a
