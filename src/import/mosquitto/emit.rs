@@ -293,3 +293,78 @@ fn bridge(b: &Bridge, remote: &str, out: &mut String) {
 fn string(text: &str) -> String {
     toml::Value::String(text.to_owned()).to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::config::Settings;
+
+    fn listener(port: u16, address: Option<&str>) -> Listener {
+        Listener {
+            port,
+            address: address.map(str::to_owned),
+            allow_anonymous: Some(false),
+            ..Listener::default()
+        }
+    }
+
+    fn emit_listeners(listeners: Vec<Listener>) -> (Settings, Vec<Note>) {
+        let draft = Draft {
+            listeners,
+            ..Draft::default()
+        };
+        let mut notes = Vec::new();
+        let text = emit(Path::new("m.conf"), &draft, &mut notes);
+        (Settings::from_toml_str(&text, "t").unwrap(), notes)
+    }
+
+    #[test]
+    fn addresses_become_sockets_and_unix_paths() {
+        let mut v6 = listener(1885, None);
+        v6.ipv6 = Some(true);
+        let (s, notes) = emit_listeners(vec![
+            listener(1883, Some("localhost")),
+            listener(0, Some("/run/mqtt.sock")),
+            v6,
+            listener(1884, Some("::1")),
+        ]);
+        let binds: Vec<String> = s
+            .listeners
+            .iter()
+            .map(|l| match l.bind {
+                Some(addr) => addr.to_string(),
+                None => l.path.clone().unwrap_or_default(),
+            })
+            .collect();
+        assert_eq!(
+            binds,
+            ["127.0.0.1:1883", "/run/mqtt.sock", "[::]:1885", "[::1]:1884"]
+        );
+        assert!(notes.is_empty(), "{notes:?}");
+    }
+
+    #[test]
+    fn tls_and_websockets_choose_the_protocol_and_bad_tls_drops_the_listener() {
+        let mut wss = listener(8084, Some("127.0.0.1"));
+        wss.websockets = true;
+        wss.certfile = Some(PathBuf::from("/c/s.crt"));
+        wss.keyfile = Some(PathBuf::from("/c/s.key"));
+        let mut no_key = listener(8883, Some("127.0.0.1"));
+        no_key.certfile = Some(PathBuf::from("/c/s.crt"));
+        let mut no_ca = wss.clone();
+        no_ca.port = 8885;
+        no_ca.websockets = false;
+        no_ca.require_certificate = true;
+        let clash = listener(8084, None);
+        let (s, notes) = emit_listeners(vec![wss, no_key, no_ca, clash]);
+        assert_eq!(s.listeners.len(), 1);
+        assert_eq!(s.listeners[0].protocol.to_string(), "wss");
+        assert_eq!(s.listeners[0].path.as_deref(), Some("/mqtt"));
+        let why: Vec<&str> = notes.iter().map(|n| n.why.as_str()).collect();
+        assert!(why[0].contains("certfile and keyfile go together"), "{why:?}");
+        assert!(why[1].contains("require_certificate without cafile"), "{why:?}");
+        assert!(why.iter().any(|w| w.contains("same address")), "{why:?}");
+    }
+}

@@ -525,4 +525,27 @@ mod tests {
         assert!(notes[0].why.contains("--log-level"));
         assert!(notes[2].why.contains("not a Mosquitto setting"));
     }
+
+    #[test]
+    fn per_listener_auth_files_collapse_to_the_first_with_a_note() {
+        let (draft, notes) = run(
+            "per_listener_settings true\nlistener 1883\npassword_file a\nallow_anonymous true\n\
+             listener 1884\npassword_file b",
+        );
+        assert_eq!(
+            draft.password_file.as_deref(),
+            Some(Path::new("/etc/mosquitto/a"))
+        );
+        assert_eq!(draft.listeners[0].allow_anonymous, Some(true));
+        assert_eq!(draft.listeners[1].allow_anonymous, Some(false));
+        let lines: Vec<usize> = notes.iter().map(|n| n.line).collect();
+        assert_eq!(lines, [1, 6]);
+        // Without per_listener_settings, the last line wins, as in Mosquitto.
+        let (draft, notes) = run("password_file a\npassword_file b");
+        assert_eq!(
+            draft.password_file.as_deref(),
+            Some(Path::new("/etc/mosquitto/b"))
+        );
+        assert_eq!(notes.len(), 1);
+    }
 }
