@@ -10,7 +10,7 @@ use assert_cmd::Command;
 use robustmq::config::Settings;
 
 use crate::broker_process;
-use crate::harness::{require_mosquitto, WAIT};
+use crate::harness::{require_mosquitto, Broker, Kind, Running, WAIT};
 
 /// What to tell the user when Mosquitto's files are missing.
 const SETUP_HINT: &str = "run `.ci/setup-test-deps.sh` (as root) to install the test dependencies";
@@ -351,6 +351,52 @@ impl Drop for Serve {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// Imports `conf` (in `dir`) and starts `robustmq serve` with the result, its first listener
+/// moved to a port of the broker's choosing; returns the broker and that port.
+fn serve_imported(conf: &Path, dir: &Path) -> (Serve, u16) {
+    let (out, _) = import(conf, dir);
+    let toml = std::fs::read_to_string(&out).unwrap();
+    assert!(toml.contains("bind = \"127.0.0.1:1883\""), "{toml}");
+    std::fs::write(&out, toml.replace("127.0.0.1:1883", "127.0.0.1:0")).unwrap();
+    let mut serve = StdCommand::new(env!("CARGO_BIN_EXE_robustmq"));
+    serve
+        .arg("serve")
+        .arg("--config")
+        .arg(&out)
+        .arg("--data-dir")
+        .arg(dir.join("data"));
+    let (child, bound) = broker_process::start(&mut serve, &dir.join("broker.log"), WAIT)
+        .unwrap_or_else(|e| panic!("robustmq did not start from the imported config: {e}"));
+    (Serve(child), bound.port(0, "mqtt"))
+}
+
+#[test]
+fn an_imported_bridge_forwards_to_mosquitto_under_the_remote_prefix() {
+    let remote = Broker::start(Kind::Mosquitto);
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("mosquitto.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "listener 1883 127.0.0.1\nallow_anonymous true\nconnection up\n\
+             address 127.0.0.1:{}\ntopic sensors/# out 1 \"\" site1/\n",
+            remote.port()
+        ),
+    )
+    .unwrap();
+    let upstream = Running::spawn_mosquitto_sub(remote.port(), &["-t", "site1/#", "-v", "-C", "1"]);
+    let (_serve, port) = serve_imported(&conf, dir.path());
+    // QoS 1 out of a bridge is stored and forwarded, so it arrives whenever the link is up.
+    let sent = mosquitto(
+        "mosquitto_pub",
+        port,
+        &["-t", "sensors/t1", "-m", "21.5", "-q", "1"],
+    );
+    assert!(sent.status.success(), "{}", String::from_utf8_lossy(&sent.stderr));
+    let got = upstream.finish();
+    assert!(got.stdout.contains("site1/sensors/t1 21.5"), "{}", got.stdout);
 }
 
 fn mosquitto(tool: &str, port: u16, args: &[&str]) -> Output {
