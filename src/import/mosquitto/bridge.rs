@@ -293,11 +293,20 @@ pub fn remote(bridge: &Bridge) -> Result<String, String> {
         return Err("bridge_certfile and bridge_keyfile go together: the bridge is left out".into());
     }
     let scheme = if bridge.tls { "mqtts" } else { "mqtt" };
-    // Mosquitto writes host:port; an IPv6 address alone has colons too.
-    let host_port = if address.matches(':').count() > 1 && !address.starts_with('[') {
-        format!("[{address}]")
-    } else {
+    // Mosquitto writes host[:port], 1883 by default even over TLS (robustmq's mqtts://
+    // default is 8883), so the port is always written; an IPv6 address alone has colons too.
+    let host_port = if address.starts_with('[') {
+        if address.contains("]:") {
+            address.clone()
+        } else {
+            format!("{address}:1883")
+        }
+    } else if address.matches(':').count() > 1 {
+        format!("[{address}]:1883")
+    } else if address.contains(':') {
         address.clone()
+    } else {
+        format!("{address}:1883")
     };
     Ok(format!("{scheme}://{host_port}"))
 }
@@ -351,6 +360,9 @@ mod tests {
         assert_eq!(remote(&b).unwrap(), "mqtts://broker.example:8883");
         b.address = Some(("::1".into(), Origin::default()));
         b.tls = false;
-        assert_eq!(remote(&b).unwrap(), "mqtt://[::1]");
+        assert_eq!(remote(&b).unwrap(), "mqtt://[::1]:1883");
+        b.address = Some(("tls.example".into(), Origin::default()));
+        b.tls = true;
+        assert_eq!(remote(&b).unwrap(), "mqtts://tls.example:1883");
     }
 }
