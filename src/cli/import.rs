@@ -22,8 +22,9 @@ pub enum ImportFrom {
     /// Listeners, TLS, allow_anonymous, password_file and acl_file (used as they are: robustmq
     /// reads Mosquitto's password and ACL files), limits, persistence_location and bridges
     /// carry over. Every line that does not, or only in part, is listed on stderr as
-    /// FILE:LINE: KEY: why, followed by a summary line. The result is checked with the same
-    /// loader as `robustmq serve --check-config`.
+    /// FILE:LINE: KEY: why, followed by a summary line. The result is checked with
+    /// robustmq's configuration loader before it is written; the files it names are not
+    /// opened (`robustmq serve --check-config` does that).
     #[command(after_long_help = exit::help("import mosquitto"))]
     Mosquitto(ImportMosquittoArgs),
 }
