@@ -33,9 +33,6 @@ struct Reader {
     persistence: Option<(bool, Origin)>,
     persistence_location: Option<(PathBuf, Origin)>,
     message_size_limit: Option<(u64, Origin)>,
-    /// Whether the last section started was a bridge (`connection`) rather than a listener:
-    /// listener options then still go to the last listener, bridge options to the bridge.
-    in_bridge: bool,
 }
 
 /// Translates `directives` (of the file `config`, whose directory relative paths are taken
@@ -64,7 +61,6 @@ pub fn translate(config: &Path, directives: &[Directive]) -> (Draft, Vec<Note>) 
         persistence: None,
         persistence_location: None,
         message_size_limit: None,
-        in_bridge: false,
     };
     for directive in directives {
         reader.directive(directive);
@@ -106,8 +102,10 @@ impl Reader {
             self.note(d, "no value given");
             return;
         }
+        // As in Mosquitto, a bridge setting goes to the last `connection` and a listener
+        // setting to the last `listener`, whichever of the two sections came last.
         if bridge::is_bridge_key(&d.key) {
-            if self.in_bridge {
+            if !self.draft.bridges.is_empty() {
                 bridge::apply(&mut self.draft.bridges, d, &self.base, &mut self.notes);
             } else {
                 self.note(d, "a bridge setting outside a `connection` section");
@@ -116,10 +114,7 @@ impl Reader {
         }
         let value = d.value.as_str();
         match d.key.as_str() {
-            "connection" => {
-                self.in_bridge = true;
-                bridge::start(&mut self.draft.bridges, d, &mut self.notes);
-            }
+            "connection" => bridge::start(&mut self.draft.bridges, d, &mut self.notes),
             "per_listener_settings" => {
                 if value == "true" {
                     self.note(
@@ -263,7 +258,6 @@ impl Reader {
     }
 
     fn start_listener(&mut self, d: &Directive) {
-        self.in_bridge = false;
         let words = d.words();
         let Some(port) = words.first().and_then(|p| parse_port(p)) else {
             self.note(d, format!("{:?} does not start with a port", d.value));
@@ -547,5 +541,21 @@ mod tests {
             Some(Path::new("/etc/mosquitto/b"))
         );
         assert_eq!(notes.len(), 1);
+    }
+
+    #[test]
+    fn sections_interleave_as_in_mosquitto() {
+        let (draft, notes) = run(
+            "topic early/#\nlistener 8883\nconnection up\naddress h:1883\ncertfile s.crt\n\
+             keyfile s.key\ntopic a/# in",
+        );
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].why.contains("outside a `connection`"));
+        assert!(
+            draft.listeners[0].certfile.is_some(),
+            "listener options after a connection"
+        );
+        assert_eq!(draft.bridges[0].topics.len(), 1);
+        assert_eq!(draft.bridges[0].topics[0].direction, "in");
     }
 }
