@@ -32,6 +32,7 @@ Register-ArgumentCompleter -Native -CommandName 'robustmq' -ScriptBlock {
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Load-test any MQTT broker: connections, publishers, subscribers, whole scenarios')
             [CompletionResult]::new('passwd', 'passwd', [CompletionResultType]::ParameterValue, 'Manage a password file: add, delete and list users (argon2id; mosquitto_passwd files work too)')
             [CompletionResult]::new('certs', 'certs', [CompletionResultType]::ParameterValue, 'Make TLS certificates: a local CA, a server and a client certificate, in one step')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Turn another broker''s configuration into robustmq.toml, listing what did not carry over')
             [CompletionResult]::new('top', 'top', [CompletionResultType]::ParameterValue, 'Live terminal dashboard of a broker: robustmq in full, any other broker from its $SYS topics')
             break
         }
@@ -496,6 +497,24 @@ Register-ArgumentCompleter -Native -CommandName 'robustmq' -ScriptBlock {
             [CompletionResult]::new('--client-name', '--client-name', [CompletionResultType]::ParameterName, 'Common Name of the client certificate (its user name with use_identity_as_username)')
             [CompletionResult]::new('--days', '--days', [CompletionResultType]::ParameterName, 'Days the certificates are valid')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace existing files')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'robustmq;import' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('mosquitto', 'mosquitto', [CompletionResultType]::ParameterValue, 'Translate a mosquitto.conf (and the files its include_dir names) into robustmq.toml')
+            break
+        }
+        'robustmq;import;mosquitto' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the robustmq configuration here instead of to standard output')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the robustmq configuration here instead of to standard output')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace OUT if it exists')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')

@@ -22,6 +22,9 @@ _robustmq() {
             robustmq,certs)
                 cmd="robustmq__subcmd__certs"
                 ;;
+            robustmq,import)
+                cmd="robustmq__subcmd__import"
+                ;;
             robustmq,passwd)
                 cmd="robustmq__subcmd__passwd"
                 ;;
@@ -55,6 +58,9 @@ _robustmq() {
             robustmq__subcmd__certs,init)
                 cmd="robustmq__subcmd__certs__subcmd__init"
                 ;;
+            robustmq__subcmd__import,mosquitto)
+                cmd="robustmq__subcmd__import__subcmd__mosquitto"
+                ;;
             robustmq__subcmd__passwd,add)
                 cmd="robustmq__subcmd__passwd__subcmd__add"
                 ;;
@@ -83,7 +89,7 @@ _robustmq() {
 
     case "${cmd}" in
         robustmq)
-            opts="-h -V --help --version serve store pub sub bench passwd certs top"
+            opts="-h -V --help --version serve store pub sub bench passwd certs import top"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -828,6 +834,42 @@ _robustmq() {
                     return 0
                     ;;
                 --days)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        robustmq__subcmd__import)
+            opts="-h -V --help --version mosquitto"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        robustmq__subcmd__import__subcmd__mosquitto)
+            opts="-o -h -V --output --force --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -29,6 +29,7 @@ set edit:completion:arg-completer[robustmq] = {|@words|
             cand bench 'Load-test any MQTT broker: connections, publishers, subscribers, whole scenarios'
             cand passwd 'Manage a password file: add, delete and list users (argon2id; mosquitto_passwd files work too)'
             cand certs 'Make TLS certificates: a local CA, a server and a client certificate, in one step'
+            cand import 'Turn another broker''s configuration into robustmq.toml, listing what did not carry over'
             cand top 'Live terminal dashboard of a broker: robustmq in full, any other broker from its $SYS topics'
         }
         &'robustmq;serve'= {
@@ -474,6 +475,22 @@ set edit:completion:arg-completer[robustmq] = {|@words|
             cand --client-name 'Common Name of the client certificate (its user name with use_identity_as_username)'
             cand --days 'Days the certificates are valid'
             cand --force 'Replace existing files'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'robustmq;import'= {
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand mosquitto 'Translate a mosquitto.conf (and the files its include_dir names) into robustmq.toml'
+        }
+        &'robustmq;import;mosquitto'= {
+            cand -o 'Write the robustmq configuration here instead of to standard output'
+            cand --output 'Write the robustmq configuration here instead of to standard output'
+            cand --force 'Replace OUT if it exists'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'

@@ -33,6 +33,7 @@ complete -c robustmq -n "__fish_robustmq_needs_command" -f -a "sub" -d 'Subscrib
 complete -c robustmq -n "__fish_robustmq_needs_command" -f -a "bench" -d 'Load-test any MQTT broker: connections, publishers, subscribers, whole scenarios'
 complete -c robustmq -n "__fish_robustmq_needs_command" -f -a "passwd" -d 'Manage a password file: add, delete and list users (argon2id; mosquitto_passwd files work too)'
 complete -c robustmq -n "__fish_robustmq_needs_command" -f -a "certs" -d 'Make TLS certificates: a local CA, a server and a client certificate, in one step'
+complete -c robustmq -n "__fish_robustmq_needs_command" -f -a "import" -d 'Turn another broker\'s configuration into robustmq.toml, listing what did not carry over'
 complete -c robustmq -n "__fish_robustmq_needs_command" -f -a "top" -d 'Live terminal dashboard of a broker: robustmq in full, any other broker from its $SYS topics'
 complete -c robustmq -n "__fish_robustmq_using_subcommand serve" -s c -l config -d 'TOML configuration file; flags given here override it. Without it: /etc/robustmq/robustmq.toml when that exists (ROBUSTMQ_SYSTEM_CONFIG, for packagers and tests, names another file, or none when empty), else the built-in defaults. The start-up line says which was used; `robustmq store` chooses the same way' -r -F
 complete -c robustmq -n "__fish_robustmq_using_subcommand serve" -s l -l listen -d 'Address for a plain MQTT listener, e.g. 0.0.0.0:1883 (repeatable; replaces the file\'s listeners)' -r
@@ -315,6 +316,13 @@ complete -c robustmq -n "__fish_robustmq_using_subcommand certs; and __fish_seen
 complete -c robustmq -n "__fish_robustmq_using_subcommand certs; and __fish_seen_subcommand_from init" -l force -d 'Replace existing files'
 complete -c robustmq -n "__fish_robustmq_using_subcommand certs; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c robustmq -n "__fish_robustmq_using_subcommand certs; and __fish_seen_subcommand_from init" -s V -l version -d 'Print version'
+complete -c robustmq -n "__fish_robustmq_using_subcommand import; and not __fish_seen_subcommand_from mosquitto" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c robustmq -n "__fish_robustmq_using_subcommand import; and not __fish_seen_subcommand_from mosquitto" -s V -l version -d 'Print version'
+complete -c robustmq -n "__fish_robustmq_using_subcommand import; and not __fish_seen_subcommand_from mosquitto" -f -a "mosquitto" -d 'Translate a mosquitto.conf (and the files its include_dir names) into robustmq.toml'
+complete -c robustmq -n "__fish_robustmq_using_subcommand import; and __fish_seen_subcommand_from mosquitto" -s o -l output -d 'Write the robustmq configuration here instead of to standard output' -r -F
+complete -c robustmq -n "__fish_robustmq_using_subcommand import; and __fish_seen_subcommand_from mosquitto" -l force -d 'Replace OUT if it exists'
+complete -c robustmq -n "__fish_robustmq_using_subcommand import; and __fish_seen_subcommand_from mosquitto" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c robustmq -n "__fish_robustmq_using_subcommand import; and __fish_seen_subcommand_from mosquitto" -s V -l version -d 'Print version'
 complete -c robustmq -n "__fish_robustmq_using_subcommand top" -s h -l host -d 'Broker host name or address' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand top" -s p -l port -d 'Broker port [default: 1883, or 8883 with TLS]' -r
 complete -c robustmq -n "__fish_robustmq_using_subcommand top" -s i -l id -d 'Client identifier [default: robustmq- and a random suffix]' -r

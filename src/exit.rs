@@ -29,6 +29,8 @@ pub enum Exit {
     Refused,
     /// `serve`, `store`: the data file cannot be opened.
     DataUnusable,
+    /// `import`: the file to import cannot be read, or is not what it should be.
+    BadInput,
     /// The broker refused a message or a subscription.
     Rejected,
     /// The broker did not answer in time.
@@ -49,7 +51,7 @@ impl Exit {
             Exit::Failed => 1,
             Exit::Usage => 2,
             Exit::Unreachable | Exit::NotStarted => 3,
-            Exit::Refused | Exit::DataUnusable => 4,
+            Exit::Refused | Exit::DataUnusable | Exit::BadInput => 4,
             Exit::Rejected => 5,
             Exit::Timeout => 6,
             Exit::Regressed => 7,
@@ -70,6 +72,7 @@ impl Exit {
             Exit::NotStarted => "the broker cannot start",
             Exit::Refused => "the broker refused the connection",
             Exit::DataUnusable => "the data file cannot be opened",
+            Exit::BadInput => "the file to import cannot be read or is not a configuration",
             Exit::Rejected => "the broker refused a message or a subscription",
             Exit::Timeout => "timed out waiting for the broker",
             Exit::Regressed => "a figure regressed beyond --threshold of the --compare baseline",
@@ -330,6 +333,27 @@ pub const TABLE: &[Codes] = &[
             (
                 Exit::Usage,
                 "usage error: a bad flag or value, or TLS files that cannot be used",
+            ),
+        ],
+    },
+    Codes {
+        command: "import",
+        rows: &[
+            (
+                Exit::Success,
+                "the configuration was written; the settings that did not carry over are \
+                 listed on stderr",
+            ),
+            (
+                Exit::Failed,
+                "the output file exists (and no --force) or cannot be written, or the \
+                 translation failed the configuration check (a bug to report; nothing is \
+                 written)",
+            ),
+            USAGE,
+            (
+                Exit::BadInput,
+                "the file cannot be read, or is not a Mosquitto configuration",
             ),
         ],
     },

@@ -8,6 +8,7 @@ pub mod client;
 pub mod cmd;
 pub mod config;
 pub mod exit;
+pub mod import;
 pub mod protocol;
 pub mod server;
 pub mod store;

@@ -5,6 +5,7 @@ mod bench;
 mod certs;
 mod connection;
 mod generate;
+mod import;
 mod parse;
 mod passwd;
 mod pub_cmd;
@@ -21,6 +22,7 @@ pub use bench::*;
 pub use certs::*;
 pub use connection::*;
 pub use generate::*;
+pub use import::*;
 pub use passwd::*;
 pub use pub_cmd::*;
 pub use serve::*;
@@ -62,6 +64,9 @@ pub enum Command {
     /// Make TLS certificates: a local CA, a server and a client certificate, in one step.
     #[command(after_long_help = exit::help("certs"))]
     Certs(CertsArgs),
+    /// Turn another broker's configuration into robustmq.toml, listing what did not carry over.
+    #[command(after_long_help = exit::help("import"))]
+    Import(ImportArgs),
     /// Live terminal dashboard of a broker: robustmq in full, any other broker from its $SYS topics.
     #[command(disable_help_flag = true, disable_version_flag = true, after_long_help = top::after_long_help())]
     Top(TopArgs),

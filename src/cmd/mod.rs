@@ -4,6 +4,7 @@ pub mod bench;
 pub mod certs;
 pub mod common;
 pub mod generate;
+pub mod import;
 pub mod notify;
 pub mod passwd;
 pub mod pub_cmd;
@@ -26,6 +27,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Passwd(args) => passwd::run(args),
         Command::Certs(args) => certs::run(args),
+        Command::Import(args) => import::run(args),
         Command::Top(args) => top::run(args),
         Command::Generate(args) => generate::run(args),
     }

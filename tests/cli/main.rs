@@ -11,6 +11,7 @@ mod broker_process;
 mod client;
 mod errors;
 mod harness;
+mod import;
 mod interop;
 mod lifecycle;
 mod mosquitto_flags;

@@ -1,0 +1,3 @@
+//! Configurations of other brokers → robustmq's: one module per broker.
+
+pub mod mosquitto;
