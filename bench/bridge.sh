@@ -15,7 +15,8 @@
 # of publishing and DRAIN (60s), the longest wait after it for the edge to forward what it
 # queued (robustmq's edge is watched until its bridge queue is empty; Mosquitto's for all of
 # DRAIN; whole seconds, e.g. "20s"), PUBLISHERS (10) publishing as fast as the edge lets them, RATE (0: unlimited;
-# else messages/s per publisher), OUTAGE (3s; 0 skips the upstream restart runs).
+# else messages/s per publisher), OUTAGE (3s; 0 skips the upstream restart runs), COLLECT (30s:
+# how long the persistent subscriber upstream collects afterwards).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -147,26 +148,44 @@ run() {
     wait "$edge_pid" "$up_pid" 2>/dev/null || true
 }
 
-# run_outage KIND: as `run`, but the upstream (persistent, unlimited queues) is stopped a third
-# into the publishing and started again OUTAGE later; its subscriber is a persistent session
-# that subscribes first and collects everything once the publishing and DRAIN are over.
+# start_upstream_robustmq PORT: a robustmq upstream whose persistent sessions keep everything
+# (queues as large as the run needs) in its data directory across restarts; sets BROKER_PID.
+start_upstream_robustmq() {
+    local port=$1
+    cat >"$TMP/up-$port.toml" <<CONF
+[server]
+data_dir = "$TMP/up-data-$port"
+[[listeners]]
+bind = "127.0.0.1:$port"
+[limits]
+max_queued_messages = 100000000
+max_queued_bytes = "8GiB"
+max_memory = "4GiB"
+[store]
+max_store_bytes = "16GiB"
+CONF
+    "${ON_BENCH_CPU[@]}" "$BIN" serve --config "$TMP/up-$port.toml" --log-level warn >>"$TMP/up-$port.log" 2>&1 &
+    BROKER_PID=$!
+    PIDS+=("$BROKER_PID")
+    wait_port "$port"
+}
+
+# run_outage KIND: as `run`, but the upstream is stopped (SIGTERM) a third into the publishing
+# and started again OUTAGE later; its subscriber is a persistent session that subscribes first
+# and collects everything once the edge has drained. The upstream here is a robustmq: Mosquitto
+# 2.0 loses a few messages it acknowledged across such a restart (those in flight to an offline
+# persistent subscriber), which would be counted against the edge.
 run_outage() {
     local kind=$1 up edge edge_pid up_pid pub_pid third
     up=$(free_port)
-    mkdir -p "$TMP/up-$up"
-    # Mosquitto started as root writes its persistence file as the mosquitto user.
-    chmod a+rwx "$TMP/up-$up"
-    local up_conf="persistence true
-persistence_location $TMP/up-$up/
-max_queued_messages 0"
-    start_mosquitto "$up" "$up_conf" "${ON_BENCH_CPU[@]}"
+    start_upstream_robustmq "$up"
     up_pid=$BROKER_PID
     "${ON_BENCH_CPU[@]}" "$BIN" bench sub -p "$up" -V 311 -c 1 -t 'bench/#' -q 1 -i "up-$kind" -x 86400 \
         -d 1s --quiet >/dev/null 2>"$TMP/$kind.outage.sub0.err" || true
     edge=$(free_port)
     start_edge "$kind" "$edge" "$up"
     edge_pid=$BROKER_PID
-    say "  $kind edge -> mosquitto upstream, restarted after a third of the run, down ${OUTAGE}"
+    say "  $kind edge -> robustmq upstream, restarted after a third of the run, down ${OUTAGE}"
     "${ON_BENCH_CPU[@]}" "$BIN" bench pub -p "$edge" -V 311 -c "$PUBLISHERS" -t 'bench/%i' -q 1 -s 64 \
         --rate "$RATE" -d "$DURATION" --json --quiet >"$TMP/$kind.outage.pub.json" 2>"$TMP/$kind.outage.pub.err" &
     pub_pid=$!
@@ -175,7 +194,7 @@ max_queued_messages 0"
     kill -TERM "$up_pid" 2>/dev/null || true
     wait "$up_pid" 2>/dev/null || true
     sleep "${OUTAGE%s}"
-    start_mosquitto "$up" "$up_conf" "${ON_BENCH_CPU[@]}"
+    start_upstream_robustmq "$up"
     up_pid=$BROKER_PID
     wait "$pub_pid" || true
     drain_edge "$kind" "$edge"
@@ -183,7 +202,7 @@ max_queued_messages 0"
     acked=$(python3 -c "import json; print(json.load(open('$TMP/$kind.outage.pub.json'))['acked'])")
     echo "$acked" >"$TMP/$kind.outage.acked"
     "${ON_BENCH_CPU[@]}" "$BIN" bench sub -p "$up" -V 311 -c 1 -t 'bench/#' -q 1 -i "up-$kind" -x 86400 \
-        -n "$acked" -d 120s --json --quiet >"$TMP/$kind.outage.sub.json" 2>"$TMP/$kind.outage.sub.err" || true
+        -d "${COLLECT:-30s}" --json --quiet >"$TMP/$kind.outage.sub.json" 2>"$TMP/$kind.outage.sub.err" || true
     kill "$edge_pid" "$up_pid" 2>/dev/null || true
     wait "$edge_pid" "$up_pid" 2>/dev/null || true
 }
@@ -227,7 +246,7 @@ for kind, v in rows.items():
 
 if outage != "0":
     print()
-    print(f"Upstream restarted a third into the publishing, down {outage} s; collected afterwards by a persistent subscriber")
+    print(f"Upstream (robustmq) restarted a third into the publishing, down {outage} s; collected afterwards by a persistent subscriber")
     print("| edge      | acked by the edge | arrived upstream | duplicates | acked, never arrived |")
     print("|-----------|------------------:|-----------------:|-----------:|---------------------:|")
     for kind in ("robustmq", "mosquitto"):

@@ -171,23 +171,34 @@ fn clients_cannot_take_a_bridge_session() {
     local.stop();
 }
 
-#[test]
-fn what_is_published_while_the_remote_is_down_arrives_when_it_is_back_across_a_kill_9() {
-    // The remote is a robustmq too, so that its subscriber's persistent session (and what is
-    // queued for it) outlives its restart.
-    let remote_dir = tempfile::tempdir().expect("temp dir");
-    let remote = Broker::start_robustmq_in(remote_dir.path(), 0, "");
-    let port = remote.port();
-    let mut sub = Sub::spawn(
-        &remote,
+/// The remote's consumer: a persistent session on `site1/#`, so what the bridge forwards while
+/// it is away waits for it.
+fn consumer(remote: &Broker) -> Sub {
+    Sub::spawn(
+        remote,
         Version::V5,
         "remote",
         &["site1/#"],
         &["-q", "1", "-c", "-i", "consumer", "-x", "3600"],
-    );
+    )
+}
+
+/// A robustmq remote (so that its consumer's session outlives a restart) that has its consumer
+/// subscribed and is then stopped: its data directory and port, to start it again.
+fn stopped_remote_with_a_consumer() -> (tempfile::TempDir, u16) {
+    let remote_dir = tempfile::tempdir().expect("temp dir");
+    let remote = Broker::start_robustmq_in(remote_dir.path(), 0, "");
+    let port = remote.port();
+    let mut sub = consumer(&remote);
     sub.wait_subscribed();
     sub.kill();
     remote.stop();
+    (remote_dir, port)
+}
+
+#[test]
+fn what_is_published_while_the_remote_is_down_arrives_when_it_is_back_across_a_kill_9() {
+    let (remote_dir, port) = stopped_remote_with_a_consumer();
 
     let local_dir = tempfile::tempdir().expect("temp dir");
     let config = format!(
@@ -208,13 +219,7 @@ fn what_is_published_while_the_remote_is_down_arrives_when_it_is_back_across_a_k
     let local = Broker::start_robustmq_in(local_dir.path(), 0, &config);
 
     let remote = Broker::start_robustmq_in(remote_dir.path(), port, "");
-    let mut sub = Sub::spawn(
-        &remote,
-        Version::V5,
-        "remote",
-        &["site1/#"],
-        &["-q", "1", "-c", "-i", "consumer", "-x", "3600"],
-    );
+    let mut sub = consumer(&remote);
     let mut got = Vec::new();
     while got.len() < 200 {
         let msg = sub
@@ -438,19 +443,7 @@ fn a_remote_refusing_the_bridge_protocol_level_gets_a_plain_311_connect() {
 /// publisher is acknowledged throughout (it is never held back by a remote it cannot see).
 #[test]
 fn over_max_queued_bytes_the_oldest_messages_waiting_for_the_remote_are_dropped() {
-    let remote_dir = tempfile::tempdir().expect("temp dir");
-    let remote = Broker::start_robustmq_in(remote_dir.path(), 0, "");
-    let port = remote.port();
-    let mut sub = Sub::spawn(
-        &remote,
-        Version::V5,
-        "remote",
-        &["site1/#"],
-        &["-q", "1", "-c", "-i", "consumer", "-x", "3600"],
-    );
-    sub.wait_subscribed();
-    sub.kill();
-    remote.stop();
+    let (remote_dir, port) = stopped_remote_with_a_consumer();
 
     // 100-byte payloads on "sensors/t": 170 bytes each by the queue's measure (topic, payload
     // and 64 for the rest), so 128 KiB holds 771 of them.
@@ -470,13 +463,7 @@ fn over_max_queued_bytes_the_oldest_messages_waiting_for_the_remote_are_dropped(
     );
 
     let remote = Broker::start_robustmq_in(remote_dir.path(), port, "");
-    let mut sub = Sub::spawn(
-        &remote,
-        Version::V5,
-        "remote",
-        &["site1/#"],
-        &["-q", "1", "-c", "-i", "consumer", "-x", "3600"],
-    );
+    let mut sub = consumer(&remote);
     let last = format!("site1/sensors/t {:0>100}", total - 1);
     let mut got: Vec<u32> = Vec::new();
     loop {
