@@ -257,4 +257,6 @@ if outage != "0":
         acked = int(open(f"{tmp}/{kind}.outage.acked").read())
         got, dup = sub.get("received", 0), sub.get("duplicates", 0)
         print(f"| {kind:<9} | {acked:>17,} | {got:>16,} | {dup:>10,} | {max(0, acked - (got - dup)):>20,} |")
+        if acked > got - dup and sub.get("elapsed_s", 0) - sub.get("active_s", 0) < 2:
+            print(f"  ({kind}: messages were still arriving when the collection ended: raise COLLECT)")
 PY
