@@ -205,29 +205,34 @@ fn what_is_published_while_the_remote_is_down_arrives_when_it_is_back_across_a_k
         "[[bridges]]\nname = \"up\"\nremote = \"mqtt://127.0.0.1:{port}\"\nclient_id = \"edge-1\"\n\n\
          [[bridges.topics]]\nfilter = \"sensors/#\"\nqos = 1\nremote_prefix = \"site1/\"\n"
     );
+    // 2,000 QoS 1 messages while the remote is down, the local broker killed half-way: each
+    // half is acknowledged (mosquitto_pub -l ends once its messages are) and in the store.
+    let publish_range = |local: &Broker, range: std::ops::Range<usize>| {
+        let input: String = range.map(|i| format!("m{i}\n")).collect();
+        crate::mosquitto_cli::publish_input(
+            local,
+            Version::V5,
+            &["-t", "sensors/t", "-q", "1", "-l"],
+            Some(input),
+        );
+    };
     let mut local = Broker::start_robustmq_in(local_dir.path(), 0, &config);
-    let input: String = (0..200).map(|i| format!("m{i}\n")).collect();
-    crate::mosquitto_cli::publish_input(
-        &local,
-        Version::V5,
-        &["-t", "sensors/t", "-q", "1", "-l"],
-        Some(input),
-    );
-    // Acknowledged, then the local broker is killed: the queue is in its store.
+    publish_range(&local, 0..1000);
     local.signal("KILL");
     local.wait_exit(WAIT);
     let local = Broker::start_robustmq_in(local_dir.path(), 0, &config);
+    publish_range(&local, 1000..2000);
 
     let remote = Broker::start_robustmq_in(remote_dir.path(), port, "");
     let mut sub = consumer(&remote);
     let mut got = Vec::new();
-    while got.len() < 200 {
+    while got.len() < 2000 {
         let msg = sub
             .poll_message(Duration::from_secs(30))
-            .unwrap_or_else(|| panic!("{} of 200 arrived; local log:\n{}", got.len(), local.log()));
+            .unwrap_or_else(|| panic!("{} of 2000 arrived; local log:\n{}", got.len(), local.log()));
         got.push(msg.line);
     }
-    let expected: Vec<String> = (0..200).map(|i| format!("site1/sensors/t m{i}")).collect();
+    let expected: Vec<String> = (0..2000).map(|i| format!("site1/sensors/t m{i}")).collect();
     assert_eq!(got, expected, "every message, in order, once");
     local.stop();
     remote.stop();
