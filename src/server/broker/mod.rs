@@ -21,6 +21,8 @@ pub mod retain;
 pub mod session;
 pub mod spill;
 mod subscriptions;
+#[cfg(test)]
+mod test_support;
 pub mod timers;
 pub mod trie;
 

@@ -502,47 +502,12 @@ fn encode_aliased(
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
-    use std::time::Duration;
 
     use bytes::{Bytes, BytesMut};
 
     use crate::protocol::{MessageProperties, QoS, SubscriptionOptions, Version};
-    use crate::server::broker::{
-        Broker, BrokerConfig, Changes, ConnLink, Message, QueueLimits, Subscription,
-    };
-    use crate::server::metrics::ConnStats;
-    use crate::server::peer::Peer;
-    use crate::server::rate::PublishBudget;
-
-    fn broker() -> Arc<Broker> {
-        let limits = QueueLimits {
-            max_messages: 100,
-            max_bytes: 1 << 20,
-            max_store_bytes: 1 << 20,
-            stalled_after: Duration::from_secs(30),
-            drop_oldest: false,
-        };
-        Broker::new(
-            BrokerConfig {
-                queue_limits: Arc::new(limits),
-                max_memory: 1 << 24,
-            },
-            None,
-        )
-    }
-
-    fn link(id: u64) -> ConnLink {
-        ConnLink {
-            id,
-            version: Version::V5,
-            receive_maximum: 10,
-            max_packet_size: usize::MAX,
-            stats: ConnStats::new(Peer::Unix, 0, 60, false, PublishBudget::new(0, 0), 0),
-            username: None,
-            aliases: None,
-            rename: None,
-        }
-    }
+    use crate::server::broker::test_support::{broker, link};
+    use crate::server::broker::{Changes, Message, Subscription};
 
     fn message(topic: &str) -> Message {
         Message {

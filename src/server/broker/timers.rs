@@ -292,43 +292,9 @@ mod tests {
 #[cfg(test)]
 mod broker_tests {
     use std::sync::Arc;
-    use std::time::Duration;
 
-    use crate::protocol::{MessageProperties, QoS, Version, Will};
-    use crate::server::broker::{Broker, BrokerConfig, ConnLink, QueueLimits};
-    use crate::server::metrics::ConnStats;
-    use crate::server::peer::Peer;
-    use crate::server::rate::PublishBudget;
-
-    fn broker() -> Arc<Broker> {
-        let limits = QueueLimits {
-            max_messages: 100,
-            max_bytes: 1 << 20,
-            max_store_bytes: 1 << 20,
-            stalled_after: Duration::from_secs(30),
-            drop_oldest: false,
-        };
-        Broker::new(
-            BrokerConfig {
-                queue_limits: Arc::new(limits),
-                max_memory: 1 << 24,
-            },
-            None,
-        )
-    }
-
-    fn link(id: u64) -> ConnLink {
-        ConnLink {
-            id,
-            version: Version::V5,
-            receive_maximum: 10,
-            max_packet_size: usize::MAX,
-            stats: ConnStats::new(Peer::Unix, 0, 60, false, PublishBudget::new(0, 0), 0),
-            username: None,
-            aliases: None,
-            rename: None,
-        }
-    }
+    use crate::protocol::{MessageProperties, QoS, Will};
+    use crate::server::broker::test_support::{broker, link};
 
     fn will() -> Will {
         Will {
