@@ -342,10 +342,11 @@ impl Broker {
                         }
                     }
                     None => {
+                        let generation = st.generation;
                         drop(st);
                         // The client is back or the session ends: either way its timers go
                         // now, and whether a will was waiting decides the step.
-                        pending_will = self.timers.cancel(old);
+                        pending_will = self.timers.cancel(old, generation);
                         Phase::Offline {
                             will_pending: pending_will.is_some(),
                         }
@@ -493,15 +494,11 @@ impl Broker {
         } else {
             Vec::new()
         };
-        drop(st);
-        self.commit(ops, None, Vec::new());
-        for action in actions {
-            match action {
-                Action::PublishWill => {
-                    if let Some(will) = will.take() {
-                        self.release_will(session, will);
-                    }
-                }
+        // Armed before the session lock goes: a new connection for the client, which looks
+        // at the session under that lock, then finds them to cancel, instead of their being
+        // armed after it attached (the timers' lock comes after a session's).
+        for action in &actions {
+            match *action {
                 Action::ArmWill(secs) => self.timers.arm(
                     session,
                     generation,
@@ -516,8 +513,25 @@ impl Broker {
                     Duration::from_secs(secs.into()),
                     None,
                 ),
+                _ => {}
+            }
+        }
+        drop(st);
+        self.commit(ops, None, Vec::new());
+        for action in actions {
+            match action {
+                Action::PublishWill => {
+                    if let Some(will) = will.take() {
+                        self.release_will(session, will);
+                    }
+                }
                 Action::End => self.end_session(session, generation),
-                Action::CancelTimers | Action::Discard | Action::Resume | Action::Fresh => {}
+                Action::ArmWill(_)
+                | Action::ArmExpiry(_)
+                | Action::CancelTimers
+                | Action::Discard
+                | Action::Resume
+                | Action::Fresh => {}
             }
         }
         self.detached.notify_waiters();
@@ -541,7 +555,7 @@ impl Broker {
             sessions.remove(&session.client_id);
         }
         drop(sessions);
-        let pending_will = self.timers.cancel(session);
+        let pending_will = self.timers.cancel(session, generation);
         self.drop_subscriptions(session);
         if stored {
             let op = records::delete_session(&session.client_id);

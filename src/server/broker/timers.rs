@@ -155,11 +155,15 @@ impl Timers {
     }
 
     /// Forgets `session`'s deadlines (its client is back, or it ended); returns the will that
-    /// was waiting for its delay, if any.
-    pub fn cancel(&self, session: &Session) -> Option<Will> {
+    /// was waiting for its delay, if it was armed by the connection of `generation`, the
+    /// session's latest. A will armed for an older connection is dropped: that connection's
+    /// close was handled after a newer one had attached (the new one's CONNECT came while the
+    /// old one was detaching), and a reconnect within the delay cancels a will [MQTT-3.1.3-9].
+    pub fn cancel(&self, session: &Session, generation: u64) -> Option<Will> {
         let cancelled = self.index().cancel(owner(session));
         cancelled
             .into_iter()
+            .filter(|(_, armed)| armed.generation == generation)
             .find_map(|(_, armed)| armed.will.map(|w| *w))
     }
 
@@ -293,8 +297,12 @@ mod tests {
 mod broker_tests {
     use std::sync::Arc;
 
-    use crate::protocol::{MessageProperties, QoS, Will};
+    use std::time::Duration;
+
+    use super::Slot;
+    use crate::protocol::{MessageProperties, QoS, SubscriptionOptions, Will};
     use crate::server::broker::test_support::{broker, link};
+    use crate::server::broker::{Changes, Subscription};
 
     fn will() -> Will {
         Will {
@@ -337,6 +345,47 @@ mod broker_tests {
         assert!(!fresh.session_present);
         assert!(old.upgrade().is_none(), "its deadlines no longer hold it");
         assert!(broker.timers.is_empty());
+    }
+
+    /// The old connection's close arms its delayed will only after a new connection resumed
+    /// the session (the new CONNECT came while the old one was detaching): the new connection
+    /// ending the session must not publish it [MQTT-3.1.3-9].
+    #[test]
+    fn a_will_armed_for_a_connection_already_replaced_is_not_published_when_the_session_ends() {
+        let broker = broker();
+        let watcher = broker.attach(&"w".into(), true, 0, None, link(1));
+        broker.subscribe(
+            &watcher.session,
+            &"gone".into(),
+            Subscription {
+                options: SubscriptionOptions::default(),
+                id: None,
+            },
+            &mut Changes::default(),
+        );
+        let id: Arc<str> = "c".into();
+        let old = broker.attach(&id, false, 60, Some(&will()), link(2));
+        let old_generation = old.generation;
+        // The new connection attaches between the old one's detach and its arming the will.
+        old.session.lock().conn = None;
+        let new = broker.attach(&id, false, 60, None, link(3));
+        assert!(new.session_present);
+        broker.timers.arm(
+            &old.session,
+            old_generation,
+            Slot::Will,
+            Duration::from_secs(30),
+            Some(will()),
+        );
+        // The new connection leaves, ending the session.
+        new.session.set_expiry_interval(0);
+        broker.detach(&new.session, 3, None);
+        assert!(broker.session("c").is_none(), "the session ended");
+        assert_eq!(
+            watcher.session.lock().queued(),
+            0,
+            "the will of the replaced connection was published"
+        );
     }
 
     #[test]
