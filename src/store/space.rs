@@ -89,7 +89,7 @@ impl Space {
             reserve_bytes = self.reserve.size(),
             reserve_released = released.is_ok(),
             "the disk holding the store is full: new messages that must be stored are refused \
-             (MQTT 5 publishers get reason 0x97, 3.1.1 publishers no acknowledgement), nothing \
+             (MQTT 5 publishers get reason 0x97, 3.1.1 publishers are disconnected unacknowledged), nothing \
              already acknowledged is lost, and the reserve was released so that \
              acknowledgements, reconnects and deletions still commit. Free space on that disk; \
              the broker stores new messages again by itself once {} bytes are free",

@@ -1,8 +1,8 @@
 //! A full disk: the broker on a small tmpfs, filled until it refuses messages, then given room.
 //!
 //! What must hold: a publish that cannot be stored is refused alone (MQTT 5: PUBACK 0x97 with
-//! a reason string; 3.1.1: no PUBACK) and its connection stays; reconnects and
-//! acknowledgements still commit (the reserve); the gauge, the error counter and one log line
+//! a reason string) and its connection stays (3.1.1, which cannot refuse, is closed with no
+//! PUBACK and sends the message again later); reconnects and acknowledgements still commit (the reserve); the gauge, the error counter and one log line
 //! say so; once space is freed the broker takes messages again without a restart; every
 //! acknowledged message is delivered, also across a `kill -9` and a restart on the full disk.
 
@@ -259,17 +259,21 @@ async fn a_full_disk_refuses_each_message_it_cannot_store_and_recovers_without_a
     // QoS 2: PUBREC 0x97, and the packet id is free again (not taken for a duplicate later).
     assert_eq!(exactly_once(&mut v5, 900_001).await, 0x97);
 
-    // 3.1.1 cannot refuse: no PUBACK, and the connection stays (PINGRESP comes first).
-    let (mut v3, _) = Raw::connected(broker.addr, &Connect::v311("pub3")).await;
-    v3.send(
-        &Publish::new(Level::V311, "fill/data", &payload(900_000))
-            .qos(1, 7)
-            .bytes(),
-    )
-    .await;
+    // 3.1.1 cannot refuse: a transient error closes the connection it came in on, with no
+    // PUBACK [MQTT-4.8.0-2]; the client sends the message again when it reconnects.
+    let mut v3_connect = Connect::v311("pub3");
+    v3_connect.clean_start = false;
+    let v3_publish = Publish::new(Level::V311, "fill/data", &payload(900_000)).qos(1, 7);
+    let (mut v3, _) = Raw::connected(broker.addr, &v3_connect).await;
+    v3.send(&v3_publish.bytes()).await;
     v3.send(&wire::pingreq()).await;
-    let next = v3.packet().await.expect("the 3.1.1 publisher was disconnected");
-    assert_eq!(next[0], kind::PINGRESP, "expected no PUBACK: {:02x?}", &next[..4]);
+    let seen = v3.expect_close().await;
+    assert!(
+        seen.iter().all(|p| p[0] != kind::PUBACK),
+        "a PUBACK for a message not stored: {seen:02x?}"
+    );
+    // Other clients are untouched [MQTT-4.8.0-2]: the MQTT 5 publisher is still connected.
+    v5.ping().await;
 
     assert_eq!(metric(broker.metrics, "robustmq_store_full"), 1.0);
     assert!(metric(broker.metrics, "robustmq_store_errors_total") >= 3.0);
@@ -295,6 +299,14 @@ async fn a_full_disk_refuses_each_message_it_cannot_store_and_recovers_without_a
     v5.send(&wire::ack(kind::PUBREL, QOS2_ID)).await;
     v5.expect(kind::PUBCOMP).await;
     later.push(900_002);
+    // The 3.1.1 publisher's message, sent again with its session [MQTT-4.4.0-1], is taken now.
+    let (mut v3, connack) = Raw::connected(broker.addr, &v3_connect).await;
+    assert_eq!(connack.flags & 1, 1, "the 3.1.1 publisher's session was lost");
+    let mut again = v3_publish;
+    again.dup = true;
+    v3.send(&again.bytes()).await;
+    v3.expect(kind::PUBACK).await;
+    later.push(900_000);
     assert_eq!(metric(broker.metrics, "robustmq_store_full"), 0.0);
     assert!(
         disk.outside("data/robustmq.reserve").exists(),
@@ -309,7 +321,7 @@ async fn a_full_disk_refuses_each_message_it_cannot_store_and_recovers_without_a
     assert_eq!(retained(broker.addr).await, b"old");
     // What was refused is not counted as stored any more (the queue bounds use this).
     await_metric(broker.metrics, "robustmq_store_bytes", 0.0).await;
-    let refused_set: BTreeSet<u32> = [refused, refused + 1, 900_000, 900_001].into();
+    let refused_set: BTreeSet<u32> = [refused, refused + 1, 900_001].into();
     assert!(
         delivered.is_disjoint(&refused_set),
         "a refused message was delivered: {:?}",

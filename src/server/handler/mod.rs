@@ -204,13 +204,10 @@ impl ConnState {
                     let Some(pending) = self.pending.pop_front() else {
                         break;
                     };
-                    if unstored::refuse(broker, self, &pending) {
+                    if unstored::refuse(broker, self, &pending) == unstored::Refusal::Refused {
                         continue;
                     }
-                    return Err(Close::Error {
-                        reason: reason::UNSPECIFIED_ERROR,
-                        detail: "the store could not commit; nothing was acknowledged".into(),
-                    });
+                    return Err(unstored::transient_error());
                 }
                 GateState::Open => {}
             }

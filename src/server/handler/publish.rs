@@ -22,9 +22,9 @@ use crate::server::metrics::{add, add_own};
 /// with DISCONNECT 0x96. 3.1.1, which has no way to say so, gets its normal
 /// acknowledgement, as the spec allows for a refused PUBLISH [MQTT-3.3.5-2]; QoS 0 messages
 /// are dropped silently. Every refusal is counted. A message the store cannot keep while the
-/// disk is full is refused with 0x97 too, but 3.1.1 then gets no acknowledgement, so that the
-/// message stays unacknowledged in the client (see `unstored`): a retained one here, before it replaces the
-/// retained message in memory; one for persistent sessions once its commit fails.
+/// disk is full is refused with 0x97 too; 3.1.1, which cannot refuse, has its connection closed
+/// with the message unacknowledged (see `unstored`): a retained one here, before it replaces
+/// the retained message in memory; one for persistent sessions once its commit fails.
 pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish) -> Result<(), Close> {
     add(&ctx.broker.metrics.publish_received[p.qos as usize], 1);
     add_own(&st.stats.messages_in, 1);
@@ -152,9 +152,9 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
         reason_string: why.and_then(|w| st.reason_string(w)),
     };
     if disk_full && !st.version.is_v5() {
-        // 3.1.1 cannot refuse: no acknowledgement, the message stays unacknowledged.
+        // 3.1.1 cannot refuse: the connection closes, nothing acknowledged [MQTT-4.8.0-2].
         ctx.broker.qos2_refused(&st.session, packet_id);
-        return Ok(());
+        return Err(unstored::transient_error());
     }
     // The acknowledgement waits for the commit of everything it promises (durability contract).
     match qos {

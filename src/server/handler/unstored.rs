@@ -3,26 +3,37 @@
 //! When the disk is full the store refuses new messages (see `store::Store::submit_refusable`).
 //! The publisher then hears that this one message was not taken, and keeps its connection and
 //! its other messages in flight: MQTT 5 gets PUBACK/PUBREC 0x97 (quota exceeded, the code for
-//! "an implementation or administrative imposed limit") with a reason string; 3.1.1, which
-//! has no way to refuse, gets no acknowledgement: the message stays unacknowledged in the
-//! client, which sends it again when it reconnects with its session [MQTT-4.4.0-1].
+//! "an implementation or administrative imposed limit") with a reason string. 3.1.1 has no
+//! way to refuse: a transient error closes the connection the packet came in on
+//! [MQTT-4.8.0-2], after everything committed before it was acknowledged; the client sends the
+//! message again when it reconnects with its session [MQTT-4.4.0-1].
 
-use super::{ConnState, Pending};
+use super::{Close, ConnState, Pending};
 use crate::protocol::{reason, Packet, QoS};
 use crate::server::broker::Broker;
 
 /// What a refused publisher reads in the reason string.
 pub const WHY: &str = "the broker's disk is full: the message was not stored; try again later";
 
-/// Answers the publishes of `pending`, whose commit failed, with refusals. `false` (and
-/// nothing sent) when `pending` holds anything else, which cannot be refused this way.
-pub fn refuse(broker: &Broker, st: &mut ConnState, pending: &Pending) -> bool {
+/// What became of a commit that failed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Each publish was refused alone (MQTT 5); the connection goes on.
+    Refused,
+    /// The connection must close: 3.1.1 cannot refuse a publish [MQTT-4.8.0-2], or the commit
+    /// held more than publishes.
+    Close,
+}
+
+/// Answers the publishes of `pending`, whose commit failed, with refusals where the protocol
+/// has them.
+pub fn refuse(broker: &Broker, st: &mut ConnState, pending: &Pending) -> Refusal {
     if !pending
         .packets
         .iter()
         .all(|p| matches!(p, Packet::Puback(_) | Packet::Pubrec(_)))
     {
-        return false;
+        return Refusal::Close;
     }
     for packet in &pending.packets {
         let (qos, ack) = match packet {
@@ -45,6 +56,18 @@ pub fn refuse(broker: &Broker, st: &mut ConnState, pending: &Pending) -> bool {
             st.send(&packet);
         }
     }
+    if !st.version.is_v5() {
+        return Refusal::Close;
+    }
     tracing::debug!(client_id = %st.client_id, "publish refused: the store's disk is full");
-    true
+    Refusal::Refused
+}
+
+/// How a connection ends on a transient error: the store could not take what it sent
+/// [MQTT-4.8.0-2]. MQTT 5 clients read the reason; nothing of the packet was acknowledged.
+pub fn transient_error() -> Close {
+    Close::Error {
+        reason: reason::UNSPECIFIED_ERROR,
+        detail: "the store could not commit (is the disk full?); nothing was acknowledged".into(),
+    }
 }
