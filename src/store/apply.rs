@@ -3,10 +3,10 @@
 //! The broker puts a message with every op that refers to it: one publish queued for 50 sessions
 //! (and retained) arrives as 50 delivery puts (and a retained put) in one submission, so in one
 //! transaction. The first stores the message under the next id; the others find it in
-//! `Tables::written` by its bytes and only count a reference (a few bytes). A delivery put
-//! again with a new state whose message is the one it already refers to keeps that reference.
-//! A message with one reference has no count row; a count row holds 2 or more. Dropping the
-//! last reference deletes the message.
+//! `Tables::written` by its bytes and only count a reference (a few bytes). A delivery's later
+//! states (sent, released) rewrite its row alone, never its message. A message with one
+//! reference has no count row; a count row holds 2 or more. Dropping the last reference deletes
+//! the message.
 //!
 //! Ids are handed out in increasing order (one past the highest stored), so new messages go to
 //! the end of the table and a commit writes few of its pages, however many messages it holds.
@@ -103,6 +103,26 @@ impl<'txn> Tables<'txn> {
                 seq,
                 delivery,
             } => self.put_delivery(client_id, *seq, delivery)?,
+            Op::SetDeliveryState {
+                client_id,
+                seq,
+                state,
+            } => {
+                let key = (client_id.as_str(), *seq);
+                let old = self
+                    .deliveries
+                    .get(key)
+                    .map_err(err)?
+                    .map(|old| record::decode_delivery(old.value()));
+                // Absent: the delivery was dropped or its put refused; nothing to update.
+                if let Some(old) = old {
+                    let mut row = old.map_err(err)?;
+                    row.state = *state;
+                    let value = record::encode_delivery_record(&row);
+                    self.bytes_put += (client_id.len() + 8 + value.len()) as u64;
+                    self.deliveries.insert(key, value.as_slice()).map_err(err)?;
+                }
+            }
             Op::DeleteDelivery { client_id, seq } => {
                 let old = self
                     .deliveries
@@ -199,29 +219,21 @@ impl<'txn> Tables<'txn> {
         Ok(())
     }
 
-    /// Stores a delivery, referring to its message.
+    /// Stores a delivery, referring to its message. A delivery is put once, when queued (its
+    /// later states go through `Op::SetDeliveryState`), so there is no lookup first: a row it
+    /// replaces, if any, gives up its reference afterwards.
     fn put_delivery(&mut self, client_id: &str, seq: u64, delivery: &StoredDelivery) -> Result<(), String> {
-        let key = (client_id, seq);
-        let encoded = record::encode_message(&delivery.message);
-        let old = self
-            .deliveries
-            .get(key)
-            .map_err(err)?
-            .map(|old| record::decode_delivery(old.value()));
-        let id = match old {
-            // A new state of a delivery already stored: its message stays as it is.
-            Some(Ok(old)) if self.holds(old.message_id, &encoded)? => old.message_id,
-            old => {
-                let id = self.reference(&encoded)?;
-                if let Some(old) = old {
-                    self.release(old.map_err(err)?.message_id)?;
-                }
-                id
-            }
-        };
+        let id = self.reference(&record::encode_message(&delivery.message))?;
         let value = record::encode_delivery(id, delivery);
         self.bytes_put += (client_id.len() + 8 + value.len()) as u64;
-        self.deliveries.insert(key, value.as_slice()).map_err(err)?;
+        let old = self
+            .deliveries
+            .insert((client_id, seq), value.as_slice())
+            .map_err(err)?
+            .map(|old| record::decode_delivery(old.value()));
+        if let Some(old) = old {
+            self.release(old.map_err(err)?.message_id)?;
+        }
         Ok(())
     }
 
@@ -244,15 +256,6 @@ impl<'txn> Tables<'txn> {
         Ok(id)
     }
 
-    /// Whether message `id` is stored with exactly these bytes.
-    fn holds(&self, id: u64, encoded: &[u8]) -> Result<bool, String> {
-        Ok(self
-            .messages
-            .get(id)
-            .map_err(err)?
-            .is_some_and(|row| row.value() == encoded))
-    }
-
     /// Drops a reference to message `id`, deleting the message with its last one.
     fn release(&mut self, id: u64) -> Result<(), String> {
         let count = self.refs.remove(id).map_err(err)?.map_or(1, |c| c.value());
@@ -260,15 +263,13 @@ impl<'txn> Tables<'txn> {
             self.bytes_put += 16;
             self.refs.insert(id, count - 1).map_err(err)?;
         } else if count <= 1 {
-            let removed = self
-                .messages
-                .remove(id)
-                .map_err(err)?
-                .map(|row| row.value().to_vec());
-            if let Some(bytes) = removed {
-                // Gone, so a later put of the same message in this transaction stores it anew.
-                if self.written.get(&bytes) == Some(&id) {
-                    self.written.remove(&bytes);
+            let removed = self.messages.remove(id).map_err(err)?;
+            // Gone, so a later put of the same message in this transaction stores it anew.
+            // Most releases (acknowledgements) share no transaction with a put: nothing to look up.
+            if let Some(row) = removed.filter(|_| !self.written.is_empty()) {
+                let bytes = row.value();
+                if self.written.get(bytes) == Some(&id) {
+                    self.written.remove(bytes);
                 }
             }
         }

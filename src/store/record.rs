@@ -197,6 +197,14 @@ pub(crate) fn encode_delivery(message_id: u64, delivery: &StoredDelivery) -> Vec
     w.buf
 }
 
+/// Encodes a delivery record read back, with another flow state.
+pub(crate) fn encode_delivery_record(record: &DeliveryRecord) -> Vec<u8> {
+    let mut w = Writer::new(DELIVERY_RECORD_VERSION);
+    w.u64(record.message_id);
+    w.delivery_fields(record.qos, record.retain, &record.subscription_ids, record.state);
+    w.buf
+}
+
 /// Decodes a delivery record.
 pub(crate) fn decode_delivery(bytes: &[u8]) -> Result<DeliveryRecord, RecordError> {
     decode(bytes, DELIVERY_RECORD_VERSION, |r| {

@@ -153,6 +153,17 @@ pub enum Op {
         /// The delivery.
         delivery: StoredDelivery,
     },
+    /// Changes the flow state of a delivery already stored (no-op if absent). Its message is
+    /// neither encoded nor compared again, so a PUBLISH sent or a PUBREC received costs the few
+    /// bytes of the delivery row.
+    SetDeliveryState {
+        /// Client id of the session.
+        client_id: String,
+        /// Position of the delivery.
+        seq: u64,
+        /// Its new state.
+        state: DeliveryState,
+    },
     /// Removes one delivery (no-op if absent).
     DeleteDelivery {
         /// Client id of the session.

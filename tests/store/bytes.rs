@@ -159,16 +159,10 @@ fn a_10_kb_message_to_50_subscribers_is_written_once() {
     // A delivery sent (state change) and acknowledged (deleted).
     let sent = bytes_put(
         &store,
-        vec![Op::PutDelivery {
+        vec![Op::SetDeliveryState {
             client_id: "subscriber-00".into(),
             seq: 1,
-            delivery: StoredDelivery {
-                state: DeliveryState::Sent { packet_id: 1 },
-                ..match queued(0, &message) {
-                    Op::PutDelivery { delivery, .. } => delivery,
-                    _ => unreachable!(),
-                }
-            },
+            state: DeliveryState::Sent { packet_id: 1 },
         }],
     );
     store.close();

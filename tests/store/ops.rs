@@ -116,6 +116,56 @@ fn puts_replace_and_deletes_remove() {
 }
 
 #[test]
+fn a_delivery_state_change_keeps_the_rest_of_the_delivery_and_ignores_one_absent() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = open(dir.path());
+    let queued = StoredDelivery {
+        subscription_ids: vec![3, 9],
+        retain: true,
+        ..delivery(1)
+    };
+    assert!(commit(
+        &store,
+        vec![
+            Op::PutSession(bare_session("s")),
+            Op::PutDelivery {
+                client_id: "s".into(),
+                seq: 1,
+                delivery: queued.clone(),
+            },
+        ]
+    ));
+    let released = DeliveryState::Released { packet_id: 7 };
+    assert!(commit(
+        &store,
+        vec![
+            Op::SetDeliveryState {
+                client_id: "s".into(),
+                seq: 1,
+                state: DeliveryState::Sent { packet_id: 7 },
+            },
+            Op::SetDeliveryState {
+                client_id: "s".into(),
+                seq: 1,
+                state: released,
+            },
+            // Dropped or never stored: nothing to change, and nothing is created.
+            Op::SetDeliveryState {
+                client_id: "s".into(),
+                seq: 2,
+                state: released,
+            },
+        ]
+    ));
+    let (_store, loaded) = reopen(store, dir.path());
+    let expected = StoredDelivery {
+        state: released,
+        ..queued
+    };
+    assert_eq!(session(&loaded, "s").deliveries, vec![(1, expected)]);
+}
+
+#[test]
 fn ops_apply_in_order_within_and_across_submissions() {
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = open(dir.path());

@@ -133,7 +133,7 @@ impl Broker {
                 let state = crate::store::DeliveryState::Released { packet_id };
                 let ops: Vec<_> = delivery
                     .seq
-                    .map(|seq| records::put_delivery(&session.client_id, seq, &delivery, state))
+                    .map(|seq| records::set_delivery_state(&session.client_id, seq, state))
                     .into_iter()
                     .collect();
                 let gate = (!ops.is_empty()).then(Gate::new);

@@ -327,12 +327,7 @@ impl SessionState {
             if hold {
                 if let Some(store_seq) = delivery.seq {
                     let state = DeliveryState::Sent { packet_id };
-                    pid_ops.push(records::put_delivery(
-                        &session.client_id,
-                        store_seq,
-                        &delivery,
-                        state,
-                    ));
+                    pid_ops.push(records::set_delivery_state(&session.client_id, store_seq, state));
                 }
                 deferred.push(packet_id);
                 self.unsent += 1;

@@ -170,6 +170,15 @@ pub fn drop_record(delivery: &Delivery, client_id: &str, ops: &mut Vec<Op>, metr
     }
 }
 
+/// Records that the delivery at `seq` moved on in its QoS flow (sent, released).
+pub fn set_delivery_state(client_id: &str, seq: u64, state: DeliveryState) -> Op {
+    Op::SetDeliveryState {
+        client_id: client_id.to_string(),
+        seq,
+        state,
+    }
+}
+
 /// Deletes the delivery record at `seq`.
 pub fn delete_delivery(client_id: &str, seq: u64) -> Op {
     Op::DeleteDelivery {
