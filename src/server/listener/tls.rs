@@ -66,14 +66,6 @@ impl Tls {
         TlsAcceptor::from(config)
     }
 
-    /// Reads the files again; on error the configuration in force stays.
-    pub fn reload(&self) -> Result<(), TlsError> {
-        let files = self.files.read().unwrap_or_else(|p| p.into_inner()).clone();
-        let config = build(&files)?;
-        *self.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(config);
-        Ok(())
-    }
-
     /// Puts other files in force (SIGHUP with a changed `cert`, `key` or `client_ca`); new
     /// handshakes use them, connections already made keep theirs.
     pub fn install(&self, new: TlsFiles) {
