@@ -583,3 +583,57 @@ fn a_plain_client_on_a_tls_port_is_told_it_is_one() {
         );
     }
 }
+
+/// `serve --check-config` on a configuration with this TLS listener: exit code and stderr.
+fn check_config(listener: &str) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("robustmq.toml");
+    std::fs::write(&config, format!("[server]\ndata_dir = \"data\"\n\n{listener}")).unwrap();
+    let out = run(
+        Command::new(BIN)
+            .args(["serve", "--check-config"])
+            .arg(&config)
+            .env("ROBUSTMQ_SYSTEM_CONFIG", ""),
+        Duration::from_secs(20),
+    );
+    (out.status.code(), text(&out.stderr))
+}
+
+#[test]
+fn check_config_opens_the_certificate_and_key_files() {
+    let certs = new_certs(&[]);
+    let (code, err) = check_config(&tls_listener("mqtts", &certs, ""));
+    assert_eq!(code, Some(0), "{err}");
+
+    let missing = certs.join("nowhere");
+    let (code, err) = check_config(&tls_listener("wss", &missing, ""));
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("listeners[0]"), "{err}");
+    assert!(
+        err.contains(&format!("{}: cannot read", missing.join("server.crt").display())),
+        "{err}"
+    );
+
+    let garbage = tempfile::tempdir().unwrap();
+    std::fs::copy(certs.join("server.crt"), garbage.path().join("server.crt")).unwrap();
+    std::fs::write(garbage.path().join("server.key"), "not a key\n").unwrap();
+    let (code, err) = check_config(&tls_listener("mqtts", garbage.path(), ""));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}: no PEM private key",
+            garbage.path().join("server.key").display()
+        )),
+        "{err}"
+    );
+
+    // A key of another certificate: rustls refuses the pair.
+    let other = new_certs(&[]);
+    let mismatched = tempfile::tempdir().unwrap();
+    std::fs::copy(certs.join("server.crt"), mismatched.path().join("server.crt")).unwrap();
+    std::fs::copy(other.join("server.key"), mismatched.path().join("server.key")).unwrap();
+    let (code, err) = check_config(&tls_listener("mqtts", mismatched.path(), ""));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("cannot be used together"), "{err}");
+}
