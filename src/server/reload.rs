@@ -381,7 +381,8 @@ struct Prepared {
     tls: Vec<Option<TlsFiles>>,
 }
 
-/// Checks a bridge's certificate files as its link will read them.
+/// Checks a bridge's certificate files as its link will read them. The system's CA
+/// certificates are not looked for: their absence is the link's to report when it connects.
 pub fn check_bridge_tls(bridge: &BridgeSettings) -> Result<(), String> {
     let uses_tls = bridge.remote.starts_with("mqtts://") || bridge.remote.starts_with("wss://");
     if !uses_tls {
@@ -394,8 +395,7 @@ pub fn check_bridge_tls(bridge: &BridgeSettings) -> Result<(), String> {
         insecure: bridge.insecure,
     };
     options
-        .client_config()
-        .map(drop)
+        .check_files()
         .map_err(|e| format!("bridges.{}: {e}", bridge.name))
 }
 

@@ -628,6 +628,24 @@ fn check_config_opens_the_certificate_and_key_files() {
         "{err}"
     );
 
+    // A bridge's client certificate and key are opened too.
+    let bridge = format!(
+        "[[bridges]]\nname = \"up\"\nremote = \"mqtts://localhost:1\"\ncafile = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\n\n\
+         [[bridges.topics]]\nfilter = \"m/#\"\n",
+        certs.join("ca.crt").display(),
+        certs.join("server.crt").display(),
+        garbage.path().join("server.key").display()
+    );
+    let (code, err) = check_config(&bridge);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "bridges.up: {}: ",
+            garbage.path().join("server.key").display()
+        )),
+        "{err}"
+    );
+
     // A key of another certificate: rustls refuses the pair.
     let other = new_certs(&[]);
     let mismatched = tempfile::tempdir().unwrap();

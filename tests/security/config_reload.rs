@@ -201,3 +201,18 @@ async fn sighup_takes_a_new_password_file_path() {
     let refused = v3::try_connect(v3::options_on(broker.port, "alice", alice)).await;
     assert_eq!(refused.err(), Some(v3::ConnectReturnCode::BadUserNamePassword));
 }
+
+#[tokio::test]
+async fn sighup_changes_allow_anonymous_without_rebinding() {
+    let broker = BinaryBroker::start(&users(), "topic readwrite #\n", true);
+    let mut before = connected(broker.port, "before").await;
+    rewrite(&broker, &config("", "passwd", false, ""));
+    broker
+        .sighup_and_wait("listeners[0].allow_anonymous true → false")
+        .await;
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], broker.port));
+    // 3.1.1 0x05 not authorized: anonymous clients are refused from now on...
+    assert_eq!(raw_connack(addr, &connect_packet(4, "anon", None, None)).await, 5);
+    // ...while the one already in stays.
+    assert!(publish_then_ping(&mut before, 10).await);
+}
