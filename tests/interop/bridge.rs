@@ -574,3 +574,34 @@ fn a_bridge_added_by_sighup_forwards_and_one_removed_stops() {
     );
     local.stop();
 }
+
+/// SIGHUP with a bridge's rules changed restarts it with the new ones; its session is kept.
+#[test]
+fn a_bridge_changed_by_sighup_restarts_with_its_new_rules() {
+    let remote = Broker::start_mosquitto();
+    let mut at_remote = Sub::spawn(&remote, Version::V5, "remote", &["site/#"], &["-q", "1"]);
+    at_remote.wait_subscribed();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = |filter: &str| {
+        format!(
+            "[[bridges]]\nname = \"up\"\nremote = \"mqtt://127.0.0.1:{}\"\nclient_id = \"edge-1\"\n\n\
+             [[bridges.topics]]\nfilter = \"{filter}\"\nqos = 1\nremote_prefix = \"site/\"\n",
+            remote.port()
+        )
+    };
+    let mut local = Broker::start_robustmq_in(dir.path(), 0, &config("old/#"));
+    wait_log(&local, "bridge connected", 0);
+    let got = publish_and_take(&local, "old/1", "before", &mut at_remote);
+    assert_eq!(got.line, "site/old/1 before");
+
+    let file = dir.path().join("robustmq.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("old/#", "new/#")).unwrap();
+    local.signal("HUP");
+    wait_log(&local, "bridges.up changed", 0);
+    wait_log(&local, "bridge connected", 1);
+    publish(&local, Version::V5, &["-t", "old/2", "-m", "stale", "-q", "1"]);
+    let got = publish_and_take(&local, "new/1", "after", &mut at_remote);
+    assert_eq!(got.line, "site/new/1 after", "old/2 went out too");
+    local.stop();
+}

@@ -655,3 +655,47 @@ fn check_config_opens_the_certificate_and_key_files() {
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("cannot be used together"), "{err}");
 }
+
+#[test]
+fn sighup_takes_certificate_paths_from_the_new_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = certs_in(&dir.path().join("old"), &[]);
+    let new = certs_in(&dir.path().join("new"), &[]);
+    let broker = Broker::start(&tls_listener("mqtts", &old, ""), "");
+    let p = broker.port(0, "mqtts").to_string();
+    let publish_trusting = |ca: &std::path::Path| {
+        mosquitto_pub(&[
+            "-h",
+            "localhost",
+            "-p",
+            &p,
+            "--cafile",
+            &s(&ca.join("ca.crt")),
+            "-t",
+            "r",
+            "-m",
+            "x",
+        ])
+    };
+    assert!(publish_trusting(&old).status.success());
+    let config = std::fs::read_to_string(broker.config()).unwrap();
+    let moved = config.replace(&s(&old), &s(&new));
+    assert_ne!(moved, config);
+    std::fs::write(broker.config(), moved).unwrap();
+    broker.sighup_and_wait("listeners[0].key");
+    assert!(
+        broker.log().contains(&format!(
+            "listeners[0].cert {} → {}",
+            s(&old.join("server.crt")),
+            s(&new.join("server.crt"))
+        )),
+        "{}",
+        broker.log()
+    );
+    let with_new = publish_trusting(&new);
+    assert!(with_new.status.success(), "{}", text(&with_new.stderr));
+    assert!(
+        !publish_trusting(&old).status.success(),
+        "the old certificate is no longer presented"
+    );
+}
