@@ -23,6 +23,7 @@ pub mod password;
 pub mod password_edit;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
@@ -74,17 +75,29 @@ fn replace<T>(lock: &RwLock<T>, value: T) {
 /// The broker's authentication and authorization state.
 #[derive(Debug, Default)]
 pub struct Auth {
-    password_path: Option<PathBuf>,
-    acl_path: Option<PathBuf>,
+    /// The files in force; SIGHUP may name others.
+    paths: RwLock<AuthSettings>,
     passwords: RwLock<Option<Arc<PasswordFile>>>,
     acl: RwLock<Option<Arc<Acl>>>,
+    /// Whether a password file, an ACL file, is in force: read on every CONNECT, kept apart
+    /// from `paths` so that reading them takes no lock.
+    has_password: AtomicBool,
+    has_acl: AtomicBool,
     identities: Identities,
     verifier: Verifier,
 }
 
-impl Auth {
-    /// Loads the files `[auth]` names; an error names the file, the line and the problem.
-    pub fn load(settings: &AuthSettings) -> Result<Auth, AuthError> {
+/// Password and ACL files read and checked, ready for [`Auth::install`].
+#[derive(Debug)]
+pub struct AuthFiles {
+    settings: AuthSettings,
+    passwords: Option<Arc<PasswordFile>>,
+    acl: Option<Arc<Acl>>,
+}
+
+impl AuthFiles {
+    /// Reads the files `[auth]` names; an error names the file, the line and the problem.
+    pub fn read(settings: &AuthSettings) -> Result<AuthFiles, AuthError> {
         let passwords = match &settings.password_file {
             Some(path) => Some(Arc::new(PasswordFile::load(path)?)),
             None => None,
@@ -93,20 +106,39 @@ impl Auth {
             Some(path) => Some(Arc::new(Acl::load(path)?)),
             None => None,
         };
-        Ok(Auth {
-            password_path: settings.password_file.clone(),
-            acl_path: settings.acl_file.clone(),
-            passwords: RwLock::new(passwords),
-            acl: RwLock::new(acl),
-            ..Default::default()
+        Ok(AuthFiles {
+            settings: settings.clone(),
+            passwords,
+            acl,
         })
     }
+}
 
-    /// Reads the files again (SIGHUP). Each file is replaced only if it loads; otherwise the
-    /// previous version stays in force and one error line is logged. Connected clients stay
-    /// connected; the new rules apply from their next packet and next delivery on.
+impl Auth {
+    /// Loads the files `[auth]` names; an error names the file, the line and the problem.
+    pub fn load(settings: &AuthSettings) -> Result<Auth, AuthError> {
+        let auth = Auth::default();
+        auth.install(AuthFiles::read(settings)?);
+        Ok(auth)
+    }
+
+    /// Puts `files` in force, paths and contents (SIGHUP with a changed `[auth]`). Connected
+    /// clients stay connected; the new rules apply from their next packet and delivery on.
+    pub fn install(&self, files: AuthFiles) {
+        self.has_password
+            .store(files.passwords.is_some(), Ordering::Release);
+        self.has_acl.store(files.acl.is_some(), Ordering::Release);
+        replace(&self.passwords, files.passwords);
+        replace(&self.acl, files.acl);
+        replace(&self.paths, files.settings);
+    }
+
+    /// Reads the files in force again (SIGHUP). Each file is replaced only if it loads;
+    /// otherwise the previous version stays in force and one error line is logged. Connected
+    /// clients stay connected; the new rules apply from their next packet and next delivery on.
     pub fn reload(&self) {
-        if let Some(path) = &self.password_path {
+        let paths = read(&self.paths);
+        if let Some(path) = &paths.password_file {
             match PasswordFile::load(path) {
                 Ok(file) => {
                     tracing::info!(file = %path.display(), users = file.len(), "password file reloaded");
@@ -115,7 +147,7 @@ impl Auth {
                 Err(e) => tracing::error!("{e}; keeping the previous password file"),
             }
         }
-        if let Some(path) = &self.acl_path {
+        if let Some(path) = &paths.acl_file {
             match Acl::load(path) {
                 Ok(acl) => {
                     tracing::info!(file = %path.display(), rules = acl.rules(), "ACL file reloaded");
@@ -128,17 +160,17 @@ impl Auth {
 
     /// Whether a password file or an ACL file is configured.
     pub fn is_configured(&self) -> bool {
-        self.password_path.is_some() || self.acl_path.is_some()
+        self.has_password_file() || self.has_acl()
     }
 
     /// Whether user names are checked against a password file.
     pub fn has_password_file(&self) -> bool {
-        self.password_path.is_some()
+        self.has_password.load(Ordering::Acquire)
     }
 
     /// Whether an ACL file is configured.
     pub fn has_acl(&self) -> bool {
-        self.acl_path.is_some()
+        self.has_acl.load(Ordering::Acquire)
     }
 
     /// The ACL in force.

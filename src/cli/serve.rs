@@ -8,7 +8,7 @@ use clap::Args;
 use crate::exit::Exit;
 
 /// `robustmq serve`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// TOML configuration file; flags given here override it. Without it:
     /// /etc/robustmq/robustmq.toml when that exists (ROBUSTMQ_SYSTEM_CONFIG, for packagers and
@@ -30,9 +30,11 @@ pub struct ServeArgs {
     /// e.g. ~/.local/share/robustmq].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Log level: error, warn, info, debug or trace (RUST_LOG, when set, takes precedence).
-    #[arg(long, value_name = "LEVEL", default_value = "info")]
-    pub log_level: String,
+    /// Log level: error, warn, info, debug or trace, or a filter such as info,robustmq=debug
+    /// [default: server.log_level of the configuration, info]. Given here, it stays through
+    /// SIGHUP reloads; RUST_LOG, when set, takes precedence over both.
+    #[arg(long, value_name = "LEVEL")]
+    pub log_level: Option<String>,
     /// Print a commented default configuration file and exit.
     #[arg(long)]
     pub print_default_config: bool,
@@ -44,8 +46,9 @@ pub struct ServeArgs {
 /// The help of --check-config, with its exit codes from the table.
 fn check_config_help() -> String {
     format!(
-        "Check a configuration file (FILE, else the one --config chooses) and exit: {} if it is \
-         valid, {} with the reason if not",
+        "Check a configuration file (FILE, else the one --config chooses), and open the password, \
+         ACL, certificate and key files it names, then exit: {} if all is valid, {} with the \
+         first problem and its file if not",
         Exit::Success.code(),
         Exit::Usage.code()
     )

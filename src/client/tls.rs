@@ -103,6 +103,33 @@ impl TlsOptions {
         self.client_config_with(&MoreTls::default())
     }
 
+    /// Reads the files these options name and checks that the key goes with the
+    /// certificate, as [`TlsOptions::client_config`] would, without the system's CA
+    /// certificates: a check of the files alone (a bridge's, for `serve --check-config`).
+    pub fn check_files(&self) -> Result<(), String> {
+        if let Some(path) = &self.ca_file {
+            let mut roots = RootCertStore::empty();
+            for cert in read_certs(path)? {
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("{}: not a usable CA certificate: {e}", path.display()))?;
+            }
+        }
+        if let (Some(cert), Some(key)) = (&self.cert, &self.key) {
+            let chain = read_certs(cert)?;
+            let key_der = PrivateKeyDer::from_pem_file(key)
+                .map_err(|e| format!("{}: {}", key.display(), pem_words(e)))?;
+            rustls::sign::CertifiedKey::from_der(chain, key_der, &provider()).map_err(|e| {
+                format!(
+                    "{} and {} cannot be used together: {e}",
+                    cert.display(),
+                    key.display()
+                )
+            })?;
+        }
+        Ok(())
+    }
+
     /// [`TlsOptions::client_config`] with mosquitto's further TLS flags.
     pub fn client_config_with(&self, more: &MoreTls) -> Result<Arc<ClientConfig>, String> {
         let mut roots = RootCertStore::empty();

@@ -366,9 +366,17 @@ fn serve_sections(roff: &mut Roff) {
     item(
         roff,
         "SIGHUP",
-        "Read the password and ACL files ([auth] password_file and acl_file) and the TLS \
-         certificates and keys of the listeners again; a file with an error is logged and the \
-         previous one stays in force. systemctl reload robustmq sends it.",
+        "Read the configuration file again, with the same flags over it as at start, and apply \
+         what can change live: [limits] (for connections accepted from then on, and new \
+         sessions; a connection keeps the limits it got at CONNECT), [auth] (the files and \
+         their paths), server.log_level (unless --log-level or RUST_LOG is set), [[bridges]] \
+         (added ones start, removed ones disconnect and their queued messages are dropped, \
+         changed ones restart, others are left alone), and a listener's allow_anonymous, cert, \
+         key and client_ca. The password, ACL and certificate files are read again every time. \
+         A change to the listeners, server.data_dir, server.sys_interval, [store] or [metrics] \
+         is logged as needing a restart and waits for it. One info line lists what changed; \
+         a file with an error, or naming a file that cannot be used, is logged in one error \
+         line and nothing changes. systemctl reload robustmq sends it.",
     );
     files_section(roff);
     roff.control("SH", ["EXAMPLES"]);

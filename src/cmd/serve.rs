@@ -1,11 +1,16 @@
-//! `robustmq serve`: load settings, start the broker, run until SIGINT/SIGTERM.
+//! `robustmq serve`: load settings, start the broker, reload on SIGHUP, run until
+//! SIGINT/SIGTERM.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Result;
-use tracing_subscriber::EnvFilter;
+use std::sync::Arc;
+
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{reload, EnvFilter};
 
 use crate::cli::ServeArgs;
 use crate::config::{ConfigSource, ListenerSettings, Settings, DEFAULT_CONFIG};
@@ -16,6 +21,12 @@ use crate::server;
 /// `robustmq store` reads) and the flags, which take precedence.
 pub fn settings(args: &ServeArgs) -> Result<(ConfigSource, Settings), crate::config::ConfigError> {
     let source = ConfigSource::locate(args.config.as_deref());
+    let settings = settings_from(&source, args)?;
+    Ok((source, settings))
+}
+
+/// The settings of `source` with the flags over them: at start, and again on SIGHUP.
+fn settings_from(source: &ConfigSource, args: &ServeArgs) -> Result<Settings, crate::config::ConfigError> {
     let mut settings = source.load(args.data_dir.as_deref())?;
     if !args.listen.is_empty() {
         settings.listeners = args
@@ -32,33 +43,70 @@ pub fn settings(args: &ServeArgs) -> Result<(ConfigSource, Settings), crate::con
             listener.allow_anonymous = Some(true);
         }
     }
+    if let Some(level) = &args.log_level {
+        settings.server.log_level = level.clone();
+    }
     settings.validate()?;
-    Ok((source, settings))
+    Ok(settings)
 }
 
-/// Sets up logging to stderr; `RUST_LOG` wins over `--log-level`.
-fn init_logging(level: &str) -> Result<(), String> {
-    let filter = match EnvFilter::try_from_default_env() {
-        Ok(filter) => filter,
-        Err(_) => EnvFilter::try_new(level).map_err(|e| format!("invalid --log-level {level:?}: {e}"))?,
+/// Sets up logging to stderr with `filter`, unless `RUST_LOG` says otherwise. Returns what
+/// changes the filter later (SIGHUP), unless `RUST_LOG` or `--log-level` fixed it.
+fn init_logging(filter: &str, fixed: bool) -> Option<server::reload::SetLogFilter> {
+    let (filter, fixed) = match EnvFilter::try_from_default_env() {
+        Ok(env) => (env, true),
+        // Checked with the configuration: an error is not expected here.
+        Err(_) => (
+            EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info")),
+            fixed,
+        ),
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+    let (filter, handle) = reload::Layer::new(filter);
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()),
+        )
         .init();
+    if fixed {
+        return None;
+    }
+    Some(Arc::new(move |filter: &str| {
+        let filter = EnvFilter::try_new(filter).map_err(|e| e.to_string())?;
+        handle.reload(filter).map_err(|e| e.to_string())
+    }))
+}
+
+/// Opens the files the configuration names, as the broker will: the password and ACL files,
+/// and the certificates and keys of the TLS listeners and bridges. The first problem, naming
+/// the file.
+fn check_files(source: &ConfigSource, settings: &Settings) -> Result<(), String> {
+    crate::auth::Auth::load(&settings.auth).map_err(|e| e.to_string())?;
+    for (index, listener) in settings.listeners.iter().enumerate() {
+        if listener.protocol.uses_tls() {
+            server::listener::tls::Tls::load(listener)
+                .map_err(|e| format!("{source}: listeners[{index}]: {e}"))?;
+        }
+    }
+    for bridge in &settings.bridges {
+        server::reload::check_bridge_tls(bridge).map_err(|e| format!("{source}: {e}"))?;
+    }
     Ok(())
 }
 
 /// Runs `robustmq serve`.
 pub fn run(mut args: ServeArgs) -> ExitCode {
-    if let Err(e) = init_logging(&args.log_level) {
-        eprintln!("robustmq: {e}");
-        return ExitCode::from(Exit::Usage);
-    }
     if args.print_default_config {
         print!("{DEFAULT_CONFIG}");
         return ExitCode::SUCCESS;
+    }
+    if let Some(level) = &args.log_level {
+        if let Err(e) = crate::config::log_filter(level) {
+            eprintln!("robustmq: invalid --log-level: {e}");
+            return ExitCode::from(Exit::Usage);
+        }
     }
     let check_only = args.check_config.is_some();
     if let Some(Some(file)) = args.check_config.take() {
@@ -72,14 +120,15 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
         }
     };
     if check_only {
-        // The password and ACL files are part of the configuration: check them too.
-        if let Err(e) = crate::auth::Auth::load(&settings.auth) {
+        // The files the configuration names are part of it: check them too.
+        if let Err(e) = check_files(&source, &settings) {
             eprintln!("robustmq: {e}");
             return ExitCode::from(Exit::Usage);
         }
         println!("{source}: configuration is valid");
         return ExitCode::SUCCESS;
     }
+    let log_filter = init_logging(&settings.server.log_level, args.log_level.is_some());
     // Before anything else touches the disk, so that this is the one line the user sees. Under
     // systemd `StateDirectory=` has made it already, with the service's owner.
     let data_dir = &settings.server.data_dir;
@@ -101,7 +150,7 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
             return ExitCode::from(Exit::NotStarted);
         }
     };
-    match runtime.block_on(serve(settings, source)) {
+    match runtime.block_on(serve(settings, source, args, log_filter)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("robustmq: {e:#}");
@@ -116,9 +165,18 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
     }
 }
 
-async fn serve(settings: Settings, source: ConfigSource) -> Result<()> {
+async fn serve(
+    settings: Settings,
+    source: ConfigSource,
+    args: ServeArgs,
+    log_filter: Option<server::reload::SetLogFilter>,
+) -> Result<()> {
     let running = server::start(&settings).await?;
-    reload_on_sighup(running.reloader());
+    let reloader = running.reloader();
+    if let Some(set) = log_filter {
+        reloader.set_log_filter(set);
+    }
+    reload_on_sighup(reloader, source.clone(), args);
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         config = %source,
@@ -137,17 +195,19 @@ async fn serve(settings: Settings, source: ConfigSource) -> Result<()> {
     Ok(())
 }
 
-/// Reloads the password and ACL files on each SIGHUP, for as long as the process runs.
-fn reload_on_sighup(reloader: server::Reloader) {
+/// Reloads the configuration on each SIGHUP, for as long as the process runs: the same file
+/// (or the same defaults) with the same flags over it as at start.
+fn reload_on_sighup(reloader: server::Reloader, source: ConfigSource, args: ServeArgs) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
         match signal(SignalKind::hangup()) {
             Ok(mut hup) => {
                 tokio::spawn(async move {
+                    let name = source.to_string();
                     while hup.recv().await.is_some() {
-                        tracing::info!("SIGHUP: reloading the password and ACL files");
-                        reloader.reload();
+                        tracing::info!("SIGHUP: reloading {name}");
+                        reloader.reload(settings_from(&source, &args), &name).await;
                     }
                 });
             }
@@ -155,7 +215,7 @@ fn reload_on_sighup(reloader: server::Reloader) {
         }
     }
     #[cfg(not(unix))]
-    drop(reloader);
+    drop((reloader, source, args));
 }
 
 /// Waits for SIGINT or SIGTERM.

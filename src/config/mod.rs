@@ -13,10 +13,13 @@
 
 mod bridge;
 mod de;
+mod diff;
 mod paths;
 #[cfg(test)]
 mod tests;
 mod validate;
+
+pub use validate::log_filter;
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -26,6 +29,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use bridge::{BridgeSettings, BridgeTopic, Direction as BridgeDirection, Remote};
+pub use diff::{diff, listeners_rebind, Diff};
 pub use paths::{create_data_dir, system_config, ConfigSource, SYSTEM_CONFIG, SYSTEM_CONFIG_ENV};
 
 /// The commented default configuration file, printed by
@@ -76,6 +80,9 @@ pub struct ServerSettings {
     /// How often the `$SYS/#` statistics topics are published. Must be more than zero.
     #[serde(deserialize_with = "de::duration")]
     pub sys_interval: Duration,
+    /// What the log shows: a level (`error`, `warn`, `info`, `debug`, `trace`) or a filter
+    /// such as `info,robustmq=debug`. `serve --log-level` and `RUST_LOG` take precedence.
+    pub log_level: String,
 }
 
 /// What a listener speaks on its socket.
@@ -107,7 +114,8 @@ impl ListenerProtocol {
         }
     }
 
-    fn uses_tls(self) -> bool {
+    /// `mqtts` and `wss`: the listener needs a certificate and key.
+    pub fn uses_tls(self) -> bool {
         matches!(self, ListenerProtocol::Mqtts | ListenerProtocol::Wss)
     }
 
@@ -520,6 +528,7 @@ impl Default for ServerSettings {
         ServerSettings {
             data_dir: default_data_dir(),
             sys_interval: Duration::from_secs(10),
+            log_level: "info".to_owned(),
         }
     }
 }

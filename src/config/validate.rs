@@ -35,7 +35,28 @@ fn invalid(key: impl Into<String>, problem: impl Into<String>) -> ConfigError {
 
 fn server(server: &ServerSettings) -> Result {
     path("server.data_dir", &server.data_dir)?;
-    positive("server.sys_interval", server.sys_interval)
+    positive("server.sys_interval", server.sys_interval)?;
+    log_filter(&server.log_level).map_err(|problem| invalid("server.log_level", problem))
+}
+
+/// Checks a log level or filter (`server.log_level`, `serve --log-level`). A bare word must be
+/// a level: the filter syntax would take a misspelt one (`degub`) for a module name and
+/// quietly log nothing.
+pub fn log_filter(filter: &str) -> std::result::Result<(), String> {
+    let bare = !filter.contains(['=', ',', '[']);
+    if bare
+        && filter
+            .trim()
+            .parse::<tracing::level_filters::LevelFilter>()
+            .is_err()
+    {
+        return Err(format!(
+            "{filter:?} is not a log level (error, warn, info, debug, trace or off) or a filter such as \"info,robustmq=debug\""
+        ));
+    }
+    tracing_subscriber::EnvFilter::try_new(filter)
+        .map(drop)
+        .map_err(|e| format!("{filter:?} is not a log level or filter: {e}"))
 }
 
 fn listeners(listeners: &[ListenerSettings]) -> Result {

@@ -1,7 +1,7 @@
 //! What every connection of a listener shares: the broker, the limits, authentication and the
 //! ACL, the shutdown signal.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -99,5 +99,29 @@ impl ListenerContext {
     pub fn may_subscribe(&self, session: &Session, filter: &str) -> bool {
         self.auth
             .may_subscribe(&session.client_id, owner_key(session), filter)
+    }
+}
+
+/// A listener's context, swapped when SIGHUP changes the limits or `allow_anonymous`. The
+/// accept loop reads it once per connection, and the connection keeps that one: limits
+/// announced at CONNECT (receive maximum, packet size, topic aliases, keep alive) must not
+/// change under a client, and reading a lock per packet would slow every publish.
+#[derive(Debug)]
+pub struct SharedContext(RwLock<Arc<ListenerContext>>);
+
+impl SharedContext {
+    /// A cell holding `ctx`.
+    pub fn new(ctx: ListenerContext) -> SharedContext {
+        SharedContext(RwLock::new(Arc::new(ctx)))
+    }
+
+    /// The context in force.
+    pub fn get(&self) -> Arc<ListenerContext> {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Puts `ctx` in force for the connections accepted from now on.
+    pub fn set(&self, ctx: ListenerContext) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(ctx);
     }
 }

@@ -13,6 +13,7 @@ pub mod open_files;
 pub mod peer;
 pub mod prometheus;
 pub mod rate;
+pub mod reload;
 pub mod sys;
 
 use std::net::SocketAddr;
@@ -30,10 +31,9 @@ use crate::auth::{Auth, AuthError};
 use crate::config::{Durability, Settings};
 use crate::store::{Store, StoreDurability, StoreError, StoredOwner};
 use admin::Admin;
-use broker::{AccessCheck, Broker, BrokerConfig, QueueLimits, Session};
-use context::{ConnectionLimits, ListenerContext};
+use broker::{AccessCheck, Broker, BrokerConfig, Session};
+use context::{ListenerContext, SharedContext};
 use listener::anonymous::Anonymous;
-use listener::tls::Tls;
 
 /// Why the server could not start.
 #[derive(Debug, Error)]
@@ -101,35 +101,27 @@ pub struct RunningServer {
     broker: Arc<Broker>,
     shutdown: watch::Sender<bool>,
     permits: Arc<Semaphore>,
-    max_connections: usize,
     tasks: Vec<JoinHandle<()>>,
-    auth: Arc<Auth>,
-    tls: Vec<Arc<Tls>>,
+    live: Arc<reload::Live>,
 }
 
-/// Reloads what can change while the broker runs: the password file, the ACL file and the TLS
-/// listeners' certificates.
+/// Puts a new configuration in force on SIGHUP (see [`reload`]).
 #[derive(Debug, Clone)]
 pub struct Reloader {
-    auth: Arc<Auth>,
-    tls: Vec<Arc<Tls>>,
+    live: Arc<reload::Live>,
 }
 
 impl Reloader {
-    /// See [`RunningServer::reload`].
-    pub fn reload(&self) {
-        if self.auth.is_configured() {
-            self.auth.reload();
-        }
-        for tls in &self.tls {
-            match tls.reload() {
-                Ok(()) => tracing::info!(cert = %tls.cert_file().display(), "TLS certificate reloaded"),
-                Err(e) => tracing::error!("TLS reload failed, keeping the previous certificate: {e}"),
-            }
-        }
-        if !self.auth.is_configured() && self.tls.is_empty() {
-            tracing::info!("reload: no password file, ACL file or TLS listener is configured; nothing to do");
-        }
+    /// Applies `loaded`, the configuration file read again with the command line's
+    /// overrides, where it can change live; logs what changed, or why nothing did. `name`
+    /// is the file, for the log lines.
+    pub async fn reload(&self, loaded: Result<Settings, crate::config::ConfigError>, name: &str) {
+        self.live.reload(loaded, name).await;
+    }
+
+    /// Lets reloads change the log filter (not when the command line or `RUST_LOG` set it).
+    pub fn set_log_filter(&self, set: reload::SetLogFilter) {
+        self.live.set_log_filter(set);
     }
 }
 
@@ -205,14 +197,8 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
             })??;
     let broker = Broker::new(
         BrokerConfig {
-            queue_limits: Arc::new(QueueLimits {
-                max_messages: limits.max_queued_messages,
-                max_bytes: limits.max_queued_bytes.min(usize::MAX as u64) as usize,
-                max_store_bytes: settings.store.max_store_bytes,
-                stalled_after: limits.stalled_after,
-                drop_oldest: false,
-            }),
-            max_memory: limits.max_memory.bytes().min(usize::MAX as u64) as usize,
+            queue_limits: Arc::new(reload::queue_limits(settings)),
+            max_memory: reload::max_memory(limits),
         },
         Some(store),
     );
@@ -237,20 +223,7 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
     open_files::raise_for(limits.max_connections);
     let permits = Arc::new(Semaphore::new(limits.max_connections.min(Semaphore::MAX_PERMITS)));
     let connection_rate = Arc::new(rate::ConnectionRate::new(limits.max_connections_per_second));
-    let connection_limits = ConnectionLimits {
-        max_packet_size: limits.max_packet_size as usize,
-        receive_maximum: limits.max_inflight,
-        min_keepalive: limits.min_keepalive,
-        max_keepalive: limits.max_keepalive,
-        connect_timeout: limits.connect_timeout,
-        topic_alias_maximum: limits.topic_alias_maximum,
-        max_topic_length: limits.max_topic_length.into(),
-        max_topic_levels: limits.max_topic_levels.into(),
-        max_subscriptions: limits.max_subscriptions_per_client,
-        max_publish_rate: limits.max_publish_rate,
-        max_publish_bytes_rate: limits.max_publish_bytes_rate,
-        publish_rate_action: limits.publish_rate_action,
-    };
+    let connection_limits = reload::connection_limits(limits);
     if settings.listeners.is_empty() {
         return Err(ServerError::NoListener);
     }
@@ -258,12 +231,7 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
     for (index, l) in settings.listeners.iter().enumerate() {
         let listener = listener::bind(index, l).await?;
         // Anonymous clients are the default only where no one else can reach the broker.
-        let anonymous = match l.allow_anonymous {
-            Some(true) => Anonymous::Accepted,
-            Some(false) => Anonymous::Refused,
-            None if listener.is_local() => Anonymous::Accepted,
-            None => Anonymous::RefusedByDefault,
-        };
+        let anonymous = reload::anonymous(l, listener.is_local());
         bound.push((listener, anonymous, l.max_connections));
     }
     let anonymous_line: Vec<_> = bound
@@ -290,7 +258,7 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
     });
     let mut tasks = Vec::new();
     let mut addrs = Vec::new();
-    let mut tls = Vec::new();
+    let mut live_listeners = Vec::new();
     for (listener, anonymous, max_connections) in bound {
         let allow_anonymous = anonymous == Anonymous::Accepted;
         tracing::info!(
@@ -300,8 +268,7 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
             "listening for MQTT"
         );
         addrs.extend(listener.local);
-        tls.extend(listener.transport.tls().cloned());
-        let ctx = ListenerContext {
+        let ctx = Arc::new(SharedContext::new(ListenerContext {
             broker: broker.clone(),
             limits: connection_limits.clone(),
             allow_anonymous,
@@ -309,13 +276,18 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
             admin: admin.clone(),
             auth: auth.clone(),
             bridges: false,
-        };
+        }));
+        live_listeners.push(reload::LiveListener {
+            ctx: ctx.clone(),
+            tls: listener.transport.tls().cloned(),
+            local: listener.is_local(),
+        });
         let accept = listener::AcceptLimits {
             global: permits.clone(),
             listener: max_connections.map(|max| Arc::new(Semaphore::new(max.min(Semaphore::MAX_PERMITS)))),
             rate: connection_rate.clone(),
         };
-        tasks.push(tokio::spawn(listener::run(listener, Arc::new(ctx), accept)));
+        tasks.push(tokio::spawn(listener::run(listener, ctx, accept)));
     }
     listener::anonymous::log(&anonymous_line);
     let metrics_addr = metrics_listener.as_ref().map(|(_, local)| *local);
@@ -327,26 +299,6 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
             admin.clone(),
             shutdown_rx.clone(),
         )));
-    }
-    if !settings.bridges.is_empty() {
-        // Bridges are the broker's own clients: no login, no ACL, no publish rate limit.
-        let ctx = Arc::new(ListenerContext {
-            broker: broker.clone(),
-            limits: ConnectionLimits {
-                max_publish_rate: 0,
-                max_publish_bytes_rate: 0,
-                ..connection_limits.clone()
-            },
-            allow_anonymous: true,
-            shutdown: shutdown_rx.clone(),
-            admin: admin.clone(),
-            auth: Arc::new(Auth::default()),
-            bridges: true,
-        });
-        for bridge in &settings.bridges {
-            tracing::info!(bridge = %bridge.name, remote = %bridge.remote, "starting bridge");
-            tasks.push(tokio::spawn(bridge::link::run(bridge.clone(), ctx.clone())));
-        }
     }
     tasks.push(tokio::spawn(admin::topics::run(
         admin.topics.clone(),
@@ -367,18 +319,27 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
     tasks.push(tokio::spawn(sys::run(
         broker.clone(),
         settings.server.sys_interval,
-        shutdown_rx,
+        shutdown_rx.clone(),
     )));
+    // Starts the bridges.
+    let live = reload::Live::new(reload::Parts {
+        settings: settings.clone(),
+        broker: broker.clone(),
+        auth,
+        admin,
+        shutdown: shutdown_rx,
+        listeners: live_listeners,
+        permits: permits.clone(),
+        rate: connection_rate,
+    });
     Ok(RunningServer {
         addrs,
         metrics_addr,
         broker,
         shutdown,
         permits,
-        max_connections: limits.max_connections,
         tasks,
-        auth,
-        tls,
+        live,
     })
 }
 
@@ -403,18 +364,22 @@ impl RunningServer {
         &self.broker
     }
 
-    /// Reads the password file and the ACL file again (SIGHUP), keeping connected clients.
-    /// A file that fails to load is logged in one line and its previous version stays in
-    /// force.
-    pub fn reload(&self) {
-        self.reloader().reload();
+    /// Reads the password, ACL and certificate files of the configuration in force again,
+    /// keeping connected clients. A file that fails to load is logged in one line and nothing
+    /// changes.
+    pub async fn reload(&self) {
+        self.live.reread_files().await;
     }
 
-    /// A handle that reloads like [`RunningServer::reload`], for a signal task to own.
+    /// Puts `settings` in force where they can change live, as SIGHUP does.
+    pub async fn reload_with(&self, settings: Settings) {
+        self.live.reload(Ok(settings), "the configuration").await;
+    }
+
+    /// A handle that reloads, for a signal task to own.
     pub fn reloader(&self) -> Reloader {
         Reloader {
-            auth: self.auth.clone(),
-            tls: self.tls.clone(),
+            live: self.live.clone(),
         }
     }
 
@@ -422,14 +387,15 @@ impl RunningServer {
     /// waits up to `grace` for the connections to close.
     pub async fn shutdown(self, grace: Duration) {
         let _ = self.shutdown.send(true);
-        for task in self.tasks {
+        let bridges = self.live.bridge_tasks().await;
+        for task in self.tasks.into_iter().chain(bridges) {
             let _ = task.await;
         }
         // No listener accepts any more; connections still before their CONNECT are told
         // when they attach.
         self.broker
             .disconnect_all(crate::protocol::reason::SERVER_SHUTTING_DOWN);
-        let all = self.max_connections.min(u32::MAX as usize) as u32;
+        let all = self.live.max_connections().min(u32::MAX as usize) as u32;
         let _ = tokio::time::timeout(grace, self.permits.acquire_many(all)).await;
         // Everything the connections handed over on their way out is on disk before we return.
         let broker = self.broker.clone();

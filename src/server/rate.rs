@@ -31,7 +31,8 @@ fn take(arrival: u64, now: u64, units: u64, per_second: u64) -> Option<u64> {
 /// New connections per second over all listeners, shared by their accept loops.
 #[derive(Debug)]
 pub struct ConnectionRate {
-    per_second: u64,
+    /// Changed by SIGHUP.
+    per_second: AtomicU64,
     origin: Instant,
     /// Nanoseconds after `origin`.
     arrival: AtomicU64,
@@ -41,7 +42,7 @@ impl ConnectionRate {
     /// A bucket for `per_second` new connections (0: unlimited), full to start with.
     pub fn new(per_second: u32) -> ConnectionRate {
         ConnectionRate {
-            per_second: per_second.into(),
+            per_second: AtomicU64::new(per_second.into()),
             origin: Instant::now(),
             arrival: AtomicU64::new(0),
         }
@@ -49,13 +50,19 @@ impl ConnectionRate {
 
     /// Takes one connection's worth; false when the rate is exhausted.
     pub fn try_acquire(&self) -> bool {
-        self.per_second == 0 || self.try_acquire_at(nanos_since(self.origin))
+        let per_second = self.per_second.load(Ordering::Relaxed);
+        per_second == 0 || self.try_acquire_at(nanos_since(self.origin), per_second)
     }
 
-    fn try_acquire_at(&self, now: u64) -> bool {
+    /// Sets a new rate (0: unlimited) for the connections accepted from now on.
+    pub fn set(&self, per_second: u32) {
+        self.per_second.store(per_second.into(), Ordering::Relaxed);
+    }
+
+    fn try_acquire_at(&self, now: u64, per_second: u64) -> bool {
         let mut arrival = self.arrival.load(Ordering::Relaxed);
         loop {
-            let Some(next) = take(arrival, now, 1, self.per_second) else {
+            let Some(next) = take(arrival, now, 1, per_second) else {
                 return false;
             };
             // Several listeners may accept at the same moment.
@@ -194,13 +201,13 @@ mod tests {
     #[test]
     fn connection_rate_refuses_past_the_burst() {
         let rate = ConnectionRate::new(3);
-        let admitted = (0..10).filter(|_| rate.try_acquire_at(0)).count();
+        let admitted = (0..10).filter(|_| rate.try_acquire_at(0, 3)).count();
         assert_eq!(admitted, 3);
         assert!(
-            rate.try_acquire_at(BURST_NANOS / 3),
+            rate.try_acquire_at(BURST_NANOS / 3, 3),
             "a third of a second refills one"
         );
-        assert!(!rate.try_acquire_at(BURST_NANOS / 3));
+        assert!(!rate.try_acquire_at(BURST_NANOS / 3, 3));
     }
 
     #[test]

@@ -508,3 +508,100 @@ fn over_max_queued_bytes_the_oldest_messages_waiting_for_the_remote_are_dropped(
     local.stop();
     remote.stop();
 }
+
+/// Waits until `broker`'s log has `marker` more often than `before` times.
+fn wait_log(broker: &Broker, marker: &str, before: usize) {
+    let deadline = Instant::now() + WAIT;
+    while broker.log().matches(marker).count() <= before {
+        assert!(
+            Instant::now() < deadline,
+            "{marker:?} never logged:\n{}",
+            broker.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// SIGHUP with a `[[bridges]]` added starts it (it connects and forwards); with it removed
+/// again, its link says DISCONNECT and nothing more is forwarded.
+#[test]
+fn a_bridge_added_by_sighup_forwards_and_one_removed_stops() {
+    let remote = Broker::start_mosquitto();
+    let mut at_remote = Sub::spawn(&remote, Version::V5, "remote", &["site/#"], &["-q", "1"]);
+    at_remote.wait_subscribed();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut local = Broker::start_robustmq_in(dir.path(), 0, "");
+    let file = dir.path().join("robustmq.toml");
+    let base = std::fs::read_to_string(&file).expect("robustmq.toml");
+    let bridge = format!(
+        "[[bridges]]\nname = \"up\"\nremote = \"mqtt://127.0.0.1:{}\"\nclient_id = \"edge-1\"\n\n\
+         [[bridges.topics]]\nfilter = \"out/#\"\nqos = 1\nremote_prefix = \"site/\"\n",
+        remote.port()
+    );
+    std::fs::write(&file, format!("{base}{bridge}")).unwrap();
+    local.signal("HUP");
+    wait_log(&local, "reloaded", 0);
+    assert!(local.log().contains("bridges.up added"), "{}", local.log());
+    wait_log(&local, "bridge connected", 0);
+    let got = publish_and_take(&local, "out/1", "bridged", &mut at_remote);
+    assert_eq!(got.line, "site/out/1 bridged");
+
+    std::fs::write(&file, &base).unwrap();
+    local.signal("HUP");
+    wait_log(&local, "bridge stopped", 0);
+    wait_log(&local, "its session and what it had queued are discarded", 0);
+    // The link said DISCONNECT: Mosquitto tells that from a dropped connection.
+    let deadline = Instant::now() + WAIT;
+    while !remote.log().contains("Client edge-1 disconnected") {
+        assert!(
+            Instant::now() < deadline,
+            "the remote never saw edge-1 disconnect:\n{}",
+            remote.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    publish(&local, Version::V311, &["-t", "out/2", "-m", "gone", "-q", "1"]);
+    // A marker published at the remote after it: the first thing the consumer gets.
+    publish(
+        &remote,
+        Version::V311,
+        &["-t", "site/marker", "-m", "m", "-q", "1"],
+    );
+    let next = at_remote.poll_message(WAIT).expect("the marker arrives");
+    assert_eq!(
+        next.line, "site/marker m",
+        "out/2 went out after the bridge was removed"
+    );
+    local.stop();
+}
+
+/// SIGHUP with a bridge's rules changed restarts it with the new ones; its session is kept.
+#[test]
+fn a_bridge_changed_by_sighup_restarts_with_its_new_rules() {
+    let remote = Broker::start_mosquitto();
+    let mut at_remote = Sub::spawn(&remote, Version::V5, "remote", &["site/#"], &["-q", "1"]);
+    at_remote.wait_subscribed();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = |filter: &str| {
+        format!(
+            "[[bridges]]\nname = \"up\"\nremote = \"mqtt://127.0.0.1:{}\"\nclient_id = \"edge-1\"\n\n\
+             [[bridges.topics]]\nfilter = \"{filter}\"\nqos = 1\nremote_prefix = \"site/\"\n",
+            remote.port()
+        )
+    };
+    let mut local = Broker::start_robustmq_in(dir.path(), 0, &config("old/#"));
+    wait_log(&local, "bridge connected", 0);
+    let got = publish_and_take(&local, "old/1", "before", &mut at_remote);
+    assert_eq!(got.line, "site/old/1 before");
+
+    let file = dir.path().join("robustmq.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("old/#", "new/#")).unwrap();
+    local.signal("HUP");
+    wait_log(&local, "bridges.up changed", 0);
+    wait_log(&local, "bridge connected", 1);
+    publish(&local, Version::V5, &["-t", "old/2", "-m", "stale", "-q", "1"]);
+    let got = publish_and_take(&local, "new/1", "after", &mut at_remote);
+    assert_eq!(got.line, "site/new/1 after", "old/2 went out too");
+    local.stop();
+}

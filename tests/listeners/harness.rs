@@ -105,6 +105,11 @@ impl Broker {
         self.child.id()
     }
 
+    /// The configuration file it runs on, to change before a SIGHUP.
+    pub fn config(&self) -> PathBuf {
+        self._dir.path().join("robustmq.toml")
+    }
+
     /// Sends SIGHUP and waits until the log has `marker` one more time than before.
     pub fn sighup_and_wait(&self, marker: &str) {
         let before = self.log().matches(marker).count();

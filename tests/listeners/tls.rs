@@ -583,3 +583,119 @@ fn a_plain_client_on_a_tls_port_is_told_it_is_one() {
         );
     }
 }
+
+/// `serve --check-config` on a configuration with this TLS listener: exit code and stderr.
+fn check_config(listener: &str) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("robustmq.toml");
+    std::fs::write(&config, format!("[server]\ndata_dir = \"data\"\n\n{listener}")).unwrap();
+    let out = run(
+        Command::new(BIN)
+            .args(["serve", "--check-config"])
+            .arg(&config)
+            .env("ROBUSTMQ_SYSTEM_CONFIG", ""),
+        Duration::from_secs(20),
+    );
+    (out.status.code(), text(&out.stderr))
+}
+
+#[test]
+fn check_config_opens_the_certificate_and_key_files() {
+    let certs = new_certs(&[]);
+    let (code, err) = check_config(&tls_listener("mqtts", &certs, ""));
+    assert_eq!(code, Some(0), "{err}");
+
+    let missing = certs.join("nowhere");
+    let (code, err) = check_config(&tls_listener("wss", &missing, ""));
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("listeners[0]"), "{err}");
+    assert!(
+        err.contains(&format!("{}: cannot read", missing.join("server.crt").display())),
+        "{err}"
+    );
+
+    let garbage = tempfile::tempdir().unwrap();
+    std::fs::copy(certs.join("server.crt"), garbage.path().join("server.crt")).unwrap();
+    std::fs::write(garbage.path().join("server.key"), "not a key\n").unwrap();
+    let (code, err) = check_config(&tls_listener("mqtts", garbage.path(), ""));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}: no PEM private key",
+            garbage.path().join("server.key").display()
+        )),
+        "{err}"
+    );
+
+    // A bridge's client certificate and key are opened too.
+    let bridge = format!(
+        "[[bridges]]\nname = \"up\"\nremote = \"mqtts://localhost:1\"\ncafile = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\n\n\
+         [[bridges.topics]]\nfilter = \"m/#\"\n",
+        certs.join("ca.crt").display(),
+        certs.join("server.crt").display(),
+        garbage.path().join("server.key").display()
+    );
+    let (code, err) = check_config(&bridge);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "bridges.up: {}: ",
+            garbage.path().join("server.key").display()
+        )),
+        "{err}"
+    );
+
+    // A key of another certificate: rustls refuses the pair.
+    let other = new_certs(&[]);
+    let mismatched = tempfile::tempdir().unwrap();
+    std::fs::copy(certs.join("server.crt"), mismatched.path().join("server.crt")).unwrap();
+    std::fs::copy(other.join("server.key"), mismatched.path().join("server.key")).unwrap();
+    let (code, err) = check_config(&tls_listener("mqtts", mismatched.path(), ""));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("cannot be used together"), "{err}");
+}
+
+#[test]
+fn sighup_takes_certificate_paths_from_the_new_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = certs_in(&dir.path().join("old"), &[]);
+    let new = certs_in(&dir.path().join("new"), &[]);
+    let broker = Broker::start(&tls_listener("mqtts", &old, ""), "");
+    let p = broker.port(0, "mqtts").to_string();
+    let publish_trusting = |ca: &std::path::Path| {
+        mosquitto_pub(&[
+            "-h",
+            "localhost",
+            "-p",
+            &p,
+            "--cafile",
+            &s(&ca.join("ca.crt")),
+            "-t",
+            "r",
+            "-m",
+            "x",
+        ])
+    };
+    assert!(publish_trusting(&old).status.success());
+    let config = std::fs::read_to_string(broker.config()).unwrap();
+    let moved = config.replace(&s(&old), &s(&new));
+    assert_ne!(moved, config);
+    std::fs::write(broker.config(), moved).unwrap();
+    broker.sighup_and_wait("listeners[0].key");
+    assert!(
+        broker.log().contains(&format!(
+            "listeners[0].cert {} → {}",
+            s(&old.join("server.crt")),
+            s(&new.join("server.crt"))
+        )),
+        "{}",
+        broker.log()
+    );
+    let with_new = publish_trusting(&new);
+    assert!(with_new.status.success(), "{}", text(&with_new.stderr));
+    assert!(
+        !publish_trusting(&old).status.success(),
+        "the old certificate is no longer presented"
+    );
+}

@@ -8,6 +8,7 @@ mod anonymous;
 #[path = "../support/broker_process.rs"]
 mod broker_process;
 mod common;
+mod config_reload;
 mod interop;
 mod login;
 mod passwd_cli;

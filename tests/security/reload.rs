@@ -68,11 +68,11 @@ async fn a_bad_file_on_sighup_keeps_the_previous_one() {
         &broker.path("acl"),
         "user alice\ntopic readwrite a/#\ntopic everything #\n",
     );
-    broker.sighup_and_wait("keeping the previous ACL file").await;
+    broker.sighup_and_wait("the running configuration stays").await;
     let log = broker.log();
     let errors: Vec<&str> = log
         .lines()
-        .filter(|l| l.contains("keeping the previous ACL file"))
+        .filter(|l| l.contains("the running configuration stays"))
         .collect();
     assert_eq!(errors.len(), 1, "{log}");
     assert!(

@@ -73,3 +73,20 @@ fn valid_files_pass_check_config() {
     let (code, out, err) = serve(&["--check-config"], &config);
     assert_eq!(code, Some(0), "{out}{err}");
 }
+
+#[test]
+fn a_missing_password_file_fails_check_config_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), "", "topic #\n");
+    std::fs::remove_file(dir.path().join("passwd")).unwrap();
+    let (code, out, err) = serve(&["--check-config"], &config);
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains(&format!(
+            "cannot read password file {} ([auth] password_file)",
+            dir.path().join("passwd").display()
+        )),
+        "{err}"
+    );
+}

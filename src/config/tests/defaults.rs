@@ -89,6 +89,7 @@ fn default_config_parses_to_the_defaults() {
 const ALL_KEYS: &[&str] = &[
     "data_dir",
     "sys_interval",
+    "log_level",
     "bind",
     "protocol",
     "allow_anonymous",
@@ -165,6 +166,7 @@ fn every_key_is_parsed() {
         [server]
         data_dir = "/var/lib/robustmq"
         sys_interval = "30s"
+        log_level = "warn,robustmq=debug"
 
         [[listeners]]
         bind = "0.0.0.0:8883"
@@ -227,6 +229,7 @@ fn every_key_is_parsed() {
         server: ServerSettings {
             data_dir: PathBuf::from("/var/lib/robustmq"),
             sys_interval: Duration::from_secs(30),
+            log_level: "warn,robustmq=debug".to_owned(),
         },
         listeners: vec![
             ListenerSettings {

@@ -211,6 +211,10 @@ fn other_validation() {
             "[server]\nsys_interval = \"0s\"",
             &["server.sys_interval", "more than 0"],
         ),
+        (
+            "[server]\nlog_level = \"loud\"",
+            &["server.log_level", "not a log level"],
+        ),
         ("[server]\ndata_dir = \"\"", &["server.data_dir", "empty"]),
         (
             "[server]\ndata_dir = \"~/robustmq\"",

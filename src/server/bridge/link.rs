@@ -8,6 +8,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::watch;
 use tokio::time::{sleep, timeout};
 
 use super::status::BridgeStatus;
@@ -36,13 +37,31 @@ const STABLE_AFTER: Duration = Duration::from_secs(60);
 /// TCP connect, TLS handshake and CONNACK, each.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Runs the bridge until the broker shuts down. `ctx` is the bridges' own context (anonymous,
-/// no ACL, allowed the `$bridge/` client ids).
-pub async fn run(settings: BridgeSettings, ctx: Arc<ListenerContext>) {
+/// How long a bridge being stopped waits for its link to say DISCONNECT and close.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// Runs the bridge until the broker shuts down, or until `stop` turns true (SIGHUP removed or
+/// changed it): the link then says DISCONNECT to the remote and closes. `ctx` is the bridges'
+/// own context (anonymous, no ACL, allowed the `$bridge/` client ids).
+pub async fn run(settings: BridgeSettings, ctx: Arc<ListenerContext>, stop: watch::Receiver<bool>) {
+    let name = settings.name.clone();
+    let status = run_until_stopped(settings, ctx.clone(), stop).await;
+    if let Some(status) = status {
+        ctx.broker.bridges.remove(&status);
+    }
+    tracing::debug!(bridge = %name, "bridge task ended");
+}
+
+/// [`run`]; returns the bridge's status when `stop` ended it, for the caller to drop.
+async fn run_until_stopped(
+    settings: BridgeSettings,
+    ctx: Arc<ListenerContext>,
+    mut stop: watch::Receiver<bool>,
+) -> Option<Arc<BridgeStatus>> {
     let name: Arc<str> = Arc::from(settings.name.as_str());
     let Ok(remote) = Remote::parse(&settings.remote) else {
         // Validated with the configuration.
-        return;
+        return None;
     };
     let rules = Arc::new(Rules::new(&settings.topics));
     let status = ctx
@@ -56,7 +75,7 @@ pub async fn run(settings: BridgeSettings, ctx: Arc<ListenerContext>) {
     };
     if let Err(e) = prepare_local_session(&ctx, &settings, version, &rules, &status).await {
         tracing::error!(bridge = %name, "bridge not started: {e}");
-        return;
+        return Some(status.clone());
     }
     let mut shutdown = ctx.shutdown.clone();
     let mut backoff = MIN_BACKOFF;
@@ -67,9 +86,19 @@ pub async fn run(settings: BridgeSettings, ctx: Arc<ListenerContext>) {
         let started = tokio::time::Instant::now();
         let marked = marker.load(Ordering::Relaxed);
         let attempt = connect_and_serve(&ctx, &settings, &remote, version, &rules, &name, &status, &marker);
+        tokio::pin!(attempt);
         let outcome = tokio::select! {
-            outcome = attempt => outcome,
-            _ = shutdown.wait_for(|&stop| stop) => return,
+            outcome = &mut attempt => Some(outcome),
+            _ = shutdown.wait_for(|&stop| stop) => return None,
+            _ = stop.wait_for(|&stop| stop) => None,
+        };
+        let Some(outcome) = outcome else {
+            // A link that is up leaves like at shutdown: DISCONNECT, then close.
+            if status.close_link(reason::SERVER_SHUTTING_DOWN) {
+                let _ = timeout(STOP_GRACE, attempt).await;
+            }
+            tracing::info!(bridge = %name, remote = %settings.remote, "bridge stopped");
+            return Some(status.clone());
         };
         if marked && !marker.load(Ordering::Relaxed) {
             tracing::info!(
@@ -98,13 +127,22 @@ pub async fn run(settings: BridgeSettings, ctx: Arc<ListenerContext>) {
             }
         }
         if *shutdown.borrow() {
-            return;
+            return None;
+        }
+        if *stop.borrow() {
+            tracing::info!(bridge = %name, remote = %settings.remote, "bridge stopped");
+            return Some(status.clone());
         }
         let wait = jitter(backoff);
         backoff = (backoff * 2).min(MAX_BACKOFF);
-        tokio::select! {
-            _ = sleep(wait) => {}
-            _ = shutdown.wait_for(|&stop| stop) => return,
+        let stopped = tokio::select! {
+            _ = sleep(wait) => false,
+            _ = shutdown.wait_for(|&stop| stop) => return None,
+            _ = stop.wait_for(|&stop| stop) => true,
+        };
+        if stopped {
+            tracing::info!(bridge = %name, remote = %settings.remote, "bridge stopped");
+            return Some(status.clone());
         }
     }
 }
@@ -116,6 +154,25 @@ fn jitter(backoff: Duration) -> Duration {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     backoff.mul_f64(0.75 + 0.25 * f64::from(nanos % 1000) / 1000.0)
+}
+
+/// Ends the session of a bridge that was removed from the configuration, and with it what it
+/// had queued for the remote: nothing would ever take it, and the session would keep
+/// collecting what its filters match. Run once the bridge's task has ended.
+pub async fn discard_session(ctx: &ListenerContext, settings: &BridgeSettings) {
+    let mut connect = local_connect(settings, Version::V5, None);
+    connect.clean_start = true;
+    connect.session_expiry = 0;
+    match handler::connect::accept(ctx, connect, Peer::Unix, None).await {
+        Ok(st) => {
+            ctx.broker.detach(&st.session, st.connection_id, None);
+            ctx.broker.metrics.client_disconnected();
+            tracing::info!(bridge = %settings.name, "removed bridge: its session and what it had queued are discarded");
+        }
+        Err(refusal) => {
+            tracing::warn!(bridge = %settings.name, "cannot discard the removed bridge's session: {}", refusal.detail);
+        }
+    }
 }
 
 /// The client id of the bridge's own session here.

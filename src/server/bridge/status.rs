@@ -87,6 +87,17 @@ impl BridgeStatus {
         *Self::lock(&self.state) = LinkState::Connected;
     }
 
+    /// Tells the link, if it is up, to close with `code`; whether it was up.
+    pub fn close_link(&self, code: u8) -> bool {
+        match &*Self::lock(&self.link) {
+            Some(link) => {
+                link.kick.send(code);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The link is down (or could not be made, `why`): its counts are kept.
     pub fn disconnected(&self, why: Option<String>) {
         if let Some(link) = Self::lock(&self.link).take() {
@@ -139,6 +150,11 @@ impl Bridges {
         let status = Arc::new(status);
         BridgeStatus::lock(&self.all).push(status.clone());
         status
+    }
+
+    /// Forgets a bridge that was stopped.
+    pub fn remove(&self, status: &Arc<BridgeStatus>) {
+        BridgeStatus::lock(&self.all).retain(|b| !Arc::ptr_eq(b, status));
     }
 
     /// The figures of every bridge, in configuration order.

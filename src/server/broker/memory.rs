@@ -22,7 +22,8 @@ pub struct MemoryBudget {
     used: AtomicUsize,
     /// The part of `used` held by the queues of offline sessions.
     offline: AtomicUsize,
-    max: usize,
+    /// Changed by SIGHUP ([`MemoryBudget::set_max`]).
+    max: AtomicUsize,
     /// Set while someone waits, so that releasing memory costs one load when nobody does.
     waiting: AtomicBool,
     waiters: Mutex<Vec<Arc<Session>>>,
@@ -34,7 +35,7 @@ impl MemoryBudget {
         Arc::new(MemoryBudget {
             used: AtomicUsize::new(0),
             offline: AtomicUsize::new(0),
-            max,
+            max: AtomicUsize::new(max),
             waiting: AtomicBool::new(false),
             waiters: Mutex::new(Vec::new()),
         })
@@ -47,7 +48,15 @@ impl MemoryBudget {
 
     /// The configured bound.
     pub fn max(&self) -> usize {
-        self.max
+        self.max.load(Ordering::Relaxed)
+    }
+
+    /// A new bound; publishers held back go on if usage is under it.
+    pub fn set_max(&self, max: usize) {
+        self.max.store(max, Ordering::SeqCst);
+        if self.waiting.load(Ordering::SeqCst) && !self.over(0) {
+            self.wake_all();
+        }
     }
 
     /// Bytes in use now.
@@ -66,14 +75,15 @@ impl MemoryBudget {
     /// offline sessions count for at most half of it.
     pub fn over(&self, extra: usize) -> bool {
         let offline = self.offline();
-        let counted = self.used().saturating_sub(offline) + offline.min(self.max / 2);
-        counted.saturating_add(extra) > self.max
+        let counted = self.used().saturating_sub(offline) + offline.min(self.max() / 2);
+        counted.saturating_add(extra) > self.max()
     }
 
     /// Whether an offline session may not take `extra` more bytes: offline sessions together
     /// hold at most half of the budget, and no more than the budget has left.
     pub fn offline_full(&self, extra: usize) -> bool {
-        self.offline().saturating_add(extra) > self.max / 2 || self.used().saturating_add(extra) > self.max
+        self.offline().saturating_add(extra) > self.max() / 2
+            || self.used().saturating_add(extra) > self.max()
     }
 
     /// Counts `n` more bytes as held (by an offline session's queue when `offline`).

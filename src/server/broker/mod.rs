@@ -91,7 +91,8 @@ impl Changes {
 
 /// All broker state.
 pub struct Broker {
-    config: BrokerConfig,
+    /// The queue bounds new sessions get; SIGHUP replaces them ([`Broker::set_queue_limits`]).
+    queue_limits: std::sync::RwLock<Arc<QueueLimits>>,
     sessions: Mutex<HashMap<Arc<str>, Arc<Session>>>,
     trie: RwLock<SubscriptionTrie>,
     retained: RwLock<RetainStore>,
@@ -138,7 +139,7 @@ impl Broker {
     pub fn new(config: BrokerConfig, store: Option<Store>) -> Arc<Broker> {
         Arc::new(Broker {
             memory: MemoryBudget::new(config.max_memory),
-            config,
+            queue_limits: std::sync::RwLock::new(config.queue_limits),
             sessions: Mutex::new(HashMap::new()),
             trie: RwLock::new(SubscriptionTrie::default()),
             retained: RwLock::new(RetainStore::default()),
@@ -388,7 +389,7 @@ impl Broker {
                 let fresh = Arc::new(Session::new(
                     client_id.clone(),
                     expiry_interval,
-                    self.config.queue_limits.clone(),
+                    self.queue_limits(),
                     self.memory.clone(),
                 ));
                 sessions.insert(client_id.clone(), fresh.clone());
@@ -454,8 +455,21 @@ impl Broker {
             max_messages: usize::MAX,
             max_bytes: max_bytes.min(usize::MAX as u64) as usize,
             drop_oldest: true,
-            ..*self.config.queue_limits
+            ..*self.queue_limits()
         });
+    }
+
+    /// The queue bounds a new session gets.
+    pub fn queue_limits(&self) -> Arc<QueueLimits> {
+        self.queue_limits
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Bounds for the sessions created from now on (SIGHUP); existing sessions keep theirs.
+    pub fn set_queue_limits(&self, limits: QueueLimits) {
+        *self.queue_limits.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(limits);
     }
 
     /// Detaches a closed connection. `will` is the will it still holds (none after DISCONNECT

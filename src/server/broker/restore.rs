@@ -63,7 +63,7 @@ impl Broker {
             let session = Arc::new(Session::new(
                 client_id.clone(),
                 record.expiry_interval,
-                self.config.queue_limits.clone(),
+                self.queue_limits(),
                 self.memory.clone(),
             ));
             {

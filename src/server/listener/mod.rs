@@ -27,7 +27,7 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::Semaphore;
 
 use super::connection::{self, Admission, SocketHandle, Split};
-use super::context::ListenerContext;
+use super::context::{ListenerContext, SharedContext};
 use super::handler::connect::AtLimit;
 use super::metrics::add;
 use super::peer::Peer;
@@ -285,8 +285,10 @@ impl AcceptLimits {
 /// Accepts connections until shutdown, paced by [`MAX_PENDING`]. Each one served holds its
 /// permits for its life; one over `limits` is counted, and answered with a CONNACK that says
 /// why once its CONNECT is in (at most [`MAX_REFUSING`] at once, beyond that closed at once).
-pub async fn run(bound: Bound, ctx: Arc<ListenerContext>, limits: AcceptLimits) {
-    let mut shutdown = ctx.shutdown.clone();
+/// Each connection takes the context in force when it is accepted, and keeps it for its life
+/// (its limits do not change under it, see [`SharedContext`]).
+pub async fn run(bound: Bound, shared: Arc<SharedContext>, limits: AcceptLimits) {
+    let mut shutdown = shared.get().shutdown.clone();
     let pending = Arc::new(Semaphore::new(MAX_PENDING));
     let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
     // One warning per spell of refusals, not one per refused connection.
@@ -321,6 +323,7 @@ pub async fn run(bound: Bound, ctx: Arc<ListenerContext>, limits: AcceptLimits) 
                 continue;
             }
         };
+        let ctx = shared.get();
         let limit = match limits.admit() {
             Ok(permits) => {
                 spell = None;

@@ -43,7 +43,7 @@ struct Files {
 /// A TLS listener's configuration, swappable while the listener runs.
 #[derive(Debug)]
 pub struct Tls {
-    files: Files,
+    files: RwLock<Files>,
     config: RwLock<Arc<ServerConfig>>,
     /// Use the client certificate's Common Name as the user name.
     pub identity_as_username: bool,
@@ -52,19 +52,9 @@ pub struct Tls {
 impl Tls {
     /// Reads the listener's certificate, key and client CA.
     pub fn load(settings: &ListenerSettings) -> Result<Tls, TlsError> {
-        let missing = |what: &str| TlsError {
-            file: "(none)".into(),
-            detail: format!("a TLS listener needs `{what}`"),
-        };
-        let files = Files {
-            cert: settings.cert.clone().ok_or_else(|| missing("cert"))?,
-            key: settings.key.clone().ok_or_else(|| missing("key"))?,
-            client_ca: settings.client_ca.clone(),
-            require_certificate: settings.require_certificate,
-        };
-        let config = build(&files)?;
+        let TlsFiles { files, config } = TlsFiles::read(settings)?;
         Ok(Tls {
-            files,
+            files: RwLock::new(files),
             config: RwLock::new(Arc::new(config)),
             identity_as_username: settings.use_identity_as_username,
         })
@@ -76,16 +66,41 @@ impl Tls {
         TlsAcceptor::from(config)
     }
 
-    /// Reads the files again; on error the configuration in force stays.
-    pub fn reload(&self) -> Result<(), TlsError> {
-        let config = build(&self.files)?;
-        *self.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(config);
-        Ok(())
+    /// Puts other files in force (SIGHUP with a changed `cert`, `key` or `client_ca`); new
+    /// handshakes use them, connections already made keep theirs.
+    pub fn install(&self, new: TlsFiles) {
+        *self.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(new.config);
+        *self.files.write().unwrap_or_else(|p| p.into_inner()) = new.files;
     }
 
     /// The certificate file, for log lines.
-    pub fn cert_file(&self) -> &Path {
-        &self.files.cert
+    pub fn cert_file(&self) -> PathBuf {
+        self.files.read().unwrap_or_else(|p| p.into_inner()).cert.clone()
+    }
+}
+
+/// A listener's certificate, key and client CA, read and checked, ready for [`Tls::install`].
+#[derive(Debug)]
+pub struct TlsFiles {
+    files: Files,
+    config: ServerConfig,
+}
+
+impl TlsFiles {
+    /// Reads and checks the files a TLS listener's settings name.
+    pub fn read(settings: &ListenerSettings) -> Result<TlsFiles, TlsError> {
+        let missing = |what: &str| TlsError {
+            file: "(none)".into(),
+            detail: format!("a TLS listener needs `{what}`"),
+        };
+        let files = Files {
+            cert: settings.cert.clone().ok_or_else(|| missing("cert"))?,
+            key: settings.key.clone().ok_or_else(|| missing("key"))?,
+            client_ca: settings.client_ca.clone(),
+            require_certificate: settings.require_certificate,
+        };
+        let config = build(&files)?;
+        Ok(TlsFiles { files, config })
     }
 }
 
