@@ -224,48 +224,60 @@ fn clients_cannot_take_a_bridge_session() {
     local.stop();
 }
 
-/// The remote's consumer: a persistent session on `site1/#`, so what the bridge forwards while
-/// it is away waits for it.
-fn consumer(remote: &Broker) -> Sub {
+/// The remote's consumer: a persistent session on `site1/#` at `qos`, so what the bridge
+/// forwards while it is away waits for it.
+fn consumer(remote: &Broker, qos: u8) -> Sub {
     Sub::spawn(
         remote,
         Version::V5,
         "remote",
         &["site1/#"],
-        &["-q", "1", "-c", "-i", "consumer", "-x", "3600"],
+        &["-q", &qos.to_string(), "-c", "-i", "consumer", "-x", "3600"],
     )
 }
 
 /// A robustmq remote (so that its consumer's session outlives a restart) that has its consumer
 /// subscribed and is then stopped: its data directory and port, to start it again.
-fn stopped_remote_with_a_consumer() -> (tempfile::TempDir, u16) {
+fn stopped_remote_with_a_consumer(qos: u8) -> (tempfile::TempDir, u16) {
     let remote_dir = tempfile::tempdir().expect("temp dir");
     let remote = Broker::start_robustmq_in(remote_dir.path(), 0, "");
     let port = remote.port();
-    let mut sub = consumer(&remote);
+    let mut sub = consumer(&remote, qos);
     sub.wait_subscribed();
     sub.kill();
     remote.stop();
     (remote_dir, port)
 }
 
-#[test]
-fn what_is_published_while_the_remote_is_down_arrives_when_it_is_back_across_a_kill_9() {
-    let (remote_dir, port) = stopped_remote_with_a_consumer();
+/// Publishes `end` on the forwarded topic at `qos`.
+fn publish_range_marker(local: &Broker, qos: u8) {
+    publish(
+        local,
+        Version::V5,
+        &["-t", "sensors/t", "-m", "end", "-q", &qos.to_string()],
+    );
+}
+
+/// 2,000 messages at `qos` published while the remote is down, the local broker killed
+/// half-way: once the remote is back, each arrives, in order, once (QoS 1 may duplicate in
+/// principle, but a bridge that kept its state has no cause to).
+fn published_while_the_remote_is_down_arrives_across_a_kill_9(qos: u8) {
+    let (remote_dir, port) = stopped_remote_with_a_consumer(qos);
 
     let local_dir = tempfile::tempdir().expect("temp dir");
     let config = format!(
         "[[bridges]]\nname = \"up\"\nremote = \"mqtt://127.0.0.1:{port}\"\nclient_id = \"edge-1\"\n\n\
-         [[bridges.topics]]\nfilter = \"sensors/#\"\nqos = 1\nremote_prefix = \"site1/\"\n"
+         [[bridges.topics]]\nfilter = \"sensors/#\"\nqos = {qos}\nremote_prefix = \"site1/\"\n"
     );
-    // 2,000 QoS 1 messages while the remote is down, the local broker killed half-way: each
+    let qos_arg = qos.to_string();
+    // 2,000 messages while the remote is down, the local broker killed half-way: each
     // half is acknowledged (mosquitto_pub -l ends once its messages are) and in the store.
     let publish_range = |local: &Broker, range: std::ops::Range<usize>| {
         let input: String = range.map(|i| format!("m{i}\n")).collect();
         crate::mosquitto_cli::publish_input(
             local,
             Version::V5,
-            &["-t", "sensors/t", "-q", "1", "-l"],
+            &["-t", "sensors/t", "-q", &qos_arg, "-l"],
             Some(input),
         );
     };
@@ -277,18 +289,77 @@ fn what_is_published_while_the_remote_is_down_arrives_when_it_is_back_across_a_k
     publish_range(&local, 1000..2000);
 
     let remote = Broker::start_robustmq_in(remote_dir.path(), port, "");
-    let mut sub = consumer(&remote);
+    let mut sub = consumer(&remote, qos);
     let mut got = Vec::new();
     while got.len() < 2000 {
         let msg = sub
             .poll_message(Duration::from_secs(30))
             .unwrap_or_else(|| panic!("{} of 2000 arrived; local log:\n{}", got.len(), local.log()));
+        assert_eq!(msg.qos, qos, "{} arrived at another QoS", msg.line);
         got.push(msg.line);
     }
     let expected: Vec<String> = (0..2000).map(|i| format!("site1/sensors/t m{i}")).collect();
-    assert_eq!(got, expected, "every message, in order, once");
+    assert_eq!(got, expected, "every message, in order");
+    // Nothing more of them: a duplicate would come before a message published after them all.
+    publish_range_marker(&local, qos);
+    let next = sub.poll_message(WAIT).expect("the end marker never arrived");
+    assert_eq!(next.line, "site1/sensors/t end", "a message arrived twice");
     local.stop();
     remote.stop();
+}
+
+#[test]
+fn what_is_published_at_qos_1_while_the_remote_is_down_arrives_when_it_is_back_across_a_kill_9() {
+    published_while_the_remote_is_down_arrives_across_a_kill_9(1);
+}
+
+#[test]
+fn what_is_published_at_qos_2_while_the_remote_is_down_arrives_exactly_once_across_a_kill_9() {
+    published_while_the_remote_is_down_arrives_across_a_kill_9(2);
+}
+
+/// A remote nobody answers at: the failure is logged once, naming the remote, not at every
+/// attempt; local clients are served meanwhile; what is published for the remote waits in the
+/// store and `$SYS` says so.
+#[test]
+fn a_remote_nobody_answers_at_is_logged_once_while_local_clients_are_served() {
+    // Nothing listens on port 1: every attempt is refused at once.
+    let local = Broker::start_robustmq_with(
+        "[[bridges]]\nname = \"up\"\nremote = \"mqtt://127.0.0.1:1\"\n\n\
+         [[bridges.topics]]\nfilter = \"sensors/#\"\nqos = 1\n",
+    );
+    let mut at_local = Sub::spawn(&local, Version::V5, "local", &["sensors/#"], &["-q", "1"]);
+    at_local.wait_subscribed();
+    let got = publish_and_take(&local, "sensors/t", "21.5", &mut at_local);
+    assert_eq!(got.line, "sensors/t 21.5");
+
+    let mut sys = Sub::spawn(&local, Version::V5, "sys", &["$SYS/broker/bridges/up/#"], &[]);
+    let wanted = [
+        "$SYS/broker/bridges/up/state connecting",
+        "$SYS/broker/bridges/up/queued 1",
+        "$SYS/broker/bridges/up/sent 0",
+    ];
+    let mut seen: Vec<String> = Vec::new();
+    while !wanted.iter().all(|w| seen.iter().any(|s| s == w)) {
+        let msg = sys
+            .poll_message(WAIT)
+            .unwrap_or_else(|| panic!("$SYS never said {wanted:?}; saw {seen:?}"));
+        seen.push(msg.line);
+    }
+    // Attempts after 1 s and 2 s of back-off (and jitter) have failed the same way by now.
+    std::thread::sleep(Duration::from_secs(4));
+    let log = local.log();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("bridge cannot connect"))
+        .collect();
+    assert_eq!(lines.len(), 1, "logged once per change, not per attempt:\n{log}");
+    assert!(
+        lines[0].contains("127.0.0.1:1"),
+        "the line names the remote: {}",
+        lines[0]
+    );
+    local.stop();
 }
 
 #[test]
@@ -501,7 +572,7 @@ fn a_remote_refusing_the_bridge_protocol_level_gets_a_plain_311_connect() {
 /// publisher is acknowledged throughout (it is never held back by a remote it cannot see).
 #[test]
 fn over_max_queued_bytes_the_oldest_messages_waiting_for_the_remote_are_dropped() {
-    let (remote_dir, port) = stopped_remote_with_a_consumer();
+    let (remote_dir, port) = stopped_remote_with_a_consumer(1);
 
     // 100-byte payloads on "sensors/t": 170 bytes each by the queue's measure (topic, payload
     // and 64 for the rest), so 128 KiB holds 771 of them.
@@ -521,7 +592,7 @@ fn over_max_queued_bytes_the_oldest_messages_waiting_for_the_remote_are_dropped(
     );
 
     let remote = Broker::start_robustmq_in(remote_dir.path(), port, "");
-    let mut sub = consumer(&remote);
+    let mut sub = consumer(&remote, 1);
     let last = format!("site1/sensors/t {:0>100}", total - 1);
     let mut got: Vec<u32> = Vec::new();
     loop {
