@@ -7,6 +7,7 @@ mod crash;
 mod data_dir;
 mod full_disk;
 mod mqtt;
+mod refused_qos2;
 mod restart;
 mod small_disk;
 #[path = "../support/wire.rs"]

@@ -206,9 +206,23 @@ impl Broker {
     }
 
     /// Takes back a QoS 2 packet id whose PUBLISH was refused: the same id sent again is a new
-    /// message, not a retransmission.
-    pub fn qos2_refused(&self, session: &Session, packet_id: u16) {
-        session.lock().incoming_qos2.remove(&packet_id);
+    /// message, not a retransmission. `recorded`: the id went to the store with the message
+    /// (refused after routing, when no subscriber could take it); its record is deleted too,
+    /// or a restart would take the id's next use for a retransmission and drop that message.
+    /// The refusal then waits for the returned gate.
+    pub fn qos2_refused(&self, session: &Arc<Session>, packet_id: u16, recorded: bool) -> Option<Arc<Gate>> {
+        let durable = {
+            let mut st = session.lock();
+            st.incoming_qos2.remove(&packet_id);
+            st.is_durable()
+        };
+        if !(recorded && durable) {
+            return None;
+        }
+        let gate = Gate::new();
+        let op = records::delete_incoming_qos2(&session.client_id, packet_id);
+        self.commit(vec![op], Some(gate.clone()), iter::once(session.clone()));
+        Some(gate)
     }
 
     /// Deletes the record of a delivery that is done with.

@@ -67,6 +67,8 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
     let mut why = None;
     let mut gate = None;
     let mut disk_full = false;
+    // Whether the QoS 2 packet id's record went to the store with the message.
+    let mut recorded = false;
     let code = if let Some(problem) = topic_refused {
         add(&ctx.broker.metrics.limits.topic_refused, 1);
         tracing::debug!(client_id = %st.client_id, length = p.topic.len(), "publish refused: {problem}");
@@ -82,7 +84,7 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
         if ctx.limits.publish_rate_action == PublishRateAction::Disconnect {
             // Not received: the same QoS 2 message sent again after a reconnect is a new one.
             if qos == QoS::ExactlyOnce {
-                ctx.broker.qos2_refused(&st.session, packet_id);
+                ctx.broker.qos2_refused(&st.session, packet_id, false);
             }
             return Err(Close::Error {
                 reason: reason::MESSAGE_RATE_TOO_HIGH,
@@ -113,6 +115,7 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
         let handled = admin::handle_request(ctx, st, &p);
         why = handled.why;
         if handled.reason < 0x80 && !changes.is_empty() {
+            recorded = true;
             gate = ctx.broker.commit_changes(changes, Some(&st.session));
         }
         handled.reason
@@ -133,6 +136,7 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
     } else {
         st.topics.record(&ctx.admin.topics, &p.topic, p.payload.len());
         let message = Message::from_publish(p, Some(st.client_id.clone()));
+        recorded = !changes.is_empty();
         let published = ctx.broker.publish(message, changes, Some(&st.session));
         gate = published.gate;
         st.paced_on.extend(published.paced);
@@ -153,7 +157,7 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
     };
     if disk_full && !st.version.is_v5() {
         // 3.1.1 cannot refuse: the connection closes, nothing acknowledged [MQTT-4.8.0-2].
-        ctx.broker.qos2_refused(&st.session, packet_id);
+        ctx.broker.qos2_refused(&st.session, packet_id, false);
         return Err(unstored::transient_error());
     }
     // The acknowledgement waits for the commit of everything it promises (durability contract).
@@ -162,7 +166,10 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
         QoS::AtLeastOnce => st.respond_when_room(gate, vec![Packet::Puback(ack)]),
         QoS::ExactlyOnce => {
             if code >= 0x80 {
-                ctx.broker.qos2_refused(&st.session, packet_id);
+                // Committed after the message's own commit, so its gate covers both.
+                if let Some(forgotten) = ctx.broker.qos2_refused(&st.session, packet_id, recorded) {
+                    gate = Some(forgotten);
+                }
             }
             st.respond_when_room(gate, vec![Packet::Pubrec(ack)]);
         }

@@ -43,7 +43,8 @@ pub fn refuse(broker: &Broker, st: &mut ConnState, pending: &Pending) -> Refusal
         };
         if qos == QoS::ExactlyOnce {
             // Not received: the same packet id sent again is a new message, not a duplicate.
-            broker.qos2_refused(&st.session, ack.packet_id);
+            // The commit that held its record failed: nothing of it is stored.
+            broker.qos2_refused(&st.session, ack.packet_id, false);
         }
         if st.version.is_v5() {
             let mut refusal = ack.clone();
