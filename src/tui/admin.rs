@@ -220,6 +220,8 @@ pub struct ClientList {
 pub struct ClientRow {
     /// Client identifier.
     pub client_id: String,
+    /// User name; `None`: anonymous.
+    pub user_name: Option<String>,
     /// Peer address.
     pub address: String,
     /// `3.1`, `3.1.1` or `5.0`.

@@ -168,6 +168,7 @@ fn by_f64(a: f64, b: f64) -> Ordering {
 impl Row for ClientRow {
     const COLUMNS: &'static [&'static str] = &[
         "Client ID",
+        "User",
         "Address",
         "Ver",
         "Connected",
@@ -180,35 +181,38 @@ impl Row for ClientRow {
         "Drops",
     ];
     /// Busiest publishers first.
-    const DEFAULT_SORT: (usize, bool) = (8, true);
+    const DEFAULT_SORT: (usize, bool) = (9, true);
 
     fn key(&self) -> &str {
         &self.client_id
     }
 
     fn matches(&self, needle: &str) -> bool {
-        contains(&self.client_id, needle) || contains(&self.address, needle)
+        contains(&self.client_id, needle)
+            || contains(&self.address, needle)
+            || self.user_name.as_deref().is_some_and(|u| contains(u, needle))
     }
 
     fn compare(&self, other: &Self, column: usize) -> Ordering {
         match column {
             0 => self.client_id.cmp(&other.client_id),
-            1 => self.address.cmp(&other.address),
-            2 => self.protocol_version.cmp(&other.protocol_version),
+            1 => self.user_name.cmp(&other.user_name),
+            2 => self.address.cmp(&other.address),
+            3 => self.protocol_version.cmp(&other.protocol_version),
             // Connected longest first when descending.
-            3 => other.connected_since_ms.cmp(&self.connected_since_ms),
-            4 => self.keep_alive.cmp(&other.keep_alive),
-            5 => self.subscriptions.cmp(&other.subscriptions),
-            6 => self.inflight.cmp(&other.inflight),
-            7 => self.queued.cmp(&other.queued),
-            8 => self.messages_in.cmp(&other.messages_in),
-            9 => self.messages_out.cmp(&other.messages_out),
+            4 => other.connected_since_ms.cmp(&self.connected_since_ms),
+            5 => self.keep_alive.cmp(&other.keep_alive),
+            6 => self.subscriptions.cmp(&other.subscriptions),
+            7 => self.inflight.cmp(&other.inflight),
+            8 => self.queued.cmp(&other.queued),
+            9 => self.messages_in.cmp(&other.messages_in),
+            10 => self.messages_out.cmp(&other.messages_out),
             _ => self.dropped.cmp(&other.dropped),
         }
     }
 
     fn numeric(column: usize) -> bool {
-        column > 2
+        column > 3
     }
 }
 
@@ -321,18 +325,25 @@ mod tests {
         list.reverse_sort();
         assert_eq!(ids(&list), ["sensor-1", "dash", "Sensor-2"]);
         list.cycle_sort();
-        assert_eq!(list.sort, 1, "address");
+        assert_eq!(list.sort, 1, "user name");
         assert!(!list.descending, "text sorts A to Z first");
+        list.cycle_sort();
+        assert_eq!(list.sort, 2, "address");
         assert_eq!(ids(&list), ["sensor-1", "Sensor-2", "dash"]);
         for _ in 0..ClientRow::COLUMNS.len() {
             list.cycle_sort();
         }
-        assert_eq!(list.sort, 1, "cycling wraps around");
+        assert_eq!(list.sort, 2, "cycling wraps around");
     }
 
     #[test]
-    fn filter_matches_id_or_address_ignoring_case() {
+    fn filter_matches_id_address_or_user_ignoring_case() {
         let mut list = sample();
+        let mut rows = list.rows().to_vec();
+        rows[2].user_name = Some("Operator".into());
+        list.set_rows(rows, 3, Instant::now());
+        list.set_filter("operat");
+        assert_eq!(ids(&list), ["dash"]);
         list.set_filter("SENSOR");
         assert_eq!(ids(&list), ["Sensor-2", "sensor-1"]);
         list.set_filter("127.0.0");

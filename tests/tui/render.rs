@@ -57,6 +57,7 @@ fn stats(publish_received: u64, bytes_received: u64) -> BrokerStats {
 fn client(id: &str, address: &str, version: &str, messages_in: u64) -> ClientRow {
     ClientRow {
         client_id: id.into(),
+        user_name: None,
         address: address.into(),
         protocol_version: version.into(),
         connected_since_ms: NOW_MS - 312_000,
@@ -90,7 +91,10 @@ fn robustmq_app() -> App {
             clients: vec![
                 client("sensor-kitchen", "192.168.1.20:50123", "3.1.1", 1500),
                 client("sensor-garage", "192.168.1.21:50124", "5.0", 300),
-                client("dashboard", "127.0.0.1:40000", "5.0", 0),
+                ClientRow {
+                    user_name: Some("operator".into()),
+                    ..client("dashboard", "127.0.0.1:40000", "5.0", 0)
+                },
             ],
         })),
         at,
@@ -298,7 +302,15 @@ fn clients_view_lists_sorted_rows_with_columns_that_fit() {
     assert!(first < second, "busiest first:\n{narrow}");
     assert!(row_with(&narrow, "sensor-kitchen").contains("5m12s"), "{narrow}");
     let wide = screen(&app, 160, 48);
-    assert_has(&wide, &["Address", "192.168.1.20:50123", "KA", "3.1.1", "Inflt"]);
+    assert_has(
+        &wide,
+        &["Address", "192.168.1.20:50123", "KA", "3.1.1", "Inflt", "User"],
+    );
+    assert!(row_with(&wide, "dashboard").contains("operator"), "{wide}");
+    assert!(
+        row_with(&wide, "sensor-kitchen").contains('–'),
+        "anonymous: {wide}"
+    );
     // Sort by client id (first column): s cycles from the last column back to it.
     app.clients.sort = 0;
     app.clients.descending = false;
@@ -329,6 +341,23 @@ fn filter_prompt_and_filtered_rows_show() {
         ],
     );
     assert_lacks(&s, &["sensor-kitchen"]);
+}
+
+#[test]
+fn the_client_filter_matches_user_names_and_esc_clears_it() {
+    let mut app = robustmq_app();
+    key(&mut app, KeyCode::Char('2'));
+    key(&mut app, KeyCode::Char('/'));
+    for c in "OPER".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    let s = screen(&app, 80, 24);
+    assert_has(&s, &["Clients 1 of 3", "dashboard"]);
+    assert_lacks(&s, &["sensor-kitchen", "sensor-garage"]);
+    key(&mut app, KeyCode::Esc);
+    let s = screen(&app, 80, 24);
+    assert_has(&s, &["Clients 3", "dashboard", "sensor-kitchen", "sensor-garage"]);
 }
 
 #[test]

@@ -119,6 +119,8 @@ pub struct ClientList {
 pub struct ClientInfo {
     /// Client identifier.
     pub client_id: String,
+    /// The user name it authenticated with; `null`: anonymous.
+    pub user_name: Option<String>,
     /// Peer address, `ip:port`.
     pub address: String,
     /// `"3.1"`, `"3.1.1"` or `"5.0"`.
@@ -162,6 +164,7 @@ fn clients_list(broker: &Broker, page: Page) -> ClientList {
             let stats = &conn.stats;
             Some(ClientInfo {
                 client_id: session.client_id.to_string(),
+                user_name: conn.username.as_deref().map(str::to_string),
                 address: stats.peer.to_string(),
                 protocol_version: conn.version.to_string(),
                 protocol_level: conn.version.level(),

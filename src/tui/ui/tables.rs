@@ -153,11 +153,15 @@ fn counts<R: Row>(what: &str, list: &ListState<R>) -> String {
     text
 }
 
-const CLIENT_COLUMNS: [Column; 11] = [
+const CLIENT_COLUMNS: [Column; 12] = [
     Column {
         width: 16,
         priority: 0,
     }, // Client ID
+    Column {
+        width: 10,
+        priority: 5,
+    }, // User
     Column {
         width: 21,
         priority: 6,
@@ -209,6 +213,7 @@ pub fn clients(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let cells = |c: &ClientRow| {
         vec![
             c.client_id.clone(),
+            c.user_name.clone().unwrap_or_else(|| "–".into()),
             c.address.clone(),
             c.protocol_version.clone(),
             duration(now_ms.saturating_sub(c.connected_since_ms) / 1000),
@@ -390,13 +395,13 @@ mod tests {
     #[test]
     fn narrow_tables_drop_the_least_useful_columns_first() {
         let all = fit(&CLIENT_COLUMNS, 200, 16);
-        assert_eq!(all, (0..11).collect::<Vec<_>>());
+        assert_eq!(all, (0..12).collect::<Vec<_>>());
         let narrow = fit(&CLIENT_COLUMNS, 78, 16);
         assert!(
-            narrow.contains(&0) && narrow.contains(&8) && narrow.contains(&9),
+            narrow.contains(&0) && narrow.contains(&9) && narrow.contains(&10),
             "{narrow:?}"
         );
-        assert!(!narrow.contains(&4), "keep alive goes first: {narrow:?}");
+        assert!(!narrow.contains(&5), "keep alive goes first: {narrow:?}");
         let used: u16 = narrow.iter().skip(1).map(|&i| CLIENT_COLUMNS[i].width + 1).sum();
         assert!(16 + used <= 78);
         assert_eq!(fit(&CLIENT_COLUMNS, 10, 16), vec![0]);
