@@ -1,11 +1,14 @@
 //! robustmq's admin API as `top` speaks it: the requests it sends and the JSON replies it reads.
 //!
-//! These types mirror the broker's replies field by field but are declared here, because `top`
-//! is a client of any broker and never links the server's code. Every field has a default, so a
-//! newer or older broker that adds or drops a field is still understood.
+//! The replies of the older commands mirror the broker's field by field; those of the newer
+//! ones come from [`crate::protocol::admin`], shared with the broker. Either way `top` never
+//! links the server's code. Every field has a default, so a newer or older broker that adds or
+//! drops a field is still understood.
 
 use serde::Deserialize;
 use serde_json::Value;
+
+pub use crate::protocol::admin::{ClientDetail, SubscriptionInfo, WillInfo};
 
 /// Every admin topic starts with this.
 pub const PREFIX: &str = "$CONTROL/robustmq/v1/";
@@ -27,6 +30,8 @@ pub enum Request {
     Store,
     /// `clients/disconnect` for this client id.
     Disconnect(String),
+    /// `clients/get` for this client id.
+    ClientGet(String),
     /// `bridges/list`.
     Bridges,
 }
@@ -41,6 +46,7 @@ impl Request {
             Request::Topics(_) => "topics/top",
             Request::Store => "store/stats",
             Request::Disconnect(_) => "clients/disconnect",
+            Request::ClientGet(_) => "clients/get",
             Request::Bridges => "bridges/list",
         }
     }
@@ -54,7 +60,7 @@ impl Request {
     pub fn payload(&self) -> Vec<u8> {
         let body = match self {
             Request::Topics(limit) => serde_json::json!({ "limit": limit }),
-            Request::Disconnect(id) => serde_json::json!({ "client_id": id }),
+            Request::Disconnect(id) | Request::ClientGet(id) => serde_json::json!({ "client_id": id }),
             _ => serde_json::json!({}),
         };
         body.to_string().into_bytes()
@@ -81,6 +87,8 @@ pub enum Reply {
     Store(StoreStats),
     /// `clients/disconnect`.
     Disconnected(Disconnected),
+    /// `clients/get`.
+    ClientDetail(ClientDetail),
     /// `bridges/list`.
     Bridges(BridgeList),
     /// `{"error": ...}` or a reply that could not be read.
@@ -116,6 +124,7 @@ pub fn parse_reply(command: &str, payload: &[u8]) -> Reply {
         "topics/top" => serde_json::from_value(value).map(Reply::Topics),
         "store/stats" => serde_json::from_value(value).map(Reply::Store),
         "clients/disconnect" => serde_json::from_value(value).map(Reply::Disconnected),
+        "clients/get" => serde_json::from_value(value).map(Reply::ClientDetail),
         "bridges/list" => serde_json::from_value(value).map(Reply::Bridges),
         other => {
             return Reply::Error {

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::admin::{BridgeList, ClientRow, Reply, SessionRow, StoreStats, TopicList, TopicRow};
+use super::detail::Detail;
 use super::figures::{name, Figures};
 use super::list::ListState;
 
@@ -141,6 +142,39 @@ pub enum Action {
     Watch(View),
     /// Ask the broker to disconnect a client.
     Disconnect(String),
+    /// Fetch this client's detail instead of the client list (`None`: the list again).
+    Detail(Option<String>),
+}
+
+/// What waits for a y/n.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirm {
+    /// Disconnecting this client.
+    Disconnect(String),
+}
+
+impl Confirm {
+    /// The question in the footer.
+    pub fn question(&self) -> String {
+        match self {
+            Confirm::Disconnect(id) => format!("disconnect {id}?"),
+        }
+    }
+
+    fn action(self) -> (String, Action) {
+        match self {
+            Confirm::Disconnect(id) => (
+                format!("asking the broker to disconnect {id}…"),
+                Action::Disconnect(id),
+            ),
+        }
+    }
+
+    fn declined(&self) -> &'static str {
+        match self {
+            Confirm::Disconnect(_) => "not disconnected",
+        }
+    }
 }
 
 /// What keys do right now.
@@ -151,8 +185,8 @@ pub enum Mode {
     Normal,
     /// Typing a filter (applied as typed).
     Filter(String),
-    /// Waiting for y/n before disconnecting this client.
-    Confirm(String),
+    /// Waiting for y/n.
+    Confirm(Confirm),
 }
 
 /// A chart's samples, one a second, newest last.
@@ -229,6 +263,8 @@ pub struct App {
     pub store: Option<StoreStats>,
     /// The last `bridges/list` reply.
     pub bridges: Option<BridgeList>,
+    /// The client detail open in the Clients view, if any.
+    pub detail: Option<Detail>,
     /// Key mode.
     pub mode: Mode,
     /// Whether the help overlay is shown.
@@ -266,6 +302,7 @@ impl App {
             topic_window: None,
             store: None,
             bridges: None,
+            detail: None,
             mode: Mode::Normal,
             help: false,
             paused: false,
@@ -333,6 +370,10 @@ impl App {
             Reply::Error { command, message } => {
                 if message.contains("not authorized") {
                     self.access = Access::Refused(message);
+                } else if command == "clients/get" && self.detail.is_some() {
+                    if let Some(d) = &mut self.detail {
+                        d.gone = Some(message);
+                    }
                 } else {
                     self.set_status(format!("{command}: {message}"), now);
                 }
@@ -363,6 +404,11 @@ impl App {
                 self.store = Some(stats);
             }
             Reply::Bridges(list) => self.bridges = Some(list),
+            Reply::ClientDetail(detail) => {
+                if let Some(d) = &mut self.detail {
+                    d.update(detail, now);
+                }
+            }
             Reply::Disconnected(_) | Reply::Error { .. } => {}
         }
     }
@@ -411,7 +457,7 @@ impl App {
                 self.filter_key(key, text);
                 None
             }
-            Mode::Confirm(client_id) => self.confirm_key(key, client_id),
+            Mode::Confirm(what) => self.confirm_key(key, what),
             Mode::Normal => self.normal_key(key),
         }
     }
@@ -432,18 +478,19 @@ impl App {
         }
     }
 
-    fn confirm_key(&mut self, key: KeyEvent, client_id: String) -> Option<Action> {
+    fn confirm_key(&mut self, key: KeyEvent, what: Confirm) -> Option<Action> {
         match key.code {
             KeyCode::Char('y') | KeyCode::Char('Y') => {
-                self.set_status(format!("asking the broker to disconnect {client_id}…"), self.now);
-                Some(Action::Disconnect(client_id))
+                let (status, action) = what.action();
+                self.set_status(status, self.now);
+                Some(action)
             }
             KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => {
-                self.set_status("not disconnected", self.now);
+                self.set_status(what.declined(), self.now);
                 None
             }
             _ => {
-                self.mode = Mode::Confirm(client_id);
+                self.mode = Mode::Confirm(what);
                 None
             }
         }
@@ -466,8 +513,13 @@ impl App {
             KeyCode::Char(c @ '1'..='6') => {
                 return self.switch(View::ALL[c as usize - '1' as usize]);
             }
+            KeyCode::Enter => return self.open_detail(),
+            KeyCode::Esc | KeyCode::Backspace if self.detail.is_some() && self.view == View::Clients => {
+                self.detail = None;
+                return Some(Action::Detail(None));
+            }
             KeyCode::Down | KeyCode::Char('j') => self.move_selection(1),
-            KeyCode::Up | KeyCode::Char('k') => self.move_selection(-1),
+            KeyCode::Up => self.move_selection(-1),
             KeyCode::PageDown => self.move_selection(10),
             KeyCode::PageUp => self.move_selection(-10),
             KeyCode::Home | KeyCode::Char('g') => self.move_selection(isize::MIN / 2),
@@ -489,7 +541,9 @@ impl App {
                 let text = if self.paused { "paused" } else { "resumed" };
                 self.set_status(text, self.now);
             }
-            KeyCode::Char('K') | KeyCode::Char('x') | KeyCode::Delete => self.ask_disconnect(),
+            KeyCode::Char('k') | KeyCode::Char('K') | KeyCode::Char('x') | KeyCode::Delete => {
+                self.ask_disconnect()
+            }
             _ => {}
         }
         None
@@ -504,7 +558,35 @@ impl App {
     }
 
     fn has_list(&self) -> bool {
-        matches!(self.view, View::Clients | View::Topics | View::Sessions)
+        match self.view {
+            View::Clients => self.detail.is_none(),
+            View::Topics | View::Sessions => true,
+            View::Overview | View::Store | View::Bridges => false,
+        }
+    }
+
+    /// Enter: the selected client's detail, in the Clients view.
+    fn open_detail(&mut self) -> Option<Action> {
+        if self.view != View::Clients || self.detail.is_some() {
+            return None;
+        }
+        if let Some(why) = self.why_no_admin("show a client's detail") {
+            self.set_status(why, self.now);
+            return None;
+        }
+        let id = self.clients.selected_row()?.client_id.clone();
+        self.detail = Some(Detail::new(id.clone()));
+        Some(Action::Detail(Some(id)))
+    }
+
+    /// Why admin requests cannot be made now, for the footer; `None` when they can.
+    fn why_no_admin(&self, what: &str) -> Option<String> {
+        match &self.access {
+            Access::Granted => None,
+            Access::Refused(m) => Some(format!("the broker refuses admin requests: {m}")),
+            Access::NotOffered(v) => Some(format!("{v} cannot {what}: that needs robustmq's admin API")),
+            Access::Unknown => Some("the broker has not answered an admin request yet".into()),
+        }
     }
 
     fn with_list(
@@ -554,18 +636,16 @@ impl App {
             );
             return;
         }
-        let why_not = match &self.access {
-            Access::Granted => None,
-            Access::Refused(m) => Some(format!("the broker refuses admin requests: {m}")),
-            Access::NotOffered(v) => Some(format!("{v} cannot disconnect clients on request")),
-            Access::Unknown => Some("the broker has not answered an admin request yet".into()),
-        };
-        if let Some(why) = why_not {
+        if let Some(why) = self.why_no_admin("disconnect clients on request") {
             self.set_status(why, self.now);
             return;
         }
-        match self.clients.selected_row() {
-            Some(row) => self.mode = Mode::Confirm(row.client_id.clone()),
+        let id = match &self.detail {
+            Some(d) => Some(d.client_id.clone()),
+            None => self.clients.selected_row().map(|row| row.client_id.clone()),
+        };
+        match id {
+            Some(id) => self.mode = Mode::Confirm(Confirm::Disconnect(id)),
             None => self.set_status("no client selected", self.now),
         }
     }
@@ -800,7 +880,7 @@ mod tests {
         assert!(a.status.as_ref().unwrap().0.contains("cannot disconnect"));
         a.access = Access::Granted;
         a.handle_key(key(KeyCode::Char('K')));
-        assert_eq!(a.mode, Mode::Confirm("victim".into()));
+        assert_eq!(a.mode, Mode::Confirm(Confirm::Disconnect("victim".into())));
         assert_eq!(a.handle_key(key(KeyCode::Char('n'))), None);
         assert_eq!(a.mode, Mode::Normal);
         a.handle_key(key(KeyCode::Delete));

@@ -8,10 +8,10 @@ use ratatui::backend::TestBackend;
 use ratatui::style::{Color, Modifier};
 use ratatui::Terminal;
 use robustmq::tui::admin::{
-    BridgeList, BridgeRow, BrokerStats, ClientList, ClientRow, Latency, Reply, SessionList, SessionRow,
-    StoreStats, TopicList, TopicRow,
+    BridgeList, BridgeRow, BrokerStats, ClientDetail, ClientList, ClientRow, Latency, Reply, SessionList,
+    SessionRow, StoreStats, SubscriptionInfo, TopicList, TopicRow, WillInfo,
 };
-use robustmq::tui::app::{App, Update, View};
+use robustmq::tui::app::{Action, App, Update, View};
 use robustmq::tui::ui::{draw, Theme};
 
 /// Unix milliseconds the fixtures treat as now.
@@ -364,9 +364,102 @@ fn the_client_filter_matches_user_names_and_esc_clears_it() {
 fn disconnect_asks_for_confirmation_in_the_footer() {
     let mut app = robustmq_app();
     key(&mut app, KeyCode::Char('2'));
-    key(&mut app, KeyCode::Char('K'));
+    key(&mut app, KeyCode::Char('k'));
     let s = screen(&app, 80, 24);
-    assert_has(&s, &["Disconnect client sensor-kitchen? y / n"]);
+    assert_has(&s, &["disconnect sensor-kitchen? y/n"]);
+}
+
+fn detail_reply() -> ClientDetail {
+    ClientDetail {
+        client_id: "sensor-kitchen".into(),
+        user_name: Some("alice".into()),
+        address: "192.168.1.20:50123".into(),
+        protocol_version: "5.0".into(),
+        connected_since_ms: NOW_MS - 312_000,
+        keep_alive: 60,
+        clean_start: false,
+        session_expiry_interval: 3600,
+        will: Some(WillInfo {
+            topic: "status/kitchen".into(),
+            qos: 1,
+            retain: true,
+            delay_interval: 30,
+            payload_bytes: 7,
+        }),
+        subscriptions: vec![SubscriptionInfo {
+            filter: "cmd/kitchen/#".into(),
+            qos: 2,
+            no_local: true,
+            retain_as_published: false,
+            retain_handling: 2,
+            subscription_id: Some(42),
+        }],
+        subscriptions_total: 1,
+        inflight: 1,
+        queued: 3,
+        queued_bytes: 300,
+        messages_in: 1500,
+        messages_out: 7,
+        bytes_in: 100,
+        bytes_out: 200,
+        dropped: 2,
+    }
+}
+
+#[test]
+fn enter_opens_the_client_detail_and_esc_returns_to_the_list() {
+    let mut app = robustmq_app();
+    key(&mut app, KeyCode::Char('2'));
+    let action = app.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert_eq!(action, Some(Action::Detail(Some("sensor-kitchen".into()))));
+    assert_has(
+        &screen(&app, 80, 24),
+        &["Client sensor-kitchen", "waiting for the broker's answer"],
+    );
+    let t = app.now;
+    app.apply(Update::Reply(Reply::ClientDetail(detail_reply())), t);
+    let mut second = detail_reply();
+    second.messages_in += 400;
+    app.apply(
+        Update::Reply(Reply::ClientDetail(second)),
+        t + Duration::from_secs(2),
+    );
+    let s = screen(&app, 100, 30);
+    assert_has(
+        &s,
+        &[
+            "User alice",
+            "Address 192.168.1.20:50123",
+            "Protocol 5.0",
+            "Keep alive 60s",
+            "Session expiry 1h",
+            "Will status/kitchen · QoS 1 · retained · delay 30s",
+            "Queued 3",
+            "Drops 2",
+            "Msgs in 1.9k (200/s)",
+            "Subscriptions 1",
+            "cmd/kitchen/#",
+        ],
+    );
+    assert!(row_with(&s, "cmd/kitchen/#").contains("never"), "{s}");
+    assert!(row_with(&s, "cmd/kitchen/#").contains("42"), "{s}");
+    key(&mut app, KeyCode::Char('k'));
+    assert_has(&screen(&app, 100, 30), &["disconnect sensor-kitchen? y/n"]);
+    key(&mut app, KeyCode::Char('n'));
+    app.apply(
+        Update::Reply(Reply::Error {
+            command: "clients/get".into(),
+            message: "no client \"sensor-kitchen\" is connected".into(),
+        }),
+        t + Duration::from_secs(3),
+    );
+    assert_has(
+        &screen(&app, 100, 30),
+        &["as last seen: no client \"sensor-kitchen\" is connected"],
+    );
+    let action = app.handle_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    assert_eq!(action, Some(Action::Detail(None)));
+    assert_has(&screen(&app, 80, 24), &["Clients 3", "sensor-garage"]);
 }
 
 #[test]

@@ -8,6 +8,8 @@
 //! | `store/stats` | `{}` | [`StoreReport`] |
 //! | `broker/stats` | `{}` | [`BrokerStats`] |
 //! | `clients/disconnect` | `{"client_id": "..."}` | [`Disconnected`] |
+//! | `clients/get` | `{"client_id": "..."}` | [`ClientDetail`]; an error if it is not connected |
+//! | `bridges/list` | `{}` | [`BridgeList`] |
 //!
 //! Lists are sorted by client id and paged (`limit` at most [`MAX_PAGE`]) so that a reply
 //! stays well under a client's packet size limit. Unknown request fields are an error.
@@ -19,6 +21,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Admin, ADMINISTRATIVE_ACTION};
+use crate::protocol::admin::{
+    ClientDetail, ClientIdRequest, SubscriptionInfo, WillInfo, MAX_DETAIL_SUBSCRIPTIONS,
+};
+use crate::protocol::RetainHandling;
 use crate::server::broker::{Broker, Session};
 use crate::server::context::ListenerContext;
 use crate::server::handler::ConnState;
@@ -46,6 +52,7 @@ pub fn run(ctx: &ListenerContext, st: &ConnState, command: &str, params: Value) 
             reply(broker_stats(broker))
         }
         "clients/disconnect" => reply(disconnect(broker, st, parse(params)?)),
+        "clients/get" => reply(client_get(broker, parse(params)?)?),
         "bridges/list" => {
             parse::<Empty>(params)?;
             reply(BridgeList {
@@ -53,8 +60,8 @@ pub fn run(ctx: &ListenerContext, st: &ConnState, command: &str, params: Value) 
             })
         }
         other => Err(format!(
-            "unknown command {other:?}; known: clients/list, sessions/list, topics/top, store/stats, \
-             broker/stats, clients/disconnect, bridges/list"
+            "unknown command {other:?}; known: clients/list, clients/get, clients/disconnect, \
+             sessions/list, topics/top, store/stats, broker/stats, bridges/list"
         )),
     }
 }
@@ -551,4 +558,61 @@ fn disconnect(broker: &Broker, requester: &ConnState, request: DisconnectRequest
         client_id: request.client_id,
         existed,
     }
+}
+
+fn client_get(broker: &Broker, request: ClientIdRequest) -> Result<ClientDetail, String> {
+    let id = request.client_id;
+    let session = broker
+        .session(&id)
+        .ok_or_else(|| format!("no client {id:?} is connected"))?;
+    let st = session.lock();
+    let conn = st
+        .conn()
+        .ok_or_else(|| format!("client {id:?} is not connected (its session is offline)"))?;
+    let stats = &conn.stats;
+    let mut subscriptions: Vec<SubscriptionInfo> = st
+        .subscriptions()
+        .map(|(filter, sub)| SubscriptionInfo {
+            filter: filter.to_string(),
+            qos: sub.options.qos as u8,
+            no_local: sub.options.no_local,
+            retain_as_published: sub.options.retain_as_published,
+            retain_handling: match sub.options.retain_handling {
+                RetainHandling::SendAlways => 0,
+                RetainHandling::SendIfNew => 1,
+                RetainHandling::Never => 2,
+            },
+            subscription_id: sub.id,
+        })
+        .collect();
+    let subscriptions_total = subscriptions.len();
+    subscriptions.sort_unstable_by(|a, b| a.filter.cmp(&b.filter));
+    subscriptions.truncate(MAX_DETAIL_SUBSCRIPTIONS);
+    Ok(ClientDetail {
+        client_id: id,
+        user_name: conn.username.as_deref().map(str::to_string),
+        address: stats.peer.to_string(),
+        protocol_version: conn.version.to_string(),
+        connected_since_ms: stats.connected_at_ms,
+        keep_alive: stats.keep_alive,
+        clean_start: stats.clean_start,
+        session_expiry_interval: st.expiry_interval(),
+        will: st.will().map(|w| WillInfo {
+            topic: w.message.topic.clone(),
+            qos: w.message.qos,
+            retain: w.message.retain,
+            delay_interval: w.delay_interval,
+            payload_bytes: w.message.payload.len(),
+        }),
+        subscriptions,
+        subscriptions_total,
+        inflight: st.inflight(),
+        queued: st.queued(),
+        queued_bytes: st.queued_bytes(),
+        messages_in: get(&stats.messages_in),
+        messages_out: get(&stats.messages_out),
+        bytes_in: get(&stats.bytes_in),
+        bytes_out: get(&stats.bytes_out),
+        dropped: st.dropped(),
+    })
 }

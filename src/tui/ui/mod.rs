@@ -5,6 +5,7 @@
 //! Everything fits 80x24 and uses the extra room of bigger terminals.
 
 mod bridges;
+mod detail;
 pub mod format;
 mod overview;
 mod store;
@@ -36,7 +37,12 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme) {
     draw_tabs(frame, tabs, app, theme);
     match app.view {
         View::Overview => overview::draw(frame, body, app, theme),
-        View::Clients => tables::clients(frame, body, app, theme),
+        View::Clients => match &app.detail {
+            Some(d) if unavailable(app, "the client's detail").is_none() => {
+                detail::draw(frame, body, app, d, theme)
+            }
+            _ => tables::clients(frame, body, app, theme),
+        },
         View::Topics => tables::topics(frame, body, app, theme),
         View::Sessions => tables::sessions(frame, body, app, theme),
         View::Store => store::draw(frame, body, app, theme),
@@ -85,7 +91,7 @@ fn draw_title(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
 }
 
 /// `label value` pairs on one line.
-fn pairs(items: &[(&str, String)], theme: Theme) -> Line<'static> {
+pub(crate) fn pairs(items: &[(&str, String)], theme: Theme) -> Line<'static> {
     let mut spans = Vec::new();
     for (i, (label, value)) in items.iter().enumerate() {
         if i > 0 {
@@ -180,9 +186,9 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             Span::raw(format!("{text}▏")),
             Span::styled("   Enter keep · Esc clear", theme.dim()),
         ]),
-        Mode::Confirm(id) => Line::from(vec![
-            Span::styled(format!(" Disconnect client {id}? "), theme.warn()),
-            Span::raw("y / n"),
+        Mode::Confirm(what) => Line::from(vec![
+            Span::styled(format!(" {} ", what.question()), theme.warn()),
+            Span::raw("y/n"),
         ]),
         Mode::Normal => {
             if let Some((text, _)) = &app.status {
@@ -195,7 +201,7 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                 ))
             } else {
                 Line::from(Span::styled(
-                    " q quit  ? help  Tab view  j/k move  s sort  / filter  p pause  K disconnect",
+                    " q quit  ? help  Tab view  ↑/↓ move  Enter detail  s sort  / filter  k disconnect",
                     theme.dim(),
                 ))
             }
@@ -255,19 +261,20 @@ pub(crate) fn draw_unavailable(
 }
 
 fn draw_help(frame: &mut Frame, app: &App, theme: Theme) {
-    let keys: [(&str, &str); 14] = [
+    let keys: [(&str, &str); 15] = [
         ("q, Ctrl-C", "quit"),
         ("?", "this help (any key closes it)"),
         ("Tab, Shift-Tab, ←/→", "next / previous view"),
         ("1 … 6", "Overview, Clients, Topics, Sessions, Store, Bridges"),
-        ("↑/↓, j/k", "move the selection"),
+        ("↑/↓, j", "move the selection"),
+        ("Enter, Esc", "open / close the selected client's detail"),
         ("PgUp/PgDn, g/G", "page, first, last"),
         ("s", "sort by the next column"),
         ("S, r", "reverse the sort"),
         ("/", "filter rows (Enter keeps, Esc clears)"),
         ("Esc", "clear the filter"),
         ("p, Space", "pause / resume updates"),
-        ("K, x, Del", "disconnect the selected client (asks y/n)"),
+        ("k, x, Del", "disconnect the selected client (asks y/n)"),
         ("", ""),
         ("", "figures: $SYS; details: robustmq admin API"),
     ];

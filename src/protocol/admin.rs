@@ -1,0 +1,98 @@
+//! The admin API's requests and replies as plain serde types, with no I/O: the broker
+//! serializes them and `top` reads them, so both sides agree by construction.
+//!
+//! Replies read with `#[serde(default)]`, so that `top` still understands a broker one version
+//! older or newer that lacks or adds a field; requests deny unknown fields, so that a typo in a
+//! request is an error rather than a silent default.
+
+use serde::{Deserialize, Serialize};
+
+/// Request of `clients/get`, `sessions/delete`: one client id.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientIdRequest {
+    /// The client identifier.
+    pub client_id: String,
+}
+
+/// Reply of `clients/get`: one connected client in detail.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClientDetail {
+    /// Client identifier.
+    pub client_id: String,
+    /// The user name it authenticated with; `None`: anonymous.
+    pub user_name: Option<String>,
+    /// Peer address, `ip:port`.
+    pub address: String,
+    /// `"3.1"`, `"3.1.1"` or `"5.0"`.
+    pub protocol_version: String,
+    /// When the connection was accepted, Unix milliseconds.
+    pub connected_since_ms: u64,
+    /// Keep alive in force, seconds; 0 = none.
+    pub keep_alive: u16,
+    /// Clean start / clean session flag of CONNECT.
+    pub clean_start: bool,
+    /// Session expiry interval, seconds (`4294967295`: never).
+    pub session_expiry_interval: u32,
+    /// The will, if the client left one (its payload is not shown).
+    pub will: Option<WillInfo>,
+    /// Subscriptions of the session, sorted by filter (at most [`MAX_DETAIL_SUBSCRIPTIONS`]).
+    pub subscriptions: Vec<SubscriptionInfo>,
+    /// Subscriptions of the session in all.
+    pub subscriptions_total: usize,
+    /// QoS 1/2 messages sent and not yet acknowledged.
+    pub inflight: usize,
+    /// Messages waiting to be sent.
+    pub queued: usize,
+    /// Bytes of the waiting messages (approximate).
+    pub queued_bytes: usize,
+    /// PUBLISH packets received from the client on this connection.
+    pub messages_in: u64,
+    /// PUBLISH packets sent to the client on this connection.
+    pub messages_out: u64,
+    /// Bytes read from the client on this connection.
+    pub bytes_in: u64,
+    /// Bytes written to the client on this connection.
+    pub bytes_out: u64,
+    /// Messages the session could not take (queue full, too large, expired), over its life.
+    pub dropped: u64,
+}
+
+/// Most subscriptions a `clients/get` reply lists (the rest are counted).
+pub const MAX_DETAIL_SUBSCRIPTIONS: usize = 1_000;
+
+/// A client's will, without its payload.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WillInfo {
+    /// Topic the will goes to.
+    pub topic: String,
+    /// Its QoS, 0 to 2.
+    pub qos: u8,
+    /// Whether it is published retained.
+    pub retain: bool,
+    /// v5 will delay interval, seconds.
+    pub delay_interval: u32,
+    /// Payload size in bytes.
+    pub payload_bytes: usize,
+}
+
+/// One subscription with its options.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SubscriptionInfo {
+    /// The topic filter (with any `$share/group/` prefix).
+    pub filter: String,
+    /// Maximum QoS granted.
+    pub qos: u8,
+    /// v5 no local.
+    pub no_local: bool,
+    /// v5 retain as published.
+    pub retain_as_published: bool,
+    /// v5 retain handling: 0 send at subscribe, 1 only if new, 2 never.
+    pub retain_handling: u8,
+    /// v5 subscription identifier.
+    pub subscription_id: Option<u32>,
+}
+
