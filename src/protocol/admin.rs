@@ -96,3 +96,30 @@ pub struct SubscriptionInfo {
     pub subscription_id: Option<u32>,
 }
 
+/// Reply of `subscriptions/list`: every subscription, one row per filter and client.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SubscriptionList {
+    /// Subscriptions in all.
+    pub total: usize,
+    /// Index of the first row in the whole list.
+    pub offset: usize,
+    /// Rows in this page, sorted by filter, then client id.
+    pub subscriptions: Vec<SubscriberRow>,
+}
+
+/// One client's subscription to one filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SubscriberRow {
+    /// The topic filter (with any `$share/group/` prefix).
+    pub filter: String,
+    /// The subscribing client.
+    pub client_id: String,
+    /// Whether that client is connected (else its session waits offline).
+    pub connected: bool,
+    /// Maximum QoS granted.
+    pub qos: u8,
+    /// v5 subscription identifier.
+    pub subscription_id: Option<u32>,
+}

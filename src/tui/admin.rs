@@ -8,7 +8,9 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-pub use crate::protocol::admin::{ClientDetail, SubscriptionInfo, WillInfo};
+pub use crate::protocol::admin::{
+    ClientDetail, SubscriberRow, SubscriptionInfo, SubscriptionList, WillInfo,
+};
 
 /// Every admin topic starts with this.
 pub const PREFIX: &str = "$CONTROL/robustmq/v1/";
@@ -32,6 +34,8 @@ pub enum Request {
     Disconnect(String),
     /// `clients/get` for this client id.
     ClientGet(String),
+    /// `subscriptions/list`.
+    Subscriptions,
     /// `bridges/list`.
     Bridges,
 }
@@ -47,6 +51,7 @@ impl Request {
             Request::Store => "store/stats",
             Request::Disconnect(_) => "clients/disconnect",
             Request::ClientGet(_) => "clients/get",
+            Request::Subscriptions => "subscriptions/list",
             Request::Bridges => "bridges/list",
         }
     }
@@ -89,6 +94,8 @@ pub enum Reply {
     Disconnected(Disconnected),
     /// `clients/get`.
     ClientDetail(ClientDetail),
+    /// `subscriptions/list`.
+    Subscriptions(SubscriptionList),
     /// `bridges/list`.
     Bridges(BridgeList),
     /// `{"error": ...}` or a reply that could not be read.
@@ -125,6 +132,7 @@ pub fn parse_reply(command: &str, payload: &[u8]) -> Reply {
         "store/stats" => serde_json::from_value(value).map(Reply::Store),
         "clients/disconnect" => serde_json::from_value(value).map(Reply::Disconnected),
         "clients/get" => serde_json::from_value(value).map(Reply::ClientDetail),
+        "subscriptions/list" => serde_json::from_value(value).map(Reply::Subscriptions),
         "bridges/list" => serde_json::from_value(value).map(Reply::Bridges),
         other => {
             return Reply::Error {

@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::admin::{BridgeList, ClientRow, Reply, SessionRow, StoreStats, TopicList, TopicRow};
+use super::admin::{
+    BridgeList, ClientRow, Reply, SessionRow, StoreStats, SubscriberRow, TopicList, TopicRow,
+};
 use super::detail::Detail;
 use super::figures::{name, Figures};
 use super::list::ListState;
@@ -34,17 +36,20 @@ pub enum View {
     Store,
     /// Bridges to other brokers.
     Bridges,
+    /// Every subscription: filter and client.
+    Subscriptions,
 }
 
 impl View {
     /// Every view, in tab order.
-    pub const ALL: [View; 6] = [
+    pub const ALL: [View; 7] = [
         View::Overview,
         View::Clients,
         View::Topics,
         View::Sessions,
         View::Store,
         View::Bridges,
+        View::Subscriptions,
     ];
 
     /// Tab title.
@@ -56,6 +61,7 @@ impl View {
             View::Sessions => "Sessions",
             View::Store => "Store",
             View::Bridges => "Bridges",
+            View::Subscriptions => "Subs",
         }
     }
 
@@ -257,6 +263,8 @@ pub struct App {
     pub sessions: ListState<SessionRow>,
     /// Topics view.
     pub topics: ListState<TopicRow>,
+    /// Subscriptions view.
+    pub subscriptions: ListState<SubscriberRow>,
     /// The last `topics/top` reply's window figures (its rows are in `topics`).
     pub topic_window: Option<TopicList>,
     /// The last `store/stats` reply.
@@ -281,6 +289,32 @@ pub struct App {
     pub wall_ms: u64,
 }
 
+/// Runs `$body` with `$list` bound to the current view's list, if it has one (the lists hold
+/// different row types, so a closure could not take them all).
+macro_rules! each_list {
+    ($app:expr, $list:ident => $body:expr) => {
+        match $app.view {
+            View::Clients => {
+                let $list = &mut $app.clients;
+                $body
+            }
+            View::Topics => {
+                let $list = &mut $app.topics;
+                $body
+            }
+            View::Sessions => {
+                let $list = &mut $app.sessions;
+                $body
+            }
+            View::Subscriptions => {
+                let $list = &mut $app.subscriptions;
+                $body
+            }
+            View::Overview | View::Store | View::Bridges => {}
+        }
+    };
+}
+
 /// Whether a `$SYS/broker/version` text is robustmq's.
 pub fn is_robustmq(version: &str) -> bool {
     version.starts_with("robustmq")
@@ -299,6 +333,7 @@ impl App {
             clients: ListState::default(),
             sessions: ListState::default(),
             topics: ListState::default(),
+            subscriptions: ListState::default(),
             topic_window: None,
             store: None,
             bridges: None,
@@ -404,6 +439,10 @@ impl App {
                 self.store = Some(stats);
             }
             Reply::Bridges(list) => self.bridges = Some(list),
+            Reply::Subscriptions(list) => {
+                self.subscriptions
+                    .set_rows(list.subscriptions, list.total, now)
+            }
             Reply::ClientDetail(detail) => {
                 if let Some(d) = &mut self.detail {
                     d.update(detail, now);
@@ -510,7 +549,7 @@ impl App {
             KeyCode::Char('?') | KeyCode::F(1) => self.help = true,
             KeyCode::Tab | KeyCode::Right => return self.switch(self.view.step(1)),
             KeyCode::BackTab | KeyCode::Left => return self.switch(self.view.step(-1)),
-            KeyCode::Char(c @ '1'..='6') => {
+            KeyCode::Char(c @ '1'..='7') => {
                 return self.switch(View::ALL[c as usize - '1' as usize]);
             }
             KeyCode::Enter => return self.open_detail(),
@@ -524,10 +563,8 @@ impl App {
             KeyCode::PageUp => self.move_selection(-10),
             KeyCode::Home | KeyCode::Char('g') => self.move_selection(isize::MIN / 2),
             KeyCode::End | KeyCode::Char('G') => self.move_selection(isize::MAX / 2),
-            KeyCode::Char('s') => self.with_list(|l| l.cycle_sort(), |l| l.cycle_sort(), |l| l.cycle_sort()),
-            KeyCode::Char('S') | KeyCode::Char('r') => {
-                self.with_list(|l| l.reverse_sort(), |l| l.reverse_sort(), |l| l.reverse_sort())
-            }
+            KeyCode::Char('s') => each_list!(self, l => l.cycle_sort()),
+            KeyCode::Char('S') | KeyCode::Char('r') => each_list!(self, l => l.reverse_sort()),
             KeyCode::Char('/') => {
                 if self.has_list() {
                     self.mode = Mode::Filter(self.current_filter());
@@ -560,7 +597,7 @@ impl App {
     fn has_list(&self) -> bool {
         match self.view {
             View::Clients => self.detail.is_none(),
-            View::Topics | View::Sessions => true,
+            View::Topics | View::Sessions | View::Subscriptions => true,
             View::Overview | View::Store | View::Bridges => false,
         }
     }
@@ -589,34 +626,12 @@ impl App {
         }
     }
 
-    fn with_list(
-        &mut self,
-        clients: impl FnOnce(&mut ListState<ClientRow>),
-        topics: impl FnOnce(&mut ListState<TopicRow>),
-        sessions: impl FnOnce(&mut ListState<SessionRow>),
-    ) {
-        match self.view {
-            View::Clients => clients(&mut self.clients),
-            View::Topics => topics(&mut self.topics),
-            View::Sessions => sessions(&mut self.sessions),
-            View::Overview | View::Store | View::Bridges => {}
-        }
-    }
-
     fn move_selection(&mut self, delta: isize) {
-        self.with_list(
-            |l| l.move_selection(delta),
-            |l| l.move_selection(delta),
-            |l| l.move_selection(delta),
-        );
+        each_list!(self, l => l.move_selection(delta));
     }
 
     fn set_filter(&mut self, text: &str) {
-        self.with_list(
-            |l| l.set_filter(text),
-            |l| l.set_filter(text),
-            |l| l.set_filter(text),
-        );
+        each_list!(self, l => l.set_filter(text));
     }
 
     fn current_filter(&self) -> String {
@@ -624,6 +639,7 @@ impl App {
             View::Clients => self.clients.filter.clone(),
             View::Topics => self.topics.filter.clone(),
             View::Sessions => self.sessions.filter.clone(),
+            View::Subscriptions => self.subscriptions.filter.clone(),
             View::Overview | View::Store | View::Bridges => String::new(),
         }
     }
@@ -729,9 +745,17 @@ mod tests {
             Some(Action::Watch(View::Bridges))
         );
         assert_eq!(
+            a.handle_key(key(KeyCode::Char('7'))),
+            Some(Action::Watch(View::Subscriptions))
+        );
+        assert_eq!(
             a.handle_key(key(KeyCode::Tab)),
             Some(Action::Watch(View::Overview)),
             "wraps"
+        );
+        assert_eq!(
+            a.handle_key(key(KeyCode::BackTab)),
+            Some(Action::Watch(View::Subscriptions))
         );
         assert_eq!(
             a.handle_key(key(KeyCode::BackTab)),

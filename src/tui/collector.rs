@@ -241,6 +241,7 @@ fn ask_for(
         View::Sessions => Request::Sessions,
         View::Store => Request::Store,
         View::Bridges => Request::Bridges,
+        View::Subscriptions => Request::Subscriptions,
     };
     ask(client, &detail, reply_topic)?;
     if view != View::Store {

@@ -1,10 +1,11 @@
 //! A list view's state: rows from the broker, sorted by a chosen column, filtered by a
 //! substring, with a selection that follows its row across refreshes.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::time::Instant;
 
-use super::admin::{ClientRow, SessionRow, TopicRow};
+use super::admin::{ClientRow, SessionRow, SubscriberRow, TopicRow};
 
 /// A row type a list view can show.
 pub trait Row {
@@ -13,7 +14,7 @@ pub trait Row {
     /// Column sorted by at first, and whether descending.
     const DEFAULT_SORT: (usize, bool);
     /// What identifies the row across refreshes.
-    fn key(&self) -> &str;
+    fn key(&self) -> Cow<'_, str>;
     /// Whether the row matches a filter (given in lower case).
     fn matches(&self, needle: &str) -> bool;
     /// Ascending order by `column`.
@@ -76,7 +77,7 @@ impl<R: Row> ListState<R> {
         rows.sort_by(|a, b| {
             let order = a.compare(b, self.sort);
             let order = if self.descending { order.reverse() } else { order };
-            order.then_with(|| a.key().cmp(b.key()))
+            order.then_with(|| a.key().cmp(&b.key()))
         });
         rows
     }
@@ -120,7 +121,7 @@ impl<R: Row> ListState<R> {
     }
 
     fn select(&mut self, index: usize) {
-        let key = self.visible().get(index).map(|r| r.key().to_string());
+        let key = self.visible().get(index).map(|r| r.key().into_owned());
         self.selected = if key.is_some() { index } else { 0 };
         self.selected_key = key;
     }
@@ -183,8 +184,8 @@ impl Row for ClientRow {
     /// Busiest publishers first.
     const DEFAULT_SORT: (usize, bool) = (9, true);
 
-    fn key(&self) -> &str {
-        &self.client_id
+    fn key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.client_id)
     }
 
     fn matches(&self, needle: &str) -> bool {
@@ -229,8 +230,8 @@ impl Row for SessionRow {
     /// Deepest queues first.
     const DEFAULT_SORT: (usize, bool) = (1, true);
 
-    fn key(&self) -> &str {
-        &self.client_id
+    fn key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.client_id)
     }
 
     fn matches(&self, needle: &str) -> bool {
@@ -260,8 +261,8 @@ impl Row for TopicRow {
     /// Busiest first.
     const DEFAULT_SORT: (usize, bool) = (1, true);
 
-    fn key(&self) -> &str {
-        &self.topic
+    fn key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.topic)
     }
 
     fn matches(&self, needle: &str) -> bool {
@@ -276,6 +277,35 @@ impl Row for TopicRow {
             3 => self.messages.cmp(&other.messages),
             _ => self.bytes.cmp(&other.bytes),
         }
+    }
+}
+
+impl Row for SubscriberRow {
+    const COLUMNS: &'static [&'static str] = &["Filter", "Client ID", "State", "QoS", "Sub id"];
+    /// By filter: the clients of one filter together.
+    const DEFAULT_SORT: (usize, bool) = (0, false);
+
+    fn key(&self) -> Cow<'_, str> {
+        // A NUL cannot be in a filter, so the pair is unambiguous.
+        Cow::Owned(format!("{}\0{}", self.filter, self.client_id))
+    }
+
+    fn matches(&self, needle: &str) -> bool {
+        contains(&self.filter, needle) || contains(&self.client_id, needle)
+    }
+
+    fn compare(&self, other: &Self, column: usize) -> Ordering {
+        match column {
+            0 => self.filter.cmp(&other.filter),
+            1 => self.client_id.cmp(&other.client_id),
+            2 => self.connected.cmp(&other.connected),
+            3 => self.qos.cmp(&other.qos),
+            _ => self.subscription_id.cmp(&other.subscription_id),
+        }
+    }
+
+    fn numeric(column: usize) -> bool {
+        column > 1
     }
 }
 

@@ -9,4 +9,5 @@ mod clients;
 mod commands;
 mod detail;
 mod prometheus;
+mod subscriptions;
 mod support;

@@ -9,7 +9,7 @@ use ratatui::style::{Color, Modifier};
 use ratatui::Terminal;
 use robustmq::tui::admin::{
     BridgeList, BridgeRow, BrokerStats, ClientDetail, ClientList, ClientRow, Latency, Reply, SessionList,
-    SessionRow, StoreStats, SubscriptionInfo, TopicList, TopicRow, WillInfo,
+    SessionRow, StoreStats, SubscriberRow, SubscriptionInfo, SubscriptionList, TopicList, TopicRow, WillInfo,
 };
 use robustmq::tui::app::{Action, App, Update, View};
 use robustmq::tui::ui::{draw, Theme};
@@ -462,6 +462,57 @@ fn enter_opens_the_client_detail_and_esc_returns_to_the_list() {
     assert_has(&screen(&app, 80, 24), &["Clients 3", "sensor-garage"]);
 }
 
+fn subscriber(filter: &str, client_id: &str, connected: bool) -> SubscriberRow {
+    SubscriberRow {
+        filter: filter.into(),
+        client_id: client_id.into(),
+        connected,
+        qos: 1,
+        subscription_id: None,
+    }
+}
+
+#[test]
+fn subscriptions_view_names_each_filter_once_above_its_clients_and_filters() {
+    let mut app = robustmq_app();
+    key(&mut app, KeyCode::Char('7'));
+    assert_eq!(app.view, View::Subscriptions);
+    assert_has(&screen(&app, 80, 24), &["waiting for the broker's answer"]);
+    let at = app.now;
+    app.apply(
+        Update::Reply(Reply::Subscriptions(SubscriptionList {
+            total: 3,
+            offset: 0,
+            subscriptions: vec![
+                subscriber("home/#", "dashboard", true),
+                subscriber("home/#", "logger", false),
+                SubscriberRow {
+                    subscription_id: Some(7),
+                    ..subscriber("alerts", "pager", true)
+                },
+            ],
+        })),
+        at,
+    );
+    let s = screen(&app, 80, 24);
+    assert_has(&s, &["Subscriptions 3", "Filter ▲", "Client ID", "State"]);
+    let lines: Vec<&str> = s.lines().collect();
+    let alerts = lines.iter().position(|l| l.contains("alerts")).unwrap();
+    let dashboard = lines.iter().position(|l| l.contains("dashboard")).unwrap();
+    let logger = lines.iter().position(|l| l.contains("logger")).unwrap();
+    assert!(alerts < dashboard && dashboard + 1 == logger, "{s}");
+    assert!(lines[dashboard].contains("home/#") && lines[dashboard].contains("online"), "{s}");
+    assert!(!lines[logger].contains("home/#") && lines[logger].contains("offline"), "{s}");
+    assert!(row_with(&s, "pager").contains('7'), "{s}");
+    key(&mut app, KeyCode::Char('/'));
+    for c in "LOG".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    let s = screen(&app, 80, 24);
+    assert_has(&s, &["Subscriptions 1 of 3", "logger", "home/#"]);
+    assert_lacks(&s, &["dashboard", "pager"]);
+}
+
 #[test]
 fn topics_view_shows_rates() {
     let mut app = robustmq_app();
@@ -603,7 +654,7 @@ fn mosquitto_gets_the_header_and_an_explanation_instead_of_details() {
             "clients/maximum",
         ],
     );
-    for view in ['2', '3', '4', '5'] {
+    for view in ['2', '3', '4', '5', '7'] {
         key(&mut app, KeyCode::Char(view));
         for (w, h) in [(80, 24), (160, 48)] {
             let s = screen(&app, w, h);
@@ -700,7 +751,7 @@ fn no_color_draws_without_any_colour_and_selects_in_reverse_video() {
 #[test]
 fn tiny_terminals_do_not_panic() {
     let mut app = robustmq_app();
-    for view in ['1', '2', '3', '4', '5', '?'] {
+    for view in ['1', '2', '3', '4', '5', '6', '7', '?'] {
         key(&mut app, KeyCode::Char(view));
         for (w, h) in [(1, 1), (10, 3), (20, 8), (40, 10)] {
             render(&app, w, h, COLOR);

@@ -10,8 +10,9 @@
 //! | `clients/disconnect` | `{"client_id": "..."}` | [`Disconnected`] |
 //! | `clients/get` | `{"client_id": "..."}` | [`ClientDetail`]; an error if it is not connected |
 //! | `bridges/list` | `{}` | [`BridgeList`] |
+//! | `subscriptions/list` | `{"offset": 0, "limit": 1000}` (both optional) | [`SubscriptionList`] |
 //!
-//! Lists are sorted by client id and paged (`limit` at most [`MAX_PAGE`]) so that a reply
+//! Lists are sorted (by client id or filter) and paged (`limit` at most [`MAX_PAGE`]) so that a reply
 //! stays well under a client's packet size limit. Unknown request fields are an error.
 
 use std::sync::Arc;
@@ -22,7 +23,8 @@ use serde_json::Value;
 
 use super::{Admin, ADMINISTRATIVE_ACTION};
 use crate::protocol::admin::{
-    ClientDetail, ClientIdRequest, SubscriptionInfo, WillInfo, MAX_DETAIL_SUBSCRIPTIONS,
+    ClientDetail, ClientIdRequest, SubscriberRow, SubscriptionInfo, SubscriptionList, WillInfo,
+    MAX_DETAIL_SUBSCRIPTIONS,
 };
 use crate::protocol::RetainHandling;
 use crate::server::broker::{Broker, Session};
@@ -53,6 +55,7 @@ pub fn run(ctx: &ListenerContext, st: &ConnState, command: &str, params: Value) 
         }
         "clients/disconnect" => reply(disconnect(broker, st, parse(params)?)),
         "clients/get" => reply(client_get(broker, parse(params)?)?),
+        "subscriptions/list" => reply(subscriptions_list(broker, parse(params)?)),
         "bridges/list" => {
             parse::<Empty>(params)?;
             reply(BridgeList {
@@ -61,7 +64,7 @@ pub fn run(ctx: &ListenerContext, st: &ConnState, command: &str, params: Value) 
         }
         other => Err(format!(
             "unknown command {other:?}; known: clients/list, clients/get, clients/disconnect, \
-             sessions/list, topics/top, store/stats, broker/stats, bridges/list"
+             sessions/list, subscriptions/list, topics/top, store/stats, broker/stats, bridges/list"
         )),
     }
 }
@@ -615,4 +618,30 @@ fn client_get(broker: &Broker, request: ClientIdRequest) -> Result<ClientDetail,
         bytes_out: get(&stats.bytes_out),
         dropped: st.dropped(),
     })
+}
+
+fn subscriptions_list(broker: &Broker, page: Page) -> SubscriptionList {
+    let mut rows: Vec<SubscriberRow> = Vec::new();
+    for session in broker.sessions_snapshot() {
+        let st = session.lock();
+        let connected = st.conn().is_some();
+        rows.extend(st.subscriptions().map(|(filter, sub)| SubscriberRow {
+            filter: filter.to_string(),
+            client_id: session.client_id.to_string(),
+            connected,
+            qos: sub.options.qos as u8,
+            subscription_id: sub.id,
+        }));
+    }
+    rows.sort_unstable_by(|a, b| (&a.filter, &a.client_id).cmp(&(&b.filter, &b.client_id)));
+    let total = rows.len();
+    SubscriptionList {
+        total,
+        offset: page.offset,
+        subscriptions: rows
+            .into_iter()
+            .skip(page.offset)
+            .take(page.limit.min(MAX_PAGE))
+            .collect(),
+    }
 }

@@ -47,6 +47,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme) {
         View::Sessions => tables::sessions(frame, body, app, theme),
         View::Store => store::draw(frame, body, app, theme),
         View::Bridges => bridges::draw(frame, body, app, theme),
+        View::Subscriptions => tables::subscriptions(frame, body, app, theme),
     }
     draw_footer(frame, footer, app, theme);
     if app.help {
@@ -161,15 +162,29 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
 }
 
 fn draw_tabs(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
-    let titles = View::ALL
+    let titles: Vec<String> = View::ALL
         .iter()
         .enumerate()
-        .map(|(i, v)| format!("{} {}", i + 1, v.title()));
-    let [tabs, hint] = Layout::horizontal([Constraint::Fill(1), Constraint::Length(8)]).areas(area);
+        .map(|(i, v)| format!("{} {}", i + 1, v.title()))
+        .collect();
+    // Every tab must show: in a narrow terminal they lose their padding, then the help hint.
+    let bare: usize = titles.iter().map(|t| t.chars().count() + 1).sum();
+    let padded = bare + 2 * titles.len();
+    let width = area.width as usize;
+    let (padding, hint_width) = if padded + 8 <= width {
+        (" ", 8)
+    } else if bare + 8 <= width {
+        ("", 8)
+    } else {
+        ("", 0)
+    };
+    let [tabs, hint] =
+        Layout::horizontal([Constraint::Fill(1), Constraint::Length(hint_width)]).areas(area);
     frame.render_widget(
         Tabs::new(titles)
             .select(app.view.index())
             .highlight_style(theme.selected())
+            .padding(padding, padding)
             .divider("│"),
         tabs,
     );
@@ -228,8 +243,9 @@ pub(crate) fn unavailable(app: &App, what: &str) -> Option<Vec<Line<'static>>> {
             Line::from(format!(
                 "{version} publishes the standard $SYS topics only; the figures above and the"
             )),
-            Line::from("Overview charts come from those. Clients, topics, sessions and store details"),
-            Line::from("need robustmq's admin API ($CONTROL/robustmq/v1/...)."),
+            Line::from("Overview charts come from those. Clients, topics, sessions, subscriptions,"),
+            Line::from("retained messages and store details need robustmq's admin API"),
+            Line::from("($CONTROL/robustmq/v1/...)."),
         ],
         Access::Refused(message) => vec![
             Line::from(format!(
@@ -265,7 +281,7 @@ fn draw_help(frame: &mut Frame, app: &App, theme: Theme) {
         ("q, Ctrl-C", "quit"),
         ("?", "this help (any key closes it)"),
         ("Tab, Shift-Tab, ←/→", "next / previous view"),
-        ("1 … 6", "Overview, Clients, Topics, Sessions, Store, Bridges"),
+        ("1 … 7", "Overview, Clients, Topics, Sessions, Store, Bridges, Subscriptions"),
         ("↑/↓, j", "move the selection"),
         ("Enter, Esc", "open / close the selected client's detail"),
         ("PgUp/PgDn, g/G", "page, first, last"),

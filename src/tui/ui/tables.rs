@@ -8,7 +8,7 @@ use ratatui::Frame;
 
 use super::format::{bytes, count, duration};
 use super::{draw_unavailable, unavailable, Theme};
-use crate::tui::admin::{ClientRow, SessionRow, TopicRow};
+use crate::tui::admin::{ClientRow, SessionRow, SubscriberRow, TopicRow};
 use crate::tui::app::App;
 use crate::tui::list::{ListState, Row};
 
@@ -384,6 +384,65 @@ pub fn sessions(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         counts("Offline sessions", &app.sessions),
         cells,
         "no persistent session is waiting for its client",
+        theme,
+    );
+}
+
+const SUBSCRIPTION_COLUMNS: [Column; 5] = [
+    Column {
+        width: 24,
+        priority: 0,
+    }, // Filter
+    Column {
+        width: 20,
+        priority: 1,
+    }, // Client ID
+    Column {
+        width: 7,
+        priority: 2,
+    }, // State
+    Column {
+        width: 3,
+        priority: 3,
+    }, // QoS
+    Column {
+        width: 6,
+        priority: 4,
+    }, // Sub id
+];
+
+/// The Subscriptions view: each filter and the clients subscribed to it.
+pub fn subscriptions(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+    if let Some(lines) = unavailable(app, "subscriptions") {
+        return draw_unavailable(frame, area, lines, "Subscriptions", theme);
+    }
+    let by_filter = app.subscriptions.sort == 0;
+    // Rows are drawn in order: sorted by filter, a filter is named once, above its clients.
+    let previous: std::cell::RefCell<Option<String>> = Default::default();
+    let cells = |s: &SubscriberRow| {
+        let first_of_filter = !by_filter || previous.borrow().as_deref() != Some(&s.filter);
+        previous.replace(Some(s.filter.clone()));
+        vec![
+            if first_of_filter {
+                s.filter.clone()
+            } else {
+                "  ·".to_string()
+            },
+            s.client_id.clone(),
+            if s.connected { "online" } else { "offline" }.to_string(),
+            s.qos.to_string(),
+            s.subscription_id.map_or("–".into(), |id| id.to_string()),
+        ]
+    };
+    draw_list(
+        frame,
+        area,
+        &app.subscriptions,
+        &SUBSCRIPTION_COLUMNS,
+        24,
+        counts("Subscriptions", &app.subscriptions),
+        cells,
+        "no client has a subscription",
         theme,
     );
 }
