@@ -96,6 +96,14 @@ pub struct SubscriptionInfo {
     pub subscription_id: Option<u32>,
 }
 
+/// Request of `retained/delete`: one topic.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicRequest {
+    /// The topic name.
+    pub topic: String,
+}
+
 /// Reply of `subscriptions/list`: every subscription, one row per filter and client.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -122,4 +130,88 @@ pub struct SubscriberRow {
     pub qos: u8,
     /// v5 subscription identifier.
     pub subscription_id: Option<u32>,
+}
+
+/// Reply of `retained/list`: the retained messages.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RetainedList {
+    /// Retained messages in all.
+    pub total: usize,
+    /// Index of the first row in the whole list.
+    pub offset: usize,
+    /// Rows in this page, sorted by topic.
+    pub messages: Vec<RetainedRow>,
+}
+
+/// Bytes of a retained payload a `retained/list` row shows.
+pub const PREVIEW_BYTES: usize = 64;
+
+/// One retained message.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RetainedRow {
+    /// Its topic.
+    pub topic: String,
+    /// QoS it was published with.
+    pub qos: u8,
+    /// Payload size in bytes.
+    pub payload_bytes: usize,
+    /// The first [`PREVIEW_BYTES`] of the payload: as text if they are UTF-8, else in hex.
+    pub preview: String,
+    /// Whether `preview` is hex.
+    pub preview_hex: bool,
+}
+
+/// Reply of `retained/delete`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RetainedDeleted {
+    /// The topic asked for.
+    pub topic: String,
+    /// Whether it had a retained message (now gone).
+    pub existed: bool,
+}
+
+/// The preview of a payload: its first [`PREVIEW_BYTES`] as text when they are UTF-8 (a
+/// character cut at the end does not count against it), else in hex; and whether it is hex.
+pub fn preview(payload: &[u8]) -> (String, bool) {
+    let head = &payload[..payload.len().min(PREVIEW_BYTES)];
+    let text = match std::str::from_utf8(head) {
+        Ok(text) => Some(text),
+        // Cut inside a character by the limit: the whole characters before it.
+        Err(e) if e.error_len().is_none() && head.len() < payload.len() => {
+            std::str::from_utf8(&head[..e.valid_up_to()]).ok()
+        }
+        Err(_) => None,
+    };
+    match text {
+        Some(text)
+            if !text
+                .chars()
+                .any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r')) =>
+        {
+            (text.to_string(), false)
+        }
+        _ => (head.iter().map(|b| format!("{b:02x}")).collect(), true),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn previews_are_text_when_they_can_be_and_hex_otherwise() {
+        assert_eq!(preview(b"21.5"), ("21.5".into(), false));
+        assert_eq!(preview(&[0, 1, 0xff]), ("0001ff".into(), true));
+        let long = "é".repeat(40);
+        let (text, hex) = preview(long.as_bytes());
+        assert!(!hex);
+        assert_eq!(text, "é".repeat(32), "whole characters within the limit");
+        let cut = format!("a{}", "é".repeat(40));
+        assert_eq!(preview(cut.as_bytes()), (format!("a{}", "é".repeat(31)), false));
+        assert_eq!(preview(&[b'a'; 100]).0.len(), PREVIEW_BYTES);
+        assert_eq!(preview(&[b'a', 0xff]), ("61ff".into(), true));
+    }
 }

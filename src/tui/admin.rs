@@ -9,7 +9,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 pub use crate::protocol::admin::{
-    ClientDetail, SubscriberRow, SubscriptionInfo, SubscriptionList, WillInfo,
+    ClientDetail, RetainedDeleted, RetainedList, RetainedRow, SubscriberRow, SubscriptionInfo, SubscriptionList,
+    WillInfo,
 };
 
 /// Every admin topic starts with this.
@@ -36,6 +37,10 @@ pub enum Request {
     ClientGet(String),
     /// `subscriptions/list`.
     Subscriptions,
+    /// `retained/list`.
+    Retained,
+    /// `retained/delete` for this topic.
+    DeleteRetained(String),
     /// `bridges/list`.
     Bridges,
 }
@@ -52,6 +57,8 @@ impl Request {
             Request::Disconnect(_) => "clients/disconnect",
             Request::ClientGet(_) => "clients/get",
             Request::Subscriptions => "subscriptions/list",
+            Request::Retained => "retained/list",
+            Request::DeleteRetained(_) => "retained/delete",
             Request::Bridges => "bridges/list",
         }
     }
@@ -66,6 +73,7 @@ impl Request {
         let body = match self {
             Request::Topics(limit) => serde_json::json!({ "limit": limit }),
             Request::Disconnect(id) | Request::ClientGet(id) => serde_json::json!({ "client_id": id }),
+            Request::DeleteRetained(topic) => serde_json::json!({ "topic": topic }),
             _ => serde_json::json!({}),
         };
         body.to_string().into_bytes()
@@ -96,6 +104,10 @@ pub enum Reply {
     ClientDetail(ClientDetail),
     /// `subscriptions/list`.
     Subscriptions(SubscriptionList),
+    /// `retained/list`.
+    Retained(RetainedList),
+    /// `retained/delete`.
+    RetainedDeleted(RetainedDeleted),
     /// `bridges/list`.
     Bridges(BridgeList),
     /// `{"error": ...}` or a reply that could not be read.
@@ -133,6 +145,8 @@ pub fn parse_reply(command: &str, payload: &[u8]) -> Reply {
         "clients/disconnect" => serde_json::from_value(value).map(Reply::Disconnected),
         "clients/get" => serde_json::from_value(value).map(Reply::ClientDetail),
         "subscriptions/list" => serde_json::from_value(value).map(Reply::Subscriptions),
+        "retained/list" => serde_json::from_value(value).map(Reply::Retained),
+        "retained/delete" => serde_json::from_value(value).map(Reply::RetainedDeleted),
         "bridges/list" => serde_json::from_value(value).map(Reply::Bridges),
         other => {
             return Reply::Error {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::admin::{
-    BridgeList, ClientRow, Reply, SessionRow, StoreStats, SubscriberRow, TopicList, TopicRow,
+    BridgeList, ClientRow, Reply, RetainedRow, SessionRow, StoreStats, SubscriberRow, TopicList, TopicRow,
 };
 use super::detail::Detail;
 use super::figures::{name, Figures};
@@ -38,11 +38,13 @@ pub enum View {
     Bridges,
     /// Every subscription: filter and client.
     Subscriptions,
+    /// Retained messages.
+    Retained,
 }
 
 impl View {
     /// Every view, in tab order.
-    pub const ALL: [View; 7] = [
+    pub const ALL: [View; 8] = [
         View::Overview,
         View::Clients,
         View::Topics,
@@ -50,6 +52,7 @@ impl View {
         View::Store,
         View::Bridges,
         View::Subscriptions,
+        View::Retained,
     ];
 
     /// Tab title.
@@ -62,6 +65,7 @@ impl View {
             View::Store => "Store",
             View::Bridges => "Bridges",
             View::Subscriptions => "Subs",
+            View::Retained => "Retained",
         }
     }
 
@@ -150,6 +154,8 @@ pub enum Action {
     Disconnect(String),
     /// Fetch this client's detail instead of the client list (`None`: the list again).
     Detail(Option<String>),
+    /// Ask the broker to delete the retained message of a topic.
+    DeleteRetained(String),
 }
 
 /// What waits for a y/n.
@@ -157,6 +163,8 @@ pub enum Action {
 pub enum Confirm {
     /// Disconnecting this client.
     Disconnect(String),
+    /// Deleting the retained message of this topic.
+    DeleteRetained(String),
 }
 
 impl Confirm {
@@ -164,6 +172,7 @@ impl Confirm {
     pub fn question(&self) -> String {
         match self {
             Confirm::Disconnect(id) => format!("disconnect {id}?"),
+            Confirm::DeleteRetained(topic) => format!("delete the retained message of {topic}?"),
         }
     }
 
@@ -173,12 +182,17 @@ impl Confirm {
                 format!("asking the broker to disconnect {id}…"),
                 Action::Disconnect(id),
             ),
+            Confirm::DeleteRetained(topic) => (
+                format!("asking the broker to delete the retained message of {topic}…"),
+                Action::DeleteRetained(topic),
+            ),
         }
     }
 
     fn declined(&self) -> &'static str {
         match self {
             Confirm::Disconnect(_) => "not disconnected",
+            Confirm::DeleteRetained(_) => "not deleted",
         }
     }
 }
@@ -265,6 +279,8 @@ pub struct App {
     pub topics: ListState<TopicRow>,
     /// Subscriptions view.
     pub subscriptions: ListState<SubscriberRow>,
+    /// Retained messages view.
+    pub retained: ListState<RetainedRow>,
     /// The last `topics/top` reply's window figures (its rows are in `topics`).
     pub topic_window: Option<TopicList>,
     /// The last `store/stats` reply.
@@ -310,6 +326,10 @@ macro_rules! each_list {
                 let $list = &mut $app.subscriptions;
                 $body
             }
+            View::Retained => {
+                let $list = &mut $app.retained;
+                $body
+            }
             View::Overview | View::Store | View::Bridges => {}
         }
     };
@@ -334,6 +354,7 @@ impl App {
             sessions: ListState::default(),
             topics: ListState::default(),
             subscriptions: ListState::default(),
+            retained: ListState::default(),
             topic_window: None,
             store: None,
             bridges: None,
@@ -402,6 +423,16 @@ impl App {
                 self.set_status(text, now);
                 return;
             }
+            Reply::RetainedDeleted(d) => {
+                let text = if d.existed {
+                    self.retained.remove(|r| r.topic == d.topic);
+                    format!("the retained message of {} was deleted", d.topic)
+                } else {
+                    format!("{} has no retained message", d.topic)
+                };
+                self.set_status(text, now);
+                return;
+            }
             Reply::Error { command, message } => {
                 if message.contains("not authorized") {
                     self.access = Access::Refused(message);
@@ -439,6 +470,7 @@ impl App {
                 self.store = Some(stats);
             }
             Reply::Bridges(list) => self.bridges = Some(list),
+            Reply::Retained(list) => self.retained.set_rows(list.messages, list.total, now),
             Reply::Subscriptions(list) => {
                 self.subscriptions
                     .set_rows(list.subscriptions, list.total, now)
@@ -448,7 +480,7 @@ impl App {
                     d.update(detail, now);
                 }
             }
-            Reply::Disconnected(_) | Reply::Error { .. } => {}
+            Reply::Disconnected(_) | Reply::RetainedDeleted(_) | Reply::Error { .. } => {}
         }
     }
 
@@ -549,7 +581,7 @@ impl App {
             KeyCode::Char('?') | KeyCode::F(1) => self.help = true,
             KeyCode::Tab | KeyCode::Right => return self.switch(self.view.step(1)),
             KeyCode::BackTab | KeyCode::Left => return self.switch(self.view.step(-1)),
-            KeyCode::Char(c @ '1'..='7') => {
+            KeyCode::Char(c @ '1'..='8') => {
                 return self.switch(View::ALL[c as usize - '1' as usize]);
             }
             KeyCode::Enter => return self.open_detail(),
@@ -578,6 +610,7 @@ impl App {
                 let text = if self.paused { "paused" } else { "resumed" };
                 self.set_status(text, self.now);
             }
+            KeyCode::Char('d') | KeyCode::Delete if self.view == View::Retained => self.ask_delete_retained(),
             KeyCode::Char('k') | KeyCode::Char('K') | KeyCode::Char('x') | KeyCode::Delete => {
                 self.ask_disconnect()
             }
@@ -597,7 +630,7 @@ impl App {
     fn has_list(&self) -> bool {
         match self.view {
             View::Clients => self.detail.is_none(),
-            View::Topics | View::Sessions | View::Subscriptions => true,
+            View::Topics | View::Sessions | View::Subscriptions | View::Retained => true,
             View::Overview | View::Store | View::Bridges => false,
         }
     }
@@ -640,6 +673,7 @@ impl App {
             View::Topics => self.topics.filter.clone(),
             View::Sessions => self.sessions.filter.clone(),
             View::Subscriptions => self.subscriptions.filter.clone(),
+            View::Retained => self.retained.filter.clone(),
             View::Overview | View::Store | View::Bridges => String::new(),
         }
     }
@@ -663,6 +697,17 @@ impl App {
         match id {
             Some(id) => self.mode = Mode::Confirm(Confirm::Disconnect(id)),
             None => self.set_status("no client selected", self.now),
+        }
+    }
+
+    fn ask_delete_retained(&mut self) {
+        if let Some(why) = self.why_no_admin("delete retained messages") {
+            self.set_status(why, self.now);
+            return;
+        }
+        match self.retained.selected_row() {
+            Some(row) => self.mode = Mode::Confirm(Confirm::DeleteRetained(row.topic.clone())),
+            None => self.set_status("no retained message selected", self.now),
         }
     }
 
@@ -745,8 +790,8 @@ mod tests {
             Some(Action::Watch(View::Bridges))
         );
         assert_eq!(
-            a.handle_key(key(KeyCode::Char('7'))),
-            Some(Action::Watch(View::Subscriptions))
+            a.handle_key(key(KeyCode::Char('8'))),
+            Some(Action::Watch(View::Retained))
         );
         assert_eq!(
             a.handle_key(key(KeyCode::Tab)),
@@ -755,14 +800,14 @@ mod tests {
         );
         assert_eq!(
             a.handle_key(key(KeyCode::BackTab)),
-            Some(Action::Watch(View::Subscriptions))
+            Some(Action::Watch(View::Retained))
         );
         assert_eq!(
             a.handle_key(key(KeyCode::BackTab)),
-            Some(Action::Watch(View::Bridges))
+            Some(Action::Watch(View::Subscriptions))
         );
-        assert_eq!(a.handle_key(key(KeyCode::Char('6'))), None, "already there");
-        assert_eq!(a.view, View::Bridges);
+        assert_eq!(a.handle_key(key(KeyCode::Char('7'))), None, "already there");
+        assert_eq!(a.view, View::Subscriptions);
     }
 
     #[test]

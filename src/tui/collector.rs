@@ -219,6 +219,7 @@ fn relay(p: Publish, robustmq: &mut bool, updates: &UnboundedSender<Update>) -> 
 fn one_off(action: Action) -> Option<Request> {
     match action {
         Action::Disconnect(id) => Some(Request::Disconnect(id)),
+        Action::DeleteRetained(topic) => Some(Request::DeleteRetained(topic)),
         Action::Watch(_) | Action::Detail(_) => None,
     }
 }
@@ -242,6 +243,7 @@ fn ask_for(
         View::Store => Request::Store,
         View::Bridges => Request::Bridges,
         View::Subscriptions => Request::Subscriptions,
+        View::Retained => Request::Retained,
     };
     ask(client, &detail, reply_topic)?;
     if view != View::Store {

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::time::Instant;
 
-use super::admin::{ClientRow, SessionRow, SubscriberRow, TopicRow};
+use super::admin::{ClientRow, RetainedRow, SessionRow, SubscriberRow, TopicRow};
 
 /// A row type a list view can show.
 pub trait Row {
@@ -148,6 +148,14 @@ impl<R: Row> ListState<R> {
     /// Reverses the sort direction.
     pub fn reverse_sort(&mut self) {
         self.descending = !self.descending;
+        self.reselect();
+    }
+
+    /// Drops the rows `gone` picks (one the broker just deleted), before the next refresh.
+    pub fn remove(&mut self, gone: impl Fn(&R) -> bool) {
+        let before = self.rows.len();
+        self.rows.retain(|r| !gone(r));
+        self.total = self.total.saturating_sub(before - self.rows.len());
         self.reselect();
     }
 
@@ -306,6 +314,28 @@ impl Row for SubscriberRow {
 
     fn numeric(column: usize) -> bool {
         column > 1
+    }
+}
+
+impl Row for RetainedRow {
+    const COLUMNS: &'static [&'static str] = &["Topic", "QoS", "Bytes"];
+    /// By topic: the tree.
+    const DEFAULT_SORT: (usize, bool) = (0, false);
+
+    fn key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.topic)
+    }
+
+    fn matches(&self, needle: &str) -> bool {
+        contains(&self.topic, needle) || (!self.preview_hex && contains(&self.preview, needle))
+    }
+
+    fn compare(&self, other: &Self, column: usize) -> Ordering {
+        match column {
+            0 => self.topic.cmp(&other.topic),
+            1 => self.qos.cmp(&other.qos),
+            _ => self.payload_bytes.cmp(&other.payload_bytes),
+        }
     }
 }
 

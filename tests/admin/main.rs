@@ -9,5 +9,6 @@ mod clients;
 mod commands;
 mod detail;
 mod prometheus;
+mod retained;
 mod subscriptions;
 mod support;

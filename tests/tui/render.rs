@@ -8,8 +8,9 @@ use ratatui::backend::TestBackend;
 use ratatui::style::{Color, Modifier};
 use ratatui::Terminal;
 use robustmq::tui::admin::{
-    BridgeList, BridgeRow, BrokerStats, ClientDetail, ClientList, ClientRow, Latency, Reply, SessionList,
-    SessionRow, StoreStats, SubscriberRow, SubscriptionInfo, SubscriptionList, TopicList, TopicRow, WillInfo,
+    BridgeList, BridgeRow, BrokerStats, ClientDetail, ClientList, ClientRow, Latency, Reply, RetainedDeleted,
+    RetainedList, RetainedRow, SessionList, SessionRow, StoreStats, SubscriberRow,
+    SubscriptionInfo, SubscriptionList, TopicList, TopicRow, WillInfo,
 };
 use robustmq::tui::app::{Action, App, Update, View};
 use robustmq::tui::ui::{draw, Theme};
@@ -513,6 +514,96 @@ fn subscriptions_view_names_each_filter_once_above_its_clients_and_filters() {
     assert_lacks(&s, &["dashboard", "pager"]);
 }
 
+fn retained(topic: &str, payload: &[u8]) -> RetainedRow {
+    let (preview, preview_hex) = robustmq::protocol::admin::preview(payload);
+    RetainedRow {
+        topic: topic.into(),
+        qos: 1,
+        payload_bytes: payload.len(),
+        preview,
+        preview_hex,
+    }
+}
+
+fn retained_app() -> App {
+    let mut app = robustmq_app();
+    key(&mut app, KeyCode::Char('8'));
+    assert_eq!(app.view, View::Retained);
+    let at = app.now;
+    app.apply(
+        Update::Reply(Reply::Retained(RetainedList {
+            total: 4,
+            offset: 0,
+            messages: vec![
+                retained("home/kitchen/temp", b"21.5"),
+                retained("home/garage/door", &[0xde, 0xad, 0xbe, 0xef]),
+                retained("home/kitchen/log", &[b'x'; 100]),
+                retained("office", b"open"),
+            ],
+        })),
+        at,
+    );
+    app
+}
+
+#[test]
+fn retained_view_is_a_topic_tree_with_a_payload_preview() {
+    let mut app = retained_app();
+    let s = screen(&app, 80, 24);
+    assert_has(&s, &["Retained 4", "d delete", "Topic ▲", "Payload"]);
+    let lines: Vec<&str> = s.lines().collect();
+    let at = |needle: &str| {
+        lines
+            .iter()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle} not on screen:\n{s}"))
+    };
+    let (home, garage, door, kitchen, log, temp) = (
+        at("│home/"),
+        at("  garage/"),
+        at("    door"),
+        at("  kitchen/"),
+        at("    log"),
+        at("    temp"),
+    );
+    assert!(home < garage && garage < door && door < kitchen && kitchen < log && log < temp, "{s}");
+    // The first message (home/garage/door) is selected: its preview, in hex.
+    assert_has(&s, &["home/garage/door · QoS 1 · 4 bytes · not UTF-8, in hex", "deadbeef"]);
+    key(&mut app, KeyCode::Down);
+    let s = screen(&app, 80, 24);
+    assert_has(&s, &["home/kitchen/log · QoS 1 · 100 bytes · first 64 shown", &format!("{}…", "x".repeat(50))]);
+    key(&mut app, KeyCode::Char('/'));
+    for c in "21.".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    let s = screen(&app, 80, 24);
+    assert_has(&s, &["Retained 1 of 4", "temp", "21.5"]);
+    assert_lacks(&s, &["door", "office"]);
+}
+
+#[test]
+fn deleting_a_retained_message_asks_first_and_says_what_happened() {
+    let mut app = retained_app();
+    assert_eq!(app.handle_key(KeyEvent::new(KeyCode::Char('d'), KeyModifiers::NONE)), None);
+    assert_has(&screen(&app, 80, 24), &["delete the retained message of home/garage/door? y/n"]);
+    key(&mut app, KeyCode::Char('n'));
+    assert_has(&screen(&app, 80, 24), &["not deleted", "door"]);
+    key(&mut app, KeyCode::Delete);
+    let action = app.handle_key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE));
+    assert_eq!(action, Some(Action::DeleteRetained("home/garage/door".into())));
+    let at = app.now;
+    app.apply(
+        Update::Reply(Reply::RetainedDeleted(RetainedDeleted {
+            topic: "home/garage/door".into(),
+            existed: true,
+        })),
+        at,
+    );
+    let s = screen(&app, 80, 24);
+    assert_has(&s, &["the retained message of home/garage/door was deleted", "Retained 3"]);
+    assert_lacks(&s, &["    door", "  garage/"]);
+}
+
 #[test]
 fn topics_view_shows_rates() {
     let mut app = robustmq_app();
@@ -654,7 +745,7 @@ fn mosquitto_gets_the_header_and_an_explanation_instead_of_details() {
             "clients/maximum",
         ],
     );
-    for view in ['2', '3', '4', '5', '7'] {
+    for view in ['2', '3', '4', '5', '7', '8'] {
         key(&mut app, KeyCode::Char(view));
         for (w, h) in [(80, 24), (160, 48)] {
             let s = screen(&app, w, h);
@@ -751,7 +842,7 @@ fn no_color_draws_without_any_colour_and_selects_in_reverse_video() {
 #[test]
 fn tiny_terminals_do_not_panic() {
     let mut app = robustmq_app();
-    for view in ['1', '2', '3', '4', '5', '6', '7', '?'] {
+    for view in ['1', '2', '3', '4', '5', '6', '7', '8', '?'] {
         key(&mut app, KeyCode::Char(view));
         for (w, h) in [(1, 1), (10, 3), (20, 8), (40, 10)] {
             render(&app, w, h, COLOR);

@@ -11,8 +11,10 @@
 //! | `clients/get` | `{"client_id": "..."}` | [`ClientDetail`]; an error if it is not connected |
 //! | `bridges/list` | `{}` | [`BridgeList`] |
 //! | `subscriptions/list` | `{"offset": 0, "limit": 1000}` (both optional) | [`SubscriptionList`] |
+//! | `retained/list` | `{"offset": 0, "limit": 1000}` (both optional) | [`RetainedList`] |
+//! | `retained/delete` | `{"topic": "..."}` | [`RetainedDeleted`] |
 //!
-//! Lists are sorted (by client id or filter) and paged (`limit` at most [`MAX_PAGE`]) so that a reply
+//! Lists are sorted (by client id, filter or topic) and paged (`limit` at most [`MAX_PAGE`]) so that a reply
 //! stays well under a client's packet size limit. Unknown request fields are an error.
 
 use std::sync::Arc;
@@ -23,8 +25,8 @@ use serde_json::Value;
 
 use super::{Admin, ADMINISTRATIVE_ACTION};
 use crate::protocol::admin::{
-    ClientDetail, ClientIdRequest, SubscriberRow, SubscriptionInfo, SubscriptionList, WillInfo,
-    MAX_DETAIL_SUBSCRIPTIONS,
+    preview, ClientDetail, ClientIdRequest, RetainedDeleted, RetainedList, RetainedRow,
+    SubscriberRow, SubscriptionInfo, SubscriptionList, TopicRequest, WillInfo, MAX_DETAIL_SUBSCRIPTIONS,
 };
 use crate::protocol::RetainHandling;
 use crate::server::broker::{Broker, Session};
@@ -56,6 +58,8 @@ pub fn run(ctx: &ListenerContext, st: &ConnState, command: &str, params: Value) 
         "clients/disconnect" => reply(disconnect(broker, st, parse(params)?)),
         "clients/get" => reply(client_get(broker, parse(params)?)?),
         "subscriptions/list" => reply(subscriptions_list(broker, parse(params)?)),
+        "retained/list" => reply(retained_list(broker, parse(params)?)),
+        "retained/delete" => reply(retained_delete(broker, st, parse(params)?)),
         "bridges/list" => {
             parse::<Empty>(params)?;
             reply(BridgeList {
@@ -64,7 +68,8 @@ pub fn run(ctx: &ListenerContext, st: &ConnState, command: &str, params: Value) 
         }
         other => Err(format!(
             "unknown command {other:?}; known: clients/list, clients/get, clients/disconnect, \
-             sessions/list, subscriptions/list, topics/top, store/stats, broker/stats, bridges/list"
+             sessions/list, subscriptions/list, retained/list, retained/delete, \
+             topics/top, store/stats, broker/stats, bridges/list"
         )),
     }
 }
@@ -643,5 +648,40 @@ fn subscriptions_list(broker: &Broker, page: Page) -> SubscriptionList {
             .skip(page.offset)
             .take(page.limit.min(MAX_PAGE))
             .collect(),
+    }
+}
+
+fn retained_list(broker: &Broker, page: Page) -> RetainedList {
+    let mut messages = broker.retained_snapshot();
+    messages.sort_unstable_by(|a, b| a.topic.cmp(&b.topic));
+    RetainedList {
+        total: messages.len(),
+        offset: page.offset,
+        messages: messages
+            .iter()
+            .skip(page.offset)
+            .take(page.limit.min(MAX_PAGE))
+            .map(|m| {
+                let (preview, preview_hex) = preview(&m.payload);
+                RetainedRow {
+                    topic: m.topic.to_string(),
+                    qos: m.qos as u8,
+                    payload_bytes: m.payload.len(),
+                    preview,
+                    preview_hex,
+                }
+            })
+            .collect(),
+    }
+}
+
+fn retained_delete(broker: &Broker, requester: &ConnState, request: TopicRequest) -> RetainedDeleted {
+    let existed = broker.clear_retained(&request.topic);
+    if existed {
+        tracing::info!(topic = %request.topic, by = %requester.client_id, "retained message deleted at an admin request");
+    }
+    RetainedDeleted {
+        topic: request.topic,
+        existed,
     }
 }

@@ -16,6 +16,7 @@ pub mod pressure;
 mod publish;
 pub mod queue;
 mod records;
+pub mod removal;
 mod restore;
 pub mod retain;
 pub mod session;
@@ -605,6 +606,12 @@ impl Broker {
     /// Drops expired retained messages; returns how many went.
     pub fn prune_retained(&self) -> usize {
         write(&self.retained).prune_expired()
+    }
+
+    /// Every retained message not expired, in no particular order (the lock is held only to
+    /// copy the handles).
+    pub fn retained_snapshot(&self) -> Vec<Arc<Message>> {
+        read(&self.retained).all()
     }
 
     /// The session of `client_id`, online or offline.

@@ -8,6 +8,7 @@ mod bridges;
 mod detail;
 pub mod format;
 mod overview;
+mod retained;
 mod store;
 mod tables;
 pub mod theme;
@@ -48,6 +49,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme) {
         View::Store => store::draw(frame, body, app, theme),
         View::Bridges => bridges::draw(frame, body, app, theme),
         View::Subscriptions => tables::subscriptions(frame, body, app, theme),
+        View::Retained => retained::draw(frame, body, app, theme),
     }
     draw_footer(frame, footer, app, theme);
     if app.help {
@@ -277,11 +279,11 @@ pub(crate) fn draw_unavailable(
 }
 
 fn draw_help(frame: &mut Frame, app: &App, theme: Theme) {
-    let keys: [(&str, &str); 15] = [
+    let keys: [(&str, &str); 16] = [
         ("q, Ctrl-C", "quit"),
         ("?", "this help (any key closes it)"),
         ("Tab, Shift-Tab, ←/→", "next / previous view"),
-        ("1 … 7", "Overview, Clients, Topics, Sessions, Store, Bridges, Subscriptions"),
+        ("1 … 8", "Overview, Clients, Topics, Sessions, Store, Bridges, Subs, Retained"),
         ("↑/↓, j", "move the selection"),
         ("Enter, Esc", "open / close the selected client's detail"),
         ("PgUp/PgDn, g/G", "page, first, last"),
@@ -291,6 +293,7 @@ fn draw_help(frame: &mut Frame, app: &App, theme: Theme) {
         ("Esc", "clear the filter"),
         ("p, Space", "pause / resume updates"),
         ("k, x, Del", "disconnect the selected client (asks y/n)"),
+        ("d, Del", "delete the selected retained message (asks y/n)"),
         ("", ""),
         ("", "figures: $SYS; details: robustmq admin API"),
     ];
