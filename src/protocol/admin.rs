@@ -173,6 +173,16 @@ pub struct RetainedDeleted {
     pub existed: bool,
 }
 
+/// Reply of `sessions/delete`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SessionDeleted {
+    /// The client id asked for.
+    pub client_id: String,
+    /// Whether it had an offline session (now gone).
+    pub existed: bool,
+}
+
 /// The preview of a payload: its first [`PREVIEW_BYTES`] as text when they are UTF-8 (a
 /// character cut at the end does not count against it), else in hex; and whether it is hex.
 pub fn preview(payload: &[u8]) -> (String, bool) {

@@ -9,8 +9,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 pub use crate::protocol::admin::{
-    ClientDetail, RetainedDeleted, RetainedList, RetainedRow, SubscriberRow, SubscriptionInfo, SubscriptionList,
-    WillInfo,
+    ClientDetail, RetainedDeleted, RetainedList, RetainedRow, SessionDeleted, SubscriberRow, SubscriptionInfo,
+    SubscriptionList, WillInfo,
 };
 
 /// Every admin topic starts with this.
@@ -41,6 +41,8 @@ pub enum Request {
     Retained,
     /// `retained/delete` for this topic.
     DeleteRetained(String),
+    /// `sessions/delete` for this client id.
+    DeleteSession(String),
     /// `bridges/list`.
     Bridges,
 }
@@ -59,6 +61,7 @@ impl Request {
             Request::Subscriptions => "subscriptions/list",
             Request::Retained => "retained/list",
             Request::DeleteRetained(_) => "retained/delete",
+            Request::DeleteSession(_) => "sessions/delete",
             Request::Bridges => "bridges/list",
         }
     }
@@ -72,7 +75,9 @@ impl Request {
     pub fn payload(&self) -> Vec<u8> {
         let body = match self {
             Request::Topics(limit) => serde_json::json!({ "limit": limit }),
-            Request::Disconnect(id) | Request::ClientGet(id) => serde_json::json!({ "client_id": id }),
+            Request::Disconnect(id) | Request::ClientGet(id) | Request::DeleteSession(id) => {
+                serde_json::json!({ "client_id": id })
+            }
             Request::DeleteRetained(topic) => serde_json::json!({ "topic": topic }),
             _ => serde_json::json!({}),
         };
@@ -108,6 +113,8 @@ pub enum Reply {
     Retained(RetainedList),
     /// `retained/delete`.
     RetainedDeleted(RetainedDeleted),
+    /// `sessions/delete`.
+    SessionDeleted(SessionDeleted),
     /// `bridges/list`.
     Bridges(BridgeList),
     /// `{"error": ...}` or a reply that could not be read.
@@ -147,6 +154,7 @@ pub fn parse_reply(command: &str, payload: &[u8]) -> Reply {
         "subscriptions/list" => serde_json::from_value(value).map(Reply::Subscriptions),
         "retained/list" => serde_json::from_value(value).map(Reply::Retained),
         "retained/delete" => serde_json::from_value(value).map(Reply::RetainedDeleted),
+        "sessions/delete" => serde_json::from_value(value).map(Reply::SessionDeleted),
         "bridges/list" => serde_json::from_value(value).map(Reply::Bridges),
         other => {
             return Reply::Error {

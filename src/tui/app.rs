@@ -156,6 +156,8 @@ pub enum Action {
     Detail(Option<String>),
     /// Ask the broker to delete the retained message of a topic.
     DeleteRetained(String),
+    /// Ask the broker to delete a client's offline session.
+    DeleteSession(String),
 }
 
 /// What waits for a y/n.
@@ -165,6 +167,8 @@ pub enum Confirm {
     Disconnect(String),
     /// Deleting the retained message of this topic.
     DeleteRetained(String),
+    /// Deleting the offline session of this client.
+    DeleteSession(String),
 }
 
 impl Confirm {
@@ -173,6 +177,7 @@ impl Confirm {
         match self {
             Confirm::Disconnect(id) => format!("disconnect {id}?"),
             Confirm::DeleteRetained(topic) => format!("delete the retained message of {topic}?"),
+            Confirm::DeleteSession(id) => format!("delete the offline session of {id}?"),
         }
     }
 
@@ -186,13 +191,17 @@ impl Confirm {
                 format!("asking the broker to delete the retained message of {topic}…"),
                 Action::DeleteRetained(topic),
             ),
+            Confirm::DeleteSession(id) => (
+                format!("asking the broker to delete the session of {id}…"),
+                Action::DeleteSession(id),
+            ),
         }
     }
 
     fn declined(&self) -> &'static str {
         match self {
             Confirm::Disconnect(_) => "not disconnected",
-            Confirm::DeleteRetained(_) => "not deleted",
+            Confirm::DeleteRetained(_) | Confirm::DeleteSession(_) => "not deleted",
         }
     }
 }
@@ -433,6 +442,16 @@ impl App {
                 self.set_status(text, now);
                 return;
             }
+            Reply::SessionDeleted(d) => {
+                let text = if d.existed {
+                    self.sessions.remove(|r| r.client_id == d.client_id);
+                    format!("the session of {} was deleted", d.client_id)
+                } else {
+                    format!("{} has no offline session", d.client_id)
+                };
+                self.set_status(text, now);
+                return;
+            }
             Reply::Error { command, message } => {
                 if message.contains("not authorized") {
                     self.access = Access::Refused(message);
@@ -480,7 +499,10 @@ impl App {
                     d.update(detail, now);
                 }
             }
-            Reply::Disconnected(_) | Reply::RetainedDeleted(_) | Reply::Error { .. } => {}
+            Reply::Disconnected(_)
+            | Reply::RetainedDeleted(_)
+            | Reply::SessionDeleted(_)
+            | Reply::Error { .. } => {}
         }
     }
 
@@ -611,6 +633,7 @@ impl App {
                 self.set_status(text, self.now);
             }
             KeyCode::Char('d') | KeyCode::Delete if self.view == View::Retained => self.ask_delete_retained(),
+            KeyCode::Char('d') | KeyCode::Delete if self.view == View::Sessions => self.ask_delete_session(),
             KeyCode::Char('k') | KeyCode::Char('K') | KeyCode::Char('x') | KeyCode::Delete => {
                 self.ask_disconnect()
             }
@@ -708,6 +731,17 @@ impl App {
         match self.retained.selected_row() {
             Some(row) => self.mode = Mode::Confirm(Confirm::DeleteRetained(row.topic.clone())),
             None => self.set_status("no retained message selected", self.now),
+        }
+    }
+
+    fn ask_delete_session(&mut self) {
+        if let Some(why) = self.why_no_admin("delete sessions") {
+            self.set_status(why, self.now);
+            return;
+        }
+        match self.sessions.selected_row() {
+            Some(row) => self.mode = Mode::Confirm(Confirm::DeleteSession(row.client_id.clone())),
+            None => self.set_status("no session selected", self.now),
         }
     }
 

@@ -220,6 +220,7 @@ fn one_off(action: Action) -> Option<Request> {
     match action {
         Action::Disconnect(id) => Some(Request::Disconnect(id)),
         Action::DeleteRetained(topic) => Some(Request::DeleteRetained(topic)),
+        Action::DeleteSession(id) => Some(Request::DeleteSession(id)),
         Action::Watch(_) | Action::Detail(_) => None,
     }
 }

@@ -10,5 +10,6 @@ mod commands;
 mod detail;
 mod prometheus;
 mod retained;
+mod sessions;
 mod subscriptions;
 mod support;

@@ -9,7 +9,7 @@ use ratatui::style::{Color, Modifier};
 use ratatui::Terminal;
 use robustmq::tui::admin::{
     BridgeList, BridgeRow, BrokerStats, ClientDetail, ClientList, ClientRow, Latency, Reply, RetainedDeleted,
-    RetainedList, RetainedRow, SessionList, SessionRow, StoreStats, SubscriberRow,
+    RetainedList, RetainedRow, SessionDeleted, SessionList, SessionRow, StoreStats, SubscriberRow,
     SubscriptionInfo, SubscriptionList, TopicList, TopicRow, WillInfo,
 };
 use robustmq::tui::app::{Action, App, Update, View};
@@ -602,6 +602,38 @@ fn deleting_a_retained_message_asks_first_and_says_what_happened() {
     let s = screen(&app, 80, 24);
     assert_has(&s, &["the retained message of home/garage/door was deleted", "Retained 3"]);
     assert_lacks(&s, &["    door", "  garage/"]);
+}
+
+#[test]
+fn an_offline_session_is_deleted_after_a_yes_and_a_connected_one_is_explained() {
+    let mut app = robustmq_app();
+    key(&mut app, KeyCode::Char('4'));
+    key(&mut app, KeyCode::Char('d'));
+    assert_has(&screen(&app, 80, 24), &["delete the offline session of logger? y/n"]);
+    let action = app.handle_key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE));
+    assert_eq!(action, Some(Action::DeleteSession("logger".into())));
+    let at = app.now;
+    app.apply(
+        Update::Reply(Reply::SessionDeleted(SessionDeleted {
+            client_id: "logger".into(),
+            existed: true,
+        })),
+        at,
+    );
+    let s = screen(&app, 80, 24);
+    assert_has(&s, &["the session of logger was deleted", "Offline sessions 1", "archiver"]);
+    assert_lacks(&s, &["│logger"]);
+    app.apply(
+        Update::Reply(Reply::Error {
+            command: "sessions/delete".into(),
+            message: "client \"archiver\" is connected: only an offline session can be deleted".into(),
+        }),
+        at,
+    );
+    assert_has(
+        &screen(&app, 120, 24),
+        &["sessions/delete: client \"archiver\" is connected: only an offline session can be deleted"],
+    );
 }
 
 #[test]

@@ -13,6 +13,7 @@
 //! | `subscriptions/list` | `{"offset": 0, "limit": 1000}` (both optional) | [`SubscriptionList`] |
 //! | `retained/list` | `{"offset": 0, "limit": 1000}` (both optional) | [`RetainedList`] |
 //! | `retained/delete` | `{"topic": "..."}` | [`RetainedDeleted`] |
+//! | `sessions/delete` | `{"client_id": "..."}` | [`SessionDeleted`]; an error if its client is connected |
 //!
 //! Lists are sorted (by client id, filter or topic) and paged (`limit` at most [`MAX_PAGE`]) so that a reply
 //! stays well under a client's packet size limit. Unknown request fields are an error.
@@ -25,10 +26,11 @@ use serde_json::Value;
 
 use super::{Admin, ADMINISTRATIVE_ACTION};
 use crate::protocol::admin::{
-    preview, ClientDetail, ClientIdRequest, RetainedDeleted, RetainedList, RetainedRow,
+    preview, ClientDetail, ClientIdRequest, RetainedDeleted, RetainedList, RetainedRow, SessionDeleted,
     SubscriberRow, SubscriptionInfo, SubscriptionList, TopicRequest, WillInfo, MAX_DETAIL_SUBSCRIPTIONS,
 };
 use crate::protocol::RetainHandling;
+use crate::server::broker::removal::DeleteSessionError;
 use crate::server::broker::{Broker, Session};
 use crate::server::context::ListenerContext;
 use crate::server::handler::ConnState;
@@ -60,6 +62,7 @@ pub fn run(ctx: &ListenerContext, st: &ConnState, command: &str, params: Value) 
         "subscriptions/list" => reply(subscriptions_list(broker, parse(params)?)),
         "retained/list" => reply(retained_list(broker, parse(params)?)),
         "retained/delete" => reply(retained_delete(broker, st, parse(params)?)),
+        "sessions/delete" => reply(session_delete(broker, st, parse(params)?)?),
         "bridges/list" => {
             parse::<Empty>(params)?;
             reply(BridgeList {
@@ -68,7 +71,7 @@ pub fn run(ctx: &ListenerContext, st: &ConnState, command: &str, params: Value) 
         }
         other => Err(format!(
             "unknown command {other:?}; known: clients/list, clients/get, clients/disconnect, \
-             sessions/list, subscriptions/list, retained/list, retained/delete, \
+             sessions/list, sessions/delete, subscriptions/list, retained/list, retained/delete, \
              topics/top, store/stats, broker/stats, bridges/list"
         )),
     }
@@ -683,5 +686,28 @@ fn retained_delete(broker: &Broker, requester: &ConnState, request: TopicRequest
     RetainedDeleted {
         topic: request.topic,
         existed,
+    }
+}
+
+fn session_delete(
+    broker: &Broker,
+    requester: &ConnState,
+    request: ClientIdRequest,
+) -> Result<SessionDeleted, String> {
+    match broker.delete_offline_session(&request.client_id) {
+        Err(DeleteSessionError::Connected) => Err(format!(
+            "client {:?} is connected: only an offline session can be deleted (disconnect it first, \
+             with clients/disconnect)",
+            request.client_id
+        )),
+        Ok(existed) => {
+            if existed {
+                tracing::info!(client_id = %request.client_id, by = %requester.client_id, "offline session deleted at an admin request");
+            }
+            Ok(SessionDeleted {
+                client_id: request.client_id,
+                existed,
+            })
+        }
     }
 }

@@ -16,7 +16,7 @@
 //!
 //! Replies are JSON objects; a failed request gets `{"error": "..."}`. Commands (see
 //! [`commands`] for every field): `clients/list`, `clients/get`, `clients/disconnect`,
-//! `sessions/list`, `subscriptions/list`, `retained/list`,
+//! `sessions/list`, `sessions/delete`, `subscriptions/list`, `retained/list`,
 //! `retained/delete`, `topics/top`, `store/stats`, `broker/stats`, `bridges/list`.
 //!
 //! Who may use it ([`authorized`]): without an ACL file, clients connected from a loopback

@@ -526,7 +526,9 @@ impl Broker {
                         self.release_will(session, will);
                     }
                 }
-                Action::End => self.end_session(session, generation),
+                Action::End => {
+                    self.end_session(session, generation);
+                }
                 Action::ArmWill(_)
                 | Action::ArmExpiry(_)
                 | Action::CancelTimers
@@ -539,13 +541,14 @@ impl Broker {
     }
 
     /// Removes a session if it is still offline at `generation`, with its timers; a will still
-    /// waiting for its delay goes out, the session having ended (v5 3.1.3.2.2).
-    fn end_session(&self, session: &Arc<Session>, generation: u64) {
+    /// waiting for its delay goes out, the session having ended (v5 3.1.3.2.2). Returns
+    /// whether it did.
+    fn end_session(&self, session: &Arc<Session>, generation: u64) -> bool {
         let mut sessions = self.sessions();
         let stored = {
             let mut st = session.lock();
             if st.generation != generation || st.conn.is_some() {
-                return;
+                return false;
             }
             self.unstore(&mut st)
         };
@@ -573,6 +576,7 @@ impl Broker {
                 self.release_will(session, will);
             }
         }
+        true
     }
 
     /// Publishes `session`'s will now, if the ACL allows its topic.

@@ -1,6 +1,6 @@
-//! What an administrator removes by hand: a retained message. It goes the way the protocol
-//! removes it (an empty retained PUBLISH), so the store follows and the removal survives a
-//! restart.
+//! What an administrator removes by hand: a retained message, an offline session. Each goes
+//! the way the protocol removes it (an empty retained PUBLISH, the session's expiry), so the
+//! store follows and the removal survives a restart.
 
 use std::sync::Arc;
 
@@ -8,6 +8,13 @@ use bytes::Bytes;
 
 use super::{records, write, Broker, Message};
 use crate::protocol::QoS;
+
+/// Why an offline session could not be deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeleteSessionError {
+    /// Its client is connected: the session is in use.
+    Connected,
+}
 
 impl Broker {
     /// Clears the retained message of `topic` as a retained PUBLISH with an empty payload
@@ -33,5 +40,22 @@ impl Broker {
             self.commit(vec![records::retained(&empty)], None, Vec::new());
         }
         existed
+    }
+
+    /// Ends the offline session of `client_id` now, as its expiry would: its subscriptions,
+    /// queue and stored record go, and a will still waiting for its delay is published.
+    /// Returns whether there was such a session.
+    pub fn delete_offline_session(&self, client_id: &str) -> Result<bool, DeleteSessionError> {
+        let Some(session) = self.session(client_id) else {
+            return Ok(false);
+        };
+        let generation = {
+            let st = session.lock();
+            if st.conn.is_some() {
+                return Err(DeleteSessionError::Connected);
+            }
+            st.generation
+        };
+        Ok(self.end_session(&session, generation))
     }
 }

@@ -293,7 +293,7 @@ fn draw_help(frame: &mut Frame, app: &App, theme: Theme) {
         ("Esc", "clear the filter"),
         ("p, Space", "pause / resume updates"),
         ("k, x, Del", "disconnect the selected client (asks y/n)"),
-        ("d, Del", "delete the selected retained message (asks y/n)"),
+        ("d, Del", "delete the selected retained message or offline session (y/n)"),
         ("", ""),
         ("", "figures: $SYS; details: robustmq admin API"),
     ];

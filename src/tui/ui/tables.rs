@@ -381,7 +381,7 @@ pub fn sessions(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         &app.sessions,
         &SESSION_COLUMNS,
         16,
-        counts("Offline sessions", &app.sessions),
+        format!("{} · d delete", counts("Offline sessions", &app.sessions)),
         cells,
         "no persistent session is waiting for its client",
         theme,
