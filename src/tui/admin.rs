@@ -9,8 +9,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 pub use crate::protocol::admin::{
-    ClientDetail, RetainedDeleted, RetainedList, RetainedRow, SessionDeleted, SubscriberRow, SubscriptionInfo,
-    SubscriptionList, WillInfo,
+    ClientDetail, RetainedDeleted, RetainedList, RetainedRow, SessionDeleted, SubscriberRow,
+    SubscriptionInfo, SubscriptionList, WillInfo,
 };
 
 /// Every admin topic starts with this.

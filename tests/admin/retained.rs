@@ -20,10 +20,14 @@ fn user_rows(list: &Value) -> Vec<Value> {
 async fn retained_list_previews_payloads_sorted_by_topic_and_pages() {
     let broker = start().await;
     let mut p = v5::connect(&broker, "p").await;
-    p.publish_acked("b/text", v5::QoS::AtLeastOnce, true, b"21.5").await;
-    p.publish_acked("a/binary", v5::QoS::AtMostOnce, true, &[0, 1, 0xff]).await;
-    p.publish_acked("c/long", v5::QoS::AtLeastOnce, true, &[b'x'; 100]).await;
-    p.publish_acked("d/not-retained", v5::QoS::AtLeastOnce, false, b"x").await;
+    p.publish_acked("b/text", v5::QoS::AtLeastOnce, true, b"21.5")
+        .await;
+    p.publish_acked("a/binary", v5::QoS::AtMostOnce, true, &[0, 1, 0xff])
+        .await;
+    p.publish_acked("c/long", v5::QoS::AtLeastOnce, true, &[b'x'; 100])
+        .await;
+    p.publish_acked("d/not-retained", v5::QoS::AtLeastOnce, false, b"x")
+        .await;
     let mut admin = Admin5::connect(&broker, "admin").await;
     let list = eventually(&mut admin, "retained/list", json!({}), "three retained", |l| {
         user_rows(l).len() == 3
@@ -46,7 +50,10 @@ async fn retained_list_previews_payloads_sorted_by_topic_and_pages() {
     assert_eq!(page["messages"][0]["topic"], list["messages"][1]["topic"]);
     let reply = admin.request("retained/list", json!({"topic": "a"})).await;
     assert!(
-        reply["error"].as_str().unwrap_or_default().starts_with("bad request"),
+        reply["error"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("bad request"),
         "unknown fields are an error: {reply}"
     );
     broker.stop().await;
@@ -59,7 +66,8 @@ async fn retained_delete_clears_the_topic_for_new_subscribers_and_after_a_restar
     let broker = start_with(|s| s.server.data_dir = data.clone()).await;
     let mut p = v5::connect(&broker, "p").await;
     p.publish_acked("keep", v5::QoS::AtLeastOnce, true, b"kept").await;
-    p.publish_acked("drop", v5::QoS::AtLeastOnce, true, b"dropped").await;
+    p.publish_acked("drop", v5::QoS::AtLeastOnce, true, b"dropped")
+        .await;
     let mut watcher = v5::connect(&broker, "watcher").await;
     watcher.subscribe("drop", v5::QoS::AtLeastOnce).await;
     assert_eq!(&watcher.publish().await.payload[..], b"dropped");
@@ -75,7 +83,9 @@ async fn retained_delete_clears_the_topic_for_new_subscribers_and_after_a_restar
     late.no_publish().await;
     for bad in [json!({}), json!({"topic": "drop", "qos": 1}), json!({"topic": 1})] {
         let reply = admin.request("retained/delete", bad.clone()).await;
-        let error = reply["error"].as_str().unwrap_or_else(|| panic!("{bad}: {reply}"));
+        let error = reply["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{bad}: {reply}"));
         assert!(error.starts_with("bad request"), "{bad}: {error}");
     }
     drop((p, watcher, late, admin));

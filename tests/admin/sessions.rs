@@ -24,7 +24,8 @@ async fn sessions_delete_removes_an_offline_session_and_its_queue_for_good() {
     })
     .await;
     let mut p = v5::connect(&broker, "p").await;
-    p.publish_acked("news", v5::QoS::AtLeastOnce, false, b"queued").await;
+    p.publish_acked("news", v5::QoS::AtLeastOnce, false, b"queued")
+        .await;
     let list = admin.ok("sessions/list", json!({})).await;
     assert_eq!(list["sessions"][0]["client_id"], "gone");
     assert_eq!(list["sessions"][0]["queued"], 1, "{list}");
@@ -36,7 +37,11 @@ async fn sessions_delete_removes_an_offline_session_and_its_queue_for_good() {
     assert_eq!(list["sessions"][0]["client_id"], "kept");
     let subs = admin.ok("subscriptions/list", json!({})).await;
     assert!(
-        subs["subscriptions"].as_array().unwrap().iter().all(|s| s["client_id"] != "gone"),
+        subs["subscriptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["client_id"] != "gone"),
         "its subscriptions went with it: {subs}"
     );
     let again = admin.ok("sessions/delete", json!({"client_id": "gone"})).await;
@@ -81,11 +86,14 @@ async fn sessions_delete_refuses_a_connected_client() {
                          (disconnect it first, with clients/disconnect)"})
     );
     let mut p = v5::connect(&broker, "p").await;
-    p.publish_acked("news", v5::QoS::AtLeastOnce, false, b"still here").await;
+    p.publish_acked("news", v5::QoS::AtLeastOnce, false, b"still here")
+        .await;
     assert_eq!(&online.publish().await.payload[..], b"still here");
     for bad in [json!({}), json!({"client_id": "online", "force": true})] {
         let reply = admin.request("sessions/delete", bad.clone()).await;
-        let error = reply["error"].as_str().unwrap_or_else(|| panic!("{bad}: {reply}"));
+        let error = reply["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{bad}: {reply}"));
         assert!(error.starts_with("bad request"), "{bad}: {error}");
     }
     broker.stop().await;

@@ -53,7 +53,10 @@ async fn subscriptions_list_names_the_clients_of_each_filter_online_or_not() {
         .request("subscriptions/list", json!({"limit": 5, "filter": "home"}))
         .await;
     assert!(
-        reply["error"].as_str().unwrap_or_default().starts_with("bad request"),
+        reply["error"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("bad request"),
         "unknown fields are an error: {reply}"
     );
     a.subscribe("zz", v5::QoS::AtMostOnce).await;

@@ -394,7 +394,12 @@ fn top_opens_a_client_detail_and_deletes_a_retained_message_after_a_yes() {
     let mut options = MqttOptions::new("drill-client", "127.0.0.1", port);
     options.set_keep_alive(Duration::from_secs(30));
     options.set_credentials("drill-user", "pw");
-    options.set_last_will(rumqttc::LastWill::new("drill/will", "bye", QoS::AtLeastOnce, true));
+    options.set_last_will(rumqttc::LastWill::new(
+        "drill/will",
+        "bye",
+        QoS::AtLeastOnce,
+        true,
+    ));
     let (client, events, pump) = client_with(options);
     client.subscribe("drill/cmd/#", QoS::AtLeastOnce).unwrap();
     client
@@ -416,9 +421,11 @@ fn top_opens_a_client_detail_and_deletes_a_retained_message_after_a_yes() {
     tmux.send(&["/"]);
     tmux.send(&["-l", "drill-c"]);
     tmux.send(&["Enter"]);
-    tmux.wait_for("the list filtered to drill-client", Duration::from_secs(10), |s| {
-        s.contains("Clients 1 of 2")
-    });
+    tmux.wait_for(
+        "the list filtered to drill-client",
+        Duration::from_secs(10),
+        |s| s.contains("Clients 1 of 2"),
+    );
     tmux.send(&["Enter"]);
     let detail = tmux.wait_for("the client's detail", Duration::from_secs(15), |s| {
         s.contains("User drill-user") && s.contains("drill/cmd/#")

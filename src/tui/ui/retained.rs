@@ -32,11 +32,7 @@ pub fn tree<'a>(rows: &[&'a RetainedRow]) -> Vec<TreeLine<'a>> {
     for row in rows {
         let levels: Vec<&str> = row.topic.split('/').collect();
         let (parents, last) = levels.split_at(levels.len() - 1);
-        let shared = open
-            .iter()
-            .zip(parents)
-            .take_while(|(a, b)| a == b)
-            .count();
+        let shared = open.iter().zip(parents).take_while(|(a, b)| a == b).count();
         open.truncate(shared);
         for (depth, level) in parents.iter().enumerate().skip(shared) {
             lines.push(TreeLine {
@@ -78,7 +74,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         } else if list.filter.is_empty() {
             "no retained message".to_string()
         } else {
-            format!("no retained message matches \"{}\" (Esc clears the filter)", list.filter)
+            format!(
+                "no retained message matches \"{}\" (Esc clears the filter)",
+                list.filter
+            )
         };
         frame.render_widget(
             Paragraph::new(Span::styled(format!(" {text}"), theme.dim())).block(block),
@@ -122,11 +121,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     });
     let table = Table::new(
         rows,
-        [
-            Constraint::Fill(1),
-            Constraint::Length(5),
-            Constraint::Length(10),
-        ],
+        [Constraint::Fill(1), Constraint::Length(5), Constraint::Length(10)],
     )
     .header(header)
     .block(block)
