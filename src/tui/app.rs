@@ -218,21 +218,26 @@ pub enum Mode {
     Confirm(Confirm),
 }
 
-/// A chart's samples, one a second, newest last.
+/// A chart's samples, one a second, newest last; `None` where the figure was not known.
 #[derive(Debug, Clone, Default)]
-pub struct Series(VecDeque<u64>);
+pub struct Series(VecDeque<Option<f64>>);
 
 impl Series {
     /// Appends a sample, forgetting the oldest past [`HISTORY`].
-    pub fn push(&mut self, value: u64) {
+    pub fn push(&mut self, value: Option<f64>) {
         if self.0.len() == HISTORY {
             self.0.pop_front();
         }
         self.0.push_back(value);
     }
 
+    /// The newest sample, if there is one and it was known.
+    pub fn latest(&self) -> Option<f64> {
+        self.0.back().copied().flatten()
+    }
+
     /// The newest `n` samples, oldest first.
-    pub fn last(&self, n: usize) -> Vec<u64> {
+    pub fn last(&self, n: usize) -> Vec<Option<f64>> {
         let skip = self.0.len().saturating_sub(n);
         self.0.iter().skip(skip).copied().collect()
     }
@@ -248,7 +253,8 @@ impl Series {
     }
 }
 
-/// The charts' data.
+/// The charts' data. The header's rates are the newest samples, so that the header and the
+/// charts always show one figure, taken once a second.
 #[derive(Debug, Clone, Default)]
 pub struct History {
     /// PUBLISH in per second.
@@ -490,10 +496,7 @@ impl App {
             }
             Reply::Bridges(list) => self.bridges = Some(list),
             Reply::Retained(list) => self.retained.set_rows(list.messages, list.total, now),
-            Reply::Subscriptions(list) => {
-                self.subscriptions
-                    .set_rows(list.subscriptions, list.total, now)
-            }
+            Reply::Subscriptions(list) => self.subscriptions.set_rows(list.subscriptions, list.total, now),
             Reply::ClientDetail(detail) => {
                 if let Some(d) = &mut self.detail {
                     d.update(detail, now);
@@ -521,14 +524,14 @@ impl App {
             return;
         }
         let f = &self.figures;
-        let rate = |r: Option<f64>| r.unwrap_or(0.0).round() as u64;
         let h = &mut self.history;
-        h.messages_in.push(rate(f.messages_in_rate(now)));
-        h.messages_out.push(rate(f.messages_out_rate(now)));
-        h.bytes_in.push(rate(f.rate(name::BYTES_RECEIVED, now)));
-        h.bytes_out.push(rate(f.rate(name::BYTES_SENT, now)));
-        h.connections.push(f.value(name::CLIENTS_CONNECTED).unwrap_or(0));
-        h.commits.push(rate(f.rate(name::STORE_COMMITS, now)));
+        h.messages_in.push(f.messages_in_rate(now));
+        h.messages_out.push(f.messages_out_rate(now));
+        h.bytes_in.push(f.rate(name::BYTES_RECEIVED, now));
+        h.bytes_out.push(f.rate(name::BYTES_SENT, now));
+        h.connections
+            .push(f.value(name::CLIENTS_CONNECTED).map(|v| v as f64));
+        h.commits.push(f.rate(name::STORE_COMMITS, now));
     }
 
     /// Shows a message in the footer for a few seconds.
@@ -872,9 +875,13 @@ mod tests {
         );
         a.apply(sys("clients/connected", "3", false), t0 + Duration::from_secs(2));
         a.tick(t0 + Duration::from_secs(2), 0);
-        assert_eq!(a.history.messages_in.last(1), [200]);
-        assert_eq!(a.history.connections.last(1), [3]);
-        assert_eq!(a.history.bytes_in.last(1), [0], "unknown rates chart as 0");
+        assert_eq!(a.history.messages_in.last(1), [Some(200.0)]);
+        assert_eq!(a.history.connections.last(1), [Some(3.0)]);
+        assert_eq!(
+            a.history.bytes_in.last(1),
+            [None],
+            "unknown rates are not charted"
+        );
     }
 
     #[test]
@@ -1029,12 +1036,12 @@ mod tests {
         a.tick(t0 + Duration::from_secs(10), 0);
         assert!(a.status.is_none());
         for i in 0..HISTORY + 5 {
-            a.history.commits.push(i as u64);
+            a.history.commits.push(Some(i as f64));
         }
         assert_eq!(a.history.commits.len(), HISTORY);
         assert_eq!(
             a.history.commits.last(2),
-            [HISTORY as u64 + 3, HISTORY as u64 + 4]
+            [Some(HISTORY as f64 + 3.0), Some(HISTORY as f64 + 4.0)]
         );
     }
 

@@ -266,6 +266,57 @@ fn overview_80x24_has_header_tabs_charts_and_keys() {
 }
 
 #[test]
+fn header_rates_and_chart_titles_are_one_figure() {
+    let t0 = Instant::now();
+    let mut app = App::new("localhost:1883", t0, NOW_MS);
+    app.apply(Update::Connected, t0);
+    sys(&mut app, "version", "mosquitto version 2.0.11", t0);
+    sys(&mut app, "publish/messages/received", "0", t0);
+    let t2 = t0 + Duration::from_secs(2);
+    sys(&mut app, "publish/messages/received", "1", t2);
+    app.tick(t2, NOW_MS);
+    // Half a message a second: not rounded away in the chart.
+    let s = screen(&app, 100, 30);
+    assert_has(&s, &["Msgs in 0.5/s  out –", "Msgs in 0.5/s · peak 0.5/s"]);
+    // A new count between two ticks: neither moves until the next sample.
+    let t4 = t0 + Duration::from_secs(4);
+    sys(&mut app, "publish/messages/received", "9", t4);
+    let s = screen(&app, 100, 30);
+    assert_has(&s, &["Msgs in 0.5/s  out –", "Msgs in 0.5/s · peak 0.5/s"]);
+    app.tick(t4, NOW_MS);
+    let s = screen(&app, 100, 30);
+    assert_has(&s, &["Msgs in 4/s  out –", "Msgs in 4/s · peak 4/s"]);
+}
+
+#[test]
+fn charts_have_a_value_axis_with_units_and_a_time_axis() {
+    let s = screen(&robustmq_app(), 160, 48);
+    assert_has(
+        &s,
+        &[
+            "200 msg/s",
+            "400 msg/s",
+            "0 msg/s",
+            "20 KiB/s",
+            "40 KiB/s",
+            "0 B/s",
+            "3 clients",
+            "0 commits/s",
+            "now",
+        ],
+    );
+    let time_axis = s.split(|c: char| c.is_whitespace() || c == '│').any(|t| {
+        t.strip_prefix('-')
+            .and_then(|t| t.strip_suffix('s'))
+            .is_some_and(|n| n.parse::<u32>().is_ok_and(|n| n > 0))
+    });
+    assert!(time_axis, "a time axis from -Ns to now:\n{s}");
+    // 80x24 keeps the value axis; the time span is in the bars' width.
+    let small = screen(&robustmq_app(), 80, 24);
+    assert_has(&small, &["200 msg/s", "20 KiB/s", "3 clients"]);
+}
+
+#[test]
 fn overview_160x48_adds_the_busiest_topics() {
     let s = screen(&robustmq_app(), 160, 48);
     assert_has(
@@ -502,8 +553,14 @@ fn subscriptions_view_names_each_filter_once_above_its_clients_and_filters() {
     let dashboard = lines.iter().position(|l| l.contains("dashboard")).unwrap();
     let logger = lines.iter().position(|l| l.contains("logger")).unwrap();
     assert!(alerts < dashboard && dashboard + 1 == logger, "{s}");
-    assert!(lines[dashboard].contains("home/#") && lines[dashboard].contains("online"), "{s}");
-    assert!(!lines[logger].contains("home/#") && lines[logger].contains("offline"), "{s}");
+    assert!(
+        lines[dashboard].contains("home/#") && lines[dashboard].contains("online"),
+        "{s}"
+    );
+    assert!(
+        !lines[logger].contains("home/#") && lines[logger].contains("offline"),
+        "{s}"
+    );
     assert!(row_with(&s, "pager").contains('7'), "{s}");
     key(&mut app, KeyCode::Char('/'));
     for c in "LOG".chars() {
@@ -566,12 +623,27 @@ fn retained_view_is_a_topic_tree_with_a_payload_preview() {
         at("    log"),
         at("    temp"),
     );
-    assert!(home < garage && garage < door && door < kitchen && kitchen < log && log < temp, "{s}");
+    assert!(
+        home < garage && garage < door && door < kitchen && kitchen < log && log < temp,
+        "{s}"
+    );
     // The first message (home/garage/door) is selected: its preview, in hex.
-    assert_has(&s, &["home/garage/door · QoS 1 · 4 bytes · not UTF-8, in hex", "deadbeef"]);
+    assert_has(
+        &s,
+        &[
+            "home/garage/door · QoS 1 · 4 bytes · not UTF-8, in hex",
+            "deadbeef",
+        ],
+    );
     key(&mut app, KeyCode::Down);
     let s = screen(&app, 80, 24);
-    assert_has(&s, &["home/kitchen/log · QoS 1 · 100 bytes · first 64 shown", &format!("{}…", "x".repeat(50))]);
+    assert_has(
+        &s,
+        &[
+            "home/kitchen/log · QoS 1 · 100 bytes · first 64 shown",
+            &format!("{}…", "x".repeat(50)),
+        ],
+    );
     key(&mut app, KeyCode::Char('/'));
     for c in "21.".chars() {
         key(&mut app, KeyCode::Char(c));
@@ -584,8 +656,14 @@ fn retained_view_is_a_topic_tree_with_a_payload_preview() {
 #[test]
 fn deleting_a_retained_message_asks_first_and_says_what_happened() {
     let mut app = retained_app();
-    assert_eq!(app.handle_key(KeyEvent::new(KeyCode::Char('d'), KeyModifiers::NONE)), None);
-    assert_has(&screen(&app, 80, 24), &["delete the retained message of home/garage/door? y/n"]);
+    assert_eq!(
+        app.handle_key(KeyEvent::new(KeyCode::Char('d'), KeyModifiers::NONE)),
+        None
+    );
+    assert_has(
+        &screen(&app, 80, 24),
+        &["delete the retained message of home/garage/door? y/n"],
+    );
     key(&mut app, KeyCode::Char('n'));
     assert_has(&screen(&app, 80, 24), &["not deleted", "door"]);
     key(&mut app, KeyCode::Delete);
@@ -600,7 +678,13 @@ fn deleting_a_retained_message_asks_first_and_says_what_happened() {
         at,
     );
     let s = screen(&app, 80, 24);
-    assert_has(&s, &["the retained message of home/garage/door was deleted", "Retained 3"]);
+    assert_has(
+        &s,
+        &[
+            "the retained message of home/garage/door was deleted",
+            "Retained 3",
+        ],
+    );
     assert_lacks(&s, &["    door", "  garage/"]);
 }
 
@@ -609,7 +693,10 @@ fn an_offline_session_is_deleted_after_a_yes_and_a_connected_one_is_explained() 
     let mut app = robustmq_app();
     key(&mut app, KeyCode::Char('4'));
     key(&mut app, KeyCode::Char('d'));
-    assert_has(&screen(&app, 80, 24), &["delete the offline session of logger? y/n"]);
+    assert_has(
+        &screen(&app, 80, 24),
+        &["delete the offline session of logger? y/n"],
+    );
     let action = app.handle_key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE));
     assert_eq!(action, Some(Action::DeleteSession("logger".into())));
     let at = app.now;
@@ -621,7 +708,14 @@ fn an_offline_session_is_deleted_after_a_yes_and_a_connected_one_is_explained() 
         at,
     );
     let s = screen(&app, 80, 24);
-    assert_has(&s, &["the session of logger was deleted", "Offline sessions 1", "archiver"]);
+    assert_has(
+        &s,
+        &[
+            "the session of logger was deleted",
+            "Offline sessions 1",
+            "archiver",
+        ],
+    );
     assert_lacks(&s, &["│logger"]);
     app.apply(
         Update::Reply(Reply::Error {

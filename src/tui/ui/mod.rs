@@ -5,6 +5,7 @@
 //! Everything fits 80x24 and uses the extra room of bigger terminals.
 
 mod bridges;
+pub mod chart;
 mod detail;
 pub mod format;
 mod overview;
@@ -20,7 +21,7 @@ use ratatui::Frame;
 
 use super::app::{Access, App, Link, Mode, View, QUEUED};
 use super::figures::name;
-use format::{bytes, count, duration, or_dash};
+use format::{count, duration, or_dash};
 pub use theme::Theme;
 
 /// Draws the whole screen.
@@ -110,8 +111,8 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let f = &app.figures;
     let now = app.now;
     let n = |key: &str| or_dash(f.value(key), |v| count(v as f64));
-    let rate = |r: Option<f64>| or_dash(r, |v| format!("{}/s", count(v)));
-    let byte_rate = |r: Option<f64>| or_dash(r, |v| format!("{}/s", bytes(v)));
+    let rate = |r: Option<f64>| or_dash(r, |v| chart::Unit::Messages.short(v));
+    let byte_rate = |r: Option<f64>| or_dash(r, |v| chart::Unit::Bytes.short(v));
     let [left, right] = Layout::horizontal([Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)]).areas(area);
     let left_lines = vec![
         Line::from(vec![
@@ -136,18 +137,20 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         .filter(|r| *r > 0.0)
         .map(|r| format!(" (+{}/s)", count(r)))
         .unwrap_or_default();
+    // The charts' newest samples, so that the header and the charts agree.
+    let h = &app.history;
     let right_lines = vec![
         pairs(
             &[
-                ("Msgs in", rate(f.messages_in_rate(now))),
-                ("out", rate(f.messages_out_rate(now))),
+                ("Msgs in", rate(h.messages_in.latest())),
+                ("out", rate(h.messages_out.latest())),
             ],
             theme,
         ),
         pairs(
             &[
-                ("Bytes in", byte_rate(f.rate(name::BYTES_RECEIVED, now))),
-                ("out", byte_rate(f.rate(name::BYTES_SENT, now))),
+                ("Bytes in", byte_rate(h.bytes_in.latest())),
+                ("out", byte_rate(h.bytes_out.latest())),
             ],
             theme,
         ),
@@ -180,8 +183,7 @@ fn draw_tabs(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     } else {
         ("", 0)
     };
-    let [tabs, hint] =
-        Layout::horizontal([Constraint::Fill(1), Constraint::Length(hint_width)]).areas(area);
+    let [tabs, hint] = Layout::horizontal([Constraint::Fill(1), Constraint::Length(hint_width)]).areas(area);
     frame.render_widget(
         Tabs::new(titles)
             .select(app.view.index())
@@ -217,8 +219,15 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                     theme.bad(),
                 ))
             } else {
+                // The keys of the view at hand after the common ones; `?` lists them all.
+                let view_keys = match app.view {
+                    View::Clients if app.detail.is_some() => "  Esc back  k disconnect",
+                    View::Clients => "  Enter detail  k disconnect",
+                    View::Sessions | View::Retained => "  d delete",
+                    _ => "",
+                };
                 Line::from(Span::styled(
-                    " q quit  ? help  Tab view  ↑/↓ move  Enter detail  s sort  / filter  k disconnect",
+                    format!(" q quit  ? help  Tab view  ↑/↓ move  / filter{view_keys}"),
                     theme.dim(),
                 ))
             }
@@ -283,7 +292,10 @@ fn draw_help(frame: &mut Frame, app: &App, theme: Theme) {
         ("q, Ctrl-C", "quit"),
         ("?", "this help (any key closes it)"),
         ("Tab, Shift-Tab, ←/→", "next / previous view"),
-        ("1 … 8", "Overview, Clients, Topics, Sessions, Store, Bridges, Subs, Retained"),
+        (
+            "1 … 8",
+            "Overview, Clients, Topics, Sessions, Store, Bridges, Subs, Retained",
+        ),
         ("↑/↓, j", "move the selection"),
         ("Enter, Esc", "open / close the selected client's detail"),
         ("PgUp/PgDn, g/G", "page, first, last"),
@@ -293,7 +305,10 @@ fn draw_help(frame: &mut Frame, app: &App, theme: Theme) {
         ("Esc", "clear the filter"),
         ("p, Space", "pause / resume updates"),
         ("k, x, Del", "disconnect the selected client (asks y/n)"),
-        ("d, Del", "delete the selected retained message or offline session (y/n)"),
+        (
+            "d, Del",
+            "delete the selected retained message or offline session (y/n)",
+        ),
         ("", ""),
         ("", "figures: $SYS; details: robustmq admin API"),
     ];
