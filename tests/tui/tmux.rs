@@ -337,6 +337,19 @@ fn top_works_against_mosquitto_from_sys_alone() {
         Duration::from_secs(10),
         |s| s.contains("not available from this broker"),
     );
+    // The views added with the detail ones say the same, and Enter asks for nothing.
+    tmux.send(&["Enter"]);
+    tmux.wait_for("why there is no detail", Duration::from_secs(10), |s| {
+        s.contains("cannot show a client's detail: that needs robustmq's admin API")
+    });
+    for (view, title) in [("7", "Subscriptions"), ("8", "Retained")] {
+        tmux.send(&[view]);
+        tmux.wait_for(
+            &format!("the explanation in the {title} view"),
+            Duration::from_secs(10),
+            |s| s.contains(&format!("┌ {title} ")) && s.contains("not available from this broker"),
+        );
+    }
     assert_quit_restores_the_terminal(&tmux);
 }
 
