@@ -1,6 +1,5 @@
 //! Glue over the mqtt-proto codec, PUBLISH decoded and encoded by our own code: framing, one version-neutral packet model, topic rules. No I/O.
 
-pub mod admin;
 pub mod decode;
 mod decode_publish;
 pub mod encode;

@@ -1,14 +1,14 @@
 //! robustmq's admin API as `top` speaks it: the requests it sends and the JSON replies it reads.
 //!
 //! The replies of the older commands mirror the broker's field by field; those of the newer
-//! ones come from [`crate::protocol::admin`], shared with the broker. Either way `top` never
+//! ones come from [`crate::admin_api`], shared with the broker. Either way `top` never
 //! links the server's code. Every field has a default, so a newer or older broker that adds or
 //! drops a field is still understood.
 
 use serde::Deserialize;
 use serde_json::Value;
 
-pub use crate::protocol::admin::{
+pub use crate::admin_api::{
     ClientDetail, RetainedDeleted, RetainedList, RetainedRow, SessionDeleted, SubscriberRow,
     SubscriptionInfo, SubscriptionList, WillInfo,
 };

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use crate::protocol::admin::ClientDetail;
+use crate::admin_api::ClientDetail;
 
 /// The client detail the Clients view shows instead of its list.
 #[derive(Debug, Clone, PartialEq)]

@@ -572,7 +572,7 @@ fn subscriptions_view_names_each_filter_once_above_its_clients_and_filters() {
 }
 
 fn retained(topic: &str, payload: &[u8]) -> RetainedRow {
-    let (preview, preview_hex) = robustmq::protocol::admin::preview(payload);
+    let (preview, preview_hex) = robustmq::admin_api::preview(payload);
     RetainedRow {
         topic: topic.into(),
         qos: 1,

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Admin, ADMINISTRATIVE_ACTION};
-use crate::protocol::admin::{
+use crate::admin_api::{
     preview, ClientDetail, ClientIdRequest, RetainedDeleted, RetainedList, RetainedRow, SessionDeleted,
     SubscriberRow, SubscriptionInfo, SubscriptionList, TopicRequest, WillInfo, MAX_DETAIL_SUBSCRIPTIONS,
 };

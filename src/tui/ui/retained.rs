@@ -8,7 +8,7 @@ use ratatui::Frame;
 
 use super::format::{bytes, count};
 use super::{draw_unavailable, unavailable, Theme};
-use crate::protocol::admin::PREVIEW_BYTES;
+use crate::admin_api::PREVIEW_BYTES;
 use crate::tui::admin::RetainedRow;
 use crate::tui::app::App;
 use crate::tui::list::Row as _;

@@ -3,7 +3,8 @@
 //!
 //! Replies read with `#[serde(default)]`, so that `top` still understands a broker one version
 //! older or newer that lacks or adds a field; requests deny unknown fields, so that a typo in a
-//! request is an error rather than a silent default.
+//! request is an error rather than a silent default. Like `protocol`, it imports nothing of
+//! the crate: `tui` uses it without reaching into `server`.
 
 use serde::{Deserialize, Serialize};
 
