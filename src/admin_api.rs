@@ -8,6 +8,138 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Reply of `clients/list`: the connected clients.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClientList {
+    /// Clients connected in all (the page may hold fewer).
+    pub total: usize,
+    /// Index of the first row in the whole list.
+    pub offset: usize,
+    /// Rows in this page, sorted by client id.
+    pub clients: Vec<ClientRow>,
+}
+
+/// One connected client.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClientRow {
+    /// Client identifier.
+    pub client_id: String,
+    /// The user name it authenticated with; `None`: anonymous.
+    pub user_name: Option<String>,
+    /// Peer address, `ip:port`.
+    pub address: String,
+    /// `"3.1"`, `"3.1.1"` or `"5.0"`.
+    pub protocol_version: String,
+    /// Protocol level byte: 3, 4 or 5.
+    pub protocol_level: u8,
+    /// When the connection was accepted, Unix milliseconds.
+    pub connected_since_ms: u64,
+    /// Keep alive in force, seconds; 0 = none.
+    pub keep_alive: u16,
+    /// Clean start / clean session flag of CONNECT.
+    pub clean_start: bool,
+    /// Session expiry interval, seconds (`4294967295`: never).
+    pub session_expiry_interval: u32,
+    /// Subscriptions of the session.
+    pub subscriptions: usize,
+    /// QoS 1/2 messages sent and not yet acknowledged.
+    pub inflight: usize,
+    /// Messages waiting to be sent.
+    pub queued: usize,
+    /// Bytes of the waiting messages (approximate).
+    pub queued_bytes: usize,
+    /// PUBLISH packets received from the client on this connection.
+    pub messages_in: u64,
+    /// PUBLISH packets sent to the client on this connection.
+    pub messages_out: u64,
+    /// Bytes read from the client on this connection.
+    pub bytes_in: u64,
+    /// Bytes written to the client on this connection.
+    pub bytes_out: u64,
+    /// Messages the session could not take (queue full, too large, expired), over its life.
+    pub dropped: u64,
+}
+
+/// Reply of `sessions/list`: persistent sessions whose client is offline.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SessionList {
+    /// Offline sessions in all.
+    pub total: usize,
+    /// Index of the first row in the whole list.
+    pub offset: usize,
+    /// Rows in this page, sorted by client id.
+    pub sessions: Vec<SessionRow>,
+}
+
+/// One offline session.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SessionRow {
+    /// Client identifier.
+    pub client_id: String,
+    /// Messages waiting for the client.
+    pub queued: usize,
+    /// QoS 1/2 messages sent before it went offline, to be resent.
+    pub inflight: usize,
+    /// Subscriptions kept.
+    pub subscriptions: usize,
+    /// When the client went offline, Unix milliseconds.
+    pub offline_since_ms: Option<u64>,
+    /// Session expiry interval, seconds.
+    pub expiry_interval: u32,
+    /// When the session ends unless the client returns, Unix milliseconds; `None`: never.
+    pub expires_at_ms: Option<u64>,
+    /// Messages the session could not take, over its life.
+    pub dropped: u64,
+}
+
+/// Reply of `topics/top`: the busiest topics by messages received from clients.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TopicList {
+    /// Seconds the figures cover (less than asked for in the broker's first seconds).
+    pub window_seconds: f64,
+    /// Distinct topics published to in the window.
+    pub distinct_topics: usize,
+    /// Messages on topics past the tracking limit (16,384 distinct topics per second).
+    pub untracked_messages: u64,
+    /// 1: every message was counted. N > 1: under load, one message in N was (at random, per
+    /// connection) and the figures are estimates.
+    pub sampling: u64,
+    /// Busiest first.
+    pub topics: Vec<TopicRow>,
+}
+
+/// One topic's traffic in the window.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TopicRow {
+    /// Topic name.
+    pub topic: String,
+    /// PUBLISH packets received on it.
+    pub messages: u64,
+    /// Payload bytes received on it.
+    pub bytes: u64,
+    /// `messages` per second of the window.
+    pub messages_per_second: f64,
+    /// `bytes` per second of the window.
+    pub bytes_per_second: f64,
+}
+
+/// Reply of `clients/disconnect`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Disconnected {
+    /// The client id asked for.
+    pub client_id: String,
+    /// Whether a client with that id was connected (and is now told to go, with v5 reason
+    /// 0x98 administrative action). Its session, if persistent, stays.
+    pub existed: bool,
+}
+
 /// Request of `clients/get`, `sessions/delete`: one client id.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,16 +1,18 @@
 //! robustmq's admin API as `top` speaks it: the requests it sends and the JSON replies it reads.
 //!
-//! The replies of the older commands mirror the broker's field by field; those of the newer
-//! ones come from [`crate::admin_api`], shared with the broker. Either way `top` never
-//! links the server's code. Every field has a default, so a newer or older broker that adds or
-//! drops a field is still understood.
+//! Most replies are the types of [`crate::admin_api`], shared with the broker; those of
+//! `broker/stats`, `store/stats` and `bridges/list`, whose broker-side types hold the server's
+//! own (limit counters, bridge figures), are mirrored here field by field. Either way `top`
+//! never links the server's code. Every field has a default, so a newer or older broker that
+//! adds or drops a field is still understood.
 
 use serde::Deserialize;
 use serde_json::Value;
 
 pub use crate::admin_api::{
-    ClientDetail, RetainedDeleted, RetainedList, RetainedRow, SessionDeleted, SubscriberRow,
-    SubscriptionInfo, SubscriptionList, WillInfo,
+    ClientDetail, ClientList, ClientRow, Disconnected, RetainedDeleted, RetainedList, RetainedRow,
+    SessionDeleted, SessionList, SessionRow, SubscriberRow, SubscriptionInfo, SubscriptionList, TopicList,
+    TopicRow, WillInfo,
 };
 
 /// Every admin topic starts with this.
@@ -243,112 +245,6 @@ pub struct BrokerStats {
     pub store_bytes: u64,
 }
 
-/// `clients/list`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct ClientList {
-    /// Clients connected in all (the page may hold fewer).
-    pub total: usize,
-    /// The rows.
-    pub clients: Vec<ClientRow>,
-}
-
-/// One connected client.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct ClientRow {
-    /// Client identifier.
-    pub client_id: String,
-    /// User name; `None`: anonymous.
-    pub user_name: Option<String>,
-    /// Peer address.
-    pub address: String,
-    /// `3.1`, `3.1.1` or `5.0`.
-    pub protocol_version: String,
-    /// Unix milliseconds.
-    pub connected_since_ms: u64,
-    /// Seconds; 0 = none.
-    pub keep_alive: u16,
-    /// Subscriptions.
-    pub subscriptions: u64,
-    /// Unacknowledged QoS 1/2 messages sent to it.
-    pub inflight: u64,
-    /// Messages waiting to be sent.
-    pub queued: u64,
-    /// PUBLISH packets received from it.
-    pub messages_in: u64,
-    /// PUBLISH packets sent to it.
-    pub messages_out: u64,
-    /// Bytes read from it.
-    pub bytes_in: u64,
-    /// Bytes written to it.
-    pub bytes_out: u64,
-    /// Messages its session could not take.
-    pub dropped: u64,
-}
-
-/// `sessions/list`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct SessionList {
-    /// Offline sessions in all.
-    pub total: usize,
-    /// The rows.
-    pub sessions: Vec<SessionRow>,
-}
-
-/// One offline persistent session.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct SessionRow {
-    /// Client identifier.
-    pub client_id: String,
-    /// Messages waiting for the client.
-    pub queued: u64,
-    /// Messages to resend.
-    pub inflight: u64,
-    /// Subscriptions kept.
-    pub subscriptions: u64,
-    /// Unix milliseconds.
-    pub offline_since_ms: Option<u64>,
-    /// Seconds.
-    pub expiry_interval: u32,
-    /// Unix milliseconds; `None`: never.
-    pub expires_at_ms: Option<u64>,
-    /// Messages the session could not take.
-    pub dropped: u64,
-}
-
-/// `topics/top`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct TopicList {
-    /// Seconds the figures cover.
-    pub window_seconds: f64,
-    /// Distinct topics in the window.
-    pub distinct_topics: usize,
-    /// 1 = exact; N = one message in N was counted.
-    pub sampling: u64,
-    /// Busiest first.
-    pub topics: Vec<TopicRow>,
-}
-
-/// One topic's traffic.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct TopicRow {
-    /// Topic name.
-    pub topic: String,
-    /// Messages in the window.
-    pub messages: u64,
-    /// Payload bytes in the window.
-    pub bytes: u64,
-    /// Messages per second.
-    pub messages_per_second: f64,
-    /// Bytes per second.
-    pub bytes_per_second: f64,
-}
-
 /// `store/stats`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
@@ -413,16 +309,6 @@ impl Latency {
             .find(|(_, cumulative)| *cumulative >= rank)
             .map(|(bound, _)| *bound)
     }
-}
-
-/// `clients/disconnect`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct Disconnected {
-    /// The client asked for.
-    pub client_id: String,
-    /// Whether it was connected.
-    pub existed: bool,
 }
 
 #[cfg(test)]

@@ -801,6 +801,7 @@ mod tests {
     fn clients(ids: &[&str]) -> Update {
         Update::Reply(Reply::Clients(ClientList {
             total: ids.len(),
+            offset: 0,
             clients: ids
                 .iter()
                 .map(|id| ClientRow {

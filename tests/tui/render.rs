@@ -71,6 +71,7 @@ fn client(id: &str, address: &str, version: &str, messages_in: u64) -> ClientRow
         bytes_in: 100,
         bytes_out: 200,
         dropped: 0,
+        ..Default::default()
     }
 }
 
@@ -89,6 +90,7 @@ fn robustmq_app() -> App {
     app.apply(
         Update::Reply(Reply::Clients(ClientList {
             total: 3,
+            offset: 0,
             clients: vec![
                 client("sensor-kitchen", "192.168.1.20:50123", "3.1.1", 1500),
                 client("sensor-garage", "192.168.1.21:50124", "5.0", 300),
@@ -104,6 +106,7 @@ fn robustmq_app() -> App {
         Update::Reply(Reply::Topics(TopicList {
             window_seconds: 10.0,
             distinct_topics: 2,
+            untracked_messages: 0,
             sampling: 1,
             topics: vec![
                 TopicRow {
@@ -127,6 +130,7 @@ fn robustmq_app() -> App {
     app.apply(
         Update::Reply(Reply::Sessions(SessionList {
             total: 2,
+            offset: 0,
             sessions: vec![
                 SessionRow {
                     client_id: "logger".into(),

@@ -26,8 +26,9 @@ use serde_json::Value;
 
 use super::{Admin, ADMINISTRATIVE_ACTION};
 use crate::admin_api::{
-    preview, ClientDetail, ClientIdRequest, RetainedDeleted, RetainedList, RetainedRow, SessionDeleted,
-    SubscriberRow, SubscriptionInfo, SubscriptionList, TopicRequest, WillInfo, MAX_DETAIL_SUBSCRIPTIONS,
+    preview, ClientDetail, ClientIdRequest, ClientList, ClientRow, Disconnected, RetainedDeleted,
+    RetainedList, RetainedRow, SessionDeleted, SessionList, SessionRow, SubscriberRow, SubscriptionInfo,
+    SubscriptionList, TopicList, TopicRequest, TopicRow, WillInfo, MAX_DETAIL_SUBSCRIPTIONS,
 };
 use crate::protocol::RetainHandling;
 use crate::server::broker::removal::DeleteSessionError;
@@ -121,66 +122,14 @@ fn sorted_sessions(broker: &Broker) -> Vec<Arc<Session>> {
     sessions
 }
 
-/// Reply of `clients/list`: the connected clients.
-#[derive(Debug, Serialize)]
-pub struct ClientList {
-    /// Clients connected in all.
-    pub total: usize,
-    /// Index of the first row in the whole list.
-    pub offset: usize,
-    /// Rows in this page.
-    pub clients: Vec<ClientInfo>,
-}
-
-/// One connected client.
-#[derive(Debug, Serialize)]
-pub struct ClientInfo {
-    /// Client identifier.
-    pub client_id: String,
-    /// The user name it authenticated with; `null`: anonymous.
-    pub user_name: Option<String>,
-    /// Peer address, `ip:port`.
-    pub address: String,
-    /// `"3.1"`, `"3.1.1"` or `"5.0"`.
-    pub protocol_version: String,
-    /// Protocol level byte: 3, 4 or 5.
-    pub protocol_level: u8,
-    /// When the connection was accepted, Unix milliseconds.
-    pub connected_since_ms: u64,
-    /// Keep alive in force, seconds; 0 = none.
-    pub keep_alive: u16,
-    /// Clean start / clean session flag of CONNECT.
-    pub clean_start: bool,
-    /// Session expiry interval, seconds (`4294967295`: never).
-    pub session_expiry_interval: u32,
-    /// Subscriptions of the session.
-    pub subscriptions: usize,
-    /// QoS 1/2 messages sent and not yet acknowledged.
-    pub inflight: usize,
-    /// Messages waiting to be sent.
-    pub queued: usize,
-    /// Bytes of the waiting messages (approximate).
-    pub queued_bytes: usize,
-    /// PUBLISH packets received from the client on this connection.
-    pub messages_in: u64,
-    /// PUBLISH packets sent to the client on this connection.
-    pub messages_out: u64,
-    /// Bytes read from the client on this connection.
-    pub bytes_in: u64,
-    /// Bytes written to the client on this connection.
-    pub bytes_out: u64,
-    /// Messages the session could not take (queue full, too large, expired), over its life.
-    pub dropped: u64,
-}
-
 fn clients_list(broker: &Broker, page: Page) -> ClientList {
-    let rows: Vec<ClientInfo> = sorted_sessions(broker)
+    let rows: Vec<ClientRow> = sorted_sessions(broker)
         .iter()
         .filter_map(|session| {
             let st = session.lock();
             let conn = st.conn()?;
             let stats = &conn.stats;
-            Some(ClientInfo {
+            Some(ClientRow {
                 client_id: session.client_id.to_string(),
                 user_name: conn.username.as_deref().map(str::to_string),
                 address: stats.peer.to_string(),
@@ -214,40 +163,8 @@ fn clients_list(broker: &Broker, page: Page) -> ClientList {
     }
 }
 
-/// Reply of `sessions/list`: persistent sessions whose client is offline.
-#[derive(Debug, Serialize)]
-pub struct SessionList {
-    /// Offline sessions in all.
-    pub total: usize,
-    /// Index of the first row in the whole list.
-    pub offset: usize,
-    /// Rows in this page.
-    pub sessions: Vec<SessionInfo>,
-}
-
-/// One offline session.
-#[derive(Debug, Serialize)]
-pub struct SessionInfo {
-    /// Client identifier.
-    pub client_id: String,
-    /// Messages waiting for the client.
-    pub queued: usize,
-    /// QoS 1/2 messages sent before it went offline, to be resent.
-    pub inflight: usize,
-    /// Subscriptions kept.
-    pub subscriptions: usize,
-    /// When the client went offline, Unix milliseconds.
-    pub offline_since_ms: Option<u64>,
-    /// Session expiry interval, seconds.
-    pub expiry_interval: u32,
-    /// When the session ends unless the client returns, Unix milliseconds; `null`: never.
-    pub expires_at_ms: Option<u64>,
-    /// Messages the session could not take, over its life.
-    pub dropped: u64,
-}
-
 fn sessions_list(broker: &Broker, page: Page) -> SessionList {
-    let rows: Vec<SessionInfo> = sorted_sessions(broker)
+    let rows: Vec<SessionRow> = sorted_sessions(broker)
         .iter()
         .filter_map(|session| {
             let st = session.lock();
@@ -258,7 +175,7 @@ fn sessions_list(broker: &Broker, page: Page) -> SessionList {
                 (u32::MAX, _) | (_, None) => None,
                 (secs, Some(since)) => Some(since.saturating_add(secs as u64 * 1000)),
             };
-            Some(SessionInfo {
+            Some(SessionRow {
                 client_id: session.client_id.to_string(),
                 queued: st.queued(),
                 inflight: st.inflight(),
@@ -301,37 +218,6 @@ impl Default for TopRequest {
     }
 }
 
-/// Reply of `topics/top`: the busiest topics by messages received from clients.
-#[derive(Debug, Serialize)]
-pub struct TopicList {
-    /// Seconds the figures cover (less than asked for in the broker's first seconds).
-    pub window_seconds: f64,
-    /// Distinct topics published to in the window.
-    pub distinct_topics: usize,
-    /// Messages on topics past the tracking limit (16,384 distinct topics per second).
-    pub untracked_messages: u64,
-    /// 1: every message was counted. N > 1: under load, one message in N was (at random, per
-    /// connection) and the figures are estimates.
-    pub sampling: u64,
-    /// Busiest first.
-    pub topics: Vec<TopicInfo>,
-}
-
-/// One topic's traffic in the window.
-#[derive(Debug, Serialize)]
-pub struct TopicInfo {
-    /// Topic name.
-    pub topic: String,
-    /// PUBLISH packets received on it.
-    pub messages: u64,
-    /// Payload bytes received on it.
-    pub bytes: u64,
-    /// `messages` per second of the window.
-    pub messages_per_second: f64,
-    /// `bytes` per second of the window.
-    pub bytes_per_second: f64,
-}
-
 fn topics_top(admin: &Admin, request: TopRequest) -> Result<TopicList, String> {
     if !(1..=super::topics::HISTORY).contains(&request.seconds) {
         return Err(format!(
@@ -350,7 +236,7 @@ fn topics_top(admin: &Admin, request: TopRequest) -> Result<TopicList, String> {
         topics: top
             .topics
             .iter()
-            .map(|t| TopicInfo {
+            .map(|t| TopicRow {
                 topic: t.topic.to_string(),
                 messages: t.count.messages,
                 bytes: t.count.bytes,
@@ -540,16 +426,6 @@ pub fn broker_stats(broker: &Broker) -> BrokerStats {
 #[serde(deny_unknown_fields)]
 struct DisconnectRequest {
     client_id: String,
-}
-
-/// Reply of `clients/disconnect`.
-#[derive(Debug, Serialize)]
-pub struct Disconnected {
-    /// The client id asked for.
-    pub client_id: String,
-    /// Whether a client with that id was connected (and is now told to go, with v5 reason
-    /// 0x98 administrative action). Its session, if persistent, stays.
-    pub existed: bool,
 }
 
 fn disconnect(broker: &Broker, requester: &ConnState, request: DisconnectRequest) -> Disconnected {
