@@ -1,5 +1,6 @@
 //! robustmq: a single-node MQTT 3.1.1/5.0 broker and the toolkit around it.
 
+pub mod admin_api;
 pub mod auth;
 pub mod bench;
 pub mod certs;

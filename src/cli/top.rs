@@ -8,13 +8,18 @@ use crate::protocol::Version;
 
 /// The keys, and where the figures come from.
 const TOP_HELP: &str = "\
-Keys: q quit, ? help, Tab or 1-6 switch views, arrows or j/k move, s sort, / filter, p pause,
-K (or x, Del) disconnect the selected client after a y/n confirmation.
+Keys: q quit, ? help, Tab or 1-8 switch views (Overview, Clients, Topics, Sessions, Store,
+Bridges, Subs, Retained), arrows or j move, s sort, / filter every list (Esc clears), p pause.
+Enter on a client opens its detail (user, address, protocol, keep alive, session expiry, will,
+subscriptions with their options, inflight, queued, rates, drops); Esc goes back.
+k (or K, x, Del) disconnects the selected client, d (or Del) deletes the selected retained
+message or offline session, each after a y/n confirmation.
 
 The header and the Overview come from the broker's $SYS topics, so they work with Mosquitto and
-other brokers too; the Clients, Topics, Sessions, Store and Bridges views need robustmq's admin
-API, which answers clients on loopback (or users the ACL allows). If the broker goes away, top says so and
-reconnects. NO_COLOR=1 turns colours off.";
+other brokers too; the charts show the header's rates, a sample a second, with their units. The
+Clients, Topics, Sessions, Store, Bridges, Subs and Retained views need robustmq's admin API,
+which answers clients on loopback (or users the ACL allows). If the broker goes away, top says
+so and reconnects. NO_COLOR=1 turns colours off.";
 
 /// What `robustmq top --help` ends with: the keys and where the figures come from, then the
 /// exit codes.

@@ -1,11 +1,19 @@
 //! robustmq's admin API as `top` speaks it: the requests it sends and the JSON replies it reads.
 //!
-//! These types mirror the broker's replies field by field but are declared here, because `top`
-//! is a client of any broker and never links the server's code. Every field has a default, so a
-//! newer or older broker that adds or drops a field is still understood.
+//! Most replies are the types of [`crate::admin_api`], shared with the broker; those of
+//! `broker/stats`, `store/stats` and `bridges/list`, whose broker-side types hold the server's
+//! own (limit counters, bridge figures), are mirrored here field by field. Either way `top`
+//! never links the server's code. Every field has a default, so a newer or older broker that
+//! adds or drops a field is still understood.
 
 use serde::Deserialize;
 use serde_json::Value;
+
+pub use crate::admin_api::{
+    ClientDetail, ClientList, ClientRow, Disconnected, RetainedDeleted, RetainedList, RetainedRow,
+    SessionDeleted, SessionList, SessionRow, SubscriberRow, SubscriptionInfo, SubscriptionList, TopicList,
+    TopicRow, WillInfo,
+};
 
 /// Every admin topic starts with this.
 pub const PREFIX: &str = "$CONTROL/robustmq/v1/";
@@ -27,6 +35,16 @@ pub enum Request {
     Store,
     /// `clients/disconnect` for this client id.
     Disconnect(String),
+    /// `clients/get` for this client id.
+    ClientGet(String),
+    /// `subscriptions/list`.
+    Subscriptions,
+    /// `retained/list`.
+    Retained,
+    /// `retained/delete` for this topic.
+    DeleteRetained(String),
+    /// `sessions/delete` for this client id.
+    DeleteSession(String),
     /// `bridges/list`.
     Bridges,
 }
@@ -41,6 +59,11 @@ impl Request {
             Request::Topics(_) => "topics/top",
             Request::Store => "store/stats",
             Request::Disconnect(_) => "clients/disconnect",
+            Request::ClientGet(_) => "clients/get",
+            Request::Subscriptions => "subscriptions/list",
+            Request::Retained => "retained/list",
+            Request::DeleteRetained(_) => "retained/delete",
+            Request::DeleteSession(_) => "sessions/delete",
             Request::Bridges => "bridges/list",
         }
     }
@@ -54,7 +77,10 @@ impl Request {
     pub fn payload(&self) -> Vec<u8> {
         let body = match self {
             Request::Topics(limit) => serde_json::json!({ "limit": limit }),
-            Request::Disconnect(id) => serde_json::json!({ "client_id": id }),
+            Request::Disconnect(id) | Request::ClientGet(id) | Request::DeleteSession(id) => {
+                serde_json::json!({ "client_id": id })
+            }
+            Request::DeleteRetained(topic) => serde_json::json!({ "topic": topic }),
             _ => serde_json::json!({}),
         };
         body.to_string().into_bytes()
@@ -81,6 +107,16 @@ pub enum Reply {
     Store(StoreStats),
     /// `clients/disconnect`.
     Disconnected(Disconnected),
+    /// `clients/get`.
+    ClientDetail(ClientDetail),
+    /// `subscriptions/list`.
+    Subscriptions(SubscriptionList),
+    /// `retained/list`.
+    Retained(RetainedList),
+    /// `retained/delete`.
+    RetainedDeleted(RetainedDeleted),
+    /// `sessions/delete`.
+    SessionDeleted(SessionDeleted),
     /// `bridges/list`.
     Bridges(BridgeList),
     /// `{"error": ...}` or a reply that could not be read.
@@ -116,6 +152,11 @@ pub fn parse_reply(command: &str, payload: &[u8]) -> Reply {
         "topics/top" => serde_json::from_value(value).map(Reply::Topics),
         "store/stats" => serde_json::from_value(value).map(Reply::Store),
         "clients/disconnect" => serde_json::from_value(value).map(Reply::Disconnected),
+        "clients/get" => serde_json::from_value(value).map(Reply::ClientDetail),
+        "subscriptions/list" => serde_json::from_value(value).map(Reply::Subscriptions),
+        "retained/list" => serde_json::from_value(value).map(Reply::Retained),
+        "retained/delete" => serde_json::from_value(value).map(Reply::RetainedDeleted),
+        "sessions/delete" => serde_json::from_value(value).map(Reply::SessionDeleted),
         "bridges/list" => serde_json::from_value(value).map(Reply::Bridges),
         other => {
             return Reply::Error {
@@ -204,110 +245,6 @@ pub struct BrokerStats {
     pub store_bytes: u64,
 }
 
-/// `clients/list`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct ClientList {
-    /// Clients connected in all (the page may hold fewer).
-    pub total: usize,
-    /// The rows.
-    pub clients: Vec<ClientRow>,
-}
-
-/// One connected client.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct ClientRow {
-    /// Client identifier.
-    pub client_id: String,
-    /// Peer address.
-    pub address: String,
-    /// `3.1`, `3.1.1` or `5.0`.
-    pub protocol_version: String,
-    /// Unix milliseconds.
-    pub connected_since_ms: u64,
-    /// Seconds; 0 = none.
-    pub keep_alive: u16,
-    /// Subscriptions.
-    pub subscriptions: u64,
-    /// Unacknowledged QoS 1/2 messages sent to it.
-    pub inflight: u64,
-    /// Messages waiting to be sent.
-    pub queued: u64,
-    /// PUBLISH packets received from it.
-    pub messages_in: u64,
-    /// PUBLISH packets sent to it.
-    pub messages_out: u64,
-    /// Bytes read from it.
-    pub bytes_in: u64,
-    /// Bytes written to it.
-    pub bytes_out: u64,
-    /// Messages its session could not take.
-    pub dropped: u64,
-}
-
-/// `sessions/list`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct SessionList {
-    /// Offline sessions in all.
-    pub total: usize,
-    /// The rows.
-    pub sessions: Vec<SessionRow>,
-}
-
-/// One offline persistent session.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct SessionRow {
-    /// Client identifier.
-    pub client_id: String,
-    /// Messages waiting for the client.
-    pub queued: u64,
-    /// Messages to resend.
-    pub inflight: u64,
-    /// Subscriptions kept.
-    pub subscriptions: u64,
-    /// Unix milliseconds.
-    pub offline_since_ms: Option<u64>,
-    /// Seconds.
-    pub expiry_interval: u32,
-    /// Unix milliseconds; `None`: never.
-    pub expires_at_ms: Option<u64>,
-    /// Messages the session could not take.
-    pub dropped: u64,
-}
-
-/// `topics/top`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct TopicList {
-    /// Seconds the figures cover.
-    pub window_seconds: f64,
-    /// Distinct topics in the window.
-    pub distinct_topics: usize,
-    /// 1 = exact; N = one message in N was counted.
-    pub sampling: u64,
-    /// Busiest first.
-    pub topics: Vec<TopicRow>,
-}
-
-/// One topic's traffic.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct TopicRow {
-    /// Topic name.
-    pub topic: String,
-    /// Messages in the window.
-    pub messages: u64,
-    /// Payload bytes in the window.
-    pub bytes: u64,
-    /// Messages per second.
-    pub messages_per_second: f64,
-    /// Bytes per second.
-    pub bytes_per_second: f64,
-}
-
 /// `store/stats`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
@@ -372,16 +309,6 @@ impl Latency {
             .find(|(_, cumulative)| *cumulative >= rank)
             .map(|(bound, _)| *bound)
     }
-}
-
-/// `clients/disconnect`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct Disconnected {
-    /// The client asked for.
-    pub client_id: String,
-    /// Whether it was connected.
-    pub existed: bool,
 }
 
 #[cfg(test)]

@@ -6,7 +6,10 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::admin::{BridgeList, ClientRow, Reply, SessionRow, StoreStats, TopicList, TopicRow};
+use super::admin::{
+    BridgeList, ClientRow, Reply, RetainedRow, SessionRow, StoreStats, SubscriberRow, TopicList, TopicRow,
+};
+use super::detail::Detail;
 use super::figures::{name, Figures};
 use super::list::ListState;
 
@@ -33,17 +36,23 @@ pub enum View {
     Store,
     /// Bridges to other brokers.
     Bridges,
+    /// Every subscription: filter and client.
+    Subscriptions,
+    /// Retained messages.
+    Retained,
 }
 
 impl View {
     /// Every view, in tab order.
-    pub const ALL: [View; 6] = [
+    pub const ALL: [View; 8] = [
         View::Overview,
         View::Clients,
         View::Topics,
         View::Sessions,
         View::Store,
         View::Bridges,
+        View::Subscriptions,
+        View::Retained,
     ];
 
     /// Tab title.
@@ -55,6 +64,8 @@ impl View {
             View::Sessions => "Sessions",
             View::Store => "Store",
             View::Bridges => "Bridges",
+            View::Subscriptions => "Subs",
+            View::Retained => "Retained",
         }
     }
 
@@ -141,6 +152,58 @@ pub enum Action {
     Watch(View),
     /// Ask the broker to disconnect a client.
     Disconnect(String),
+    /// Fetch this client's detail instead of the client list (`None`: the list again).
+    Detail(Option<String>),
+    /// Ask the broker to delete the retained message of a topic.
+    DeleteRetained(String),
+    /// Ask the broker to delete a client's offline session.
+    DeleteSession(String),
+}
+
+/// What waits for a y/n.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirm {
+    /// Disconnecting this client.
+    Disconnect(String),
+    /// Deleting the retained message of this topic.
+    DeleteRetained(String),
+    /// Deleting the offline session of this client.
+    DeleteSession(String),
+}
+
+impl Confirm {
+    /// The question in the footer.
+    pub fn question(&self) -> String {
+        match self {
+            Confirm::Disconnect(id) => format!("disconnect {id}?"),
+            Confirm::DeleteRetained(topic) => format!("delete the retained message of {topic}?"),
+            Confirm::DeleteSession(id) => format!("delete the offline session of {id}?"),
+        }
+    }
+
+    fn action(self) -> (String, Action) {
+        match self {
+            Confirm::Disconnect(id) => (
+                format!("asking the broker to disconnect {id}…"),
+                Action::Disconnect(id),
+            ),
+            Confirm::DeleteRetained(topic) => (
+                format!("asking the broker to delete the retained message of {topic}…"),
+                Action::DeleteRetained(topic),
+            ),
+            Confirm::DeleteSession(id) => (
+                format!("asking the broker to delete the session of {id}…"),
+                Action::DeleteSession(id),
+            ),
+        }
+    }
+
+    fn declined(&self) -> &'static str {
+        match self {
+            Confirm::Disconnect(_) => "not disconnected",
+            Confirm::DeleteRetained(_) | Confirm::DeleteSession(_) => "not deleted",
+        }
+    }
 }
 
 /// What keys do right now.
@@ -151,25 +214,30 @@ pub enum Mode {
     Normal,
     /// Typing a filter (applied as typed).
     Filter(String),
-    /// Waiting for y/n before disconnecting this client.
-    Confirm(String),
+    /// Waiting for y/n.
+    Confirm(Confirm),
 }
 
-/// A chart's samples, one a second, newest last.
+/// A chart's samples, one a second, newest last; `None` where the figure was not known.
 #[derive(Debug, Clone, Default)]
-pub struct Series(VecDeque<u64>);
+pub struct Series(VecDeque<Option<f64>>);
 
 impl Series {
     /// Appends a sample, forgetting the oldest past [`HISTORY`].
-    pub fn push(&mut self, value: u64) {
+    pub fn push(&mut self, value: Option<f64>) {
         if self.0.len() == HISTORY {
             self.0.pop_front();
         }
         self.0.push_back(value);
     }
 
+    /// The newest sample, if there is one and it was known.
+    pub fn latest(&self) -> Option<f64> {
+        self.0.back().copied().flatten()
+    }
+
     /// The newest `n` samples, oldest first.
-    pub fn last(&self, n: usize) -> Vec<u64> {
+    pub fn last(&self, n: usize) -> Vec<Option<f64>> {
         let skip = self.0.len().saturating_sub(n);
         self.0.iter().skip(skip).copied().collect()
     }
@@ -185,7 +253,8 @@ impl Series {
     }
 }
 
-/// The charts' data.
+/// The charts' data. The header's rates are the newest samples, so that the header and the
+/// charts always show one figure, taken once a second.
 #[derive(Debug, Clone, Default)]
 pub struct History {
     /// PUBLISH in per second.
@@ -223,12 +292,18 @@ pub struct App {
     pub sessions: ListState<SessionRow>,
     /// Topics view.
     pub topics: ListState<TopicRow>,
+    /// Subscriptions view.
+    pub subscriptions: ListState<SubscriberRow>,
+    /// Retained messages view.
+    pub retained: ListState<RetainedRow>,
     /// The last `topics/top` reply's window figures (its rows are in `topics`).
     pub topic_window: Option<TopicList>,
     /// The last `store/stats` reply.
     pub store: Option<StoreStats>,
     /// The last `bridges/list` reply.
     pub bridges: Option<BridgeList>,
+    /// The client detail open in the Clients view, if any.
+    pub detail: Option<Detail>,
     /// Key mode.
     pub mode: Mode,
     /// Whether the help overlay is shown.
@@ -243,6 +318,36 @@ pub struct App {
     pub now: Instant,
     /// Wall clock, Unix milliseconds, as of the last tick (for "connected for" columns).
     pub wall_ms: u64,
+}
+
+/// Runs `$body` with `$list` bound to the current view's list, if it has one (the lists hold
+/// different row types, so a closure could not take them all).
+macro_rules! each_list {
+    ($app:expr, $list:ident => $body:expr) => {
+        match $app.view {
+            View::Clients => {
+                let $list = &mut $app.clients;
+                $body
+            }
+            View::Topics => {
+                let $list = &mut $app.topics;
+                $body
+            }
+            View::Sessions => {
+                let $list = &mut $app.sessions;
+                $body
+            }
+            View::Subscriptions => {
+                let $list = &mut $app.subscriptions;
+                $body
+            }
+            View::Retained => {
+                let $list = &mut $app.retained;
+                $body
+            }
+            View::Overview | View::Store | View::Bridges => {}
+        }
+    };
 }
 
 /// Whether a `$SYS/broker/version` text is robustmq's.
@@ -263,9 +368,12 @@ impl App {
             clients: ListState::default(),
             sessions: ListState::default(),
             topics: ListState::default(),
+            subscriptions: ListState::default(),
+            retained: ListState::default(),
             topic_window: None,
             store: None,
             bridges: None,
+            detail: None,
             mode: Mode::Normal,
             help: false,
             paused: false,
@@ -330,9 +438,33 @@ impl App {
                 self.set_status(text, now);
                 return;
             }
+            Reply::RetainedDeleted(d) => {
+                let text = if d.existed {
+                    self.retained.remove(|r| r.topic == d.topic);
+                    format!("the retained message of {} was deleted", d.topic)
+                } else {
+                    format!("{} has no retained message", d.topic)
+                };
+                self.set_status(text, now);
+                return;
+            }
+            Reply::SessionDeleted(d) => {
+                let text = if d.existed {
+                    self.sessions.remove(|r| r.client_id == d.client_id);
+                    format!("the session of {} was deleted", d.client_id)
+                } else {
+                    format!("{} has no offline session", d.client_id)
+                };
+                self.set_status(text, now);
+                return;
+            }
             Reply::Error { command, message } => {
                 if message.contains("not authorized") {
                     self.access = Access::Refused(message);
+                } else if command == "clients/get" && self.detail.is_some() {
+                    if let Some(d) = &mut self.detail {
+                        d.gone = Some(message);
+                    }
                 } else {
                     self.set_status(format!("{command}: {message}"), now);
                 }
@@ -363,7 +495,17 @@ impl App {
                 self.store = Some(stats);
             }
             Reply::Bridges(list) => self.bridges = Some(list),
-            Reply::Disconnected(_) | Reply::Error { .. } => {}
+            Reply::Retained(list) => self.retained.set_rows(list.messages, list.total, now),
+            Reply::Subscriptions(list) => self.subscriptions.set_rows(list.subscriptions, list.total, now),
+            Reply::ClientDetail(detail) => {
+                if let Some(d) = &mut self.detail {
+                    d.update(detail, now);
+                }
+            }
+            Reply::Disconnected(_)
+            | Reply::RetainedDeleted(_)
+            | Reply::SessionDeleted(_)
+            | Reply::Error { .. } => {}
         }
     }
 
@@ -382,14 +524,14 @@ impl App {
             return;
         }
         let f = &self.figures;
-        let rate = |r: Option<f64>| r.unwrap_or(0.0).round() as u64;
         let h = &mut self.history;
-        h.messages_in.push(rate(f.messages_in_rate(now)));
-        h.messages_out.push(rate(f.messages_out_rate(now)));
-        h.bytes_in.push(rate(f.rate(name::BYTES_RECEIVED, now)));
-        h.bytes_out.push(rate(f.rate(name::BYTES_SENT, now)));
-        h.connections.push(f.value(name::CLIENTS_CONNECTED).unwrap_or(0));
-        h.commits.push(rate(f.rate(name::STORE_COMMITS, now)));
+        h.messages_in.push(f.messages_in_rate(now));
+        h.messages_out.push(f.messages_out_rate(now));
+        h.bytes_in.push(f.rate(name::BYTES_RECEIVED, now));
+        h.bytes_out.push(f.rate(name::BYTES_SENT, now));
+        h.connections
+            .push(f.value(name::CLIENTS_CONNECTED).map(|v| v as f64));
+        h.commits.push(f.rate(name::STORE_COMMITS, now));
     }
 
     /// Shows a message in the footer for a few seconds.
@@ -411,7 +553,7 @@ impl App {
                 self.filter_key(key, text);
                 None
             }
-            Mode::Confirm(client_id) => self.confirm_key(key, client_id),
+            Mode::Confirm(what) => self.confirm_key(key, what),
             Mode::Normal => self.normal_key(key),
         }
     }
@@ -432,18 +574,19 @@ impl App {
         }
     }
 
-    fn confirm_key(&mut self, key: KeyEvent, client_id: String) -> Option<Action> {
+    fn confirm_key(&mut self, key: KeyEvent, what: Confirm) -> Option<Action> {
         match key.code {
             KeyCode::Char('y') | KeyCode::Char('Y') => {
-                self.set_status(format!("asking the broker to disconnect {client_id}…"), self.now);
-                Some(Action::Disconnect(client_id))
+                let (status, action) = what.action();
+                self.set_status(status, self.now);
+                Some(action)
             }
             KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => {
-                self.set_status("not disconnected", self.now);
+                self.set_status(what.declined(), self.now);
                 None
             }
             _ => {
-                self.mode = Mode::Confirm(client_id);
+                self.mode = Mode::Confirm(what);
                 None
             }
         }
@@ -463,19 +606,22 @@ impl App {
             KeyCode::Char('?') | KeyCode::F(1) => self.help = true,
             KeyCode::Tab | KeyCode::Right => return self.switch(self.view.step(1)),
             KeyCode::BackTab | KeyCode::Left => return self.switch(self.view.step(-1)),
-            KeyCode::Char(c @ '1'..='6') => {
+            KeyCode::Char(c @ '1'..='8') => {
                 return self.switch(View::ALL[c as usize - '1' as usize]);
             }
+            KeyCode::Enter => return self.open_detail(),
+            KeyCode::Esc | KeyCode::Backspace if self.detail.is_some() && self.view == View::Clients => {
+                self.detail = None;
+                return Some(Action::Detail(None));
+            }
             KeyCode::Down | KeyCode::Char('j') => self.move_selection(1),
-            KeyCode::Up | KeyCode::Char('k') => self.move_selection(-1),
+            KeyCode::Up => self.move_selection(-1),
             KeyCode::PageDown => self.move_selection(10),
             KeyCode::PageUp => self.move_selection(-10),
             KeyCode::Home | KeyCode::Char('g') => self.move_selection(isize::MIN / 2),
             KeyCode::End | KeyCode::Char('G') => self.move_selection(isize::MAX / 2),
-            KeyCode::Char('s') => self.with_list(|l| l.cycle_sort(), |l| l.cycle_sort(), |l| l.cycle_sort()),
-            KeyCode::Char('S') | KeyCode::Char('r') => {
-                self.with_list(|l| l.reverse_sort(), |l| l.reverse_sort(), |l| l.reverse_sort())
-            }
+            KeyCode::Char('s') => each_list!(self, l => l.cycle_sort()),
+            KeyCode::Char('S') | KeyCode::Char('r') => each_list!(self, l => l.reverse_sort()),
             KeyCode::Char('/') => {
                 if self.has_list() {
                     self.mode = Mode::Filter(self.current_filter());
@@ -489,7 +635,11 @@ impl App {
                 let text = if self.paused { "paused" } else { "resumed" };
                 self.set_status(text, self.now);
             }
-            KeyCode::Char('K') | KeyCode::Char('x') | KeyCode::Delete => self.ask_disconnect(),
+            KeyCode::Char('d') | KeyCode::Delete if self.view == View::Retained => self.ask_delete_retained(),
+            KeyCode::Char('d') | KeyCode::Delete if self.view == View::Sessions => self.ask_delete_session(),
+            KeyCode::Char('k') | KeyCode::Char('K') | KeyCode::Char('x') | KeyCode::Delete => {
+                self.ask_disconnect()
+            }
             _ => {}
         }
         None
@@ -504,37 +654,43 @@ impl App {
     }
 
     fn has_list(&self) -> bool {
-        matches!(self.view, View::Clients | View::Topics | View::Sessions)
+        match self.view {
+            View::Clients => self.detail.is_none(),
+            View::Topics | View::Sessions | View::Subscriptions | View::Retained => true,
+            View::Overview | View::Store | View::Bridges => false,
+        }
     }
 
-    fn with_list(
-        &mut self,
-        clients: impl FnOnce(&mut ListState<ClientRow>),
-        topics: impl FnOnce(&mut ListState<TopicRow>),
-        sessions: impl FnOnce(&mut ListState<SessionRow>),
-    ) {
-        match self.view {
-            View::Clients => clients(&mut self.clients),
-            View::Topics => topics(&mut self.topics),
-            View::Sessions => sessions(&mut self.sessions),
-            View::Overview | View::Store | View::Bridges => {}
+    /// Enter: the selected client's detail, in the Clients view.
+    fn open_detail(&mut self) -> Option<Action> {
+        if self.view != View::Clients || self.detail.is_some() {
+            return None;
+        }
+        if let Some(why) = self.why_no_admin("show a client's detail") {
+            self.set_status(why, self.now);
+            return None;
+        }
+        let id = self.clients.selected_row()?.client_id.clone();
+        self.detail = Some(Detail::new(id.clone()));
+        Some(Action::Detail(Some(id)))
+    }
+
+    /// Why admin requests cannot be made now, for the footer; `None` when they can.
+    fn why_no_admin(&self, what: &str) -> Option<String> {
+        match &self.access {
+            Access::Granted => None,
+            Access::Refused(m) => Some(format!("the broker refuses admin requests: {m}")),
+            Access::NotOffered(v) => Some(format!("{v} cannot {what}: that needs robustmq's admin API")),
+            Access::Unknown => Some("the broker has not answered an admin request yet".into()),
         }
     }
 
     fn move_selection(&mut self, delta: isize) {
-        self.with_list(
-            |l| l.move_selection(delta),
-            |l| l.move_selection(delta),
-            |l| l.move_selection(delta),
-        );
+        each_list!(self, l => l.move_selection(delta));
     }
 
     fn set_filter(&mut self, text: &str) {
-        self.with_list(
-            |l| l.set_filter(text),
-            |l| l.set_filter(text),
-            |l| l.set_filter(text),
-        );
+        each_list!(self, l => l.set_filter(text));
     }
 
     fn current_filter(&self) -> String {
@@ -542,6 +698,8 @@ impl App {
             View::Clients => self.clients.filter.clone(),
             View::Topics => self.topics.filter.clone(),
             View::Sessions => self.sessions.filter.clone(),
+            View::Subscriptions => self.subscriptions.filter.clone(),
+            View::Retained => self.retained.filter.clone(),
             View::Overview | View::Store | View::Bridges => String::new(),
         }
     }
@@ -554,19 +712,39 @@ impl App {
             );
             return;
         }
-        let why_not = match &self.access {
-            Access::Granted => None,
-            Access::Refused(m) => Some(format!("the broker refuses admin requests: {m}")),
-            Access::NotOffered(v) => Some(format!("{v} cannot disconnect clients on request")),
-            Access::Unknown => Some("the broker has not answered an admin request yet".into()),
-        };
-        if let Some(why) = why_not {
+        if let Some(why) = self.why_no_admin("disconnect clients on request") {
             self.set_status(why, self.now);
             return;
         }
-        match self.clients.selected_row() {
-            Some(row) => self.mode = Mode::Confirm(row.client_id.clone()),
+        let id = match &self.detail {
+            Some(d) => Some(d.client_id.clone()),
+            None => self.clients.selected_row().map(|row| row.client_id.clone()),
+        };
+        match id {
+            Some(id) => self.mode = Mode::Confirm(Confirm::Disconnect(id)),
             None => self.set_status("no client selected", self.now),
+        }
+    }
+
+    fn ask_delete_retained(&mut self) {
+        if let Some(why) = self.why_no_admin("delete retained messages") {
+            self.set_status(why, self.now);
+            return;
+        }
+        match self.retained.selected_row() {
+            Some(row) => self.mode = Mode::Confirm(Confirm::DeleteRetained(row.topic.clone())),
+            None => self.set_status("no retained message selected", self.now),
+        }
+    }
+
+    fn ask_delete_session(&mut self) {
+        if let Some(why) = self.why_no_admin("delete sessions") {
+            self.set_status(why, self.now);
+            return;
+        }
+        match self.sessions.selected_row() {
+            Some(row) => self.mode = Mode::Confirm(Confirm::DeleteSession(row.client_id.clone())),
+            None => self.set_status("no session selected", self.now),
         }
     }
 
@@ -623,6 +801,7 @@ mod tests {
     fn clients(ids: &[&str]) -> Update {
         Update::Reply(Reply::Clients(ClientList {
             total: ids.len(),
+            offset: 0,
             clients: ids
                 .iter()
                 .map(|id| ClientRow {
@@ -649,16 +828,24 @@ mod tests {
             Some(Action::Watch(View::Bridges))
         );
         assert_eq!(
+            a.handle_key(key(KeyCode::Char('8'))),
+            Some(Action::Watch(View::Retained))
+        );
+        assert_eq!(
             a.handle_key(key(KeyCode::Tab)),
             Some(Action::Watch(View::Overview)),
             "wraps"
         );
         assert_eq!(
             a.handle_key(key(KeyCode::BackTab)),
-            Some(Action::Watch(View::Bridges))
+            Some(Action::Watch(View::Retained))
         );
-        assert_eq!(a.handle_key(key(KeyCode::Char('6'))), None, "already there");
-        assert_eq!(a.view, View::Bridges);
+        assert_eq!(
+            a.handle_key(key(KeyCode::BackTab)),
+            Some(Action::Watch(View::Subscriptions))
+        );
+        assert_eq!(a.handle_key(key(KeyCode::Char('7'))), None, "already there");
+        assert_eq!(a.view, View::Subscriptions);
     }
 
     #[test]
@@ -689,9 +876,13 @@ mod tests {
         );
         a.apply(sys("clients/connected", "3", false), t0 + Duration::from_secs(2));
         a.tick(t0 + Duration::from_secs(2), 0);
-        assert_eq!(a.history.messages_in.last(1), [200]);
-        assert_eq!(a.history.connections.last(1), [3]);
-        assert_eq!(a.history.bytes_in.last(1), [0], "unknown rates chart as 0");
+        assert_eq!(a.history.messages_in.last(1), [Some(200.0)]);
+        assert_eq!(a.history.connections.last(1), [Some(3.0)]);
+        assert_eq!(
+            a.history.bytes_in.last(1),
+            [None],
+            "unknown rates are not charted"
+        );
     }
 
     #[test]
@@ -800,7 +991,7 @@ mod tests {
         assert!(a.status.as_ref().unwrap().0.contains("cannot disconnect"));
         a.access = Access::Granted;
         a.handle_key(key(KeyCode::Char('K')));
-        assert_eq!(a.mode, Mode::Confirm("victim".into()));
+        assert_eq!(a.mode, Mode::Confirm(Confirm::Disconnect("victim".into())));
         assert_eq!(a.handle_key(key(KeyCode::Char('n'))), None);
         assert_eq!(a.mode, Mode::Normal);
         a.handle_key(key(KeyCode::Delete));
@@ -846,12 +1037,12 @@ mod tests {
         a.tick(t0 + Duration::from_secs(10), 0);
         assert!(a.status.is_none());
         for i in 0..HISTORY + 5 {
-            a.history.commits.push(i as u64);
+            a.history.commits.push(Some(i as f64));
         }
         assert_eq!(a.history.commits.len(), HISTORY);
         assert_eq!(
             a.history.commits.last(2),
-            [HISTORY as u64 + 3, HISTORY as u64 + 4]
+            [Some(HISTORY as f64 + 3.0), Some(HISTORY as f64 + 4.0)]
         );
     }
 

@@ -38,9 +38,17 @@ enum End {
     Lost(ClientError),
 }
 
+/// What the app shows, and so what to ask for.
+#[derive(Debug, Clone, Default)]
+struct Watching {
+    view: View,
+    /// The client whose detail the Clients view shows instead of the list.
+    detail: Option<String>,
+}
+
 /// Runs until the app drops its end of `actions`.
 pub async fn run(options: Options, updates: UnboundedSender<Update>, mut actions: UnboundedReceiver<Action>) {
-    let mut view = View::Overview;
+    let mut view = Watching::default();
     let mut attempt = 1;
     let mut backoff = Duration::from_millis(500);
     loop {
@@ -76,12 +84,15 @@ pub async fn run(options: Options, updates: UnboundedSender<Update>, mut actions
                 () = &mut wake => break,
                 action = actions.recv() => match action {
                     None => return,
-                    Some(Action::Watch(v)) => view = v,
-                    Some(Action::Disconnect(id)) => {
-                        let _ = updates.send(Update::Reply(admin::Reply::Error {
-                            command: "clients/disconnect".into(),
-                            message: format!("cannot disconnect {id}: not connected to the broker"),
-                        }));
+                    Some(Action::Watch(v)) => view.view = v,
+                    Some(Action::Detail(id)) => view.detail = id,
+                    Some(action) => {
+                        if let Some(request) = one_off(action) {
+                            let _ = updates.send(Update::Reply(admin::Reply::Error {
+                                command: request.command().into(),
+                                message: "not connected to the broker".into(),
+                            }));
+                        }
                     }
                 },
             }
@@ -96,7 +107,7 @@ async fn serve(
     options: &Options,
     updates: &UnboundedSender<Update>,
     actions: &mut UnboundedReceiver<Action>,
-    view: &mut View,
+    view: &mut Watching,
 ) -> End {
     let v5 = client.version().is_v5();
     // MQTT 5 replies come to a topic of our own, tagged with the command as correlation data;
@@ -131,7 +142,7 @@ async fn serve(
                         return quit(client).await;
                     }
                     if robustmq && !was {
-                        ask_for(&mut client, *view, reply_topic.as_ref())
+                        ask_for(&mut client, view, reply_topic.as_ref())
                     } else {
                         Ok(())
                     }
@@ -140,7 +151,7 @@ async fn serve(
             },
             _ = ticker.tick() => {
                 if robustmq {
-                    ask_for(&mut client, *view, reply_topic.as_ref())
+                    ask_for(&mut client, view, reply_topic.as_ref())
                 } else {
                     Ok(())
                 }
@@ -148,20 +159,25 @@ async fn serve(
             action = actions.recv() => match action {
                 None => return quit(client).await,
                 Some(Action::Watch(v)) => {
-                    *view = v;
+                    view.view = v;
                     if robustmq {
-                        ask_for(&mut client, v, reply_topic.as_ref())
+                        ask_for(&mut client, view, reply_topic.as_ref())
                     } else {
                         Ok(())
                     }
                 }
-                Some(Action::Disconnect(id)) => {
+                Some(Action::Detail(id)) => {
+                    view.detail = id;
                     if robustmq {
-                        ask(&mut client, &Request::Disconnect(id), reply_topic.as_ref())
+                        ask_for(&mut client, view, reply_topic.as_ref())
                     } else {
                         Ok(())
                     }
                 }
+                Some(action) => match one_off(action) {
+                    Some(request) if robustmq => ask(&mut client, &request, reply_topic.as_ref()),
+                    _ => Ok(()),
+                },
             },
         };
         if let Err(e) = outcome {
@@ -199,16 +215,36 @@ fn relay(p: Publish, robustmq: &mut bool, updates: &UnboundedSender<Update>) -> 
     updates.send(update).is_ok()
 }
 
-/// Requests what the header and `view` show.
-fn ask_for(client: &mut Client, view: View, reply_topic: Option<&Arc<str>>) -> Result<(), ClientError> {
+/// The request an action the user confirmed sends once; `None` for the others.
+fn one_off(action: Action) -> Option<Request> {
+    match action {
+        Action::Disconnect(id) => Some(Request::Disconnect(id)),
+        Action::DeleteRetained(topic) => Some(Request::DeleteRetained(topic)),
+        Action::DeleteSession(id) => Some(Request::DeleteSession(id)),
+        Action::Watch(_) | Action::Detail(_) => None,
+    }
+}
+
+/// Requests what the header and the watched view show.
+fn ask_for(
+    client: &mut Client,
+    watching: &Watching,
+    reply_topic: Option<&Arc<str>>,
+) -> Result<(), ClientError> {
     ask(client, &Request::BrokerStats, reply_topic)?;
+    let view = watching.view;
     let detail = match view {
         View::Overview => Request::Topics(OVERVIEW_TOPICS),
-        View::Clients => Request::Clients,
+        View::Clients => match &watching.detail {
+            Some(id) => Request::ClientGet(id.clone()),
+            None => Request::Clients,
+        },
         View::Topics => Request::Topics(TOPICS),
         View::Sessions => Request::Sessions,
         View::Store => Request::Store,
         View::Bridges => Request::Bridges,
+        View::Subscriptions => Request::Subscriptions,
+        View::Retained => Request::Retained,
     };
     ask(client, &detail, reply_topic)?;
     if view != View::Store {

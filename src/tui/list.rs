@@ -1,10 +1,11 @@
 //! A list view's state: rows from the broker, sorted by a chosen column, filtered by a
 //! substring, with a selection that follows its row across refreshes.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::time::Instant;
 
-use super::admin::{ClientRow, SessionRow, TopicRow};
+use super::admin::{ClientRow, RetainedRow, SessionRow, SubscriberRow, TopicRow};
 
 /// A row type a list view can show.
 pub trait Row {
@@ -13,7 +14,7 @@ pub trait Row {
     /// Column sorted by at first, and whether descending.
     const DEFAULT_SORT: (usize, bool);
     /// What identifies the row across refreshes.
-    fn key(&self) -> &str;
+    fn key(&self) -> Cow<'_, str>;
     /// Whether the row matches a filter (given in lower case).
     fn matches(&self, needle: &str) -> bool;
     /// Ascending order by `column`.
@@ -76,7 +77,7 @@ impl<R: Row> ListState<R> {
         rows.sort_by(|a, b| {
             let order = a.compare(b, self.sort);
             let order = if self.descending { order.reverse() } else { order };
-            order.then_with(|| a.key().cmp(b.key()))
+            order.then_with(|| a.key().cmp(&b.key()))
         });
         rows
     }
@@ -120,7 +121,7 @@ impl<R: Row> ListState<R> {
     }
 
     fn select(&mut self, index: usize) {
-        let key = self.visible().get(index).map(|r| r.key().to_string());
+        let key = self.visible().get(index).map(|r| r.key().into_owned());
         self.selected = if key.is_some() { index } else { 0 };
         self.selected_key = key;
     }
@@ -150,6 +151,14 @@ impl<R: Row> ListState<R> {
         self.reselect();
     }
 
+    /// Drops the rows `gone` picks (one the broker just deleted), before the next refresh.
+    pub fn remove(&mut self, gone: impl Fn(&R) -> bool) {
+        let before = self.rows.len();
+        self.rows.retain(|r| !gone(r));
+        self.total = self.total.saturating_sub(before - self.rows.len());
+        self.reselect();
+    }
+
     /// Sets the filter (matched case-insensitively).
     pub fn set_filter(&mut self, filter: &str) {
         self.filter = filter.to_lowercase();
@@ -168,6 +177,7 @@ fn by_f64(a: f64, b: f64) -> Ordering {
 impl Row for ClientRow {
     const COLUMNS: &'static [&'static str] = &[
         "Client ID",
+        "User",
         "Address",
         "Ver",
         "Connected",
@@ -180,35 +190,38 @@ impl Row for ClientRow {
         "Drops",
     ];
     /// Busiest publishers first.
-    const DEFAULT_SORT: (usize, bool) = (8, true);
+    const DEFAULT_SORT: (usize, bool) = (9, true);
 
-    fn key(&self) -> &str {
-        &self.client_id
+    fn key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.client_id)
     }
 
     fn matches(&self, needle: &str) -> bool {
-        contains(&self.client_id, needle) || contains(&self.address, needle)
+        contains(&self.client_id, needle)
+            || contains(&self.address, needle)
+            || self.user_name.as_deref().is_some_and(|u| contains(u, needle))
     }
 
     fn compare(&self, other: &Self, column: usize) -> Ordering {
         match column {
             0 => self.client_id.cmp(&other.client_id),
-            1 => self.address.cmp(&other.address),
-            2 => self.protocol_version.cmp(&other.protocol_version),
+            1 => self.user_name.cmp(&other.user_name),
+            2 => self.address.cmp(&other.address),
+            3 => self.protocol_version.cmp(&other.protocol_version),
             // Connected longest first when descending.
-            3 => other.connected_since_ms.cmp(&self.connected_since_ms),
-            4 => self.keep_alive.cmp(&other.keep_alive),
-            5 => self.subscriptions.cmp(&other.subscriptions),
-            6 => self.inflight.cmp(&other.inflight),
-            7 => self.queued.cmp(&other.queued),
-            8 => self.messages_in.cmp(&other.messages_in),
-            9 => self.messages_out.cmp(&other.messages_out),
+            4 => other.connected_since_ms.cmp(&self.connected_since_ms),
+            5 => self.keep_alive.cmp(&other.keep_alive),
+            6 => self.subscriptions.cmp(&other.subscriptions),
+            7 => self.inflight.cmp(&other.inflight),
+            8 => self.queued.cmp(&other.queued),
+            9 => self.messages_in.cmp(&other.messages_in),
+            10 => self.messages_out.cmp(&other.messages_out),
             _ => self.dropped.cmp(&other.dropped),
         }
     }
 
     fn numeric(column: usize) -> bool {
-        column > 2
+        column > 3
     }
 }
 
@@ -225,8 +238,8 @@ impl Row for SessionRow {
     /// Deepest queues first.
     const DEFAULT_SORT: (usize, bool) = (1, true);
 
-    fn key(&self) -> &str {
-        &self.client_id
+    fn key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.client_id)
     }
 
     fn matches(&self, needle: &str) -> bool {
@@ -256,8 +269,8 @@ impl Row for TopicRow {
     /// Busiest first.
     const DEFAULT_SORT: (usize, bool) = (1, true);
 
-    fn key(&self) -> &str {
-        &self.topic
+    fn key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.topic)
     }
 
     fn matches(&self, needle: &str) -> bool {
@@ -271,6 +284,57 @@ impl Row for TopicRow {
             2 => by_f64(self.bytes_per_second, other.bytes_per_second),
             3 => self.messages.cmp(&other.messages),
             _ => self.bytes.cmp(&other.bytes),
+        }
+    }
+}
+
+impl Row for SubscriberRow {
+    const COLUMNS: &'static [&'static str] = &["Filter", "Client ID", "State", "QoS", "Sub id"];
+    /// By filter: the clients of one filter together.
+    const DEFAULT_SORT: (usize, bool) = (0, false);
+
+    fn key(&self) -> Cow<'_, str> {
+        // A NUL cannot be in a filter, so the pair is unambiguous.
+        Cow::Owned(format!("{}\0{}", self.filter, self.client_id))
+    }
+
+    fn matches(&self, needle: &str) -> bool {
+        contains(&self.filter, needle) || contains(&self.client_id, needle)
+    }
+
+    fn compare(&self, other: &Self, column: usize) -> Ordering {
+        match column {
+            0 => self.filter.cmp(&other.filter),
+            1 => self.client_id.cmp(&other.client_id),
+            2 => self.connected.cmp(&other.connected),
+            3 => self.qos.cmp(&other.qos),
+            _ => self.subscription_id.cmp(&other.subscription_id),
+        }
+    }
+
+    fn numeric(column: usize) -> bool {
+        column > 1
+    }
+}
+
+impl Row for RetainedRow {
+    const COLUMNS: &'static [&'static str] = &["Topic", "QoS", "Bytes"];
+    /// By topic: the tree.
+    const DEFAULT_SORT: (usize, bool) = (0, false);
+
+    fn key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.topic)
+    }
+
+    fn matches(&self, needle: &str) -> bool {
+        contains(&self.topic, needle) || (!self.preview_hex && contains(&self.preview, needle))
+    }
+
+    fn compare(&self, other: &Self, column: usize) -> Ordering {
+        match column {
+            0 => self.topic.cmp(&other.topic),
+            1 => self.qos.cmp(&other.qos),
+            _ => self.payload_bytes.cmp(&other.payload_bytes),
         }
     }
 }
@@ -321,18 +385,25 @@ mod tests {
         list.reverse_sort();
         assert_eq!(ids(&list), ["sensor-1", "dash", "Sensor-2"]);
         list.cycle_sort();
-        assert_eq!(list.sort, 1, "address");
+        assert_eq!(list.sort, 1, "user name");
         assert!(!list.descending, "text sorts A to Z first");
+        list.cycle_sort();
+        assert_eq!(list.sort, 2, "address");
         assert_eq!(ids(&list), ["sensor-1", "Sensor-2", "dash"]);
         for _ in 0..ClientRow::COLUMNS.len() {
             list.cycle_sort();
         }
-        assert_eq!(list.sort, 1, "cycling wraps around");
+        assert_eq!(list.sort, 2, "cycling wraps around");
     }
 
     #[test]
-    fn filter_matches_id_or_address_ignoring_case() {
+    fn filter_matches_id_address_or_user_ignoring_case() {
         let mut list = sample();
+        let mut rows = list.rows().to_vec();
+        rows[2].user_name = Some("Operator".into());
+        list.set_rows(rows, 3, Instant::now());
+        list.set_filter("operat");
+        assert_eq!(ids(&list), ["dash"]);
         list.set_filter("SENSOR");
         assert_eq!(ids(&list), ["Sensor-2", "sensor-1"]);
         list.set_filter("127.0.0");

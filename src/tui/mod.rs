@@ -13,6 +13,7 @@
 pub mod admin;
 pub mod app;
 pub mod collector;
+pub mod detail;
 pub mod figures;
 pub mod list;
 pub mod run;

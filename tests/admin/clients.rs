@@ -11,6 +11,7 @@ async fn clients_list_shows_each_client_with_its_figures() {
     let before = now_ms();
     let mut o3 = v3::options(&broker, "c3");
     o3.set_keep_alive(std::time::Duration::from_secs(25));
+    o3.set_credentials("alice", "secret");
     let (mut c3, _) = v3::connect_with(o3).await;
     c3.subscribe("t/#", v3::QoS::AtLeastOnce).await;
     c3.subscribe("other", v3::QoS::AtMostOnce).await;
@@ -47,6 +48,7 @@ async fn clients_list_shows_each_client_with_its_figures() {
     assert_eq!(r3["protocol_level"], 4);
     assert_eq!(r3["keep_alive"], 25);
     assert_eq!(r3["clean_start"], true);
+    assert_eq!(r3["user_name"], "alice");
     assert_eq!(r3["subscriptions"], 2);
     assert_eq!(r3["messages_out"], 3);
     assert_eq!(r3["messages_in"], 0);
@@ -67,6 +69,7 @@ async fn clients_list_shows_each_client_with_its_figures() {
     assert_eq!(r5["messages_out"], 0);
     assert!(r5["bytes_in"].as_u64().unwrap() >= 10 + 11 + 12, "{r5}");
     assert_eq!(r5["session_expiry_interval"], 0);
+    assert_eq!(r5["user_name"], serde_json::Value::Null, "anonymous");
 
     for row in list["clients"].as_array().unwrap() {
         let address: std::net::SocketAddr = row["address"].as_str().unwrap().parse().unwrap();

@@ -7,5 +7,9 @@ mod common;
 
 mod clients;
 mod commands;
+mod detail;
 mod prometheus;
+mod retained;
+mod sessions;
+mod subscriptions;
 mod support;

@@ -8,10 +8,11 @@ use ratatui::backend::TestBackend;
 use ratatui::style::{Color, Modifier};
 use ratatui::Terminal;
 use robustmq::tui::admin::{
-    BridgeList, BridgeRow, BrokerStats, ClientList, ClientRow, Latency, Reply, SessionList, SessionRow,
-    StoreStats, TopicList, TopicRow,
+    BridgeList, BridgeRow, BrokerStats, ClientDetail, ClientList, ClientRow, Latency, Reply, RetainedDeleted,
+    RetainedList, RetainedRow, SessionDeleted, SessionList, SessionRow, StoreStats, SubscriberRow,
+    SubscriptionInfo, SubscriptionList, TopicList, TopicRow, WillInfo,
 };
-use robustmq::tui::app::{App, Update, View};
+use robustmq::tui::app::{Action, App, Update, View};
 use robustmq::tui::ui::{draw, Theme};
 
 /// Unix milliseconds the fixtures treat as now.
@@ -57,6 +58,7 @@ fn stats(publish_received: u64, bytes_received: u64) -> BrokerStats {
 fn client(id: &str, address: &str, version: &str, messages_in: u64) -> ClientRow {
     ClientRow {
         client_id: id.into(),
+        user_name: None,
         address: address.into(),
         protocol_version: version.into(),
         connected_since_ms: NOW_MS - 312_000,
@@ -69,6 +71,7 @@ fn client(id: &str, address: &str, version: &str, messages_in: u64) -> ClientRow
         bytes_in: 100,
         bytes_out: 200,
         dropped: 0,
+        ..Default::default()
     }
 }
 
@@ -87,10 +90,14 @@ fn robustmq_app() -> App {
     app.apply(
         Update::Reply(Reply::Clients(ClientList {
             total: 3,
+            offset: 0,
             clients: vec![
                 client("sensor-kitchen", "192.168.1.20:50123", "3.1.1", 1500),
                 client("sensor-garage", "192.168.1.21:50124", "5.0", 300),
-                client("dashboard", "127.0.0.1:40000", "5.0", 0),
+                ClientRow {
+                    user_name: Some("operator".into()),
+                    ..client("dashboard", "127.0.0.1:40000", "5.0", 0)
+                },
             ],
         })),
         at,
@@ -99,6 +106,7 @@ fn robustmq_app() -> App {
         Update::Reply(Reply::Topics(TopicList {
             window_seconds: 10.0,
             distinct_topics: 2,
+            untracked_messages: 0,
             sampling: 1,
             topics: vec![
                 TopicRow {
@@ -122,6 +130,7 @@ fn robustmq_app() -> App {
     app.apply(
         Update::Reply(Reply::Sessions(SessionList {
             total: 2,
+            offset: 0,
             sessions: vec![
                 SessionRow {
                     client_id: "logger".into(),
@@ -261,6 +270,57 @@ fn overview_80x24_has_header_tabs_charts_and_keys() {
 }
 
 #[test]
+fn header_rates_and_chart_titles_are_one_figure() {
+    let t0 = Instant::now();
+    let mut app = App::new("localhost:1883", t0, NOW_MS);
+    app.apply(Update::Connected, t0);
+    sys(&mut app, "version", "mosquitto version 2.0.11", t0);
+    sys(&mut app, "publish/messages/received", "0", t0);
+    let t2 = t0 + Duration::from_secs(2);
+    sys(&mut app, "publish/messages/received", "1", t2);
+    app.tick(t2, NOW_MS);
+    // Half a message a second: not rounded away in the chart.
+    let s = screen(&app, 100, 30);
+    assert_has(&s, &["Msgs in 0.5/s  out –", "Msgs in 0.5/s · peak 0.5/s"]);
+    // A new count between two ticks: neither moves until the next sample.
+    let t4 = t0 + Duration::from_secs(4);
+    sys(&mut app, "publish/messages/received", "9", t4);
+    let s = screen(&app, 100, 30);
+    assert_has(&s, &["Msgs in 0.5/s  out –", "Msgs in 0.5/s · peak 0.5/s"]);
+    app.tick(t4, NOW_MS);
+    let s = screen(&app, 100, 30);
+    assert_has(&s, &["Msgs in 4/s  out –", "Msgs in 4/s · peak 4/s"]);
+}
+
+#[test]
+fn charts_have_a_value_axis_with_units_and_a_time_axis() {
+    let s = screen(&robustmq_app(), 160, 48);
+    assert_has(
+        &s,
+        &[
+            "200 msg/s",
+            "400 msg/s",
+            "0 msg/s",
+            "20 KiB/s",
+            "40 KiB/s",
+            "0 B/s",
+            "3 clients",
+            "0 commits/s",
+            "now",
+        ],
+    );
+    let time_axis = s.split(|c: char| c.is_whitespace() || c == '│').any(|t| {
+        t.strip_prefix('-')
+            .and_then(|t| t.strip_suffix('s'))
+            .is_some_and(|n| n.parse::<u32>().is_ok_and(|n| n > 0))
+    });
+    assert!(time_axis, "a time axis from -Ns to now:\n{s}");
+    // 80x24 keeps the value axis; the time span is in the bars' width.
+    let small = screen(&robustmq_app(), 80, 24);
+    assert_has(&small, &["200 msg/s", "20 KiB/s", "3 clients"]);
+}
+
+#[test]
 fn overview_160x48_adds_the_busiest_topics() {
     let s = screen(&robustmq_app(), 160, 48);
     assert_has(
@@ -298,7 +358,15 @@ fn clients_view_lists_sorted_rows_with_columns_that_fit() {
     assert!(first < second, "busiest first:\n{narrow}");
     assert!(row_with(&narrow, "sensor-kitchen").contains("5m12s"), "{narrow}");
     let wide = screen(&app, 160, 48);
-    assert_has(&wide, &["Address", "192.168.1.20:50123", "KA", "3.1.1", "Inflt"]);
+    assert_has(
+        &wide,
+        &["Address", "192.168.1.20:50123", "KA", "3.1.1", "Inflt", "User"],
+    );
+    assert!(row_with(&wide, "dashboard").contains("operator"), "{wide}");
+    assert!(
+        row_with(&wide, "sensor-kitchen").contains('–'),
+        "anonymous: {wide}"
+    );
     // Sort by client id (first column): s cycles from the last column back to it.
     app.clients.sort = 0;
     app.clients.descending = false;
@@ -332,12 +400,338 @@ fn filter_prompt_and_filtered_rows_show() {
 }
 
 #[test]
+fn the_client_filter_matches_user_names_and_esc_clears_it() {
+    let mut app = robustmq_app();
+    key(&mut app, KeyCode::Char('2'));
+    key(&mut app, KeyCode::Char('/'));
+    for c in "OPER".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    let s = screen(&app, 80, 24);
+    assert_has(&s, &["Clients 1 of 3", "dashboard"]);
+    assert_lacks(&s, &["sensor-kitchen", "sensor-garage"]);
+    key(&mut app, KeyCode::Esc);
+    let s = screen(&app, 80, 24);
+    assert_has(&s, &["Clients 3", "dashboard", "sensor-kitchen", "sensor-garage"]);
+}
+
+#[test]
 fn disconnect_asks_for_confirmation_in_the_footer() {
     let mut app = robustmq_app();
     key(&mut app, KeyCode::Char('2'));
-    key(&mut app, KeyCode::Char('K'));
+    key(&mut app, KeyCode::Char('k'));
     let s = screen(&app, 80, 24);
-    assert_has(&s, &["Disconnect client sensor-kitchen? y / n"]);
+    assert_has(&s, &["disconnect sensor-kitchen? y/n"]);
+}
+
+fn detail_reply() -> ClientDetail {
+    ClientDetail {
+        client_id: "sensor-kitchen".into(),
+        user_name: Some("alice".into()),
+        address: "192.168.1.20:50123".into(),
+        protocol_version: "5.0".into(),
+        connected_since_ms: NOW_MS - 312_000,
+        keep_alive: 60,
+        clean_start: false,
+        session_expiry_interval: 3600,
+        will: Some(WillInfo {
+            topic: "status/kitchen".into(),
+            qos: 1,
+            retain: true,
+            delay_interval: 30,
+            payload_bytes: 7,
+        }),
+        subscriptions: vec![SubscriptionInfo {
+            filter: "cmd/kitchen/#".into(),
+            qos: 2,
+            no_local: true,
+            retain_as_published: false,
+            retain_handling: 2,
+            subscription_id: Some(42),
+        }],
+        subscriptions_total: 1,
+        inflight: 1,
+        queued: 3,
+        queued_bytes: 300,
+        messages_in: 1500,
+        messages_out: 7,
+        bytes_in: 100,
+        bytes_out: 200,
+        dropped: 2,
+    }
+}
+
+#[test]
+fn enter_opens_the_client_detail_and_esc_returns_to_the_list() {
+    let mut app = robustmq_app();
+    key(&mut app, KeyCode::Char('2'));
+    let action = app.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert_eq!(action, Some(Action::Detail(Some("sensor-kitchen".into()))));
+    assert_has(
+        &screen(&app, 80, 24),
+        &["Client sensor-kitchen", "waiting for the broker's answer"],
+    );
+    let t = app.now;
+    app.apply(Update::Reply(Reply::ClientDetail(detail_reply())), t);
+    let mut second = detail_reply();
+    second.messages_in += 400;
+    app.apply(
+        Update::Reply(Reply::ClientDetail(second)),
+        t + Duration::from_secs(2),
+    );
+    let s = screen(&app, 100, 30);
+    assert_has(
+        &s,
+        &[
+            "User alice",
+            "Address 192.168.1.20:50123",
+            "Protocol 5.0",
+            "Keep alive 60s",
+            "Session expiry 1h",
+            "Will status/kitchen · QoS 1 · retained · delay 30s",
+            "Queued 3",
+            "Drops 2",
+            "Msgs in 1.9k (200/s)",
+            "Subscriptions 1",
+            "cmd/kitchen/#",
+        ],
+    );
+    assert!(row_with(&s, "cmd/kitchen/#").contains("never"), "{s}");
+    assert!(row_with(&s, "cmd/kitchen/#").contains("42"), "{s}");
+    key(&mut app, KeyCode::Char('k'));
+    assert_has(&screen(&app, 100, 30), &["disconnect sensor-kitchen? y/n"]);
+    key(&mut app, KeyCode::Char('n'));
+    app.apply(
+        Update::Reply(Reply::Error {
+            command: "clients/get".into(),
+            message: "no client \"sensor-kitchen\" is connected".into(),
+        }),
+        t + Duration::from_secs(3),
+    );
+    assert_has(
+        &screen(&app, 100, 30),
+        &["as last seen: no client \"sensor-kitchen\" is connected"],
+    );
+    let action = app.handle_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    assert_eq!(action, Some(Action::Detail(None)));
+    assert_has(&screen(&app, 80, 24), &["Clients 3", "sensor-garage"]);
+}
+
+fn subscriber(filter: &str, client_id: &str, connected: bool) -> SubscriberRow {
+    SubscriberRow {
+        filter: filter.into(),
+        client_id: client_id.into(),
+        connected,
+        qos: 1,
+        subscription_id: None,
+    }
+}
+
+#[test]
+fn subscriptions_view_names_each_filter_once_above_its_clients_and_filters() {
+    let mut app = robustmq_app();
+    key(&mut app, KeyCode::Char('7'));
+    assert_eq!(app.view, View::Subscriptions);
+    assert_has(&screen(&app, 80, 24), &["waiting for the broker's answer"]);
+    let at = app.now;
+    app.apply(
+        Update::Reply(Reply::Subscriptions(SubscriptionList {
+            total: 3,
+            offset: 0,
+            subscriptions: vec![
+                subscriber("home/#", "dashboard", true),
+                subscriber("home/#", "logger", false),
+                SubscriberRow {
+                    subscription_id: Some(7),
+                    ..subscriber("alerts", "pager", true)
+                },
+            ],
+        })),
+        at,
+    );
+    let s = screen(&app, 80, 24);
+    assert_has(&s, &["Subscriptions 3", "Filter ▲", "Client ID", "State"]);
+    let lines: Vec<&str> = s.lines().collect();
+    let alerts = lines.iter().position(|l| l.contains("alerts")).unwrap();
+    let dashboard = lines.iter().position(|l| l.contains("dashboard")).unwrap();
+    let logger = lines.iter().position(|l| l.contains("logger")).unwrap();
+    assert!(alerts < dashboard && dashboard + 1 == logger, "{s}");
+    assert!(
+        lines[dashboard].contains("home/#") && lines[dashboard].contains("online"),
+        "{s}"
+    );
+    assert!(
+        !lines[logger].contains("home/#") && lines[logger].contains("offline"),
+        "{s}"
+    );
+    assert!(row_with(&s, "pager").contains('7'), "{s}");
+    key(&mut app, KeyCode::Char('/'));
+    for c in "LOG".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    let s = screen(&app, 80, 24);
+    assert_has(&s, &["Subscriptions 1 of 3", "logger", "home/#"]);
+    assert_lacks(&s, &["dashboard", "pager"]);
+}
+
+fn retained(topic: &str, payload: &[u8]) -> RetainedRow {
+    let (preview, preview_hex) = robustmq::admin_api::preview(payload);
+    RetainedRow {
+        topic: topic.into(),
+        qos: 1,
+        payload_bytes: payload.len(),
+        preview,
+        preview_hex,
+    }
+}
+
+fn retained_app() -> App {
+    let mut app = robustmq_app();
+    key(&mut app, KeyCode::Char('8'));
+    assert_eq!(app.view, View::Retained);
+    let at = app.now;
+    app.apply(
+        Update::Reply(Reply::Retained(RetainedList {
+            total: 4,
+            offset: 0,
+            messages: vec![
+                retained("home/kitchen/temp", b"21.5"),
+                retained("home/garage/door", &[0xde, 0xad, 0xbe, 0xef]),
+                retained("home/kitchen/log", &[b'x'; 100]),
+                retained("office", b"open"),
+            ],
+        })),
+        at,
+    );
+    app
+}
+
+#[test]
+fn retained_view_is_a_topic_tree_with_a_payload_preview() {
+    let mut app = retained_app();
+    let s = screen(&app, 80, 24);
+    assert_has(&s, &["Retained 4", "d delete", "Topic ▲", "Payload"]);
+    let lines: Vec<&str> = s.lines().collect();
+    let at = |needle: &str| {
+        lines
+            .iter()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle} not on screen:\n{s}"))
+    };
+    let (home, garage, door, kitchen, log, temp) = (
+        at("│home/"),
+        at("  garage/"),
+        at("    door"),
+        at("  kitchen/"),
+        at("    log"),
+        at("    temp"),
+    );
+    assert!(
+        home < garage && garage < door && door < kitchen && kitchen < log && log < temp,
+        "{s}"
+    );
+    // The first message (home/garage/door) is selected: its preview, in hex.
+    assert_has(
+        &s,
+        &[
+            "home/garage/door · QoS 1 · 4 bytes · not UTF-8, in hex",
+            "deadbeef",
+        ],
+    );
+    key(&mut app, KeyCode::Down);
+    let s = screen(&app, 80, 24);
+    assert_has(
+        &s,
+        &[
+            "home/kitchen/log · QoS 1 · 100 bytes · first 64 shown",
+            &format!("{}…", "x".repeat(50)),
+        ],
+    );
+    key(&mut app, KeyCode::Char('/'));
+    for c in "21.".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    let s = screen(&app, 80, 24);
+    assert_has(&s, &["Retained 1 of 4", "temp", "21.5"]);
+    assert_lacks(&s, &["door", "office"]);
+}
+
+#[test]
+fn deleting_a_retained_message_asks_first_and_says_what_happened() {
+    let mut app = retained_app();
+    assert_eq!(
+        app.handle_key(KeyEvent::new(KeyCode::Char('d'), KeyModifiers::NONE)),
+        None
+    );
+    assert_has(
+        &screen(&app, 80, 24),
+        &["delete the retained message of home/garage/door? y/n"],
+    );
+    key(&mut app, KeyCode::Char('n'));
+    assert_has(&screen(&app, 80, 24), &["not deleted", "door"]);
+    key(&mut app, KeyCode::Delete);
+    let action = app.handle_key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE));
+    assert_eq!(action, Some(Action::DeleteRetained("home/garage/door".into())));
+    let at = app.now;
+    app.apply(
+        Update::Reply(Reply::RetainedDeleted(RetainedDeleted {
+            topic: "home/garage/door".into(),
+            existed: true,
+        })),
+        at,
+    );
+    let s = screen(&app, 80, 24);
+    assert_has(
+        &s,
+        &[
+            "the retained message of home/garage/door was deleted",
+            "Retained 3",
+        ],
+    );
+    assert_lacks(&s, &["    door", "  garage/"]);
+}
+
+#[test]
+fn an_offline_session_is_deleted_after_a_yes_and_a_connected_one_is_explained() {
+    let mut app = robustmq_app();
+    key(&mut app, KeyCode::Char('4'));
+    key(&mut app, KeyCode::Char('d'));
+    assert_has(
+        &screen(&app, 80, 24),
+        &["delete the offline session of logger? y/n"],
+    );
+    let action = app.handle_key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE));
+    assert_eq!(action, Some(Action::DeleteSession("logger".into())));
+    let at = app.now;
+    app.apply(
+        Update::Reply(Reply::SessionDeleted(SessionDeleted {
+            client_id: "logger".into(),
+            existed: true,
+        })),
+        at,
+    );
+    let s = screen(&app, 80, 24);
+    assert_has(
+        &s,
+        &[
+            "the session of logger was deleted",
+            "Offline sessions 1",
+            "archiver",
+        ],
+    );
+    assert_lacks(&s, &["│logger"]);
+    app.apply(
+        Update::Reply(Reply::Error {
+            command: "sessions/delete".into(),
+            message: "client \"archiver\" is connected: only an offline session can be deleted".into(),
+        }),
+        at,
+    );
+    assert_has(
+        &screen(&app, 120, 24),
+        &["sessions/delete: client \"archiver\" is connected: only an offline session can be deleted"],
+    );
 }
 
 #[test]
@@ -481,7 +875,7 @@ fn mosquitto_gets_the_header_and_an_explanation_instead_of_details() {
             "clients/maximum",
         ],
     );
-    for view in ['2', '3', '4', '5'] {
+    for view in ['2', '3', '4', '5', '7', '8'] {
         key(&mut app, KeyCode::Char(view));
         for (w, h) in [(80, 24), (160, 48)] {
             let s = screen(&app, w, h);
@@ -578,7 +972,7 @@ fn no_color_draws_without_any_colour_and_selects_in_reverse_video() {
 #[test]
 fn tiny_terminals_do_not_panic() {
     let mut app = robustmq_app();
-    for view in ['1', '2', '3', '4', '5', '?'] {
+    for view in ['1', '2', '3', '4', '5', '6', '7', '8', '?'] {
         key(&mut app, KeyCode::Char(view));
         for (w, h) in [(1, 1), (10, 3), (20, 8), (40, 10)] {
             render(&app, w, h, COLOR);

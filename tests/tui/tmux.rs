@@ -337,6 +337,19 @@ fn top_works_against_mosquitto_from_sys_alone() {
         Duration::from_secs(10),
         |s| s.contains("not available from this broker"),
     );
+    // The views added with the detail ones say the same, and Enter asks for nothing.
+    tmux.send(&["Enter"]);
+    tmux.wait_for("why there is no detail", Duration::from_secs(10), |s| {
+        s.contains("cannot show a client's detail: that needs robustmq's admin API")
+    });
+    for (view, title) in [("7", "Subscriptions"), ("8", "Retained")] {
+        tmux.send(&[view]);
+        tmux.wait_for(
+            &format!("the explanation in the {title} view"),
+            Duration::from_secs(10),
+            |s| s.contains(&format!("┌ {title} ")) && s.contains("not available from this broker"),
+        );
+    }
     assert_quit_restores_the_terminal(&tmux);
 }
 
@@ -350,4 +363,134 @@ fn top_without_a_terminal_says_so() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("robustmq top: needs a terminal"), "{stderr}");
+}
+
+/// A 3.1.1 client of its own thread with `options`; its events come back on the channel.
+fn client_with(
+    options: MqttOptions,
+) -> (
+    Client,
+    std::sync::mpsc::Receiver<rumqttc::Event>,
+    thread::JoinHandle<()>,
+) {
+    let (client, mut connection) = Client::new(options, 100);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let pump = thread::spawn(move || {
+        // Stops at the first error (after our DISCONNECT) or once the test stops listening.
+        for event in connection.iter() {
+            let Ok(event) = event else { return };
+            if tx.send(event).is_err() {
+                return;
+            }
+        }
+    });
+    (client, rx, pump)
+}
+
+/// The next PUBLISH a [`client_with`] client receives, within `timeout`.
+fn next_publish(events: &std::sync::mpsc::Receiver<rumqttc::Event>, timeout: Duration) -> rumqttc::Publish {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match events.recv_timeout(left) {
+            Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(p))) => return p,
+            Ok(_) => {}
+            Err(e) => panic!("no PUBLISH: {e}"),
+        }
+    }
+}
+
+#[test]
+fn top_opens_a_client_detail_and_deletes_a_retained_message_after_a_yes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_broker, port) = robustmq(0, dir.path());
+    let mut options = MqttOptions::new("drill-client", "127.0.0.1", port);
+    options.set_keep_alive(Duration::from_secs(30));
+    options.set_credentials("drill-user", "pw");
+    options.set_last_will(rumqttc::LastWill::new(
+        "drill/will",
+        "bye",
+        QoS::AtLeastOnce,
+        true,
+    ));
+    let (client, events, pump) = client_with(options);
+    client.subscribe("drill/cmd/#", QoS::AtLeastOnce).unwrap();
+    client
+        .publish("drill/status", QoS::AtLeastOnce, true, "all good")
+        .unwrap();
+    client.subscribe("drill/status", QoS::AtLeastOnce).unwrap();
+    let retained = next_publish(&events, Duration::from_secs(10));
+    assert_eq!(&retained.payload[..], b"all good");
+
+    let tmux = Tmux::start(120, 36);
+    tmux.type_line(&format!("{BIN} top -p {port} --interval 0.5; echo top-exited=$?"));
+    tmux.wait_for("top to connect", Duration::from_secs(30), |s| {
+        s.contains("● connected") && s.contains("robustmq version")
+    });
+    tmux.send(&["2"]);
+    tmux.wait_for("drill-client in the list", Duration::from_secs(15), |s| {
+        s.contains("drill-client") && s.contains("drill-user")
+    });
+    tmux.send(&["/"]);
+    tmux.send(&["-l", "drill-c"]);
+    tmux.send(&["Enter"]);
+    tmux.wait_for(
+        "the list filtered to drill-client",
+        Duration::from_secs(10),
+        |s| s.contains("Clients 1 of 2"),
+    );
+    tmux.send(&["Enter"]);
+    let detail = tmux.wait_for("the client's detail", Duration::from_secs(15), |s| {
+        s.contains("User drill-user") && s.contains("drill/cmd/#")
+    });
+    for needle in [
+        "Client drill-client",
+        "Protocol 3.1.1",
+        "Keep alive 30s",
+        "Will drill/will · QoS 1 · retained",
+        "Subscriptions 2",
+        "drill/status",
+    ] {
+        assert!(detail.contains(needle), "{needle} missing:\n{detail}");
+    }
+    tmux.send(&["Escape"]);
+    tmux.wait_for("the list again", Duration::from_secs(10), |s| {
+        s.contains("Clients 1 of 2")
+    });
+
+    tmux.send(&["8"]);
+    tmux.wait_for("the retained messages", Duration::from_secs(15), |s| {
+        s.contains("Retained ") && s.contains("$SYS/")
+    });
+    tmux.send(&["/"]);
+    tmux.send(&["-l", "drill/status"]);
+    tmux.send(&["Enter"]);
+    let shown = tmux.wait_for("drill/status with its preview", Duration::from_secs(10), |s| {
+        s.contains("drill/status · QoS 1 · 8 bytes") && s.contains("all good")
+    });
+    assert!(shown.contains("Retained 1 of"), "{shown}");
+    tmux.send(&["d"]);
+    tmux.wait_for("the question", Duration::from_secs(10), |s| {
+        s.contains("delete the retained message of drill/status? y/n")
+    });
+    tmux.send(&["y"]);
+    tmux.wait_for("the deletion to be confirmed", Duration::from_secs(15), |s| {
+        s.contains("the retained message of drill/status was deleted")
+    });
+    tmux.wait_for("a refresh without it", Duration::from_secs(15), |s| {
+        s.contains("no retained message matches \"drill/status\"")
+    });
+
+    // A new subscription gets no retained message: the first message is the one sent after it.
+    client.unsubscribe("drill/status").unwrap();
+    client.subscribe("drill/status", QoS::AtLeastOnce).unwrap();
+    client
+        .publish("drill/status", QoS::AtLeastOnce, false, "after")
+        .unwrap();
+    let first = next_publish(&events, Duration::from_secs(10));
+    assert_eq!(&first.payload[..], b"after", "the retained message is gone");
+    assert_quit_restores_the_terminal(&tmux);
+    let _ = client.disconnect();
+    drop(events);
+    let _ = pump.join();
 }

@@ -8,8 +8,14 @@
 //! | `store/stats` | `{}` | [`StoreReport`] |
 //! | `broker/stats` | `{}` | [`BrokerStats`] |
 //! | `clients/disconnect` | `{"client_id": "..."}` | [`Disconnected`] |
+//! | `clients/get` | `{"client_id": "..."}` | [`ClientDetail`]; an error if it is not connected |
+//! | `bridges/list` | `{}` | [`BridgeList`] |
+//! | `subscriptions/list` | `{"offset": 0, "limit": 1000}` (both optional) | [`SubscriptionList`] |
+//! | `retained/list` | `{"offset": 0, "limit": 1000}` (both optional) | [`RetainedList`] |
+//! | `retained/delete` | `{"topic": "..."}` | [`RetainedDeleted`] |
+//! | `sessions/delete` | `{"client_id": "..."}` | [`SessionDeleted`]; an error if its client is connected |
 //!
-//! Lists are sorted by client id and paged (`limit` at most [`MAX_PAGE`]) so that a reply
+//! Lists are sorted (by client id, filter or topic) and paged (`limit` at most [`MAX_PAGE`]) so that a reply
 //! stays well under a client's packet size limit. Unknown request fields are an error.
 
 use std::sync::Arc;
@@ -19,6 +25,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Admin, ADMINISTRATIVE_ACTION};
+use crate::admin_api::{
+    preview, ClientDetail, ClientIdRequest, ClientList, ClientRow, Disconnected, RetainedDeleted,
+    RetainedList, RetainedRow, SessionDeleted, SessionList, SessionRow, SubscriberRow, SubscriptionInfo,
+    SubscriptionList, TopicList, TopicRequest, TopicRow, WillInfo, MAX_DETAIL_SUBSCRIPTIONS,
+};
+use crate::protocol::RetainHandling;
+use crate::server::broker::removal::DeleteSessionError;
 use crate::server::broker::{Broker, Session};
 use crate::server::context::ListenerContext;
 use crate::server::handler::ConnState;
@@ -46,6 +59,11 @@ pub fn run(ctx: &ListenerContext, st: &ConnState, command: &str, params: Value) 
             reply(broker_stats(broker))
         }
         "clients/disconnect" => reply(disconnect(broker, st, parse(params)?)),
+        "clients/get" => reply(client_get(broker, parse(params)?)?),
+        "subscriptions/list" => reply(subscriptions_list(broker, parse(params)?)),
+        "retained/list" => reply(retained_list(broker, parse(params)?)),
+        "retained/delete" => reply(retained_delete(broker, st, parse(params)?)),
+        "sessions/delete" => reply(session_delete(broker, st, parse(params)?)?),
         "bridges/list" => {
             parse::<Empty>(params)?;
             reply(BridgeList {
@@ -53,8 +71,9 @@ pub fn run(ctx: &ListenerContext, st: &ConnState, command: &str, params: Value) 
             })
         }
         other => Err(format!(
-            "unknown command {other:?}; known: clients/list, sessions/list, topics/top, store/stats, \
-             broker/stats, clients/disconnect, bridges/list"
+            "unknown command {other:?}; known: clients/list, clients/get, clients/disconnect, \
+             sessions/list, sessions/delete, subscriptions/list, retained/list, retained/delete, \
+             topics/top, store/stats, broker/stats, bridges/list"
         )),
     }
 }
@@ -103,65 +122,16 @@ fn sorted_sessions(broker: &Broker) -> Vec<Arc<Session>> {
     sessions
 }
 
-/// Reply of `clients/list`: the connected clients.
-#[derive(Debug, Serialize)]
-pub struct ClientList {
-    /// Clients connected in all.
-    pub total: usize,
-    /// Index of the first row in the whole list.
-    pub offset: usize,
-    /// Rows in this page.
-    pub clients: Vec<ClientInfo>,
-}
-
-/// One connected client.
-#[derive(Debug, Serialize)]
-pub struct ClientInfo {
-    /// Client identifier.
-    pub client_id: String,
-    /// Peer address, `ip:port`.
-    pub address: String,
-    /// `"3.1"`, `"3.1.1"` or `"5.0"`.
-    pub protocol_version: String,
-    /// Protocol level byte: 3, 4 or 5.
-    pub protocol_level: u8,
-    /// When the connection was accepted, Unix milliseconds.
-    pub connected_since_ms: u64,
-    /// Keep alive in force, seconds; 0 = none.
-    pub keep_alive: u16,
-    /// Clean start / clean session flag of CONNECT.
-    pub clean_start: bool,
-    /// Session expiry interval, seconds (`4294967295`: never).
-    pub session_expiry_interval: u32,
-    /// Subscriptions of the session.
-    pub subscriptions: usize,
-    /// QoS 1/2 messages sent and not yet acknowledged.
-    pub inflight: usize,
-    /// Messages waiting to be sent.
-    pub queued: usize,
-    /// Bytes of the waiting messages (approximate).
-    pub queued_bytes: usize,
-    /// PUBLISH packets received from the client on this connection.
-    pub messages_in: u64,
-    /// PUBLISH packets sent to the client on this connection.
-    pub messages_out: u64,
-    /// Bytes read from the client on this connection.
-    pub bytes_in: u64,
-    /// Bytes written to the client on this connection.
-    pub bytes_out: u64,
-    /// Messages the session could not take (queue full, too large, expired), over its life.
-    pub dropped: u64,
-}
-
 fn clients_list(broker: &Broker, page: Page) -> ClientList {
-    let rows: Vec<ClientInfo> = sorted_sessions(broker)
+    let rows: Vec<ClientRow> = sorted_sessions(broker)
         .iter()
         .filter_map(|session| {
             let st = session.lock();
             let conn = st.conn()?;
             let stats = &conn.stats;
-            Some(ClientInfo {
+            Some(ClientRow {
                 client_id: session.client_id.to_string(),
+                user_name: conn.username.as_deref().map(str::to_string),
                 address: stats.peer.to_string(),
                 protocol_version: conn.version.to_string(),
                 protocol_level: conn.version.level(),
@@ -193,40 +163,8 @@ fn clients_list(broker: &Broker, page: Page) -> ClientList {
     }
 }
 
-/// Reply of `sessions/list`: persistent sessions whose client is offline.
-#[derive(Debug, Serialize)]
-pub struct SessionList {
-    /// Offline sessions in all.
-    pub total: usize,
-    /// Index of the first row in the whole list.
-    pub offset: usize,
-    /// Rows in this page.
-    pub sessions: Vec<SessionInfo>,
-}
-
-/// One offline session.
-#[derive(Debug, Serialize)]
-pub struct SessionInfo {
-    /// Client identifier.
-    pub client_id: String,
-    /// Messages waiting for the client.
-    pub queued: usize,
-    /// QoS 1/2 messages sent before it went offline, to be resent.
-    pub inflight: usize,
-    /// Subscriptions kept.
-    pub subscriptions: usize,
-    /// When the client went offline, Unix milliseconds.
-    pub offline_since_ms: Option<u64>,
-    /// Session expiry interval, seconds.
-    pub expiry_interval: u32,
-    /// When the session ends unless the client returns, Unix milliseconds; `null`: never.
-    pub expires_at_ms: Option<u64>,
-    /// Messages the session could not take, over its life.
-    pub dropped: u64,
-}
-
 fn sessions_list(broker: &Broker, page: Page) -> SessionList {
-    let rows: Vec<SessionInfo> = sorted_sessions(broker)
+    let rows: Vec<SessionRow> = sorted_sessions(broker)
         .iter()
         .filter_map(|session| {
             let st = session.lock();
@@ -237,7 +175,7 @@ fn sessions_list(broker: &Broker, page: Page) -> SessionList {
                 (u32::MAX, _) | (_, None) => None,
                 (secs, Some(since)) => Some(since.saturating_add(secs as u64 * 1000)),
             };
-            Some(SessionInfo {
+            Some(SessionRow {
                 client_id: session.client_id.to_string(),
                 queued: st.queued(),
                 inflight: st.inflight(),
@@ -280,37 +218,6 @@ impl Default for TopRequest {
     }
 }
 
-/// Reply of `topics/top`: the busiest topics by messages received from clients.
-#[derive(Debug, Serialize)]
-pub struct TopicList {
-    /// Seconds the figures cover (less than asked for in the broker's first seconds).
-    pub window_seconds: f64,
-    /// Distinct topics published to in the window.
-    pub distinct_topics: usize,
-    /// Messages on topics past the tracking limit (16,384 distinct topics per second).
-    pub untracked_messages: u64,
-    /// 1: every message was counted. N > 1: under load, one message in N was (at random, per
-    /// connection) and the figures are estimates.
-    pub sampling: u64,
-    /// Busiest first.
-    pub topics: Vec<TopicInfo>,
-}
-
-/// One topic's traffic in the window.
-#[derive(Debug, Serialize)]
-pub struct TopicInfo {
-    /// Topic name.
-    pub topic: String,
-    /// PUBLISH packets received on it.
-    pub messages: u64,
-    /// Payload bytes received on it.
-    pub bytes: u64,
-    /// `messages` per second of the window.
-    pub messages_per_second: f64,
-    /// `bytes` per second of the window.
-    pub bytes_per_second: f64,
-}
-
 fn topics_top(admin: &Admin, request: TopRequest) -> Result<TopicList, String> {
     if !(1..=super::topics::HISTORY).contains(&request.seconds) {
         return Err(format!(
@@ -329,7 +236,7 @@ fn topics_top(admin: &Admin, request: TopRequest) -> Result<TopicList, String> {
         topics: top
             .topics
             .iter()
-            .map(|t| TopicInfo {
+            .map(|t| TopicRow {
                 topic: t.topic.to_string(),
                 messages: t.count.messages,
                 bytes: t.count.bytes,
@@ -521,16 +428,6 @@ struct DisconnectRequest {
     client_id: String,
 }
 
-/// Reply of `clients/disconnect`.
-#[derive(Debug, Serialize)]
-pub struct Disconnected {
-    /// The client id asked for.
-    pub client_id: String,
-    /// Whether a client with that id was connected (and is now told to go, with v5 reason
-    /// 0x98 administrative action). Its session, if persistent, stays.
-    pub existed: bool,
-}
-
 fn disconnect(broker: &Broker, requester: &ConnState, request: DisconnectRequest) -> Disconnected {
     let told = broker.session(&request.client_id).and_then(|session| {
         let st = session.lock();
@@ -547,5 +444,146 @@ fn disconnect(broker: &Broker, requester: &ConnState, request: DisconnectRequest
     Disconnected {
         client_id: request.client_id,
         existed,
+    }
+}
+
+fn client_get(broker: &Broker, request: ClientIdRequest) -> Result<ClientDetail, String> {
+    let id = request.client_id;
+    let session = broker
+        .session(&id)
+        .ok_or_else(|| format!("no client {id:?} is connected"))?;
+    let st = session.lock();
+    let conn = st
+        .conn()
+        .ok_or_else(|| format!("client {id:?} is not connected (its session is offline)"))?;
+    let stats = &conn.stats;
+    let mut subscriptions: Vec<SubscriptionInfo> = st
+        .subscriptions()
+        .map(|(filter, sub)| SubscriptionInfo {
+            filter: filter.to_string(),
+            qos: sub.options.qos as u8,
+            no_local: sub.options.no_local,
+            retain_as_published: sub.options.retain_as_published,
+            retain_handling: match sub.options.retain_handling {
+                RetainHandling::SendAlways => 0,
+                RetainHandling::SendIfNew => 1,
+                RetainHandling::Never => 2,
+            },
+            subscription_id: sub.id,
+        })
+        .collect();
+    let subscriptions_total = subscriptions.len();
+    subscriptions.sort_unstable_by(|a, b| a.filter.cmp(&b.filter));
+    subscriptions.truncate(MAX_DETAIL_SUBSCRIPTIONS);
+    Ok(ClientDetail {
+        client_id: id,
+        user_name: conn.username.as_deref().map(str::to_string),
+        address: stats.peer.to_string(),
+        protocol_version: conn.version.to_string(),
+        connected_since_ms: stats.connected_at_ms,
+        keep_alive: stats.keep_alive,
+        clean_start: stats.clean_start,
+        session_expiry_interval: st.expiry_interval(),
+        will: st.will().map(|w| WillInfo {
+            topic: w.message.topic.clone(),
+            qos: w.message.qos,
+            retain: w.message.retain,
+            delay_interval: w.delay_interval,
+            payload_bytes: w.message.payload.len(),
+        }),
+        subscriptions,
+        subscriptions_total,
+        inflight: st.inflight(),
+        queued: st.queued(),
+        queued_bytes: st.queued_bytes(),
+        messages_in: get(&stats.messages_in),
+        messages_out: get(&stats.messages_out),
+        bytes_in: get(&stats.bytes_in),
+        bytes_out: get(&stats.bytes_out),
+        dropped: st.dropped(),
+    })
+}
+
+fn subscriptions_list(broker: &Broker, page: Page) -> SubscriptionList {
+    let mut rows: Vec<SubscriberRow> = Vec::new();
+    for session in broker.sessions_snapshot() {
+        let st = session.lock();
+        let connected = st.conn().is_some();
+        rows.extend(st.subscriptions().map(|(filter, sub)| SubscriberRow {
+            filter: filter.to_string(),
+            client_id: session.client_id.to_string(),
+            connected,
+            qos: sub.options.qos as u8,
+            subscription_id: sub.id,
+        }));
+    }
+    rows.sort_unstable_by(|a, b| (&a.filter, &a.client_id).cmp(&(&b.filter, &b.client_id)));
+    let total = rows.len();
+    SubscriptionList {
+        total,
+        offset: page.offset,
+        subscriptions: rows
+            .into_iter()
+            .skip(page.offset)
+            .take(page.limit.min(MAX_PAGE))
+            .collect(),
+    }
+}
+
+fn retained_list(broker: &Broker, page: Page) -> RetainedList {
+    let mut messages = broker.retained_snapshot();
+    messages.sort_unstable_by(|a, b| a.topic.cmp(&b.topic));
+    RetainedList {
+        total: messages.len(),
+        offset: page.offset,
+        messages: messages
+            .iter()
+            .skip(page.offset)
+            .take(page.limit.min(MAX_PAGE))
+            .map(|m| {
+                let (preview, preview_hex) = preview(&m.payload);
+                RetainedRow {
+                    topic: m.topic.to_string(),
+                    qos: m.qos as u8,
+                    payload_bytes: m.payload.len(),
+                    preview,
+                    preview_hex,
+                }
+            })
+            .collect(),
+    }
+}
+
+fn retained_delete(broker: &Broker, requester: &ConnState, request: TopicRequest) -> RetainedDeleted {
+    let existed = broker.clear_retained(&request.topic);
+    if existed {
+        tracing::info!(topic = %request.topic, by = %requester.client_id, "retained message deleted at an admin request");
+    }
+    RetainedDeleted {
+        topic: request.topic,
+        existed,
+    }
+}
+
+fn session_delete(
+    broker: &Broker,
+    requester: &ConnState,
+    request: ClientIdRequest,
+) -> Result<SessionDeleted, String> {
+    match broker.delete_offline_session(&request.client_id) {
+        Err(DeleteSessionError::Connected) => Err(format!(
+            "client {:?} is connected: only an offline session can be deleted (disconnect it first, \
+             with clients/disconnect)",
+            request.client_id
+        )),
+        Ok(existed) => {
+            if existed {
+                tracing::info!(client_id = %request.client_id, by = %requester.client_id, "offline session deleted at an admin request");
+            }
+            Ok(SessionDeleted {
+                client_id: request.client_id,
+                existed,
+            })
+        }
     }
 }

@@ -15,8 +15,9 @@
 //! 3.1.1 clients that run requests at the same time should tell replies apart by content.
 //!
 //! Replies are JSON objects; a failed request gets `{"error": "..."}`. Commands (see
-//! [`commands`] for every field): `clients/list`, `sessions/list`, `topics/top`, `store/stats`,
-//! `broker/stats`, `clients/disconnect`.
+//! [`commands`] for every field): `clients/list`, `clients/get`, `clients/disconnect`,
+//! `sessions/list`, `sessions/delete`, `subscriptions/list`, `retained/list`,
+//! `retained/delete`, `topics/top`, `store/stats`, `broker/stats`, `bridges/list`.
 //!
 //! Who may use it ([`authorized`]): without an ACL file, clients connected from a loopback
 //! address; with one, exactly the clients the ACL lets write the request topic, from anywhere.

@@ -16,6 +16,7 @@ pub mod pressure;
 mod publish;
 pub mod queue;
 mod records;
+pub mod removal;
 mod restore;
 pub mod retain;
 pub mod session;
@@ -539,7 +540,9 @@ impl Broker {
                         self.release_will(session, will);
                     }
                 }
-                Action::End => self.end_session(session, generation),
+                Action::End => {
+                    self.end_session(session, generation);
+                }
                 Action::ArmWill(_)
                 | Action::ArmExpiry(_)
                 | Action::CancelTimers
@@ -552,13 +555,14 @@ impl Broker {
     }
 
     /// Removes a session if it is still offline at `generation`, with its timers; a will still
-    /// waiting for its delay goes out, the session having ended (v5 3.1.3.2.2).
-    fn end_session(&self, session: &Arc<Session>, generation: u64) {
+    /// waiting for its delay goes out, the session having ended (v5 3.1.3.2.2). Returns
+    /// whether it did.
+    fn end_session(&self, session: &Arc<Session>, generation: u64) -> bool {
         let mut sessions = self.sessions();
         let stored = {
             let mut st = session.lock();
             if st.generation != generation || st.conn.is_some() {
-                return;
+                return false;
             }
             self.unstore(&mut st)
         };
@@ -586,6 +590,7 @@ impl Broker {
                 self.release_will(session, will);
             }
         }
+        true
     }
 
     /// Publishes `session`'s will now, if the ACL allows its topic.
@@ -619,6 +624,12 @@ impl Broker {
     /// Drops expired retained messages; returns how many went.
     pub fn prune_retained(&self) -> usize {
         write(&self.retained).prune_expired()
+    }
+
+    /// Every retained message not expired, in no particular order (the lock is held only to
+    /// copy the handles).
+    pub fn retained_snapshot(&self) -> Vec<Arc<Message>> {
+        read(&self.retained).all()
     }
 
     /// The session of `client_id`, online or offline.

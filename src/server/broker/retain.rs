@@ -43,6 +43,21 @@ impl RetainStore {
             .collect()
     }
 
+    /// Every retained message not expired.
+    pub fn all(&self) -> Vec<Arc<Message>> {
+        let now = Instant::now();
+        self.by_topic
+            .values()
+            .filter(|m| !m.is_expired(now))
+            .cloned()
+            .collect()
+    }
+
+    /// Whether `topic` has a retained message.
+    pub fn contains(&self, topic: &str) -> bool {
+        self.by_topic.contains_key(topic)
+    }
+
     /// Drops expired messages; returns how many went.
     pub fn prune_expired(&mut self) -> usize {
         let now = Instant::now();

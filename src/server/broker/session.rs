@@ -449,6 +449,16 @@ impl SessionState {
     pub fn dropped(&self) -> u64 {
         self.dropped
     }
+
+    /// The will the client left, while it has not been published or discarded.
+    pub fn will(&self) -> Option<&StoredWill> {
+        self.stored_will.as_deref()
+    }
+
+    /// Every subscription, by filter, in no particular order.
+    pub fn subscriptions(&self) -> impl Iterator<Item = (&Arc<str>, &Subscription)> {
+        self.subscriptions.iter()
+    }
 }
 
 impl SessionState {

@@ -204,7 +204,9 @@ impl Broker {
             }
             // The step of an expiry (a will still waiting goes out, then the session ends) is
             // what ending a session does.
-            Slot::Expiry => self.end_session(&session, generation),
+            Slot::Expiry => {
+                self.end_session(&session, generation);
+            }
         }
     }
 }

@@ -5,8 +5,11 @@
 //! Everything fits 80x24 and uses the extra room of bigger terminals.
 
 mod bridges;
+pub mod chart;
+mod detail;
 pub mod format;
 mod overview;
+mod retained;
 mod store;
 mod tables;
 pub mod theme;
@@ -18,7 +21,7 @@ use ratatui::Frame;
 
 use super::app::{Access, App, Link, Mode, View, QUEUED};
 use super::figures::name;
-use format::{bytes, count, duration, or_dash};
+use format::{count, duration, or_dash};
 pub use theme::Theme;
 
 /// Draws the whole screen.
@@ -36,11 +39,18 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme) {
     draw_tabs(frame, tabs, app, theme);
     match app.view {
         View::Overview => overview::draw(frame, body, app, theme),
-        View::Clients => tables::clients(frame, body, app, theme),
+        View::Clients => match &app.detail {
+            Some(d) if unavailable(app, "the client's detail").is_none() => {
+                detail::draw(frame, body, app, d, theme)
+            }
+            _ => tables::clients(frame, body, app, theme),
+        },
         View::Topics => tables::topics(frame, body, app, theme),
         View::Sessions => tables::sessions(frame, body, app, theme),
         View::Store => store::draw(frame, body, app, theme),
         View::Bridges => bridges::draw(frame, body, app, theme),
+        View::Subscriptions => tables::subscriptions(frame, body, app, theme),
+        View::Retained => retained::draw(frame, body, app, theme),
     }
     draw_footer(frame, footer, app, theme);
     if app.help {
@@ -85,7 +95,7 @@ fn draw_title(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
 }
 
 /// `label value` pairs on one line.
-fn pairs(items: &[(&str, String)], theme: Theme) -> Line<'static> {
+pub(crate) fn pairs(items: &[(&str, String)], theme: Theme) -> Line<'static> {
     let mut spans = Vec::new();
     for (i, (label, value)) in items.iter().enumerate() {
         if i > 0 {
@@ -101,8 +111,8 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let f = &app.figures;
     let now = app.now;
     let n = |key: &str| or_dash(f.value(key), |v| count(v as f64));
-    let rate = |r: Option<f64>| or_dash(r, |v| format!("{}/s", count(v)));
-    let byte_rate = |r: Option<f64>| or_dash(r, |v| format!("{}/s", bytes(v)));
+    let rate = |r: Option<f64>| or_dash(r, |v| chart::Unit::Messages.short(v));
+    let byte_rate = |r: Option<f64>| or_dash(r, |v| chart::Unit::Bytes.short(v));
     let [left, right] = Layout::horizontal([Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)]).areas(area);
     let left_lines = vec![
         Line::from(vec![
@@ -127,18 +137,20 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         .filter(|r| *r > 0.0)
         .map(|r| format!(" (+{}/s)", count(r)))
         .unwrap_or_default();
+    // The charts' newest samples, so that the header and the charts agree.
+    let h = &app.history;
     let right_lines = vec![
         pairs(
             &[
-                ("Msgs in", rate(f.messages_in_rate(now))),
-                ("out", rate(f.messages_out_rate(now))),
+                ("Msgs in", rate(h.messages_in.latest())),
+                ("out", rate(h.messages_out.latest())),
             ],
             theme,
         ),
         pairs(
             &[
-                ("Bytes in", byte_rate(f.rate(name::BYTES_RECEIVED, now))),
-                ("out", byte_rate(f.rate(name::BYTES_SENT, now))),
+                ("Bytes in", byte_rate(h.bytes_in.latest())),
+                ("out", byte_rate(h.bytes_out.latest())),
             ],
             theme,
         ),
@@ -155,15 +167,28 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
 }
 
 fn draw_tabs(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
-    let titles = View::ALL
+    let titles: Vec<String> = View::ALL
         .iter()
         .enumerate()
-        .map(|(i, v)| format!("{} {}", i + 1, v.title()));
-    let [tabs, hint] = Layout::horizontal([Constraint::Fill(1), Constraint::Length(8)]).areas(area);
+        .map(|(i, v)| format!("{} {}", i + 1, v.title()))
+        .collect();
+    // Every tab must show: in a narrow terminal they lose their padding, then the help hint.
+    let bare: usize = titles.iter().map(|t| t.chars().count() + 1).sum();
+    let padded = bare + 2 * titles.len();
+    let width = area.width as usize;
+    let (padding, hint_width) = if padded + 8 <= width {
+        (" ", 8)
+    } else if bare + 8 <= width {
+        ("", 8)
+    } else {
+        ("", 0)
+    };
+    let [tabs, hint] = Layout::horizontal([Constraint::Fill(1), Constraint::Length(hint_width)]).areas(area);
     frame.render_widget(
         Tabs::new(titles)
             .select(app.view.index())
             .highlight_style(theme.selected())
+            .padding(padding, padding)
             .divider("│"),
         tabs,
     );
@@ -180,9 +205,9 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             Span::raw(format!("{text}▏")),
             Span::styled("   Enter keep · Esc clear", theme.dim()),
         ]),
-        Mode::Confirm(id) => Line::from(vec![
-            Span::styled(format!(" Disconnect client {id}? "), theme.warn()),
-            Span::raw("y / n"),
+        Mode::Confirm(what) => Line::from(vec![
+            Span::styled(format!(" {} ", what.question()), theme.warn()),
+            Span::raw("y/n"),
         ]),
         Mode::Normal => {
             if let Some((text, _)) = &app.status {
@@ -194,8 +219,15 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                     theme.bad(),
                 ))
             } else {
+                // The keys of the view at hand after the common ones; `?` lists them all.
+                let view_keys = match app.view {
+                    View::Clients if app.detail.is_some() => "  Esc back  k disconnect",
+                    View::Clients => "  Enter detail  k disconnect",
+                    View::Sessions | View::Retained => "  d delete",
+                    _ => "",
+                };
                 Line::from(Span::styled(
-                    " q quit  ? help  Tab view  j/k move  s sort  / filter  p pause  K disconnect",
+                    format!(" q quit  ? help  Tab view  ↑/↓ move  / filter{view_keys}"),
                     theme.dim(),
                 ))
             }
@@ -222,8 +254,9 @@ pub(crate) fn unavailable(app: &App, what: &str) -> Option<Vec<Line<'static>>> {
             Line::from(format!(
                 "{version} publishes the standard $SYS topics only; the figures above and the"
             )),
-            Line::from("Overview charts come from those. Clients, topics, sessions and store details"),
-            Line::from("need robustmq's admin API ($CONTROL/robustmq/v1/...)."),
+            Line::from("Overview charts come from those. Clients, topics, sessions, subscriptions,"),
+            Line::from("retained messages and store details need robustmq's admin API"),
+            Line::from("($CONTROL/robustmq/v1/...)."),
         ],
         Access::Refused(message) => vec![
             Line::from(format!(
@@ -255,19 +288,27 @@ pub(crate) fn draw_unavailable(
 }
 
 fn draw_help(frame: &mut Frame, app: &App, theme: Theme) {
-    let keys: [(&str, &str); 14] = [
+    let keys: [(&str, &str); 16] = [
         ("q, Ctrl-C", "quit"),
         ("?", "this help (any key closes it)"),
         ("Tab, Shift-Tab, ←/→", "next / previous view"),
-        ("1 … 6", "Overview, Clients, Topics, Sessions, Store, Bridges"),
-        ("↑/↓, j/k", "move the selection"),
+        (
+            "1 … 8",
+            "Overview, Clients, Topics, Sessions, Store, Bridges, Subs, Retained",
+        ),
+        ("↑/↓, j", "move the selection"),
+        ("Enter, Esc", "open / close the selected client's detail"),
         ("PgUp/PgDn, g/G", "page, first, last"),
         ("s", "sort by the next column"),
         ("S, r", "reverse the sort"),
         ("/", "filter rows (Enter keeps, Esc clears)"),
         ("Esc", "clear the filter"),
         ("p, Space", "pause / resume updates"),
-        ("K, x, Del", "disconnect the selected client (asks y/n)"),
+        ("k, x, Del", "disconnect the selected client (asks y/n)"),
+        (
+            "d, Del",
+            "delete the selected retained message or offline session (y/n)",
+        ),
         ("", ""),
         ("", "figures: $SYS; details: robustmq admin API"),
     ];

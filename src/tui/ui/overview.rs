@@ -1,17 +1,16 @@
-//! The Overview: message, byte and connection charts, and (given room and robustmq) the
-//! busiest topics.
+//! The Overview: message, byte, connection and commit charts with their axes, and (given room
+//! and robustmq) the busiest topics.
 
 use std::time::Duration;
 
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Paragraph, RenderDirection, Sparkline, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::format::{bytes, count};
+use super::chart::{self, Unit};
 use super::{tables, Theme};
-use crate::tui::app::{Access, App, Link, Series};
+use crate::tui::app::{Access, App, Link};
 
 /// After this long connected, figures still missing are figures the broker does not publish
 /// (Mosquitto publishes `$SYS` every 10 s by default).
@@ -42,94 +41,65 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let h = &app.history;
     let halves = |area: Rect| Layout::horizontal([Constraint::Ratio(1, 2); 2]).split(area);
     let top = halves(rows[0]);
-    chart(
+    chart::draw(
         frame,
         top[0],
         "Msgs in",
         &h.messages_in,
-        |v| format!("{}/s", count(v)),
+        Unit::Messages,
         theme.incoming(),
         theme,
     );
-    chart(
+    chart::draw(
         frame,
         top[1],
         "Msgs out",
         &h.messages_out,
-        |v| format!("{}/s", count(v)),
+        Unit::Messages,
         theme.outgoing(),
         theme,
     );
     let middle = halves(rows[1]);
-    chart(
+    chart::draw(
         frame,
         middle[0],
         "Bytes in",
         &h.bytes_in,
-        |v| format!("{}/s", bytes(v)),
+        Unit::Bytes,
         theme.incoming(),
         theme,
     );
-    chart(
+    chart::draw(
         frame,
         middle[1],
         "Bytes out",
         &h.bytes_out,
-        |v| format!("{}/s", bytes(v)),
+        Unit::Bytes,
         theme.outgoing(),
         theme,
     );
     let bottom = halves(rows[2]);
-    chart(
+    chart::draw(
         frame,
         bottom[0],
         "Connections",
         &h.connections,
-        count,
+        Unit::Clients,
         theme.chart(),
         theme,
     );
-    chart(
+    chart::draw(
         frame,
         bottom[1],
         "Store commits",
         &h.commits,
-        |v| format!("{}/s", count(v)),
+        Unit::Commits,
         theme.chart(),
         theme,
     );
     if let Some(side) = side {
         tables::busiest_topics(frame, side, app, theme);
     }
-}
-
-/// One sparkline in a box titled with the latest value and the peak of what is shown.
-fn chart(
-    frame: &mut Frame,
-    area: Rect,
-    title: &str,
-    series: &Series,
-    show: impl Fn(f64) -> String,
-    style: Style,
-    theme: Theme,
-) {
-    let width = area.width.saturating_sub(2) as usize;
-    let mut data = series.last(width);
-    let title = match (data.last(), data.iter().max()) {
-        (Some(now), Some(peak)) => format!(" {title} {} · peak {} ", show(*now as f64), show(*peak as f64)),
-        _ => format!(" {title} – "),
-    };
-    let block = Block::bordered().title(title).border_style(theme.dim());
-    // Newest on the right, like every other monitor: drawn right to left, newest first.
-    data.reverse();
-    frame.render_widget(
-        Sparkline::default()
-            .block(block)
-            .data(&data)
-            .direction(RenderDirection::RightToLeft)
-            .style(style),
-        area,
-    );
 }
 
 /// Names the header figures the broker has not published, once it had time to.

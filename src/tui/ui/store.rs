@@ -3,7 +3,7 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Gauge, Paragraph, RenderDirection, Sparkline, Wrap};
+use ratatui::widgets::{Block, Gauge, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::format::{bytes, count, or_dash, seconds};
@@ -75,7 +75,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             format!(
                 "{} · {}",
                 count(s.commits as f64),
-                per_second(name::STORE_COMMITS)
+                // The chart's newest sample, so that the two agree.
+                or_dash(app.history.commits.latest(), |r| {
+                    super::chart::Unit::Commits.short(r)
+                })
             ),
         ),
         row(
@@ -124,18 +127,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         gauge,
     );
     if chart.height >= 3 {
-        let mut data = app.history.commits.last(chart.width.saturating_sub(2) as usize);
-        data.reverse();
-        let block = Block::bordered()
-            .title(format!(" Commits {} ", per_second(name::STORE_COMMITS)))
-            .border_style(theme.dim());
-        frame.render_widget(
-            Sparkline::default()
-                .block(block)
-                .data(&data)
-                .direction(RenderDirection::RightToLeft)
-                .style(theme.chart()),
+        super::chart::draw(
+            frame,
             chart,
+            "Commits",
+            &app.history.commits,
+            super::chart::Unit::Commits,
+            theme.chart(),
+            theme,
         );
     }
 }

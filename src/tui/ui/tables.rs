@@ -8,7 +8,7 @@ use ratatui::Frame;
 
 use super::format::{bytes, count, duration};
 use super::{draw_unavailable, unavailable, Theme};
-use crate::tui::admin::{ClientRow, SessionRow, TopicRow};
+use crate::tui::admin::{ClientRow, SessionRow, SubscriberRow, TopicRow};
 use crate::tui::app::App;
 use crate::tui::list::{ListState, Row};
 
@@ -153,11 +153,15 @@ fn counts<R: Row>(what: &str, list: &ListState<R>) -> String {
     text
 }
 
-const CLIENT_COLUMNS: [Column; 11] = [
+const CLIENT_COLUMNS: [Column; 12] = [
     Column {
         width: 16,
         priority: 0,
     }, // Client ID
+    Column {
+        width: 10,
+        priority: 5,
+    }, // User
     Column {
         width: 21,
         priority: 6,
@@ -209,6 +213,7 @@ pub fn clients(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let cells = |c: &ClientRow| {
         vec![
             c.client_id.clone(),
+            c.user_name.clone().unwrap_or_else(|| "–".into()),
             c.address.clone(),
             c.protocol_version.clone(),
             duration(now_ms.saturating_sub(c.connected_since_ms) / 1000),
@@ -376,9 +381,68 @@ pub fn sessions(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         &app.sessions,
         &SESSION_COLUMNS,
         16,
-        counts("Offline sessions", &app.sessions),
+        format!("{} · d delete", counts("Offline sessions", &app.sessions)),
         cells,
         "no persistent session is waiting for its client",
+        theme,
+    );
+}
+
+const SUBSCRIPTION_COLUMNS: [Column; 5] = [
+    Column {
+        width: 24,
+        priority: 0,
+    }, // Filter
+    Column {
+        width: 20,
+        priority: 1,
+    }, // Client ID
+    Column {
+        width: 7,
+        priority: 2,
+    }, // State
+    Column {
+        width: 3,
+        priority: 3,
+    }, // QoS
+    Column {
+        width: 6,
+        priority: 4,
+    }, // Sub id
+];
+
+/// The Subscriptions view: each filter and the clients subscribed to it.
+pub fn subscriptions(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+    if let Some(lines) = unavailable(app, "subscriptions") {
+        return draw_unavailable(frame, area, lines, "Subscriptions", theme);
+    }
+    let by_filter = app.subscriptions.sort == 0;
+    // Rows are drawn in order: sorted by filter, a filter is named once, above its clients.
+    let previous: std::cell::RefCell<Option<String>> = Default::default();
+    let cells = |s: &SubscriberRow| {
+        let first_of_filter = !by_filter || previous.borrow().as_deref() != Some(&s.filter);
+        previous.replace(Some(s.filter.clone()));
+        vec![
+            if first_of_filter {
+                s.filter.clone()
+            } else {
+                "  ·".to_string()
+            },
+            s.client_id.clone(),
+            if s.connected { "online" } else { "offline" }.to_string(),
+            s.qos.to_string(),
+            s.subscription_id.map_or("–".into(), |id| id.to_string()),
+        ]
+    };
+    draw_list(
+        frame,
+        area,
+        &app.subscriptions,
+        &SUBSCRIPTION_COLUMNS,
+        24,
+        counts("Subscriptions", &app.subscriptions),
+        cells,
+        "no client has a subscription",
         theme,
     );
 }
@@ -390,13 +454,13 @@ mod tests {
     #[test]
     fn narrow_tables_drop_the_least_useful_columns_first() {
         let all = fit(&CLIENT_COLUMNS, 200, 16);
-        assert_eq!(all, (0..11).collect::<Vec<_>>());
+        assert_eq!(all, (0..12).collect::<Vec<_>>());
         let narrow = fit(&CLIENT_COLUMNS, 78, 16);
         assert!(
-            narrow.contains(&0) && narrow.contains(&8) && narrow.contains(&9),
+            narrow.contains(&0) && narrow.contains(&9) && narrow.contains(&10),
             "{narrow:?}"
         );
-        assert!(!narrow.contains(&4), "keep alive goes first: {narrow:?}");
+        assert!(!narrow.contains(&5), "keep alive goes first: {narrow:?}");
         let used: u16 = narrow.iter().skip(1).map(|&i| CLIENT_COLUMNS[i].width + 1).sum();
         assert!(16 + used <= 78);
         assert_eq!(fit(&CLIENT_COLUMNS, 10, 16), vec![0]);
