@@ -62,6 +62,19 @@ fn wait_remote_subscribed(remote: &Broker, local: &Broker, remote_topic: &str, l
     probe.kill();
 }
 
+/// Waits until the bridge "up" of `local` has said each of `wanted` in `$SYS` (published every
+/// second in these tests).
+fn wait_sys(local: &Broker, wanted: &[&str]) {
+    let mut sys = Sub::spawn(local, Version::V5, "sys", &["$SYS/broker/bridges/up/#"], &[]);
+    let mut seen: Vec<String> = Vec::new();
+    while !wanted.iter().all(|w| seen.iter().any(|s| s == w)) {
+        let msg = sys
+            .poll_message(WAIT)
+            .unwrap_or_else(|| panic!("$SYS never said {wanted:?}; saw {seen:?}"));
+        seen.push(msg.line);
+    }
+}
+
 /// Publishes `payload` on `topic` at QoS 1 to `broker`, and takes the next message `sub` gets.
 fn publish_and_take(broker: &Broker, topic: &str, payload: &str, sub: &mut Sub) -> Msg {
     publish(broker, Version::V311, &["-t", topic, "-m", payload, "-q", "1"]);
@@ -108,20 +121,15 @@ fn forwards_out_and_in_with_prefixes(remote: Remote, protocol: u8) {
     assert_eq!(got.line, "site1/commands/reboot now");
 
     // What the bridge did, in $SYS (published every second here); the probes came in too.
-    let mut sys = Sub::spawn(&local, Version::V5, "sys", &["$SYS/broker/bridges/up/#"], &[]);
-    let wanted = [
-        "$SYS/broker/bridges/up/state connected",
-        "$SYS/broker/bridges/up/sent 1",
-        "$SYS/broker/bridges/up/queued 0",
-        "$SYS/broker/bridges/up/dropped 0",
-    ];
-    let mut seen: Vec<String> = Vec::new();
-    while !wanted.iter().all(|w| seen.iter().any(|s| s == w)) {
-        let msg = sys
-            .poll_message(WAIT)
-            .unwrap_or_else(|| panic!("$SYS never said {wanted:?}; saw {seen:?}"));
-        seen.push(msg.line);
-    }
+    wait_sys(
+        &local,
+        &[
+            "$SYS/broker/bridges/up/state connected",
+            "$SYS/broker/bridges/up/sent 1",
+            "$SYS/broker/bridges/up/queued 0",
+            "$SYS/broker/bridges/up/dropped 0",
+        ],
+    );
     local.stop();
 }
 
@@ -333,19 +341,14 @@ fn a_remote_nobody_answers_at_is_logged_once_while_local_clients_are_served() {
     let got = publish_and_take(&local, "sensors/t", "21.5", &mut at_local);
     assert_eq!(got.line, "sensors/t 21.5");
 
-    let mut sys = Sub::spawn(&local, Version::V5, "sys", &["$SYS/broker/bridges/up/#"], &[]);
-    let wanted = [
-        "$SYS/broker/bridges/up/state connecting",
-        "$SYS/broker/bridges/up/queued 1",
-        "$SYS/broker/bridges/up/sent 0",
-    ];
-    let mut seen: Vec<String> = Vec::new();
-    while !wanted.iter().all(|w| seen.iter().any(|s| s == w)) {
-        let msg = sys
-            .poll_message(WAIT)
-            .unwrap_or_else(|| panic!("$SYS never said {wanted:?}; saw {seen:?}"));
-        seen.push(msg.line);
-    }
+    wait_sys(
+        &local,
+        &[
+            "$SYS/broker/bridges/up/state connecting",
+            "$SYS/broker/bridges/up/queued 1",
+            "$SYS/broker/bridges/up/sent 0",
+        ],
+    );
     // Attempts after 1 s and 2 s of back-off (and jitter) have failed the same way by now.
     std::thread::sleep(Duration::from_secs(4));
     let log = local.log();
