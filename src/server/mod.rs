@@ -15,6 +15,7 @@ pub mod prometheus;
 pub mod rate;
 pub mod reload;
 pub mod sys;
+pub mod transport;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -25,9 +25,9 @@ use super::broker::MemoryBudget;
 use super::context::ListenerContext;
 use super::handler::{self, Close, ConnState};
 use super::kick::Told;
-use super::listener::ws::OversizeMessage;
 use super::metrics::{add, add_own, ConnStats};
 use super::peer::Peer;
+use super::transport::OversizeMessage;
 use crate::protocol::{self, reason, Disconnect, FrameError, Packet, Sender};
 
 /// Stop reading past this many unsent bytes: replies the client has not taken yet.

@@ -17,6 +17,8 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
+use crate::server::transport::OversizeMessage;
+
 /// The subprotocol MQTT uses [MQTT-6.0.0-3] [MQTT-6.0.0-4]; "mqttv3.1" is what some 3.1
 /// clients still offer.
 const SUBPROTOCOLS: [&str; 2] = ["mqtt", "mqttv3.1"];
@@ -123,13 +125,6 @@ fn max_write_buffer(max_message: usize) -> usize {
     const FIXED: usize = 1024 * 1024;
     FIXED.saturating_add(max_message.saturating_mul(2))
 }
-
-/// What a client's message over `max_message` bytes is, for the connection task: MQTT 5
-/// answers it with DISCONNECT 0x95 (packet too large), as a packet over the limit on a
-/// plain socket.
-#[derive(Debug, thiserror::Error)]
-#[error("WebSocket message too large: {0}")]
-pub struct OversizeMessage(String);
 
 /// How long a closing connection waits for the client's Close frame.
 const CLOSE_LINGER: Duration = Duration::from_secs(2);
