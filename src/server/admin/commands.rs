@@ -24,7 +24,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Admin, ADMINISTRATIVE_ACTION};
+use super::{Admin, Requester, ADMINISTRATIVE_ACTION};
 use crate::admin_api::{
     preview, ClientDetail, ClientIdRequest, ClientList, ClientRow, Disconnected, RetainedDeleted,
     RetainedList, RetainedRow, SessionDeleted, SessionList, SessionRow, SubscriberRow, SubscriptionInfo,
@@ -33,8 +33,6 @@ use crate::admin_api::{
 use crate::protocol::RetainHandling;
 use crate::server::broker::removal::DeleteSessionError;
 use crate::server::broker::{Broker, Session};
-use crate::server::context::ListenerContext;
-use crate::server::handler::ConnState;
 use crate::server::metrics::{get, get_by_qos, HistogramSnapshot, LimitStats};
 
 /// Most rows one list reply carries.
@@ -43,9 +41,13 @@ pub const MAX_PAGE: usize = 10_000;
 pub const DEFAULT_PAGE: usize = 1_000;
 
 /// Runs `command` with its parameters (a JSON object); `Err` is the reply's error text.
-pub fn run(ctx: &ListenerContext, st: &ConnState, command: &str, params: Value) -> Result<Value, String> {
-    let broker = &ctx.broker;
-    let admin = &ctx.admin;
+pub fn run(
+    broker: &Broker,
+    admin: &Admin,
+    requester: &Requester,
+    command: &str,
+    params: Value,
+) -> Result<Value, String> {
     match command {
         "clients/list" => reply(clients_list(broker, parse(params)?)),
         "sessions/list" => reply(sessions_list(broker, parse(params)?)),
@@ -58,12 +60,12 @@ pub fn run(ctx: &ListenerContext, st: &ConnState, command: &str, params: Value) 
             parse::<Empty>(params)?;
             reply(broker_stats(broker))
         }
-        "clients/disconnect" => reply(disconnect(broker, st, parse(params)?)),
+        "clients/disconnect" => reply(disconnect(broker, requester, parse(params)?)),
         "clients/get" => reply(client_get(broker, parse(params)?)?),
         "subscriptions/list" => reply(subscriptions_list(broker, parse(params)?)),
         "retained/list" => reply(retained_list(broker, parse(params)?)),
-        "retained/delete" => reply(retained_delete(broker, st, parse(params)?)),
-        "sessions/delete" => reply(session_delete(broker, st, parse(params)?)?),
+        "retained/delete" => reply(retained_delete(broker, requester, parse(params)?)),
+        "sessions/delete" => reply(session_delete(broker, requester, parse(params)?)?),
         "bridges/list" => {
             parse::<Empty>(params)?;
             reply(BridgeList {
@@ -428,7 +430,7 @@ struct DisconnectRequest {
     client_id: String,
 }
 
-fn disconnect(broker: &Broker, requester: &ConnState, request: DisconnectRequest) -> Disconnected {
+fn disconnect(broker: &Broker, requester: &Requester, request: DisconnectRequest) -> Disconnected {
     let told = broker.session(&request.client_id).and_then(|session| {
         let st = session.lock();
         st.conn().map(|conn| conn.stats.kick.send(ADMINISTRATIVE_ACTION))
@@ -554,7 +556,7 @@ fn retained_list(broker: &Broker, page: Page) -> RetainedList {
     }
 }
 
-fn retained_delete(broker: &Broker, requester: &ConnState, request: TopicRequest) -> RetainedDeleted {
+fn retained_delete(broker: &Broker, requester: &Requester, request: TopicRequest) -> RetainedDeleted {
     let existed = broker.clear_retained(&request.topic);
     if existed {
         tracing::info!(topic = %request.topic, by = %requester.client_id, "retained message deleted at an admin request");
@@ -567,7 +569,7 @@ fn retained_delete(broker: &Broker, requester: &ConnState, request: TopicRequest
 
 fn session_delete(
     broker: &Broker,
-    requester: &ConnState,
+    requester: &Requester,
     request: ClientIdRequest,
 ) -> Result<SessionDeleted, String> {
     match broker.delete_offline_session(&request.client_id) {

@@ -40,10 +40,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde_json::Value;
 
-use super::broker::Message;
-use super::context::ListenerContext;
-use super::handler::ConnState;
+use super::broker::{Broker, Message};
 use super::metrics::add;
+use super::peer::Peer;
 use crate::protocol::{reason, topic, MessageProperties, PropertyFields, Publish};
 use topics::TopicRates;
 
@@ -73,7 +72,8 @@ pub fn is_admin_topic(topic: &str) -> bool {
     topic.starts_with(PREFIX)
 }
 
-/// Whether the client of `st` may send the admin request on `topic`:
+/// Whether a client may send an admin request (`acl_allows`: whether the ACL grants it `write`
+/// on the request topic, asked only when there is an ACL file):
 ///
 /// - without an ACL file (whether or not a password file is configured): only clients
 ///   connected from a loopback address, as the password file says who may connect, not what
@@ -83,12 +83,34 @@ pub fn is_admin_topic(topic: &str) -> bool {
 ///   address; a loopback address grants nothing by itself then, so the ACL file is the one
 ///   place that says who administers the broker. Reading the reply needs `read` on the
 ///   response topic, like any delivery.
-pub fn authorized(ctx: &ListenerContext, st: &ConnState, topic: &str) -> bool {
-    if ctx.auth.has_acl() {
-        ctx.may_publish(&st.session, topic)
-    } else {
-        st.stats.peer.is_local()
+pub fn permission(has_acl: bool, acl_allows: impl FnOnce() -> bool, peer: &Peer) -> Permission {
+    match (has_acl, peer.is_local()) {
+        (true, _) if acl_allows() => Permission::Granted,
+        (true, _) => Permission::DeniedByAcl,
+        (false, true) => Permission::Granted,
+        (false, false) => Permission::NotLoopback,
     }
+}
+
+/// Whether a client may make an admin request, as [`permission`] decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    Granted,
+    /// The ACL file does not grant `write` on the request topic.
+    DeniedByAcl,
+    /// No ACL file, and the client is not on a loopback address.
+    NotLoopback,
+}
+
+/// Who sent an admin request: all the commands need of the connection it came on, so that
+/// admin depends on the broker alone and not on the handler that calls it.
+#[derive(Debug, Clone, Copy)]
+pub struct Requester<'a> {
+    pub client_id: &'a str,
+    pub peer: &'a Peer,
+    pub permission: Permission,
+    /// The largest packet the requester takes: a larger reply is replaced by an error.
+    pub max_packet_size: usize,
 }
 
 /// The outcome of an admin PUBLISH, for its acknowledgement.
@@ -102,7 +124,7 @@ pub struct Handled {
 
 /// Handles a PUBLISH on an admin topic: runs the command and publishes the reply. Never
 /// routes the request itself to subscribers.
-pub fn handle_request(ctx: &ListenerContext, st: &ConnState, p: &Publish) -> Handled {
+pub fn handle_request(broker: &Broker, admin: &Admin, requester: &Requester, p: &Publish) -> Handled {
     let command = p.topic.strip_prefix(PREFIX).unwrap_or_default();
     if command.ends_with(RESPONSE_SUFFIX) || command == &RESPONSE_SUFFIX[1..] {
         return Handled {
@@ -111,29 +133,31 @@ pub fn handle_request(ctx: &ListenerContext, st: &ConnState, p: &Publish) -> Han
         };
     }
     let reply_to = reply_topic(p);
-    if !authorized(ctx, st, &p.topic) {
-        let why = if ctx.auth.has_acl() {
-            add(&ctx.broker.metrics.publish_denied, 1);
-            "the ACL does not allow this admin request"
-        } else {
-            "the admin API is only available from loopback addresses"
-        };
-        tracing::debug!(client_id = %st.client_id, peer = %st.stats.peer, command, "admin request refused: {why}");
-        publish_reply(ctx, st, p, reply_to, &error("not authorized"));
+    let why = match requester.permission {
+        Permission::Granted => None,
+        Permission::DeniedByAcl => {
+            add(&broker.metrics.publish_denied, 1);
+            Some("the ACL does not allow this admin request")
+        }
+        Permission::NotLoopback => Some("the admin API is only available from loopback addresses"),
+    };
+    if let Some(why) = why {
+        tracing::debug!(client_id = %requester.client_id, peer = %requester.peer, command, "admin request refused: {why}");
+        publish_reply(broker, requester, p, reply_to, &error("not authorized"));
         return Handled {
             reason: reason::NOT_AUTHORIZED,
             why: Some(why),
         };
     }
     let body = match parse_request(&p.payload) {
-        Ok(params) => match commands::run(ctx, st, command, params) {
+        Ok(params) => match commands::run(broker, admin, requester, command, params) {
             Ok(reply) => reply,
             Err(message) => error(&message),
         },
         Err(message) => error(&message),
     };
-    tracing::debug!(client_id = %st.client_id, command, "admin request");
-    publish_reply(ctx, st, p, reply_to, &body);
+    tracing::debug!(client_id = %requester.client_id, command, "admin request");
+    publish_reply(broker, requester, p, reply_to, &body);
     Handled {
         reason: reason::SUCCESS,
         why: None,
@@ -169,11 +193,11 @@ fn reply_topic(p: &Publish) -> Arc<str> {
 /// and the correlation data.
 const REPLY_OVERHEAD: usize = 64;
 
-fn publish_reply(ctx: &ListenerContext, st: &ConnState, request: &Publish, topic: Arc<str>, body: &Value) {
+fn publish_reply(broker: &Broker, requester: &Requester, request: &Publish, topic: Arc<str>, body: &Value) {
     // Serializing a Value cannot fail (its map keys are strings).
     let mut payload = serde_json::to_vec(body).unwrap_or_default();
     // A reply larger than the requester takes would be dropped on the way out; say so instead.
-    let max = st.session.lock().conn().map_or(usize::MAX, |c| c.max_packet_size);
+    let max = requester.max_packet_size;
     let correlation = request
         .properties
         .correlation_data
@@ -201,7 +225,7 @@ fn publish_reply(ctx: &ListenerContext, st: &ConnState, request: &Publish, topic
         expires_at: None,
         publisher: None,
     };
-    ctx.broker.publish(message, Default::default(), None);
+    broker.publish(message, Default::default(), None);
 }
 
 #[cfg(test)]

@@ -112,7 +112,17 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
         reason::NOT_AUTHORIZED
     } else if admin::is_admin_topic(&p.topic) {
         // A request to the broker itself: answered, never routed to subscribers.
-        let handled = admin::handle_request(ctx, st, &p);
+        let requester = admin::Requester {
+            client_id: &st.client_id,
+            peer: &st.stats.peer,
+            permission: admin::permission(
+                ctx.auth.has_acl(),
+                || ctx.may_publish(&st.session, &p.topic),
+                &st.stats.peer,
+            ),
+            max_packet_size: st.max_packet_size,
+        };
+        let handled = admin::handle_request(&ctx.broker, &ctx.admin, &requester, &p);
         why = handled.why;
         if handled.reason < 0x80 && !changes.is_empty() {
             recorded = true;
