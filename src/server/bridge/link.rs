@@ -164,8 +164,8 @@ pub async fn discard_session(ctx: &ListenerContext, settings: &BridgeSettings) {
     connect.clean_start = true;
     connect.session_expiry = 0;
     match handler::connect::accept(ctx, connect, Peer::Unix, None).await {
-        Ok(st) => {
-            ctx.broker.detach(&st.session, st.connection_id, None);
+        Ok(conn) => {
+            ctx.broker.detach(&conn.session, conn.connection_id, None);
             ctx.broker.metrics.client_disconnected();
             tracing::info!(bridge = %settings.name, "removed bridge: its session and what it had queued are discarded");
         }
@@ -216,15 +216,15 @@ async fn prepare_local_session(
     status: &BridgeStatus,
 ) -> Result<(), String> {
     let connect = local_connect(settings, version, None);
-    let st = handler::connect::accept(ctx, connect, Peer::Unix, None)
+    let conn = handler::connect::accept(ctx, connect, Peer::Unix, None)
         .await
         .map_err(|refusal| refusal.detail.clone())?;
-    status.set_session(st.session.clone());
+    status.set_session(conn.session.clone());
     ctx.broker
-        .bound_queue_dropping_oldest(&st.session, settings.max_queued_bytes);
-    drop_stale_subscriptions(ctx, &st, rules);
-    subscribe_locally(ctx, &st, rules, QoS::ExactlyOnce);
-    ctx.broker.detach(&st.session, st.connection_id, None);
+        .bound_queue_dropping_oldest(&conn.session, settings.max_queued_bytes);
+    drop_stale_subscriptions(ctx, &conn, rules);
+    subscribe_locally(ctx, &conn, rules, QoS::ExactlyOnce);
+    ctx.broker.detach(&conn.session, conn.connection_id, None);
     ctx.broker.metrics.client_disconnected();
     Ok(())
 }
@@ -232,15 +232,15 @@ async fn prepare_local_session(
 /// Unsubscribes the bridge's session from filters that are no longer "out" rules (the
 /// configuration changed since it was stored): what they matched would have no rule to be
 /// renamed by.
-fn drop_stale_subscriptions(ctx: &ListenerContext, st: &ConnState, rules: &Rules) {
-    let mut stale = st.session.subscription_filters();
+fn drop_stale_subscriptions(ctx: &ListenerContext, conn: &ConnState, rules: &Rules) {
+    let mut stale = conn.session.subscription_filters();
     stale.retain(|filter| !rules.outgoing().any(|rule| rule.local_filter == *filter));
     let mut changes = Changes::default();
     for filter in &stale {
-        ctx.broker.unsubscribe(&st.session, filter, &mut changes);
+        ctx.broker.unsubscribe(&conn.session, filter, &mut changes);
     }
     if !changes.is_empty() {
-        tracing::info!(bridge = %st.client_id, filters = ?stale, "no longer forwarded: not an \"out\" rule any more");
+        tracing::info!(bridge = %conn.client_id, filters = ?stale, "no longer forwarded: not an \"out\" rule any more");
         ctx.broker.commit_changes(changes, None);
     }
 }
@@ -248,7 +248,7 @@ fn drop_stale_subscriptions(ctx: &ListenerContext, st: &ConnState, rules: &Rules
 /// Subscribes the bridge's session to every "out" filter: no local, so that what came in
 /// through this bridge does not go back out through it, and retain as published, so that the
 /// remote gets the RETAIN flag as it was published here.
-fn subscribe_locally(ctx: &ListenerContext, st: &ConnState, rules: &Rules, max_qos: QoS) {
+fn subscribe_locally(ctx: &ListenerContext, conn: &ConnState, rules: &Rules, max_qos: QoS) {
     let mut changes = Changes::default();
     for rule in rules.outgoing() {
         let subscription = Subscription {
@@ -262,7 +262,7 @@ fn subscribe_locally(ctx: &ListenerContext, st: &ConnState, rules: &Rules, max_q
             id: None,
         };
         ctx.broker
-            .subscribe(&st.session, &rule.local_filter, subscription, &mut changes);
+            .subscribe(&conn.session, &rule.local_filter, subscription, &mut changes);
     }
     ctx.broker.commit_changes(changes, None);
 }
@@ -392,17 +392,17 @@ async fn serve_link<S: Duplex>(
         Version::V5
     };
     let connect = local_connect(settings, version, Some(&connack));
-    let mut st = handler::connect::accept(ctx, connect, peer, None)
+    let mut conn = handler::connect::accept(ctx, connect, peer, None)
         .await
         .map_err(|refusal| refusal.detail.clone())?;
     // The CONNACK that a client would get: the remote is not a client.
-    for pending in &mut st.pending {
+    for pending in &mut conn.pending {
         pending.packets.retain(|p| !matches!(p, Packet::Connack(_)));
     }
-    st.session.rename_with(rules.clone());
+    conn.session.rename_with(rules.clone());
     let max_qos = connack.properties.maximum_qos.unwrap_or(QoS::ExactlyOnce);
     if max_qos < QoS::ExactlyOnce {
-        subscribe_locally(ctx, &st, rules, max_qos);
+        subscribe_locally(ctx, &conn, rules, max_qos);
     }
     let incoming: Vec<(Arc<str>, SubscriptionOptions)> = rules
         .incoming()
@@ -420,21 +420,21 @@ async fn serve_link<S: Duplex>(
         })
         .collect();
     if !incoming.is_empty() {
-        let packet_id = st.session.allocate_packet_id();
+        let packet_id = conn.session.allocate_packet_id();
         let subscribe = Packet::Subscribe(Subscribe {
             packet_id,
             subscription_id: None,
             filters: incoming,
         });
-        protocol::encode(version, &subscribe, &mut st.out)
+        protocol::encode(version, &subscribe, &mut conn.out)
             .map_err(|e| format!("cannot encode SUBSCRIBE: {e}"))?;
     }
-    st.bridge = Some(Box::new(Side::new(
+    conn.bridge = Some(Box::new(Side::new(
         name.clone(),
         rules.clone(),
         settings.keepalive,
     )));
-    status.connected(st.stats.clone());
+    status.connected(conn.stats.clone());
     tracing::info!(bridge = %name, remote = %settings.remote, session_present = connack.session_present, "bridge connected");
     // The link's loop wakes for its session; this wakes it to send PINGREQ on time.
     let pinger = settings
@@ -442,7 +442,7 @@ async fn serve_link<S: Duplex>(
         .checked_div(2)
         .filter(|d| !d.is_zero())
         .map(|every| {
-            let session = st.session.clone();
+            let session = conn.session.clone();
             tokio::spawn(async move {
                 loop {
                     sleep(every).await;
@@ -450,7 +450,7 @@ async fn serve_link<S: Duplex>(
                 }
             })
         });
-    let why = serve_established(ctx, stream, st, rbuf).await;
+    let why = serve_established(ctx, stream, conn, rbuf).await;
     if let Some(pinger) = pinger {
         pinger.abort();
     }

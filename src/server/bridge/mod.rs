@@ -70,16 +70,16 @@ impl Side {
 }
 
 /// Handles a packet the remote sent on a bridge's link.
-pub fn from_remote(ctx: &ListenerContext, st: &mut ConnState, packet: Packet) -> Result<(), Close> {
-    let Some(side) = st.bridge.as_deref() else {
-        return handler::handle(ctx, st, packet);
+pub fn from_remote(ctx: &ListenerContext, conn: &mut ConnState, packet: Packet) -> Result<(), Close> {
+    let Some(side) = conn.bridge.as_deref() else {
+        return handler::handle(ctx, conn, packet);
     };
     match packet {
         Packet::Publish(mut p) => {
             match side.rules.to_local(&p.topic) {
                 Some(local) => {
                     p.topic = Arc::from(local);
-                    handler::publish::handle_publish(ctx, st, p)
+                    handler::publish::handle_publish(ctx, conn, p)
                 }
                 None => {
                     // Not ours (a subscription the remote session kept from an older
@@ -87,21 +87,21 @@ pub fn from_remote(ctx: &ListenerContext, st: &mut ConnState, packet: Packet) ->
                     tracing::debug!(bridge = %side.name, topic = &*p.topic, "message from the remote matches no \"in\" rule; dropped");
                     match p.qos {
                         QoS::AtMostOnce => {}
-                        QoS::AtLeastOnce => st.respond(Packet::Puback(Ack::success(p.packet_id))),
+                        QoS::AtLeastOnce => conn.respond(Packet::Puback(Ack::success(p.packet_id))),
                         QoS::ExactlyOnce => {
                             // Its PUBREL then completes like any other's, with PUBCOMP 0x00.
-                            ctx.broker.qos2_dropped(&st.session, p.packet_id);
-                            st.respond(Packet::Pubrec(Ack::success(p.packet_id)));
+                            ctx.broker.qos2_dropped(&conn.session, p.packet_id);
+                            conn.respond(Packet::Pubrec(Ack::success(p.packet_id)));
                         }
                     }
                     Ok(())
                 }
             }
         }
-        Packet::Puback(a) => handler::ack::handle_puback(ctx, st, a),
-        Packet::Pubrec(a) => handler::ack::handle_pubrec(ctx, st, a),
-        Packet::Pubrel(a) => handler::ack::handle_pubrel(ctx, st, a),
-        Packet::Pubcomp(a) => handler::ack::handle_pubcomp(ctx, st, a),
+        Packet::Puback(a) => handler::ack::handle_puback(ctx, conn, a),
+        Packet::Pubrec(a) => handler::ack::handle_pubrec(ctx, conn, a),
+        Packet::Pubrel(a) => handler::ack::handle_pubrel(ctx, conn, a),
+        Packet::Pubcomp(a) => handler::ack::handle_pubcomp(ctx, conn, a),
         Packet::Pingresp => Ok(()),
         Packet::Suback(s) => {
             let refused = s

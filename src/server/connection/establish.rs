@@ -86,15 +86,15 @@ where
         refuse_with(reader, writer, *refusal).await;
         return None;
     }
-    let st = match handler::connect::accept(ctx, connect, peer, identity).await {
-        Ok(st) => st,
+    let conn = match handler::connect::accept(ctx, connect, peer, identity).await {
+        Ok(conn) => conn,
         Err(refusal) => {
             tracing::info!(%peer, client_id = %refusal.client_id, "connection refused: {}", refusal.detail);
             refuse_with(reader, writer, *refusal).await;
             return None;
         }
     };
-    Some(st)
+    Some(conn)
 }
 
 /// Sends a refusing CONNACK and closes: the server closes the connection after a CONNACK

@@ -80,13 +80,13 @@ pub fn serve<S: Duplex>(
                 admission,
             ))
         };
-        // Matched at once rather than bound: a binding would keep its room next to `st`.
-        let mut st = match established.await {
+        // Matched at once rather than bound: a binding would keep its room next to `conn`.
+        let mut conn = match established.await {
             Some(established) => established,
             None => return,
         };
-        let close = run(&ctx, &mut st, &mut reader, &mut writer, &mut rbuf).await;
-        Box::pin(finish(&ctx, st, close, &mut reader, &mut writer)).await;
+        let close = run(&ctx, &mut conn, &mut reader, &mut writer, &mut rbuf).await;
+        Box::pin(finish(&ctx, conn, close, &mut reader, &mut writer)).await;
     }
 }
 
@@ -95,19 +95,19 @@ pub fn serve<S: Duplex>(
 pub(crate) async fn serve_established<S: Duplex>(
     ctx: &ListenerContext,
     stream: &mut S,
-    mut st: ConnState,
+    mut conn: ConnState,
     mut rbuf: BytesMut,
 ) -> String {
     let (mut reader, mut writer) = stream.halves();
-    let close = run(ctx, &mut st, &mut reader, &mut writer, &mut rbuf).await;
+    let close = run(ctx, &mut conn, &mut reader, &mut writer, &mut rbuf).await;
     let why = close.to_string();
-    Box::pin(finish(ctx, st, close, &mut reader, &mut writer)).await;
+    Box::pin(finish(ctx, conn, close, &mut reader, &mut writer)).await;
     why
 }
 
 async fn run<R, W>(
     ctx: &ListenerContext,
-    st: &mut ConnState,
+    conn: &mut ConnState,
     reader: &mut R,
     writer: &mut W,
     rbuf: &mut BytesMut,
@@ -121,17 +121,17 @@ where
         memory: &ctx.broker.memory,
         held: 0,
     };
-    let session = st.session.clone();
+    let session = conn.session.clone();
     // Keep alive is watched by one broker-wide task (broker/keepalive.rs), which kicks the
     // connection; a timer here would cost every idle connection its size. This one exists
     // only while the client is held back, to look again when a subscriber holding it back
     // would count as stalled.
     let mut pace_timer: Option<Pin<Box<Sleep>>> = None;
-    let stats = st.stats.clone();
+    let stats = conn.stats.clone();
     let heard = |stats: &ConnStats| stats.heard(ctx.broker.clock_ms());
     let mut resent = false;
     // Packets that came in the same read as CONNECT are handled without waiting for more.
-    st.input_held = !rbuf.is_empty();
+    conn.input_held = !rbuf.is_empty();
     let mut streaming = false;
     let mut drained = true;
     let mut trim = false;
@@ -140,51 +140,51 @@ where
     let mut carried = false;
     loop {
         let mut pace_until = None;
-        if !st.paced_on.is_empty() {
-            pace_until = st.refresh_paced(metrics).map(Instant::from_std);
-            if st.paced_on.is_empty() {
+        if !conn.paced_on.is_empty() {
+            pace_until = conn.refresh_paced(metrics).map(Instant::from_std);
+            if conn.paced_on.is_empty() {
                 // Keep alive did not run while the client's packets were left unread.
                 heard(&stats);
             }
         }
-        if let Err(close) = st.release_pending(&ctx.broker) {
+        if let Err(close) = conn.release_pending(&ctx.broker) {
             return close;
         }
-        if let Some(side) = st.bridge.as_deref_mut() {
-            side.ping_if_due(&mut st.out);
+        if let Some(side) = conn.bridge.as_deref_mut() {
+            side.ping_if_due(&mut conn.out);
         }
-        if st.input_held && st.paced_on.is_empty() {
-            st.input_held = false;
-            match process_input(ctx, st, rbuf) {
+        if conn.input_held && conn.paced_on.is_empty() {
+            conn.input_held = false;
+            match process_input(ctx, conn, rbuf) {
                 Ok(handled) if handled > 0 => heard(&stats),
                 Ok(_) => {}
                 Err(close) => return close,
             }
-            if !st.paced_on.is_empty() {
+            if !conn.paced_on.is_empty() {
                 continue;
             }
         }
-        add(&metrics.messages_sent, std::mem::take(&mut st.packets_sent));
+        add(&metrics.messages_sent, std::mem::take(&mut conn.packets_sent));
         // Nothing but CONNACK may go out until CONNACK has.
-        if st
+        if conn
             .connack_gate
             .as_ref()
             .is_some_and(|gate| gate.state() == GateState::Open)
         {
-            st.connack_gate = None;
+            conn.connack_gate = None;
         }
-        if st.connack_gate.is_none() {
+        if conn.connack_gate.is_none() {
             if !resent {
                 resent = true;
-                if st.session_present {
+                if conn.session_present {
                     // Unacknowledged messages of a resumed session go first [MQTT-4.4.0-1].
-                    session.resend_inflight(st.generation, st.version, &mut st.out);
+                    session.resend_inflight(conn.generation, conn.version, &mut conn.out);
                 }
             }
-            if st.out.len() < FILL_UP_TO {
+            if conn.out.len() < FILL_UP_TO {
                 let filled = session.fill(
-                    st.generation,
-                    &mut st.out,
+                    conn.generation,
+                    &mut conn.out,
                     FILL_UP_TO,
                     metrics,
                     ctx.broker.store(),
@@ -193,11 +193,11 @@ where
                 let sent = filled.sent;
                 if sent > 0 {
                     carried = true;
-                    add_own(&st.stats.messages_out, sent as u64);
+                    add_own(&conn.stats.messages_out, sent as u64);
                 }
             }
         }
-        let paced = !st.paced_on.is_empty();
+        let paced = !conn.paced_on.is_empty();
         if paced {
             // Its PINGREQs are among what is left unread.
             stats.suspend_keep_alive();
@@ -207,7 +207,7 @@ where
             (Some(at), Some(timer)) => timer.as_mut().reset(at),
             (Some(at), None) => pace_timer = Some(Box::pin(sleep_until(at))),
         }
-        let reading = st.out.len() < WRITE_HIGH_WATER && !paced;
+        let reading = conn.out.len() < WRITE_HIGH_WATER && !paced;
         if reading {
             reserve_read(rbuf, streaming, R::WAITS, trim || !carried);
         }
@@ -215,20 +215,20 @@ where
         // sweep interval (kick.rs): an idle connection holds none. Big ones go when empty
         // even while messages keep coming.
         let trim_now = trim || !carried;
-        if st.out.is_empty() && ((trim_now && drained) || st.out.capacity() > SHRINK_ABOVE) {
-            st.out = BytesMut::new();
+        if conn.out.is_empty() && ((trim_now && drained) || conn.out.capacity() > SHRINK_ABOVE) {
+            conn.out = BytesMut::new();
         }
-        if trim_now && drained && st.pending.is_empty() && st.pending.capacity() > 0 {
-            st.pending = Default::default();
+        if trim_now && drained && conn.pending.is_empty() && conn.pending.capacity() > 0 {
+            conn.pending = Default::default();
         }
         trim = false;
         let idle_read = if R::WAITS { 0 } else { IDLE_READ };
-        if st.out.capacity() > 0 || st.pending.capacity() > 0 || rbuf.capacity() > idle_read {
+        if conn.out.capacity() > 0 || conn.pending.capacity() > 0 || rbuf.capacity() > idle_read {
             stats.kick.mark_busy();
         } else {
             stats.kick.mark_bufferless();
         }
-        buffers.set(rbuf.capacity() + st.out.capacity());
+        buffers.set(rbuf.capacity() + conn.out.capacity());
         tokio::select! {
             biased;
             told = stats.kick.told() => {
@@ -242,7 +242,7 @@ where
                 if code == reason::SESSION_TAKEN_OVER {
                     // Boxed: awaited inline, its state would sit in every connection's task
                     // for the rare takeover (about 120 bytes per idle connection).
-                    if let Some(close) = Box::pin(handle_received(ctx, st, reader, rbuf)).await {
+                    if let Some(close) = Box::pin(handle_received(ctx, conn, reader, rbuf)).await {
                         return close;
                     }
                 }
@@ -252,14 +252,14 @@ where
                     code => Close::Kicked(code),
                 };
             }
-            written = writer.write(&st.out), if !st.out.is_empty() => {
+            written = writer.write(&conn.out), if !conn.out.is_empty() => {
                 match written {
                     Ok(0) => return Close::Io("connection closed while writing".into()),
                     Ok(n) => {
-                        st.out.advance(n);
+                        conn.out.advance(n);
                         add(&metrics.bytes_sent, n as u64);
-                        add_own(&st.stats.bytes_out, n as u64);
-                        if st.out.is_empty() {
+                        add_own(&conn.stats.bytes_out, n as u64);
+                        if conn.out.is_empty() {
                             if let Err(e) = writer.flush().await {
                                 return Close::Io(e.to_string());
                             }
@@ -275,8 +275,8 @@ where
                         // A read that filled the buffer means more is waiting: keep a big one.
                         streaming = filled;
                         add(&metrics.bytes_received, n as u64);
-                        add_own(&st.stats.bytes_in, n as u64);
-                        match process_input(ctx, st, rbuf) {
+                        add_own(&conn.stats.bytes_in, n as u64);
+                        match process_input(ctx, conn, rbuf) {
                             // [MQTT-3.1.2-22] keep alive is about control packets: bytes of a
                             // packet trickled in one at a time do not keep a connection open.
                             Ok(handled) if handled > 0 => {
@@ -367,19 +367,19 @@ fn reserve_read(rbuf: &mut BytesMut, streaming: bool, waits: bool, trim: bool) {
 /// Handles the whole packets in the read buffer; returns how many there were. Stops early,
 /// leaving the rest in the buffer, when a message could not be queued within bounds and the
 /// client must be held back.
-fn process_input(ctx: &ListenerContext, st: &mut ConnState, rbuf: &mut BytesMut) -> Result<usize, Close> {
+fn process_input(ctx: &ListenerContext, conn: &mut ConnState, rbuf: &mut BytesMut) -> Result<usize, Close> {
     let mut handled = 0;
     loop {
-        if !st.paced_on.is_empty() {
-            st.input_held = true;
-            st.topics.flush(&ctx.admin.topics);
+        if !conn.paced_on.is_empty() {
+            conn.input_held = true;
+            conn.topics.flush(&ctx.admin.topics);
             return Ok(handled);
         }
         let frame = match protocol::next_frame(rbuf, ctx.limits.max_packet_size) {
             Ok(Some(frame)) => frame,
             Ok(None) => {
                 // Topic counts go to the broker-wide figures once per read batch, not per message.
-                st.topics.flush(&ctx.admin.topics);
+                conn.topics.flush(&ctx.admin.topics);
                 return Ok(handled);
             }
             Err(FrameError::TooLarge { size, max }) => {
@@ -398,17 +398,17 @@ fn process_input(ctx: &ListenerContext, st: &mut ConnState, rbuf: &mut BytesMut)
         };
         add(&ctx.broker.metrics.messages_received, 1);
         // A bridge's link reads what its remote broker sends: a server's packets.
-        let sender = if st.bridge.is_some() {
+        let sender = if conn.bridge.is_some() {
             Sender::Server
         } else {
             Sender::Client
         };
         let packet =
-            protocol::decode_front(st.version, sender, rbuf, frame.len).map_err(|e| Close::Error {
+            protocol::decode_front(conn.version, sender, rbuf, frame.len).map_err(|e| Close::Error {
                 reason: e.reason_code(),
                 detail: e.to_string(),
             })?;
-        handler::handle(ctx, st, packet)?;
+        handler::handle(ctx, conn, packet)?;
         handled += 1;
     }
 }
@@ -432,18 +432,18 @@ const UNSEEN_INPUT_WAIT: std::time::Duration = std::time::Duration::from_millis(
 /// kernel says input is waiting, the read waits for it, for [`UNSEEN_INPUT_WAIT`] at most.
 async fn handle_received<R: Input>(
     ctx: &ListenerContext,
-    st: &mut ConnState,
+    conn: &mut ConnState,
     reader: &mut R,
     rbuf: &mut BytesMut,
 ) -> Option<Close> {
     let deadline = tokio::time::Instant::now() + UNSEEN_INPUT_WAIT;
     for _ in 0..TAKEN_OVER_READS {
         loop {
-            st.paced_on.clear();
-            if let Err(close) = process_input(ctx, st, rbuf) {
+            conn.paced_on.clear();
+            if let Err(close) = process_input(ctx, conn, rbuf) {
                 return Some(close);
             }
-            if st.paced_on.is_empty() {
+            if conn.paced_on.is_empty() {
                 break;
             }
         }
@@ -468,7 +468,7 @@ async fn handle_received<R: Input>(
 /// socket, telling a v5 client why when the server ends it.
 async fn finish<R: Input, W: AsyncWrite + Unpin>(
     ctx: &ListenerContext,
-    mut st: ConnState,
+    mut conn: ConnState,
     close: Close,
     reader: &mut R,
     writer: &mut W,
@@ -483,28 +483,30 @@ async fn finish<R: Input, W: AsyncWrite + Unpin>(
     };
     match &close {
         Close::Error { reason: code, detail } => tracing::warn!(
-            client_id = %st.client_id, peer = %st.stats.peer, reason = reason::describe(*code),
+            client_id = %conn.client_id, peer = %conn.stats.peer, reason = reason::describe(*code),
             "closing connection: {detail}"
         ),
         other => tracing::info!(
-            client_id = %st.client_id, peer = %st.stats.peer, reason = %other, "client disconnected"
+            client_id = %conn.client_id, peer = %conn.stats.peer, reason = %other, "client disconnected"
         ),
     }
     let mut last = BytesMut::new();
     // A bridge's link is the client of its remote: it says why it leaves with a client's
     // reason codes.
     let server_reason = match server_reason {
-        Some(reason::SERVER_SHUTTING_DOWN | reason::SESSION_TAKEN_OVER) if st.bridge.is_some() => {
+        Some(reason::SERVER_SHUTTING_DOWN | reason::SESSION_TAKEN_OVER) if conn.bridge.is_some() => {
             Some(reason::SUCCESS)
         }
         Some(code)
-            if st.bridge.is_some() && code != reason::PROTOCOL_ERROR && code != reason::MALFORMED_PACKET =>
+            if conn.bridge.is_some()
+                && code != reason::PROTOCOL_ERROR
+                && code != reason::MALFORMED_PACKET =>
         {
             Some(reason::UNSPECIFIED_ERROR)
         }
         other => other,
     };
-    if let Some(code) = server_reason.filter(|_| st.version.is_v5()) {
+    if let Some(code) = server_reason.filter(|_| conn.version.is_v5()) {
         // DISCONNECT may carry a reason string whatever Request Problem Information said.
         let reason_string = match &close {
             Close::Error { detail, .. } => Some(detail.chars().take(200).collect::<String>().into()),
@@ -515,19 +517,19 @@ async fn finish<R: Input, W: AsyncWrite + Unpin>(
             reason_string,
             ..Default::default()
         });
-        if protocol::encode_within(st.version, &disconnect, st.max_packet_size, &mut st.out).is_ok() {
-            last = std::mem::take(&mut st.out);
+        if protocol::encode_within(conn.version, &disconnect, conn.max_packet_size, &mut conn.out).is_ok() {
+            last = std::mem::take(&mut conn.out);
         }
     }
     // [MQTT-3.1.2-8] the will goes out unless the client disconnected normally (a server that
     // shuts down closes the connection, so wills go out then too).
     let publish_will = !matches!(close, Close::Normal { with_will: false });
-    let will = st.will.take().filter(|_| publish_will).map(|w| *w);
+    let will = conn.will.take().filter(|_| publish_will).map(|w| *w);
     broker.metrics.client_disconnected();
     // Before the socket is closed, which may take a while: the session and the will do not wait
     // for a client that is slow to read why it was disconnected.
-    broker.detach(&st.session, st.connection_id, will);
-    drop(st);
+    broker.detach(&conn.session, conn.connection_id, will);
+    drop(conn);
     if server_reason.is_some() {
         // [MQTT-3.14.4-2] the sender of a DISCONNECT closes the connection: in an orderly way,
         // so that the client reads it rather than a reset.

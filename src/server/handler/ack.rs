@@ -21,32 +21,32 @@ fn wrong_kind(packet_id: u16, wrong: WrongAck) -> Close {
 }
 
 /// PUBACK for a QoS 1 message the broker sent.
-pub fn handle_puback(ctx: &ListenerContext, st: &mut ConnState, ack: Ack) -> Result<(), Close> {
+pub fn handle_puback(ctx: &ListenerContext, conn: &mut ConnState, ack: Ack) -> Result<(), Close> {
     let id = ack.packet_id;
     let done = ctx
         .broker
-        .puback(&st.session, id)
+        .puback(&conn.session, id)
         .map_err(|w| wrong_kind(id, w))?;
     if !done {
-        tracing::debug!(client_id = %st.client_id, packet_id = id, "PUBACK for no message in flight");
+        tracing::debug!(client_id = %conn.client_id, packet_id = id, "PUBACK for no message in flight");
     }
     Ok(())
 }
 
 /// PUBREC for a QoS 2 message the broker sent: answer with PUBREL [MQTT-4.3.3-4], once the
 /// "released" phase is committed, so a restart never sends that PUBLISH again.
-pub fn handle_pubrec(ctx: &ListenerContext, st: &mut ConnState, ack: Ack) -> Result<(), Close> {
+pub fn handle_pubrec(ctx: &ListenerContext, conn: &mut ConnState, ack: Ack) -> Result<(), Close> {
     let id = ack.packet_id;
     let reply = ctx
         .broker
-        .pubrec(&st.session, id, ack.reason)
+        .pubrec(&conn.session, id, ack.reason)
         .map_err(|w| wrong_kind(id, w))?;
     match reply {
         PubrecReply::Pubrel(gate) => {
-            st.respond_after(gate, vec![Packet::Pubrel(Ack::success(id))], Vec::new())
+            conn.respond_after(gate, vec![Packet::Pubrel(Ack::success(id))], Vec::new())
         }
         PubrecReply::Nothing => {}
-        PubrecReply::NotFound => st.respond(Packet::Pubrel(Ack {
+        PubrecReply::NotFound => conn.respond(Packet::Pubrel(Ack {
             packet_id: id,
             reason: reason::PACKET_ID_NOT_FOUND,
             reason_string: None,
@@ -57,8 +57,8 @@ pub fn handle_pubrec(ctx: &ListenerContext, st: &mut ConnState, ack: Ack) -> Res
 
 /// PUBREL for a QoS 2 message the client sent: release the packet id and answer PUBCOMP once
 /// that is committed.
-pub fn handle_pubrel(ctx: &ListenerContext, st: &mut ConnState, ack: Ack) -> Result<(), Close> {
-    let released = ctx.broker.pubrel(&st.session, ack.packet_id);
+pub fn handle_pubrel(ctx: &ListenerContext, conn: &mut ConnState, ack: Ack) -> Result<(), Close> {
+    let released = ctx.broker.pubrel(&conn.session, ack.packet_id);
     let pubcomp = Packet::Pubcomp(Ack {
         packet_id: ack.packet_id,
         reason: if released.known {
@@ -68,19 +68,19 @@ pub fn handle_pubrel(ctx: &ListenerContext, st: &mut ConnState, ack: Ack) -> Res
         },
         reason_string: None,
     });
-    st.respond_after(released.gate, vec![pubcomp], Vec::new());
+    conn.respond_after(released.gate, vec![pubcomp], Vec::new());
     Ok(())
 }
 
 /// PUBCOMP for a QoS 2 message the broker sent.
-pub fn handle_pubcomp(ctx: &ListenerContext, st: &mut ConnState, ack: Ack) -> Result<(), Close> {
+pub fn handle_pubcomp(ctx: &ListenerContext, conn: &mut ConnState, ack: Ack) -> Result<(), Close> {
     let id = ack.packet_id;
     let done = ctx
         .broker
-        .pubcomp(&st.session, id)
+        .pubcomp(&conn.session, id)
         .map_err(|w| wrong_kind(id, w))?;
     if !done {
-        tracing::debug!(client_id = %st.client_id, packet_id = id, "PUBCOMP for no message in flight");
+        tracing::debug!(client_id = %conn.client_id, packet_id = id, "PUBCOMP for no message in flight");
     }
     Ok(())
 }

@@ -280,7 +280,7 @@ pub async fn accept(
     } else {
         ConnackProperties::default()
     };
-    let mut st = ConnState {
+    let mut conn = ConnState {
         version: connect.version,
         client_id,
         session: attached.session,
@@ -304,7 +304,7 @@ pub async fn accept(
         bridge: None,
     };
     // CONNACK goes out once the session record is committed (durability contract).
-    st.pending.push_back(Pending {
+    conn.pending.push_back(Pending {
         gate: Some(attached.gate),
         packets: vec![Packet::Connack(Connack {
             session_present: attached.session_present,
@@ -314,7 +314,7 @@ pub async fn accept(
         deliveries: Vec::new(),
         after_room: false,
     });
-    Ok(st)
+    Ok(conn)
 }
 
 /// The keep alive the connection gets: the client's, or the nearest of `min_keepalive` and
@@ -346,16 +346,16 @@ fn granted_keep_alive(ctx: &ListenerContext, connect: &Connect) -> Result<u16, B
 }
 
 /// DISCONNECT from the client.
-pub fn handle_disconnect(st: &mut ConnState, d: Disconnect) -> Result<(), Close> {
+pub fn handle_disconnect(conn: &mut ConnState, d: Disconnect) -> Result<(), Close> {
     if let Some(expiry) = d.session_expiry {
         // [MQTT-3.14.2-2] a session that was to end at disconnect cannot be extended here
-        if st.connect_session_expiry == 0 && expiry != 0 {
+        if conn.connect_session_expiry == 0 && expiry != 0 {
             return Err(Close::Error {
                 reason: reason::PROTOCOL_ERROR,
                 detail: "DISCONNECT sets a session expiry after CONNECT set none".into(),
             });
         }
-        st.session.set_expiry_interval(expiry);
+        conn.session.set_expiry_interval(expiry);
     }
     Err(Close::Normal {
         with_will: d.reason == reason::DISCONNECT_WITH_WILL,

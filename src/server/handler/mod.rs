@@ -234,23 +234,23 @@ impl ConnState {
 }
 
 /// Handles one packet from a connected client.
-pub fn handle(ctx: &ListenerContext, st: &mut ConnState, packet: Packet) -> Result<(), Close> {
-    if st.bridge.is_some() {
-        return crate::server::bridge::from_remote(ctx, st, packet);
+pub fn handle(ctx: &ListenerContext, conn: &mut ConnState, packet: Packet) -> Result<(), Close> {
+    if conn.bridge.is_some() {
+        return crate::server::bridge::from_remote(ctx, conn, packet);
     }
     match packet {
-        Packet::Publish(p) => publish::handle_publish(ctx, st, p),
-        Packet::Puback(a) => ack::handle_puback(ctx, st, a),
-        Packet::Pubrec(a) => ack::handle_pubrec(ctx, st, a),
-        Packet::Pubrel(a) => ack::handle_pubrel(ctx, st, a),
-        Packet::Pubcomp(a) => ack::handle_pubcomp(ctx, st, a),
-        Packet::Subscribe(s) => subscribe::handle_subscribe(ctx, st, s),
-        Packet::Unsubscribe(u) => subscribe::handle_unsubscribe(ctx, st, u),
+        Packet::Publish(p) => publish::handle_publish(ctx, conn, p),
+        Packet::Puback(a) => ack::handle_puback(ctx, conn, a),
+        Packet::Pubrec(a) => ack::handle_pubrec(ctx, conn, a),
+        Packet::Pubrel(a) => ack::handle_pubrel(ctx, conn, a),
+        Packet::Pubcomp(a) => ack::handle_pubcomp(ctx, conn, a),
+        Packet::Subscribe(s) => subscribe::handle_subscribe(ctx, conn, s),
+        Packet::Unsubscribe(u) => subscribe::handle_unsubscribe(ctx, conn, u),
         Packet::Pingreq => {
-            st.respond(Packet::Pingresp);
+            conn.respond(Packet::Pingresp);
             Ok(())
         }
-        Packet::Disconnect(d) => connect::handle_disconnect(st, d),
+        Packet::Disconnect(d) => connect::handle_disconnect(conn, d),
         Packet::Connect(_) => Err(Close::Error {
             reason: reason::PROTOCOL_ERROR,
             detail: "second CONNECT [MQTT-3.1.0-2]".into(),

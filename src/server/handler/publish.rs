@@ -25,9 +25,9 @@ use crate::server::metrics::{add, add_own};
 /// disk is full is refused with 0x97 too; 3.1.1, which cannot refuse, has its connection closed
 /// with the message unacknowledged (see `unstored`): a retained one here, before it replaces
 /// the retained message in memory; one for persistent sessions once its commit fails.
-pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish) -> Result<(), Close> {
+pub fn handle_publish(ctx: &ListenerContext, conn: &mut ConnState, mut p: Publish) -> Result<(), Close> {
     add(&ctx.broker.metrics.publish_received[p.qos as usize], 1);
-    add_own(&st.stats.messages_in, 1);
+    add_own(&conn.stats.messages_in, 1);
     // Checked before a topic alias is recorded, so that the alias table never holds a topic
     // over the limits (an alias-only PUBLISH reuses a topic that was checked when set).
     let topic_refused = if p.topic.is_empty() {
@@ -36,19 +36,22 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
         ctx.limits.topic_refusal(&p.topic, &p.topic)
     };
     if topic_refused.is_none() {
-        resolve_topic_alias(ctx, st, &mut p)?;
+        resolve_topic_alias(ctx, conn, &mut p)?;
     }
     let packet_id = p.packet_id;
     let qos = p.qos;
     let mut changes = Changes::default();
     if qos == QoS::ExactlyOnce {
         let receive_maximum = ctx.limits.receive_maximum as usize;
-        match ctx.broker.qos2_received(&st.session, packet_id, receive_maximum) {
+        match ctx
+            .broker
+            .qos2_received(&conn.session, packet_id, receive_maximum)
+        {
             Qos2Received::New(remembered) => changes = remembered,
             Qos2Received::Duplicate => {
                 // A retransmission of a message already routed: acknowledge, do not deliver
                 // again [MQTT-4.3.3-10].
-                st.respond(Packet::Pubrec(Ack::success(packet_id)));
+                conn.respond(Packet::Pubrec(Ack::success(packet_id)));
                 return Ok(());
             }
             Qos2Received::TooMany => {
@@ -71,10 +74,10 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
     let mut recorded = false;
     let code = if let Some(problem) = topic_refused {
         add(&ctx.broker.metrics.limits.topic_refused, 1);
-        tracing::debug!(client_id = %st.client_id, length = p.topic.len(), "publish refused: {problem}");
+        tracing::debug!(client_id = %conn.client_id, length = p.topic.len(), "publish refused: {problem}");
         why = Some(problem);
         reason::TOPIC_NAME_INVALID
-    } else if st
+    } else if conn
         .stats
         .publish_budget
         .as_ref()
@@ -84,7 +87,7 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
         if ctx.limits.publish_rate_action == PublishRateAction::Disconnect {
             // Not received: the same QoS 2 message sent again after a reconnect is a new one.
             if qos == QoS::ExactlyOnce {
-                ctx.broker.qos2_refused(&st.session, packet_id, false);
+                ctx.broker.qos2_refused(&conn.session, packet_id, false);
             }
             return Err(Close::Error {
                 reason: reason::MESSAGE_RATE_TOO_HIGH,
@@ -92,15 +95,15 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
                     .into(),
             });
         }
-        if st
+        if conn
             .stats
             .publish_budget
             .as_ref()
             .is_some_and(|budget| budget.first_refusal())
         {
             tracing::info!(
-                client_id = %st.client_id,
-                peer = %st.stats.peer,
+                client_id = %conn.client_id,
+                peer = %conn.stats.peer,
                 "client publishes faster than limits.max_publish_rate / max_publish_bytes_rate allow; dropping what is over"
             );
         }
@@ -113,25 +116,25 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
     } else if admin::is_admin_topic(&p.topic) {
         // A request to the broker itself: answered, never routed to subscribers.
         let requester = admin::Requester {
-            client_id: &st.client_id,
-            peer: &st.stats.peer,
+            client_id: &conn.client_id,
+            peer: &conn.stats.peer,
             permission: admin::permission(
                 ctx.auth.has_acl(),
-                || ctx.may_publish(&st.session, &p.topic),
-                &st.stats.peer,
+                || ctx.may_publish(&conn.session, &p.topic),
+                &conn.stats.peer,
             ),
-            max_packet_size: st.max_packet_size,
+            max_packet_size: conn.max_packet_size,
         };
         let handled = admin::handle_request(&ctx.broker, &ctx.admin, &requester, &p);
         why = handled.why;
         if handled.reason < 0x80 && !changes.is_empty() {
             recorded = true;
-            gate = ctx.broker.commit_changes(changes, Some(&st.session));
+            gate = ctx.broker.commit_changes(changes, Some(&conn.session));
         }
         handled.reason
-    } else if !ctx.may_publish(&st.session, &p.topic) {
+    } else if !ctx.may_publish(&conn.session, &p.topic) {
         add(&ctx.broker.metrics.publish_denied, 1);
-        tracing::debug!(client_id = %st.client_id, topic = &*p.topic, "publish refused by the ACL");
+        tracing::debug!(client_id = %conn.client_id, topic = &*p.topic, "publish refused by the ACL");
         why = Some("not authorized to publish on this topic");
         reason::NOT_AUTHORIZED
     } else if p.retain && ctx.broker.store_full() {
@@ -144,12 +147,12 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
         why = Some(unstored::WHY);
         reason::QUOTA_EXCEEDED
     } else {
-        st.topics.record(&ctx.admin.topics, &p.topic, p.payload.len());
-        let message = Message::from_publish(p, Some(st.client_id.clone()));
+        conn.topics.record(&ctx.admin.topics, &p.topic, p.payload.len());
+        let message = Message::from_publish(p, Some(conn.client_id.clone()));
         recorded = !changes.is_empty();
-        let published = ctx.broker.publish(message, changes, Some(&st.session));
+        let published = ctx.broker.publish(message, changes, Some(&conn.session));
         gate = published.gate;
-        st.paced_on.extend(published.paced);
+        conn.paced_on.extend(published.paced);
         if published.delivered == 0 && published.dropped > 0 {
             // Subscribers exist but none could take it: their queues are full.
             why = Some("every matching subscriber's queue is full");
@@ -163,25 +166,25 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
     let ack = Ack {
         packet_id,
         reason: code,
-        reason_string: why.and_then(|w| st.reason_string(w)),
+        reason_string: why.and_then(|w| conn.reason_string(w)),
     };
-    if disk_full && !st.version.is_v5() {
+    if disk_full && !conn.version.is_v5() {
         // 3.1.1 cannot refuse: the connection closes, nothing acknowledged [MQTT-4.8.0-2].
-        ctx.broker.qos2_refused(&st.session, packet_id, false);
+        ctx.broker.qos2_refused(&conn.session, packet_id, false);
         return Err(unstored::transient_error());
     }
     // The acknowledgement waits for the commit of everything it promises (durability contract).
     match qos {
         QoS::AtMostOnce => {}
-        QoS::AtLeastOnce => st.respond_when_room(gate, vec![Packet::Puback(ack)]),
+        QoS::AtLeastOnce => conn.respond_when_room(gate, vec![Packet::Puback(ack)]),
         QoS::ExactlyOnce => {
             if code >= 0x80 {
                 // Committed after the message's own commit, so its gate covers both.
-                if let Some(forgotten) = ctx.broker.qos2_refused(&st.session, packet_id, recorded) {
+                if let Some(forgotten) = ctx.broker.qos2_refused(&conn.session, packet_id, recorded) {
                     gate = Some(forgotten);
                 }
             }
-            st.respond_when_room(gate, vec![Packet::Pubrec(ack)]);
+            conn.respond_when_room(gate, vec![Packet::Pubrec(ack)]);
         }
     }
     Ok(())
@@ -189,7 +192,7 @@ pub fn handle_publish(ctx: &ListenerContext, st: &mut ConnState, mut p: Publish)
 
 /// Replaces an alias-only topic with the topic the alias stands for, or records a new alias
 /// [MQTT-3.3.2-7] .. [MQTT-3.3.2-12].
-fn resolve_topic_alias(ctx: &ListenerContext, st: &mut ConnState, p: &mut Publish) -> Result<(), Close> {
+fn resolve_topic_alias(ctx: &ListenerContext, conn: &mut ConnState, p: &mut Publish) -> Result<(), Close> {
     let Some(alias) = p.topic_alias.take() else {
         if p.topic.is_empty() {
             return Err(Close::Error {
@@ -209,7 +212,11 @@ fn resolve_topic_alias(ctx: &ListenerContext, st: &mut ConnState, p: &mut Publis
         });
     }
     if p.topic.is_empty() {
-        match st.topic_aliases.as_ref().and_then(|aliases| aliases.get(&alias)) {
+        match conn
+            .topic_aliases
+            .as_ref()
+            .and_then(|aliases| aliases.get(&alias))
+        {
             Some(topic) => p.topic = topic.clone(),
             None => {
                 return Err(Close::Error {
@@ -219,7 +226,7 @@ fn resolve_topic_alias(ctx: &ListenerContext, st: &mut ConnState, p: &mut Publis
             }
         }
     } else {
-        st.topic_aliases
+        conn.topic_aliases
             .get_or_insert_with(Default::default)
             .insert(alias, p.topic.clone());
     }

@@ -14,7 +14,7 @@ use crate::server::metrics::add;
 /// `max_topic_levels`, 0x87 not authorized when the ACL refuses it, 0x97 quota exceeded when
 /// the session already holds `max_subscriptions_per_client` (replacing one of them is always
 /// allowed); 3.1.1 gets 0x80, failure, for each.
-pub fn handle_subscribe(ctx: &ListenerContext, st: &mut ConnState, s: Subscribe) -> Result<(), Close> {
+pub fn handle_subscribe(ctx: &ListenerContext, conn: &mut ConnState, s: Subscribe) -> Result<(), Close> {
     let broker = &ctx.broker;
     let mut reasons = Vec::with_capacity(s.filters.len());
     let mut retained = Vec::new();
@@ -22,7 +22,7 @@ pub fn handle_subscribe(ctx: &ListenerContext, st: &mut ConnState, s: Subscribe)
     let mut changes = Changes::default();
     for (filter, options) in &s.filters {
         let mut options = *options;
-        if st.peer_is_bridge && !st.version.is_v5() {
+        if conn.peer_is_bridge && !conn.version.is_v5() {
             // Another broker's 3.1.1 bridge cannot ask for these itself; without them a "both"
             // bridge would get its own messages back. (No local is not for shared
             // subscriptions [MQTT-3.8.3-4].)
@@ -44,22 +44,22 @@ pub fn handle_subscribe(ctx: &ListenerContext, st: &mut ConnState, s: Subscribe)
         }
         if let Some(why) = ctx.limits.topic_refusal(filter, parsed.filter) {
             add(&broker.metrics.limits.topic_refused, 1);
-            tracing::debug!(client_id = %st.client_id, length = filter.len(), "subscription refused: {why}");
+            tracing::debug!(client_id = %conn.client_id, length = filter.len(), "subscription refused: {why}");
             problem = Some(why.to_string());
             reasons.push(reason::TOPIC_FILTER_INVALID);
             continue;
         }
-        if !ctx.may_subscribe(&st.session, parsed.filter) {
+        if !ctx.may_subscribe(&conn.session, parsed.filter) {
             add(&broker.metrics.subscribe_denied, 1);
-            tracing::debug!(client_id = %st.client_id, filter = &**filter, "subscription refused by the ACL");
+            tracing::debug!(client_id = %conn.client_id, filter = &**filter, "subscription refused by the ACL");
             problem = Some(format!("not authorized to subscribe to {filter}"));
             reasons.push(reason::NOT_AUTHORIZED);
             continue;
         }
-        if !has_room(ctx, st, filter) {
+        if !has_room(ctx, conn, filter) {
             add(&broker.metrics.limits.subscriptions_refused, 1);
             tracing::debug!(
-                client_id = %st.client_id,
+                client_id = %conn.client_id,
                 filter = &**filter,
                 "subscription refused: max_subscriptions_per_client reached"
             );
@@ -74,10 +74,10 @@ pub fn handle_subscribe(ctx: &ListenerContext, st: &mut ConnState, s: Subscribe)
             options: *options,
             id: s.subscription_id,
         };
-        let existed = broker.subscribe(&st.session, filter, subscription, &mut changes);
+        let existed = broker.subscribe(&conn.session, filter, subscription, &mut changes);
         for message in broker.retained_for(filter, options, existed) {
             // Read access is checked on each message, as for live deliveries.
-            if !ctx.may_read(&st.session, &message.topic) {
+            if !ctx.may_read(&conn.session, &message.topic) {
                 continue;
             }
             let qos = message.qos.min(options.qos);
@@ -95,28 +95,28 @@ pub fn handle_subscribe(ctx: &ListenerContext, st: &mut ConnState, s: Subscribe)
     let suback = Packet::Suback(Suback {
         packet_id: s.packet_id,
         reasons,
-        reason_string: problem.and_then(|p| st.reason_string(&p)),
+        reason_string: problem.and_then(|p| conn.reason_string(&p)),
     });
     // SUBACK promises the subscription is stored; retained messages follow it.
-    let gate = broker.commit_changes(changes, Some(&st.session));
-    st.respond_after(gate, vec![suback], retained);
+    let gate = broker.commit_changes(changes, Some(&conn.session));
+    conn.respond_after(gate, vec![suback], retained);
     Ok(())
 }
 
 /// Whether the session may subscribe to `filter`: it has room for one more subscription, or
 /// already holds this one (a new SUBSCRIBE replaces it [MQTT-3.8.4-3]).
-fn has_room(ctx: &ListenerContext, st: &ConnState, filter: &str) -> bool {
-    st.session.has_room_for(filter, ctx.limits.max_subscriptions)
+fn has_room(ctx: &ListenerContext, conn: &ConnState, filter: &str) -> bool {
+    conn.session.has_room_for(filter, ctx.limits.max_subscriptions)
 }
 
 /// Handles UNSUBSCRIBE.
-pub fn handle_unsubscribe(ctx: &ListenerContext, st: &mut ConnState, u: Unsubscribe) -> Result<(), Close> {
+pub fn handle_unsubscribe(ctx: &ListenerContext, conn: &mut ConnState, u: Unsubscribe) -> Result<(), Close> {
     let mut changes = Changes::default();
     let reasons = u
         .filters
         .iter()
         .map(|filter| {
-            if ctx.broker.unsubscribe(&st.session, filter, &mut changes) {
+            if ctx.broker.unsubscribe(&conn.session, filter, &mut changes) {
                 reason::SUCCESS
             } else {
                 reason::NO_SUBSCRIPTION_EXISTED
@@ -127,7 +127,7 @@ pub fn handle_unsubscribe(ctx: &ListenerContext, st: &mut ConnState, u: Unsubscr
         packet_id: u.packet_id,
         reasons,
     });
-    let gate = ctx.broker.commit_changes(changes, Some(&st.session));
-    st.respond_after(gate, vec![unsuback], Vec::new());
+    let gate = ctx.broker.commit_changes(changes, Some(&conn.session));
+    conn.respond_after(gate, vec![unsuback], Vec::new());
     Ok(())
 }

@@ -27,7 +27,7 @@ pub enum Refusal {
 
 /// Answers the publishes of `pending`, whose commit failed, with refusals where the protocol
 /// has them.
-pub fn refuse(broker: &Broker, st: &mut ConnState, pending: &Pending) -> Refusal {
+pub fn refuse(broker: &Broker, conn: &mut ConnState, pending: &Pending) -> Refusal {
     if !pending
         .packets
         .iter()
@@ -44,23 +44,23 @@ pub fn refuse(broker: &Broker, st: &mut ConnState, pending: &Pending) -> Refusal
         if qos == QoS::ExactlyOnce {
             // Not received: the same packet id sent again is a new message, not a duplicate.
             // The commit that held its record failed: nothing of it is stored.
-            broker.qos2_refused(&st.session, ack.packet_id, false);
+            broker.qos2_refused(&conn.session, ack.packet_id, false);
         }
-        if st.version.is_v5() {
+        if conn.version.is_v5() {
             let mut refusal = ack.clone();
             refusal.reason = reason::QUOTA_EXCEEDED;
-            refusal.reason_string = st.reason_string(WHY);
+            refusal.reason_string = conn.reason_string(WHY);
             let packet = match qos {
                 QoS::ExactlyOnce => Packet::Pubrec(refusal),
                 _ => Packet::Puback(refusal),
             };
-            st.send(&packet);
+            conn.send(&packet);
         }
     }
-    if !st.version.is_v5() {
+    if !conn.version.is_v5() {
         return Refusal::Close;
     }
-    tracing::debug!(client_id = %st.client_id, "publish refused: the store's disk is full");
+    tracing::debug!(client_id = %conn.client_id, "publish refused: the store's disk is full");
     Refusal::Refused
 }
 
