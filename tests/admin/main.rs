@@ -7,5 +7,6 @@ mod common;
 
 mod clients;
 mod commands;
+mod names;
 mod prometheus;
 mod support;
