@@ -1,6 +1,8 @@
 //! Broker-wide counters, updated with relaxed atomics on the hot path and read by `$SYS`,
 //! the admin API and the Prometheus endpoint; the limits' refusal counters; per-connection
-//! figures; the commit latency histogram.
+//! figures; the commit latency histogram. [`table`] names each figure for those readers.
+
+pub mod table;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
