@@ -289,16 +289,6 @@ impl Metrics {
     pub fn client_disconnected(&self) {
         self.clients_connected.fetch_sub(1, Ordering::Relaxed);
     }
-
-    /// PUBLISH packets received, all QoS together.
-    pub fn publish_received_total(&self) -> u64 {
-        get_by_qos(&self.publish_received).iter().sum()
-    }
-
-    /// PUBLISH packets sent, all QoS together.
-    pub fn publish_sent_total(&self) -> u64 {
-        get_by_qos(&self.publish_sent).iter().sum()
-    }
 }
 
 /// Figures of one connection, shared between its task (the only writer, through [`add_own`])
