@@ -133,18 +133,6 @@ pub struct LimitStats {
     pub offline_dropped: u64,
 }
 
-/// One limit counter as published: its name (the `$SYS/broker/limits/` topic and, with
-/// `robustmq_limit_` and `_total` around it, the Prometheus metric), a description and the value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LimitFigure {
-    /// Name under `$SYS/broker/limits/`, e.g. `connections_refused`.
-    pub name: &'static str,
-    /// One sentence for the Prometheus HELP line.
-    pub help: &'static str,
-    /// The count since start.
-    pub value: u64,
-}
-
 impl LimitMetrics {
     /// The counters now.
     pub fn snapshot(&self) -> LimitStats {
@@ -165,91 +153,6 @@ impl LimitMetrics {
             stalled_dropped: get(&self.stalled_dropped),
             offline_dropped: get(&self.offline_dropped),
         }
-    }
-}
-
-impl LimitStats {
-    /// Every counter with its published name and description, so that `$SYS` and Prometheus
-    /// list the same ones.
-    pub fn figures(&self) -> [LimitFigure; 15] {
-        let figure = |name, help, value| LimitFigure { name, help, value };
-        [
-            figure(
-                "connections_refused",
-                "Connections refused at accept because max_connections (global or the listener's) was reached.",
-                self.connections_refused,
-            ),
-            figure(
-                "connection_rate_refused",
-                "Connections refused at accept because max_connections_per_second was exceeded.",
-                self.connection_rate_refused,
-            ),
-            figure(
-                "publish_rate_exceeded",
-                "PUBLISH packets dropped because the client exceeded max_publish_rate or max_publish_bytes_rate.",
-                self.publish_rate_exceeded,
-            ),
-            figure(
-                "topic_refused",
-                "PUBLISH packets, wills and subscriptions refused for max_topic_length or max_topic_levels.",
-                self.topic_refused,
-            ),
-            figure(
-                "subscriptions_refused",
-                "Subscriptions refused because the session already holds max_subscriptions_per_client.",
-                self.subscriptions_refused,
-            ),
-            figure(
-                "keepalive_refused",
-                "MQTT 3.1.1 connections refused for a keep alive outside min_keepalive..max_keepalive.",
-                self.keepalive_refused,
-            ),
-            figure(
-                "keepalive_adjusted",
-                "MQTT 5 clients told a Server Keep Alive because theirs was outside min_keepalive..max_keepalive.",
-                self.keepalive_adjusted,
-            ),
-            figure(
-                "inflight_exceeded",
-                "Connections closed because the client sent more unacknowledged QoS 2 messages than max_inflight.",
-                self.inflight_exceeded,
-            ),
-            figure(
-                "packet_too_large",
-                "Connections closed because a packet was larger than max_packet_size.",
-                self.packet_too_large,
-            ),
-            figure(
-                "connect_timeouts",
-                "Connections closed because no CONNECT arrived within connect_timeout.",
-                self.connect_timeouts,
-            ),
-            figure(
-                "publishers_paced",
-                "Times a publisher was held back because a subscriber's queue or max_memory was full.",
-                self.publishers_paced,
-            ),
-            figure(
-                "qos0_shed",
-                "QoS 0 messages dropped, oldest first, because a queue or max_memory was full.",
-                self.qos0_shed,
-            ),
-            figure(
-                "subscribers_stalled",
-                "Times a connected subscriber made no progress within stalled_after.",
-                self.subscribers_stalled,
-            ),
-            figure(
-                "stalled_dropped",
-                "QoS 1/2 messages dropped for a stalled subscriber whose queue was full.",
-                self.stalled_dropped,
-            ),
-            figure(
-                "offline_dropped",
-                "QoS 1/2 messages dropped for an offline session whose queue was full.",
-                self.offline_dropped,
-            ),
-        ]
     }
 }
 
