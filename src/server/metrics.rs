@@ -98,8 +98,9 @@ pub struct LimitMetrics {
     pub offline_dropped: AtomicU64,
 }
 
-/// A snapshot of [`LimitMetrics`], as `broker/stats` replies it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+/// A snapshot of [`LimitMetrics`], for code that reads the counters (`$SYS`, Prometheus and
+/// `broker/stats` read them through [`table`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LimitStats {
     /// See [`LimitMetrics::connections_refused`].
     pub connections_refused: u64,
