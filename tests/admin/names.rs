@@ -9,10 +9,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use crate::common::*;
+use crate::prometheus::scrape;
 use crate::support::*;
 
 /// The committed list.
@@ -25,28 +24,19 @@ fn unversioned(text: &str) -> String {
     text.replace(env!("CARGO_PKG_VERSION"), "{version}")
 }
 
-/// `prom ...` lines: HELP and TYPE lines as they are, and each sample's series without its value.
+/// `prom ...` lines: each family's HELP and TYPE lines, and each sample's series without its
+/// value.
 async fn prometheus_lines(broker: &TestBroker, out: &mut BTreeSet<String>) {
     let addr = broker.server().metrics_addr().expect("metrics endpoint bound");
-    let mut stream = TcpStream::connect(addr).await.expect("connect to metrics");
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        .await
-        .unwrap();
-    let mut raw = String::new();
-    tokio::time::timeout(WAIT, stream.read_to_string(&mut raw))
-        .await
-        .expect("response within WAIT")
-        .unwrap();
-    let (_, body) = raw.split_once("\r\n\r\n").expect("head and body");
-    for line in body.lines() {
-        let line = if line.starts_with('#') {
-            line.to_string()
-        } else {
-            let (series, _value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("sample: {line}"));
-            format!("sample {series}")
-        };
-        out.insert(format!("prom {}", unversioned(&line)));
+    let exposition = scrape(addr).await;
+    for (name, help) in &exposition.helps {
+        out.insert(format!("prom # HELP {name} {help}"));
+    }
+    for (name, kind) in &exposition.types {
+        out.insert(format!("prom # TYPE {name} {kind}"));
+    }
+    for series in exposition.samples.keys() {
+        out.insert(format!("prom sample {}", unversioned(series)));
     }
 }
 
