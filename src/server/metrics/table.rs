@@ -404,7 +404,7 @@ pub static METRICS: &[Metric] = &[
         .sys_with_store("store/bytes")
         .stats("store_bytes"),
     // Mosquitto counts retained messages and messages queued for durable clients here.
-    row(Read::Count(|s| s.queued_messages + s.retained))
+    row(Read::Count(|s| s.queued_messages.saturating_add(s.retained)))
         .sys("store/messages/count")
         .stats("stored_messages"),
     row(Read::Count(|s| get(&s.metrics.connection_panics)))
@@ -448,7 +448,8 @@ impl Metric {
     pub fn total(&self, s: &Sources) -> u64 {
         match self.read {
             Read::Count(read) | Read::Micros(read) => read(s),
-            Read::ByQos(read) => read(s).iter().sum(),
+            // Wrapping, as the counters themselves do.
+            Read::ByQos(read) => read(s).iter().fold(0, |sum, n| sum.wrapping_add(*n)),
             Read::Seconds(read) => read(s).as_secs(),
         }
     }
