@@ -1,7 +1,9 @@
 //! Broker-wide counters, updated with relaxed atomics on the hot path and read by `$SYS`,
 //! the admin API and the Prometheus endpoint; the limits' refusal counters; per-connection
-//! figures; the commit latency histogram. [`table`] names each figure for those readers.
+//! figures; the commit latency histogram. [`table`] names each figure for those readers,
+//! [`output`] writes it for each.
 
+pub mod output;
 pub mod table;
 
 use std::sync::atomic::{AtomicU64, Ordering};

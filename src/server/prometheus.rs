@@ -19,7 +19,8 @@ use tokio::sync::{watch, Semaphore};
 use super::admin::Admin;
 use super::broker::Broker;
 use super::figures;
-use super::metrics::table::{Number, METRICS};
+use super::metrics::output::Number;
+use super::metrics::table::METRICS;
 use super::metrics::HistogramSnapshot;
 
 /// Longest request head accepted.

@@ -430,7 +430,7 @@ pub type BrokerStats = serde_json::Map<String, Value>;
 
 /// The `broker/stats` reply, read now.
 pub fn broker_stats(broker: &Broker) -> BrokerStats {
-    metrics::table::stats(&crate::server::figures::read(broker))
+    metrics::output::stats(&crate::server::figures::read(broker))
 }
 
 /// Request of `clients/disconnect`.
