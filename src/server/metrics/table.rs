@@ -44,7 +44,8 @@ impl Sources<'_> {
     }
 }
 
-/// How a row's figure is read, which also says how each surface writes it.
+/// How a row's figure is read, which also says how each surface writes it
+/// ([`super::output`]).
 #[derive(Debug, Clone, Copy)]
 pub enum Read {
     /// A whole number, written as is.
