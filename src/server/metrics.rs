@@ -1,6 +1,10 @@
 //! Broker-wide counters, updated with relaxed atomics on the hot path and read by `$SYS`,
 //! the admin API and the Prometheus endpoint; the limits' refusal counters; per-connection
-//! figures; the commit latency histogram.
+//! figures; the commit latency histogram. [`table`] names each figure for those readers,
+//! [`output`] writes it for each.
+
+pub mod output;
+pub mod table;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -96,8 +100,9 @@ pub struct LimitMetrics {
     pub offline_dropped: AtomicU64,
 }
 
-/// A snapshot of [`LimitMetrics`], as `broker/stats` replies it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+/// A snapshot of [`LimitMetrics`], for code that reads the counters (`$SYS`, Prometheus and
+/// `broker/stats` read them through [`table`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LimitStats {
     /// See [`LimitMetrics::connections_refused`].
     pub connections_refused: u64,
@@ -131,18 +136,6 @@ pub struct LimitStats {
     pub offline_dropped: u64,
 }
 
-/// One limit counter as published: its name (the `$SYS/broker/limits/` topic and, with
-/// `robustmq_limit_` and `_total` around it, the Prometheus metric), a description and the value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LimitFigure {
-    /// Name under `$SYS/broker/limits/`, e.g. `connections_refused`.
-    pub name: &'static str,
-    /// One sentence for the Prometheus HELP line.
-    pub help: &'static str,
-    /// The count since start.
-    pub value: u64,
-}
-
 impl LimitMetrics {
     /// The counters now.
     pub fn snapshot(&self) -> LimitStats {
@@ -163,91 +156,6 @@ impl LimitMetrics {
             stalled_dropped: get(&self.stalled_dropped),
             offline_dropped: get(&self.offline_dropped),
         }
-    }
-}
-
-impl LimitStats {
-    /// Every counter with its published name and description, so that `$SYS` and Prometheus
-    /// list the same ones.
-    pub fn figures(&self) -> [LimitFigure; 15] {
-        let figure = |name, help, value| LimitFigure { name, help, value };
-        [
-            figure(
-                "connections_refused",
-                "Connections refused at accept because max_connections (global or the listener's) was reached.",
-                self.connections_refused,
-            ),
-            figure(
-                "connection_rate_refused",
-                "Connections refused at accept because max_connections_per_second was exceeded.",
-                self.connection_rate_refused,
-            ),
-            figure(
-                "publish_rate_exceeded",
-                "PUBLISH packets dropped because the client exceeded max_publish_rate or max_publish_bytes_rate.",
-                self.publish_rate_exceeded,
-            ),
-            figure(
-                "topic_refused",
-                "PUBLISH packets, wills and subscriptions refused for max_topic_length or max_topic_levels.",
-                self.topic_refused,
-            ),
-            figure(
-                "subscriptions_refused",
-                "Subscriptions refused because the session already holds max_subscriptions_per_client.",
-                self.subscriptions_refused,
-            ),
-            figure(
-                "keepalive_refused",
-                "MQTT 3.1.1 connections refused for a keep alive outside min_keepalive..max_keepalive.",
-                self.keepalive_refused,
-            ),
-            figure(
-                "keepalive_adjusted",
-                "MQTT 5 clients told a Server Keep Alive because theirs was outside min_keepalive..max_keepalive.",
-                self.keepalive_adjusted,
-            ),
-            figure(
-                "inflight_exceeded",
-                "Connections closed because the client sent more unacknowledged QoS 2 messages than max_inflight.",
-                self.inflight_exceeded,
-            ),
-            figure(
-                "packet_too_large",
-                "Connections closed because a packet was larger than max_packet_size.",
-                self.packet_too_large,
-            ),
-            figure(
-                "connect_timeouts",
-                "Connections closed because no CONNECT arrived within connect_timeout.",
-                self.connect_timeouts,
-            ),
-            figure(
-                "publishers_paced",
-                "Times a publisher was held back because a subscriber's queue or max_memory was full.",
-                self.publishers_paced,
-            ),
-            figure(
-                "qos0_shed",
-                "QoS 0 messages dropped, oldest first, because a queue or max_memory was full.",
-                self.qos0_shed,
-            ),
-            figure(
-                "subscribers_stalled",
-                "Times a connected subscriber made no progress within stalled_after.",
-                self.subscribers_stalled,
-            ),
-            figure(
-                "stalled_dropped",
-                "QoS 1/2 messages dropped for a stalled subscriber whose queue was full.",
-                self.stalled_dropped,
-            ),
-            figure(
-                "offline_dropped",
-                "QoS 1/2 messages dropped for an offline session whose queue was full.",
-                self.offline_dropped,
-            ),
-        ]
     }
 }
 
@@ -286,16 +194,6 @@ impl Metrics {
     /// Records a connection that ended.
     pub fn client_disconnected(&self) {
         self.clients_connected.fetch_sub(1, Ordering::Relaxed);
-    }
-
-    /// PUBLISH packets received, all QoS together.
-    pub fn publish_received_total(&self) -> u64 {
-        get_by_qos(&self.publish_received).iter().sum()
-    }
-
-    /// PUBLISH packets sent, all QoS together.
-    pub fn publish_sent_total(&self) -> u64 {
-        get_by_qos(&self.publish_sent).iter().sum()
     }
 }
 

@@ -5,6 +5,7 @@ pub mod bridge;
 pub mod broker;
 pub mod connection;
 pub mod context;
+pub mod figures;
 pub mod handler;
 pub mod kick;
 pub mod listener;

@@ -16,10 +16,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 
-use super::admin::commands::broker_stats;
 use super::admin::Admin;
 use super::broker::Broker;
-use super::metrics::{get, get_by_qos, HistogramSnapshot};
+use super::figures;
+use super::metrics::output::Number;
+use super::metrics::table::METRICS;
+use super::metrics::HistogramSnapshot;
 
 /// Longest request head accepted.
 const MAX_REQUEST: usize = 8 * 1024;
@@ -182,29 +184,13 @@ pub fn respond(head: &[u8], broker: &Broker, admin: &Admin) -> Response {
     }
 }
 
-/// A sample value: counters print as integers, gauges as floats.
-#[derive(Debug, Clone, Copy)]
-enum Num {
-    Int(u64),
-    Float(f64),
-}
-
-impl std::fmt::Display for Num {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Num::Int(n) => write!(f, "{n}"),
-            Num::Float(x) => write!(f, "{x}"),
-        }
-    }
-}
-
 /// Writes metric families in the text exposition format.
 struct Exposition(String);
 
 impl Exposition {
     /// A family: HELP and TYPE lines, then one sample per `(labels, value)`; `labels` is the
     /// text inside the braces, or empty.
-    fn family(&mut self, name: &str, kind: &str, help: &str, samples: &[(&str, Num)]) {
+    fn family(&mut self, name: &str, kind: &str, help: &str, samples: &[(&str, Number)]) {
         let _ = writeln!(self.0, "# HELP {name} {help}");
         let _ = writeln!(self.0, "# TYPE {name} {kind}");
         for (labels, value) in samples {
@@ -217,20 +203,7 @@ impl Exposition {
     }
 
     fn gauge(&mut self, name: &str, help: &str, value: f64) {
-        self.family(name, "gauge", help, &[("", Num::Float(value))]);
-    }
-
-    fn counter(&mut self, name: &str, help: &str, value: u64) {
-        self.family(name, "counter", help, &[("", Num::Int(value))]);
-    }
-
-    fn by_qos(&mut self, name: &str, help: &str, values: [u64; 3]) {
-        let samples = [
-            ("qos=\"0\"", Num::Int(values[0])),
-            ("qos=\"1\"", Num::Int(values[1])),
-            ("qos=\"2\"", Num::Int(values[2])),
-        ];
-        self.family(name, "counter", help, &samples);
+        self.family(name, "gauge", help, &[("", Number::Float(value))]);
     }
 
     fn histogram(&mut self, name: &str, help: &str, h: &HistogramSnapshot) {
@@ -246,126 +219,34 @@ impl Exposition {
     }
 }
 
-/// Every metric, now, in the text exposition format.
+/// Every metric, now, in the text exposition format: the build, the metrics table's rows,
+/// then what a row cannot express (each bridge's figures, the data file's size, the commit
+/// latency histogram).
 pub fn render(broker: &Broker, admin: &Admin) -> String {
-    let s = broker_stats(broker);
-    let m = &broker.metrics;
-    let store = broker.store().map(|s| s.stats()).unwrap_or_default();
+    let now = figures::read(broker);
     let mut e = Exposition(String::with_capacity(4096));
     e.family(
         "robustmq_build_info",
         "gauge",
         "Always 1; the version label says which robustmq this is.",
-        &[(&format!("version=\"{}\"", s.version), Num::Int(1))],
+        &[(
+            &format!("version=\"{}\"", env!("CARGO_PKG_VERSION")),
+            Number::Int(1),
+        )],
     );
-    e.gauge(
-        "robustmq_uptime_seconds",
-        "Seconds since the broker started.",
-        broker.started.elapsed().as_secs_f64(),
-    );
-    e.gauge(
-        "robustmq_connections",
-        "Clients connected now.",
-        s.clients_connected as f64,
-    );
-    e.gauge(
-        "robustmq_connections_maximum",
-        "Most clients connected at once since start.",
-        s.clients_maximum as f64,
-    );
-    e.counter(
-        "robustmq_connections_total",
-        "Client connections accepted (CONNACK success) since start.",
-        s.connections_total,
-    );
-    e.gauge(
-        "robustmq_sessions",
-        "Sessions, online and offline.",
-        s.clients_total as f64,
-    );
-    e.by_qos(
-        "robustmq_messages_received_total",
-        "PUBLISH packets received from clients, by QoS.",
-        get_by_qos(&m.publish_received),
-    );
-    e.by_qos(
-        "robustmq_messages_sent_total",
-        "PUBLISH packets sent to clients, by QoS (resends not counted).",
-        get_by_qos(&m.publish_sent),
-    );
-    e.counter(
-        "robustmq_packets_received_total",
-        "MQTT packets of every type received.",
-        s.messages_received,
-    );
-    e.counter(
-        "robustmq_packets_sent_total",
-        "MQTT packets of every type sent.",
-        s.messages_sent,
-    );
-    e.counter(
-        "robustmq_bytes_received_total",
-        "Bytes read from clients.",
-        s.bytes_received,
-    );
-    e.counter(
-        "robustmq_bytes_sent_total",
-        "Bytes written to clients.",
-        s.bytes_sent,
-    );
-    e.counter(
-        "robustmq_publish_dropped_total",
-        "Messages dropped: a session's queue or the store was full, the message was too large for the client, or it expired.",
-        s.publish_dropped,
-    );
-    e.gauge(
-        "robustmq_subscriptions",
-        "Subscriptions over all sessions.",
-        s.subscriptions as f64,
-    );
-    e.gauge(
-        "robustmq_retained_messages",
-        "Retained messages.",
-        s.retained_messages as f64,
-    );
-    e.gauge(
-        "robustmq_queued_messages",
-        "Messages queued or in flight over all sessions.",
-        s.queued_messages as f64,
-    );
-    e.counter(
-        "robustmq_store_commits_total",
-        "Store write transactions committed (a group commit counts once).",
-        store.commits,
-    );
-    e.counter(
-        "robustmq_store_fsyncs_total",
-        "Store commits that were fsynced.",
-        store.fsyncs,
-    );
-    e.counter(
-        "robustmq_store_ops_total",
-        "Changes applied by store commits.",
-        store.ops,
-    );
-    e.counter(
-        "robustmq_store_errors_total",
-        "Submissions the store did not commit: refused while the disk was full, or whose commit failed.",
-        store.errors,
-    );
-    e.gauge(
-        "robustmq_store_full",
-        "1 while the store's disk is full: new messages that must be stored are refused until space is freed.",
-        if store.full { 1.0 } else { 0.0 },
-    );
+    for metric in METRICS {
+        if let Some(f) = metric.prometheus {
+            e.family(f.name, f.kind.as_str(), f.help, &metric.samples(f.kind, &now));
+        }
+    }
     let bridges = broker.bridges.figures();
     if !bridges.is_empty() {
         let labels: Vec<String> = bridges.iter().map(|b| format!("bridge=\"{}\"", b.name)).collect();
-        let family = |pick: fn(&crate::server::bridge::status::BridgeFigures) -> u64| -> Vec<(&str, Num)> {
+        let family = |pick: fn(&crate::server::bridge::status::BridgeFigures) -> u64| -> Vec<(&str, Number)> {
             labels
                 .iter()
                 .zip(&bridges)
-                .map(|(l, b)| (l.as_str(), Num::Int(pick(b))))
+                .map(|(l, b)| (l.as_str(), Number::Int(pick(b))))
                 .collect()
         };
         e.family(
@@ -399,21 +280,6 @@ pub fn render(broker: &Broker, admin: &Admin) -> String {
             &family(|b| b.dropped),
         );
     }
-    e.gauge(
-        "robustmq_memory_used_bytes",
-        "Bytes of queued messages and connection buffers held against limits.max_memory.",
-        broker.memory.used() as f64,
-    );
-    e.gauge(
-        "robustmq_memory_max_bytes",
-        "limits.max_memory in bytes.",
-        broker.memory.max() as f64,
-    );
-    e.gauge(
-        "robustmq_store_bytes",
-        "Bytes of queued messages held in the store for persistent sessions.",
-        get(&m.store_bytes) as f64,
-    );
     if let Some(len) = admin
         .data_file
         .as_ref()
@@ -426,47 +292,10 @@ pub fn render(broker: &Broker, admin: &Admin) -> String {
             len as f64,
         );
     }
-    e.gauge(
-        "robustmq_store_last_commit_seconds",
-        "Duration of the store's last commit, fsync included.",
-        store.last_commit_micros as f64 / 1e6,
-    );
     e.histogram(
         "robustmq_store_commit_seconds",
         "Time from the broker submitting a change to the store until it was committed, fsync included (queueing behind the commit in progress counts); one observation per submission, i.e. per acknowledgement that waits for the store.",
-        &m.store_commit.snapshot(),
-    );
-    e.counter(
-        "robustmq_auth_failures_total",
-        "CONNECTs refused by authentication (bad user name or password, or anonymous where it is not allowed).",
-        get(&m.auth_failures),
-    );
-    e.counter(
-        "robustmq_publish_denied_total",
-        "PUBLISH packets, wills and admin requests refused by the ACL.",
-        get(&m.publish_denied),
-    );
-    e.counter(
-        "robustmq_tls_handshake_failures_total",
-        "TLS handshakes that failed or did not finish within the connect timeout.",
-        get(&m.tls_handshake_failures),
-    );
-    e.counter(
-        "robustmq_subscribe_denied_total",
-        "Subscriptions refused by the ACL.",
-        get(&m.subscribe_denied),
-    );
-    for figure in s.limits.figures() {
-        e.counter(
-            &format!("robustmq_limit_{}_total", figure.name),
-            figure.help,
-            figure.value,
-        );
-    }
-    e.counter(
-        "robustmq_connection_panics_total",
-        "Connection tasks that panicked (a bug if ever non-zero).",
-        s.connection_panics,
+        &broker.metrics.store_commit.snapshot(),
     );
     e.0
 }

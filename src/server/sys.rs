@@ -8,7 +8,8 @@ use bytes::Bytes;
 use tokio::sync::watch;
 
 use super::broker::{Broker, Message};
-use super::metrics::{get, Metrics};
+use super::figures;
+use super::metrics::table::{by_prometheus_name, Sys, METRICS};
 use crate::protocol::{MessageProperties, QoS};
 
 /// Exponentially weighted per-minute rates, like Mosquitto's `load/*` figures.
@@ -37,27 +38,16 @@ impl Load {
     }
 }
 
-const LOADS: [&str; 7] = [
-    "messages/received",
-    "messages/sent",
-    "publish/received",
-    "publish/sent",
-    "bytes/received",
-    "bytes/sent",
-    "connections",
+/// The `load/<name>/*` averages, each of the table's counter named by its Prometheus family.
+const LOADS: [(&str, &str); 7] = [
+    ("messages/received", "robustmq_packets_received_total"),
+    ("messages/sent", "robustmq_packets_sent_total"),
+    ("publish/received", "robustmq_messages_received_total"),
+    ("publish/sent", "robustmq_messages_sent_total"),
+    ("bytes/received", "robustmq_bytes_received_total"),
+    ("bytes/sent", "robustmq_bytes_sent_total"),
+    ("connections", "robustmq_connections_total"),
 ];
-
-fn load_counters(m: &Metrics) -> [u64; 7] {
-    [
-        get(&m.messages_received),
-        get(&m.messages_sent),
-        m.publish_received_total(),
-        m.publish_sent_total(),
-        get(&m.bytes_received),
-        get(&m.bytes_sent),
-        get(&m.connections_total),
-    ]
-}
 
 fn publish(broker: &Broker, topic: &str, value: String) {
     broker.publish(
@@ -91,68 +81,14 @@ pub async fn run(broker: Arc<Broker>, interval: Duration, mut shutdown: watch::R
             _ = shutdown.changed() => return,
         }
         broker.prune_retained();
-        let m = &broker.metrics;
-        let census = broker.census();
-        let connected = get(&m.clients_connected);
-        let figures: [(&str, u64); 20] = [
-            ("uptime", broker.started.elapsed().as_secs()),
-            ("clients/connected", connected),
-            ("clients/active", connected),
-            (
-                "clients/disconnected",
-                (census.sessions as u64).saturating_sub(connected),
-            ),
-            ("clients/total", census.sessions as u64),
-            ("clients/maximum", get(&m.clients_maximum)),
-            ("messages/received", get(&m.messages_received)),
-            ("messages/sent", get(&m.messages_sent)),
-            ("publish/messages/received", m.publish_received_total()),
-            ("publish/messages/sent", m.publish_sent_total()),
-            ("publish/messages/dropped", get(&m.publish_dropped)),
-            ("bytes/received", get(&m.bytes_received)),
-            ("bytes/sent", get(&m.bytes_sent)),
-            ("subscriptions/count", census.subscriptions as u64),
-            // robustmq's own: refused logins and what the ACL refused.
-            ("clients/auth_failures", get(&m.auth_failures)),
-            ("clients/tls_handshake_failures", get(&m.tls_handshake_failures)),
-            ("publish/messages/denied", get(&m.publish_denied)),
-            ("subscriptions/denied", get(&m.subscribe_denied)),
-            // robustmq's own: where the broker stands against limits.max_memory.
-            ("memory/used", broker.memory.used() as u64),
-            ("memory/max", broker.memory.max() as u64),
-        ];
-        for (topic, value) in figures {
-            let text = if topic == "uptime" {
-                format!("{value} seconds")
-            } else {
-                value.to_string()
+        let now = figures::read(&broker);
+        for metric in METRICS {
+            let topic = match metric.sys {
+                Some(Sys::Topic(topic)) => topic,
+                Some(Sys::WithStore(topic)) if now.store.is_some() => topic,
+                _ => continue,
             };
-            publish(&broker, topic, text);
-        }
-        // robustmq's own: what each of the [limits] refused (or, for keep alive, changed).
-        for figure in m.limits.snapshot().figures() {
-            publish(
-                &broker,
-                &format!("limits/{}", figure.name),
-                figure.value.to_string(),
-            );
-        }
-        publish(&broker, "retained messages/count", census.retained.to_string());
-        if let Some(store) = broker.store() {
-            // robustmq's own figures (Mosquitto has no store to report): commits and fsyncs
-            // since start show group commit at work, the gauge what persistent sessions hold.
-            let stats = store.stats();
-            publish(&broker, "store/commits", stats.commits.to_string());
-            publish(&broker, "store/fsyncs", stats.fsyncs.to_string());
-            // What a full disk refused, and whether it is full now (1) or not (0).
-            publish(&broker, "store/errors", stats.errors.to_string());
-            publish(&broker, "store/full", u8::from(stats.full).to_string());
-            publish(
-                &broker,
-                "store/last_commit_us",
-                stats.last_commit_micros.to_string(),
-            );
-            publish(&broker, "store/bytes", get(&m.store_bytes).to_string());
+            publish(&broker, topic, metric.sys_text(&now));
         }
         // robustmq's own: each bridge's link and what it carried.
         for b in broker.bridges.figures() {
@@ -163,10 +99,8 @@ pub async fn run(broker: Arc<Broker>, interval: Duration, mut shutdown: watch::R
             publish(&broker, &at("received"), b.received.to_string());
             publish(&broker, &at("dropped"), b.dropped.to_string());
         }
-        // Mosquitto counts retained messages and messages queued for durable clients here.
-        let stored = census.queued_messages + census.retained;
-        publish(&broker, "store/messages/count", stored.to_string());
-        for ((load, name), counter) in loads.iter_mut().zip(LOADS).zip(load_counters(m)) {
+        for (load, (name, family)) in loads.iter_mut().zip(LOADS) {
+            let counter = by_prometheus_name(family).map_or(0, |m| m.total(&now));
             load.update(counter, interval);
             publish(&broker, &format!("load/{name}/1min"), format!("{:.2}", load.one));
             publish(&broker, &format!("load/{name}/5min"), format!("{:.2}", load.five));
@@ -182,6 +116,7 @@ pub async fn run(broker: Arc<Broker>, interval: Duration, mut shutdown: watch::R
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::metrics::table::Kind;
 
     #[test]
     fn load_converges_to_the_steady_rate() {
@@ -193,5 +128,14 @@ mod tests {
         }
         assert!((load.one - 600.0).abs() < 1.0, "{}", load.one);
         assert!((load.fifteen - 600.0).abs() < 50.0, "{}", load.fifteen);
+    }
+
+    #[test]
+    fn every_load_averages_a_counter_of_the_table() {
+        for (name, family) in LOADS {
+            let metric = by_prometheus_name(family).unwrap_or_else(|| panic!("{name}: {family}"));
+            let kind = metric.prometheus.map(|f| f.kind);
+            assert_eq!(kind, Some(Kind::Counter), "{name}: {family}");
+        }
     }
 }

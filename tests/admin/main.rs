@@ -8,6 +8,7 @@ mod common;
 mod clients;
 mod commands;
 mod detail;
+mod names;
 mod prometheus;
 mod retained;
 mod sessions;

@@ -59,10 +59,10 @@ async fn http(addr: SocketAddr, request: &[u8]) -> Http {
 
 /// One parsed exposition: family → (type, help), and every sample by `name{labels}`.
 #[derive(Debug, Default)]
-struct Exposition {
-    types: HashMap<String, String>,
-    helps: HashMap<String, String>,
-    samples: BTreeMap<String, f64>,
+pub struct Exposition {
+    pub types: HashMap<String, String>,
+    pub helps: HashMap<String, String>,
+    pub samples: BTreeMap<String, f64>,
 }
 
 fn is_name(s: &str) -> bool {
@@ -202,7 +202,8 @@ impl Exposition {
     }
 }
 
-async fn scrape(addr: SocketAddr) -> Exposition {
+/// Scrapes `/metrics` and parses it, checking the exposition format.
+pub async fn scrape(addr: SocketAddr) -> Exposition {
     let response = http(
         addr,
         b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nAccept: */*\r\n\r\n",

@@ -33,7 +33,7 @@ use crate::admin_api::{
 use crate::protocol::RetainHandling;
 use crate::server::broker::removal::DeleteSessionError;
 use crate::server::broker::{Broker, Session};
-use crate::server::metrics::{get, get_by_qos, HistogramSnapshot, LimitStats};
+use crate::server::metrics::{self, get, HistogramSnapshot};
 
 /// Most rows one list reply carries.
 pub const MAX_PAGE: usize = 10_000;
@@ -332,95 +332,14 @@ fn store_stats(broker: &Broker, admin: &Admin) -> StoreReport {
     }
 }
 
-/// Reply of `broker/stats`: the `$SYS` figures, read now.
-#[derive(Debug, Serialize)]
-pub struct BrokerStats {
-    /// robustmq version.
-    pub version: &'static str,
-    /// Seconds since the broker started.
-    pub uptime_seconds: u64,
-    /// Clients connected now.
-    pub clients_connected: u64,
-    /// Sessions whose client is offline.
-    pub clients_disconnected: u64,
-    /// Sessions, online and offline.
-    pub clients_total: u64,
-    /// Most clients connected at once.
-    pub clients_maximum: u64,
-    /// Connections accepted since start.
-    pub connections_total: u64,
-    /// MQTT packets received.
-    pub messages_received: u64,
-    /// MQTT packets sent.
-    pub messages_sent: u64,
-    /// PUBLISH packets received.
-    pub publish_received: u64,
-    /// PUBLISH packets sent.
-    pub publish_sent: u64,
-    /// PUBLISH packets received at QoS 0, 1, 2.
-    pub publish_received_by_qos: [u64; 3],
-    /// PUBLISH packets sent at QoS 0, 1, 2.
-    pub publish_sent_by_qos: [u64; 3],
-    /// Messages dropped (queue full, too large for the client, expired).
-    pub publish_dropped: u64,
-    /// Bytes read from clients.
-    pub bytes_received: u64,
-    /// Bytes written to clients.
-    pub bytes_sent: u64,
-    /// Subscriptions, all sessions.
-    pub subscriptions: usize,
-    /// Retained messages.
-    pub retained_messages: usize,
-    /// Messages queued or in flight, all sessions.
-    pub queued_messages: usize,
-    /// Retained plus queued (Mosquitto's `store/messages/count`).
-    pub stored_messages: usize,
-    /// Bytes of queued messages held in the store.
-    pub store_bytes: u64,
-    /// Connection tasks that panicked (a bug if ever non-zero).
-    pub connection_panics: u64,
-    /// Bytes held against `limits.max_memory` (queued messages, connection buffers).
-    pub memory_used: u64,
-    /// `limits.max_memory` in bytes.
-    pub max_memory: u64,
-    /// What each of the `[limits]` refused since start (`$SYS/broker/limits/...`).
-    pub limits: LimitStats,
-}
+/// Reply of `broker/stats`: the `$SYS` figures, read now. Its fields are `version`, then the
+/// `broker/stats` field of each row of [`metrics::table::METRICS`] that has one, in the table's
+/// order (`limits.<name>` is field `<name>` of object `limits`).
+pub type BrokerStats = serde_json::Map<String, Value>;
 
-/// The `$SYS` figures as a struct (also used by the Prometheus endpoint).
+/// The `broker/stats` reply, read now.
 pub fn broker_stats(broker: &Broker) -> BrokerStats {
-    let m = &broker.metrics;
-    let census = broker.census();
-    let connected = get(&m.clients_connected);
-    let received = get_by_qos(&m.publish_received);
-    let sent = get_by_qos(&m.publish_sent);
-    BrokerStats {
-        version: env!("CARGO_PKG_VERSION"),
-        uptime_seconds: broker.started.elapsed().as_secs(),
-        clients_connected: connected,
-        clients_disconnected: (census.sessions as u64).saturating_sub(connected),
-        clients_total: census.sessions as u64,
-        clients_maximum: get(&m.clients_maximum),
-        connections_total: get(&m.connections_total),
-        messages_received: get(&m.messages_received),
-        messages_sent: get(&m.messages_sent),
-        publish_received: received.iter().sum(),
-        publish_sent: sent.iter().sum(),
-        publish_received_by_qos: received,
-        publish_sent_by_qos: sent,
-        publish_dropped: get(&m.publish_dropped),
-        bytes_received: get(&m.bytes_received),
-        bytes_sent: get(&m.bytes_sent),
-        subscriptions: census.subscriptions,
-        retained_messages: census.retained,
-        queued_messages: census.queued_messages,
-        stored_messages: census.queued_messages + census.retained,
-        store_bytes: get(&m.store_bytes),
-        connection_panics: get(&m.connection_panics),
-        memory_used: broker.memory.used() as u64,
-        max_memory: broker.memory.max() as u64,
-        limits: m.limits.snapshot(),
-    }
+    metrics::output::stats(&crate::server::figures::read(broker))
 }
 
 /// Request of `clients/disconnect`.
