@@ -5,6 +5,7 @@
 
 pub mod output;
 pub mod table;
+pub mod topics;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

@@ -132,7 +132,7 @@ impl Reloader {
 impl AccessCheck for Auth {
     fn may_receive(&self, session: &Session, topic: &str) -> bool {
         // A bridge forwards what its configuration says; the ACL is about clients.
-        bridge::is_bridge_client(&session.client_id)
+        handler::bridge_side::is_bridge_client(&session.client_id)
             || self.may(&session.client_id, owner_key(session), topic, Access::Read)
     }
 
@@ -302,7 +302,7 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, ServerError> {
             shutdown_rx.clone(),
         )));
     }
-    tasks.push(tokio::spawn(admin::topics::run(
+    tasks.push(tokio::spawn(metrics::topics::run(
         admin.topics.clone(),
         shutdown_rx.clone(),
     )));

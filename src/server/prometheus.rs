@@ -242,13 +242,14 @@ pub fn render(broker: &Broker, admin: &Admin) -> String {
     let bridges = broker.bridges.figures();
     if !bridges.is_empty() {
         let labels: Vec<String> = bridges.iter().map(|b| format!("bridge=\"{}\"", b.name)).collect();
-        let family = |pick: fn(&crate::server::bridge::status::BridgeFigures) -> u64| -> Vec<(&str, Number)> {
-            labels
-                .iter()
-                .zip(&bridges)
-                .map(|(l, b)| (l.as_str(), Number::Int(pick(b))))
-                .collect()
-        };
+        let family =
+            |pick: fn(&crate::server::broker::bridges::BridgeFigures) -> u64| -> Vec<(&str, Number)> {
+                labels
+                    .iter()
+                    .zip(&bridges)
+                    .map(|(l, b)| (l.as_str(), Number::Int(pick(b))))
+                    .collect()
+            };
         e.family(
             "robustmq_bridge_connected",
             "gauge",

@@ -84,7 +84,7 @@ pub fn run(
 #[derive(Debug, Serialize)]
 struct BridgeList {
     /// Every bridge, in configuration order.
-    bridges: Vec<crate::server::bridge::status::BridgeFigures>,
+    bridges: Vec<crate::server::broker::bridges::BridgeFigures>,
 }
 
 fn parse<T: DeserializeOwned>(params: Value) -> Result<T, String> {
@@ -215,16 +215,16 @@ impl Default for TopRequest {
     fn default() -> Self {
         TopRequest {
             limit: 20,
-            seconds: super::topics::HISTORY,
+            seconds: metrics::topics::HISTORY,
         }
     }
 }
 
 fn topics_top(admin: &Admin, request: TopRequest) -> Result<TopicList, String> {
-    if !(1..=super::topics::HISTORY).contains(&request.seconds) {
+    if !(1..=metrics::topics::HISTORY).contains(&request.seconds) {
         return Err(format!(
             "bad request: seconds must be 1 ..= {}",
-            super::topics::HISTORY
+            metrics::topics::HISTORY
         ));
     }
     let top = admin.topics.top(request.seconds, request.limit.min(1000));

@@ -32,7 +32,6 @@
 //! path of other clients.
 
 pub mod commands;
-pub mod topics;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -42,9 +41,9 @@ use serde_json::Value;
 
 use super::broker::{Broker, Message};
 use super::metrics::add;
+use super::metrics::topics::TopicRates;
 use super::peer::Peer;
 use crate::protocol::{reason, topic, MessageProperties, PropertyFields, Publish};
-use topics::TopicRates;
 
 /// Every admin topic starts with this.
 pub const PREFIX: &str = "$CONTROL/robustmq/v1/";

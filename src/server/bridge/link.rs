@@ -11,9 +11,6 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::{sleep, timeout};
 
-use super::status::BridgeStatus;
-use super::topics::Rules;
-use super::{Side, CLIENT_ID_PREFIX};
 use crate::client::tls::{server_name, TlsOptions};
 use crate::client::ConnectOptions;
 use crate::config::{BridgeSettings, Remote};
@@ -21,9 +18,12 @@ use crate::protocol::{
     self, reason, Connack, Connect, Packet, QoS, RetainHandling, Sender, Subscribe, SubscriptionOptions,
     Version,
 };
+use crate::server::broker::bridge_rules::Rules;
+use crate::server::broker::bridges::BridgeStatus;
 use crate::server::broker::{Changes, Subscription};
 use crate::server::connection::{serve_established, Duplex, SocketHandle, Split};
 use crate::server::context::ListenerContext;
+use crate::server::handler::bridge_side::{Side, CLIENT_ID_PREFIX};
 use crate::server::handler::{self, ConnState};
 use crate::server::listener::ws;
 use crate::server::peer::Peer;

@@ -5,6 +5,8 @@
 
 mod acks;
 pub mod aliases;
+pub mod bridge_rules;
+pub mod bridges;
 pub mod clock;
 pub mod gate;
 pub mod keepalive;
@@ -116,7 +118,7 @@ pub struct Broker {
     /// Woken each time a connection detaches, for the takeovers that wait for one.
     detached: tokio::sync::Notify,
     /// The bridges' figures.
-    pub bridges: crate::server::bridge::status::Bridges,
+    pub bridges: bridges::Bridges,
 }
 
 impl std::fmt::Debug for Broker {

@@ -9,12 +9,12 @@ use std::time::Instant;
 use bytes::BytesMut;
 
 use super::aliases::OutAliases;
+use super::bridge_rules::Rules;
 use super::gate::{Gate, GateState};
 use super::message::Delivery;
 use super::records;
 use super::{Session, SessionState};
 use crate::protocol::{self, Ack, Packet, PublishRef, QoS, Version};
-use crate::server::bridge::topics::Rules;
 use crate::server::metrics::{add, Metrics};
 use crate::store::{DeliveryState, Op, Store, StoredOwner};
 

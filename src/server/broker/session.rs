@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 use super::aliases::OutAliases;
+use super::bridge_rules::Rules;
 use super::gate::Gate;
 use super::memory::MemoryBudget;
 use super::message::Delivery;
@@ -19,7 +20,6 @@ use super::queue::OutQueue;
 use super::records;
 use super::spill::{Spill, REFILL_BELOW, WINDOW};
 use crate::protocol::{QoS, SubscriptionOptions, Version};
-use crate::server::bridge::topics::Rules;
 use crate::server::metrics::{add, ConnStats, Metrics};
 use crate::store::{DeliveryState, Op, Store, StoredDelivery, StoredOwner, StoredWill};
 

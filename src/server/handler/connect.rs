@@ -184,7 +184,7 @@ pub async fn accept(
     } else {
         connect.client_id.clone()
     };
-    if crate::server::bridge::is_bridge_client(&client_id) && !ctx.bridges {
+    if super::bridge_side::is_bridge_client(&client_id) && !ctx.bridges {
         // The bridges' own sessions: a client taking one over would take their queues.
         return Err(refuse(
             &connect,

@@ -1,6 +1,7 @@
 //! Packet handlers, one module per packet family, working on a connection's state.
 
 pub mod ack;
+pub mod bridge_side;
 pub mod connect;
 pub mod publish;
 pub mod subscribe;
@@ -13,9 +14,9 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 
-use super::admin::topics::TopicTally;
 use super::broker::{Broker, Delivery, Gate, GateState, Session};
 use super::context::ListenerContext;
+use super::metrics::topics::TopicTally;
 use super::metrics::ConnStats;
 use crate::protocol::{self, reason, Packet, Version, Will};
 
@@ -109,7 +110,7 @@ pub struct ConnState {
     /// retained flags reach it as published, as v5 "no local" and "retain as published" do.
     pub peer_is_bridge: bool,
     /// Set when this is a bridge's link to its remote broker: the peer is a server.
-    pub bridge: Option<Box<crate::server::bridge::Side>>,
+    pub bridge: Option<Box<bridge_side::Side>>,
 }
 
 /// Responses that go out once a gate opens.
@@ -236,7 +237,7 @@ impl ConnState {
 /// Handles one packet from a connected client.
 pub fn handle(ctx: &ListenerContext, conn: &mut ConnState, packet: Packet) -> Result<(), Close> {
     if conn.bridge.is_some() {
-        return crate::server::bridge::from_remote(ctx, conn, packet);
+        return bridge_side::from_remote(ctx, conn, packet);
     }
     match packet {
         Packet::Publish(p) => publish::handle_publish(ctx, conn, p),

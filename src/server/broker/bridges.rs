@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::Serialize;
 
-use crate::server::broker::Session;
+use super::Session;
 use crate::server::metrics::ConnStats;
 
 /// Where a bridge's link stands.
