@@ -492,3 +492,480 @@ fn acked(a: Ack) -> Acked {
         reason_string: a.reason_string,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::protocol::{ConnackProperties, MessageProperties};
+
+    fn options(version: Version) -> ConnectOptions {
+        let mut opts = ConnectOptions::new("localhost", 1883, version);
+        opts.client_id = Arc::from("c1");
+        opts.keep_alive = 10;
+        opts
+    }
+
+    fn connack(reason: u8, properties: ConnackProperties) -> Packet {
+        Packet::Connack(Connack {
+            session_present: false,
+            reason,
+            properties,
+        })
+    }
+
+    /// What a broker would put on the wire for `packet`.
+    fn from_broker(version: Version, packet: &Packet) -> Vec<u8> {
+        let mut out = BytesMut::new();
+        encode(version, packet, &mut out).unwrap();
+        out.to_vec()
+    }
+
+    /// Takes everything the session has to send (written at `now`) and decodes it as a broker would.
+    fn drain(session: &mut Session, now: Instant) -> Vec<Packet> {
+        let mut bytes = BytesMut::from(session.to_send());
+        session.sent(bytes.len(), now);
+        let mut packets = Vec::new();
+        while let Some(frame) = next_frame(&bytes, MAX_PACKET).unwrap() {
+            packets.push(decode_front(session.version(), Sender::Client, &mut bytes, frame.len).unwrap());
+        }
+        assert!(bytes.is_empty(), "a partial packet was queued");
+        packets
+    }
+
+    /// A session past a plain successful CONNACK, with nothing left to send.
+    fn connected(version: Version, now: Instant) -> Session {
+        let mut session = Session::new(&options(version), now).unwrap();
+        assert!(matches!(
+            drain(&mut session, now).as_slice(),
+            [Packet::Connect(_)]
+        ));
+        session.received(&from_broker(version, &connack(0, ConnackProperties::default())));
+        assert!(session.connack().unwrap().is_some());
+        session
+    }
+
+    fn message(qos: QoS, packet_id: u16) -> Publish {
+        Publish {
+            dup: false,
+            qos,
+            retain: false,
+            topic: Arc::from("a/b"),
+            packet_id,
+            payload: Bytes::from_static(b"hello"),
+            properties: MessageProperties::default(),
+            topic_alias: None,
+            subscription_ids: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn new_queues_the_connect_of_the_options() {
+        let now = Instant::now();
+        let mut session = Session::new(&options(Version::V5), now).unwrap();
+        match drain(&mut session, now).as_slice() {
+            [Packet::Connect(c)] => {
+                assert_eq!(&*c.client_id, "c1");
+                assert_eq!(c.keep_alive, 10);
+            }
+            other => panic!("expected one CONNECT, got {other:?}"),
+        }
+        assert_eq!(session.buffered(), 0);
+    }
+
+    #[test]
+    fn connack_waits_for_its_last_byte_then_applies_its_properties() {
+        let now = Instant::now();
+        let mut session = Session::new(&options(Version::V5), now).unwrap();
+        drain(&mut session, now);
+        let bytes = from_broker(
+            Version::V5,
+            &connack(
+                0,
+                ConnackProperties {
+                    receive_maximum: Some(3),
+                    assigned_client_id: Some(Arc::from("given")),
+                    server_keep_alive: Some(5),
+                    maximum_qos: Some(QoS::AtLeastOnce),
+                    ..ConnackProperties::default()
+                },
+            ),
+        );
+        let (head, tail) = bytes.split_at(bytes.len() - 1);
+        session.received(head);
+        assert!(session.connack().unwrap().is_none());
+        session.received(tail);
+        assert_eq!(session.connack().unwrap().map(|c| c.reason), Some(0));
+        assert_eq!(&**session.client_id(), "given");
+        assert_eq!(session.window(), 3);
+        assert_eq!(session.keepalive_deadline(), Some(now + Duration::from_secs(5)));
+        let err = session.publish(&mut message(QoS::ExactlyOnce, 0)).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ClientError::QosNotSupported {
+                    max: QoS::AtLeastOnce,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_refusing_connack_is_refused_with_its_reason() {
+        let now = Instant::now();
+        let mut session = Session::new(&options(Version::V5), now).unwrap();
+        let properties = ConnackProperties {
+            reason_string: Some(Arc::from("go away")),
+            ..ConnackProperties::default()
+        };
+        session.received(&from_broker(
+            Version::V5,
+            &connack(reason::NOT_AUTHORIZED, properties),
+        ));
+        match session.connack() {
+            Err(ClientError::Refused {
+                reason,
+                reason_string,
+            }) => {
+                assert_eq!(reason, reason::NOT_AUTHORIZED);
+                assert_eq!(reason_string.as_deref(), Some("go away"));
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_3_1_1_return_code_is_refused_as_its_v5_reason() {
+        let mut session = Session::new(&options(Version::V3_1_1), Instant::now()).unwrap();
+        // CONNACK, return code 5: not authorized.
+        session.received(&[0x20, 2, 0, 5]);
+        assert!(matches!(
+            session.connack(),
+            Err(ClientError::Refused {
+                reason: reason::NOT_AUTHORIZED,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_3_1_1_connack_to_a_v5_connect_is_an_unsupported_version() {
+        let mut session = Session::new(&options(Version::V5), Instant::now()).unwrap();
+        session.received(&[0x20, 2, 0, 1]);
+        assert!(matches!(
+            session.connack(),
+            Err(ClientError::Refused {
+                reason: reason::UNSUPPORTED_PROTOCOL_VERSION,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_tls_record_instead_of_a_connack_says_tls() {
+        let mut session = Session::new(&options(Version::V5), Instant::now()).unwrap();
+        session.received(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46]);
+        assert!(matches!(session.connack(), Err(ClientError::Tls { .. })));
+    }
+
+    #[test]
+    fn qos_1_publish_queues_its_bytes_and_completes_on_puback() {
+        let now = Instant::now();
+        let mut session = connected(Version::V5, now);
+        let mut publish = message(QoS::AtLeastOnce, 0);
+        let id = session.publish(&mut publish).unwrap();
+        assert_ne!(id, 0);
+        assert_eq!(publish.packet_id, id);
+        assert_eq!(session.unacknowledged(), 1);
+        assert_eq!(drain(&mut session, now), vec![Packet::Publish(publish)]);
+
+        // An acknowledgement for an identifier not in use changes nothing.
+        session.received(&from_broker(Version::V5, &Packet::Puback(Ack::success(id + 1))));
+        assert_eq!(session.next_event().unwrap(), None);
+        assert_eq!(session.unacknowledged(), 1);
+
+        session.received(&from_broker(Version::V5, &Packet::Puback(Ack::success(id))));
+        match session.next_event().unwrap() {
+            Some(Event::Acked(a)) => {
+                assert_eq!(a.packet_id, id);
+                assert!(a.is_success());
+            }
+            other => panic!("expected Acked, got {other:?}"),
+        }
+        assert_eq!(session.unacknowledged(), 0);
+        assert!(drain(&mut session, now).is_empty());
+    }
+
+    #[test]
+    fn qos_2_publish_answers_pubrec_with_pubrel_and_completes_on_pubcomp() {
+        let now = Instant::now();
+        let mut session = connected(Version::V5, now);
+        let id = session.publish(&mut message(QoS::ExactlyOnce, 0)).unwrap();
+        drain(&mut session, now);
+        session.received(&from_broker(Version::V5, &Packet::Pubrec(Ack::success(id))));
+        assert_eq!(session.next_event().unwrap(), None);
+        assert_eq!(drain(&mut session, now), vec![Packet::Pubrel(Ack::success(id))]);
+        session.received(&from_broker(Version::V5, &Packet::Pubcomp(Ack::success(id))));
+        assert!(matches!(session.next_event().unwrap(), Some(Event::Acked(a)) if a.packet_id == id));
+        assert_eq!(session.outstanding(), 0);
+    }
+
+    #[test]
+    fn the_window_refuses_a_publish_beyond_it() {
+        let now = Instant::now();
+        let mut opts = options(Version::V5);
+        opts.inflight = 1;
+        let mut session = Session::new(&opts, now).unwrap();
+        session.received(&from_broker(
+            Version::V5,
+            &connack(0, ConnackProperties::default()),
+        ));
+        session.connack().unwrap();
+        session.publish(&mut message(QoS::AtLeastOnce, 0)).unwrap();
+        assert!(!session.can_publish());
+        let err = session.publish(&mut message(QoS::AtLeastOnce, 0)).unwrap_err();
+        assert!(matches!(err, ClientError::WindowFull), "{err:?}");
+        // QoS 0 takes no place in the window.
+        assert_eq!(session.publish(&mut message(QoS::AtMostOnce, 0)).unwrap(), 0);
+    }
+
+    #[test]
+    fn incoming_qos_2_is_delivered_once_with_pubrec_then_pubcomp_after_pubrel() {
+        let now = Instant::now();
+        let mut session = connected(Version::V5, now);
+        let incoming = message(QoS::ExactlyOnce, 7);
+        session.received(&from_broker(Version::V5, &Packet::Publish(incoming.clone())));
+        assert_eq!(
+            session.next_event().unwrap(),
+            Some(Event::Message(incoming.clone()))
+        );
+        assert_eq!(drain(&mut session, now), vec![Packet::Pubrec(Ack::success(7))]);
+
+        // A re-delivery before PUBREL is acknowledged again but not delivered again.
+        let mut again = incoming;
+        again.dup = true;
+        session.received(&from_broker(Version::V5, &Packet::Publish(again)));
+        assert_eq!(session.next_event().unwrap(), None);
+        assert_eq!(drain(&mut session, now), vec![Packet::Pubrec(Ack::success(7))]);
+
+        session.received(&from_broker(Version::V5, &Packet::Pubrel(Ack::success(7))));
+        assert_eq!(session.next_event().unwrap(), None);
+        assert_eq!(drain(&mut session, now), vec![Packet::Pubcomp(Ack::success(7))]);
+
+        // A PUBREL for a message we do not hold: v5 says so in the PUBCOMP.
+        session.received(&from_broker(Version::V5, &Packet::Pubrel(Ack::success(7))));
+        assert_eq!(session.next_event().unwrap(), None);
+        let mut not_found = Ack::success(7);
+        not_found.reason = reason::PACKET_ID_NOT_FOUND;
+        assert_eq!(drain(&mut session, now), vec![Packet::Pubcomp(not_found)]);
+    }
+
+    #[test]
+    fn incoming_qos_1_is_delivered_and_acknowledged() {
+        let now = Instant::now();
+        let mut session = connected(Version::V3_1_1, now);
+        let incoming = message(QoS::AtLeastOnce, 3);
+        session.received(&from_broker(Version::V3_1_1, &Packet::Publish(incoming.clone())));
+        assert_eq!(session.next_event().unwrap(), Some(Event::Message(incoming)));
+        assert_eq!(drain(&mut session, now), vec![Packet::Puback(Ack::success(3))]);
+    }
+
+    #[test]
+    fn subscribe_completes_on_its_suback() {
+        let now = Instant::now();
+        let mut session = connected(Version::V5, now);
+        let id = session
+            .subscribe(vec![(Arc::from("a/#"), SubscriptionOptions::default())])
+            .unwrap();
+        assert!(matches!(drain(&mut session, now).as_slice(), [Packet::Subscribe(s)] if s.packet_id == id));
+        let suback = Suback {
+            packet_id: id,
+            reasons: vec![reason::GRANTED_QOS_1],
+            reason_string: None,
+        };
+        session.received(&from_broker(Version::V5, &Packet::Suback(suback.clone())));
+        assert_eq!(session.next_event().unwrap(), Some(Event::Subscribed(suback)));
+        assert_eq!(session.outstanding(), 0);
+    }
+
+    #[test]
+    fn keep_alive_sends_pingreq_when_due_and_times_out_without_pingresp() {
+        let start = Instant::now();
+        let mut session = connected(Version::V5, start);
+        let keep_alive = Duration::from_secs(10);
+        assert_eq!(session.keepalive_deadline(), Some(start + keep_alive));
+
+        // A write pushes the deadline back.
+        let later = start + Duration::from_secs(4);
+        session.publish(&mut message(QoS::AtMostOnce, 0)).unwrap();
+        drain(&mut session, later);
+        let due = later + keep_alive;
+        assert_eq!(session.keepalive_deadline(), Some(due));
+
+        session.keepalive_due(due).unwrap();
+        assert_eq!(drain(&mut session, due), vec![Packet::Pingreq]);
+        // Now the PINGRESP is awaited, however much is written meanwhile.
+        assert_eq!(session.keepalive_deadline(), Some(due + keep_alive));
+
+        // Answered: the next PINGREQ is a keep-alive after the last write.
+        session.received(&from_broker(Version::V5, &Packet::Pingresp));
+        assert_eq!(session.next_event().unwrap(), None);
+        assert_eq!(session.keepalive_deadline(), Some(due + keep_alive));
+        let again = due + keep_alive;
+        session.keepalive_due(again).unwrap();
+        assert_eq!(drain(&mut session, again), vec![Packet::Pingreq]);
+
+        // Not answered: the next deadline is a timeout.
+        match session.keepalive_due(again + keep_alive) {
+            Err(ClientError::Timeout { what, after, .. }) => {
+                assert_eq!(what, "PINGRESP");
+                assert_eq!(after, keep_alive);
+            }
+            other => panic!("expected a PINGRESP timeout, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn keep_alive_zero_sets_no_deadline() {
+        let now = Instant::now();
+        let mut opts = options(Version::V5);
+        opts.keep_alive = 0;
+        let mut session = Session::new(&opts, now).unwrap();
+        assert_eq!(session.keepalive_deadline(), None);
+        session.received(&from_broker(
+            Version::V5,
+            &connack(0, ConnackProperties::default()),
+        ));
+        session.connack().unwrap();
+        assert_eq!(session.keepalive_deadline(), None);
+    }
+
+    #[test]
+    fn bytes_split_anywhere_decode_to_the_same_events() {
+        let now = Instant::now();
+        let incoming = [
+            Packet::Publish(message(QoS::AtMostOnce, 0)),
+            Packet::Publish(message(QoS::AtLeastOnce, 1)),
+            Packet::Pingresp,
+            Packet::Publish(message(QoS::ExactlyOnce, 2)),
+            Packet::Pubrel(Ack::success(2)),
+            Packet::Publish(message(QoS::AtMostOnce, 0)),
+        ];
+        let stream: Vec<u8> = incoming
+            .iter()
+            .flat_map(|p| from_broker(Version::V5, p))
+            .collect();
+        let run = |chunk: usize| {
+            let mut session = connected(Version::V5, now);
+            let mut events = Vec::new();
+            for piece in stream.chunks(chunk) {
+                session.received(piece);
+                while let Some(event) = session.next_event().unwrap() {
+                    events.push(event);
+                }
+            }
+            (events, drain(&mut session, now))
+        };
+        let whole = run(stream.len());
+        assert_eq!(whole.0.len(), 4);
+        assert_eq!(
+            whole.1,
+            vec![
+                Packet::Puback(Ack::success(1)),
+                Packet::Pubrec(Ack::success(2)),
+                Packet::Pubcomp(Ack::success(2)),
+            ]
+        );
+        for chunk in 1..stream.len() {
+            assert_eq!(run(chunk), whole, "chunks of {chunk} bytes");
+        }
+    }
+
+    #[test]
+    fn a_disconnect_from_the_broker_is_an_error_with_its_reason() {
+        let now = Instant::now();
+        let mut session = connected(Version::V5, now);
+        let disconnect = Disconnect {
+            reason: reason::SESSION_TAKEN_OVER,
+            ..Disconnect::default()
+        };
+        session.received(&from_broker(Version::V5, &Packet::Disconnect(disconnect.clone())));
+        assert!(matches!(
+            session.next_event(),
+            Err(ClientError::Disconnected {
+                reason: reason::SESSION_TAKEN_OVER,
+                ..
+            })
+        ));
+
+        // The same DISCONNECT still buffered when the socket closes explains the close.
+        let mut session = connected(Version::V5, now);
+        session.received(&from_broker(Version::V5, &Packet::Disconnect(disconnect)));
+        assert!(matches!(
+            session.closed(),
+            ClientError::Disconnected {
+                reason: reason::SESSION_TAKEN_OVER,
+                ..
+            }
+        ));
+        assert!(matches!(
+            connected(Version::V5, now).closed(),
+            ClientError::Closed
+        ));
+    }
+
+    #[test]
+    fn garbage_from_the_broker_is_an_error_not_a_panic() {
+        let now = Instant::now();
+        let mut session = connected(Version::V5, now);
+        // A CONNECT is never sent by a broker; a reserved packet type is malformed.
+        session.received(&[0xF0, 0x00]);
+        assert!(session.next_event().is_err());
+        let mut session = connected(Version::V5, now);
+        session.received(&[0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]);
+        assert!(session.next_event().is_err());
+    }
+
+    #[test]
+    fn sent_drops_only_what_was_written() {
+        let now = Instant::now();
+        let mut session = connected(Version::V5, now);
+        session.publish(&mut message(QoS::AtMostOnce, 0)).unwrap();
+        let all = session.to_send().to_vec();
+        session.sent(3, now);
+        assert_eq!(session.to_send(), &all[3..]);
+        assert_eq!(session.buffered(), all.len() - 3);
+    }
+
+    #[test]
+    fn the_observer_sees_packets_both_ways() {
+        let now = Instant::now();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let mut opts = options(Version::V5);
+        let log = seen.clone();
+        opts.observer = Some(Arc::new(move |_: &str, direction: Direction, packet: &Packet| {
+            log.lock().unwrap().push((direction, packet.name()));
+        }));
+        let mut session = Session::new(&opts, now).unwrap();
+        session.received(&from_broker(
+            Version::V5,
+            &connack(0, ConnackProperties::default()),
+        ));
+        session.connack().unwrap();
+        session.publish(&mut message(QoS::AtMostOnce, 0)).unwrap();
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(
+            seen,
+            vec![
+                (Direction::Sent, "CONNECT"),
+                (Direction::Received, "CONNACK"),
+                (Direction::Sent, "PUBLISH"),
+            ]
+        );
+    }
+}
