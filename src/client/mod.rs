@@ -7,6 +7,9 @@
 //! (our `inflight` option, lowered to the broker's receive maximum); packet identifiers live in
 //! a flat table, so the steady state allocates nothing per message beyond the payload.
 //!
+//! The protocol itself is a [`Session`], which does no I/O (bytes and the time in, events and
+//! bytes out, as the server's `handler` is to its `connection`); [`Client`] adds the socket.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), robustmq::client::ClientError> {
 //! use robustmq::client::{Client, ConnectOptions, Event};
@@ -23,6 +26,7 @@ pub mod error;
 pub mod inflight;
 pub mod options;
 pub mod reconnect;
+pub mod session;
 mod socket;
 pub mod tls;
 pub mod topic;
@@ -30,3 +34,4 @@ pub mod topic;
 pub use connection::{Acked, Client, Event};
 pub use error::{reason_text, ClientError};
 pub use options::{ConnectOptions, Direction, PacketObserver};
+pub use session::Session;
