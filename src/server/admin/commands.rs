@@ -108,6 +108,13 @@ struct Page {
     limit: usize,
 }
 
+impl Page {
+    /// This page of `rows`: at most `limit` (and [`MAX_PAGE`]) from `offset` on.
+    fn of<T>(&self, rows: impl IntoIterator<Item = T>) -> impl Iterator<Item = T> {
+        rows.into_iter().skip(self.offset).take(self.limit.min(MAX_PAGE))
+    }
+}
+
 impl Default for Page {
     fn default() -> Self {
         Page {
@@ -157,11 +164,7 @@ fn clients_list(broker: &Broker, page: Page) -> ClientList {
     ClientList {
         total,
         offset: page.offset,
-        clients: rows
-            .into_iter()
-            .skip(page.offset)
-            .take(page.limit.min(MAX_PAGE))
-            .collect(),
+        clients: page.of(rows).collect(),
     }
 }
 
@@ -193,11 +196,7 @@ fn sessions_list(broker: &Broker, page: Page) -> SessionList {
     SessionList {
         total,
         offset: page.offset,
-        sessions: rows
-            .into_iter()
-            .skip(page.offset)
-            .take(page.limit.min(MAX_PAGE))
-            .collect(),
+        sessions: page.of(rows).collect(),
     }
 }
 
@@ -443,11 +442,7 @@ fn subscriptions_list(broker: &Broker, page: Page) -> SubscriptionList {
     SubscriptionList {
         total,
         offset: page.offset,
-        subscriptions: rows
-            .into_iter()
-            .skip(page.offset)
-            .take(page.limit.min(MAX_PAGE))
-            .collect(),
+        subscriptions: page.of(rows).collect(),
     }
 }
 
@@ -457,10 +452,8 @@ fn retained_list(broker: &Broker, page: Page) -> RetainedList {
     RetainedList {
         total: messages.len(),
         offset: page.offset,
-        messages: messages
-            .iter()
-            .skip(page.offset)
-            .take(page.limit.min(MAX_PAGE))
+        messages: page
+            .of(&messages)
             .map(|m| {
                 let (preview, preview_hex) = preview(&m.payload);
                 RetainedRow {
