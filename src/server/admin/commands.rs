@@ -135,8 +135,8 @@ fn clients_list(broker: &Broker, page: Page) -> ClientList {
     let rows: Vec<ClientRow> = sorted_sessions(broker)
         .iter()
         .filter_map(|session| {
-            let st = session.lock();
-            let conn = st.conn()?;
+            let state = session.lock();
+            let conn = state.conn()?;
             let stats = &conn.stats;
             Some(ClientRow {
                 client_id: session.client_id.to_string(),
@@ -147,16 +147,16 @@ fn clients_list(broker: &Broker, page: Page) -> ClientList {
                 connected_since_ms: stats.connected_at_ms,
                 keep_alive: stats.keep_alive,
                 clean_start: stats.clean_start,
-                session_expiry_interval: st.expiry_interval(),
-                subscriptions: st.subscription_count(),
-                inflight: st.inflight(),
-                queued: st.queued(),
-                queued_bytes: st.queued_bytes(),
+                session_expiry_interval: state.expiry_interval(),
+                subscriptions: state.subscription_count(),
+                inflight: state.inflight(),
+                queued: state.queued(),
+                queued_bytes: state.queued_bytes(),
                 messages_in: get(&stats.messages_in),
                 messages_out: get(&stats.messages_out),
                 bytes_in: get(&stats.bytes_in),
                 bytes_out: get(&stats.bytes_out),
-                dropped: st.dropped(),
+                dropped: state.dropped(),
             })
         })
         .collect();
@@ -172,23 +172,23 @@ fn sessions_list(broker: &Broker, page: Page) -> SessionList {
     let rows: Vec<SessionRow> = sorted_sessions(broker)
         .iter()
         .filter_map(|session| {
-            let st = session.lock();
-            if st.conn().is_some() {
+            let state = session.lock();
+            if state.conn().is_some() {
                 return None;
             }
-            let expires_at_ms = match (st.expiry_interval(), st.offline_since_ms()) {
+            let expires_at_ms = match (state.expiry_interval(), state.offline_since_ms()) {
                 (u32::MAX, _) | (_, None) => None,
                 (secs, Some(since)) => Some(since.saturating_add(secs as u64 * 1000)),
             };
             Some(SessionRow {
                 client_id: session.client_id.to_string(),
-                queued: st.queued(),
-                inflight: st.inflight(),
-                subscriptions: st.subscription_count(),
-                offline_since_ms: st.offline_since_ms(),
-                expiry_interval: st.expiry_interval(),
+                queued: state.queued(),
+                inflight: state.inflight(),
+                subscriptions: state.subscription_count(),
+                offline_since_ms: state.offline_since_ms(),
+                expiry_interval: state.expiry_interval(),
                 expires_at_ms,
-                dropped: st.dropped(),
+                dropped: state.dropped(),
             })
         })
         .collect();
@@ -350,8 +350,10 @@ struct DisconnectRequest {
 
 fn disconnect(broker: &Broker, requester: &Requester, request: DisconnectRequest) -> Disconnected {
     let told = broker.session(&request.client_id).and_then(|session| {
-        let st = session.lock();
-        st.conn().map(|conn| conn.stats.kick.send(ADMINISTRATIVE_ACTION))
+        let state = session.lock();
+        state
+            .conn()
+            .map(|conn| conn.stats.kick.send(ADMINISTRATIVE_ACTION))
     });
     let existed = told.is_some();
     if told == Some(true) {
@@ -372,12 +374,12 @@ fn client_get(broker: &Broker, request: ClientIdRequest) -> Result<ClientDetail,
     let session = broker
         .session(&id)
         .ok_or_else(|| format!("no client {id:?} is connected"))?;
-    let st = session.lock();
-    let conn = st
+    let state = session.lock();
+    let conn = state
         .conn()
         .ok_or_else(|| format!("client {id:?} is not connected (its session is offline)"))?;
     let stats = &conn.stats;
-    let mut subscriptions: Vec<SubscriptionInfo> = st
+    let mut subscriptions: Vec<SubscriptionInfo> = state
         .subscriptions()
         .map(|(filter, sub)| SubscriptionInfo {
             filter: filter.to_string(),
@@ -403,8 +405,8 @@ fn client_get(broker: &Broker, request: ClientIdRequest) -> Result<ClientDetail,
         connected_since_ms: stats.connected_at_ms,
         keep_alive: stats.keep_alive,
         clean_start: stats.clean_start,
-        session_expiry_interval: st.expiry_interval(),
-        will: st.will().map(|w| WillInfo {
+        session_expiry_interval: state.expiry_interval(),
+        will: state.will().map(|w| WillInfo {
             topic: w.message.topic.clone(),
             qos: w.message.qos,
             retain: w.message.retain,
@@ -413,23 +415,23 @@ fn client_get(broker: &Broker, request: ClientIdRequest) -> Result<ClientDetail,
         }),
         subscriptions,
         subscriptions_total,
-        inflight: st.inflight(),
-        queued: st.queued(),
-        queued_bytes: st.queued_bytes(),
+        inflight: state.inflight(),
+        queued: state.queued(),
+        queued_bytes: state.queued_bytes(),
         messages_in: get(&stats.messages_in),
         messages_out: get(&stats.messages_out),
         bytes_in: get(&stats.bytes_in),
         bytes_out: get(&stats.bytes_out),
-        dropped: st.dropped(),
+        dropped: state.dropped(),
     })
 }
 
 fn subscriptions_list(broker: &Broker, page: Page) -> SubscriptionList {
     let mut rows: Vec<SubscriberRow> = Vec::new();
     for session in broker.sessions_snapshot() {
-        let st = session.lock();
-        let connected = st.conn().is_some();
-        rows.extend(st.subscriptions().map(|(filter, sub)| SubscriberRow {
+        let state = session.lock();
+        let connected = state.conn().is_some();
+        rows.extend(state.subscriptions().map(|(filter, sub)| SubscriberRow {
             filter: filter.to_string(),
             client_id: session.client_id.to_string(),
             connected,

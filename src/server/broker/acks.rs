@@ -108,9 +108,9 @@ impl Broker {
     /// goes).
     pub fn puback(&self, session: &Arc<Session>, packet_id: u16) -> Result<bool, WrongAck> {
         let done = {
-            let mut st = session.lock();
-            st.check_ack(packet_id, AckKind::Puback)?;
-            st.on_puback(packet_id)
+            let mut state = session.lock();
+            state.check_ack(packet_id, AckKind::Puback)?;
+            state.on_puback(packet_id)
         };
         Ok(done.map(|d| self.forget_delivery(session, &d)).is_some())
     }
@@ -124,9 +124,9 @@ impl Broker {
         reason: u8,
     ) -> Result<PubrecReply, WrongAck> {
         let outcome = {
-            let mut st = session.lock();
-            st.check_ack(packet_id, AckKind::Pubrec)?;
-            st.on_pubrec(packet_id, reason)
+            let mut state = session.lock();
+            state.check_ack(packet_id, AckKind::Pubrec)?;
+            state.on_pubrec(packet_id, reason)
         };
         Ok(match outcome {
             Some(PubrecOutcome::Release(delivery)) => {
@@ -152,9 +152,9 @@ impl Broker {
     /// PUBCOMP for a QoS 2 message the broker sent; true if it completed one.
     pub fn pubcomp(&self, session: &Arc<Session>, packet_id: u16) -> Result<bool, WrongAck> {
         let done = {
-            let mut st = session.lock();
-            st.check_ack(packet_id, AckKind::Pubcomp)?;
-            st.on_pubcomp(packet_id)
+            let mut state = session.lock();
+            state.check_ack(packet_id, AckKind::Pubcomp)?;
+            state.on_pubcomp(packet_id)
         };
         Ok(done.map(|d| self.forget_delivery(session, &d)).is_some())
     }
@@ -164,8 +164,8 @@ impl Broker {
     /// use for a retransmission).
     pub fn pubrel(&self, session: &Arc<Session>, packet_id: u16) -> Released {
         let (known, durable) = {
-            let mut st = session.lock();
-            (st.incoming_qos2.remove(&packet_id), st.is_durable())
+            let mut state = session.lock();
+            (state.incoming_qos2.remove(&packet_id), state.is_durable())
         };
         if !(known && durable) {
             return Released { known, gate: None };
@@ -182,15 +182,15 @@ impl Broker {
     /// A QoS 2 PUBLISH from the client under `packet_id`, with at most `receive_maximum`
     /// unreleased at a time.
     pub fn qos2_received(&self, session: &Session, packet_id: u16, receive_maximum: usize) -> Qos2Received {
-        let mut st = session.lock();
-        if !st.incoming_qos2.insert(packet_id) {
+        let mut state = session.lock();
+        if !state.incoming_qos2.insert(packet_id) {
             return Qos2Received::Duplicate;
         }
-        if st.incoming_qos2.len() > receive_maximum {
+        if state.incoming_qos2.len() > receive_maximum {
             return Qos2Received::TooMany;
         }
         let mut changes = Changes::default();
-        if st.is_durable() {
+        if state.is_durable() {
             // Remembered across a restart, so a retransmission then is not delivered twice.
             changes
                 .0
@@ -212,9 +212,9 @@ impl Broker {
     /// The refusal then waits for the returned gate.
     pub fn qos2_refused(&self, session: &Arc<Session>, packet_id: u16, recorded: bool) -> Option<Arc<Gate>> {
         let durable = {
-            let mut st = session.lock();
-            st.incoming_qos2.remove(&packet_id);
-            st.is_durable()
+            let mut state = session.lock();
+            state.incoming_qos2.remove(&packet_id);
+            state.is_durable()
         };
         if !(recorded && durable) {
             return None;

@@ -118,8 +118,8 @@ impl BridgeStatus {
             )
         });
         let (queued, dropped) = self.session.get().map_or((0, 0), |session| {
-            let st = session.lock();
-            (st.queued() as u64, st.dropped())
+            let state = session.lock();
+            (state.queued() as u64, state.dropped())
         });
         let (state, error) = match &*Self::lock(&self.state) {
             LinkState::Connected => ("connected", None),

@@ -24,8 +24,8 @@ impl Broker {
     pub fn expire_keep_alives(&self, now_ms: u64) -> usize {
         let mut expired = 0;
         for session in self.sessions_snapshot() {
-            let st = session.lock();
-            let Some(conn) = st.conn.as_ref() else {
+            let state = session.lock();
+            let Some(conn) = state.conn.as_ref() else {
                 continue;
             };
             if conn.stats.keep_alive_expired(now_ms) && conn.stats.kick.send(reason::KEEP_ALIVE_TIMEOUT) {

@@ -265,25 +265,25 @@ impl Broker {
 
     /// Marks the session as no longer in the store and takes its queued bytes off the store
     /// gauge; true if it was stored (its record must then be deleted).
-    fn unstore(&self, st: &mut SessionState) -> bool {
-        if !std::mem::take(&mut st.stored) {
+    fn unstore(&self, state: &mut SessionState) -> bool {
+        if !std::mem::take(&mut state.stored) {
             return false;
         }
-        let bytes = st.forget_durable();
+        let bytes = state.forget_durable();
         self.metrics.store_bytes.fetch_sub(bytes, Ordering::Relaxed);
         true
     }
 
     /// The op that brings the session's record up to date: put while it is durable, delete
     /// once it no longer is.
-    fn session_op(&self, session: &Session, st: &mut SessionState) -> Option<Op> {
+    fn session_op(&self, session: &Session, state: &mut SessionState) -> Option<Op> {
         self.store.as_ref()?;
         // What the session spilled into the store is read back from its records: they stay
         // until it has been, even once the session no longer outlives its connection.
-        if st.expiry_interval > 0 || st.spilled().0 > 0 {
-            st.stored = true;
-            Some(records::put_session(&session.client_id, st))
-        } else if self.unstore(st) {
+        if state.expiry_interval > 0 || state.spilled().0 > 0 {
+            state.stored = true;
+            Some(records::put_session(&session.client_id, state))
+        } else if self.unstore(state) {
             Some(records::delete_session(&session.client_id))
         } else {
             None
@@ -305,8 +305,8 @@ impl Broker {
                 let Some(session) = self.session(client_id) else {
                     return;
                 };
-                let st = session.lock();
-                let Some(conn) = st.conn.as_ref() else {
+                let state = session.lock();
+                let Some(conn) = state.conn.as_ref() else {
                     return;
                 };
                 conn.stats.kick.send(reason::SESSION_TAKEN_OVER);
@@ -336,18 +336,18 @@ impl Broker {
         let phase = match &existing {
             None => Phase::Ended,
             Some(old) => {
-                let mut st = old.lock();
-                match st.conn.take() {
+                let mut state = old.lock();
+                match state.conn.take() {
                     Some(conn) => {
                         // Its will goes out when it closes, as a takeover's does.
                         conn.stats.kick.send(reason::SESSION_TAKEN_OVER);
                         Phase::Connected {
-                            expiry: st.expiry_interval,
+                            expiry: state.expiry_interval,
                         }
                     }
                     None => {
-                        let generation = st.generation;
-                        drop(st);
+                        let generation = state.generation;
+                        drop(state);
                         // The client is back or the session ends: either way its timers go
                         // now, and whether a will was waiting decides the step.
                         pending_will = self.timers.cancel(old, generation);
@@ -402,22 +402,22 @@ impl Broker {
         // Linked before the sessions lock goes, so that `disconnect_all` either finds the
         // connection here or the connection finds `closing` set.
         let generation = {
-            let mut st = session.lock();
-            st.generation += 1;
-            st.expiry_interval = expiry_interval;
-            st.owner = match &link.username {
+            let mut state = session.lock();
+            state.generation += 1;
+            state.expiry_interval = expiry_interval;
+            state.owner = match &link.username {
                 Some(name) => StoredOwner::User(name.to_string()),
                 None => StoredOwner::Anonymous,
             };
             if self.closing.load(Ordering::Relaxed) {
                 link.stats.kick.send(reason::SERVER_SHUTTING_DOWN);
             }
-            st.conn = Some(link);
-            st.queue.set_offline(false);
-            st.offline_since_ms = None;
-            st.stored_will = will.map(|w| Box::new(records::will_record(w, client_id)));
-            ops.extend(self.session_op(&session, &mut st));
-            st.generation
+            state.conn = Some(link);
+            state.queue.set_offline(false);
+            state.offline_since_ms = None;
+            state.stored_will = will.map(|w| Box::new(records::will_record(w, client_id)));
+            ops.extend(self.session_op(&session, &mut state));
+            state.generation
         };
         drop(sessions);
         if let (Some(will), Some(old)) = (due_will, &discarded) {
@@ -480,34 +480,34 @@ impl Broker {
     /// session ends now (expiry 0) or waits offline for its client or its expiry.
     pub fn detach(&self, session: &Arc<Session>, connection_id: u64, will: Option<Will>) {
         let mut will = will;
-        let mut st = session.lock();
-        if st.conn.as_ref().map(|c| c.id) != Some(connection_id) {
+        let mut state = session.lock();
+        if state.conn.as_ref().map(|c| c.id) != Some(connection_id) {
             // Taken over without waiting for this close: the session is the new connection's
             // and no delay can be cancelled by it any more.
-            drop(st);
+            drop(state);
             if let Some(will) = will {
                 self.release_will(session, will);
             }
             self.detached.notify_waiters();
             return;
         }
-        st.conn = None;
-        st.queue.set_offline(true);
+        state.conn = None;
+        state.queue.set_offline(true);
         // An offline session holds no publisher back.
-        st.wake_waiters();
-        st.offline_since_ms = Some(clock::now_ms());
-        let generation = st.generation;
-        let expiry = st.expiry_interval;
+        state.wake_waiters();
+        state.offline_since_ms = Some(clock::now_ms());
+        let generation = state.generation;
+        let expiry = state.expiry_interval;
         let closed = Event::Closed {
             will_delay: will.as_ref().map(|w| w.delay_interval),
             expiry,
         };
         let (_, actions) = lifecycle::step(Phase::Connected { expiry }, closed);
         if !actions.iter().any(|a| matches!(a, Action::ArmWill(_))) {
-            st.stored_will = None;
+            state.stored_will = None;
         }
         let ops: Vec<Op> = if expiry > 0 {
-            self.session_op(session, &mut st).into_iter().collect()
+            self.session_op(session, &mut state).into_iter().collect()
         } else {
             Vec::new()
         };
@@ -533,7 +533,7 @@ impl Broker {
                 _ => {}
             }
         }
-        drop(st);
+        drop(state);
         self.commit(ops, None, Vec::new());
         for action in actions {
             match action {
@@ -562,11 +562,11 @@ impl Broker {
     fn end_session(&self, session: &Arc<Session>, generation: u64) -> bool {
         let mut sessions = self.sessions();
         let stored = {
-            let mut st = session.lock();
-            if st.generation != generation || st.conn.is_some() {
+            let mut state = session.lock();
+            if state.generation != generation || state.conn.is_some() {
                 return false;
             }
-            self.unstore(&mut st)
+            self.unstore(&mut state)
         };
         if sessions
             .get(&session.client_id)
@@ -606,10 +606,10 @@ impl Broker {
     /// Publishes the will whose delay ran out, and takes it out of the session's record.
     fn will_due(&self, session: &Arc<Session>, will: Will) {
         let op = {
-            let mut st = session.lock();
-            st.stored_will = None;
-            if st.is_durable() {
-                self.session_op(session, &mut st)
+            let mut state = session.lock();
+            state.stored_will = None;
+            if state.is_durable() {
+                self.session_op(session, &mut state)
             } else {
                 None
             }

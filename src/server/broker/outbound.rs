@@ -63,26 +63,26 @@ impl Session {
         metrics: &Metrics,
         store: Option<&Store>,
     ) -> Filled {
-        let mut st = self.lock();
-        if st.generation != generation {
+        let mut state = self.lock();
+        if state.generation != generation {
             return Filled {
                 sent: 0,
                 drained: true,
             };
         }
-        let sent = st.fill(self, out, max_bytes, metrics, store);
+        let sent = state.fill(self, out, max_bytes, metrics, store);
         Filled {
             sent,
-            drained: st.queued() == 0,
+            drained: state.queued() == 0,
         }
     }
 
     /// Re-sends what is in flight to the connection that attached at `generation`, and only to
     /// it (see [`SessionState::resend_inflight`]).
     pub fn resend_inflight(&self, generation: u64, version: Version, out: &mut BytesMut) {
-        let mut st = self.lock();
-        if st.generation == generation {
-            st.resend_inflight(version, out);
+        let mut state = self.lock();
+        if state.generation == generation {
+            state.resend_inflight(version, out);
         }
     }
 
@@ -95,8 +95,8 @@ impl Session {
     /// Whether a subscription to `filter` fits within `max` subscriptions: there is room for one
     /// more, or it replaces one already held [MQTT-3.8.4-3].
     pub fn has_room_for(&self, filter: &str, max: usize) -> bool {
-        let st = self.lock();
-        st.subscriptions.len() < max || st.subscriptions.contains_key(filter)
+        let state = self.lock();
+        state.subscriptions.len() < max || state.subscriptions.contains_key(filter)
     }
 
     /// The filters subscribed to.

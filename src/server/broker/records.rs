@@ -227,21 +227,21 @@ pub fn delete_retained(topic: &str) -> Op {
 }
 
 /// The session's record as the store keeps it.
-pub fn put_session(client_id: &str, st: &SessionState) -> Op {
+pub fn put_session(client_id: &str, state: &SessionState) -> Op {
     Op::PutSession(StoredSession {
         client_id: client_id.to_string(),
-        expiry_interval: st.expiry_interval,
-        offline_since_ms: if st.conn.is_some() {
+        expiry_interval: state.expiry_interval,
+        offline_since_ms: if state.conn.is_some() {
             None
         } else {
-            st.offline_since_ms
+            state.offline_since_ms
         },
-        subscriptions: st
+        subscriptions: state
             .subscriptions
             .iter()
             .map(|(f, s)| subscription_record(f, s))
             .collect(),
-        will: st.stored_will.as_deref().cloned(),
-        owner: st.owner.clone(),
+        will: state.stored_will.as_deref().cloned(),
+        owner: state.owner.clone(),
     })
 }

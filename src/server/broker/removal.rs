@@ -50,11 +50,11 @@ impl Broker {
             return Ok(false);
         };
         let generation = {
-            let st = session.lock();
-            if st.conn.is_some() {
+            let state = session.lock();
+            if state.conn.is_some() {
                 return Err(DeleteSessionError::Connected);
             }
-            st.generation
+            state.generation
         };
         Ok(self.end_session(&session, generation))
     }

@@ -67,11 +67,11 @@ impl Broker {
                 self.memory.clone(),
             ));
             {
-                let mut st = session.lock();
-                st.stored = true;
-                st.offline_since_ms = Some(offline_since);
-                st.stored_will = record.will.map(Box::new);
-                st.owner = record.owner;
+                let mut state = session.lock();
+                state.stored = true;
+                state.offline_since_ms = Some(offline_since);
+                state.stored_will = record.will.map(Box::new);
+                state.owner = record.owner;
                 for sub in record.subscriptions {
                     let (filter, subscription) = records::subscription_from_record(sub);
                     if let Some(parsed) = topic::parse_filter(&filter) {
@@ -83,12 +83,12 @@ impl Broker {
                                 subscription,
                             },
                         );
-                        st.subscriptions.insert(filter, subscription);
+                        state.subscriptions.insert(filter, subscription);
                     }
                 }
                 let now = std::time::Instant::now();
                 for (seq, d) in ls.deliveries {
-                    let (delivery, state) = records::delivery_from_record(seq, d);
+                    let (delivery, flow) = records::delivery_from_record(seq, d);
                     if delivery.message.is_expired(now) {
                         restored.expired += 1;
                         cleanup.push(records::delete_delivery(&record.client_id, seq));
@@ -97,10 +97,10 @@ impl Broker {
                     self.metrics
                         .store_bytes
                         .fetch_add(delivery.message.size() as u64, Ordering::Relaxed);
-                    st.restore_delivery(delivery, state);
+                    state.restore_delivery(delivery, flow);
                     restored.queued += 1;
                 }
-                st.incoming_qos2.extend(ls.incoming_qos2);
+                state.incoming_qos2.extend(ls.incoming_qos2);
             }
             if let Some(w) = will {
                 let delay = w.delay_interval.min(record.expiry_interval);
@@ -113,9 +113,9 @@ impl Broker {
                     }
                     None => {
                         // Its delay ran out while the broker was down: out now, and out of the record.
-                        let mut st = session.lock();
-                        st.stored_will = None;
-                        cleanup.extend(self.session_op(&session, &mut st));
+                        let mut state = session.lock();
+                        state.stored_will = None;
+                        cleanup.extend(self.session_op(&session, &mut state));
                         due_wills.push(Message::from_will(will, Some(client_id.clone())));
                     }
                 }

@@ -260,26 +260,26 @@ impl Session {
         mut ops: Option<&mut Vec<Op>>,
         gate: &mut Option<Arc<Gate>>,
     ) -> Enqueued {
-        let mut st = self.lock();
-        let online = st.conn.is_some();
+        let mut state = self.lock();
+        let online = state.conn.is_some();
         if !online && delivery.qos == QoS::AtMostOnce {
             // QoS 0 is not kept for offline sessions [MQTT-3.1.2-5 leaves it optional]
             return Enqueued::Skipped;
         }
         let size = delivery.message.size();
         let memory_size = delivery.message.memory_size();
-        let spillable = ops.is_some() && st.is_durable() && delivery.qos != QoS::AtMostOnce;
-        let lacks = |st: &SessionState| match spillable {
-            true => st.is_full(size),
-            false => st.lacks_room(size, memory_size),
+        let spillable = ops.is_some() && state.is_durable() && delivery.qos != QoS::AtMostOnce;
+        let lacks = |state: &SessionState| match spillable {
+            true => state.is_full(size),
+            false => state.lacks_room(size, memory_size),
         };
         let mut outcome = Enqueued::Queued;
-        if lacks(&st) {
+        if lacks(&state) {
             let shed = &metrics.limits.qos0_shed;
             if delivery.qos == QoS::AtMostOnce {
                 // Oldest first: the newest reading is the one worth having.
-                let made_room = st.queue.pop_oldest_qos0().is_some();
-                st.count_drop(
+                let made_room = state.queue.pop_oldest_qos0().is_some();
+                state.count_drop(
                     &self.client_id,
                     metrics,
                     shed,
@@ -289,21 +289,22 @@ impl Session {
                     return Enqueued::Dropped;
                 }
             } else {
-                while lacks(&st) && st.queue.pop_oldest_qos0().is_some() {
-                    st.count_drop(
+                while lacks(&state) && state.queue.pop_oldest_qos0().is_some() {
+                    state.count_drop(
                         &self.client_id,
                         metrics,
                         shed,
                         "QoS 0 shed at the queue or memory bound",
                     );
                 }
-                if lacks(&st) {
-                    if online && !st.check_stalled(&self.client_id, metrics, Instant::now()) {
+                if lacks(&state) {
+                    if online && !state.check_stalled(&self.client_id, metrics, Instant::now()) {
                         add(&metrics.limits.publishers_paced, 1);
                         outcome = Enqueued::Paced;
-                    } else if let (true, Some(ops)) = (spillable && st.limits.drop_oldest, ops.as_deref_mut())
+                    } else if let (true, Some(ops)) =
+                        (spillable && state.limits.drop_oldest, ops.as_deref_mut())
                     {
-                        if st.drop_oldest(&self.client_id, size, metrics, ops) {
+                        if state.drop_oldest(&self.client_id, size, metrics, ops) {
                             outcome = Enqueued::QueuedFindOldest;
                         }
                     } else {
@@ -315,7 +316,7 @@ impl Session {
                         } else {
                             (&metrics.limits.offline_dropped, "queue full while offline")
                         };
-                        st.count_drop(&self.client_id, metrics, counter, why);
+                        state.count_drop(&self.client_id, metrics, counter, why);
                         return Enqueued::Dropped;
                     }
                 }
@@ -324,22 +325,22 @@ impl Session {
         if let Some(ops) = ops {
             if spillable {
                 let stored = metrics.store_bytes.fetch_add(size as u64, Ordering::Relaxed);
-                if stored + size as u64 > st.limits.max_store_bytes {
+                if stored + size as u64 > state.limits.max_store_bytes {
                     metrics.store_bytes.fetch_sub(size as u64, Ordering::Relaxed);
-                    st.dropped += 1;
+                    state.dropped += 1;
                     add(&metrics.publish_dropped, 1);
-                    if !st.drop_logged {
-                        st.drop_logged = true;
+                    if !state.drop_logged {
+                        state.drop_logged = true;
                         tracing::warn!(
                             client_id = %self.client_id,
-                            max_store_bytes = st.limits.max_store_bytes,
+                            max_store_bytes = state.limits.max_store_bytes,
                             "store full; dropping messages for persistent sessions (logged once per session)"
                         );
                     }
                     return Enqueued::Dropped;
                 }
-                let seq = st.next_store_seq;
-                st.next_store_seq += 1;
+                let seq = state.next_store_seq;
+                state.next_store_seq += 1;
                 delivery.seq = Some(seq);
                 if delivery.gate.is_none() {
                     delivery.gate = Some(gate.get_or_insert_with(Gate::new).clone());
@@ -352,17 +353,17 @@ impl Session {
                 ));
             }
         }
-        if !st.has_waiting() {
+        if !state.has_waiting() {
             // A stall is measured from when there was something to send.
-            st.last_progress = Instant::now();
+            state.last_progress = Instant::now();
         }
         match delivery.seq {
-            Some(seq) if spillable && st.must_spill(memory_size) => {
-                st.spill.get_or_insert_with(Default::default).push(seq, size);
+            Some(seq) if spillable && state.must_spill(memory_size) => {
+                state.spill.get_or_insert_with(Default::default).push(seq, size);
             }
-            _ => st.queue.push_back(delivery),
+            _ => state.queue.push_back(delivery),
         }
-        drop(st);
+        drop(state);
         if online {
             self.notify.notify_one();
         }
@@ -397,25 +398,26 @@ impl Session {
     /// registered to be woken when that changes, and the moment this session would count as
     /// stalled is returned (the publisher looks again then).
     pub fn holds_back(&self, publisher: &Arc<Session>, metrics: &Metrics, now: Instant) -> Option<Instant> {
-        let mut st = self.lock();
+        let mut state = self.lock();
         // An empty queue took everything; what may still be short is memory, which the
         // publisher's next message will find out.
-        if st.conn.is_none() || !st.has_waiting() || st.check_stalled(&self.client_id, metrics, now) {
+        if state.conn.is_none() || !state.has_waiting() || state.check_stalled(&self.client_id, metrics, now)
+        {
             return None;
         }
-        let full = st.is_full(0);
+        let full = state.is_full(0);
         // A durable queue spills into the store rather than hold anyone back for memory.
-        if !full && (st.is_durable() || !st.queue.memory().over(0)) {
+        if !full && (state.is_durable() || !state.queue.memory().over(0)) {
             return None;
         }
         if full {
-            if !st.waiters.iter().any(|w| Arc::ptr_eq(w, publisher)) {
-                st.waiters.push(publisher.clone());
+            if !state.waiters.iter().any(|w| Arc::ptr_eq(w, publisher)) {
+                state.waiters.push(publisher.clone());
             }
-        } else if !st.queue.memory().wait(publisher) {
+        } else if !state.queue.memory().wait(publisher) {
             return None;
         }
-        Some(st.last_progress + st.limits.stalled_after)
+        Some(state.last_progress + state.limits.stalled_after)
     }
 }
 

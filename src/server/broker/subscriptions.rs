@@ -11,9 +11,9 @@ impl Broker {
     /// Takes an ended session out of the trie; the publishers it held back go on.
     pub(super) fn drop_subscriptions(&self, session: &Arc<Session>) {
         let filters: Vec<Arc<str>> = {
-            let mut st = session.lock();
-            st.wake_waiters();
-            st.subscriptions.drain().map(|(f, _)| f).collect()
+            let mut state = session.lock();
+            state.wake_waiters();
+            state.subscriptions.drain().map(|(f, _)| f).collect()
         };
         let mut trie = write(&self.trie);
         for filter in filters {
@@ -36,10 +36,10 @@ impl Broker {
             return false;
         };
         let (existed, op) = {
-            let mut st = session.lock();
-            let existed = st.subscriptions.insert(filter.clone(), subscription).is_some();
-            let op = if st.is_durable() {
-                self.session_op(session, &mut st)
+            let mut state = session.lock();
+            let existed = state.subscriptions.insert(filter.clone(), subscription).is_some();
+            let op = if state.is_durable() {
+                self.session_op(session, &mut state)
             } else {
                 None
             };
@@ -64,10 +64,10 @@ impl Broker {
             return false;
         };
         let (existed, op) = {
-            let mut st = session.lock();
-            let existed = st.subscriptions.remove(filter).is_some();
-            let op = if existed && st.is_durable() {
-                self.session_op(session, &mut st)
+            let mut state = session.lock();
+            let existed = state.subscriptions.remove(filter).is_some();
+            let op = if existed && state.is_durable() {
+                self.session_op(session, &mut state)
             } else {
                 None
             };

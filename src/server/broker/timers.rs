@@ -187,8 +187,8 @@ impl Broker {
             will,
         } = armed;
         {
-            let st = session.lock();
-            if st.generation != generation || st.conn.is_some() {
+            let state = session.lock();
+            if state.generation != generation || state.conn.is_some() {
                 return;
             }
         }
