@@ -153,9 +153,9 @@ fn migrate(db: &Database, path: &Path, version: u64, loaded: &Loaded) -> Result<
     legacy::delete_tables(&txn).map_err(fail)?;
     write_meta(&txn).map_err(fail)?;
     {
-        let mut tables = Tables::open(&txn).map_err(fail)?;
+        let mut tables = Tables::open(&txn).map_err(|e| fail(e.to_string()))?;
         for op in loaded_ops(loaded) {
-            tables.apply(&op).map_err(fail)?;
+            tables.apply(&op).map_err(|e| fail(e.to_string()))?;
         }
     }
     txn.commit().map_err(|e| fail(e.to_string()))
@@ -459,7 +459,7 @@ fn initialize(db: &Database, path: &Path) -> Result<(), StoreError> {
     let txn = db.begin_write().map_err(|e| fail(e.to_string()))?;
     write_meta(&txn).map_err(fail)?;
     // Opening them creates them, so tools see every table of the schema from the start.
-    drop(Tables::open(&txn).map_err(fail)?);
+    drop(Tables::open(&txn).map_err(|e| fail(e.to_string()))?);
     txn.commit().map_err(|e| fail(e.to_string()))
 }
 

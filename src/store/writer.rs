@@ -22,7 +22,7 @@ use std::time::Instant;
 
 use redb::{Builder, CommitError, Database, Durability, StorageError, TransactionError};
 
-use super::apply::Tables;
+use super::apply::{ApplyError, Tables};
 use super::reserve::{is_out_of_space, Reserve};
 use super::space::{mentions_out_of_space, Space};
 use super::types::{Op, StoreDurability, StoreStats, StoredDelivery};
@@ -372,6 +372,17 @@ impl Failure {
         Failure { detail, out_of_space }
     }
 
+    /// An op that could not be applied: out of space only if redb's write failed for it.
+    fn apply(error: ApplyError) -> Failure {
+        match error.storage() {
+            Some(e) => Failure::storage(e),
+            None => Failure {
+                detail: error.to_string(),
+                out_of_space: false,
+            },
+        }
+    }
+
     fn storage(error: &StorageError) -> Failure {
         Failure {
             detail: error.to_string(),
@@ -410,9 +421,9 @@ fn apply(db: &Database, ops: &[&Op], durable: bool) -> Result<u64, Failure> {
     txn.set_durability(durability)
         .map_err(|e| Failure::other(e.to_string()))?;
     let bytes = {
-        let mut tables = Tables::open(&txn).map_err(Failure::other)?;
+        let mut tables = Tables::open(&txn).map_err(Failure::apply)?;
         for op in superseded_sessions_dropped(ops) {
-            tables.apply(op).map_err(Failure::other)?;
+            tables.apply(op).map_err(Failure::apply)?;
         }
         tables.bytes_put
     };
