@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::broker_process;
+use super::broker_process;
 
 /// Upper bound for one bench run.
 pub const RUN_LIMIT: Duration = Duration::from_secs(30);

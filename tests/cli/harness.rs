@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 
-use crate::broker_process;
+use super::broker_process;
 
 /// How long a test waits for one thing that should happen.
 pub const WAIT: Duration = Duration::from_secs(10);

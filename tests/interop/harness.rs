@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::broker_process;
+use super::broker_process;
 
 /// How long a test waits for one thing that should happen (a line, an exit, a connection).
 pub const WAIT: Duration = Duration::from_secs(10);

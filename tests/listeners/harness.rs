@@ -8,7 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::broker_process::{self, Bound};
+use super::broker_process::{self, Bound};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_robustmq");
 

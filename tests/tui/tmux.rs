@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use rumqttc::{Client, MqttOptions, QoS};
 
-use crate::broker_process;
+use super::broker_process;
 
 const BIN: &str = env!("CARGO_BIN_EXE_robustmq");
 
