@@ -11,7 +11,7 @@
 #   PROFILE=NAME packaging/build.sh build with a Cargo profile other than release
 #
 # The man pages and completions packaged are the committed copies in man/ and completions/;
-# `cargo test --test packaging` fails when they are stale.
+# `cargo test --test config packaging::` fails when they are stale.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

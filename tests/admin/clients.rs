@@ -2,8 +2,8 @@
 
 use serde_json::json;
 
-use crate::common::*;
-use crate::support::*;
+use super::common::*;
+use super::support::*;
 
 #[tokio::test]
 async fn clients_list_shows_each_client_with_its_figures() {

@@ -5,8 +5,8 @@ use bytes::Bytes;
 use rumqttc::v5::mqttbytes::v5::{PubAckReason, PubCompReason, PubRecReason};
 use serde_json::{json, Value};
 
-use crate::common::*;
-use crate::support::*;
+use super::common::*;
+use super::support::*;
 
 #[tokio::test]
 async fn sessions_list_shows_offline_persistent_sessions() {

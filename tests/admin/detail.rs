@@ -2,8 +2,8 @@
 
 use serde_json::json;
 
-use crate::common::*;
-use crate::support::*;
+use super::common::*;
+use super::support::*;
 
 #[tokio::test]
 async fn clients_get_describes_the_user_will_and_subscriptions_with_their_options() {

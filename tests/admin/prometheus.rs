@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::common::*;
-use crate::support::*;
+use super::common::*;
+use super::support::*;
 
 /// A broker with the metrics endpoint on an ephemeral loopback port.
 async fn start_with_metrics() -> (TestBroker, SocketAddr) {

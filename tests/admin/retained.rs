@@ -2,8 +2,8 @@
 
 use serde_json::{json, Value};
 
-use crate::common::*;
-use crate::support::*;
+use super::common::*;
+use super::support::*;
 
 /// The rows of a `retained/list` reply outside `$SYS`, which the broker retains for itself.
 fn user_rows(list: &Value) -> Vec<Value> {

@@ -2,8 +2,8 @@
 
 use serde_json::json;
 
-use crate::common::*;
-use crate::support::*;
+use super::common::*;
+use super::support::*;
 
 #[tokio::test]
 async fn sessions_delete_removes_an_offline_session_and_its_queue_for_good() {

@@ -2,8 +2,8 @@
 
 use serde_json::json;
 
-use crate::common::*;
-use crate::support::*;
+use super::common::*;
+use super::support::*;
 
 #[tokio::test]
 async fn subscriptions_list_names_the_clients_of_each_filter_online_or_not() {

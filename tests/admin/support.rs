@@ -7,7 +7,7 @@ use bytes::Bytes;
 use rumqttc::v5::mqttbytes::v5::PubAckReason;
 use serde_json::Value;
 
-use crate::common::*;
+use super::common::*;
 
 /// Where every admin command lives.
 pub const PREFIX: &str = "$CONTROL/robustmq/v1/";

@@ -1,6 +1,6 @@
 //! Error paths: one line a person can act on, the documented exit code, never a panic.
 
-use crate::harness::{bench, free_port, Broker, Run};
+use super::harness::{bench, free_port, Broker, Run};
 
 fn assert_one_line(run: &Run, code: i32, words: &[&str]) {
     assert_eq!(run.code(), code, "{run:#?}");

@@ -2,7 +2,7 @@
 //! runs with a deadline and captured output.
 
 use std::io::{BufRead, BufReader, Read};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::broker_process;
+use super::broker_process;
+pub use super::broker_process::free_port;
 
 /// Upper bound for one bench run.
 pub const RUN_LIMIT: Duration = Duration::from_secs(30);
@@ -19,15 +20,6 @@ pub const RUN_LIMIT: Duration = Duration::from_secs(30);
 /// The robustmq binary under test.
 pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_robustmq")
-}
-
-/// A port that was free a moment ago: one nothing listens on, or one for Mosquitto, which
-/// cannot bind port 0 and say which port it got.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind 127.0.0.1:0")
-        .port()
 }
 
 /// A broker running as a child process; dropping it kills it.

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::harness::{bench, num, Broker};
+use super::harness::{bench, num, Broker};
 
 #[test]
 fn table_and_progress_lines_when_stdout_is_not_a_terminal() {

@@ -1,7 +1,7 @@
 //! What `bench/overload.sh` relies on: refused publishes counted apart from lost ones, stalled
 //! subscribers that never read, and a bystander pair timed during a connection storm.
 
-use crate::harness::{bench, num, Broker};
+use super::harness::{bench, num, Broker};
 
 #[test]
 fn refused_publishes_are_neither_lost_nor_errors() {

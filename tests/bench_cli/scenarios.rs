@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::harness::{bench, num, Background, Broker};
+use super::harness::{bench, num, Background, Broker};
 
 fn pubsub(broker: &Broker, args: &[&str]) -> Value {
     let port = broker.port().to_string();

@@ -7,12 +7,12 @@
 
 use std::net::SocketAddr;
 
-use crate::common::start_with;
-use crate::wire::*;
+use super::common::start_with;
+use super::wire::*;
 
 /// A broker that refuses topic filters longer than 16 bytes, so that a SUBACK carries a
 /// failure with a reason string.
-async fn broker() -> crate::common::TestBroker {
+async fn broker() -> super::common::TestBroker {
     start_with(|s| s.limits.max_topic_length = 16).await
 }
 

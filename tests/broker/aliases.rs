@@ -3,8 +3,8 @@
 //! ([MQTT-3.1.2-26], [MQTT-3.3.2-11]); a client that announces none gets none ([MQTT-3.1.2-27]);
 //! a new connection starts afresh.
 
-use crate::common::start;
-use crate::wire::*;
+use super::common::start;
+use super::wire::*;
 
 /// Topic name and Topic Alias property of a v5 QoS 0 PUBLISH.
 fn topic_and_alias(packet: &[u8]) -> (String, Option<u16>) {

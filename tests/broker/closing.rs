@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpSocket;
 
-use crate::common::start_with;
-use crate::wire::*;
+use super::common::start_with;
+use super::wire::*;
 
 /// A raw client whose receive buffer is small, so that what the broker sends while it does not
 /// read stays queued on the broker's side.

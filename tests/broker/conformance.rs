@@ -4,8 +4,8 @@
 use std::future::Future;
 use std::net::SocketAddr;
 
-use crate::common::{start, start_with, v3, TestBroker};
-use crate::wire::*;
+use super::common::{start, start_with, v3, TestBroker};
+use super::wire::*;
 
 /// A 3.1.1 client connected before a bad one, pinged after it: the broker still serves others.
 async fn bystander(broker: &TestBroker) -> Raw {

@@ -5,8 +5,8 @@
 
 use std::net::SocketAddr;
 
-use crate::common::{start, start_with, TestBroker};
-use crate::wire::*;
+use super::common::{start, start_with, TestBroker};
+use super::wire::*;
 
 /// `connect` as bytes with `set` ORed into its Connect Flags, to set a flag without its field.
 fn with_flags(connect: &Connect, set: u8) -> Vec<u8> {

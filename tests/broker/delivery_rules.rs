@@ -5,8 +5,8 @@
 
 use std::net::SocketAddr;
 
-use crate::common::start;
-use crate::wire::*;
+use super::common::start;
+use super::wire::*;
 
 /// A CONNECT whose session outlives the connection: CleanSession 0 (v5: Clean Start 0 and a
 /// Session Expiry Interval).

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use crate::common::start;
-use crate::wire::*;
+use super::common::start;
+use super::wire::*;
 
 const V5: Level = Level::V5;
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::common::*;
+use super::common::*;
 
 const PINGREQ: [u8; 2] = [0xC0, 0x00];
 const PINGRESP: [u8; 2] = [0xD0, 0x00];

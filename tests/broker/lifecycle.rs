@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use crate::common::{parse_publish, start, start_with, TestBroker};
-use crate::wire::*;
+use super::common::{parse_publish, start, start_with, TestBroker};
+use super::wire::*;
 
 /// How many DISCONNECT-then-reconnect rounds one test runs.
 const ROUNDS: usize = 10;

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::Ordering;
 
-use crate::common::*;
+use super::common::*;
 
 fn store_bytes(broker: &TestBroker) -> u64 {
     broker

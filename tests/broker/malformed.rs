@@ -1,7 +1,7 @@
 //! Malformed and hostile input: the offending connection is closed with the right v5 reason code
 //! (a plain close for 3.1.1), and other clients carry on untouched.
 
-use crate::common::*;
+use super::common::*;
 
 /// One bad packet sent after a successful CONNECT, and the v5 reason the broker must answer.
 struct Case {

@@ -2,7 +2,7 @@
 //! CONNACK (which MQTT allows, 3.1.1 §3.1.4 / v5 §3.1.4): they are handled at once, not when the
 //! client next sends something.
 
-use crate::common::*;
+use super::common::*;
 
 /// CONNECT (3.1.1, client id "p", keep alive 10) and SUBSCRIBE to "p" at QoS 1, in one
 /// segment, byte for byte from the spec's layouts.

@@ -4,8 +4,8 @@
 
 use std::net::SocketAddr;
 
-use crate::common::start;
-use crate::wire::*;
+use super::common::start;
+use super::wire::*;
 
 const V5: Level = Level::V5;
 

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use crate::common::*;
+use super::common::*;
 
 // ---- QoS 0/1/2 delivery -----------------------------------------------------------------------
 

@@ -2,8 +2,8 @@
 //! 5.0: the retained messages are sent again, and the messages published meanwhile keep
 //! flowing, none lost and none doubled.
 
-use crate::common::start;
-use crate::wire::*;
+use super::common::start;
+use super::wire::*;
 
 /// Messages published while the subscription is replaced again and again.
 const MESSAGES: usize = 2000;

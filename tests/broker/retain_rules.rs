@@ -2,8 +2,8 @@
 //! message replaces the one before it whatever its QoS, a message without RETAIN neither
 //! stores nor removes; and a CONNECT with another protocol name is not served.
 
-use crate::common::start;
-use crate::wire::*;
+use super::common::start;
+use super::wire::*;
 
 /// Payload of the retained message a new subscriber to `topic` gets, if any: it subscribes,
 /// pings, and takes what came before the PINGRESP.

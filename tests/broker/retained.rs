@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::common::*;
+use super::common::*;
 
 // 3.1.1 [MQTT-3.3.1-5]/[MQTT-3.3.1-6]/[MQTT-3.3.1-8]: a retained message is stored and sent to a
 // new subscriber with RETAIN=1.

@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use crate::common::*;
+use super::common::*;
 
 fn v3_persistent(broker: &TestBroker, id: &str) -> v3::MqttOptions {
     let mut o = v3::options(broker, id);

@@ -1,7 +1,7 @@
 //! Shared subscriptions (`$share/group/filter`): one member per group gets each message, groups
 //! are independent, and shared and plain subscriptions coexist.
 
-use crate::common::*;
+use super::common::*;
 
 const N: u8 = 10;
 

@@ -4,8 +4,8 @@
 
 use std::net::SocketAddr;
 
-use crate::common::start;
-use crate::wire::*;
+use super::common::start;
+use super::wire::*;
 
 const V5: Level = Level::V5;
 
@@ -26,7 +26,7 @@ async fn member(addr: SocketAddr, connect: &Connect, filter: &str, qos: u8) -> R
 
 /// Publishes `payload` to `topic` at `qos` from its own client, the handshake completed.
 async fn publish(addr: SocketAddr, topic: &str, qos: u8, payload: &[u8]) {
-    crate::delivery_rules::publish_from_elsewhere(addr, Level::V5, topic, qos, payload).await;
+    super::delivery_rules::publish_from_elsewhere(addr, Level::V5, topic, qos, payload).await;
 }
 
 // v5 [MQTT-4.8.2-1]: a shared filter starts with $share/ and a ShareName of at least one

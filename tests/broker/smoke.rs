@@ -1,6 +1,6 @@
 //! The harness itself works: both protocol versions connect, publish and receive.
 
-use crate::common::*;
+use super::common::*;
 
 // 3.1.1 [MQTT-7.1.1-1] over TCP, an ordered lossless stream; the session lasts while its
 // connection does [MQTT-4.1.0-2].

@@ -2,8 +2,8 @@
 //! acknowledgements carry (their Packet Identifier, one UNSUBACK for several filters, reason
 //! codes in filter order), in 3.1.1 and 5.0.
 
-use crate::common::start;
-use crate::wire::*;
+use super::common::start;
+use super::wire::*;
 
 /// A SUBSCRIBE whose payload is exactly `payload` (the filters and their option bytes).
 fn raw_subscribe(level: Level, packet_id: u16, payload: &[u8]) -> Vec<u8> {
@@ -31,7 +31,7 @@ fn connect(level: Level, client_id: &str) -> Connect {
 
 /// Sends `bad` and asserts the broker closes the connection, after a DISCONNECT 0x81
 /// (malformed) or 0x82 (protocol error) for v5 and without any answer for 3.1.1.
-async fn closes(broker: &crate::common::TestBroker, level: Level, name: &str, bad: &[u8]) {
+async fn closes(broker: &super::common::TestBroker, level: Level, name: &str, bad: &[u8]) {
     let (mut raw, _) = Raw::connected(broker.addr, &connect(level, name)).await;
     raw.send(bad).await;
     let seen = raw.expect_close().await;

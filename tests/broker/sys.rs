@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use robustmq::server::metrics::get;
 
-use crate::common::*;
+use super::common::*;
 
 /// The latest value seen on each `$SYS` topic.
 type Tree = HashMap<String, String>;

@@ -2,8 +2,8 @@
 //! normalization, a leading U+FEFF kept, UNSUBSCRIBE filters that are not UTF-8, and retained
 //! messages that outlive the sessions that published them.
 
-use crate::common::start;
-use crate::wire::*;
+use super::common::start;
+use super::wire::*;
 
 /// Topics and payloads `raw` receives until (and without) the payload `last`.
 async fn received_until(raw: &mut Raw, level: Level, last: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {

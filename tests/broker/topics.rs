@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::task::JoinSet;
 
-use crate::common::*;
+use super::common::*;
 
 const TOPICS: [&str; 9] = [
     "sport",

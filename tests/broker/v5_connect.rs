@@ -1,7 +1,7 @@
 //! Connecting: the v5 CONNACK properties, client identifiers, protocol levels, session takeover,
 //! enhanced authentication and a second CONNECT.
 
-use crate::common::*;
+use super::common::*;
 
 use rumqttc::v5::mqttbytes::v5::ConnAckProperties;
 

@@ -4,7 +4,7 @@
 use robustmq::server::metrics::get;
 use rumqttc::v5::mqttbytes::v5::PubAckReason;
 
-use crate::common::*;
+use super::common::*;
 
 // [MQTT-3.3.4-9] the server sends no more than the client's Receive Maximum QoS 1/2 PUBLISH
 // packets unacknowledged; the rest follow as PUBACKs come in.

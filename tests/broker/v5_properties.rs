@@ -6,7 +6,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use robustmq::server::metrics::get;
 
-use crate::common::*;
+use super::common::*;
 
 /// A subscriber on `filter` at QoS 1 and a publisher, both v5.
 async fn pair(broker: &TestBroker, name: &str, filter: &str) -> (v5::Client, v5::Client) {

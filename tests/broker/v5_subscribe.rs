@@ -3,7 +3,7 @@
 
 use rumqttc::v5::mqttbytes::v5::UnsubAckReason;
 
-use crate::common::*;
+use super::common::*;
 
 /// Subscribes with full v5 options and returns the SUBACK reason codes.
 async fn subscribe_filter(

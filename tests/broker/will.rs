@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::common::*;
+use super::common::*;
 
 fn v3_with_will(broker: &TestBroker, id: &str, topic: &str, retain: bool) -> v3::MqttOptions {
     let mut o = v3::options(broker, id);

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use robustmq::client::{Client, ConnectOptions, Event};
 use robustmq::protocol::{Disconnect, Publish, QoS, SubscriptionOptions, Version};
 
-use crate::harness::{Broker, Kind};
+use super::harness::{Broker, Kind};
 
 const MESSAGES: u32 = 2000;
 

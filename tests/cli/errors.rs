@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::net::TcpListener;
 
-use crate::harness::{
+use super::harness::{
     client, drain, read_packet, robustmq, send_connack, stdout_of, Broker, FakeBroker, Kind,
 };
 

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 
-use crate::broker_process;
+use super::broker_process::{self, free_port};
 
 /// How long a test waits for one thing that should happen.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -54,15 +54,6 @@ pub fn require_mosquitto() {
     if let Err(e) = check {
         panic!("{e}");
     }
-}
-
-/// A port that was free a moment ago, for Mosquitto, which cannot bind port 0 and say which
-/// port it got.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind 127.0.0.1:0")
-        .port()
 }
 
 /// A broker on a free loopback port, killed on drop (its log is printed if the test failed).

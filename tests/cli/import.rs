@@ -9,8 +9,8 @@ use std::process::{Child, Command as StdCommand, Output, Stdio};
 use assert_cmd::Command;
 use robustmq::config::Settings;
 
-use crate::broker_process;
-use crate::harness::{require_mosquitto, Broker, Kind, Running, WAIT};
+use super::broker_process;
+use super::harness::{require_mosquitto, Broker, Kind, Running, WAIT};
 
 /// What to tell the user when Mosquitto's files are missing.
 const SETUP_HINT: &str = "run `.ci/setup-test-deps.sh` (as root) to install the test dependencies";

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use crate::harness::{require_mosquitto, Broker, Kind, Running};
+use super::harness::{require_mosquitto, Broker, Kind, Running};
 
 /// `mosquitto_sub -F` sees the payload, QoS, retain flag and v5 properties `robustmq pub` sent.
 fn mosquitto_sub_hears_robustmq_pub(kind: Kind) {

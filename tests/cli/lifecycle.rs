@@ -1,7 +1,7 @@
 //! When `robustmq sub` stops and what it skips: -C, -W, -R, --retained-only, --remove-retained,
 //! -E with a persistent session, and the v5 subscription options.
 
-use crate::harness::{Broker, Kind};
+use super::harness::{Broker, Kind};
 
 #[test]
 fn count_stops_after_n_messages() {

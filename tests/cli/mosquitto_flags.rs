@@ -6,7 +6,7 @@ use std::process::Command as StdCommand;
 
 use assert_cmd::Command;
 
-use crate::harness::{client, robustmq, Broker, Kind, Running};
+use super::harness::{client, robustmq, Broker, Kind, Running};
 
 /// What `cmd` says on stderr, once it has exited with `code`.
 fn stderr_with(mut cmd: Command, code: i32) -> String {

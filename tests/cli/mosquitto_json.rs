@@ -1,7 +1,7 @@
 //! `sub -F %j` and `-F %J` print what `mosquitto_sub -F %j` / `%J` print, field for field, in
 //! both protocol versions, compact and `--pretty`; only the receive time (`tst`) differs.
 
-use crate::harness::{Broker, Kind, Running};
+use super::harness::{Broker, Kind, Running};
 
 /// `text` with the value of every `"tst"` key blanked, after checking it has mosquitto's shape
 /// (`2024-05-06T21:48:00.123456Z+0100`).

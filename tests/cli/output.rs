@@ -2,8 +2,8 @@
 
 use std::io::Write;
 
-use crate::harness::{client, drain, read_packet, send_connack, stdout_of, Broker, FakeBroker, Kind};
-use crate::wire;
+use super::harness::{client, drain, read_packet, send_connack, stdout_of, Broker, FakeBroker, Kind};
+use super::wire;
 
 /// Publishes one retained message with MQTT 5 properties, for `sub -C 1` to print.
 fn retained_with_properties(broker: &Broker, topic: &str, payload: &str) {

@@ -1,7 +1,7 @@
 //! A broker restart under a running `robustmq sub` or `robustmq pub -l`: they say so once,
 //! reconnect, subscribe again and go on; -C and -W keep counting; `--no-reconnect` exits.
 
-use crate::harness::{Broker, Kind, Running};
+use super::harness::{Broker, Kind, Running};
 
 const LOST: &str = "robustmq sub: connection lost (the broker closed the connection: server shutting down (0x8b)); reconnecting\n";
 

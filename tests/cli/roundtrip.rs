@@ -1,7 +1,7 @@
 //! Messages from `robustmq pub` reach `robustmq sub` at every QoS, in both protocol versions,
 //! from every payload source, through both brokers.
 
-use crate::harness::{Broker, Kind};
+use super::harness::{Broker, Kind};
 
 /// One subscriber per protocol version receives six messages: QoS 0, 1, 2 published with MQTT
 /// 5 and with 3.1.1, printed with the QoS they arrived with.
@@ -111,8 +111,8 @@ fn url_gives_host_port_and_topic() {
     let url = |topic: &str| format!("mqtt://127.0.0.1:{}/{topic}", broker.port());
     let mut sub = std::process::Command::new(env!("CARGO_BIN_EXE_robustmq"));
     sub.args(["sub", "-d", "-v", "-C", "1", "-L", &url("url/#")]);
-    let sub = crate::harness::Running::spawn_with(sub);
-    crate::harness::robustmq()
+    let sub = super::harness::Running::spawn_with(sub);
+    super::harness::robustmq()
         .args(["pub", "-L", &url("url/x"), "-m", "via url"])
         .assert()
         .success();

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rumqttc::QoS;
 
-use crate::binary::Broker;
-use crate::mqtt::{connect, counts};
+use super::binary::Broker;
+use super::mqtt::{connect, counts};
 
 const ROUNDS: usize = 6;
 

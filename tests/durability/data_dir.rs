@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::binary::{serve_expecting_failure, Broker};
+use super::binary::{serve_expecting_failure, Broker};
 
 fn file_bytes(path: &Path) -> Vec<u8> {
     std::fs::read(path).expect("read data file")
@@ -129,14 +129,14 @@ fn a_data_file_of_an_old_release_is_migrated_and_served() {
     std::fs::copy(&fixture, dir.path().join("robustmq.redb")).unwrap();
     let broker = Broker::start(dir.path());
     // bob's session came through the migration with its subscription and queue.
-    let mut bob = crate::mqtt::connect(broker.port(), "bob", false);
+    let mut bob = super::mqtt::connect(broker.port(), "bob", false);
     assert!(bob.session_present);
     let quiet = std::time::Duration::from_millis(700);
     let mut got: Vec<String> = bob.drain(quiet).into_iter().map(|(_, p, _)| p).collect();
     got.sort();
     assert_eq!(got, ["21.5", "22.0"]);
     bob.disconnect();
-    let mut reader = crate::mqtt::connect(broker.port(), "reader", true);
+    let mut reader = super::mqtt::connect(broker.port(), "reader", true);
     reader.subscribe("status/#", QoS::AtLeastOnce);
     let retained = reader.drain(quiet);
     assert_eq!(retained, [("status/broker".into(), "up".into(), true)]);

@@ -12,8 +12,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::Child;
 
-use crate::small_disk::SmallDisk;
-use crate::wire::{self, kind, Connect, Level, Publish, Raw};
+use super::small_disk::SmallDisk;
+use super::wire::{self, kind, Connect, Level, Publish, Raw};
 
 /// Payload size: big enough that a few hundred fill the disk, small enough to be quick.
 const PAYLOAD: usize = 32 * 1024;

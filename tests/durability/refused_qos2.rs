@@ -5,8 +5,8 @@
 
 use std::net::SocketAddr;
 
-use crate::binary::Broker;
-use crate::wire::{self, kind, Connect, Incoming, Level, Props, Publish, Raw};
+use super::binary::Broker;
+use super::wire::{self, kind, Connect, Incoming, Level, Props, Publish, Raw};
 
 /// The PUBREC's reason code (0 when left out).
 fn reason(pubrec: &[u8]) -> u8 {

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use rumqttc::QoS;
 
-use crate::binary::Broker;
-use crate::mqtt::{connect, counts};
+use super::binary::Broker;
+use super::mqtt::{connect, counts};
 
 const QUIET: Duration = Duration::from_millis(700);
 

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::broker_process;
+use super::broker_process;
 
 /// A tmpfs in a namespace of its own, held open by a child process.
 pub struct SmallDisk {

@@ -10,9 +10,9 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpSocket;
 use tokio::sync::mpsc;
 
-use crate::harness::{assert_no_growth, Limits, WAIT};
-use crate::scene::{report_samples, Scene};
-use crate::wire::{self, Raw, Read};
+use super::harness::{assert_no_growth, Limits, WAIT};
+use super::scene::{report_samples, Scene};
+use super::wire::{self, Raw, Read};
 
 /// A client socket with a tiny receive buffer, so what the broker sends it piles up on the
 /// broker's side quickly once it stops reading.

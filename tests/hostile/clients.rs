@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::harness::{Broker, WAIT};
+use super::harness::{Broker, WAIT};
 
 /// What a client's event loop task hands over.
 enum Seen {

@@ -9,7 +9,7 @@ use std::process::{Child, Command, ExitStatus};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::broker_process;
+use super::broker_process;
 
 /// How long a test waits for something that should happen. Generous: the machine is shared.
 pub const WAIT: Duration = Duration::from_secs(15);

@@ -10,10 +10,10 @@
 //!   [MQTT-4.13.1-1]. Before CONNACK, the server may answer with a CONNACK carrying the reason
 //!   code, or just close (v5 section 4.13.1).
 
-use crate::harness::{assert_no_growth, Limits, MAX_PACKET_SIZE, WAIT};
-use crate::scene::{report_samples, Scene};
-use crate::transport::{Conn, Io, Transport};
-use crate::wire::{self, Raw};
+use super::harness::{assert_no_growth, Limits, MAX_PACKET_SIZE, WAIT};
+use super::scene::{report_samples, Scene};
+use super::transport::{Conn, Io, Transport};
+use super::wire::{self, Raw};
 
 /// Malformed Packet.
 const MALFORMED: u8 = 0x81;
@@ -390,7 +390,7 @@ async fn truncated_packets_then_close() {
 /// invalid topic name; `protocol::decode` turns that into a malformed packet).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nul_in_topic_is_a_malformed_packet_v5() {
-    let broker = crate::harness::Broker::start(Limits::default());
+    let broker = super::harness::Broker::start(Limits::default());
     let mut raw = Raw::connected(broker.addr(), 5, "nul").await;
     raw.send(&wire::publish(5, b"a\0b", 0, b"x")).await;
     let seen = raw.expect_close("U+0000 in a topic").await;

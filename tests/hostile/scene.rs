@@ -2,8 +2,8 @@
 //! bystander pair; after the attack, the checks every row shares (bystanders still served,
 //! memory bounded, no panic, nothing stored lost, also across a restart).
 
-use crate::clients::{Bystanders, Victim};
-use crate::harness::{mib, Broker, Limits, RSS_BOUND};
+use super::clients::{Bystanders, Victim};
+use super::harness::{mib, Broker, Limits, RSS_BOUND};
 
 pub struct Scene {
     pub broker: Broker,

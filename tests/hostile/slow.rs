@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use tokio::net::TcpSocket;
 
-use crate::harness::{assert_no_growth, Limits, WAIT};
-use crate::scene::{report_samples, Scene};
-use crate::wire::{self, Raw, Read};
+use super::harness::{assert_no_growth, Limits, WAIT};
+use super::scene::{report_samples, Scene};
+use super::wire::{self, Raw, Read};
 
 /// Trickles `connect` one byte per second; returns how many bytes went out before the broker
 /// closed, or panics if it never did or answered.
@@ -154,7 +154,7 @@ async fn a_thousand_connections_dropped_mid_connect() {
 /// the whole PUBLISH would take 40 s.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trickled_packet_does_not_satisfy_keep_alive() {
-    let broker = crate::harness::Broker::start(Limits::default());
+    let broker = super::harness::Broker::start(Limits::default());
     let mut raw = Raw::connected_with(broker.addr(), &wire::connect_keep_alive(4, b"trickle", 2)).await;
     let publish = wire::publish(4, b"trickle/t", 0, &[b'x'; 28]);
     for (sent, byte) in publish.iter().enumerate() {

@@ -4,9 +4,9 @@
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::harness::{assert_no_growth, Limits, WAIT};
-use crate::scene::{report_samples, Scene};
-use crate::wire::{self, Raw, Read};
+use super::harness::{assert_no_growth, Limits, WAIT};
+use super::scene::{report_samples, Scene};
+use super::wire::{self, Raw, Read};
 
 const SUBSCRIPTIONS: usize = 10_000;
 const PER_PACKET: usize = 100;

@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 
-use crate::harness::{assert_no_growth, certs_init, Limits};
-use crate::scene::{report_samples, Scene};
-use crate::transport::{self, Transport};
-use crate::wire::{self, Raw};
+use super::harness::{assert_no_growth, certs_init, Limits};
+use super::scene::{report_samples, Scene};
+use super::transport::{self, Transport};
+use super::wire::{self, Raw};
 
 /// What one hostile TLS client does.
 #[derive(Debug, Clone, Copy)]

@@ -18,8 +18,8 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName}
 use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
 use tokio_rustls::TlsConnector;
 
-use crate::harness::{Broker, WAIT};
-use crate::wire::{self, Raw};
+use super::harness::{Broker, WAIT};
+use super::wire::{self, Raw};
 
 /// A byte stream of any of the transports.
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}

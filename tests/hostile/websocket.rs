@@ -13,11 +13,11 @@ use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 
-use crate::backpressure::tight_socket;
-use crate::harness::{assert_no_growth, Broker, Limits, MAX_PACKET_SIZE, WAIT};
-use crate::scene::{report_samples, Scene};
-use crate::transport::{self, ws_frame, ws_frame_header, Io, Transport, WsClient};
-use crate::wire::{self, Raw, Read};
+use super::backpressure::tight_socket;
+use super::harness::{assert_no_growth, Broker, Limits, MAX_PACKET_SIZE, WAIT};
+use super::scene::{report_samples, Scene};
+use super::transport::{self, ws_frame, ws_frame_header, Io, Transport, WsClient};
+use super::wire::{self, Raw, Read};
 
 /// One hostile frame sequence.
 struct Row {

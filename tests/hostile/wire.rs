@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::harness::WAIT;
+use super::harness::WAIT;
 
 /// Wraps a body in a fixed header with a correct remaining length.
 pub fn frame(header: u8, body: &[u8]) -> Vec<u8> {

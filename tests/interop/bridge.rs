@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::{Broker, WAIT};
-use crate::mosquitto_cli::{publish, Msg, Sub, Version};
+use super::harness::{Broker, WAIT};
+use super::mosquitto_cli::{publish, Msg, Sub, Version};
 
 /// A robustmq broker bridged to `remote` with `protocol` (5 or 4) and these `[[bridges.topics]]`.
 fn bridged(remote: &Broker, protocol: u8, topics: &str) -> Broker {
@@ -214,7 +214,7 @@ fn a_both_rule_to_robustmq_sends_nothing_back_where_it_came_from_v311() {
 #[test]
 fn clients_cannot_take_a_bridge_session() {
     let local = Broker::start_robustmq_with("");
-    crate::harness::require_mosquitto_clients();
+    super::harness::require_mosquitto_clients();
     let out = std::process::Command::new("mosquitto_sub")
         .args(["-h", "127.0.0.1", "-p", &local.port().to_string(), "-V", "mqttv5"])
         .args(["-i", "$bridge/up", "-t", "x", "-W", "5"])
@@ -282,7 +282,7 @@ fn published_while_the_remote_is_down_arrives_across_a_kill_9(qos: u8) {
     // half is acknowledged (mosquitto_pub -l ends once its messages are) and in the store.
     let publish_range = |local: &Broker, range: std::ops::Range<usize>| {
         let input: String = range.map(|i| format!("m{i}\n")).collect();
-        crate::mosquitto_cli::publish_input(
+        super::mosquitto_cli::publish_input(
             local,
             Version::V5,
             &["-t", "sensors/t", "-q", &qos_arg, "-l"],
@@ -587,7 +587,7 @@ fn over_max_queued_bytes_the_oldest_messages_waiting_for_the_remote_are_dropped(
     let local = Broker::start_robustmq_with(&config);
     let total = 3000;
     let input: String = (0..total).map(|i| format!("{i:0>100}\n")).collect();
-    crate::mosquitto_cli::publish_input(
+    super::mosquitto_cli::publish_input(
         &local,
         Version::V5,
         &["-t", "sensors/t", "-q", "1", "-l"],

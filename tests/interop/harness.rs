@@ -2,7 +2,7 @@
 //! captured output, and the check that the external tools are installed.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::broker_process;
+use super::broker_process::{self, free_port};
 
 /// How long a test waits for one thing that should happen (a line, an exit, a connection).
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -91,15 +91,6 @@ impl BrokerKind {
             Ok(other) => panic!("INTEROP_REFERENCE_BROKER={other}: expected `mosquitto`"),
         }
     }
-}
-
-/// A port that was free a moment ago (bind to port 0, read it, let it go), for Mosquitto,
-/// which cannot bind port 0 and say which port it got.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind 127.0.0.1:0")
-        .port()
 }
 
 fn read_log(path: &Path) -> String {

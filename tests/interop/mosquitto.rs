@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::{Broker, WAIT};
-use crate::mosquitto_cli::{lines, publish, publish_input, Sub, Version};
+use super::harness::{Broker, WAIT};
+use super::mosquitto_cli::{lines, publish, publish_input, Sub, Version};
 
 /// Runs `$name(Version::V311)` and `$name(Version::V5)` as the tests `$name::v311` and `$name::v5`.
 macro_rules! for_both_versions {

@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::harness::{require_mosquitto_clients, Broker, Proc, WAIT};
+use super::harness::{require_mosquitto_clients, Broker, Proc, WAIT};
 
 /// The protocol version a test runs with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

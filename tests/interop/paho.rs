@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::harness::{require_paho, Broker, Proc, PROCESS_LIMIT};
+use super::harness::{require_paho, Broker, Proc, PROCESS_LIMIT};
 
 /// `tests/interop/py/NAME`.
 fn script(name: &str) -> PathBuf {

@@ -9,8 +9,8 @@
 //! sends no topic aliases, waits out a will delay past the end of the session, and does not
 //! disconnect a client over its Receive Maximum).
 
-use crate::harness::{Broker, PROCESS_LIMIT};
-use crate::paho::spawn_script;
+use super::harness::{Broker, PROCESS_LIMIT};
+use super::paho::spawn_script;
 
 /// The ACL: everything allowed but subscribing to `test/nosubscribe`. `#` does not cover
 /// topics starting with `$`, so the `$` topic the suite publishes to is granted by name.

@@ -4,8 +4,8 @@
 //! Sending that DISCONNECT is optional in MQTT 5.0 and Mosquitto 2.0 does not, so this is the
 //! one test that fails with `INTEROP_REFERENCE_BROKER=mosquitto`; it checks robustmq's own promise.
 
-use crate::harness::{Broker, WAIT};
-use crate::paho::spawn_script;
+use super::harness::{Broker, WAIT};
+use super::paho::spawn_script;
 
 #[test]
 fn sigterm_sends_v5_disconnect_0x8b_and_exits_0() {

@@ -10,7 +10,7 @@ use robustmq::config::ListenerSettings;
 use robustmq::server::listener::MAX_REFUSING;
 use robustmq::server::metrics::get;
 
-use crate::common::*;
+use super::common::*;
 
 /// v5 §3.2.2.2 Connect Reason Code 0x97, Quota exceeded: "An implementation or administrative
 /// imposed limit has been exceeded."

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::common::*;
+use super::common::*;
 
 /// Every counter's name.
 const NAMES: [&str; 15] = [

@@ -16,7 +16,7 @@ use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpSocket;
 use tokio::sync::watch;
 
-use crate::common::*;
+use super::common::*;
 
 /// Messages each test publishes.
 const N: u32 = 400;

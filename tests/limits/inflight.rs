@@ -4,7 +4,7 @@
 //! (`limits/inflight_exceeded`). It also bounds the QoS 1/2 messages the broker has sent a
 //! client and not yet seen acknowledged, in both versions.
 
-use crate::common::*;
+use super::common::*;
 
 #[tokio::test]
 async fn more_unacknowledged_qos2_than_max_inflight_disconnects() {

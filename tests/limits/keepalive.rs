@@ -2,7 +2,7 @@
 //! as Server Keep Alive (`limits/keepalive_adjusted`); a 3.1.1 client, which cannot be told, is
 //! refused (`limits/keepalive_refused`).
 
-use crate::common::*;
+use super::common::*;
 
 async fn bounded_broker() -> TestBroker {
     start_with(|s| {

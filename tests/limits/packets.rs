@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::common::*;
+use super::common::*;
 
 #[tokio::test]
 async fn a_packet_over_max_packet_size_closes_the_connection_and_is_counted() {

@@ -10,7 +10,7 @@
 //! The budget starts full and holds one second's worth, so the first message always passes;
 //! the tests send bursts far over the rate, so that some are refused however slowly they run.
 
-use crate::common::*;
+use super::common::*;
 
 /// A v5 client subscribed at QoS 0 to `filter`.
 async fn subscriber(broker: &TestBroker, id: &str, filter: &str) -> Raw {

@@ -13,7 +13,7 @@ use robustmq::server::metrics::get;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::common::*;
+use super::common::*;
 
 /// Clients in the storm: as many as the default `max_connections` admits.
 const STORM: usize = 10_000;

@@ -3,7 +3,7 @@
 //! (`limits/subscriptions_refused`); one that replaces a subscription the session holds does not
 //! count twice.
 
-use crate::common::*;
+use super::common::*;
 
 #[tokio::test]
 async fn subscriptions_past_the_limit_are_refused() {

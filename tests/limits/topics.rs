@@ -8,7 +8,7 @@
 
 use robustmq::server::broker::Broker;
 
-use crate::common::*;
+use super::common::*;
 
 /// 33 bytes: one more than the limit.
 const LONG: &str = "long/aaaaaaaaaaaaaaaaaaaaaaaaaaaa";

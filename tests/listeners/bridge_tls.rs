@@ -1,7 +1,7 @@
 //! Bridges whose remote is an `mqtts` listener asking for client certificates, a `ws` or a
 //! `wss` listener.
 
-use crate::harness::*;
+use super::harness::*;
 
 fn s(p: &std::path::Path) -> String {
     p.display().to_string()

@@ -2,25 +2,16 @@
 //! and the external clients the tests drive.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::broker_process::{self, Bound};
+pub use super::broker_process::free_port;
+use super::broker_process::{self, Bound};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_robustmq");
-
-/// A port that was free a moment ago, for Mosquitto, which cannot bind port 0 and say which
-/// port it got; robustmq binds port 0 itself (see [`Broker::start`]).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// Certificates from `robustmq certs init` in a temporary directory (removed when dropped);
 /// derefs to the directory.

@@ -4,7 +4,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::harness::*;
+use super::harness::*;
 
 fn s(p: &std::path::Path) -> String {
     p.display().to_string()

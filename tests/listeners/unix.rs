@@ -4,7 +4,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::harness::*;
+use super::harness::*;
 
 fn unix_listener(path: &std::path::Path) -> String {
     format!(

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::harness::*;
+use super::harness::*;
 
 fn ws_listener(protocol: &str, extra: &str) -> String {
     format!("[[listeners]]\nbind = \"127.0.0.1:0\"\nprotocol = \"{protocol}\"\n{extra}\n")

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use robustmq::config::{Settings, DEFAULT_CONFIG};
 
-use crate::{config_keys, read, repo_file, robustmq};
+use super::{config_keys, read, repo_file, robustmq};
 
 const PACKAGED: &str = "packaging/robustmq.toml";
 

@@ -11,7 +11,7 @@ use clap::CommandFactory;
 use robustmq::cli::Cli;
 use robustmq::exit;
 
-use crate::robustmq;
+use super::robustmq;
 
 /// `["store", "stats"]` for `robustmq store stats`, for every command below `robustmq`,
 /// hidden ones too (their `--help` works all the same).

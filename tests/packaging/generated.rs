@@ -8,7 +8,7 @@ use clap::CommandFactory;
 use robustmq::cli::Cli;
 use robustmq::config::DEFAULT_CONFIG;
 
-use crate::{config_keys, repo_file, robustmq};
+use super::{config_keys, repo_file, robustmq};
 
 /// How to bring the committed copies up to date.
 const REGENERATE: &str = "cargo run -- generate man man && cargo run -- generate completions completions";

@@ -7,7 +7,7 @@ use std::path::Path;
 use robustmq::config::Settings;
 use robustmq::exit::Exit;
 
-use crate::{read, repo, repo_file};
+use super::{read, repo, repo_file};
 
 fn manifest() -> toml::Table {
     read("Cargo.toml").parse().expect("Cargo.toml parses")

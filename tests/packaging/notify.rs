@@ -9,7 +9,7 @@ use std::process::{Child, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::robustmq;
+use super::robustmq;
 
 /// Generous: the broker starts in milliseconds, but CI machines are slow and busy.
 const WAIT: Duration = Duration::from_secs(30);

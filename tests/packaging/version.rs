@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::{repo, robustmq};
+use super::{repo, robustmq};
 
 fn version_line() -> String {
     let output = robustmq().arg("--version").output().unwrap();

@@ -1,7 +1,7 @@
 //! The ACL file: subscriptions, publications, deliveries, wills, patterns, deny rules and the
 //! admin API, in both protocol versions.
 
-use crate::common::*;
+use super::common::*;
 
 const ALICE: Option<(&str, &str)> = Some(("alice", "a-pass"));
 const BOB: Option<(&str, &str)> = Some(("bob", "b-pass"));

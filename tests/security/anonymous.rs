@@ -3,8 +3,8 @@
 
 use std::process::{Child, Command};
 
-use crate::broker_process;
-use crate::common::*;
+use super::broker_process;
+use super::common::*;
 
 /// `robustmq serve --listen 0.0.0.0:0` (plus `extra`) as a child process, killed when dropped.
 struct Exposed {

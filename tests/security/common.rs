@@ -15,7 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
-use crate::broker_process;
+use super::broker_process;
 
 /// How long a test waits for something that should happen (a refused login takes 1 s).
 pub const WAIT: Duration = Duration::from_secs(10);

@@ -5,7 +5,7 @@
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::common::*;
+use super::common::*;
 
 /// The configuration `BinaryBroker::start` writes, with `passwd` as the password file and
 /// `extra` (whole tables) after it; `server` goes into `[server]`.

@@ -6,7 +6,7 @@
 
 use std::process::Command;
 
-use crate::common::*;
+use super::common::*;
 
 const ACL: &str = "user alice\ntopic readwrite chat/#\nuser root\ntopic read #\n";
 

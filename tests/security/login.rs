@@ -1,7 +1,7 @@
 //! Authentication at CONNECT: the password file, anonymous clients, Mosquitto's hashes, the
 //! return codes of both protocol versions, and what a refusal costs.
 
-use crate::common::*;
+use super::common::*;
 
 fn users() -> String {
     format!(

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use assert_cmd::Command;
 
-use crate::common::*;
+use super::common::*;
 
 fn passwd(file: &Path) -> Command {
     let mut cmd = Command::cargo_bin("robustmq").expect("binary");

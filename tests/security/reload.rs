@@ -1,6 +1,6 @@
 //! SIGHUP: the real binary reads its password and ACL files again without dropping anyone.
 
-use crate::common::*;
+use super::common::*;
 
 fn users() -> String {
     format!("{}{}", user_line("alice", "a-pass"), user_line("root", "r-pass"))

@@ -1,7 +1,7 @@
 //! After a restart, persistent sessions still belong to their users: the ACL lets messages be
 //! queued for them before their clients come back (the owner is kept in the session record).
 
-use crate::common::*;
+use super::common::*;
 
 #[tokio::test]
 async fn a_persistent_session_keeps_its_owner_across_a_kill_9_restart() {

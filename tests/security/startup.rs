@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use crate::common::*;
+use super::common::*;
 
 fn config(dir: &std::path::Path, passwd: &str, acl: &str) -> std::path::PathBuf {
     std::fs::write(dir.join("passwd"), passwd).unwrap();

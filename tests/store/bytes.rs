@@ -9,7 +9,7 @@ use robustmq::store::{
     StoredSubscription,
 };
 
-use crate::common::*;
+use super::common::*;
 
 /// Bytes put by committing `ops`.
 fn bytes_put(store: &Store, ops: Vec<Op>) -> u64 {
@@ -93,7 +93,7 @@ fn a_subscribe_of_100_filters_writes_a_few_kb_and_a_reconnect_a_few_bytes() {
 }
 
 fn session_of(loaded: &robustmq::store::Loaded) -> &robustmq::store::LoadedSession {
-    crate::common::session(loaded, "subscriber")
+    super::common::session(loaded, "subscriber")
 }
 
 fn ten_kb_message() -> StoredMessage {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use robustmq::store::{Op, Store, StoreDurability, StoreError};
 
-use crate::common::*;
+use super::common::*;
 
 /// Set in a child's environment: `writer <dir> <client>` or `holder <dir>`.
 const CHILD_ENV: &str = "ROBUSTMQ_STORE_TEST_CHILD";
@@ -74,13 +74,11 @@ fn child_holder(dir: &Path) {
 
 /// Starts a child with stdout piped back.
 fn spawn_child(spec: &str) -> Child {
+    // The test's name in this binary: its module path without the crate's name.
+    let (_, module) = module_path!().split_once("::").expect("a module path");
     Command::new(std::env::current_exe().expect("test binary path"))
-        .args([
-            "crash::child_process",
-            "--exact",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .arg(format!("{module}::child_process"))
+        .args(["--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, spec)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -5,7 +5,7 @@ use std::fs;
 
 use robustmq::store::{Store, StoreDurability, StoreError};
 
-use crate::common::*;
+use super::common::*;
 
 #[test]
 fn a_directory_with_other_files_and_no_data_file_is_refused_untouched() {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use robustmq::store::Op;
 
-use crate::common::*;
+use super::common::*;
 
 const THREADS: u64 = 8;
 const PER_THREAD: u64 = 500;

@@ -14,7 +14,7 @@ use robustmq::store::{
     StoredProperties, StoredSession, StoredSubscription, StoredWill, SCHEMA_VERSION,
 };
 
-use crate::common::*;
+use super::common::*;
 
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 

@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use robustmq::store::{DeliveryState, Op, StoredDelivery};
 
-use crate::common::*;
+use super::common::*;
 
 #[test]
 fn delete_session_takes_its_queue_and_qos2_ids_with_it() {

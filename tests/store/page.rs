@@ -5,7 +5,7 @@ use std::sync::mpsc;
 
 use robustmq::store::{Op, Store, StoredDelivery};
 
-use crate::common::*;
+use super::common::*;
 
 /// What one read returns, waited for.
 fn read(

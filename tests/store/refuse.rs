@@ -7,7 +7,7 @@ use std::path::Path;
 use redb::{Database, ReadableDatabase, TableDefinition};
 use robustmq::store::{Store, StoreDurability, StoreError, SCHEMA_VERSION};
 
-use crate::common::*;
+use super::common::*;
 
 // The file format as an outsider sees it: these must match src/store/tables.rs.
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");

@@ -2,7 +2,7 @@
 
 use robustmq::store::{DeliveryState, Op, Store, StoreDurability, StoredDelivery};
 
-use crate::common::*;
+use super::common::*;
 
 #[test]
 fn a_new_directory_opens_empty_and_reopens() {

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use redb::{Database, TableDefinition};
 use robustmq::store::{DeliveryState, Op, StoredDelivery};
 
-use crate::store_common::*;
+use super::store_common::*;
 
 // The file format as an outsider sees it: these must match src/store/tables.rs.
 pub const SESSIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("sessions");

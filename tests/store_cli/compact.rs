@@ -2,8 +2,8 @@
 
 use robustmq::store::{DeliveryState, Op, StoredDelivery};
 
-use crate::cli::*;
-use crate::store_common::*;
+use super::cli::*;
+use super::store_common::*;
 
 fn big_delivery(seq: u64) -> StoredDelivery {
     let mut d = delivery_in(seq, 1, DeliveryState::Queued);

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::broker_process;
+use super::broker_process;
 
 const WAIT: Duration = Duration::from_secs(20);
 

@@ -4,8 +4,8 @@ use base64::Engine;
 use robustmq::store::{DeliveryState, Op};
 use serde_json::{json, Value};
 
-use crate::cli::*;
-use crate::store_common::*;
+use super::cli::*;
+use super::store_common::*;
 
 fn of_type<'a>(lines: &'a [Value], kind: &str) -> Vec<&'a Value> {
     lines.iter().filter(|l| l["type"] == kind).collect()
@@ -141,8 +141,8 @@ fn output_to_a_file_is_the_same_as_stdout() {
 
 #[test]
 fn a_broker_written_store_exports_its_queue() {
-    use crate::binary::Broker;
-    use crate::mqtt::connect;
+    use super::binary::Broker;
+    use super::mqtt::connect;
     use rumqttc::QoS;
 
     let (_tmp, dir) = data_dir();

@@ -6,9 +6,9 @@ use std::path::Path;
 
 use robustmq::store::{Op, SCHEMA_VERSION};
 
-use crate::binary::Broker;
-use crate::cli::*;
-use crate::store_common::*;
+use super::binary::Broker;
+use super::cli::*;
+use super::store_common::*;
 
 const COMMANDS: [&[&str]; 5] = [
     &["stats"],
@@ -139,7 +139,7 @@ fn a_missing_data_file_is_refused_and_nothing_is_created() {
 
 #[test]
 fn reading_a_crashed_brokers_store_leaves_recovery_to_the_broker() {
-    use crate::mqtt::connect;
+    use super::mqtt::connect;
     use rumqttc::QoS;
 
     let (_tmp, dir) = data_dir();

@@ -4,8 +4,8 @@
 use robustmq::store::{Op, StoredSession};
 use serde_json::Value;
 
-use crate::cli::*;
-use crate::store_common::*;
+use super::cli::*;
+use super::store_common::*;
 
 const VICTIM: &str = "salvage-victim";
 

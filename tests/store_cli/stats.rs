@@ -5,8 +5,8 @@ use std::path::Path;
 use redb::{ReadOnlyDatabase, ReadableDatabase, ReadableTable, TableDefinition};
 use robustmq::store::{DeliveryState, Op, SCHEMA_VERSION};
 
-use crate::cli::*;
-use crate::store_common::*;
+use super::cli::*;
+use super::store_common::*;
 
 /// Entries and key+value bytes of a table, counted with redb directly.
 fn measure<K: redb::Key + 'static, V: redb::Value + 'static>(

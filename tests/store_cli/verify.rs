@@ -4,8 +4,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use robustmq::store::{DeliveryState, Op};
 
-use crate::cli::*;
-use crate::store_common::*;
+use super::cli::*;
+use super::store_common::*;
 
 fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64

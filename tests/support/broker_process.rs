@@ -20,11 +20,21 @@
 
 #![allow(dead_code)]
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
+
+/// A port that was free a moment ago (bind 127.0.0.1:0, read the port, let it go): for
+/// Mosquitto, which cannot bind port 0 and say which port it got, or for a port nothing listens
+/// on. Not for robustmq, which binds port 0 itself (see the module doc).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind 127.0.0.1:0")
+        .port()
+}
 
 /// One listener the broker logged, in configuration order.
 #[derive(Debug, Clone)]

@@ -1,7 +1,7 @@
 //! The real `robustmq top` in a tmux pane, against a live robustmq with clients publishing
 //! (and against Mosquitto), read back with `tmux capture-pane`.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,19 +11,9 @@ use std::time::{Duration, Instant};
 
 use rumqttc::{Client, MqttOptions, QoS};
 
-use crate::broker_process;
+use super::broker_process::{self, free_port};
 
 const BIN: &str = env!("CARGO_BIN_EXE_robustmq");
-
-/// A port that was free a moment ago, for Mosquitto, which cannot bind port 0 and say which
-/// port it got.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn wait_for_port(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(20);
