@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::common::*;
-use crate::prometheus::scrape;
-use crate::support::*;
+use super::common::*;
+use super::prometheus::scrape;
+use super::support::*;
 
 /// The committed list.
 fn golden_path() -> PathBuf {
