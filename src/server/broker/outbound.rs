@@ -501,8 +501,12 @@ mod tests {
     use bytes::{Bytes, BytesMut};
 
     use crate::protocol::{MessageProperties, QoS, SubscriptionOptions, Version};
-    use crate::server::broker::test_support::{broker, link};
+    use crate::server::broker::gate::GateState;
+    use crate::server::broker::message::Delivery;
+    use crate::server::broker::session::Enqueued;
+    use crate::server::broker::test_support::{broker, broker_with, link};
     use crate::server::broker::{Changes, Message, Subscription};
+    use crate::store::{Store, StoreDurability};
 
     fn message(topic: &str) -> Message {
         Message {
@@ -566,5 +570,74 @@ mod tests {
         let before = out.len();
         new.session.resend_inflight(new.generation, Version::V5, &mut out);
         assert!(out.len() > before);
+    }
+
+    // [MQTT-4.3.2-2]/[MQTT-3.1.2-5] a message the publisher was acknowledged for is delivered
+    // to the persistent session it was queued for. Queued for an offline session, it is kept
+    // in the store only, and its record is committed after it was counted there: a read of
+    // the store between the two found nothing, and the session took the message for lost.
+    #[test]
+    fn a_delivery_kept_in_the_store_is_read_back_only_once_its_record_is_committed() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (store, _) = Store::open(dir.path(), StoreDurability::Immediate).expect("open the store");
+        let broker = broker_with(Some(store));
+        let store = broker.store().expect("a durable broker");
+        let id: Arc<str> = "c".into();
+        let first = broker.attach(&id, false, 60, None, link(1));
+        let subscription = Subscription {
+            options: SubscriptionOptions {
+                qos: QoS::AtLeastOnce,
+                ..Default::default()
+            },
+            id: None,
+        };
+        let mut changes = Changes::default();
+        broker.subscribe(&first.session, &"t".into(), subscription, &mut changes);
+        broker.commit_changes(changes, None);
+        broker.detach(&first.session, 1, None);
+        store.flush();
+
+        // Queued while offline, as `publish` does, with the commit not submitted yet.
+        let mut ops = Vec::new();
+        let mut gate = None;
+        let delivery = Delivery::new(Arc::new(message("t")), QoS::AtLeastOnce, false, Vec::new());
+        let queued = first
+            .session
+            .enqueue(delivery, &broker.metrics, Some(&mut ops), &mut gate);
+        assert_eq!(queued, Enqueued::Queued);
+        assert_eq!(first.session.lock().spilled().0, 1, "kept in the store only");
+
+        // The client is back and its connection drains the session before the commit.
+        let back = broker.attach(&id, false, 60, None, link(2));
+        assert!(back.session_present);
+        let mut out = BytesMut::new();
+        let early = back
+            .session
+            .fill(back.generation, &mut out, 1 << 16, &broker.metrics, Some(store));
+        assert_eq!(early.sent, 0, "nothing to send before the commit");
+        reads_done(store);
+        assert_eq!(back.session.lock().spilled().0, 1, "still counted: not lost");
+
+        let gate = gate.expect("the delivery waits for its commit");
+        let settled = gate.clone();
+        store.submit(ops, Some(Box::new(move |ok| settled.settle(ok))));
+        store.flush();
+        assert_eq!(gate.state(), GateState::Open);
+        // Woken by the commit: the first fill reads the store, the next sends what it found.
+        back.session
+            .fill(back.generation, &mut out, 1 << 16, &broker.metrics, Some(store));
+        reads_done(store);
+        let filled = back
+            .session
+            .fill(back.generation, &mut out, 1 << 16, &broker.metrics, Some(store));
+        assert_eq!(filled.sent, 1, "the acknowledged message is delivered");
+        assert!(filled.drained);
+    }
+
+    /// Returns once every read submitted before has answered: the writer answers a batch's
+    /// reads after its flushes, so the second flush's batch comes after the first's reads.
+    fn reads_done(store: &Store) {
+        store.flush();
+        store.flush();
     }
 }

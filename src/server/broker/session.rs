@@ -359,7 +359,8 @@ impl Session {
         }
         match delivery.seq {
             Some(seq) if spillable && state.must_spill(memory_size) => {
-                state.spill.get_or_insert_with(Default::default).push(seq, size);
+                let spill = state.spill.get_or_insert_with(Default::default);
+                spill.push_committed_by(seq, size, delivery.gate.as_ref());
             }
             _ => state.queue.push_back(delivery),
         }
@@ -496,6 +497,10 @@ impl SessionState {
             return;
         };
         if spill.count == 0 || spill.reading || self.queue.len() >= REFILL_BELOW {
+            return;
+        }
+        if !spill.settled() {
+            // The commit under way wakes the session when it is done (see `spill.rs`).
             return;
         }
         spill.reading = true;

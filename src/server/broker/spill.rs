@@ -8,8 +8,17 @@
 //! spilled, every later delivery is spilled too until it has all been read back, so the
 //! queue keeps its order; spilled deliveries are exactly the session's store records from
 //! [`Spill::from`] on.
+//!
+//! A delivery is spilled when it is queued, before the commit that writes its record (the
+//! publisher's, submitted once the message has been offered to every subscriber). A read
+//! submitted in between would not find it, and a read that finds nothing counts the spilled
+//! deliveries as lost. So no read starts while a spilled delivery's commit is under way
+//! ([`Spill::settled`]); that commit wakes the session when it is done.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
+
+use super::gate::{Gate, GateState};
 
 /// Deliveries of a connected persistent session kept in memory at most.
 pub const WINDOW: usize = 1000;
@@ -38,6 +47,9 @@ pub struct Spill {
     pub oldest: VecDeque<(u64, usize)>,
     /// A read of the oldest is under way.
     pub finding: bool,
+    /// The commits of spilled deliveries not known to be done: one gate per publish, so as
+    /// many as the publishes to this session under way.
+    pub unsettled: VecDeque<Arc<Gate>>,
 }
 
 impl Spill {
@@ -48,6 +60,24 @@ impl Spill {
         }
         self.count += 1;
         self.bytes += size;
+    }
+
+    /// Counts one more delivery kept only in the store, at position `seq`, whose record is
+    /// committed when `gate` opens (none: it is on disk already).
+    pub fn push_committed_by(&mut self, seq: u64, size: usize, gate: Option<&Arc<Gate>>) {
+        self.push(seq, size);
+        if let Some(gate) = gate {
+            if gate.state() == GateState::Pending && !self.unsettled.iter().any(|g| Arc::ptr_eq(g, gate)) {
+                self.unsettled.push_back(gate.clone());
+            }
+        }
+    }
+
+    /// Whether every spilled delivery's commit is done, so that a read finds each one that
+    /// reached the disk.
+    pub fn settled(&mut self) -> bool {
+        self.unsettled.retain(|g| g.state() == GateState::Pending);
+        self.unsettled.is_empty()
     }
 
     /// Counts one delivery read back into memory, at position `seq`.
@@ -64,6 +94,7 @@ impl Spill {
         self.reading = false;
         self.finding = false;
         self.oldest.clear();
+        self.unsettled.clear();
         let gone = (self.count, self.bytes);
         self.count = 0;
         self.bytes = 0;
@@ -89,5 +120,24 @@ mod tests {
         assert_ne!(spill.epoch, epoch, "a read under way is told apart");
         spill.push(12, 5);
         assert_eq!((spill.count, spill.from), (1, 12));
+    }
+
+    #[test]
+    fn a_spill_is_settled_once_every_commit_of_its_deliveries_is_done() {
+        let mut spill = Spill::default();
+        let (first, second) = (Gate::new(), Gate::new());
+        spill.push_committed_by(1, 10, Some(&first));
+        spill.push_committed_by(2, 10, Some(&first));
+        spill.push_committed_by(3, 10, Some(&second));
+        spill.push_committed_by(4, 10, None);
+        assert_eq!(spill.unsettled.len(), 2, "one entry per commit");
+        assert!(!spill.settled());
+        // Commits may finish in another order than their deliveries were queued.
+        second.settle(true);
+        assert!(!spill.settled());
+        first.settle(false);
+        assert!(spill.settled(), "a failed commit is done too");
+        spill.push_committed_by(5, 10, Some(&Gate::opened()));
+        assert!(spill.settled(), "an open gate is nothing to wait for");
     }
 }

@@ -1,4 +1,5 @@
-//! What the broker's unit tests share: a broker without a store and a connection to attach.
+//! What the broker's unit tests share: a broker (with a store or without) and a connection to
+//! attach.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,9 +9,15 @@ use crate::server::broker::{Broker, BrokerConfig, ConnLink, QueueLimits};
 use crate::server::metrics::ConnStats;
 use crate::server::peer::Peer;
 use crate::server::rate::PublishBudget;
+use crate::store::Store;
 
 /// A broker with small queue bounds and no store.
 pub fn broker() -> Arc<Broker> {
+    broker_with(None)
+}
+
+/// A broker with small queue bounds and `store`.
+pub fn broker_with(store: Option<Store>) -> Arc<Broker> {
     let limits = QueueLimits {
         max_messages: 100,
         max_bytes: 1 << 20,
@@ -23,7 +30,7 @@ pub fn broker() -> Arc<Broker> {
             queue_limits: Arc::new(limits),
             max_memory: 1 << 24,
         },
-        None,
+        store,
     )
 }
 
