@@ -158,6 +158,7 @@ pub struct BenchLoadArgs {
 /// `robustmq bench conn`.
 #[derive(Debug, Args)]
 pub struct BenchConnCmdArgs {
+    /// Where to connect and as whom.
     #[command(flatten)]
     pub conn: BenchConnArgs,
     /// Connections to open.
@@ -174,6 +175,7 @@ pub struct BenchConnCmdArgs {
     /// broker serves established clients during a connection storm. 0 = no bystander.
     #[arg(long, value_name = "MSGS", default_value = "0", value_parser = parse_rate)]
     pub bystander_rate: f64,
+    /// How to report.
     #[command(flatten)]
     pub output: BenchOutputArgs,
 }
@@ -181,6 +183,7 @@ pub struct BenchConnCmdArgs {
 /// `robustmq bench pub`.
 #[derive(Debug, Args)]
 pub struct BenchPubArgs {
+    /// Where to connect and as whom.
     #[command(flatten)]
     pub conn: BenchConnArgs,
     /// Publishers.
@@ -189,8 +192,10 @@ pub struct BenchPubArgs {
     /// Topic of publisher i, with %i replaced by i.
     #[arg(short = 't', long, value_name = "TOPIC", default_value = "robustmq-bench/%i")]
     pub topic: String,
+    /// What to publish, and how fast.
     #[command(flatten)]
     pub load: BenchLoadArgs,
+    /// How to report.
     #[command(flatten)]
     pub output: BenchOutputArgs,
 }
@@ -198,6 +203,7 @@ pub struct BenchPubArgs {
 /// `robustmq bench sub`.
 #[derive(Debug, Args)]
 pub struct BenchSubArgs {
+    /// Where to connect and as whom.
     #[command(flatten)]
     pub conn: BenchConnArgs,
     /// Subscribers.
@@ -218,6 +224,7 @@ pub struct BenchSubArgs {
     /// New connections per second while connecting; 0 = no limit.
     #[arg(long, value_name = "N", default_value = "0", value_parser = parse_rate, help_heading = "Connection")]
     pub connect_rate: f64,
+    /// How to report.
     #[command(flatten)]
     pub output: BenchOutputArgs,
 }
@@ -225,6 +232,7 @@ pub struct BenchSubArgs {
 /// `robustmq bench pubsub`.
 #[derive(Debug, Args)]
 pub struct BenchPubsubArgs {
+    /// Where to connect and as whom.
     #[command(flatten)]
     pub conn: BenchConnArgs,
     /// fanin, fanout, p2p or sharedsub.
@@ -247,8 +255,10 @@ pub struct BenchPubsubArgs {
     /// Topic prefix: topics are PREFIX/SCENARIO/i.
     #[arg(short = 't', long, value_name = "PREFIX", default_value = "robustmq-bench")]
     pub topic: String,
+    /// What to publish, and how fast.
     #[command(flatten)]
     pub load: BenchLoadArgs,
+    /// How to report.
     #[command(flatten)]
     pub output: BenchOutputArgs,
 }

@@ -11,6 +11,7 @@ use super::parse::parse_seconds;
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("payload").required(true).args(["message", "file", "stdin_line", "stdin_file", "null_message"])))]
 pub struct PubArgs {
+    /// Where to connect and as whom.
     #[command(flatten)]
     pub conn: ConnectionArgs,
     /// Topic to publish to (or give it in -L).

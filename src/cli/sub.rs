@@ -10,6 +10,7 @@ use super::parse::parse_seconds;
 /// `robustmq sub`.
 #[derive(Debug, Args)]
 pub struct SubArgs {
+    /// Where to connect and as whom.
     #[command(flatten)]
     pub conn: ConnectionArgs,
     /// Topic filter to subscribe to (repeatable; -L may give one more).

@@ -36,7 +36,12 @@ pub enum EncodeError {
     /// The packet does not fit in the receiver's Maximum Packet Size, even without what is
     /// optional in it.
     #[error("{size} bytes exceed the receiver's maximum packet size of {max}")]
-    ExceedsPeerMaximum { size: usize, max: usize },
+    ExceedsPeerMaximum {
+        /// Bytes the packet takes.
+        size: usize,
+        /// The receiver's maximum.
+        max: usize,
+    },
 }
 
 fn str_len(s: &str, what: &'static str) -> Result<usize, EncodeError> {

@@ -25,7 +25,12 @@ pub enum FrameError {
     BadRemainingLength,
     /// The packet announces more bytes than this side accepts.
     #[error("packet of {size} bytes exceeds the maximum of {max} bytes")]
-    TooLarge { size: usize, max: usize },
+    TooLarge {
+        /// Bytes the packet announces.
+        size: usize,
+        /// The most this side accepts.
+        max: usize,
+    },
 }
 
 /// Looks for one whole packet at the front of `buf`.

@@ -94,6 +94,7 @@ pub fn permission(has_acl: bool, acl_allows: impl FnOnce() -> bool, peer: &Peer)
 /// Whether a client may make an admin request, as [`permission`] decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permission {
+    /// The client may make admin requests.
     Granted,
     /// The ACL file does not grant `write` on the request topic.
     DeniedByAcl,
@@ -105,8 +106,11 @@ pub enum Permission {
 /// admin depends on the broker alone and not on the handler that calls it.
 #[derive(Debug, Clone, Copy)]
 pub struct Requester<'a> {
+    /// The requesting client's identifier.
     pub client_id: &'a str,
+    /// Where it connects from.
     pub peer: &'a Peer,
+    /// Whether it may make admin requests.
     pub permission: Permission,
     /// The largest packet the requester takes: a larger reply is replaced by an error.
     pub max_packet_size: usize,

@@ -29,7 +29,12 @@ pub enum Event {
     /// The connection closed. `will_delay` is the delay of the will it still holds (`None`: no
     /// will, or DISCONNECT 0x00 discarded it [MQTT-3.1.2-10]); `expiry` the session expiry
     /// interval in force (0: ends with the connection, `u32::MAX`: never).
-    Closed { will_delay: Option<u32>, expiry: u32 },
+    Closed {
+        /// Delay of the will the connection still holds.
+        will_delay: Option<u32>,
+        /// Session expiry interval in force.
+        expiry: u32,
+    },
     /// A connection for the client arrives.
     Attach {
         /// Clean Start / CleanSession 1.

@@ -166,6 +166,8 @@ impl Extend<u16> for PacketIds {
     }
 }
 
+/// A client's session: its identity and a lock over its state ([`SessionState`]), shared by
+/// the broker, its connection and the timers.
 #[derive(Debug)]
 pub struct Session {
     /// Client identifier.
