@@ -40,6 +40,12 @@ pub struct Outgoing {
     pub sent: bool,
 }
 
+/// Whether `delivery` waits for its packet id to be committed before its PUBLISH goes out: a
+/// QoS 2 delivery of a durable session, when there is a store (see [`SessionState::fill`]).
+fn held_for_commit(delivery: &Delivery, store: Option<&Store>) -> bool {
+    delivery.qos == QoS::ExactlyOnce && delivery.seq.is_some() && store.is_some()
+}
+
 /// What one fill wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Filled {
@@ -224,7 +230,7 @@ impl SessionState {
     /// Moves queued deliveries into `out` while the client's receive maximum and `max_bytes`
     /// allow. QoS 2 deliveries of a durable session first have their packet id committed
     /// ([MQTT-4.3.3-1]: a restarted broker must resend with the same id), so they are held back
-    /// behind a gate that `session` is notified about.
+    /// behind a gate that `session` is notified about, and what comes after them waits too.
     ///
     /// Returns how many PUBLISH packets were written.
     pub(super) fn fill(
@@ -278,6 +284,12 @@ impl SessionState {
             if front.qos != QoS::AtMostOnce && self.outgoing.len() >= receive_maximum {
                 break;
             }
+            if !deferred.is_empty() && !held_for_commit(front, store) {
+                // Written now, it would overtake the QoS 2 delivery held before it: a topic's
+                // messages go out in the order they came [MQTT-4.6.0-6]. It goes once that
+                // one's packet id is committed.
+                break;
+            }
             let Some(mut delivery) = self.queue.pop_front() else {
                 break;
             };
@@ -294,7 +306,7 @@ impl SessionState {
                 _ => self.allocate_packet_id(),
             };
             let parts = Self::publish_parts(&delivery, packet_id, false, now);
-            let hold = delivery.qos == QoS::ExactlyOnce && delivery.seq.is_some() && store.is_some();
+            let hold = held_for_commit(&delivery, store);
             let fits = if hold {
                 protocol::publish_parts_len(version, &parts).is_ok_and(|len| len <= max_packet_size)
             } else {
@@ -632,6 +644,76 @@ mod tests {
             .fill(back.generation, &mut out, 1 << 16, &broker.metrics, Some(store));
         assert_eq!(filled.sent, 1, "the acknowledged message is delivered");
         assert!(filled.drained);
+    }
+
+    // [MQTT-4.6.0-6] a topic's messages reach a subscriber in the order they were published.
+    // A QoS 2 delivery to a durable session waits for its packet id to be committed; the QoS 1
+    // delivery queued after it went out at once and overtook it.
+    #[test]
+    fn nothing_overtakes_a_qos2_delivery_waiting_for_its_packet_id() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (store, _) = Store::open(dir.path(), StoreDurability::Immediate).expect("open the store");
+        let broker = broker_with(Some(store));
+        let store = broker.store().expect("a durable broker");
+        let id: Arc<str> = "c".into();
+        let sub = broker.attach(&id, false, 60, None, link(1));
+        let subscription = Subscription {
+            options: SubscriptionOptions {
+                qos: QoS::ExactlyOnce,
+                ..Default::default()
+            },
+            id: None,
+        };
+        let mut changes = Changes::default();
+        broker.subscribe(&sub.session, &"t".into(), subscription, &mut changes);
+        broker.commit_changes(changes, None);
+        for (qos, payload) in [(QoS::ExactlyOnce, "first"), (QoS::AtLeastOnce, "second")] {
+            let mut m = message("t");
+            m.qos = qos;
+            m.payload = Bytes::from_static(payload.as_bytes());
+            broker.publish(m, Changes::default(), None);
+        }
+        store.flush();
+
+        let mut out = BytesMut::new();
+        let first = sub
+            .session
+            .fill(sub.generation, &mut out, 1 << 16, &broker.metrics, Some(store));
+        assert_eq!(first.sent, 0, "the QoS 1 message waits behind the held QoS 2 one");
+        assert!(out.is_empty());
+        store.flush();
+        sub.session
+            .fill(sub.generation, &mut out, 1 << 16, &broker.metrics, Some(store));
+        assert_eq!(publishes(&out), [(2, b"first".to_vec()), (1, b"second".to_vec())]);
+    }
+
+    /// The QoS and payload of each PUBLISH in `bytes` (v5, as the spec lays it out: fixed
+    /// header, topic, packet id, properties, payload), read without the crate's codec.
+    fn publishes(mut bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
+        let mut found = Vec::new();
+        while let Some((&first, rest)) = bytes.split_first() {
+            assert_eq!(first >> 4, 3, "a PUBLISH");
+            let (mut len, mut shift, mut at) = (0usize, 0, 0);
+            loop {
+                let b = rest[at];
+                len |= usize::from(b & 0x7f) << shift;
+                at += 1;
+                shift += 7;
+                if b & 0x80 == 0 {
+                    break;
+                }
+            }
+            let body = &rest[at..at + len];
+            let qos = (first >> 1) & 3;
+            let topic_len = usize::from(u16::from_be_bytes([body[0], body[1]]));
+            let mut i = 2 + topic_len + if qos > 0 { 2 } else { 0 };
+            let properties_len = usize::from(body[i]);
+            assert!(properties_len < 0x80, "one-byte property length");
+            i += 1 + properties_len;
+            found.push((qos, body[i..].to_vec()));
+            bytes = &rest[at + len..];
+        }
+        found
     }
 
     /// Returns once every read submitted before has answered: the writer answers a batch's
