@@ -95,7 +95,8 @@ pub fn connection(args: &ConnectionArgs, commands: &[&str]) -> Result<Connection
     if !v5 && args.session_expiry.is_some() {
         return Err(needs_v5("-x/--session-expiry"));
     }
-    let properties = property::parse(&args.property.0, commands).map_err(Failure::usage)?;
+    let properties =
+        property::parse(&args.property.0, commands).map_err(|e| Failure::usage(e.to_string()))?;
     let session_expiry = args
         .session_expiry
         .or(properties.connect.session_expiry)
