@@ -63,7 +63,7 @@ pub fn emit(source: &Path, draft: &Draft, notes: &mut Vec<Note>) -> String {
                 }
                 self::bridge(bridge, &remote, &mut out)
             }
-            Err(why) => notes.push(bridge.origin.note(why)),
+            Err(why) => notes.push(bridge.origin.note(why.to_string())),
         }
     }
     out
