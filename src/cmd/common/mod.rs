@@ -177,7 +177,10 @@ pub fn tls_config(
         key: args.key.clone(),
         insecure: args.insecure,
     };
-    options.client_config().map(Some).map_err(Failure::usage)
+    options
+        .client_config()
+        .map(Some)
+        .map_err(|e| Failure::usage(e.to_string()))
 }
 
 /// The TLS configuration of `pub` and `sub`, which also take mosquitto's `--capath`,
@@ -214,7 +217,7 @@ fn client_tls_config(
     options
         .client_config_with(&more)
         .map(Some)
-        .map_err(Failure::usage)
+        .map_err(|e| Failure::usage(e.to_string()))
 }
 
 /// A current-thread tokio runtime for one client command.

@@ -310,8 +310,8 @@ async fn connect_and_serve(
             key: settings.key.clone(),
             insecure: settings.insecure,
         };
-        let config = tls.client_config()?;
-        let server = server_name(&remote.host)?;
+        let config = tls.client_config().map_err(|e| e.to_string())?;
+        let server = server_name(&remote.host).map_err(|e| e.to_string())?;
         let stream = timeout(
             CONNECT_TIMEOUT,
             tokio_rustls::TlsConnector::from(config).connect(server, tcp),
