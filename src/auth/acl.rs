@@ -188,7 +188,7 @@ impl Acl {
                     if filter.is_empty() {
                         return Err(error(format!("`{keyword}` needs a topic")));
                     }
-                    check_filter(filter).map_err(error)?;
+                    check_filter(filter).map_err(|e| error(e.to_string()))?;
                     let substitutes =
                         keyword == "pattern" && (filter.contains("%u") || filter.contains("%c"));
                     if substitutes {

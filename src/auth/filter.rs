@@ -70,26 +70,39 @@ fn overlap_levels(a: &[&str], b: &[&str]) -> bool {
     }
 }
 
+/// Why a topic filter is not valid; each message says what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FilterError {
+    /// The filter is the empty string.
+    #[error("the topic filter is empty")]
+    Empty,
+    /// The filter contains U+0000.
+    #[error("the topic filter contains a NUL character")]
+    Nul,
+    /// A `#` that is not a whole level, or not the last one.
+    #[error("invalid topic filter {0:?}: '#' must be a whole level and the last one")]
+    MultiLevel(String),
+    /// A `+` that is not a whole level.
+    #[error("invalid topic filter {0:?}: '+' must be a whole level")]
+    SingleLevel(String),
+}
+
 /// Checks a topic filter's syntax [MQTT-4.7.1-1] [MQTT-4.7.1-2] [MQTT-4.7.1-3]; the error
 /// says what is wrong.
-pub fn check_filter(filter: &str) -> Result<(), String> {
+pub fn check_filter(filter: &str) -> Result<(), FilterError> {
     if filter.is_empty() {
-        return Err("the topic filter is empty".into());
+        return Err(FilterError::Empty);
     }
     if filter.contains('\0') {
-        return Err("the topic filter contains a NUL character".into());
+        return Err(FilterError::Nul);
     }
     let levels: Vec<&str> = filter.split('/').collect();
     for (i, level) in levels.iter().enumerate() {
         if level.contains('#') && (*level != "#" || i + 1 != levels.len()) {
-            return Err(format!(
-                "invalid topic filter {filter:?}: '#' must be a whole level and the last one"
-            ));
+            return Err(FilterError::MultiLevel(filter.to_string()));
         }
         if level.contains('+') && *level != "+" {
-            return Err(format!(
-                "invalid topic filter {filter:?}: '+' must be a whole level"
-            ));
+            return Err(FilterError::SingleLevel(filter.to_string()));
         }
     }
     Ok(())

@@ -21,6 +21,39 @@ const SALT_LENS: [usize; 2] = [12, 64];
 /// More PBKDF2 rounds than this would let one password line stall a login for minutes.
 const MAX_ITERATIONS: u32 = 10_000_000;
 
+/// Why a Mosquitto hash does not parse. No variant holds the hash or its salt, so the message
+/// can go in a log or an error line without echoing a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MosquittoHashError {
+    /// `$6$` without the `$` between the salt and the hash.
+    #[error("a $6$ hash needs a salt and a hash separated by '$'")]
+    Sha512Parts,
+    /// `$7$` without three `$`-separated parts.
+    #[error("a $7$ hash needs iterations, a salt and a hash separated by '$'")]
+    Pbkdf2Parts,
+    /// The `$7$` iteration count (held here) is not a number.
+    #[error("invalid $7$ iteration count {0:?}")]
+    BadIterations(String),
+    /// The `$7$` iteration count is 0 or more than a login can afford.
+    #[error("$7$ iteration count {0} is outside 1..={max}", max = MAX_ITERATIONS)]
+    IterationsOutOfRange(u32),
+    /// The salt does not decode.
+    #[error("the salt is not valid base64")]
+    SaltNotBase64,
+    /// The salt has a length (held here) Mosquitto never writes.
+    #[error("the salt is {0} bytes (Mosquitto writes 12 or 64)")]
+    SaltLength(usize),
+    /// The hash does not decode.
+    #[error("the hash is not valid base64")]
+    HashNotBase64,
+    /// The hash has a length (held here) other than SHA-512's.
+    #[error("the hash is {0} bytes, not {len}", len = HASH_LEN)]
+    HashLength(usize),
+    /// Neither `$6$` nor `$7$`.
+    #[error("not a Mosquitto hash (expected $6$ or $7$)")]
+    NotMosquitto,
+}
+
 /// A parsed Mosquitto hash.
 #[derive(Clone, PartialEq, Eq)]
 pub enum MosquittoHash {
@@ -61,11 +94,9 @@ impl MosquittoHash {
     }
 
     /// Parses `$6$...` or `$7$...`; the error says what is wrong, without echoing the hash.
-    pub fn parse(text: &str) -> Result<MosquittoHash, String> {
+    pub fn parse(text: &str) -> Result<MosquittoHash, MosquittoHashError> {
         if let Some(rest) = text.strip_prefix("$6$") {
-            let (salt, hash) = rest
-                .split_once('$')
-                .ok_or("a $6$ hash needs a salt and a hash separated by '$'")?;
+            let (salt, hash) = rest.split_once('$').ok_or(MosquittoHashError::Sha512Parts)?;
             Ok(MosquittoHash::Sha512 {
                 salt: decode_salt(salt)?,
                 hash: decode_hash(hash)?,
@@ -74,15 +105,13 @@ impl MosquittoHash {
             let mut parts = rest.splitn(3, '$');
             let (Some(iterations), Some(salt), Some(hash)) = (parts.next(), parts.next(), parts.next())
             else {
-                return Err("a $7$ hash needs iterations, a salt and a hash separated by '$'".into());
+                return Err(MosquittoHashError::Pbkdf2Parts);
             };
             let iterations: u32 = iterations
                 .parse()
-                .map_err(|_| format!("invalid $7$ iteration count {iterations:?}"))?;
+                .map_err(|_| MosquittoHashError::BadIterations(iterations.to_string()))?;
             if iterations == 0 || iterations > MAX_ITERATIONS {
-                return Err(format!(
-                    "$7$ iteration count {iterations} is outside 1..={MAX_ITERATIONS}"
-                ));
+                return Err(MosquittoHashError::IterationsOutOfRange(iterations));
             }
             Ok(MosquittoHash::Pbkdf2Sha512 {
                 iterations,
@@ -90,7 +119,7 @@ impl MosquittoHash {
                 hash: decode_hash(hash)?,
             })
         } else {
-            Err("not a Mosquitto hash (expected $6$ or $7$)".into())
+            Err(MosquittoHashError::NotMosquitto)
         }
     }
 
@@ -118,26 +147,23 @@ impl MosquittoHash {
     }
 }
 
-fn decode_salt(text: &str) -> Result<Vec<u8>, String> {
+fn decode_salt(text: &str) -> Result<Vec<u8>, MosquittoHashError> {
     let salt = STANDARD
         .decode(text)
-        .map_err(|_| "the salt is not valid base64".to_string())?;
+        .map_err(|_| MosquittoHashError::SaltNotBase64)?;
     if !SALT_LENS.contains(&salt.len()) {
-        return Err(format!(
-            "the salt is {} bytes (Mosquitto writes 12 or 64)",
-            salt.len()
-        ));
+        return Err(MosquittoHashError::SaltLength(salt.len()));
     }
     Ok(salt)
 }
 
-fn decode_hash(text: &str) -> Result<[u8; HASH_LEN], String> {
+fn decode_hash(text: &str) -> Result<[u8; HASH_LEN], MosquittoHashError> {
     let bytes = STANDARD
         .decode(text)
-        .map_err(|_| "the hash is not valid base64".to_string())?;
+        .map_err(|_| MosquittoHashError::HashNotBase64)?;
     bytes
         .try_into()
-        .map_err(|b: Vec<u8>| format!("the hash is {} bytes, not {HASH_LEN}", b.len()))
+        .map_err(|b: Vec<u8>| MosquittoHashError::HashLength(b.len()))
 }
 
 #[cfg(test)]
@@ -186,7 +212,7 @@ mod tests {
             ("$7$101$dgM9hUl+immYr6Er$AAAA", "hash is 3 bytes"),
             ("$5$a$b", "not a Mosquitto hash"),
         ] {
-            let e = MosquittoHash::parse(text).unwrap_err();
+            let e = MosquittoHash::parse(text).unwrap_err().to_string();
             assert!(e.contains(why), "{text}: {e}");
         }
     }

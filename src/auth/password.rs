@@ -12,13 +12,47 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 
-use super::mosquitto_hash::MosquittoHash;
+use super::mosquitto_hash::{MosquittoHash, MosquittoHashError};
 use super::AuthError;
 
 /// What the password file is called in messages.
 const WHAT: &str = "password file";
 /// Its configuration key.
 const KEY: &str = "[auth] password_file";
+
+/// Why the hash part of a password file line was refused. No variant holds the hash.
+#[derive(Debug, thiserror::Error)]
+pub enum BadHash {
+    /// A `$6$` or `$7$` hash that does not parse.
+    #[error(transparent)]
+    Mosquitto(#[from] MosquittoHashError),
+    /// An argon2 PHC string that does not parse.
+    #[error("invalid argon2 hash: {0}")]
+    Argon2(argon2::password_hash::Error),
+    /// An argon2 PHC string whose costs argon2 does not accept.
+    #[error("invalid argon2 parameters: {0}")]
+    Argon2Params(argon2::password_hash::Error),
+    /// An argon2 PHC string without its salt or its hash.
+    #[error("invalid argon2 hash: the salt or the hash is missing")]
+    Argon2Incomplete,
+    /// Nothing after the `:`.
+    #[error("the hash is empty")]
+    Empty,
+    /// Neither argon2 nor Mosquitto; plain text among others.
+    #[error("unsupported hash (expected $argon2id$ from `robustmq passwd`, or $6$ or $7$ from mosquitto_passwd; plain-text passwords are not accepted)")]
+    Unsupported,
+}
+
+/// Why a new password could not be hashed.
+#[derive(Debug, thiserror::Error)]
+pub enum HashingError {
+    /// The argon2 costs asked for are out of argon2's range.
+    #[error("invalid argon2 parameters: {0}")]
+    Params(argon2::Error),
+    /// argon2 failed to hash (the password is longer than it takes, among others).
+    #[error("cannot hash the password: {0}")]
+    Hash(argon2::password_hash::Error),
+}
 
 /// One user's stored hash.
 #[derive(Clone)]
@@ -42,26 +76,26 @@ impl std::fmt::Debug for StoredHash {
 
 impl StoredHash {
     /// Parses the hash part of a line; the error says what is wrong without echoing it.
-    pub fn parse(text: &str) -> Result<StoredHash, String> {
+    pub fn parse(text: &str) -> Result<StoredHash, BadHash> {
         if MosquittoHash::is_mosquitto(text) {
-            return MosquittoHash::parse(text).map(StoredHash::Mosquitto);
+            return Ok(StoredHash::Mosquitto(MosquittoHash::parse(text)?));
         }
         if ["$argon2id$", "$argon2i$", "$argon2d$"]
             .iter()
             .any(|p| text.starts_with(p))
         {
-            let hash = PasswordHash::new(text).map_err(|e| format!("invalid argon2 hash: {e}"))?;
+            let hash = PasswordHash::new(text).map_err(BadHash::Argon2)?;
             // Checks the parameters now rather than at the first login.
-            argon2::Params::try_from(&hash).map_err(|e| format!("invalid argon2 parameters: {e}"))?;
+            argon2::Params::try_from(&hash).map_err(BadHash::Argon2Params)?;
             if hash.salt.is_none() || hash.hash.is_none() {
-                return Err("invalid argon2 hash: the salt or the hash is missing".into());
+                return Err(BadHash::Argon2Incomplete);
             }
             return Ok(StoredHash::Argon2(text.to_string()));
         }
         if text.is_empty() {
-            return Err("the hash is empty".into());
+            return Err(BadHash::Empty);
         }
-        Err("unsupported hash (expected $argon2id$ from `robustmq passwd`, or $6$ or $7$ from mosquitto_passwd; plain-text passwords are not accepted)".into())
+        Err(BadHash::Unsupported)
     }
 
     /// Whether `password` matches, in constant time. CPU heavy for argon2: call it off the
@@ -155,21 +189,20 @@ impl PasswordFile {
 
 /// Hashes a new password with argon2id (the crate's defaults, OWASP's recommendation: 19 MiB,
 /// two passes, one lane) and a random salt, as a PHC string.
-pub fn hash_password(password: &[u8]) -> Result<String, String> {
+pub fn hash_password(password: &[u8]) -> Result<String, HashingError> {
     let params = argon2::Params::default();
     hash_password_with(password, params.m_cost(), params.t_cost())
 }
 
 /// Hashes with explicit argon2id costs: `memory_kib` KiB and `passes` passes over it. The
 /// costs are stored in the hash, which is verified with them; tests use small ones.
-pub fn hash_password_with(password: &[u8], memory_kib: u32, passes: u32) -> Result<String, String> {
-    let params = argon2::Params::new(memory_kib, passes, 1, None)
-        .map_err(|e| format!("invalid argon2 parameters: {e}"))?;
+pub fn hash_password_with(password: &[u8], memory_kib: u32, passes: u32) -> Result<String, HashingError> {
+    let params = argon2::Params::new(memory_kib, passes, 1, None).map_err(HashingError::Params)?;
     let salt = SaltString::generate(&mut OsRng);
     Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
         .hash_password(password, &salt)
         .map(|h| h.to_string())
-        .map_err(|e| format!("cannot hash the password: {e}"))
+        .map_err(HashingError::Hash)
 }
 
 /// Why a user name cannot go in a password file.

@@ -90,14 +90,19 @@ impl std::fmt::Display for Scenario {
     }
 }
 
-impl std::str::FromStr for Scenario {
-    type Err = String;
+/// A `--scenario` that names none of the four; holds the name given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown scenario `{0}`: expected fanin, fanout, p2p or sharedsub")]
+pub struct UnknownScenario(pub String);
 
-    fn from_str(s: &str) -> Result<Scenario, String> {
+impl std::str::FromStr for Scenario {
+    type Err = UnknownScenario;
+
+    fn from_str(s: &str) -> Result<Scenario, UnknownScenario> {
         Scenario::ALL
             .into_iter()
             .find(|sc| sc.name() == s)
-            .ok_or_else(|| format!("unknown scenario `{s}`: expected fanin, fanout, p2p or sharedsub"))
+            .ok_or_else(|| UnknownScenario(s.to_string()))
     }
 }
 

@@ -1,4 +1,8 @@
 //! Value parsers for flags clap has no type for: protocol versions, seconds, durations, rates.
+//!
+//! They return `String` errors, clap's convention for value parsers: clap prints the text after
+//! its own "invalid value ... for ..." and no other code sees it, so a type would tell no one
+//! anything (the same goes for the few parsers beside their flags in `sub.rs` and `bench.rs`).
 
 use crate::protocol::Version;
 

@@ -57,9 +57,9 @@ impl Client {
         };
         let stream = match (stream, &opts.tls) {
             (Stream::Tcp(stream), Some(config)) => {
-                let name = tls::server_name(&opts.host).map_err(|detail| ClientError::Tls {
+                let name = tls::server_name(&opts.host).map_err(|e| ClientError::Tls {
                     address: address.clone(),
-                    detail,
+                    detail: e.to_string(),
                 })?;
                 let connector = tokio_rustls::TlsConnector::from(config.clone());
                 match timeout(opts.connect_timeout, connector.connect(name, stream)).await {

@@ -46,17 +46,108 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(ring::default_provider())
 }
 
-fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+/// Why the TLS flags do not give a client configuration. Each variant names the file at
+/// fault, where there is one; the Display is one line.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsConfigError {
+    /// A certificate or key file that cannot be read or is not PEM of the expected kind.
+    #[error("{}: {}", path.display(), pem_words(error))]
+    Pem {
+        /// The file.
+        path: PathBuf,
+        /// What the PEM reader said.
+        error: rustls::pki_types::pem::Error,
+    },
+    /// A certificate file without a certificate.
+    #[error("{}: no PEM certificate in the file", path.display())]
+    NoCertificate {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A `--capath` directory that cannot be listed.
+    #[error("{}: cannot read the directory: {}", path.display(), super::error::io_words(error))]
+    ReadDir {
+        /// The directory.
+        path: PathBuf,
+        /// What the operating system said.
+        error: std::io::Error,
+    },
+    /// A `--capath` directory without a certificate in any of its files.
+    #[error("{}: no PEM certificate in the directory", path.display())]
+    NoCertificateInDir {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// A CA certificate rustls does not accept as a trust anchor.
+    #[error("{}: not a usable CA certificate: {error}", path.display())]
+    BadCa {
+        /// The file or directory it came from.
+        path: PathBuf,
+        /// What rustls said.
+        error: rustls::Error,
+    },
+    /// No CA given, and none found on this system.
+    #[error("no trusted CA certificates found on this system; give one with --cafile")]
+    NoSystemCa,
+    /// The trusted CAs do not make a certificate verifier.
+    #[error("cannot use the CA certificates: {0}")]
+    Verifier(rustls::client::VerifierBuilderError),
+    /// The TLS versions asked for are not available.
+    #[error("{0}")]
+    Versions(rustls::Error),
+    /// A client certificate and a key that do not go together.
+    #[error("{} and {} cannot be used together: {error}", cert.display(), key.display())]
+    KeyMismatch {
+        /// The certificate file.
+        cert: PathBuf,
+        /// The key file.
+        key: PathBuf,
+        /// What rustls said.
+        error: rustls::Error,
+    },
+    /// `--cert` without `--key`, or `--key` without `--cert`.
+    #[error("a client certificate needs both --cert and --key")]
+    CertWithoutKey,
+}
+
+fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsConfigError> {
     let certs: Vec<_> = CertificateDer::pem_file_iter(path)
         .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| format!("{}: {}", path.display(), pem_words(e)))?;
+        .map_err(|error| TlsConfigError::Pem {
+            path: path.to_path_buf(),
+            error,
+        })?;
     if certs.is_empty() {
-        return Err(format!("{}: no PEM certificate in the file", path.display()));
+        return Err(TlsConfigError::NoCertificate {
+            path: path.to_path_buf(),
+        });
     }
     Ok(certs)
 }
 
-fn pem_words(e: rustls::pki_types::pem::Error) -> String {
+fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsConfigError> {
+    PrivateKeyDer::from_pem_file(path).map_err(|error| TlsConfigError::Pem {
+        path: path.to_path_buf(),
+        error,
+    })
+}
+
+fn bad_ca(path: &Path, error: rustls::Error) -> TlsConfigError {
+    TlsConfigError::BadCa {
+        path: path.to_path_buf(),
+        error,
+    }
+}
+
+fn key_mismatch(cert: &Path, key: &Path, error: rustls::Error) -> TlsConfigError {
+    TlsConfigError::KeyMismatch {
+        cert: cert.to_path_buf(),
+        key: key.to_path_buf(),
+        error,
+    }
+}
+
+fn pem_words(e: &rustls::pki_types::pem::Error) -> String {
     match e {
         rustls::pki_types::pem::Error::Io(io) => format!("cannot read: {io}"),
         rustls::pki_types::pem::Error::NoItemsFound => "no PEM item of the expected kind".into(),
@@ -77,13 +168,10 @@ pub struct MoreTls {
 
 /// The certificates of every file in `dir` that holds PEM certificates (a `--capath`
 /// directory also holds OpenSSL's hash links and may hold other files: those are skipped).
-fn read_cert_dir(dir: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| {
-        format!(
-            "{}: cannot read the directory: {}",
-            dir.display(),
-            super::error::io_words(&e)
-        )
+fn read_cert_dir(dir: &Path) -> Result<Vec<CertificateDer<'static>>, TlsConfigError> {
+    let entries = std::fs::read_dir(dir).map_err(|error| TlsConfigError::ReadDir {
+        path: dir.to_path_buf(),
+        error,
     })?;
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
@@ -92,46 +180,40 @@ fn read_cert_dir(dir: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
         certs.extend(read_certs(path).unwrap_or_default());
     }
     if certs.is_empty() {
-        return Err(format!("{}: no PEM certificate in the directory", dir.display()));
+        return Err(TlsConfigError::NoCertificateInDir {
+            path: dir.to_path_buf(),
+        });
     }
     Ok(certs)
 }
 
 impl TlsOptions {
     /// Builds the client configuration; `Err` is one line naming the file at fault.
-    pub fn client_config(&self) -> Result<Arc<ClientConfig>, String> {
+    pub fn client_config(&self) -> Result<Arc<ClientConfig>, TlsConfigError> {
         self.client_config_with(&MoreTls::default())
     }
 
     /// Reads the files these options name and checks that the key goes with the
     /// certificate, as [`TlsOptions::client_config`] would, without the system's CA
     /// certificates: a check of the files alone (a bridge's, for `serve --check-config`).
-    pub fn check_files(&self) -> Result<(), String> {
+    pub fn check_files(&self) -> Result<(), TlsConfigError> {
         if let Some(path) = &self.ca_file {
             let mut roots = RootCertStore::empty();
             for cert in read_certs(path)? {
-                roots
-                    .add(cert)
-                    .map_err(|e| format!("{}: not a usable CA certificate: {e}", path.display()))?;
+                roots.add(cert).map_err(|e| bad_ca(path, e))?;
             }
         }
         if let (Some(cert), Some(key)) = (&self.cert, &self.key) {
             let chain = read_certs(cert)?;
-            let key_der = PrivateKeyDer::from_pem_file(key)
-                .map_err(|e| format!("{}: {}", key.display(), pem_words(e)))?;
-            rustls::sign::CertifiedKey::from_der(chain, key_der, &provider()).map_err(|e| {
-                format!(
-                    "{} and {} cannot be used together: {e}",
-                    cert.display(),
-                    key.display()
-                )
-            })?;
+            let key_der = read_key(key)?;
+            rustls::sign::CertifiedKey::from_der(chain, key_der, &provider())
+                .map_err(|e| key_mismatch(cert, key, e))?;
         }
         Ok(())
     }
 
     /// [`TlsOptions::client_config`] with mosquitto's further TLS flags.
-    pub fn client_config_with(&self, more: &MoreTls) -> Result<Arc<ClientConfig>, String> {
+    pub fn client_config_with(&self, more: &MoreTls) -> Result<Arc<ClientConfig>, TlsConfigError> {
         let mut roots = RootCertStore::empty();
         let mut given = Vec::new();
         if let Some(path) = &self.ca_file {
@@ -142,9 +224,7 @@ impl TlsOptions {
         }
         for (path, certs) in given.iter() {
             for cert in certs.iter().cloned() {
-                roots
-                    .add(cert)
-                    .map_err(|e| format!("{}: not a usable CA certificate: {e}", path.display()))?;
+                roots.add(cert).map_err(|e| bad_ca(path, e))?;
             }
         }
         if given.is_empty() || more.os_certs {
@@ -153,20 +233,20 @@ impl TlsOptions {
                 let _ = roots.add(cert);
             }
             if roots.is_empty() {
-                return Err("no trusted CA certificates found on this system; give one with --cafile".into());
+                return Err(TlsConfigError::NoSystemCa);
             }
         }
         let provider = provider();
         let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
             .build()
-            .map_err(|e| format!("cannot use the CA certificates: {e}"))?;
+            .map_err(TlsConfigError::Verifier)?;
         let builder = ClientConfig::builder_with_provider(provider)
             .with_protocol_versions(match more.version {
                 None => BOTH_VERSIONS,
                 Some(TlsVersion::V1_2) => ONLY_1_2,
                 Some(TlsVersion::V1_3) => ONLY_1_3,
             })
-            .map_err(|e| e.to_string())?;
+            .map_err(TlsConfigError::Versions)?;
         let builder = if self.insecure {
             builder
                 .dangerous()
@@ -177,27 +257,27 @@ impl TlsOptions {
         let config = match (&self.cert, &self.key) {
             (Some(cert), Some(key)) => {
                 let chain = read_certs(cert)?;
-                let key_der = PrivateKeyDer::from_pem_file(key)
-                    .map_err(|e| format!("{}: {}", key.display(), pem_words(e)))?;
-                builder.with_client_auth_cert(chain, key_der).map_err(|e| {
-                    format!(
-                        "{} and {} cannot be used together: {e}",
-                        cert.display(),
-                        key.display()
-                    )
-                })?
+                let key_der = read_key(key)?;
+                builder
+                    .with_client_auth_cert(chain, key_der)
+                    .map_err(|e| key_mismatch(cert, key, e))?
             }
             (None, None) => builder.with_no_client_auth(),
-            _ => return Err("a client certificate needs both --cert and --key".into()),
+            _ => return Err(TlsConfigError::CertWithoutKey),
         };
         Ok(Arc::new(config))
     }
 }
 
+/// A host (held here, as given) that is neither a DNS name nor an IP address.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a valid TLS server name")]
+pub struct BadServerName(pub String);
+
 /// The name to check the broker's certificate against: a DNS name or an IP address.
-pub fn server_name(host: &str) -> Result<ServerName<'static>, String> {
+pub fn server_name(host: &str) -> Result<ServerName<'static>, BadServerName> {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
-    ServerName::try_from(bare.to_string()).map_err(|_| format!("{host:?} is not a valid TLS server name"))
+    ServerName::try_from(bare.to_string()).map_err(|_| BadServerName(host.to_string()))
 }
 
 /// Whether an I/O error carries a TLS error (a failed check or an alert from the broker).

@@ -57,8 +57,41 @@ pub fn options(args: &CertsInitArgs) -> CertOptions {
     }
 }
 
+/// Why `certs init` wrote nothing, or stopped part way.
+#[derive(Debug, thiserror::Error)]
+enum CertsError {
+    /// `--days 0`.
+    #[error("--days must be at least 1")]
+    NoDays,
+    /// The output directory could not be made.
+    #[error("cannot create {}: {error}", path.display())]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// What the operating system said.
+        error: std::io::Error,
+    },
+    /// A file to write is already there and `--force` was not given.
+    #[error("{} exists; nothing was written (--force replaces the files)", path.display())]
+    Exists {
+        /// The first such file.
+        path: PathBuf,
+    },
+    /// rcgen could not make a key or a certificate.
+    #[error("cannot generate the certificates: {0}")]
+    Generate(rcgen::Error),
+    /// A file could not be opened or written.
+    #[error("cannot write {}: {error}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        error: std::io::Error,
+    },
+}
+
 /// Writes one file; private keys are readable by their owner only.
-fn write(path: &Path, contents: &str, private: bool, force: bool) -> Result<(), String> {
+fn write(path: &Path, contents: &str, private: bool, force: bool) -> Result<(), CertsError> {
     let mut open = OpenOptions::new();
     open.write(true);
     if force {
@@ -71,14 +104,15 @@ fn write(path: &Path, contents: &str, private: bool, force: bool) -> Result<(), 
         use std::os::unix::fs::OpenOptionsExt;
         open.mode(if private { 0o600 } else { 0o644 });
     }
+    let write_error = |error: std::io::Error| CertsError::Write {
+        path: path.to_path_buf(),
+        error,
+    };
     let mut file = open.open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::AlreadyExists => {
-            format!(
-                "{} exists; nothing was written (--force replaces the files)",
-                path.display()
-            )
-        }
-        _ => format!("cannot write {}: {e}", path.display()),
+        std::io::ErrorKind::AlreadyExists => CertsError::Exists {
+            path: path.to_path_buf(),
+        },
+        _ => write_error(e),
     })?;
     #[cfg(unix)]
     if force && private {
@@ -86,16 +120,18 @@ fn write(path: &Path, contents: &str, private: bool, force: bool) -> Result<(), 
         use std::os::unix::fs::PermissionsExt;
         let _ = file.set_permissions(std::fs::Permissions::from_mode(0o600));
     }
-    file.write_all(contents.as_bytes())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+    file.write_all(contents.as_bytes()).map_err(write_error)
 }
 
-fn init(args: &CertsInitArgs) -> Result<(), String> {
+fn init(args: &CertsInitArgs) -> Result<(), CertsError> {
     if args.days == 0 {
-        return Err("--days must be at least 1".into());
+        return Err(CertsError::NoDays);
     }
     let options = options(args);
-    std::fs::create_dir_all(&args.dir).map_err(|e| format!("cannot create {}: {e}", args.dir.display()))?;
+    std::fs::create_dir_all(&args.dir).map_err(|error| CertsError::CreateDir {
+        path: args.dir.clone(),
+        error,
+    })?;
     let files: Vec<PathBuf> = [
         "ca.crt",
         "ca.key",
@@ -110,13 +146,12 @@ fn init(args: &CertsInitArgs) -> Result<(), String> {
     if !args.force {
         // All or nothing: never leave a CA that does not match the certificates beside it.
         if let Some(existing) = files.iter().find(|f| f.exists()) {
-            return Err(format!(
-                "{} exists; nothing was written (--force replaces the files)",
-                existing.display()
-            ));
+            return Err(CertsError::Exists {
+                path: existing.clone(),
+            });
         }
     }
-    let g = generate(&options).map_err(|e| format!("cannot generate the certificates: {e}"))?;
+    let g = generate(&options).map_err(CertsError::Generate)?;
     let contents = [
         (&g.ca.cert_pem, false),
         (&g.ca.key_pem, true),

@@ -3,7 +3,7 @@
 
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::cli::{ImportArgs, ImportFrom, ImportMosquittoArgs};
@@ -44,7 +44,7 @@ fn from_mosquitto(args: &ImportMosquittoArgs) -> Result<(), (Exit, String)> {
     }
     let written_to = match &args.output {
         Some(out) => {
-            write(out, &imported.toml, args.force).map_err(|message| (Exit::Failed, message))?;
+            write(out, &imported.toml, args.force).map_err(|e| (Exit::Failed, e.to_string()))?;
             out.display().to_string()
         }
         None => {
@@ -74,8 +74,27 @@ fn summary(file: &Path, imported: &Imported, written_to: &str) -> String {
     )
 }
 
+/// Why the translated configuration could not be written to its file.
+#[derive(Debug, thiserror::Error)]
+enum WriteError {
+    /// The file is there and `--force` was not given.
+    #[error("{} exists; use --force to replace it", path.display())]
+    Exists {
+        /// The output file.
+        path: PathBuf,
+    },
+    /// Opening, writing or syncing the file failed.
+    #[error("cannot write {}: {error}", path.display())]
+    Io {
+        /// The output file.
+        path: PathBuf,
+        /// What the operating system said.
+        error: std::io::Error,
+    },
+}
+
 /// Writes `text` to `out`, which must not exist unless `force`.
-fn write(out: &Path, text: &str, force: bool) -> Result<(), String> {
+fn write(out: &Path, text: &str, force: bool) -> Result<(), WriteError> {
     let mut options = OpenOptions::new();
     options.write(true);
     if force {
@@ -83,14 +102,20 @@ fn write(out: &Path, text: &str, force: bool) -> Result<(), String> {
     } else {
         options.create_new(true);
     }
+    let io = |error: std::io::Error| WriteError::Io {
+        path: out.to_path_buf(),
+        error,
+    };
     let mut file = options.open(out).map_err(|e| {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
-            format!("{} exists; use --force to replace it", out.display())
+            WriteError::Exists {
+                path: out.to_path_buf(),
+            }
         } else {
-            format!("cannot write {}: {e}", out.display())
+            io(e)
         }
     })?;
     file.write_all(text.as_bytes())
         .and_then(|()| file.sync_all())
-        .map_err(|e| format!("cannot write {}: {e}", out.display()))
+        .map_err(io)
 }

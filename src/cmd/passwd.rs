@@ -61,7 +61,7 @@ fn add(file: &Path, user: &str, stdin: bool) -> Result<(), Failure> {
     if password.is_empty() {
         return Err(failed("the password is empty".into()));
     }
-    let hash = hash_password(password.as_bytes()).map_err(failed)?;
+    let hash = hash_password(password.as_bytes()).map_err(|e| failed(e.to_string()))?;
     let replaced = editor.set(user, &hash);
     editor
         .save()

@@ -74,24 +74,56 @@ fn init_logging(filter: &str, fixed: bool) -> Option<server::reload::SetLogFilte
         return None;
     }
     Some(Arc::new(move |filter: &str| {
-        let filter = EnvFilter::try_new(filter).map_err(|e| e.to_string())?;
-        handle.reload(filter).map_err(|e| e.to_string())
+        let filter = EnvFilter::try_new(filter)?;
+        Ok(handle.reload(filter)?)
     }))
+}
+
+/// A file the configuration names that `--check-config` found unusable.
+#[derive(Debug, thiserror::Error)]
+enum FileError {
+    /// The password or ACL file; its message names the file.
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthError),
+    /// The certificate or key of a TLS listener.
+    #[error("{origin}: listeners[{index}]: {error}")]
+    ListenerTls {
+        /// The configuration file (or other source).
+        origin: String,
+        /// The listener's position in it.
+        index: usize,
+        /// Which file, and what is wrong with it.
+        error: server::listener::tls::TlsError,
+    },
+    /// The TLS files of a bridge.
+    #[error("{origin}: {error}")]
+    BridgeTls {
+        /// The configuration file (or other source).
+        origin: String,
+        /// The bridge, the file and what is wrong with it.
+        error: server::reload::BridgeTlsError,
+    },
 }
 
 /// Opens the files the configuration names, as the broker will: the password and ACL files,
 /// and the certificates and keys of the TLS listeners and bridges. The first problem, naming
 /// the file.
-fn check_files(source: &ConfigSource, settings: &Settings) -> Result<(), String> {
-    crate::auth::Auth::load(&settings.auth).map_err(|e| e.to_string())?;
+fn check_files(source: &ConfigSource, settings: &Settings) -> Result<(), FileError> {
+    crate::auth::Auth::load(&settings.auth)?;
     for (index, listener) in settings.listeners.iter().enumerate() {
         if listener.protocol.uses_tls() {
-            server::listener::tls::Tls::load(listener)
-                .map_err(|e| format!("{source}: listeners[{index}]: {e}"))?;
+            server::listener::tls::Tls::load(listener).map_err(|error| FileError::ListenerTls {
+                origin: source.to_string(),
+                index,
+                error,
+            })?;
         }
     }
     for bridge in &settings.bridges {
-        server::reload::check_bridge_tls(bridge).map_err(|e| format!("{source}: {e}"))?;
+        server::reload::check_bridge_tls(bridge).map_err(|error| FileError::BridgeTls {
+            origin: source.to_string(),
+            error,
+        })?;
     }
     Ok(())
 }

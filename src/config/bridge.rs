@@ -146,7 +146,7 @@ pub struct Remote {
 impl Remote {
     /// Parses `mqtt://host[:port]`, `mqtts://host[:port]`, `ws://host[:port][/path]` or
     /// `wss://host[:port][/path]`; `Err` says what is wrong.
-    pub fn parse(url: &str) -> Result<Remote, String> {
+    pub fn parse(url: &str) -> Result<Remote, RemoteError> {
         let (tls, websocket, default_port, rest) = if let Some(rest) = url.strip_prefix("mqtt://") {
             (false, false, 1883, rest)
         } else if let Some(rest) = url.strip_prefix("mqtts://") {
@@ -156,9 +156,7 @@ impl Remote {
         } else if let Some(rest) = url.strip_prefix("wss://") {
             (true, true, 443, rest)
         } else {
-            return Err(format!(
-                "{url:?} is not an mqtt://, mqtts://, ws:// or wss:// address"
-            ));
+            return Err(RemoteError::Scheme(url.to_string()));
         };
         // EMQX, HiveMQ and robustmq serve MQTT over WebSocket at /mqtt; Mosquitto at any path.
         let (rest, path) = match rest.find('/') {
@@ -167,10 +165,13 @@ impl Remote {
             _ => (rest.strip_suffix('/').unwrap_or(rest), String::new()),
         };
         if websocket && (path.contains(char::is_whitespace) || path.contains('#')) {
-            return Err(format!("{url:?}: bad path {path:?}"));
+            return Err(RemoteError::Path {
+                url: url.to_string(),
+                path,
+            });
         }
         if rest.contains('/') || rest.contains('@') {
-            return Err(format!("{url:?}: only a host and a port may follow the scheme"));
+            return Err(RemoteError::NotHostPort(url.to_string()));
         }
         let (host, port) = match rest.rsplit_once(':') {
             // An IPv6 address in brackets, with or without a port.
@@ -178,21 +179,21 @@ impl Remote {
                 Some((host, "")) => (&host[1..], default_port),
                 Some((host, port)) => match port.strip_prefix(':').and_then(|p| p.parse().ok()) {
                     Some(port) => (&host[1..], port),
-                    None => return Err(format!("{url:?}: bad port {port:?}")),
+                    None => return Err(RemoteError::port(url, port)),
                 },
-                None => return Err(format!("{url:?}: unclosed '['")),
+                None => return Err(RemoteError::UnclosedBracket(url.to_string())),
             },
             Some((host, port)) => match port.parse() {
                 Ok(port) => (host, port),
-                Err(_) => return Err(format!("{url:?}: bad port {port:?}")),
+                Err(_) => return Err(RemoteError::port(url, port)),
             },
             None => (rest, default_port),
         };
         if host.is_empty() {
-            return Err(format!("{url:?}: no host"));
+            return Err(RemoteError::NoHost(url.to_string()));
         }
         if port == 0 {
-            return Err(format!("{url:?}: port 0"));
+            return Err(RemoteError::PortZero(url.to_string()));
         }
         Ok(Remote {
             host: host.to_string(),
@@ -200,6 +201,52 @@ impl Remote {
             tls,
             websocket: websocket.then_some(path),
         })
+    }
+}
+
+/// Why a bridge's `remote` is not an address it can connect to. Each variant holds the URL
+/// as written, which starts the message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RemoteError {
+    /// The scheme is not one of the four a bridge speaks.
+    #[error("{0:?} is not an mqtt://, mqtts://, ws:// or wss:// address")]
+    Scheme(String),
+    /// A WebSocket path with white space or a `#`.
+    #[error("{url:?}: bad path {path:?}")]
+    Path {
+        /// The URL.
+        url: String,
+        /// The path in it.
+        path: String,
+    },
+    /// A path after an MQTT address, or user info (`u:p@`) anywhere.
+    #[error("{0:?}: only a host and a port may follow the scheme")]
+    NotHostPort(String),
+    /// The port is not a number from 0 to 65535.
+    #[error("{url:?}: bad port {port:?}")]
+    Port {
+        /// The URL.
+        url: String,
+        /// What stands where the port should be.
+        port: String,
+    },
+    /// An IPv6 address without its `]`.
+    #[error("{0:?}: unclosed '['")]
+    UnclosedBracket(String),
+    /// Nothing between the scheme and the port.
+    #[error("{0:?}: no host")]
+    NoHost(String),
+    /// Port 0, which nothing listens on.
+    #[error("{0:?}: port 0")]
+    PortZero(String),
+}
+
+impl RemoteError {
+    fn port(url: &str, port: &str) -> RemoteError {
+        RemoteError::Port {
+            url: url.to_string(),
+            port: port.to_string(),
+        }
     }
 }
 
@@ -256,7 +303,7 @@ mod tests {
             ("mqtt://u:p@x", "only a host and a port"),
             ("mqtt://x/path", "only a host and a port"),
         ] {
-            let err = Remote::parse(url).unwrap_err();
+            let err = Remote::parse(url).unwrap_err().to_string();
             assert!(err.contains(says), "{url}: {err}");
         }
     }

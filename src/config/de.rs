@@ -12,17 +12,43 @@ use toml::Spanned;
 
 use super::{Settings, MQTT_MAX_PACKET_SIZE};
 
-/// Parses `text` into settings (not yet validated). The error is one line: the position,
-/// the key when known, and toml's own description.
-pub(super) fn parse(text: &str) -> Result<Settings, String> {
+/// Why TOML text does not give settings: malformed, or a value of the wrong type or an unknown
+/// key. Displays as one line: the position, the key when known, and toml's own description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct ParseError {
+    /// 1-based line and column of the problem, when toml says where it is.
+    pub at: Option<(usize, usize)>,
+    /// The key path (`limits.max_inflight`, `listeners[1]`), when the position names one.
+    pub key: Option<String>,
+    /// What is wrong, on one line.
+    pub message: String,
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some((line, column)) = self.at {
+            write!(f, "line {line}, column {column}: ")?;
+        }
+        if let Some(key) = &self.key {
+            write!(f, "{key}: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Parses `text` into settings (not yet validated).
+pub(super) fn parse(text: &str) -> Result<Settings, ParseError> {
     // Parse the syntax first and keep the spanned document: a later type error only carries
     // a byte offset, and the document is what turns that offset back into a key path.
     let document = DeTable::parse(text).map_err(|e| describe(text, &e, None))?;
     if let Some((span, key, found)) = misplaced_table(document.get_ref()) {
-        let (line, column) = line_column(text, span.start);
-        return Err(format!(
-            "line {line}, column {column}: {key}: invalid type: {found}, expected a table"
-        ));
+        return Err(ParseError {
+            at: Some(line_column(text, span.start)),
+            key: Some(key),
+            message: format!("invalid type: {found}, expected a table"),
+        });
     }
     Settings::deserialize(toml::de::Deserializer::from(document.clone()))
         .map_err(|e| describe(text, &e, Some(document.get_ref())))
@@ -55,14 +81,17 @@ fn misplaced_table(document: &DeTable<'_>) -> Option<(Range<usize>, String, &'st
     None
 }
 
-/// Flattens a toml error (whose Display is a multi-line source excerpt) into
-/// `line L, column C: key: message`.
-fn describe(text: &str, error: &toml::de::Error, document: Option<&DeTable<'_>>) -> String {
+/// Flattens a toml error (whose Display is a multi-line source excerpt) into its position,
+/// the key found there and a one-line message.
+fn describe(text: &str, error: &toml::de::Error, document: Option<&DeTable<'_>>) -> ParseError {
     let message = one_line(error.message());
     let Some(span) = error.span() else {
-        return message;
+        return ParseError {
+            at: None,
+            key: None,
+            message,
+        };
     };
-    let (line, column) = line_column(text, span.start);
     let key = document
         .map(|document| {
             let mut path = Vec::new();
@@ -70,9 +99,10 @@ fn describe(text: &str, error: &toml::de::Error, document: Option<&DeTable<'_>>)
             path.concat()
         })
         .filter(|key| !key.is_empty());
-    match key {
-        Some(key) => format!("line {line}, column {column}: {key}: {message}"),
-        None => format!("line {line}, column {column}: {message}"),
+    ParseError {
+        at: Some(line_column(text, span.start)),
+        key,
+        message,
     }
 }
 

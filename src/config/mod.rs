@@ -19,7 +19,7 @@ mod paths;
 mod tests;
 mod validate;
 
-pub use validate::log_filter;
+pub use validate::{log_filter, LogFilterError};
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-pub use bridge::{BridgeSettings, BridgeTopic, Direction as BridgeDirection, Remote};
+pub use bridge::{BridgeSettings, BridgeTopic, Direction as BridgeDirection, Remote, RemoteError};
 pub use diff::{diff, listeners_rebind, Diff};
 pub use paths::{create_data_dir, system_config, ConfigSource, SYSTEM_CONFIG, SYSTEM_CONFIG_ENV};
 
@@ -448,9 +448,9 @@ impl Settings {
     /// Parses and validates configuration text; `origin` (usually the file name) starts
     /// every error message. Relative paths are kept as written.
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Settings, ConfigError> {
-        let settings = de::parse(text).map_err(|message| ConfigError::Parse {
+        let settings = de::parse(text).map_err(|error| ConfigError::Parse {
             origin: origin.to_owned(),
-            message,
+            message: error.to_string(),
         })?;
         settings.validate().map_err(|e| e.with_origin(origin))?;
         Ok(settings)

@@ -36,13 +36,30 @@ fn invalid(key: impl Into<String>, problem: impl Into<String>) -> ConfigError {
 fn server(server: &ServerSettings) -> Result {
     path("server.data_dir", &server.data_dir)?;
     positive("server.sys_interval", server.sys_interval)?;
-    log_filter(&server.log_level).map_err(|problem| invalid("server.log_level", problem))
+    log_filter(&server.log_level).map_err(|problem| invalid("server.log_level", problem.to_string()))
+}
+
+/// Why a log level or filter was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum LogFilterError {
+    /// A bare word that is not a level (`degub`), which the filter syntax would take for a
+    /// module name.
+    #[error("{0:?} is not a log level (error, warn, info, debug, trace or off) or a filter such as \"info,robustmq=debug\"")]
+    NotALevel(String),
+    /// A filter `tracing_subscriber` does not parse.
+    #[error("{filter:?} is not a log level or filter: {error}")]
+    Syntax {
+        /// The filter as given.
+        filter: String,
+        /// What the parser said.
+        error: tracing_subscriber::filter::ParseError,
+    },
 }
 
 /// Checks a log level or filter (`server.log_level`, `serve --log-level`). A bare word must be
 /// a level: the filter syntax would take a misspelt one (`degub`) for a module name and
 /// quietly log nothing.
-pub fn log_filter(filter: &str) -> std::result::Result<(), String> {
+pub fn log_filter(filter: &str) -> std::result::Result<(), LogFilterError> {
     let bare = !filter.contains(['=', ',', '[']);
     if bare
         && filter
@@ -50,13 +67,14 @@ pub fn log_filter(filter: &str) -> std::result::Result<(), String> {
             .parse::<tracing::level_filters::LevelFilter>()
             .is_err()
     {
-        return Err(format!(
-            "{filter:?} is not a log level (error, warn, info, debug, trace or off) or a filter such as \"info,robustmq=debug\""
-        ));
+        return Err(LogFilterError::NotALevel(filter.to_string()));
     }
     tracing_subscriber::EnvFilter::try_new(filter)
         .map(drop)
-        .map_err(|e| format!("{filter:?} is not a log level or filter: {e}"))
+        .map_err(|error| LogFilterError::Syntax {
+            filter: filter.to_string(),
+            error,
+        })
 }
 
 fn listeners(listeners: &[ListenerSettings]) -> Result {
@@ -387,8 +405,8 @@ fn bridge(key: &str, bridge: &BridgeSettings) -> Result {
             format!("{name:?}: a name of letters, digits, '-' and '_' is required"),
         ));
     }
-    let remote =
-        Remote::parse(&bridge.remote).map_err(|problem| invalid(format!("{key}.remote"), problem))?;
+    let remote = Remote::parse(&bridge.remote)
+        .map_err(|problem| invalid(format!("{key}.remote"), problem.to_string()))?;
     if bridge.protocol != 4 && bridge.protocol != 5 {
         return Err(invalid(
             format!("{key}.protocol"),

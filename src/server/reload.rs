@@ -27,7 +27,48 @@ use crate::config::{
 };
 
 /// Changes the log filter; `None` when the command line or `RUST_LOG` set it for good.
-pub type SetLogFilter = Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
+pub type SetLogFilter = Arc<dyn Fn(&str) -> Result<(), SetLogFilterError> + Send + Sync>;
+
+/// Why the log filter could not be changed.
+#[derive(Debug, thiserror::Error)]
+pub enum SetLogFilterError {
+    /// The filter does not parse.
+    #[error(transparent)]
+    Parse(#[from] tracing_subscriber::filter::ParseError),
+    /// The subscriber holding the filter is gone.
+    #[error(transparent)]
+    Reload(#[from] tracing_subscriber::reload::Error),
+}
+
+/// Why a reload changed nothing: a file the new configuration names cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    /// The password or ACL file.
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthError),
+    /// The certificate or key of a TLS listener.
+    #[error("listeners[{index}]: {error}")]
+    ListenerTls {
+        /// The listener's position in the configuration.
+        index: usize,
+        /// What is wrong with its files.
+        error: super::listener::tls::TlsError,
+    },
+    /// The TLS files of a bridge.
+    #[error(transparent)]
+    BridgeTls(#[from] BridgeTlsError),
+}
+
+/// A bridge's TLS file (CA, certificate or key) that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("bridges.{bridge}: {error}")]
+pub struct BridgeTlsError {
+    /// The bridge's name.
+    pub bridge: String,
+    /// Which file, and what is wrong with it. Boxed: rustls's errors are large, and this
+    /// one rides in the `Err` of every check.
+    pub error: Box<crate::client::tls::TlsConfigError>,
+}
 
 /// How long a reload waits for a stopped bridge's task to end, beyond the link's own grace.
 const BRIDGE_STOP_WAIT: Duration = Duration::from_secs(10);
@@ -297,8 +338,8 @@ impl Live {
 
     /// Reads and checks the files `new` names: nothing is changed unless all of them can be
     /// used.
-    fn prepare(&self, old: &Settings, new: &Settings) -> Result<Prepared, String> {
-        let auth = AuthFiles::read(&new.auth).map_err(|e| e.to_string())?;
+    fn prepare(&self, old: &Settings, new: &Settings) -> Result<Prepared, ReloadError> {
+        let auth = AuthFiles::read(&new.auth)?;
         // Listeners that stay bound take their new files; otherwise they keep their own,
         // read again.
         let running = if listeners_rebind(&old.listeners, &new.listeners) {
@@ -309,7 +350,9 @@ impl Live {
         let mut tls = Vec::new();
         for ((index, listener), settings) in self.listeners.iter().enumerate().zip(running) {
             tls.push(match &listener.tls {
-                Some(_) => Some(TlsFiles::read(settings).map_err(|e| format!("listeners[{index}]: {e}"))?),
+                Some(_) => Some(
+                    TlsFiles::read(settings).map_err(|error| ReloadError::ListenerTls { index, error })?,
+                ),
                 None => None,
             });
         }
@@ -383,7 +426,7 @@ struct Prepared {
 
 /// Checks a bridge's certificate files as its link will read them. The system's CA
 /// certificates are not looked for: their absence is the link's to report when it connects.
-pub fn check_bridge_tls(bridge: &BridgeSettings) -> Result<(), String> {
+pub fn check_bridge_tls(bridge: &BridgeSettings) -> Result<(), BridgeTlsError> {
     let uses_tls = bridge.remote.starts_with("mqtts://") || bridge.remote.starts_with("wss://");
     if !uses_tls {
         return Ok(());
@@ -394,9 +437,10 @@ pub fn check_bridge_tls(bridge: &BridgeSettings) -> Result<(), String> {
         key: bridge.key.clone(),
         insecure: bridge.insecure,
     };
-    options
-        .check_files()
-        .map_err(|e| format!("bridges.{}: {e}", bridge.name))
+    options.check_files().map_err(|error| BridgeTlsError {
+        bridge: bridge.name.clone(),
+        error: Box::new(error),
+    })
 }
 
 fn start_bridge(settings: &BridgeSettings, ctx: &Arc<ListenerContext>) -> RunningBridge {

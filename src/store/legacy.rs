@@ -6,19 +6,19 @@
 
 use std::ops::ControlFlow;
 
-use redb::WriteTransaction;
+use redb::{TableError, WriteTransaction};
 
 use super::error::StoreError;
 use super::record;
-use super::scan::{scan_incoming_qos2, scan_table, BadRecord, Record, Source};
+use super::scan::{scan_incoming_qos2, scan_table, BadRecord, Record, RecordProblem, Source};
 use super::tables::{DELIVERIES, INCOMING_QOS2, RETAINED, SESSIONS};
 
 /// Drops every schema 1 table, in the transaction that migrates the file.
-pub(crate) fn delete_tables(txn: &WriteTransaction) -> Result<(), String> {
-    txn.delete_table(SESSIONS).map_err(|e| e.to_string())?;
-    txn.delete_table(DELIVERIES).map_err(|e| e.to_string())?;
-    txn.delete_table(INCOMING_QOS2).map_err(|e| e.to_string())?;
-    txn.delete_table(RETAINED).map_err(|e| e.to_string())?;
+pub(crate) fn delete_tables(txn: &WriteTransaction) -> Result<(), TableError> {
+    txn.delete_table(SESSIONS)?;
+    txn.delete_table(DELIVERIES)?;
+    txn.delete_table(INCOMING_QOS2)?;
+    txn.delete_table(RETAINED)?;
     Ok(())
 }
 
@@ -28,9 +28,9 @@ pub(crate) fn scan(
     each: &mut impl FnMut(Result<Record, BadRecord>) -> ControlFlow<()>,
 ) -> Result<(), StoreError> {
     let stopped = scan_table(src, SESSIONS, each, |client_id, bytes| {
-        let session = record::decode_legacy_session(bytes).map_err(|e| e.to_string())?;
+        let session = record::decode_legacy_session(bytes)?;
         if session.client_id != *client_id {
-            return Err("the record names another client".into());
+            return Err(RecordProblem::OtherClient);
         }
         Ok(Record::Session(session))
     })?;
@@ -41,7 +41,7 @@ pub(crate) fn scan(
         Ok(Record::Delivery {
             client_id: client_id.clone(),
             seq: *seq,
-            delivery: record::decode_legacy_delivery(bytes).map_err(|e| e.to_string())?,
+            delivery: record::decode_legacy_delivery(bytes)?,
         })
     })?;
     if stopped {
@@ -52,9 +52,9 @@ pub(crate) fn scan(
         return Ok(());
     }
     scan_table(src, RETAINED, each, |topic, bytes| {
-        let message = record::decode_message(bytes).map_err(|e| e.to_string())?;
+        let message = record::decode_message(bytes)?;
         if message.topic != *topic {
-            return Err("the record names another topic".into());
+            return Err(RecordProblem::OtherTopic);
         }
         Ok(Record::Retained(message))
     })?;

@@ -24,7 +24,7 @@ use redb::{
     TableDefinition, TableError, TableHandle, WriteTransaction,
 };
 
-use super::apply::Tables;
+use super::apply::{ApplyError, Tables};
 use super::error::StoreError;
 use super::legacy;
 use super::overlay::OverlayBackend;
@@ -150,8 +150,8 @@ fn migrate(db: &Database, path: &Path, version: u64, loaded: &Loaded) -> Result<
         detail: format!("migrating from schema version {version} failed: {detail}"),
     };
     let txn = db.begin_write().map_err(|e| fail(e.to_string()))?;
-    legacy::delete_tables(&txn).map_err(fail)?;
-    write_meta(&txn).map_err(fail)?;
+    legacy::delete_tables(&txn).map_err(|e| fail(e.to_string()))?;
+    write_meta(&txn).map_err(|e| fail(e.to_string()))?;
     {
         let mut tables = Tables::open(&txn).map_err(|e| fail(e.to_string()))?;
         for op in loaded_ops(loaded) {
@@ -186,10 +186,9 @@ fn loaded_ops(loaded: &Loaded) -> Vec<Op> {
 }
 
 /// Writes the schema version of this build.
-fn write_meta(txn: &WriteTransaction) -> Result<(), String> {
-    let mut meta = txn.open_table(META).map_err(|e| e.to_string())?;
-    meta.insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION)
-        .map_err(|e| e.to_string())?;
+fn write_meta(txn: &WriteTransaction) -> Result<(), ApplyError> {
+    let mut meta = txn.open_table(META)?;
+    meta.insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION)?;
     Ok(())
 }
 
@@ -431,23 +430,26 @@ impl OwnedKey for (&'static str, u16) {
     }
 }
 
-/// Calls `each` with every entry of a table in key order; a missing table is an empty one.
+/// Calls `each` with every entry of a table in key order, until it breaks (which is returned);
+/// a missing table is an empty one.
 pub(crate) fn for_each<K: OwnedKey>(
     txn: &ReadTransaction,
     path: &Path,
     table: TableDefinition<K, &'static [u8]>,
-    mut each: impl FnMut(K::Owned, &[u8]) -> Result<(), String>,
-) -> Result<(), StoreError> {
+    mut each: impl FnMut(K::Owned, &[u8]) -> ControlFlow<()>,
+) -> Result<ControlFlow<()>, StoreError> {
     let table = match txn.open_table(table) {
         Ok(t) => t,
-        Err(TableError::TableDoesNotExist(_)) => return Ok(()),
+        Err(TableError::TableDoesNotExist(_)) => return Ok(ControlFlow::Continue(())),
         Err(e) => return Err(table_error(path, table.name(), e)),
     };
     for entry in table.iter().map_err(|e| storage(path, e))? {
         let (key, value) = entry.map_err(|e| storage(path, e))?;
-        each(K::to_owned_key(key.value()), value.value()).map_err(|detail| corrupt(path, detail))?;
+        if each(K::to_owned_key(key.value()), value.value()).is_break() {
+            return Ok(ControlFlow::Break(()));
+        }
     }
-    Ok(())
+    Ok(ControlFlow::Continue(()))
 }
 
 /// Writes the schema version into a new file and creates every table.
@@ -457,7 +459,7 @@ fn initialize(db: &Database, path: &Path) -> Result<(), StoreError> {
         detail,
     };
     let txn = db.begin_write().map_err(|e| fail(e.to_string()))?;
-    write_meta(&txn).map_err(fail)?;
+    write_meta(&txn).map_err(|e| fail(e.to_string()))?;
     // Opening them creates them, so tools see every table of the schema from the start.
     drop(Tables::open(&txn).map_err(|e| fail(e.to_string()))?);
     txn.commit().map_err(|e| fail(e.to_string()))

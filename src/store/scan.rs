@@ -19,7 +19,7 @@ use redb::{ReadTransaction, ReadableTable, TableDefinition, TableError, TableHan
 use super::error::StoreError;
 use super::legacy;
 use super::open::{self, OwnedKey};
-use super::record;
+use super::record::{self, RecordError};
 use super::tables::{
     DELIVERIES, INCOMING_QOS2, MESSAGES, MESSAGE_REFS, RETAINED, SCHEMA_VERSION, SESSIONS, SUBSCRIPTIONS,
 };
@@ -62,24 +62,22 @@ pub(crate) struct Source<'a> {
 }
 
 impl Source<'_> {
-    /// [`open::for_each`], with what salvaging changes (see [`Source::losses`]). An `Err` of
-    /// `each` ends the scan of the table and is returned as it is.
+    /// [`open::for_each`], with what salvaging changes (see [`Source::losses`]). A break of
+    /// `each` ends the scan of the table and is returned.
     pub(crate) fn for_each<K: OwnedKey>(
         &self,
         table: TableDefinition<K, &'static [u8]>,
-        mut each: impl FnMut(K::Owned, &[u8]) -> Result<(), String>,
-    ) -> Result<(), StoreError> {
+        mut each: impl FnMut(K::Owned, &[u8]) -> ControlFlow<()>,
+    ) -> Result<ControlFlow<()>, StoreError> {
         let mut read = 0u64;
-        let mut refused = false;
         let result = panic::catch_unwind(AssertUnwindSafe(|| {
             open::for_each(self.txn, self.path, table, |key, bytes| {
                 read += 1;
-                each(key, bytes).inspect_err(|_| refused = true)
+                each(key, bytes)
             })
         }));
         let error = match result {
-            Ok(Ok(())) => return Ok(()),
-            Ok(Err(e)) if refused => return Err(e),
+            Ok(Ok(flow)) => return Ok(flow),
             Ok(Err(e)) => e.to_string(),
             Err(payload) => format!("redb panicked: {}", panic_message(&payload)),
         };
@@ -89,7 +87,7 @@ impl Source<'_> {
                     "table `{}`: unreadable after {read} entries, the rest of it is lost ({error})",
                     table.name()
                 ));
-                Ok(())
+                Ok(ControlFlow::Continue(()))
             }
             None => Err(open::corrupt(self.path, error)),
         }
@@ -109,6 +107,29 @@ impl std::fmt::Display for BadRecord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.detail)
     }
+}
+
+/// What is wrong with one record, besides the table and key that [`BadRecord`] names.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RecordProblem {
+    /// The value does not decode.
+    #[error(transparent)]
+    Decode(#[from] RecordError),
+    /// A session record whose client id is not its key's.
+    #[error("the record names another client")]
+    OtherClient,
+    /// A schema 1 retained record whose topic is not its key's.
+    #[error("the record names another topic")]
+    OtherTopic,
+    /// The message (by id) the record refers to is there but does not decode.
+    #[error("its message {0} does not decode")]
+    MessageUndecodable(u64),
+    /// The message (by id) the record refers to is not there.
+    #[error("its message {0} does not exist")]
+    MessageMissing(u64),
+    /// A retained record whose message (by id) has a topic other than its key.
+    #[error("its message {0} has another topic")]
+    MessageTopic(u64),
 }
 
 /// Calls `each` with every record of a file of schema `version`, in key order: sessions (with
@@ -155,52 +176,40 @@ impl Scan {
             counted: HashMap::new(),
             subscriptions: BTreeMap::new(),
         };
-        let mut stopped = false;
-        src.for_each(MESSAGES, |id, bytes| {
-            match record::decode_message(bytes) {
-                Ok(message) => {
-                    scan.messages.insert(id, message);
-                }
-                Err(e) => {
-                    scan.bad_messages.insert(id);
-                    let bad = bad(MESSAGES, &id, e);
-                    if each(Err(bad)).is_break() {
-                        stopped = true;
-                        return Err(String::new());
-                    }
-                }
+        let flow = src.for_each(MESSAGES, |id, bytes| match record::decode_message(bytes) {
+            Ok(message) => {
+                scan.messages.insert(id, message);
+                ControlFlow::Continue(())
             }
-            Ok(())
-        })
-        .or_else(|e| if stopped { Ok(()) } else { Err(e) })?;
-        if stopped {
+            Err(e) => {
+                scan.bad_messages.insert(id);
+                each(Err(bad(MESSAGES, &id, e)))
+            }
+        })?;
+        if flow.is_break() {
             return Ok(None);
         }
         read_refs(src, &mut scan.refs)?;
-        src.for_each(SUBSCRIPTIONS, |(client_id, filter), bytes| {
-            match record::decode_subscription(&filter, bytes) {
-                Ok(sub) => scan.subscriptions.entry(client_id).or_default().push(sub),
-                Err(e) => {
-                    let bad = bad(SUBSCRIPTIONS, &(client_id, filter), e);
-                    if each(Err(bad)).is_break() {
-                        stopped = true;
-                        return Err(String::new());
-                    }
+        let flow = src.for_each(
+            SUBSCRIPTIONS,
+            |(client_id, filter), bytes| match record::decode_subscription(&filter, bytes) {
+                Ok(sub) => {
+                    scan.subscriptions.entry(client_id).or_default().push(sub);
+                    ControlFlow::Continue(())
                 }
-            }
-            Ok(())
-        })
-        .or_else(|e| if stopped { Ok(()) } else { Err(e) })?;
-        Ok((!stopped).then_some(scan))
+                Err(e) => each(Err(bad(SUBSCRIPTIONS, &(client_id, filter), e))),
+            },
+        )?;
+        Ok(flow.is_continue().then_some(scan))
     }
 
     /// The message a record refers to, counting the reference.
-    fn message(&mut self, id: u64) -> Result<StoredMessage, String> {
+    fn message(&mut self, id: u64) -> Result<StoredMessage, RecordProblem> {
         *self.counted.entry(id).or_default() += 1;
         match self.messages.get(&id) {
             Some(message) => Ok(message.clone()),
-            None if self.bad_messages.contains(&id) => Err(format!("its message {id} does not decode")),
-            None => Err(format!("its message {id} does not exist")),
+            None if self.bad_messages.contains(&id) => Err(RecordProblem::MessageUndecodable(id)),
+            None => Err(RecordProblem::MessageMissing(id)),
         }
     }
 
@@ -211,9 +220,9 @@ impl Scan {
     ) -> Result<(), StoreError> {
         let mut subscriptions = std::mem::take(&mut self.subscriptions);
         let stopped = scan_table(src, SESSIONS, each, |client_id, bytes| {
-            let mut session = record::decode_session(bytes).map_err(|e| e.to_string())?;
+            let mut session = record::decode_session(bytes)?;
             if session.client_id != *client_id {
-                return Err("the record names another client".into());
+                return Err(RecordProblem::OtherClient);
             }
             session.subscriptions = subscriptions.remove(client_id).unwrap_or_default();
             Ok(Record::Session(session))
@@ -235,7 +244,7 @@ impl Scan {
             }
         }
         let stopped = scan_table(src, DELIVERIES, each, |(client_id, seq), bytes| {
-            let delivery = record::decode_delivery(bytes).map_err(|e| e.to_string())?;
+            let delivery = record::decode_delivery(bytes)?;
             let message = self.message(delivery.message_id)?;
             Ok(Record::Delivery {
                 client_id: client_id.clone(),
@@ -251,10 +260,10 @@ impl Scan {
             return Ok(());
         }
         let stopped = scan_table(src, RETAINED, each, |topic, bytes| {
-            let id = record::decode_retained(bytes).map_err(|e| e.to_string())?;
+            let id = record::decode_retained(bytes)?;
             let message = self.message(id)?;
             if message.topic != *topic {
-                return Err(format!("its message {id} has another topic"));
+                return Err(RecordProblem::MessageTopic(id));
             }
             Ok(Record::Retained(message))
         })?;
@@ -355,7 +364,7 @@ pub(crate) fn scan_incoming_qos2(
     each: &mut impl FnMut(Result<Record, BadRecord>) -> ControlFlow<()>,
 ) -> Result<bool, StoreError> {
     scan_table(src, INCOMING_QOS2, each, |(client_id, packet_id), bytes| {
-        record::decode_incoming_qos2(bytes).map_err(|e| e.to_string())?;
+        record::decode_incoming_qos2(bytes)?;
         Ok(Record::IncomingQos2 {
             client_id: client_id.clone(),
             packet_id: *packet_id,
@@ -367,25 +376,14 @@ pub(crate) fn scan_table<K: OwnedKey>(
     src: &Source<'_>,
     table: TableDefinition<K, &'static [u8]>,
     each: &mut impl FnMut(Result<Record, BadRecord>) -> ControlFlow<()>,
-    mut decode: impl FnMut(&K::Owned, &[u8]) -> Result<Record, String>,
+    mut decode: impl FnMut(&K::Owned, &[u8]) -> Result<Record, RecordProblem>,
 ) -> Result<bool, StoreError> {
-    let mut stopped = false;
-    let result = src.for_each(table, |key, bytes| {
+    let flow = src.for_each(table, |key, bytes| {
         let record = decode(&key, bytes).map_err(|error| BadRecord {
             table: table.name().to_string(),
             detail: open::bad_record(table, &key, error),
         });
-        match each(record) {
-            ControlFlow::Continue(()) => Ok(()),
-            ControlFlow::Break(()) => {
-                stopped = true;
-                // `for_each` stops at an error; this one is recognised below by `stopped`.
-                Err(String::new())
-            }
-        }
-    });
-    match result {
-        Err(_) if stopped => Ok(true),
-        other => other.map(|()| false),
-    }
+        each(record)
+    })?;
+    Ok(flow.is_break())
 }

@@ -95,7 +95,8 @@ pub fn connection(args: &ConnectionArgs, commands: &[&str]) -> Result<Connection
     if !v5 && args.session_expiry.is_some() {
         return Err(needs_v5("-x/--session-expiry"));
     }
-    let properties = property::parse(&args.property.0, commands).map_err(Failure::usage)?;
+    let properties =
+        property::parse(&args.property.0, commands).map_err(|e| Failure::usage(e.to_string()))?;
     let session_expiry = args
         .session_expiry
         .or(properties.connect.session_expiry)
@@ -176,7 +177,10 @@ pub fn tls_config(
         key: args.key.clone(),
         insecure: args.insecure,
     };
-    options.client_config().map(Some).map_err(Failure::usage)
+    options
+        .client_config()
+        .map(Some)
+        .map_err(|e| Failure::usage(e.to_string()))
 }
 
 /// The TLS configuration of `pub` and `sub`, which also take mosquitto's `--capath`,
@@ -213,7 +217,7 @@ fn client_tls_config(
     options
         .client_config_with(&more)
         .map(Some)
-        .map_err(Failure::usage)
+        .map_err(|e| Failure::usage(e.to_string()))
 }
 
 /// A current-thread tokio runtime for one client command.

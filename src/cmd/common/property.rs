@@ -39,23 +39,111 @@ pub struct Properties {
     pub disconnect_session_expiry: Option<u32>,
 }
 
-fn number<T: std::str::FromStr>(value: &str, what: &str) -> Result<T, String> {
-    value
-        .parse()
-        .map_err(|_| format!("{what} needs a number in its range, not {value:?}"))
+/// Why a `-D` was refused. `what` is the packet and the property as given
+/// (`publish content-type`), which every message names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PropertyError {
+    /// A packet this subcommand does not send.
+    #[error("-D {command}: properties can be given for {allowed} here")]
+    Packet {
+        /// The packet given.
+        command: String,
+        /// The packets this subcommand sends, comma separated.
+        allowed: String,
+    },
+    /// `user-property` without both a key and a value.
+    #[error("-D {what} needs a key and a value")]
+    KeyAndValue {
+        /// Packet and property.
+        what: String,
+    },
+    /// A user property on a packet that cannot carry one.
+    #[error("-D {what} is not supported")]
+    NotSupported {
+        /// Packet and property.
+        what: String,
+    },
+    /// Anything but one value.
+    #[error("-D {what} takes one value")]
+    OneValue {
+        /// Packet and property.
+        what: String,
+    },
+    /// A value that is not a number of the property's type.
+    #[error("{what} needs a number in its range, not {value:?}")]
+    Number {
+        /// Packet and property.
+        what: String,
+        /// The value given.
+        value: String,
+    },
+    /// A flag that is not 0 or 1.
+    #[error("{what} is 0 or 1, not {value:?}")]
+    Flag {
+        /// Packet and property.
+        what: String,
+        /// The value given.
+        value: String,
+    },
+    /// The same property twice.
+    #[error("-D {what} is given twice")]
+    Twice {
+        /// Packet and property.
+        what: String,
+    },
+    /// A response topic that is not a valid topic name.
+    #[error("{what} {value:?} is not a valid topic name: {why}")]
+    TopicName {
+        /// Packet and property.
+        what: String,
+        /// The value given.
+        value: String,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+    /// 0 where the protocol forbids it.
+    #[error("-D {what} must be at least 1")]
+    Zero {
+        /// Packet and property.
+        what: String,
+    },
+    /// A CONNECT property this client does not know or send.
+    #[error("-D {what}: unknown or unsupported CONNECT property")]
+    UnknownConnect {
+        /// Packet and property.
+        what: String,
+    },
+    /// Any other property this client does not know or send.
+    #[error("-D {what}: unknown or unsupported property")]
+    Unknown {
+        /// Packet and property.
+        what: String,
+    },
 }
 
-fn flag(value: &str, what: &str) -> Result<bool, String> {
+fn number<T: std::str::FromStr>(value: &str, what: &str) -> Result<T, PropertyError> {
+    value.parse().map_err(|_| PropertyError::Number {
+        what: what.to_string(),
+        value: value.to_string(),
+    })
+}
+
+fn flag(value: &str, what: &str) -> Result<bool, PropertyError> {
     match value {
         "0" => Ok(false),
         "1" => Ok(true),
-        _ => Err(format!("{what} is 0 or 1, not {value:?}")),
+        _ => Err(PropertyError::Flag {
+            what: what.to_string(),
+            value: value.to_string(),
+        }),
     }
 }
 
-fn set<T>(slot: &mut Option<T>, value: T, what: &str) -> Result<(), String> {
+fn set<T>(slot: &mut Option<T>, value: T, what: &str) -> Result<(), PropertyError> {
     if slot.is_some() {
-        return Err(format!("-D {what} is given twice"));
+        return Err(PropertyError::Twice {
+            what: what.to_string(),
+        });
     }
     *slot = Some(value);
     Ok(())
@@ -67,14 +155,17 @@ fn message_property(
     name: &str,
     value: &str,
     what: &str,
-) -> Result<bool, String> {
+) -> Result<bool, PropertyError> {
     match name {
         "payload-format-indicator" => set(&mut props.payload_format_utf8, flag(value, what)?, what)?,
         "message-expiry-interval" => set(&mut props.message_expiry, number(value, what)?, what)?,
         "content-type" => set(&mut props.content_type, Arc::from(value), what)?,
         "response-topic" => {
-            check_topic_name(value)
-                .map_err(|why| format!("{what} {value:?} is not a valid topic name: {why}"))?;
+            check_topic_name(value).map_err(|why| PropertyError::TopicName {
+                what: what.to_string(),
+                value: value.to_string(),
+                why,
+            })?;
             set(&mut props.response_topic, Arc::from(value), what)?
         }
         "correlation-data" => set(
@@ -88,33 +179,33 @@ fn message_property(
 }
 
 /// Parses every `-D` occurrence; `commands` lists the packets this subcommand sends.
-pub fn parse(raw: &[Vec<String>], commands: &[&str]) -> Result<Properties, String> {
+pub fn parse(raw: &[Vec<String>], commands: &[&str]) -> Result<Properties, PropertyError> {
     let mut props = Properties::default();
     for values in raw {
         let command = values[0].to_ascii_lowercase();
         let name = values[1].as_str();
         if !commands.contains(&command.as_str()) {
-            return Err(format!(
-                "-D {command}: properties can be given for {} here",
-                commands.join(", ")
-            ));
+            return Err(PropertyError::Packet {
+                command,
+                allowed: commands.join(", "),
+            });
         }
         let what = format!("{command} {name}");
         if name == "user-property" {
             let [_, _, key, value] = values.as_slice() else {
-                return Err(format!("-D {what} needs a key and a value"));
+                return Err(PropertyError::KeyAndValue { what });
             };
             let pair: UserProperty = (Arc::from(key.as_str()), Arc::from(value.as_str()));
             match command.as_str() {
                 "connect" => props.connect.user_properties.push(pair),
                 "publish" => props.publish.user_properties.push(pair),
                 "will" => props.will.user_properties.push(pair),
-                _ => return Err(format!("-D {what} is not supported")),
+                _ => return Err(PropertyError::NotSupported { what }),
             }
             continue;
         }
         let [_, _, value] = values.as_slice() else {
-            return Err(format!("-D {what} takes one value"));
+            return Err(PropertyError::OneValue { what });
         };
         let known = match command.as_str() {
             "connect" => {
@@ -122,11 +213,11 @@ pub fn parse(raw: &[Vec<String>], commands: &[&str]) -> Result<Properties, Strin
                 match name {
                     "session-expiry-interval" => set(&mut c.session_expiry, number(value, &what)?, &what)?,
                     "receive-maximum" => match number(value, &what)? {
-                        0 => return Err(format!("-D {what} must be at least 1")),
+                        0 => return Err(PropertyError::Zero { what }),
                         n => set(&mut c.receive_maximum, n, &what)?,
                     },
                     "maximum-packet-size" => match number(value, &what)? {
-                        0 => return Err(format!("-D {what} must be at least 1")),
+                        0 => return Err(PropertyError::Zero { what }),
                         n => set(&mut c.maximum_packet_size, n, &what)?,
                     },
                     "request-problem-information" => {
@@ -135,7 +226,7 @@ pub fn parse(raw: &[Vec<String>], commands: &[&str]) -> Result<Properties, Strin
                     "request-response-information" => {
                         set(&mut c.request_response_info, flag(value, &what)?, &what)?
                     }
-                    _ => return Err(format!("-D {what}: unknown or unsupported CONNECT property")),
+                    _ => return Err(PropertyError::UnknownConnect { what }),
                 }
                 true
             }
@@ -152,7 +243,7 @@ pub fn parse(raw: &[Vec<String>], commands: &[&str]) -> Result<Properties, Strin
             _ => false,
         };
         if !known {
-            return Err(format!("-D {what}: unknown or unsupported property"));
+            return Err(PropertyError::Unknown { what });
         }
     }
     Ok(props)
@@ -199,7 +290,7 @@ mod tests {
 
     #[test]
     fn mistakes_are_named() {
-        let e = |list: &[&[&str]]| parse(&args(list), PUB).unwrap_err();
+        let e = |list: &[&[&str]]| parse(&args(list), PUB).unwrap_err().to_string();
         assert!(e(&[&["publish", "content-type", "a", "b"]]).contains("takes one value"));
         assert!(e(&[&["publish", "bogus", "1"]]).contains("unknown"));
         assert!(e(&[&["subscribe", "user-property", "a", "b"]]).contains("can be given for"));

@@ -21,8 +21,44 @@ pub struct BrokerUrl {
     pub tls: bool,
 }
 
+/// Why a broker URL was refused. Each variant holds the part of the URL the message quotes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    /// No `://`.
+    #[error("{0:?} is not a URL like mqtt://HOST:PORT/TOPIC")]
+    NotUrl(String),
+    /// `ws://` or `wss://` (held here): the client commands speak plain MQTT only.
+    #[error(
+        "{0}:// (MQTT over WebSockets) is not supported by the client commands; use mqtt:// or mqtts://"
+    )]
+    WebSocket(String),
+    /// Any other scheme (held here).
+    #[error("unknown URL scheme {0}://; use mqtt:// or mqtts://")]
+    Scheme(String),
+    /// A `%` not followed by two hex digits, in the user name or password (held here).
+    #[error("bad percent escape in {0:?}")]
+    PercentEscape(String),
+    /// A user name or password (held here) whose decoded bytes are not UTF-8.
+    #[error("{0:?} is not UTF-8 once decoded")]
+    NotUtf8(String),
+    /// An IPv6 address without its `]`.
+    #[error("missing ']' in {0:?}")]
+    UnclosedBracket(String),
+    /// Nothing where the host should be.
+    #[error("no host in {0:?}")]
+    NoHost(String),
+    /// A port that is not a number from 0 to 65535.
+    #[error("bad port {port:?} in {url:?}")]
+    Port {
+        /// What stands where the port should be.
+        port: String,
+        /// The whole URL.
+        url: String,
+    },
+}
+
 /// Decodes `%XX` escapes (user names and passwords may need `%40` for `@`, `%3A` for `:`).
-fn percent_decode(s: &str) -> Result<String, String> {
+fn percent_decode(s: &str) -> Result<String, UrlError> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -31,7 +67,7 @@ fn percent_decode(s: &str) -> Result<String, String> {
             let hex = s
                 .get(i + 1..i + 3)
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| format!("bad percent escape in {s:?}"))?;
+                .ok_or_else(|| UrlError::PercentEscape(s.to_string()))?;
             out.push(hex);
             i += 3;
         } else {
@@ -39,23 +75,19 @@ fn percent_decode(s: &str) -> Result<String, String> {
             i += 1;
         }
     }
-    String::from_utf8(out).map_err(|_| format!("{s:?} is not UTF-8 once decoded"))
+    String::from_utf8(out).map_err(|_| UrlError::NotUtf8(s.to_string()))
 }
 
 /// Parses a broker URL; unsupported schemes get a message saying so.
-pub fn parse(url: &str) -> Result<BrokerUrl, String> {
+pub fn parse(url: &str) -> Result<BrokerUrl, UrlError> {
     let Some((scheme, rest)) = url.split_once("://") else {
-        return Err(format!("{url:?} is not a URL like mqtt://HOST:PORT/TOPIC"));
+        return Err(UrlError::NotUrl(url.to_string()));
     };
     let tls = match scheme.to_ascii_lowercase().as_str() {
         "mqtt" | "tcp" => false,
         "mqtts" | "ssl" => true,
-        "ws" | "wss" => {
-            return Err(format!(
-                "{scheme}:// (MQTT over WebSockets) is not supported by the client commands; use mqtt:// or mqtts://"
-            ))
-        }
-        _ => return Err(format!("unknown URL scheme {scheme}://; use mqtt:// or mqtts://")),
+        "ws" | "wss" => return Err(UrlError::WebSocket(scheme.to_string())),
+        _ => return Err(UrlError::Scheme(scheme.to_string())),
     };
     let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
     let (userinfo, hostport) = match authority.rsplit_once('@') {
@@ -72,7 +104,7 @@ pub fn parse(url: &str) -> Result<BrokerUrl, String> {
     let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
         let (host, after) = v6
             .split_once(']')
-            .ok_or_else(|| format!("missing ']' in {url:?}"))?;
+            .ok_or_else(|| UrlError::UnclosedBracket(url.to_string()))?;
         (host, after.strip_prefix(':'))
     } else {
         match hostport.rsplit_once(':') {
@@ -81,12 +113,15 @@ pub fn parse(url: &str) -> Result<BrokerUrl, String> {
         }
     };
     if host.is_empty() {
-        return Err(format!("no host in {url:?}"));
+        return Err(UrlError::NoHost(url.to_string()));
     }
     let port = match port {
         None | Some("") if tls => 8883,
         None | Some("") => 1883,
-        Some(p) => p.parse().map_err(|_| format!("bad port {p:?} in {url:?}"))?,
+        Some(p) => p.parse().map_err(|_| UrlError::Port {
+            port: p.to_string(),
+            url: url.to_string(),
+        })?,
     };
     Ok(BrokerUrl {
         host: host.to_string(),
@@ -135,8 +170,12 @@ mod tests {
         assert!(!parse("mqtt://h/t").unwrap().tls);
         assert!(parse("ws://h/t")
             .unwrap_err()
+            .to_string()
             .contains("WebSockets) is not supported by the client commands"));
-        assert!(parse("http://h").unwrap_err().contains("unknown URL scheme"));
+        assert!(parse("http://h")
+            .unwrap_err()
+            .to_string()
+            .contains("unknown URL scheme"));
         assert!(parse("h:1883").is_err());
         assert!(parse("mqtt://h:x/").is_err());
         assert!(parse("mqtt:///t").is_err());

@@ -97,8 +97,31 @@ enum Token {
     Time(char),
 }
 
+/// Why a `-F` format was refused: the character at fault, where there is one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FormatError {
+    /// `%` followed by a letter that names no field.
+    #[error("-F: unknown field %{0}")]
+    UnknownField(char),
+    /// The format ends after `%` or its flags.
+    #[error("-F: the format ends in the middle of a % field")]
+    UnfinishedField,
+    /// `@` followed by a letter that names no time field.
+    #[error("-F: unsupported time field @{0}")]
+    UnknownTime(char),
+    /// The format ends with `@`.
+    #[error("-F: the format ends with a lone @ (write @@ for @)")]
+    LoneAt,
+    /// `\` followed by a character that is not an escape.
+    #[error("-F: unknown escape \\{0}")]
+    UnknownEscape(char),
+    /// The format ends with `\`.
+    #[error("-F: the format ends with a lone \\ (write \\\\ for \\)")]
+    LoneBackslash,
+}
+
 /// Parses a `-F` format.
-fn parse(format: &str) -> Result<Vec<Token>, String> {
+fn parse(format: &str) -> Result<Vec<Token>, FormatError> {
     let mut tokens = Vec::new();
     let mut text = Vec::new();
     let mut chars = format.chars().peekable();
@@ -139,9 +162,9 @@ fn parse(format: &str) -> Result<Vec<Token>, String> {
                             flush(&mut text, &mut tokens);
                             tokens.push(Token::Field(field, spec));
                         }
-                        None => return Err(format!("-F: unknown field %{c}")),
+                        None => return Err(FormatError::UnknownField(c)),
                     },
-                    None => return Err("-F: the format ends in the middle of a % field".into()),
+                    None => return Err(FormatError::UnfinishedField),
                 }
             }
             '@' => match chars.next() {
@@ -150,8 +173,8 @@ fn parse(format: &str) -> Result<Vec<Token>, String> {
                     flush(&mut text, &mut tokens);
                     tokens.push(Token::Time(c));
                 }
-                Some(c) => return Err(format!("-F: unsupported time field @{c}")),
-                None => return Err("-F: the format ends with a lone @ (write @@ for @)".into()),
+                Some(c) => return Err(FormatError::UnknownTime(c)),
+                None => return Err(FormatError::LoneAt),
             },
             '\\' => {
                 let byte = match chars.next() {
@@ -163,8 +186,8 @@ fn parse(format: &str) -> Result<Vec<Token>, String> {
                     Some('r') => b'\r',
                     Some('t') => b'\t',
                     Some('v') => 11,
-                    Some(c) => return Err(format!("-F: unknown escape \\{c}")),
-                    None => return Err("-F: the format ends with a lone \\ (write \\\\ for \\)".into()),
+                    Some(c) => return Err(FormatError::UnknownEscape(c)),
+                    None => return Err(FormatError::LoneBackslash),
                 };
                 text.push(byte);
             }
@@ -369,7 +392,7 @@ impl Printer {
         json: bool,
         no_newline: bool,
         pretty: bool,
-    ) -> Result<Printer, String> {
+    ) -> Result<Printer, FormatError> {
         let style = match (format, json, verbose) {
             (Some(f), _, _) => Style::Format(parse(f)?),
             (None, true, _) => Style::Json,
@@ -507,7 +530,9 @@ mod tests {
             ("\\q", "\\q"),
             ("x@", "lone @"),
         ] {
-            let e = Printer::new(false, Some(bad), false, false, false).unwrap_err();
+            let e = Printer::new(false, Some(bad), false, false, false)
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(why), "{bad}: {e}");
         }
     }

@@ -96,7 +96,7 @@ fn plan(args: SubArgs) -> Result<Plan, Failure> {
         args.no_newline,
         args.pretty,
     )
-    .map_err(Failure::usage)?;
+    .map_err(|e| Failure::usage(e.to_string()))?;
     let disconnect = Disconnect {
         reason: 0,
         session_expiry: conn.properties.disconnect_session_expiry,

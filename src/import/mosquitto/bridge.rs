@@ -127,7 +127,7 @@ pub fn apply(bridges: &mut [Bridge], d: &Directive, base: &Path, notes: &mut Vec
         }
         "topic" => match topic(value) {
             Ok(rule) => bridge.topics.push(rule),
-            Err(why) => note(why),
+            Err(why) => note(why.to_string()),
         },
         "bridge_protocol_version" => match value {
             "mqttv50" => bridge.protocol = 5,
@@ -185,37 +185,71 @@ pub fn apply(bridges: &mut [Bridge], d: &Directive, base: &Path, notes: &mut Vec
     }
 }
 
+/// Why a `topic` line has no robustmq rule; the message becomes the line's note.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TopicError {
+    /// Nothing after `topic`.
+    #[error("no topic pattern")]
+    NoPattern,
+    /// A direction word (held here) other than out, in or both.
+    #[error("{0:?} is not out, in or both")]
+    Direction(String),
+    /// A QoS word (held here) other than 0, 1 or 2.
+    #[error("QoS {0:?} is not 0, 1 or 2")]
+    Qos(String),
+    /// More than five words.
+    #[error("more words than pattern, direction, QoS and two prefixes")]
+    TooManyWords,
+    /// A prefix (held here) with `+` or `#`.
+    #[error("prefix {0:?}: a prefix has no wildcards")]
+    WildcardPrefix(String),
+    /// A pattern (held here) that is not a valid topic filter.
+    #[error("{0:?} is not a valid topic filter")]
+    Filter(String),
+    /// An empty pattern whose local and remote topics share no last levels to make a filter.
+    #[error(
+        "an empty pattern mapping {local:?} to {remote:?} has no equivalent: a rule's local and \
+         remote topics end in the same filter"
+    )]
+    NoCommonFilter {
+        /// LOCAL_PREFIX.
+        local: String,
+        /// REMOTE_PREFIX.
+        remote: String,
+    },
+}
+
 /// One `topic PATTERN [out|in|both [QOS [LOCAL_PREFIX REMOTE_PREFIX]]]` line. Mosquitto's
 /// local topic is LOCAL_PREFIX + PATTERN, the remote one REMOTE_PREFIX + PATTERN: the same
 /// split as robustmq's rules. `""` stands for an empty word.
-pub fn topic(value: &str) -> Result<Topic, String> {
+pub fn topic(value: &str) -> Result<Topic, TopicError> {
     let words: Vec<&str> = value
         .split_whitespace()
         .map(|w| if w == "\"\"" { "" } else { w })
         .collect();
     let Some(&pattern) = words.first() else {
-        return Err("no topic pattern".into());
+        return Err(TopicError::NoPattern);
     };
     let direction = match words.get(1).copied() {
         None | Some("out") => "out",
         Some("in") => "in",
         Some("both") => "both",
-        Some(other) => return Err(format!("{other:?} is not out, in or both")),
+        Some(other) => return Err(TopicError::Direction(other.to_owned())),
     };
     let qos = match words.get(2).copied() {
         // Mosquitto's default QoS for a bridge topic.
         None => 0,
         Some(q @ ("0" | "1" | "2")) => q.parse().unwrap_or(0),
-        Some(other) => return Err(format!("QoS {other:?} is not 0, 1 or 2")),
+        Some(other) => return Err(TopicError::Qos(other.to_owned())),
     };
     let local = words.get(3).copied().unwrap_or("");
     let remote = words.get(4).copied().unwrap_or("");
     if words.len() > 5 {
-        return Err("more words than pattern, direction, QoS and two prefixes".into());
+        return Err(TopicError::TooManyWords);
     }
     for prefix in [local, remote] {
         if prefix.contains(['+', '#']) {
-            return Err(format!("prefix {prefix:?}: a prefix has no wildcards"));
+            return Err(TopicError::WildcardPrefix(prefix.to_owned()));
         }
     }
     if pattern.is_empty() {
@@ -227,7 +261,7 @@ pub fn topic(value: &str) -> Result<Topic, String> {
             || (level.contains('+') && *level != "+")
     });
     if bad {
-        return Err(format!("{pattern:?} is not a valid topic filter"));
+        return Err(TopicError::Filter(pattern.to_owned()));
     }
     Ok(Topic {
         filter: pattern.to_owned(),
@@ -240,7 +274,7 @@ pub fn topic(value: &str) -> Result<Topic, String> {
 
 /// An empty pattern maps one topic to another (LOCAL_PREFIX here, REMOTE_PREFIX there).
 /// robustmq's rules always have a filter; the common trailing levels of both topics become it.
-fn single_topic(direction: &'static str, qos: u8, local: &str, remote: &str) -> Result<Topic, String> {
+fn single_topic(direction: &'static str, qos: u8, local: &str, remote: &str) -> Result<Topic, TopicError> {
     let local_levels: Vec<&str> = local.split('/').collect();
     let remote_levels: Vec<&str> = remote.split('/').collect();
     let common = local_levels
@@ -261,10 +295,10 @@ fn single_topic(direction: &'static str, qos: u8, local: &str, remote: &str) -> 
         });
     }
     if common == 0 || common == local_levels.len() || common == remote_levels.len() {
-        return Err(format!(
-            "an empty pattern mapping {local:?} to {remote:?} has no equivalent: a rule's \
-             local and remote topics end in the same filter"
-        ));
+        return Err(TopicError::NoCommonFilter {
+            local: local.to_owned(),
+            remote: remote.to_owned(),
+        });
     }
     let split = |levels: &[&str]| -> (String, String) {
         let cut = levels.len() - common;
@@ -281,16 +315,30 @@ fn single_topic(direction: &'static str, qos: u8, local: &str, remote: &str) -> 
     })
 }
 
+/// Why a `connection` section is not carried over; the message becomes its note.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LeftOut {
+    /// No `address` line.
+    #[error("no address: the bridge is left out")]
+    NoAddress,
+    /// No `topic` line became a rule.
+    #[error("no topic carried over: the bridge is left out")]
+    NoTopics,
+    /// A TLS bridge with a certificate and no key, or a key and no certificate.
+    #[error("bridge_certfile and bridge_keyfile go together: the bridge is left out")]
+    CertWithoutKey,
+}
+
 /// The `remote` URL of a finished bridge, or why the bridge cannot be carried over.
-pub fn remote(bridge: &Bridge) -> Result<String, String> {
+pub fn remote(bridge: &Bridge) -> Result<String, LeftOut> {
     let Some((address, _)) = &bridge.address else {
-        return Err("no address: the bridge is left out".into());
+        return Err(LeftOut::NoAddress);
     };
     if bridge.topics.is_empty() {
-        return Err("no topic carried over: the bridge is left out".into());
+        return Err(LeftOut::NoTopics);
     }
     if bridge.tls && bridge.cert.is_some() != bridge.key.is_some() {
-        return Err("bridge_certfile and bridge_keyfile go together: the bridge is left out".into());
+        return Err(LeftOut::CertWithoutKey);
     }
     let scheme = if bridge.tls { "mqtts" } else { "mqtt" };
     // Mosquitto writes host[:port], 1883 by default even over TLS (robustmq's mqtts://

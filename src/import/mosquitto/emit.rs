@@ -63,7 +63,7 @@ pub fn emit(source: &Path, draft: &Draft, notes: &mut Vec<Note>) -> String {
                 }
                 self::bridge(bridge, &remote, &mut out)
             }
-            Err(why) => notes.push(bridge.origin.note(why)),
+            Err(why) => notes.push(bridge.origin.note(why.to_string())),
         }
     }
     out
@@ -188,8 +188,24 @@ fn listener(l: &Listener, bound: &mut Vec<(Endpoint, usize)>, notes: &mut Vec<No
     Some(out)
 }
 
+/// Why a listener's host name gives no address to bind.
+#[derive(Debug, thiserror::Error)]
+enum Unresolved {
+    /// The name (held here) does not resolve.
+    #[error("cannot resolve {address:?} ({error}); robustmq binds IP addresses")]
+    Lookup {
+        /// The listener's address.
+        address: String,
+        /// What the resolver said.
+        error: std::io::Error,
+    },
+    /// It resolves, but not to an address of the listener's `socket_domain`.
+    #[error("{0:?} has no address of the socket_domain")]
+    NoAddressInDomain(String),
+}
+
 /// The listener's socket, and a note when it is not exactly what Mosquitto bound.
-fn endpoint(l: &Listener) -> Result<(Endpoint, Option<String>), String> {
+fn endpoint(l: &Listener) -> Result<(Endpoint, Option<String>), Unresolved> {
     let port = l.port;
     let ipv6 = l.ipv6 == Some(true);
     let Some(address) = &l.address else {
@@ -226,9 +242,12 @@ fn endpoint(l: &Listener) -> Result<(Endpoint, Option<String>), String> {
     }
     let resolved = (address.as_str(), port)
         .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {address:?} ({e}); robustmq binds IP addresses"))?
+        .map_err(|error| Unresolved::Lookup {
+            address: address.clone(),
+            error,
+        })?
         .find(|a| l.ipv6.is_none() || a.is_ipv6() == ipv6)
-        .ok_or_else(|| format!("{address:?} has no address of the socket_domain"))?;
+        .ok_or_else(|| Unresolved::NoAddressInDomain(address.clone()))?;
     Ok((
         Endpoint::Tcp(resolved),
         Some(format!(

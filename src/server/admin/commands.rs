@@ -40,14 +40,47 @@ pub const MAX_PAGE: usize = 10_000;
 /// Rows a list reply carries when the request does not say.
 pub const DEFAULT_PAGE: usize = 1_000;
 
-/// Runs `command` with its parameters (a JSON object); `Err` is the reply's error text.
+/// Why a command has no reply but `{"error": ...}`; its Display is the error text.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// No such command (held here).
+    #[error(
+        "unknown command {0:?}; known: clients/list, clients/get, clients/disconnect, \
+         sessions/list, sessions/delete, subscriptions/list, retained/list, retained/delete, \
+         topics/top, store/stats, broker/stats, bridges/list"
+    )]
+    UnknownCommand(String),
+    /// The parameters do not fit the command (a missing or unknown field, a wrong type).
+    #[error("bad request: {0}")]
+    BadRequest(serde_json::Error),
+    /// `topics/top` asked for a window the broker does not keep.
+    #[error("bad request: seconds must be 1 ..= {}", metrics::topics::HISTORY)]
+    Seconds,
+    /// `clients/get` of a client id (held here) without a session.
+    #[error("no client {0:?} is connected")]
+    NoClient(String),
+    /// `clients/get` of a client id (held here) whose session is offline.
+    #[error("client {0:?} is not connected (its session is offline)")]
+    Offline(String),
+    /// `sessions/delete` of a client id (held here) that is connected.
+    #[error(
+        "client {0:?} is connected: only an offline session can be deleted (disconnect it first, \
+         with clients/disconnect)"
+    )]
+    Connected(String),
+    /// The reply could not be made JSON.
+    #[error("cannot encode the reply: {0}")]
+    Encode(serde_json::Error),
+}
+
+/// Runs `command` with its parameters (a JSON object); `Err` becomes the reply's error text.
 pub fn run(
     broker: &Broker,
     admin: &Admin,
     requester: &Requester,
     command: &str,
     params: Value,
-) -> Result<Value, String> {
+) -> Result<Value, CommandError> {
     match command {
         "clients/list" => reply(clients_list(broker, parse(params)?)),
         "sessions/list" => reply(sessions_list(broker, parse(params)?)),
@@ -72,11 +105,7 @@ pub fn run(
                 bridges: broker.bridges.figures(),
             })
         }
-        other => Err(format!(
-            "unknown command {other:?}; known: clients/list, clients/get, clients/disconnect, \
-             sessions/list, sessions/delete, subscriptions/list, retained/list, retained/delete, \
-             topics/top, store/stats, broker/stats, bridges/list"
-        )),
+        other => Err(CommandError::UnknownCommand(other.to_string())),
     }
 }
 
@@ -87,12 +116,12 @@ struct BridgeList {
     bridges: Vec<crate::server::broker::bridges::BridgeFigures>,
 }
 
-fn parse<T: DeserializeOwned>(params: Value) -> Result<T, String> {
-    serde_json::from_value(params).map_err(|e| format!("bad request: {e}"))
+fn parse<T: DeserializeOwned>(params: Value) -> Result<T, CommandError> {
+    serde_json::from_value(params).map_err(CommandError::BadRequest)
 }
 
-fn reply<T: Serialize>(value: T) -> Result<Value, String> {
-    serde_json::to_value(value).map_err(|e| format!("cannot encode the reply: {e}"))
+fn reply<T: Serialize>(value: T) -> Result<Value, CommandError> {
+    serde_json::to_value(value).map_err(CommandError::Encode)
 }
 
 /// A request without parameters.
@@ -219,12 +248,9 @@ impl Default for TopRequest {
     }
 }
 
-fn topics_top(admin: &Admin, request: TopRequest) -> Result<TopicList, String> {
+fn topics_top(admin: &Admin, request: TopRequest) -> Result<TopicList, CommandError> {
     if !(1..=metrics::topics::HISTORY).contains(&request.seconds) {
-        return Err(format!(
-            "bad request: seconds must be 1 ..= {}",
-            metrics::topics::HISTORY
-        ));
+        return Err(CommandError::Seconds);
     }
     let top = admin.topics.top(request.seconds, request.limit.min(1000));
     let secs = top.window.as_secs_f64();
@@ -369,15 +395,13 @@ fn disconnect(broker: &Broker, requester: &Requester, request: DisconnectRequest
     }
 }
 
-fn client_get(broker: &Broker, request: ClientIdRequest) -> Result<ClientDetail, String> {
+fn client_get(broker: &Broker, request: ClientIdRequest) -> Result<ClientDetail, CommandError> {
     let id = request.client_id;
     let session = broker
         .session(&id)
-        .ok_or_else(|| format!("no client {id:?} is connected"))?;
+        .ok_or_else(|| CommandError::NoClient(id.clone()))?;
     let state = session.lock();
-    let conn = state
-        .conn()
-        .ok_or_else(|| format!("client {id:?} is not connected (its session is offline)"))?;
+    let conn = state.conn().ok_or_else(|| CommandError::Offline(id.clone()))?;
     let stats = &conn.stats;
     let mut subscriptions: Vec<SubscriptionInfo> = state
         .subscriptions()
@@ -485,13 +509,9 @@ fn session_delete(
     broker: &Broker,
     requester: &Requester,
     request: ClientIdRequest,
-) -> Result<SessionDeleted, String> {
+) -> Result<SessionDeleted, CommandError> {
     match broker.delete_offline_session(&request.client_id) {
-        Err(DeleteSessionError::Connected) => Err(format!(
-            "client {:?} is connected: only an offline session can be deleted (disconnect it first, \
-             with clients/disconnect)",
-            request.client_id
-        )),
+        Err(DeleteSessionError::Connected) => Err(CommandError::Connected(request.client_id)),
         Ok(existed) => {
             if existed {
                 tracing::info!(client_id = %request.client_id, by = %requester.client_id, "offline session deleted at an admin request");

@@ -155,9 +155,9 @@ pub fn handle_request(broker: &Broker, admin: &Admin, requester: &Requester, p: 
     let body = match parse_request(&p.payload) {
         Ok(params) => match commands::run(broker, admin, requester, command, params) {
             Ok(reply) => reply,
-            Err(message) => error(&message),
+            Err(e) => error(&e.to_string()),
         },
-        Err(message) => error(&message),
+        Err(e) => error(&e.to_string()),
     };
     tracing::debug!(client_id = %requester.client_id, command, "admin request");
     publish_reply(broker, requester, p, reply_to, &body);
@@ -172,15 +172,26 @@ pub fn error(message: &str) -> Value {
     serde_json::json!({ "error": message })
 }
 
+/// Why a request's payload holds no parameters; its Display is the reply's error text.
+#[derive(Debug, thiserror::Error)]
+enum RequestError {
+    /// JSON, but not an object.
+    #[error("malformed request: the payload must be a JSON object")]
+    NotAnObject,
+    /// Not JSON.
+    #[error("malformed request: {0}")]
+    Json(serde_json::Error),
+}
+
 /// The request's parameters: an empty payload is `{}`; anything else must be a JSON object.
-fn parse_request(payload: &[u8]) -> Result<Value, String> {
+fn parse_request(payload: &[u8]) -> Result<Value, RequestError> {
     if payload.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Object(Default::default()));
     }
     match serde_json::from_slice::<Value>(payload) {
         Ok(value @ Value::Object(_)) => Ok(value),
-        Ok(_) => Err("malformed request: the payload must be a JSON object".into()),
-        Err(e) => Err(format!("malformed request: {e}")),
+        Ok(_) => Err(RequestError::NotAnObject),
+        Err(e) => Err(RequestError::Json(e)),
     }
 }
 
@@ -241,7 +252,7 @@ mod tests {
         assert_eq!(parse_request(b" \n").unwrap(), serde_json::json!({}));
         assert_eq!(parse_request(br#"{"a":1}"#).unwrap(), serde_json::json!({"a":1}));
         for bad in [&b"{"[..], b"[1]", b"\"x\"", b"null", b"\xff\xfe", b"{\"a\":1}x"] {
-            let e = parse_request(bad).unwrap_err();
+            let e = parse_request(bad).unwrap_err().to_string();
             assert!(e.starts_with("malformed request"), "{e}");
         }
     }

@@ -268,7 +268,8 @@ fn subscribe_locally(ctx: &ListenerContext, conn: &ConnState, rules: &Rules, max
 }
 
 /// One link: connects, serves it until it drops; `Ok` is why it closed, `Err` why it could
-/// not be made.
+/// not be made. Both are text on purpose: the loop above branches on neither, it keeps the text
+/// as the bridge's status (shown as is by `bridges/list`) and compares it to log a failure once.
 #[allow(clippy::too_many_arguments)]
 async fn connect_and_serve(
     ctx: &ListenerContext,
@@ -310,8 +311,8 @@ async fn connect_and_serve(
             key: settings.key.clone(),
             insecure: settings.insecure,
         };
-        let config = tls.client_config()?;
-        let server = server_name(&remote.host)?;
+        let config = tls.client_config().map_err(|e| e.to_string())?;
+        let server = server_name(&remote.host).map_err(|e| e.to_string())?;
         let stream = timeout(
             CONNECT_TIMEOUT,
             tokio_rustls::TlsConnector::from(config).connect(server, tcp),
