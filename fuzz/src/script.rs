@@ -15,8 +15,8 @@ use std::sync::Arc;
 use arbitrary::{Result, Unstructured};
 use bytes::{BufMut, Bytes, BytesMut};
 use robustmq::protocol::{
-    self, Ack, Auth, Connect, Disconnect, MessageProperties, Packet, Publish, QoS, RetainHandling, Subscribe,
-    SubscriptionOptions, Unsubscribe, Version, Will,
+    self, Ack, Auth, Connect, Disconnect, MessageProperties, Packet, Publish, QoS, ReasonCode,
+    RetainHandling, Subscribe, SubscriptionOptions, Unsubscribe, Version, Will,
 };
 
 /// One action of the fuzzed client.
@@ -190,7 +190,7 @@ impl Gen {
                 12 => self.push(u, steps, &Packet::Pingreq)?,
                 13 => {
                     let d = Packet::Disconnect(Disconnect {
-                        reason: *u.choose(&[0x00, 0x04, 0x80, 0x81, 0x8E])?,
+                        reason: ReasonCode::new(*u.choose(&[0x00, 0x04, 0x80, 0x81, 0x8E])?),
                         session_expiry: if u.ratio(1, 4)? {
                             Some(u.int_in_range(0..=10)?)
                         } else {
@@ -203,7 +203,7 @@ impl Gen {
                 14 => {
                     let len = u.int_in_range(0..=8)?;
                     let a = Packet::Auth(Auth {
-                        reason: *u.choose(&[0x00, 0x18, 0x19])?,
+                        reason: ReasonCode::new(*u.choose(&[0x00, 0x18, 0x19])?),
                         method: u.ratio(1, 2)?.then(|| Arc::from("SCRAM-SHA-1")),
                         data: Some(Bytes::copy_from_slice(u.bytes(len)?)),
                     });
@@ -430,9 +430,9 @@ impl Gen {
         Ok(Ack {
             packet_id: u.int_in_range(1..=8)?,
             reason: if self.version().is_v5() {
-                *u.choose(&[0x00, 0x10, 0x80, 0x92])?
+                ReasonCode::new(*u.choose(&[0x00, 0x10, 0x80, 0x92])?)
             } else {
-                0
+                ReasonCode::SUCCESS
             },
             reason_string: None,
         })

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use robustmq::protocol::{
     self, Ack, Auth, Connack, ConnackProperties, Connect, Disconnect, MessageProperties, Packet, Publish,
-    QoS, RetainHandling, Suback, Subscribe, SubscriptionOptions, Unsuback, Unsubscribe, Version, Will,
+    QoS, ReasonCode, RetainHandling, Suback, Subscribe, SubscriptionOptions, Unsuback, Unsubscribe, Version,
+    Will,
 };
 
 /// One seed file: its name and its bytes.
@@ -122,7 +123,7 @@ fn session(version: Version, client_id: &str, clean_start: bool) -> Vec<u8> {
             filters: vec![Arc::from("a/#")],
         }),
         Packet::Disconnect(Disconnect {
-            reason: 0,
+            reason: ReasonCode::SUCCESS,
             session_expiry: v5.then_some(0),
             reason_string: None,
         }),
@@ -152,7 +153,7 @@ pub fn decode_seeds() -> Vec<Seed> {
             "connack",
             Packet::Connack(Connack {
                 session_present: true,
-                reason: 0,
+                reason: ReasonCode::SUCCESS,
                 properties: if v5 {
                     ConnackProperties {
                         receive_maximum: Some(10),
@@ -186,7 +187,11 @@ pub fn decode_seeds() -> Vec<Seed> {
             "pubcomp",
             Packet::Pubcomp(Ack {
                 packet_id: 2,
-                reason: if v5 { 0x92 } else { 0 },
+                reason: if v5 {
+                    ReasonCode::PACKET_ID_NOT_FOUND
+                } else {
+                    ReasonCode::SUCCESS
+                },
                 reason_string: v5.then(|| Arc::from("not found")),
             }),
         );
@@ -195,7 +200,12 @@ pub fn decode_seeds() -> Vec<Seed> {
             "suback",
             Packet::Suback(Suback {
                 packet_id: 3,
-                reasons: vec![0, 1, 2, 0x80],
+                reasons: vec![
+                    ReasonCode::SUCCESS,
+                    ReasonCode::GRANTED_QOS_1,
+                    ReasonCode::GRANTED_QOS_2,
+                    ReasonCode::UNSPECIFIED_ERROR,
+                ],
                 reason_string: None,
             }),
         );
@@ -210,7 +220,11 @@ pub fn decode_seeds() -> Vec<Seed> {
             "unsuback",
             Packet::Unsuback(Unsuback {
                 packet_id: 4,
-                reasons: if v5 { vec![0, 0x11] } else { Vec::new() },
+                reasons: if v5 {
+                    vec![ReasonCode::SUCCESS, ReasonCode::NO_SUBSCRIPTION_EXISTED]
+                } else {
+                    Vec::new()
+                },
             }),
         );
         add("pingreq", Packet::Pingreq);
@@ -218,7 +232,11 @@ pub fn decode_seeds() -> Vec<Seed> {
         add(
             "disconnect",
             Packet::Disconnect(Disconnect {
-                reason: if v5 { 0x04 } else { 0 },
+                reason: if v5 {
+                    ReasonCode::DISCONNECT_WITH_WILL
+                } else {
+                    ReasonCode::SUCCESS
+                },
                 session_expiry: v5.then_some(10),
                 reason_string: v5.then(|| Arc::from("bye")),
             }),
@@ -227,7 +245,8 @@ pub fn decode_seeds() -> Vec<Seed> {
             add(
                 "auth",
                 Packet::Auth(Auth {
-                    reason: 0x18,
+                    // Continue authentication, a code the broker itself never sends.
+                    reason: ReasonCode::new(0x18),
                     method: Some(Arc::from("SCRAM-SHA-1")),
                     data: Some(Bytes::from_static(b"\x01\x02")),
                 }),

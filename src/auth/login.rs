@@ -31,7 +31,7 @@ use bytes::Bytes;
 use tokio::sync::Semaphore;
 
 use super::password::PasswordFile;
-use crate::protocol::reason;
+use crate::protocol::ReasonCode;
 
 /// How long a refused client waits for its CONNACK: one guess per connection per second.
 pub const FAILED_LOGIN_DELAY: Duration = Duration::from_secs(1);
@@ -40,7 +40,7 @@ pub const FAILED_LOGIN_DELAY: Duration = Duration::from_secs(1);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Refused {
     /// The v5 CONNACK reason code (3.1.1 gets the nearest return code).
-    pub reason: u8,
+    pub reason: ReasonCode,
     /// What to log and, for v5 clients that ask, the reason string.
     pub detail: &'static str,
 }
@@ -87,7 +87,7 @@ pub async fn login(
             Ok(())
         } else {
             Err(Refused {
-                reason: reason::NOT_AUTHORIZED,
+                reason: ReasonCode::NOT_AUTHORIZED,
                 detail: "anonymous clients are not allowed on this listener",
             })
         };
@@ -96,7 +96,7 @@ pub async fn login(
         Some(file) => {
             let Some(password) = password else {
                 return Err(Refused {
-                    reason: reason::BAD_USERNAME_OR_PASSWORD,
+                    reason: ReasonCode::BAD_USERNAME_OR_PASSWORD,
                     detail: "bad user name or password",
                 });
             };
@@ -104,14 +104,14 @@ pub async fn login(
                 Ok(())
             } else {
                 Err(Refused {
-                    reason: reason::BAD_USERNAME_OR_PASSWORD,
+                    reason: ReasonCode::BAD_USERNAME_OR_PASSWORD,
                     detail: "bad user name or password",
                 })
             }
         }
         None if allow_anonymous => Ok(()),
         None => Err(Refused {
-            reason: reason::BAD_USERNAME_OR_PASSWORD,
+            reason: ReasonCode::BAD_USERNAME_OR_PASSWORD,
             detail: "no password file is configured",
         }),
     }
@@ -140,7 +140,7 @@ mod tests {
         assert_eq!(code(login(&v, Some(file()), None, None, true).await), None);
         assert_eq!(
             code(login(&v, Some(file()), None, None, false).await),
-            Some(reason::NOT_AUTHORIZED)
+            Some(ReasonCode::NOT_AUTHORIZED)
         );
         // A user name with a password file: always checked.
         for anonymous in [true, false] {
@@ -150,22 +150,22 @@ mod tests {
             );
             assert_eq!(
                 code(login(&v, Some(file()), Some("bob"), Some(&bad), anonymous).await),
-                Some(reason::BAD_USERNAME_OR_PASSWORD)
+                Some(ReasonCode::BAD_USERNAME_OR_PASSWORD)
             );
             assert_eq!(
                 code(login(&v, Some(file()), Some("eve"), Some(&pw), anonymous).await),
-                Some(reason::BAD_USERNAME_OR_PASSWORD)
+                Some(ReasonCode::BAD_USERNAME_OR_PASSWORD)
             );
             assert_eq!(
                 code(login(&v, Some(file()), Some("bob"), None, anonymous).await),
-                Some(reason::BAD_USERNAME_OR_PASSWORD)
+                Some(ReasonCode::BAD_USERNAME_OR_PASSWORD)
             );
         }
         // A user name without a password file.
         assert_eq!(code(login(&v, None, Some("x"), None, true).await), None);
         assert_eq!(
             code(login(&v, None, Some("x"), Some(&pw), false).await),
-            Some(reason::BAD_USERNAME_OR_PASSWORD)
+            Some(ReasonCode::BAD_USERNAME_OR_PASSWORD)
         );
     }
 }

@@ -171,7 +171,7 @@ async fn subscribe(client: &mut Client, job: &SubscriberJob) -> Result<(), Bench
         Err(_) => return Err(failed(format!("no SUBACK within {wait:?}"))),
     };
     match suback.reasons.first() {
-        Some(&code) if code < 0x80 => Ok(()),
+        Some(&code) if !code.is_error() => Ok(()),
         Some(&code) => Err(failed(format!(
             "the broker refused it: {}",
             reason_text(code, suback.reason_string.as_deref())

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::protocol::{Packet, RetainHandling};
+use crate::protocol::{Packet, ReasonCode, RetainHandling};
 
 /// Summarises a packet: `PUBLISH (d0, q1, r0, m1, 'a/b', ... (5 bytes))`.
 pub fn summary(packet: &Packet) -> String {
@@ -24,7 +24,7 @@ pub fn summary(packet: &Packet) -> String {
             let _ = write!(
                 s,
                 " ({}, session present {})",
-                c.reason,
+                c.reason.get(),
                 u8::from(c.session_present)
             );
         }
@@ -41,7 +41,7 @@ pub fn summary(packet: &Packet) -> String {
             );
         }
         Packet::Puback(a) | Packet::Pubrec(a) | Packet::Pubrel(a) | Packet::Pubcomp(a) => {
-            let _ = write!(s, " (Mid: {}, RC:{})", a.packet_id, a.reason);
+            let _ = write!(s, " (Mid: {}, RC:{})", a.packet_id, a.reason.get());
         }
         Packet::Subscribe(sub) => {
             let _ = write!(s, " (Mid: {}", sub.packet_id);
@@ -62,23 +62,28 @@ pub fn summary(packet: &Packet) -> String {
             s.push(')');
         }
         Packet::Suback(a) => {
-            let _ = write!(s, " (Mid: {}, RC: {:?})", a.packet_id, a.reasons);
+            let _ = write!(s, " (Mid: {}, RC: {:?})", a.packet_id, codes(&a.reasons));
         }
         Packet::Unsubscribe(u) => {
             let _ = write!(s, " (Mid: {}, Topics: {:?})", u.packet_id, u.filters);
         }
         Packet::Unsuback(u) => {
-            let _ = write!(s, " (Mid: {}, RC: {:?})", u.packet_id, u.reasons);
+            let _ = write!(s, " (Mid: {}, RC: {:?})", u.packet_id, codes(&u.reasons));
         }
         Packet::Disconnect(d) => {
-            let _ = write!(s, " ({})", d.reason);
+            let _ = write!(s, " ({})", d.reason.get());
         }
         Packet::Auth(a) => {
-            let _ = write!(s, " ({})", a.reason);
+            let _ = write!(s, " ({})", a.reason.get());
         }
         Packet::Pingreq | Packet::Pingresp => {}
     }
     s
+}
+
+/// SUBACK/UNSUBACK codes as mosquitto lists them: the bare numbers.
+fn codes(reasons: &[ReasonCode]) -> Vec<u8> {
+    reasons.iter().map(|r| r.get()).collect()
 }
 
 #[cfg(test)]
@@ -88,7 +93,7 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::protocol::{Ack, MessageProperties, Publish, QoS};
+    use crate::protocol::{Ack, MessageProperties, Publish, QoS, Suback};
 
     #[test]
     fn publish_and_ack_look_like_mosquitto() {
@@ -105,6 +110,12 @@ mod tests {
         });
         assert_eq!(summary(&p), "PUBLISH (d0, q1, r1, m7, 'a/b', ... (5 bytes))");
         assert_eq!(summary(&Packet::Puback(Ack::success(7))), "PUBACK (Mid: 7, RC:0)");
+        let suback = Suback {
+            packet_id: 3,
+            reasons: vec![ReasonCode::GRANTED_QOS_1, ReasonCode::NOT_AUTHORIZED],
+            reason_string: None,
+        };
+        assert_eq!(summary(&Packet::Suback(suback)), "SUBACK (Mid: 3, RC: [1, 135])");
         assert_eq!(summary(&Packet::Pingreq), "PINGREQ");
     }
 }

@@ -5,13 +5,13 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::protocol::{reason, DecodeError, EncodeError, FrameError, QoS};
+use crate::protocol::{DecodeError, EncodeError, FrameError, QoS, ReasonCode};
 
 /// A reason code in words, with the code itself: `not authorized (0x87)`.
-pub fn reason_text(code: u8, reason_string: Option<&str>) -> String {
+pub fn reason_text(code: ReasonCode, reason_string: Option<&str>) -> String {
     match reason_string {
-        Some(s) if !s.is_empty() => format!("{} ({code:#04x}): {s}", reason::describe(code)),
-        _ => format!("{} ({code:#04x})", reason::describe(code)),
+        Some(s) if !s.is_empty() => format!("{code}: {s}"),
+        _ => code.to_string(),
     }
 }
 
@@ -56,7 +56,7 @@ pub enum ClientError {
     #[error("the broker refused the connection: {}", reason_text(*reason, reason_string.as_deref()))]
     Refused {
         /// v5 reason code (3.1.1 return codes are mapped onto v5 ones).
-        reason: u8,
+        reason: ReasonCode,
         /// v5 reason string.
         reason_string: Option<Arc<str>>,
     },
@@ -64,7 +64,7 @@ pub enum ClientError {
     #[error("the broker closed the connection: {}", reason_text(*reason, reason_string.as_deref()))]
     Disconnected {
         /// v5 reason code.
-        reason: u8,
+        reason: ReasonCode,
         /// v5 reason string.
         reason_string: Option<Arc<str>>,
     },
@@ -170,7 +170,7 @@ mod tests {
     #[test]
     fn messages_read_well() {
         let e = ClientError::Refused {
-            reason: reason::NOT_AUTHORIZED,
+            reason: ReasonCode::NOT_AUTHORIZED,
             reason_string: None,
         };
         assert_eq!(

@@ -8,7 +8,7 @@ use tokio::time::sleep;
 use super::connection::Client;
 use super::error::ClientError;
 use super::options::ConnectOptions;
-use crate::protocol::{reason, Connack};
+use crate::protocol::{Connack, ReasonCode};
 
 /// The wait before the first attempt after a loss: long enough for a restarting broker to
 /// get its listener back, short enough that little is missed.
@@ -46,12 +46,12 @@ pub fn is_lost(e: &ClientError) -> bool {
         ClientError::Closed | ClientError::Io(_) | ClientError::Timeout { .. } => true,
         ClientError::Disconnected { reason, .. } => matches!(
             *reason,
-            reason::SERVER_SHUTTING_DOWN
-                | reason::SERVER_BUSY
-                | reason::SERVER_UNAVAILABLE
-                | reason::KEEP_ALIVE_TIMEOUT
-                | reason::UNSPECIFIED_ERROR
-                | reason::IMPLEMENTATION_SPECIFIC_ERROR
+            ReasonCode::SERVER_SHUTTING_DOWN
+                | ReasonCode::SERVER_BUSY
+                | ReasonCode::SERVER_UNAVAILABLE
+                | ReasonCode::KEEP_ALIVE_TIMEOUT
+                | ReasonCode::UNSPECIFIED_ERROR
+                | ReasonCode::IMPLEMENTATION_SPECIFIC_ERROR
         ),
         _ => false,
     }
@@ -76,11 +76,11 @@ fn is_transient(e: &ClientError) -> bool {
         | ClientError::Timeout { .. } => true,
         ClientError::Refused { reason, .. } => matches!(
             *reason,
-            reason::SERVER_UNAVAILABLE
-                | reason::SERVER_BUSY
-                | reason::SERVER_SHUTTING_DOWN
-                | reason::QUOTA_EXCEEDED
-                | reason::CONNECTION_RATE_EXCEEDED
+            ReasonCode::SERVER_UNAVAILABLE
+                | ReasonCode::SERVER_BUSY
+                | ReasonCode::SERVER_SHUTTING_DOWN
+                | ReasonCode::QUOTA_EXCEEDED
+                | ReasonCode::CONNECTION_RATE_EXCEEDED
         ),
         other => is_lost(other),
     }
@@ -116,11 +116,11 @@ mod tests {
     #[test]
     fn what_is_worth_another_attempt() {
         let shutdown = ClientError::Disconnected {
-            reason: reason::SERVER_SHUTTING_DOWN,
+            reason: ReasonCode::SERVER_SHUTTING_DOWN,
             reason_string: None,
         };
         let taken_over = ClientError::Disconnected {
-            reason: reason::SESSION_TAKEN_OVER,
+            reason: ReasonCode::SESSION_TAKEN_OVER,
             reason_string: None,
         };
         assert!(is_lost(&shutdown) && is_lost(&ClientError::Closed));
@@ -133,8 +133,8 @@ mod tests {
             reason,
             reason_string: None,
         };
-        assert!(is_transient(&refused(reason::SERVER_BUSY)));
-        assert!(!is_transient(&refused(reason::NOT_AUTHORIZED)));
+        assert!(is_transient(&refused(ReasonCode::SERVER_BUSY)));
+        assert!(!is_transient(&refused(ReasonCode::NOT_AUTHORIZED)));
         assert!(is_transient(&ClientError::Connect {
             address: "h:1".into(),
             detail: "connection refused".into()

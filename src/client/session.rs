@@ -16,8 +16,8 @@ use super::inflight::{Awaiting, IdSet, Inflight};
 use super::options::{ConnectOptions, Direction, PacketObserver};
 use crate::protocol::frame::MAX_REMAINING_LENGTH;
 use crate::protocol::{
-    decode_front, encode, encode_publish, next_frame, publish_len, reason, Ack, Connack, Disconnect, Packet,
-    Publish, QoS, Sender, Suback, Subscribe, SubscriptionOptions, Unsuback, Unsubscribe, Version,
+    decode_front, encode, encode_publish, next_frame, publish_len, Ack, Connack, Disconnect, Packet, Publish,
+    QoS, ReasonCode, Sender, Suback, Subscribe, SubscriptionOptions, Unsuback, Unsubscribe, Version,
 };
 
 /// The largest whole packet MQTT can express.
@@ -30,8 +30,8 @@ const READ_CHUNK: usize = 64 * 1024;
 pub struct Acked {
     /// Packet identifier of the publish.
     pub packet_id: u16,
-    /// v5 reason code of the PUBACK, the failing PUBREC or the PUBCOMP (0 in 3.1.1).
-    pub reason: u8,
+    /// v5 reason code of the PUBACK, the failing PUBREC or the PUBCOMP (success in 3.1.1).
+    pub reason: ReasonCode,
     /// v5 reason string.
     pub reason_string: Option<Arc<str>>,
 }
@@ -39,7 +39,7 @@ pub struct Acked {
 impl Acked {
     /// True unless the broker refused the message (reason code 0x80 or above).
     pub fn is_success(&self) -> bool {
-        self.reason < reason::UNSPECIFIED_ERROR
+        !self.reason.is_error()
     }
 }
 
@@ -225,7 +225,7 @@ impl Session {
         let packet = match decode_front(self.version, Sender::Server, &mut self.read, frame.len) {
             Err(_) if old_refusal => {
                 return Err(ClientError::Refused {
-                    reason: reason::UNSUPPORTED_PROTOCOL_VERSION,
+                    reason: ReasonCode::UNSUPPORTED_PROTOCOL_VERSION,
                     reason_string: None,
                 })
             }
@@ -248,7 +248,7 @@ impl Session {
                 )))
             }
         };
-        if connack.reason >= reason::UNSPECIFIED_ERROR || (!self.version.is_v5() && connack.reason != 0) {
+        if connack.reason.is_error() || (!self.version.is_v5() && connack.reason != ReasonCode::SUCCESS) {
             return Err(ClientError::Refused {
                 reason: connack.reason,
                 reason_string: connack.properties.reason_string.clone(),
@@ -413,7 +413,7 @@ impl Session {
                 let known = self.awaiting_pubrel.remove(a.packet_id);
                 let mut ack = Ack::success(a.packet_id);
                 if v5 && !known {
-                    ack.reason = reason::PACKET_ID_NOT_FOUND;
+                    ack.reason = ReasonCode::PACKET_ID_NOT_FOUND;
                 }
                 self.send(&Packet::Pubcomp(ack))?;
                 None
@@ -426,7 +426,7 @@ impl Session {
                 _ => None,
             },
             Packet::Pubrec(a) => match self.inflight.get(a.packet_id) {
-                Awaiting::Pubrec if a.reason >= reason::UNSPECIFIED_ERROR => {
+                Awaiting::Pubrec if a.reason.is_error() => {
                     self.inflight.release(a.packet_id);
                     Some(Event::Acked(acked(a)))
                 }
@@ -438,7 +438,7 @@ impl Session {
                 _ => {
                     let mut ack = Ack::success(a.packet_id);
                     if v5 {
-                        ack.reason = reason::PACKET_ID_NOT_FOUND;
+                        ack.reason = ReasonCode::PACKET_ID_NOT_FOUND;
                     }
                     self.send(&Packet::Pubrel(ack))?;
                     None
@@ -509,7 +509,7 @@ mod tests {
         opts
     }
 
-    fn connack(reason: u8, properties: ConnackProperties) -> Packet {
+    fn connack(reason: ReasonCode, properties: ConnackProperties) -> Packet {
         Packet::Connack(Connack {
             session_present: false,
             reason,
@@ -543,7 +543,10 @@ mod tests {
             drain(&mut session, now).as_slice(),
             [Packet::Connect(_)]
         ));
-        session.received(&from_broker(version, &connack(0, ConnackProperties::default())));
+        session.received(&from_broker(
+            version,
+            &connack(ReasonCode::SUCCESS, ConnackProperties::default()),
+        ));
         assert!(session.connack().unwrap().is_some());
         session
     }
@@ -584,7 +587,7 @@ mod tests {
         let bytes = from_broker(
             Version::V5,
             &connack(
-                0,
+                ReasonCode::SUCCESS,
                 ConnackProperties {
                     receive_maximum: Some(3),
                     assigned_client_id: Some(Arc::from("given")),
@@ -598,7 +601,10 @@ mod tests {
         session.received(head);
         assert!(session.connack().unwrap().is_none());
         session.received(tail);
-        assert_eq!(session.connack().unwrap().map(|c| c.reason), Some(0));
+        assert_eq!(
+            session.connack().unwrap().map(|c| c.reason),
+            Some(ReasonCode::SUCCESS)
+        );
         assert_eq!(&**session.client_id(), "given");
         assert_eq!(session.window(), 3);
         assert_eq!(session.keepalive_deadline(), Some(now + Duration::from_secs(5)));
@@ -625,14 +631,14 @@ mod tests {
         };
         session.received(&from_broker(
             Version::V5,
-            &connack(reason::NOT_AUTHORIZED, properties),
+            &connack(ReasonCode::NOT_AUTHORIZED, properties),
         ));
         match session.connack() {
             Err(ClientError::Refused {
                 reason,
                 reason_string,
             }) => {
-                assert_eq!(reason, reason::NOT_AUTHORIZED);
+                assert_eq!(reason, ReasonCode::NOT_AUTHORIZED);
                 assert_eq!(reason_string.as_deref(), Some("go away"));
             }
             other => panic!("expected a refusal, got {other:?}"),
@@ -647,7 +653,7 @@ mod tests {
         assert!(matches!(
             session.connack(),
             Err(ClientError::Refused {
-                reason: reason::NOT_AUTHORIZED,
+                reason: ReasonCode::NOT_AUTHORIZED,
                 ..
             })
         ));
@@ -660,7 +666,7 @@ mod tests {
         assert!(matches!(
             session.connack(),
             Err(ClientError::Refused {
-                reason: reason::UNSUPPORTED_PROTOCOL_VERSION,
+                reason: ReasonCode::UNSUPPORTED_PROTOCOL_VERSION,
                 ..
             })
         ));
@@ -723,7 +729,7 @@ mod tests {
         let mut session = Session::new(&opts, now).unwrap();
         session.received(&from_broker(
             Version::V5,
-            &connack(0, ConnackProperties::default()),
+            &connack(ReasonCode::SUCCESS, ConnackProperties::default()),
         ));
         session.connack().unwrap();
         session.publish(&mut message(QoS::AtLeastOnce, 0)).unwrap();
@@ -761,7 +767,7 @@ mod tests {
         session.received(&from_broker(Version::V5, &Packet::Pubrel(Ack::success(7))));
         assert_eq!(session.next_event().unwrap(), None);
         let mut not_found = Ack::success(7);
-        not_found.reason = reason::PACKET_ID_NOT_FOUND;
+        not_found.reason = ReasonCode::PACKET_ID_NOT_FOUND;
         assert_eq!(drain(&mut session, now), vec![Packet::Pubcomp(not_found)]);
     }
 
@@ -785,7 +791,7 @@ mod tests {
         assert!(matches!(drain(&mut session, now).as_slice(), [Packet::Subscribe(s)] if s.packet_id == id));
         let suback = Suback {
             packet_id: id,
-            reasons: vec![reason::GRANTED_QOS_1],
+            reasons: vec![ReasonCode::GRANTED_QOS_1],
             reason_string: None,
         };
         session.received(&from_broker(Version::V5, &Packet::Suback(suback.clone())));
@@ -839,7 +845,7 @@ mod tests {
         assert_eq!(session.keepalive_deadline(), None);
         session.received(&from_broker(
             Version::V5,
-            &connack(0, ConnackProperties::default()),
+            &connack(ReasonCode::SUCCESS, ConnackProperties::default()),
         ));
         session.connack().unwrap();
         assert_eq!(session.keepalive_deadline(), None);
@@ -891,14 +897,14 @@ mod tests {
         let now = Instant::now();
         let mut session = connected(Version::V5, now);
         let disconnect = Disconnect {
-            reason: reason::SESSION_TAKEN_OVER,
+            reason: ReasonCode::SESSION_TAKEN_OVER,
             ..Disconnect::default()
         };
         session.received(&from_broker(Version::V5, &Packet::Disconnect(disconnect.clone())));
         assert!(matches!(
             session.next_event(),
             Err(ClientError::Disconnected {
-                reason: reason::SESSION_TAKEN_OVER,
+                reason: ReasonCode::SESSION_TAKEN_OVER,
                 ..
             })
         ));
@@ -909,7 +915,7 @@ mod tests {
         assert!(matches!(
             session.closed(),
             ClientError::Disconnected {
-                reason: reason::SESSION_TAKEN_OVER,
+                reason: ReasonCode::SESSION_TAKEN_OVER,
                 ..
             }
         ));
@@ -954,7 +960,7 @@ mod tests {
         let mut session = Session::new(&opts, now).unwrap();
         session.received(&from_broker(
             Version::V5,
-            &connack(0, ConnackProperties::default()),
+            &connack(ReasonCode::SUCCESS, ConnackProperties::default()),
         ));
         session.connack().unwrap();
         session.publish(&mut message(QoS::AtMostOnce, 0)).unwrap();

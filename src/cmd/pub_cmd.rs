@@ -16,7 +16,7 @@ use crate::client::reconnect::{is_lost, loss_words, reconnect, Backoff};
 use crate::client::topic::check_topic_name;
 use crate::client::{reason_text, Client, Event};
 use crate::exit::Exit;
-use crate::protocol::{Disconnect, Publish, QoS};
+use crate::protocol::{Disconnect, Publish, QoS, ReasonCode};
 
 /// Packets that `-D` may give properties for.
 const PROPERTY_COMMANDS: &[&str] = &["connect", "publish", "will", "disconnect"];
@@ -101,7 +101,7 @@ fn plan(args: PubArgs) -> Result<Plan, Failure> {
         subscription_ids: Vec::new(),
     };
     let disconnect = Disconnect {
-        reason: 0,
+        reason: ReasonCode::SUCCESS,
         session_expiry: conn.properties.disconnect_session_expiry,
         reason_string: None,
     };

@@ -12,8 +12,8 @@ use thiserror::Error;
 use super::decode_publish::decode_publish;
 use super::frame::{next_frame, SHARE_FRAMES_FROM};
 use super::packet::*;
-use super::reason;
 use super::var_int;
+use super::ReasonCode;
 
 /// Why a packet could not be decoded; each maps onto the v5 DISCONNECT reason code to send.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -46,15 +46,15 @@ pub enum DecodeError {
 
 impl DecodeError {
     /// The v5 reason code that answers this error.
-    pub fn reason_code(&self) -> u8 {
+    pub fn reason_code(&self) -> ReasonCode {
         match self {
-            DecodeError::Malformed(_) | DecodeError::NotMqtt(_) => reason::MALFORMED_PACKET,
-            DecodeError::Protocol(_) => reason::PROTOCOL_ERROR,
-            DecodeError::TopicName(_) => reason::TOPIC_NAME_INVALID,
-            DecodeError::TopicFilter(_) => reason::TOPIC_FILTER_INVALID,
-            DecodeError::PayloadFormat => reason::PAYLOAD_FORMAT_INVALID,
-            DecodeError::UnsupportedVersion(_) => reason::UNSUPPORTED_PROTOCOL_VERSION,
-            DecodeError::ClientId(_) => reason::CLIENT_ID_NOT_VALID,
+            DecodeError::Malformed(_) | DecodeError::NotMqtt(_) => ReasonCode::MALFORMED_PACKET,
+            DecodeError::Protocol(_) => ReasonCode::PROTOCOL_ERROR,
+            DecodeError::TopicName(_) => ReasonCode::TOPIC_NAME_INVALID,
+            DecodeError::TopicFilter(_) => ReasonCode::TOPIC_FILTER_INVALID,
+            DecodeError::PayloadFormat => ReasonCode::PAYLOAD_FORMAT_INVALID,
+            DecodeError::UnsupportedVersion(_) => ReasonCode::UNSUPPORTED_PROTOCOL_VERSION,
+            DecodeError::ClientId(_) => ReasonCode::CLIENT_ID_NOT_VALID,
         }
     }
 }
@@ -457,7 +457,7 @@ fn from_v3_packet(version: Version, packet: v3::Packet) -> Result<Packet, Decode
         v3::Packet::Disconnect => Packet::Disconnect(Disconnect::default()),
         v3::Packet::Connack(c) => Packet::Connack(Connack {
             session_present: c.session_present,
-            reason: reason::connack_reason_from_v3(c.code as u8),
+            reason: ReasonCode::from_connack_return_code_v3(c.code as u8),
             properties: ConnackProperties::default(),
         }),
         v3::Packet::Suback(s) => Packet::Suback(Suback {
@@ -466,10 +466,10 @@ fn from_v3_packet(version: Version, packet: v3::Packet) -> Result<Packet, Decode
                 .topics
                 .into_iter()
                 .map(|c| match c {
-                    v3::SubscribeReturnCode::MaxLevel0 => 0,
-                    v3::SubscribeReturnCode::MaxLevel1 => 1,
-                    v3::SubscribeReturnCode::MaxLevel2 => 2,
-                    v3::SubscribeReturnCode::Failure => 0x80,
+                    v3::SubscribeReturnCode::MaxLevel0 => ReasonCode::SUCCESS,
+                    v3::SubscribeReturnCode::MaxLevel1 => ReasonCode::GRANTED_QOS_1,
+                    v3::SubscribeReturnCode::MaxLevel2 => ReasonCode::GRANTED_QOS_2,
+                    v3::SubscribeReturnCode::Failure => ReasonCode::UNSPECIFIED_ERROR,
                 })
                 .collect(),
             reason_string: None,
@@ -489,7 +489,7 @@ fn not_here() -> DecodeError {
 fn ack_v5(pid: mqtt_proto::Pid, reason: u8, reason_string: Option<Arc<str>>) -> Ack {
     Ack {
         packet_id: pid.value(),
-        reason,
+        reason: ReasonCode::new(reason),
         reason_string,
     }
 }
@@ -596,12 +596,12 @@ fn from_v5_packet(packet: v5::Packet) -> Result<Packet, DecodeError> {
         v5::Packet::Pingreq => Packet::Pingreq,
         v5::Packet::Pingresp => Packet::Pingresp,
         v5::Packet::Disconnect(d) => Packet::Disconnect(Disconnect {
-            reason: d.reason_code as u8,
+            reason: ReasonCode::new(d.reason_code as u8),
             session_expiry: d.properties.session_expiry_interval,
             reason_string: d.properties.reason_string,
         }),
         v5::Packet::Auth(a) => Packet::Auth(Auth {
-            reason: a.reason_code as u8,
+            reason: ReasonCode::new(a.reason_code as u8),
             method: a.properties.auth_method,
             data: a.properties.auth_data,
         }),
@@ -609,7 +609,7 @@ fn from_v5_packet(packet: v5::Packet) -> Result<Packet, DecodeError> {
             let p = c.properties;
             Packet::Connack(Connack {
                 session_present: c.session_present,
-                reason: c.reason_code as u8,
+                reason: ReasonCode::new(c.reason_code as u8),
                 properties: ConnackProperties {
                     session_expiry: p.session_expiry_interval,
                     receive_maximum: p.receive_max,
@@ -629,12 +629,12 @@ fn from_v5_packet(packet: v5::Packet) -> Result<Packet, DecodeError> {
         }
         v5::Packet::Suback(s) => Packet::Suback(Suback {
             packet_id: s.pid.value(),
-            reasons: s.topics.into_iter().map(|c| c as u8).collect(),
+            reasons: s.topics.into_iter().map(|c| ReasonCode::new(c as u8)).collect(),
             reason_string: s.properties.reason_string,
         }),
         v5::Packet::Unsuback(u) => Packet::Unsuback(Unsuback {
             packet_id: u.pid.value(),
-            reasons: u.topics.into_iter().map(|c| c as u8).collect(),
+            reasons: u.topics.into_iter().map(|c| ReasonCode::new(c as u8)).collect(),
         }),
     })
 }

@@ -284,7 +284,7 @@ impl<'a> Reader<'a> {
 mod tests {
     use bytes::BytesMut;
 
-    use super::super::{decode, decode_shared, encode_publish, reason, Packet, PropertyFields};
+    use super::super::{decode, decode_shared, encode_publish, Packet, PropertyFields, ReasonCode};
     use super::*;
 
     /// A v5 PUBLISH QoS 1, packet id 5, topic "a/b", with `props` and payload "hi".
@@ -318,14 +318,14 @@ mod tests {
         // [MQTT-3.3.4-6]
         let frame = v5_publish(&[0x0B, 0x07]);
         let err = decode_shared(Version::V5, Sender::Client, frame.clone()).unwrap_err();
-        assert_eq!(err.reason_code(), reason::PROTOCOL_ERROR, "{err}");
+        assert_eq!(err.reason_code(), ReasonCode::PROTOCOL_ERROR, "{err}");
         assert_eq!(decode(Version::V5, &frame).unwrap_err(), err);
     }
 
     #[test]
     fn subscription_identifier_0_is_a_protocol_error() {
         let err = from_server(v5_publish(&[0x0B, 0x00])).unwrap_err();
-        assert_eq!(err.reason_code(), reason::PROTOCOL_ERROR, "{err}");
+        assert_eq!(err.reason_code(), ReasonCode::PROTOCOL_ERROR, "{err}");
     }
 
     #[test]
@@ -362,21 +362,24 @@ mod tests {
 
     #[test]
     fn faults_are_answered_as_before() {
-        let cases: [(&[u8], u8); 7] = [
+        let cases: [(&[u8], ReasonCode); 7] = [
             // duplicated message expiry
-            (&[0x02, 0, 0, 0, 1, 0x02, 0, 0, 0, 1], reason::PROTOCOL_ERROR),
+            (&[0x02, 0, 0, 0, 1, 0x02, 0, 0, 0, 1], ReasonCode::PROTOCOL_ERROR),
             // [MQTT-3.3.2-8] topic alias 0
-            (&[0x23, 0, 0], reason::PROTOCOL_ERROR),
+            (&[0x23, 0, 0], ReasonCode::PROTOCOL_ERROR),
             // a property PUBLISH does not have (session expiry)
-            (&[0x11, 0, 0, 0, 1], reason::MALFORMED_PACKET),
+            (&[0x11, 0, 0, 0, 1], ReasonCode::MALFORMED_PACKET),
             // a subscription identifier of five bytes
-            (&[0x0B, 0x80, 0x80, 0x80, 0x80, 0x01], reason::MALFORMED_PACKET),
+            (
+                &[0x0B, 0x80, 0x80, 0x80, 0x80, 0x01],
+                ReasonCode::MALFORMED_PACKET,
+            ),
             // payload format indicator 2
-            (&[0x01, 0x02], reason::MALFORMED_PACKET),
+            (&[0x01, 0x02], ReasonCode::MALFORMED_PACKET),
             // a wildcard in the response topic
-            (&[0x08, 0, 1, b'#'], reason::PROTOCOL_ERROR),
+            (&[0x08, 0, 1, b'#'], ReasonCode::PROTOCOL_ERROR),
             // U+0000 in a user property
-            (&[0x26, 0, 1, 0, 0, 1, b'v'], reason::MALFORMED_PACKET),
+            (&[0x26, 0, 1, 0, 0, 1, b'v'], ReasonCode::MALFORMED_PACKET),
         ];
         for (props, code) in cases {
             let err = from_server(v5_publish(props)).unwrap_err();
@@ -387,7 +390,7 @@ mod tests {
         let last = frame.len() - 1;
         frame[last] = 0xFF;
         let err = from_server(Bytes::from(frame)).unwrap_err();
-        assert_eq!(err.reason_code(), reason::PAYLOAD_FORMAT_INVALID);
+        assert_eq!(err.reason_code(), ReasonCode::PAYLOAD_FORMAT_INVALID);
     }
 
     #[test]
@@ -406,14 +409,14 @@ mod tests {
         let mut short = frame[..9].to_vec();
         short[1] = 7;
         let err = from_server(Bytes::from(short)).unwrap_err();
-        assert_eq!(err.reason_code(), reason::MALFORMED_PACKET, "{err}");
+        assert_eq!(err.reason_code(), ReasonCode::MALFORMED_PACKET, "{err}");
     }
 
     #[test]
     fn an_empty_topic_needs_v5() {
         let frame = Bytes::from_static(&[0x30, 0x03, 0, 0, b'x']);
         let err = decode_shared(Version::V3_1_1, Sender::Server, frame).unwrap_err();
-        assert_eq!(err.reason_code(), reason::TOPIC_NAME_INVALID);
+        assert_eq!(err.reason_code(), ReasonCode::TOPIC_NAME_INVALID);
         // v5: the topic comes from a topic alias
         let v5 = Bytes::from_static(&[0x30, 0x07, 0, 0, 0x03, 0x23, 0, 1, b'x']);
         let p = from_server(v5).unwrap();

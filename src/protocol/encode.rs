@@ -13,7 +13,7 @@ use thiserror::Error;
 
 use super::frame::{put_var_int, var_int_len, MAX_REMAINING_LENGTH};
 use super::packet::*;
-use super::reason;
+use super::ReasonCode;
 
 /// Why a packet could not be encoded.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -246,7 +246,7 @@ fn encode_ack(version: Version, header: u8, ack: &Ack, out: &mut BytesMut) -> Re
     }
     out.put_u8(header);
     let reason_string = ack.reason_string.as_deref().filter(|_| version.is_v5());
-    if !version.is_v5() || (ack.reason == 0 && reason_string.is_none()) {
+    if !version.is_v5() || (ack.reason == ReasonCode::SUCCESS && reason_string.is_none()) {
         // [MQTT-3.4.2.1] reason 0 with no properties may be omitted
         out.put_u8(2);
         out.put_u16(ack.packet_id);
@@ -256,14 +256,14 @@ fn encode_ack(version: Version, header: u8, ack: &Ack, out: &mut BytesMut) -> Re
         None => {
             out.put_u8(3);
             out.put_u16(ack.packet_id);
-            out.put_u8(ack.reason);
+            out.put_u8(ack.reason.get());
         }
         Some(rs) => {
             let props = 1 + str_len(rs, "reason string")?;
             let remaining = 3 + var_int_len(props) + props;
             put_var_int(out, remaining);
             out.put_u16(ack.packet_id);
-            out.put_u8(ack.reason);
+            out.put_u8(ack.reason.get());
             put_var_int(out, props);
             out.put_u8(0x1F);
             put_str(out, rs.as_bytes());
@@ -318,7 +318,7 @@ pub fn encode(version: Version, packet: &Packet, out: &mut BytesMut) -> Result<(
             check_str(&p.reason_string, "reason string")?;
             check_str(&p.assigned_client_id, "assigned client identifier")?;
             check_str(&p.response_information, "response information")?;
-            let reason_code = v5::ConnectReasonCode::from_u8(c.reason)
+            let reason_code = v5::ConnectReasonCode::from_u8(c.reason.get())
                 .ok_or_else(|| EncodeError::Codec(format!("CONNACK reason {:#x}", c.reason)))?;
             let mut connack = v5::Connack::new(c.session_present, reason_code);
             connack.properties = v5::ConnackProperties {
@@ -342,7 +342,7 @@ pub fn encode(version: Version, packet: &Packet, out: &mut BytesMut) -> Result<(
         Packet::Connack(c) => {
             // [MQTT-3.2.2-4] a refusal never says a session is present, and MQTT 3.1 has no
             // Session Present: its first CONNACK byte is reserved.
-            let code = reason::connack_return_code_v3(c.reason);
+            let code = c.reason.connack_return_code_v3();
             let flags = u8::from(c.session_present && code == 0 && version != Version::V3_1);
             out.put_slice(&[0x20, 2, flags, code]);
             Ok(())
@@ -353,7 +353,7 @@ pub fn encode(version: Version, packet: &Packet, out: &mut BytesMut) -> Result<(
                 .reasons
                 .iter()
                 .map(|r| {
-                    v5::SubscribeReasonCode::from_u8(*r)
+                    v5::SubscribeReasonCode::from_u8(r.get())
                         .ok_or_else(|| EncodeError::Codec(format!("SUBACK reason {r:#x}")))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
@@ -371,7 +371,7 @@ pub fn encode(version: Version, packet: &Packet, out: &mut BytesMut) -> Result<(
             put_var_int(out, remaining);
             out.put_u16(s.packet_id);
             for r in &s.reasons {
-                out.put_u8(reason::suback_return_code_v3(*r));
+                out.put_u8(r.suback_return_code_v3());
             }
             Ok(())
         }
@@ -380,7 +380,7 @@ pub fn encode(version: Version, packet: &Packet, out: &mut BytesMut) -> Result<(
                 .reasons
                 .iter()
                 .map(|r| {
-                    v5::UnsubscribeReasonCode::from_u8(*r)
+                    v5::UnsubscribeReasonCode::from_u8(r.get())
                         .ok_or_else(|| EncodeError::Codec(format!("UNSUBACK reason {r:#x}")))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
@@ -392,7 +392,7 @@ pub fn encode(version: Version, packet: &Packet, out: &mut BytesMut) -> Result<(
         Packet::Unsuback(u) => put_codec(v3::Packet::Unsuback(pid(u.packet_id)?).encode(), out),
         Packet::Disconnect(d) if version.is_v5() => {
             check_str(&d.reason_string, "reason string")?;
-            let reason_code = v5::DisconnectReasonCode::from_u8(d.reason)
+            let reason_code = v5::DisconnectReasonCode::from_u8(d.reason.get())
                 .ok_or_else(|| EncodeError::Codec(format!("DISCONNECT reason {:#x}", d.reason)))?;
             let mut disconnect = v5::Disconnect::new(reason_code);
             disconnect.properties.reason_string = d.reason_string.clone();
@@ -406,7 +406,7 @@ pub fn encode(version: Version, packet: &Packet, out: &mut BytesMut) -> Result<(
         }
         Packet::Auth(a) if version.is_v5() => {
             check_str(&a.method, "authentication method")?;
-            let reason_code = v5::AuthReasonCode::from_u8(a.reason)
+            let reason_code = v5::AuthReasonCode::from_u8(a.reason.get())
                 .ok_or_else(|| EncodeError::Codec(format!("AUTH reason {:#x}", a.reason)))?;
             let mut auth = v5::Auth::new(reason_code);
             auth.properties.auth_method = a.method.clone();

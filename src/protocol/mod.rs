@@ -16,6 +16,7 @@ pub use encode::{
 };
 pub use frame::{next_frame, Frame, FrameError};
 pub use packet::*;
+pub use reason::ReasonCode;
 
 #[cfg(test)]
 mod tests;

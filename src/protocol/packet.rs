@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use super::ReasonCode;
+
 /// The protocol level a connection speaks, fixed by its CONNECT.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Version {
@@ -258,7 +260,7 @@ pub struct Connack {
     /// Whether the server had a session for this client.
     pub session_present: bool,
     /// v5 reason code; mapped onto a 3.1.1 return code at the edge.
-    pub reason: u8,
+    pub reason: ReasonCode,
     /// v5 properties.
     pub properties: ConnackProperties,
 }
@@ -268,8 +270,8 @@ pub struct Connack {
 pub struct Ack {
     /// Packet identifier being acknowledged.
     pub packet_id: u16,
-    /// v5 reason code (0 = success).
-    pub reason: u8,
+    /// v5 reason code.
+    pub reason: ReasonCode,
     /// v5 reason string.
     pub reason_string: Option<Arc<str>>,
 }
@@ -279,7 +281,7 @@ impl Ack {
     pub fn success(packet_id: u16) -> Ack {
         Ack {
             packet_id,
-            reason: 0,
+            reason: ReasonCode::SUCCESS,
             reason_string: None,
         }
     }
@@ -327,7 +329,7 @@ pub struct Suback {
     /// Packet identifier of the SUBSCRIBE.
     pub packet_id: u16,
     /// One v5 reason code per filter (granted QoS 0..2 or a failure ≥ 0x80).
-    pub reasons: Vec<u8>,
+    pub reasons: Vec<ReasonCode>,
     /// v5 reason string.
     pub reason_string: Option<Arc<str>>,
 }
@@ -347,14 +349,14 @@ pub struct Unsuback {
     /// Packet identifier of the UNSUBSCRIBE.
     pub packet_id: u16,
     /// One v5 reason code per filter.
-    pub reasons: Vec<u8>,
+    pub reasons: Vec<ReasonCode>,
 }
 
 /// DISCONNECT.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Disconnect {
     /// v5 reason code.
-    pub reason: u8,
+    pub reason: ReasonCode,
     /// v5 session expiry update from the client.
     pub session_expiry: Option<u32>,
     /// v5 reason string.
@@ -365,7 +367,7 @@ pub struct Disconnect {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Auth {
     /// v5 reason code.
-    pub reason: u8,
+    pub reason: ReasonCode,
     /// Authentication method.
     pub method: Option<Arc<str>>,
     /// Authentication data.

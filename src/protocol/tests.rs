@@ -17,7 +17,7 @@ fn disconnect_e0_01_00_is_one_whole_packet() {
     let frame = frame_of(&bytes);
     assert_eq!(frame.len, 3);
     match decode(Version::V5, &bytes[..frame.len]).unwrap() {
-        Packet::Disconnect(d) => assert_eq!(d.reason, 0),
+        Packet::Disconnect(d) => assert_eq!(d.reason, ReasonCode::SUCCESS),
         other => panic!("{other:?}"),
     }
 }
@@ -28,7 +28,7 @@ fn plus_in_publish_topic_is_refused() {
     let bytes = [0x30, 0x05, 0x00, 0x03, b'a', b'/', b'+'];
     let err = decode(Version::V3_1_1, &bytes).unwrap_err();
     assert!(matches!(err, DecodeError::TopicName(_)), "{err:?}");
-    assert_eq!(err.reason_code(), reason::TOPIC_NAME_INVALID);
+    assert_eq!(err.reason_code(), ReasonCode::TOPIC_NAME_INVALID);
 }
 
 #[test]
@@ -45,7 +45,7 @@ fn subscribe_with_wrong_header_flags_is_malformed() {
     // [MQTT-3.8.1-1] bits 3..0 of SUBSCRIBE's fixed header are 0010
     let bytes = [0x80, 0x06, 0x00, 0x01, 0x00, 0x01, b'a', 0x00];
     let err = decode(Version::V3_1_1, &bytes).unwrap_err();
-    assert_eq!(err.reason_code(), reason::MALFORMED_PACKET, "{err:?}");
+    assert_eq!(err.reason_code(), ReasonCode::MALFORMED_PACKET, "{err:?}");
     let good = [0x82, 0x06, 0x00, 0x01, 0x00, 0x01, b'a', 0x00];
     assert!(matches!(decode(Version::V3_1_1, &good), Ok(Packet::Subscribe(_))));
 }
@@ -56,7 +56,7 @@ fn auth_packet_decodes_in_v5() {
     let bytes = [0xF0, 0x08, 0x19, 0x06, 0x15, 0x00, 0x03, b'f', b'o', b'o'];
     match decode(Version::V5, &bytes).unwrap() {
         Packet::Auth(a) => {
-            assert_eq!(a.reason, 0x19);
+            assert_eq!(a.reason, ReasonCode::new(0x19));
             assert_eq!(a.method.as_deref(), Some("foo"));
         }
         other => panic!("{other:?}"),
@@ -124,7 +124,7 @@ fn qos_3_publish_is_malformed() {
     let bytes = [0x36, 0x05, 0x00, 0x01, b'a', 0x00, 0x01];
     assert_eq!(
         decode(Version::V3_1_1, &bytes).unwrap_err().reason_code(),
-        reason::MALFORMED_PACKET
+        ReasonCode::MALFORMED_PACKET
     );
 }
 
@@ -133,7 +133,7 @@ fn packet_id_zero_is_malformed() {
     let bytes = [0x32, 0x05, 0x00, 0x01, b'a', 0x00, 0x00];
     assert_eq!(
         decode(Version::V3_1_1, &bytes).unwrap_err().reason_code(),
-        reason::MALFORMED_PACKET
+        ReasonCode::MALFORMED_PACKET
     );
 }
 
@@ -143,7 +143,7 @@ fn duplicate_v5_property_is_a_protocol_error() {
     let bytes = [0x30, 0x08, 0x00, 0x01, b'a', 0x04, 0x01, 0x00, 0x01, 0x00];
     assert_eq!(
         decode(Version::V5, &bytes).unwrap_err().reason_code(),
-        reason::PROTOCOL_ERROR
+        ReasonCode::PROTOCOL_ERROR
     );
 }
 
@@ -208,7 +208,7 @@ fn v5_publish_carries_every_subscription_identifier() {
 fn v5_acks_with_reason_and_string_encode_and_decode() {
     let ack = Ack {
         packet_id: 9,
-        reason: reason::NO_MATCHING_SUBSCRIBERS,
+        reason: ReasonCode::NO_MATCHING_SUBSCRIBERS,
         reason_string: Some(Arc::from("nobody listens")),
     };
     let mut out = BytesMut::new();
@@ -224,7 +224,7 @@ fn v311_connack_maps_v5_reasons_to_return_codes() {
     let mut out = BytesMut::new();
     let connack = Connack {
         session_present: true,
-        reason: reason::NOT_AUTHORIZED,
+        reason: ReasonCode::NOT_AUTHORIZED,
         properties: ConnackProperties::default(),
     };
     encode(Version::V3_1_1, &Packet::Connack(connack), &mut out).unwrap();
@@ -308,7 +308,7 @@ fn client_packets_round_trip_in_both_versions() {
 fn v5_connack_properties_decode_for_clients() {
     let connack = Connack {
         session_present: true,
-        reason: 0,
+        reason: ReasonCode::SUCCESS,
         properties: ConnackProperties {
             receive_maximum: Some(10),
             assigned_client_id: Some(Arc::from("auto-1")),
@@ -444,7 +444,7 @@ fn reserved_fixed_header_flags_are_malformed_in_every_version() {
             let err = decode(version, &bytes).expect_err(name);
             assert_eq!(
                 err.reason_code(),
-                reason::MALFORMED_PACKET,
+                ReasonCode::MALFORMED_PACKET,
                 "{name} ({version}): {err}"
             );
         }
@@ -458,7 +458,7 @@ fn utf16_surrogate_in_topic_is_malformed() {
     for version in [Version::V3_1_1, Version::V5] {
         assert_eq!(
             decode(version, &bytes).unwrap_err().reason_code(),
-            reason::MALFORMED_PACKET,
+            ReasonCode::MALFORMED_PACKET,
             "{version}"
         );
     }
@@ -506,7 +506,7 @@ fn bytes_after_a_packets_fields_are_malformed() {
         let err = decode(version, &bytes).expect_err(name);
         assert_eq!(
             err.reason_code(),
-            reason::MALFORMED_PACKET,
+            ReasonCode::MALFORMED_PACKET,
             "{name} ({version}): {err}"
         );
     }
@@ -567,10 +567,10 @@ fn u0000_in_connect_strings_is_refused() {
     // [MQTT-1.5.4-2]: the client identifier gets its own CONNACK reason
     for level in [4, 5] {
         let err = decode_connect(&connect_with(level, 0x02, b"a\0", &[]), 2).unwrap_err();
-        assert_eq!(err.reason_code(), reason::CLIENT_ID_NOT_VALID, "{err}");
+        assert_eq!(err.reason_code(), ReasonCode::CLIENT_ID_NOT_VALID, "{err}");
         let bytes = connect_with(level, 0x82, b"a", &[0x00, 0x02, b'u', 0x00]);
         let err = decode_connect(&bytes, 2).unwrap_err();
-        assert_eq!(err.reason_code(), reason::MALFORMED_PACKET, "{err}");
+        assert_eq!(err.reason_code(), ReasonCode::MALFORMED_PACKET, "{err}");
     }
 }
 
@@ -578,7 +578,7 @@ fn u0000_in_connect_strings_is_refused() {
 fn encode_within_leaves_out_optional_parts_to_fit() {
     let connack = Packet::Connack(Connack {
         session_present: false,
-        reason: reason::SUCCESS,
+        reason: ReasonCode::SUCCESS,
         properties: ConnackProperties {
             receive_maximum: Some(10),
             retain_available: Some(true),

@@ -14,14 +14,16 @@ use std::task::{Context, Poll};
 
 use futures_util::task::AtomicWaker;
 
+use crate::protocol::ReasonCode;
+
 /// Buffer states, see [`Kick::mark_busy`] and [`Kick::sweep`].
 const NO_BUFFERS: u8 = 0;
 const BUSY: u8 = 1;
 const QUIET: u8 = 2;
 const TRIM: u8 = 3;
 
-/// See the module documentation. The code is a v5 DISCONNECT reason; 0 (success) means
-/// not told.
+/// See the module documentation. The code is a v5 DISCONNECT reason, kept as its wire value
+/// to fit an atomic; 0 (success) means not told.
 #[derive(Debug, Default)]
 pub struct Kick {
     code: AtomicU8,
@@ -33,19 +35,19 @@ pub struct Kick {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Told {
     /// Close, with this v5 DISCONNECT reason.
-    Close(u8),
+    Close(ReasonCode),
     /// Give back the buffers that are empty: the connection has been quiet a while.
     Trim,
 }
 
 impl Kick {
-    /// Tells the connection to close with `code` (not 0); false if it was told already, the
-    /// first reason standing.
-    pub fn send(&self, code: u8) -> bool {
-        debug_assert_ne!(code, 0);
+    /// Tells the connection to close with `code` (not success); false if it was told already,
+    /// the first reason standing.
+    pub fn send(&self, code: ReasonCode) -> bool {
+        debug_assert_ne!(code, ReasonCode::SUCCESS);
         let first = self
             .code
-            .compare_exchange(0, code, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(0, code.get(), Ordering::AcqRel, Ordering::Acquire)
             .is_ok();
         if first {
             self.waker.wake();
@@ -108,7 +110,7 @@ impl Future for Telling<'_> {
         let look = || match kick.code.load(Ordering::Acquire) {
             0 if kick.take_trim() => Some(Told::Trim),
             0 => None,
-            code => Some(Told::Close(code)),
+            code => Some(Told::Close(ReasonCode::new(code))),
         };
         if let Some(told) = look() {
             return Poll::Ready(told);
@@ -134,10 +136,10 @@ mod tests {
             async move { kick.told().await }
         });
         tokio::task::yield_now().await;
-        assert!(kick.send(0x8E));
-        assert!(!kick.send(0x8B));
-        assert_eq!(waiter.await.unwrap(), Told::Close(0x8E));
-        assert_eq!(kick.told().await, Told::Close(0x8E));
+        assert!(kick.send(ReasonCode::SESSION_TAKEN_OVER));
+        assert!(!kick.send(ReasonCode::SERVER_SHUTTING_DOWN));
+        assert_eq!(waiter.await.unwrap(), Told::Close(ReasonCode::SESSION_TAKEN_OVER));
+        assert_eq!(kick.told().await, Told::Close(ReasonCode::SESSION_TAKEN_OVER));
     }
 
     #[tokio::test]
@@ -156,7 +158,7 @@ mod tests {
         assert!(kick.sweep(), "quiet for a whole interval");
         assert_eq!(waiter.await.unwrap(), Told::Trim);
         assert!(!kick.sweep(), "trimmed: nothing more to ask");
-        kick.send(0x8B);
-        assert_eq!(kick.told().await, Told::Close(0x8B));
+        kick.send(ReasonCode::SERVER_SHUTTING_DOWN);
+        assert_eq!(kick.told().await, Told::Close(ReasonCode::SERVER_SHUTTING_DOWN));
     }
 }

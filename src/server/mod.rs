@@ -31,6 +31,7 @@ use crate::auth::acl::Access;
 use crate::auth::identity::owner_key;
 use crate::auth::{Auth, AuthError};
 use crate::config::{Durability, Settings};
+use crate::protocol::ReasonCode;
 use crate::store::{Store, StoreDurability, StoreError, StoredOwner};
 use admin::Admin;
 use broker::{AccessCheck, Broker, BrokerConfig, Session};
@@ -395,8 +396,7 @@ impl RunningServer {
         }
         // No listener accepts any more; connections still before their CONNECT are told
         // when they attach.
-        self.broker
-            .disconnect_all(crate::protocol::reason::SERVER_SHUTTING_DOWN);
+        self.broker.disconnect_all(ReasonCode::SERVER_SHUTTING_DOWN);
         let all = self.live.max_connections().min(u32::MAX as usize) as u32;
         let _ = tokio::time::timeout(grace, self.permits.acquire_many(all)).await;
         // Everything the connections handed over on their way out is on disk before we return.

@@ -22,7 +22,7 @@ use crate::client::topic::check_topic_filter;
 use crate::client::{reason_text, Client, Event};
 use crate::exit::Exit;
 use crate::protocol::topic::matches;
-use crate::protocol::{Disconnect, Publish, QoS, RetainHandling, Suback, SubscriptionOptions};
+use crate::protocol::{Disconnect, Publish, QoS, ReasonCode, RetainHandling, Suback, SubscriptionOptions};
 use format::Printer;
 
 /// Packets that `-D` may give properties for.
@@ -98,7 +98,7 @@ fn plan(args: SubArgs) -> Result<Plan, Failure> {
     )
     .map_err(|e| Failure::usage(e.to_string()))?;
     let disconnect = Disconnect {
-        reason: 0,
+        reason: ReasonCode::SUCCESS,
         session_expiry: conn.properties.disconnect_session_expiry,
         reason_string: None,
     };
@@ -335,7 +335,7 @@ impl Session {
             .filters
             .iter()
             .zip(&suback.reasons)
-            .filter(|(_, code)| **code >= 0x80)
+            .filter(|(_, code)| code.is_error())
             .map(|((filter, _), code)| match v5 {
                 true => format!("{filter:?}: {}", reason_text(*code, None)),
                 false => format!("{filter:?} (MQTT 3.1.1 gives no reason)"),

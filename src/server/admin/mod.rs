@@ -43,14 +43,14 @@ use super::broker::{Broker, Message};
 use super::metrics::add;
 use super::metrics::topics::TopicRates;
 use super::peer::Peer;
-use crate::protocol::{reason, topic, MessageProperties, PropertyFields, Publish};
+use crate::protocol::{topic, MessageProperties, PropertyFields, Publish, ReasonCode};
 
 /// Every admin topic starts with this.
 pub const PREFIX: &str = "$CONTROL/robustmq/v1/";
 /// Appended to a request topic to make the default response topic.
 pub const RESPONSE_SUFFIX: &str = "/response";
 /// v5 reason code the broker disconnects a client with at an admin's request.
-pub const ADMINISTRATIVE_ACTION: u8 = 0x98;
+pub const ADMINISTRATIVE_ACTION: ReasonCode = ReasonCode::ADMINISTRATIVE_ACTION;
 
 /// What the admin API shares across connections.
 #[derive(Debug, Default)]
@@ -120,7 +120,7 @@ pub struct Requester<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Handled {
     /// Reason code for PUBACK/PUBREC.
-    pub reason: u8,
+    pub reason: ReasonCode,
     /// Reason string, when the code is an error.
     pub why: Option<&'static str>,
 }
@@ -131,7 +131,7 @@ pub fn handle_request(broker: &Broker, admin: &Admin, requester: &Requester, p: 
     let command = p.topic.strip_prefix(PREFIX).unwrap_or_default();
     if command.ends_with(RESPONSE_SUFFIX) || command == &RESPONSE_SUFFIX[1..] {
         return Handled {
-            reason: reason::NOT_AUTHORIZED,
+            reason: ReasonCode::NOT_AUTHORIZED,
             why: Some("admin response topics are written by the broker only"),
         };
     }
@@ -148,7 +148,7 @@ pub fn handle_request(broker: &Broker, admin: &Admin, requester: &Requester, p: 
         tracing::debug!(client_id = %requester.client_id, peer = %requester.peer, command, "admin request refused: {why}");
         publish_reply(broker, requester, p, reply_to, &error("not authorized"));
         return Handled {
-            reason: reason::NOT_AUTHORIZED,
+            reason: ReasonCode::NOT_AUTHORIZED,
             why: Some(why),
         };
     }
@@ -162,7 +162,7 @@ pub fn handle_request(broker: &Broker, admin: &Admin, requester: &Requester, p: 
     tracing::debug!(client_id = %requester.client_id, command, "admin request");
     publish_reply(broker, requester, p, reply_to, &body);
     Handled {
-        reason: reason::SUCCESS,
+        reason: ReasonCode::SUCCESS,
         why: None,
     }
 }

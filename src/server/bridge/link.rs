@@ -15,7 +15,7 @@ use crate::client::tls::{server_name, TlsOptions};
 use crate::client::ConnectOptions;
 use crate::config::{BridgeSettings, Remote};
 use crate::protocol::{
-    self, reason, Connack, Connect, Packet, QoS, RetainHandling, Sender, Subscribe, SubscriptionOptions,
+    self, Connack, Connect, Packet, QoS, ReasonCode, RetainHandling, Sender, Subscribe, SubscriptionOptions,
     Version,
 };
 use crate::server::broker::bridge_rules::Rules;
@@ -94,7 +94,7 @@ async fn run_until_stopped(
         };
         let Some(outcome) = outcome else {
             // A link that is up leaves like at shutdown: DISCONNECT, then close.
-            if status.close_link(reason::SERVER_SHUTTING_DOWN) {
+            if status.close_link(ReasonCode::SERVER_SHUTTING_DOWN) {
                 let _ = timeout(STOP_GRACE, attempt).await;
             }
             tracing::info!(bridge = %name, remote = %settings.remote, "bridge stopped");
@@ -530,13 +530,13 @@ async fn handshake<S: Duplex>(
             let packet = protocol::decode_front(version, Sender::Server, rbuf, frame.len)
                 .map_err(|e| format!("bad answer to CONNECT: {e}"))?;
             return match packet {
-                Packet::Connack(c) if c.reason < reason::UNSPECIFIED_ERROR => Ok(c),
-                Packet::Connack(c) if marked && c.reason == reason::UNSUPPORTED_PROTOCOL_VERSION => {
+                Packet::Connack(c) if !c.reason.is_error() => Ok(c),
+                Packet::Connack(c) if marked && c.reason == ReasonCode::UNSUPPORTED_PROTOCOL_VERSION => {
                     Err(refused_marker())
                 }
                 Packet::Connack(c) => Err(format!(
                     "the remote refused the connection: {}{}",
-                    reason::describe(c.reason),
+                    c.reason.description(),
                     c.properties
                         .reason_string
                         .as_deref()

@@ -9,7 +9,7 @@ use super::gate::Gate;
 use super::outbound::{OutPhase, PubrecOutcome};
 use super::records;
 use super::{Broker, Changes, Delivery, Session, SessionState};
-use crate::protocol::QoS;
+use crate::protocol::{QoS, ReasonCode};
 
 /// The acknowledgements a client sends for the broker's messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,7 +121,7 @@ impl Broker {
         &self,
         session: &Arc<Session>,
         packet_id: u16,
-        reason: u8,
+        reason: ReasonCode,
     ) -> Result<PubrecReply, WrongAck> {
         let outcome = {
             let mut state = session.lock();

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use serde::Serialize;
 
 use super::Session;
+use crate::protocol::ReasonCode;
 use crate::server::metrics::ConnStats;
 
 /// Where a bridge's link stands.
@@ -88,7 +89,7 @@ impl BridgeStatus {
     }
 
     /// Tells the link, if it is up, to close with `code`; whether it was up.
-    pub fn close_link(&self, code: u8) -> bool {
+    pub fn close_link(&self, code: ReasonCode) -> bool {
         match &*Self::lock(&self.link) {
             Some(link) => {
                 link.kick.send(code);

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::Broker;
-use crate::protocol::reason;
+use crate::protocol::ReasonCode;
 
 /// How often connections are looked at: how late past its deadline a silent client may go.
 const INTERVAL: Duration = Duration::from_millis(250);
@@ -28,7 +28,7 @@ impl Broker {
             let Some(conn) = state.conn.as_ref() else {
                 continue;
             };
-            if conn.stats.keep_alive_expired(now_ms) && conn.stats.kick.send(reason::KEEP_ALIVE_TIMEOUT) {
+            if conn.stats.keep_alive_expired(now_ms) && conn.stats.kick.send(ReasonCode::KEEP_ALIVE_TIMEOUT) {
                 expired += 1;
             } else {
                 conn.stats.kick.sweep();

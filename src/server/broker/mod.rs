@@ -48,7 +48,7 @@ use retain::RetainStore;
 pub use session::{ConnLink, Enqueued, QueueLimits, Session, SessionState, Subscription};
 use trie::{Subscriber, SubscriptionTrie};
 
-use crate::protocol::{reason, Will};
+use crate::protocol::{ReasonCode, Will};
 use crate::server::metrics::Metrics;
 use crate::store::{Op, Store, StoredOwner};
 
@@ -309,7 +309,7 @@ impl Broker {
                 let Some(conn) = state.conn.as_ref() else {
                     return;
                 };
-                conn.stats.kick.send(reason::SESSION_TAKEN_OVER);
+                conn.stats.kick.send(ReasonCode::SESSION_TAKEN_OVER);
             }
             if tokio::time::timeout_at(deadline, detached).await.is_err() {
                 return;
@@ -340,7 +340,7 @@ impl Broker {
                 match state.conn.take() {
                     Some(conn) => {
                         // Its will goes out when it closes, as a takeover's does.
-                        conn.stats.kick.send(reason::SESSION_TAKEN_OVER);
+                        conn.stats.kick.send(ReasonCode::SESSION_TAKEN_OVER);
                         Phase::Connected {
                             expiry: state.expiry_interval,
                         }
@@ -410,7 +410,7 @@ impl Broker {
                 None => StoredOwner::Anonymous,
             };
             if self.closing.load(Ordering::Relaxed) {
-                link.stats.kick.send(reason::SERVER_SHUTTING_DOWN);
+                link.stats.kick.send(ReasonCode::SERVER_SHUTTING_DOWN);
             }
             state.conn = Some(link);
             state.queue.set_offline(false);
@@ -439,7 +439,7 @@ impl Broker {
     /// Tells every connected client, and any that attaches from now on, to go with `code`
     /// (server shutdown). Connections watch their session rather than a shutdown signal
     /// of their own: an idle connection's task is smaller for it.
-    pub fn disconnect_all(&self, code: u8) {
+    pub fn disconnect_all(&self, code: ReasonCode) {
         let sessions = self.sessions();
         self.closing.store(true, Ordering::Relaxed);
         for session in sessions.values() {

@@ -14,7 +14,7 @@ use super::gate::{Gate, GateState};
 use super::message::Delivery;
 use super::records;
 use super::{Session, SessionState};
-use crate::protocol::{self, Ack, Packet, PublishRef, QoS, Version};
+use crate::protocol::{self, Ack, Packet, PublishRef, QoS, ReasonCode, Version};
 use crate::server::metrics::{add, Metrics};
 use crate::store::{DeliveryState, Op, Store, StoredOwner};
 
@@ -428,12 +428,12 @@ impl SessionState {
     }
 
     /// Handles PUBREC for a QoS 2 message the broker sent; `None` when no such message is in flight.
-    pub(super) fn on_pubrec(&mut self, packet_id: u16, reason: u8) -> Option<PubrecOutcome> {
+    pub(super) fn on_pubrec(&mut self, packet_id: u16, reason: ReasonCode) -> Option<PubrecOutcome> {
         let o = self.outgoing.get_mut(&packet_id)?;
         if o.delivery.qos != QoS::ExactlyOnce || !o.sent {
             return None;
         }
-        if reason >= 0x80 {
+        if reason.is_error() {
             return self
                 .outgoing
                 .remove(&packet_id)

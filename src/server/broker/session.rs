@@ -19,7 +19,7 @@ use super::outbound::{OutPhase, Outgoing};
 use super::queue::OutQueue;
 use super::records;
 use super::spill::{Spill, REFILL_BELOW, WINDOW};
-use crate::protocol::{QoS, SubscriptionOptions, Version};
+use crate::protocol::{QoS, ReasonCode, SubscriptionOptions, Version};
 use crate::server::metrics::{add, ConnStats, Metrics};
 use crate::store::{DeliveryState, Op, Store, StoredDelivery, StoredOwner, StoredWill};
 
@@ -78,7 +78,7 @@ pub struct ConnLink {
 
 impl Drop for ConnLink {
     fn drop(&mut self) {
-        self.stats.kick.send(crate::protocol::reason::SESSION_TAKEN_OVER);
+        self.stats.kick.send(ReasonCode::SESSION_TAKEN_OVER);
     }
 }
 

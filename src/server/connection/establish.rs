@@ -10,7 +10,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::timeout;
 
 use super::READ_CHUNK;
-use crate::protocol::{self, reason, Connack, FrameError, Packet, Version};
+use crate::protocol::{self, Connack, FrameError, Packet, ReasonCode, Version};
 use crate::server::context::ListenerContext;
 use crate::server::handler::connect::AtLimit;
 use crate::server::handler::{self, ConnState};
@@ -130,7 +130,7 @@ where
 enum ConnectFailure {
     Refuse {
         version: Version,
-        reason: u8,
+        reason: ReasonCode,
         detail: String,
     },
     Close(String),
@@ -165,7 +165,7 @@ async fn read_connect<R: AsyncRead + Unpin>(
                         Err(ConnectFailure::Refuse {
                             // [MQTT-3.1.2-2] answer an unknown level with return code 0x01, 3.1.1 style
                             version: Version::V3_1_1,
-                            reason: reason::UNSUPPORTED_PROTOCOL_VERSION,
+                            reason: ReasonCode::UNSUPPORTED_PROTOCOL_VERSION,
                             detail: format!("unsupported protocol level {level}"),
                         })
                     }

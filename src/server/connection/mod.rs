@@ -28,7 +28,7 @@ use super::kick::Told;
 use super::metrics::{add, add_own, ConnStats};
 use super::peer::Peer;
 use super::transport::OversizeMessage;
-use crate::protocol::{self, reason, Disconnect, FrameError, Packet, Sender};
+use crate::protocol::{self, Disconnect, FrameError, Packet, ReasonCode, Sender};
 
 /// Stop reading past this many unsent bytes: replies the client has not taken yet.
 const WRITE_HIGH_WATER: usize = 256 * 1024;
@@ -239,7 +239,7 @@ where
                     }
                     Told::Close(code) => code,
                 };
-                if code == reason::SESSION_TAKEN_OVER {
+                if code == ReasonCode::SESSION_TAKEN_OVER {
                     // Boxed: awaited inline, its state would sit in every connection's task
                     // for the rare takeover (about 120 bytes per idle connection).
                     if let Some(close) = Box::pin(handle_received(ctx, conn, reader, rbuf)).await {
@@ -247,8 +247,8 @@ where
                     }
                 }
                 return match code {
-                    reason::SERVER_SHUTTING_DOWN => Close::Shutdown,
-                    reason::KEEP_ALIVE_TIMEOUT => Close::KeepAliveTimeout,
+                    ReasonCode::SERVER_SHUTTING_DOWN => Close::Shutdown,
+                    ReasonCode::KEEP_ALIVE_TIMEOUT => Close::KeepAliveTimeout,
                     code => Close::Kicked(code),
                 };
             }
@@ -331,7 +331,7 @@ fn read_failure(ctx: &ListenerContext, e: std::io::Error) -> Close {
         Some(oversize) => {
             add(&ctx.broker.metrics.limits.packet_too_large, 1);
             Close::Error {
-                reason: reason::PACKET_TOO_LARGE,
+                reason: ReasonCode::PACKET_TOO_LARGE,
                 detail: oversize.to_string(),
             }
         }
@@ -385,13 +385,13 @@ fn process_input(ctx: &ListenerContext, conn: &mut ConnState, rbuf: &mut BytesMu
             Err(FrameError::TooLarge { size, max }) => {
                 add(&ctx.broker.metrics.limits.packet_too_large, 1);
                 return Err(Close::Error {
-                    reason: reason::PACKET_TOO_LARGE,
+                    reason: ReasonCode::PACKET_TOO_LARGE,
                     detail: format!("packet of {size} bytes exceeds the maximum of {max}"),
                 });
             }
             Err(e) => {
                 return Err(Close::Error {
-                    reason: reason::MALFORMED_PACKET,
+                    reason: ReasonCode::MALFORMED_PACKET,
                     detail: e.to_string(),
                 })
             }
@@ -477,13 +477,13 @@ async fn finish<R: Input, W: AsyncWrite + Unpin>(
     let server_reason = match &close {
         Close::Error { reason, .. } => Some(*reason),
         Close::Kicked(code) => Some(*code),
-        Close::KeepAliveTimeout => Some(reason::KEEP_ALIVE_TIMEOUT),
-        Close::Shutdown => Some(reason::SERVER_SHUTTING_DOWN),
+        Close::KeepAliveTimeout => Some(ReasonCode::KEEP_ALIVE_TIMEOUT),
+        Close::Shutdown => Some(ReasonCode::SERVER_SHUTTING_DOWN),
         _ => None,
     };
     match &close {
         Close::Error { reason: code, detail } => tracing::warn!(
-            client_id = %conn.client_id, peer = %conn.stats.peer, reason = reason::describe(*code),
+            client_id = %conn.client_id, peer = %conn.stats.peer, reason = code.description(),
             "closing connection: {detail}"
         ),
         other => tracing::info!(
@@ -494,15 +494,15 @@ async fn finish<R: Input, W: AsyncWrite + Unpin>(
     // A bridge's link is the client of its remote: it says why it leaves with a client's
     // reason codes.
     let server_reason = match server_reason {
-        Some(reason::SERVER_SHUTTING_DOWN | reason::SESSION_TAKEN_OVER) if conn.bridge.is_some() => {
-            Some(reason::SUCCESS)
+        Some(ReasonCode::SERVER_SHUTTING_DOWN | ReasonCode::SESSION_TAKEN_OVER) if conn.bridge.is_some() => {
+            Some(ReasonCode::SUCCESS)
         }
         Some(code)
             if conn.bridge.is_some()
-                && code != reason::PROTOCOL_ERROR
-                && code != reason::MALFORMED_PACKET =>
+                && code != ReasonCode::PROTOCOL_ERROR
+                && code != ReasonCode::MALFORMED_PACKET =>
         {
-            Some(reason::UNSPECIFIED_ERROR)
+            Some(ReasonCode::UNSPECIFIED_ERROR)
         }
         other => other,
     };

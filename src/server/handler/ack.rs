@@ -1,7 +1,7 @@
 //! PUBACK, PUBREC, PUBREL and PUBCOMP: the QoS 1 and QoS 2 handshakes in both directions.
 
 use super::{Close, ConnState};
-use crate::protocol::{reason, Ack, Packet};
+use crate::protocol::{Ack, Packet, ReasonCode};
 use crate::server::broker::{PubrecReply, WrongAck};
 use crate::server::context::ListenerContext;
 
@@ -10,7 +10,7 @@ use crate::server::context::ListenerContext;
 /// [MQTT-4.13.1-1], 3.1.1 [MQTT-4.8.0-1].
 fn wrong_kind(packet_id: u16, wrong: WrongAck) -> Close {
     Close::Error {
-        reason: reason::PROTOCOL_ERROR,
+        reason: ReasonCode::PROTOCOL_ERROR,
         detail: format!(
             "{} for packet identifier {packet_id}, whose QoS {} message waits for {}",
             wrong.got.name(),
@@ -48,7 +48,7 @@ pub fn handle_pubrec(ctx: &ListenerContext, conn: &mut ConnState, ack: Ack) -> R
         PubrecReply::Nothing => {}
         PubrecReply::NotFound => conn.respond(Packet::Pubrel(Ack {
             packet_id: id,
-            reason: reason::PACKET_ID_NOT_FOUND,
+            reason: ReasonCode::PACKET_ID_NOT_FOUND,
             reason_string: None,
         })),
     }
@@ -62,9 +62,9 @@ pub fn handle_pubrel(ctx: &ListenerContext, conn: &mut ConnState, ack: Ack) -> R
     let pubcomp = Packet::Pubcomp(Ack {
         packet_id: ack.packet_id,
         reason: if released.known {
-            reason::SUCCESS
+            ReasonCode::SUCCESS
         } else {
-            reason::PACKET_ID_NOT_FOUND
+            ReasonCode::PACKET_ID_NOT_FOUND
         },
         reason_string: None,
     });

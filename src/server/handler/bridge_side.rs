@@ -8,7 +8,7 @@ use bytes::BytesMut;
 use tokio::time::Instant;
 
 use super::{Close, ConnState};
-use crate::protocol::{reason, Ack, Packet, QoS};
+use crate::protocol::{Ack, Packet, QoS, ReasonCode};
 use crate::server::broker::bridge_rules::Rules;
 use crate::server::context::ListenerContext;
 use crate::server::handler;
@@ -91,16 +91,18 @@ pub fn from_remote(ctx: &ListenerContext, conn: &mut ConnState, packet: Packet) 
         Packet::Pubcomp(a) => handler::ack::handle_pubcomp(ctx, conn, a),
         Packet::Pingresp => Ok(()),
         Packet::Suback(s) => {
-            let refused = s
-                .reasons
-                .iter()
-                .filter(|&&r| r >= reason::UNSPECIFIED_ERROR)
-                .count();
+            let refused = s.reasons.iter().filter(|r| r.is_error()).count();
             if refused > 0 {
                 tracing::warn!(
                     bridge = %side.name,
                     refused,
-                    reason = reason::describe(s.reasons.iter().copied().find(|&r| r >= 0x80).unwrap_or(0x80)),
+                    reason = s
+                        .reasons
+                        .iter()
+                        .copied()
+                        .find(|r| r.is_error())
+                        .unwrap_or(ReasonCode::UNSPECIFIED_ERROR)
+                        .description(),
                     "the remote refused some of the bridge's \"in\" subscriptions"
                 );
             }
@@ -108,15 +110,15 @@ pub fn from_remote(ctx: &ListenerContext, conn: &mut ConnState, packet: Packet) 
         }
         Packet::Unsuback(_) => Ok(()),
         Packet::Disconnect(d) => Err(Close::Error {
-            reason: reason::SUCCESS,
+            reason: ReasonCode::SUCCESS,
             detail: format!(
                 "the remote disconnected: {}{}",
-                reason::describe(d.reason),
+                d.reason.description(),
                 d.reason_string.map(|s| format!(" ({s})")).unwrap_or_default()
             ),
         }),
         other => Err(Close::Error {
-            reason: reason::PROTOCOL_ERROR,
+            reason: ReasonCode::PROTOCOL_ERROR,
             detail: format!("{} is not sent by servers", other.name()),
         }),
     }

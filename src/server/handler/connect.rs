@@ -8,7 +8,7 @@ use bytes::BytesMut;
 
 use super::{Close, ConnState, Pending};
 use crate::auth::login::FAILED_LOGIN_DELAY;
-use crate::protocol::{reason, Connack, ConnackProperties, Connect, Disconnect, Packet, Version};
+use crate::protocol::{Connack, ConnackProperties, Connect, Disconnect, Packet, ReasonCode, Version};
 use crate::server::admin;
 use crate::server::broker::aliases::OutAliases;
 use crate::server::broker::clock;
@@ -38,7 +38,7 @@ fn client_max_packet_size(connect: &Connect) -> usize {
     connect.maximum_packet_size.map_or(usize::MAX, |m| m as usize)
 }
 
-fn refuse(connect: &Connect, code: u8, detail: &str) -> Box<Refusal> {
+fn refuse(connect: &Connect, code: ReasonCode, detail: &str) -> Box<Refusal> {
     Box::new(Refusal {
         version: connect.version,
         client_id: connect.client_id.clone(),
@@ -83,8 +83,8 @@ impl AtLimit {
 /// server unavailable, for both (the encoder's mapping).
 pub fn refuse_at_limit(connect: &Connect, limit: AtLimit) -> Box<Refusal> {
     let code = match limit {
-        AtLimit::MaxConnections | AtLimit::ListenerMaxConnections => reason::QUOTA_EXCEEDED,
-        AtLimit::ConnectionRate => reason::CONNECTION_RATE_EXCEEDED,
+        AtLimit::MaxConnections | AtLimit::ListenerMaxConnections => ReasonCode::QUOTA_EXCEEDED,
+        AtLimit::ConnectionRate => ReasonCode::CONNECTION_RATE_EXCEEDED,
     };
     refuse(connect, code, limit.describe())
 }
@@ -108,7 +108,7 @@ pub async fn accept(
     if connect.auth_method.is_some() {
         return Err(refuse(
             &connect,
-            reason::BAD_AUTH_METHOD,
+            ReasonCode::BAD_AUTH_METHOD,
             "enhanced authentication is not supported",
         ));
     }
@@ -120,9 +120,9 @@ pub async fn accept(
             // v5 has a CONNACK code for a will topic the server does not accept; 3.1.1 gets
             // "not authorized", as for a will topic the ACL refuses.
             let code = if v5 {
-                reason::TOPIC_NAME_INVALID
+                ReasonCode::TOPIC_NAME_INVALID
             } else {
-                reason::NOT_AUTHORIZED
+                ReasonCode::NOT_AUTHORIZED
             };
             return Err(refuse(&connect, code, why));
         }
@@ -164,7 +164,7 @@ pub async fn accept(
         // A will there could pose as an admin reply.
         return Err(refuse(
             &connect,
-            reason::NOT_AUTHORIZED,
+            ReasonCode::NOT_AUTHORIZED,
             "a will cannot be published on the admin topics",
         ));
     }
@@ -174,7 +174,7 @@ pub async fn accept(
         if !v5 && (!connect.clean_start || connect.version == Version::V3_1) {
             return Err(refuse(
                 &connect,
-                reason::CLIENT_ID_NOT_VALID,
+                ReasonCode::CLIENT_ID_NOT_VALID,
                 "empty client identifier without clean session",
             ));
         }
@@ -188,7 +188,7 @@ pub async fn accept(
         // The bridges' own sessions: a client taking one over would take their queues.
         return Err(refuse(
             &connect,
-            reason::CLIENT_ID_NOT_VALID,
+            ReasonCode::CLIENT_ID_NOT_VALID,
             "client identifiers starting with $bridge/ are reserved for the broker's bridges",
         ));
     }
@@ -197,7 +197,7 @@ pub async fn accept(
             add(&ctx.broker.metrics.publish_denied, 1);
             return Err(refuse(
                 &connect,
-                reason::NOT_AUTHORIZED,
+                ReasonCode::NOT_AUTHORIZED,
                 "the ACL does not allow publishing on the will topic",
             ));
         }
@@ -308,7 +308,7 @@ pub async fn accept(
         gate: Some(attached.gate),
         packets: vec![Packet::Connack(Connack {
             session_present: attached.session_present,
-            reason: reason::SUCCESS,
+            reason: ReasonCode::SUCCESS,
             properties,
         })],
         deliveries: Vec::new(),
@@ -342,7 +342,7 @@ fn granted_keep_alive(ctx: &ListenerContext, connect: &Connect) -> Result<u16, B
         "keep alive of {asked} s is outside the server's bounds ({} to {} s, limits.min_keepalive and limits.max_keepalive)",
         limits.min_keepalive, limits.max_keepalive
     );
-    Err(refuse(connect, reason::CLIENT_ID_NOT_VALID, &detail))
+    Err(refuse(connect, ReasonCode::CLIENT_ID_NOT_VALID, &detail))
 }
 
 /// DISCONNECT from the client.
@@ -351,13 +351,13 @@ pub fn handle_disconnect(conn: &mut ConnState, d: Disconnect) -> Result<(), Clos
         // [MQTT-3.14.2-2] a session that was to end at disconnect cannot be extended here
         if conn.connect_session_expiry == 0 && expiry != 0 {
             return Err(Close::Error {
-                reason: reason::PROTOCOL_ERROR,
+                reason: ReasonCode::PROTOCOL_ERROR,
                 detail: "DISCONNECT sets a session expiry after CONNECT set none".into(),
             });
         }
         conn.session.set_expiry_interval(expiry);
     }
     Err(Close::Normal {
-        with_will: d.reason == reason::DISCONNECT_WITH_WILL,
+        with_will: d.reason == ReasonCode::DISCONNECT_WITH_WILL,
     })
 }

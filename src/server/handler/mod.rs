@@ -18,7 +18,7 @@ use super::broker::{Broker, Delivery, Gate, GateState, Session};
 use super::context::ListenerContext;
 use super::metrics::topics::TopicTally;
 use super::metrics::ConnStats;
-use crate::protocol::{self, reason, Packet, Version, Will};
+use crate::protocol::{self, Packet, ReasonCode, Version, Will};
 
 /// Why a connection ends.
 #[derive(Debug)]
@@ -31,12 +31,12 @@ pub enum Close {
     /// The client broke the protocol; a v5 client is told `reason`.
     Error {
         /// v5 reason code.
-        reason: u8,
+        reason: ReasonCode,
         /// What was wrong, for the log.
         detail: String,
     },
     /// Another connection took the session over, or the broker ended it.
-    Kicked(u8),
+    Kicked(ReasonCode),
     /// Nothing received within 1.5 × keep alive [MQTT-3.1.2-22].
     KeepAliveTimeout,
     /// The broker is shutting down.
@@ -52,8 +52,8 @@ impl fmt::Display for Close {
         match self {
             Close::Normal { with_will: false } => f.write_str("disconnect"),
             Close::Normal { with_will: true } => f.write_str("disconnect with will"),
-            Close::Error { reason, detail } => write!(f, "{}: {detail}", reason::describe(*reason)),
-            Close::Kicked(code) => f.write_str(reason::describe(*code)),
+            Close::Error { reason, detail } => write!(f, "{}: {detail}", reason.description()),
+            Close::Kicked(code) => f.write_str(code.description()),
             Close::KeepAliveTimeout => f.write_str("keep alive timeout"),
             Close::Shutdown => f.write_str("server shutting down"),
             Close::PeerClosed => f.write_str("connection closed by client"),
@@ -253,15 +253,15 @@ pub fn handle(ctx: &ListenerContext, conn: &mut ConnState, packet: Packet) -> Re
         }
         Packet::Disconnect(d) => connect::handle_disconnect(conn, d),
         Packet::Connect(_) => Err(Close::Error {
-            reason: reason::PROTOCOL_ERROR,
+            reason: ReasonCode::PROTOCOL_ERROR,
             detail: "second CONNECT [MQTT-3.1.0-2]".into(),
         }),
         Packet::Auth(_) => Err(Close::Error {
-            reason: reason::PROTOCOL_ERROR,
+            reason: ReasonCode::PROTOCOL_ERROR,
             detail: "AUTH without an authentication method in CONNECT".into(),
         }),
         other => Err(Close::Error {
-            reason: reason::PROTOCOL_ERROR,
+            reason: ReasonCode::PROTOCOL_ERROR,
             detail: format!("{} is not sent by clients", other.name()),
         }),
     }

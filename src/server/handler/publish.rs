@@ -3,7 +3,7 @@
 
 use super::{unstored, Close, ConnState};
 use crate::config::PublishRateAction;
-use crate::protocol::{reason, Ack, Packet, Publish, QoS};
+use crate::protocol::{Ack, Packet, Publish, QoS, ReasonCode};
 use crate::server::admin;
 use crate::server::broker::{Changes, Message, Qos2Received};
 use crate::server::context::ListenerContext;
@@ -58,7 +58,7 @@ pub fn handle_publish(ctx: &ListenerContext, conn: &mut ConnState, mut p: Publis
                 // [MQTT-3.3.4-9] more unacknowledged QoS 2 publishes than our receive maximum
                 add(&ctx.broker.metrics.limits.inflight_exceeded, 1);
                 return Err(Close::Error {
-                    reason: reason::RECEIVE_MAXIMUM_EXCEEDED,
+                    reason: ReasonCode::RECEIVE_MAXIMUM_EXCEEDED,
                     detail: format!(
                         "more than {} QoS 2 messages awaiting PUBREL",
                         ctx.limits.receive_maximum
@@ -76,7 +76,7 @@ pub fn handle_publish(ctx: &ListenerContext, conn: &mut ConnState, mut p: Publis
         add(&ctx.broker.metrics.limits.topic_refused, 1);
         tracing::debug!(client_id = %conn.client_id, length = p.topic.len(), "publish refused: {problem}");
         why = Some(problem);
-        reason::TOPIC_NAME_INVALID
+        ReasonCode::TOPIC_NAME_INVALID
     } else if conn
         .stats
         .publish_budget
@@ -90,7 +90,7 @@ pub fn handle_publish(ctx: &ListenerContext, conn: &mut ConnState, mut p: Publis
                 ctx.broker.qos2_refused(&conn.session, packet_id, false);
             }
             return Err(Close::Error {
-                reason: reason::MESSAGE_RATE_TOO_HIGH,
+                reason: ReasonCode::MESSAGE_RATE_TOO_HIGH,
                 detail: "publishing faster than limits.max_publish_rate / max_publish_bytes_rate allow"
                     .into(),
             });
@@ -108,11 +108,11 @@ pub fn handle_publish(ctx: &ListenerContext, conn: &mut ConnState, mut p: Publis
             );
         }
         why = Some("message rate too high (limits.max_publish_rate or max_publish_bytes_rate)");
-        reason::QUOTA_EXCEEDED
+        ReasonCode::QUOTA_EXCEEDED
     } else if p.topic.starts_with("$SYS") {
         // The $SYS tree belongs to the broker.
         why = Some("the $SYS topic tree is reserved for the broker");
-        reason::NOT_AUTHORIZED
+        ReasonCode::NOT_AUTHORIZED
     } else if admin::is_admin_topic(&p.topic) {
         // A request to the broker itself: answered, never routed to subscribers.
         let requester = admin::Requester {
@@ -127,7 +127,7 @@ pub fn handle_publish(ctx: &ListenerContext, conn: &mut ConnState, mut p: Publis
         };
         let handled = admin::handle_request(&ctx.broker, &ctx.admin, &requester, &p);
         why = handled.why;
-        if handled.reason < 0x80 && !changes.is_empty() {
+        if !handled.reason.is_error() && !changes.is_empty() {
             recorded = true;
             gate = ctx.broker.commit_changes(changes, Some(&conn.session));
         }
@@ -136,7 +136,7 @@ pub fn handle_publish(ctx: &ListenerContext, conn: &mut ConnState, mut p: Publis
         add(&ctx.broker.metrics.publish_denied, 1);
         tracing::debug!(client_id = %conn.client_id, topic = &*p.topic, "publish refused by the ACL");
         why = Some("not authorized to publish on this topic");
-        reason::NOT_AUTHORIZED
+        ReasonCode::NOT_AUTHORIZED
     } else if p.retain && ctx.broker.store_full() {
         // A retained message is always stored: refused before it replaces the one in memory,
         // which the store would still hold after a restart.
@@ -145,7 +145,7 @@ pub fn handle_publish(ctx: &ListenerContext, conn: &mut ConnState, mut p: Publis
         }
         disk_full = true;
         why = Some(unstored::WHY);
-        reason::QUOTA_EXCEEDED
+        ReasonCode::QUOTA_EXCEEDED
     } else {
         conn.topics.record(&ctx.admin.topics, &p.topic, p.payload.len());
         let message = Message::from_publish(p, Some(conn.client_id.clone()));
@@ -156,11 +156,11 @@ pub fn handle_publish(ctx: &ListenerContext, conn: &mut ConnState, mut p: Publis
         if published.delivered == 0 && published.dropped > 0 {
             // Subscribers exist but none could take it: their queues are full.
             why = Some("every matching subscriber's queue is full");
-            reason::QUOTA_EXCEEDED
+            ReasonCode::QUOTA_EXCEEDED
         } else if published.delivered == 0 {
-            reason::NO_MATCHING_SUBSCRIBERS
+            ReasonCode::NO_MATCHING_SUBSCRIBERS
         } else {
-            reason::SUCCESS
+            ReasonCode::SUCCESS
         }
     };
     let ack = Ack {
@@ -178,7 +178,7 @@ pub fn handle_publish(ctx: &ListenerContext, conn: &mut ConnState, mut p: Publis
         QoS::AtMostOnce => {}
         QoS::AtLeastOnce => conn.respond_when_room(gate, vec![Packet::Puback(ack)]),
         QoS::ExactlyOnce => {
-            if code >= 0x80 {
+            if code.is_error() {
                 // Committed after the message's own commit, so its gate covers both.
                 if let Some(forgotten) = ctx.broker.qos2_refused(&conn.session, packet_id, recorded) {
                     gate = Some(forgotten);
@@ -196,7 +196,7 @@ fn resolve_topic_alias(ctx: &ListenerContext, conn: &mut ConnState, p: &mut Publ
     let Some(alias) = p.topic_alias.take() else {
         if p.topic.is_empty() {
             return Err(Close::Error {
-                reason: reason::PROTOCOL_ERROR,
+                reason: ReasonCode::PROTOCOL_ERROR,
                 detail: "PUBLISH with an empty topic and no topic alias".into(),
             });
         }
@@ -204,7 +204,7 @@ fn resolve_topic_alias(ctx: &ListenerContext, conn: &mut ConnState, p: &mut Publ
     };
     if alias == 0 || alias > ctx.limits.topic_alias_maximum {
         return Err(Close::Error {
-            reason: reason::TOPIC_ALIAS_INVALID,
+            reason: ReasonCode::TOPIC_ALIAS_INVALID,
             detail: format!(
                 "topic alias {alias} is outside 1..={}",
                 ctx.limits.topic_alias_maximum
@@ -220,7 +220,7 @@ fn resolve_topic_alias(ctx: &ListenerContext, conn: &mut ConnState, p: &mut Publ
             Some(topic) => p.topic = topic.clone(),
             None => {
                 return Err(Close::Error {
-                    reason: reason::PROTOCOL_ERROR,
+                    reason: ReasonCode::PROTOCOL_ERROR,
                     detail: format!("topic alias {alias} was never set"),
                 })
             }

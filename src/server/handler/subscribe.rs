@@ -2,7 +2,7 @@
 //! subscription limits and the ACL allow), send retained messages (those the client may read).
 
 use super::{Close, ConnState};
-use crate::protocol::{reason, topic, Packet, Suback, Subscribe, Unsuback, Unsubscribe};
+use crate::protocol::{topic, Packet, ReasonCode, Suback, Subscribe, Unsuback, Unsubscribe};
 use crate::server::broker::{Changes, Delivery, Subscription};
 use crate::server::context::ListenerContext;
 use crate::server::metrics::add;
@@ -32,13 +32,13 @@ pub fn handle_subscribe(ctx: &ListenerContext, conn: &mut ConnState, s: Subscrib
         let options = &options;
         let Some(parsed) = topic::parse_filter(filter) else {
             problem = Some(format!("invalid shared subscription filter {filter:?}"));
-            reasons.push(reason::TOPIC_FILTER_INVALID);
+            reasons.push(ReasonCode::TOPIC_FILTER_INVALID);
             continue;
         };
         if parsed.share_group.is_some() && options.no_local {
             // [MQTT-3.8.3-4] no local on a shared subscription is a protocol error
             return Err(Close::Error {
-                reason: reason::PROTOCOL_ERROR,
+                reason: ReasonCode::PROTOCOL_ERROR,
                 detail: format!("no local on shared subscription {filter}"),
             });
         }
@@ -46,14 +46,14 @@ pub fn handle_subscribe(ctx: &ListenerContext, conn: &mut ConnState, s: Subscrib
             add(&broker.metrics.limits.topic_refused, 1);
             tracing::debug!(client_id = %conn.client_id, length = filter.len(), "subscription refused: {why}");
             problem = Some(why.to_string());
-            reasons.push(reason::TOPIC_FILTER_INVALID);
+            reasons.push(ReasonCode::TOPIC_FILTER_INVALID);
             continue;
         }
         if !ctx.may_subscribe(&conn.session, parsed.filter) {
             add(&broker.metrics.subscribe_denied, 1);
             tracing::debug!(client_id = %conn.client_id, filter = &**filter, "subscription refused by the ACL");
             problem = Some(format!("not authorized to subscribe to {filter}"));
-            reasons.push(reason::NOT_AUTHORIZED);
+            reasons.push(ReasonCode::NOT_AUTHORIZED);
             continue;
         }
         if !has_room(ctx, conn, filter) {
@@ -67,7 +67,7 @@ pub fn handle_subscribe(ctx: &ListenerContext, conn: &mut ConnState, s: Subscrib
                 "the session already holds {} subscriptions (limits.max_subscriptions_per_client)",
                 ctx.limits.max_subscriptions
             ));
-            reasons.push(reason::QUOTA_EXCEEDED);
+            reasons.push(ReasonCode::QUOTA_EXCEEDED);
             continue;
         }
         let subscription = Subscription {
@@ -90,7 +90,7 @@ pub fn handle_subscribe(ctx: &ListenerContext, conn: &mut ConnState, s: Subscrib
             ));
         }
         // [MQTT-3.9.3-] granted QoS is the requested QoS: every QoS is supported
-        reasons.push(options.qos as u8);
+        reasons.push(ReasonCode::granted(options.qos));
     }
     let suback = Packet::Suback(Suback {
         packet_id: s.packet_id,
@@ -117,9 +117,9 @@ pub fn handle_unsubscribe(ctx: &ListenerContext, conn: &mut ConnState, u: Unsubs
         .iter()
         .map(|filter| {
             if ctx.broker.unsubscribe(&conn.session, filter, &mut changes) {
-                reason::SUCCESS
+                ReasonCode::SUCCESS
             } else {
-                reason::NO_SUBSCRIPTION_EXISTED
+                ReasonCode::NO_SUBSCRIPTION_EXISTED
             }
         })
         .collect();

@@ -9,7 +9,7 @@
 //! message again when it reconnects with its session [MQTT-4.4.0-1].
 
 use super::{Close, ConnState, Pending};
-use crate::protocol::{reason, Packet, QoS};
+use crate::protocol::{Packet, QoS, ReasonCode};
 use crate::server::broker::Broker;
 
 /// What a refused publisher reads in the reason string.
@@ -48,7 +48,7 @@ pub fn refuse(broker: &Broker, conn: &mut ConnState, pending: &Pending) -> Refus
         }
         if conn.version.is_v5() {
             let mut refusal = ack.clone();
-            refusal.reason = reason::QUOTA_EXCEEDED;
+            refusal.reason = ReasonCode::QUOTA_EXCEEDED;
             refusal.reason_string = conn.reason_string(WHY);
             let packet = match qos {
                 QoS::ExactlyOnce => Packet::Pubrec(refusal),
@@ -68,7 +68,7 @@ pub fn refuse(broker: &Broker, conn: &mut ConnState, pending: &Pending) -> Refus
 /// [MQTT-4.8.0-2]. MQTT 5 clients read the reason; nothing of the packet was acknowledged.
 pub fn transient_error() -> Close {
     Close::Error {
-        reason: reason::UNSPECIFIED_ERROR,
+        reason: ReasonCode::UNSPECIFIED_ERROR,
         detail: "the store could not commit (is the disk full?); nothing was acknowledged".into(),
     }
 }
