@@ -41,6 +41,8 @@ pub use compact::{compact, Compaction};
 pub use error::StoreError;
 pub use inspect::{FileStats, Inspector, TableUsage};
 pub use open::backup_name;
+pub use page::ReadError;
+pub use record::RecordError;
 pub use scan::{BadRecord, Record};
 pub use tables::SCHEMA_VERSION;
 pub use types::{
@@ -219,7 +221,7 @@ fn fail(request: Request) {
             on_commit: Some(on_commit),
             ..
         } => on_commit(false),
-        Request::ReadDeliveries { reply, .. } => reply(Err("the store is closed".into())),
+        Request::ReadDeliveries { reply, .. } => reply(Err(ReadError::Closed)),
         _ => {}
     }
 }

@@ -35,7 +35,7 @@ pub(crate) const RETAINED_RECORD_VERSION: u8 = 2;
 
 /// Why a record could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum RecordError {
+pub enum RecordError {
     /// The value has no bytes at all, so not even a version.
     #[error("empty record")]
     Empty,

@@ -55,7 +55,7 @@ pub(crate) enum Request {
 }
 
 /// Called with the deliveries a [`Request::ReadDeliveries`] found, or why it could not read.
-pub type OnRead = Box<dyn FnOnce(Result<Vec<(u64, StoredDelivery)>, String>) + Send>;
+pub type OnRead = Box<dyn FnOnce(Result<Vec<(u64, StoredDelivery)>, super::ReadError>) + Send>;
 
 /// Counters shared between the writer thread and `Store::stats`.
 #[derive(Default)]
@@ -228,8 +228,8 @@ impl Writer {
                 Ok(db) => panic::catch_unwind(AssertUnwindSafe(|| {
                     super::page::read_deliveries(db, &client_id, from, limit)
                 }))
-                .unwrap_or_else(|payload| Err(format!("panic: {}", panic_message(&payload)))),
-                Err(failure) => Err(failure.detail),
+                .unwrap_or_else(|payload| Err(super::ReadError::Panicked(panic_message(&payload)))),
+                Err(failure) => Err(super::ReadError::Unavailable(failure.detail)),
             };
             if let Err(error) = &found {
                 tracing::error!(path = %self.path.display(), %client_id, %error, "reading a queue back from the store failed");

@@ -3,7 +3,7 @@
 
 use std::sync::mpsc;
 
-use robustmq::store::{Op, Store, StoredDelivery};
+use robustmq::store::{Op, ReadError, Store, StoredDelivery};
 
 use super::common::*;
 
@@ -13,7 +13,7 @@ fn read(
     client_id: &str,
     from: u64,
     limit: usize,
-) -> Result<Vec<(u64, StoredDelivery)>, String> {
+) -> Result<Vec<(u64, StoredDelivery)>, ReadError> {
     let (tx, rx) = mpsc::channel();
     store.read_deliveries(
         client_id,

@@ -11,6 +11,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::{sleep, timeout};
 
+use super::failure::LinkError;
 use crate::client::tls::{server_name, TlsOptions};
 use crate::client::ConnectOptions;
 use crate::config::{BridgeSettings, Remote};
@@ -118,6 +119,7 @@ async fn run_until_stopped(
                 }
             }
             Err(failure) => {
+                let failure = failure.to_string();
                 status.disconnected(Some(failure.clone()));
                 // Once per change: a remote that stays down for a day does not fill the log.
                 if last_failure.as_deref() != Some(failure.as_str()) {
@@ -214,11 +216,11 @@ async fn prepare_local_session(
     version: Version,
     rules: &Rules,
     status: &BridgeStatus,
-) -> Result<(), String> {
+) -> Result<(), LinkError> {
     let connect = local_connect(settings, version, None);
     let conn = handler::connect::accept(ctx, connect, Peer::Unix, None)
         .await
-        .map_err(|refusal| refusal.detail.clone())?;
+        .map_err(|refusal| LinkError::LocalSession(refusal.detail.clone()))?;
     status.set_session(conn.session.clone());
     ctx.broker
         .bound_queue_dropping_oldest(&conn.session, settings.max_queued_bytes);
@@ -268,8 +270,8 @@ fn subscribe_locally(ctx: &ListenerContext, conn: &ConnState, rules: &Rules, max
 }
 
 /// One link: connects, serves it until it drops; `Ok` is why it closed, `Err` why it could
-/// not be made. Both are text on purpose: the loop above branches on neither, it keeps the text
-/// as the bridge's status (shown as is by `bridges/list`) and compares it to log a failure once.
+/// not be made. The loop above keeps the text of either as the bridge's status (shown as is by
+/// `bridges/list`) and compares a failure's to log it once.
 #[allow(clippy::too_many_arguments)]
 async fn connect_and_serve(
     ctx: &ListenerContext,
@@ -280,15 +282,21 @@ async fn connect_and_serve(
     name: &Arc<str>,
     status: &BridgeStatus,
     marker: &AtomicBool,
-) -> Result<String, String> {
+) -> Result<String, LinkError> {
     let address = format!("{}:{}", remote.host, remote.port);
     let tcp = timeout(
         CONNECT_TIMEOUT,
         TcpStream::connect((remote.host.as_str(), remote.port)),
     )
     .await
-    .map_err(|_| format!("no answer from {address} within {CONNECT_TIMEOUT:?}"))?
-    .map_err(|e| format!("cannot connect to {address}: {e}"))?;
+    .map_err(|_| LinkError::NoAnswer {
+        address: address.clone(),
+        after: CONNECT_TIMEOUT,
+    })?
+    .map_err(|source| LinkError::Connect {
+        address: address.clone(),
+        source,
+    })?;
     let _ = tcp.set_nodelay(true);
     let peer = tcp.peer_addr().map_or(Peer::Unix, Peer::from);
     let socket = SocketHandle::of(&tcp);
@@ -303,7 +311,14 @@ async fn connect_and_serve(
         let path = remote.websocket.as_deref().unwrap_or("/");
         format!("{scheme}://{host}:{}{path}", remote.port)
     };
-    let upgrade_failed = |e| format!("WebSocket upgrade at {address} failed: {e}");
+    let upgrade_timeout = |_| LinkError::UpgradeTimeout {
+        address: address.clone(),
+        after: CONNECT_TIMEOUT,
+    };
+    let upgrade_failed = |source| LinkError::Upgrade {
+        address: address.clone(),
+        source: Box::new(source),
+    };
     if remote.tls {
         let tls = TlsOptions {
             ca_file: settings.cafile.clone(),
@@ -311,28 +326,34 @@ async fn connect_and_serve(
             key: settings.key.clone(),
             insecure: settings.insecure,
         };
-        let config = tls.client_config().map_err(|e| e.to_string())?;
-        let server = server_name(&remote.host).map_err(|e| e.to_string())?;
+        let config = tls.client_config()?;
+        let server = server_name(&remote.host)?;
         let stream = timeout(
             CONNECT_TIMEOUT,
             tokio_rustls::TlsConnector::from(config).connect(server, tcp),
         )
         .await
-        .map_err(|_| format!("TLS handshake with {address} took longer than {CONNECT_TIMEOUT:?}"))?
-        .map_err(|e| format!("TLS handshake with {address} failed: {e}"))?;
+        .map_err(|_| LinkError::TlsTimeout {
+            address: address.clone(),
+            after: CONNECT_TIMEOUT,
+        })?
+        .map_err(|source| LinkError::TlsHandshake {
+            address: address.clone(),
+            source,
+        })?;
         if remote.websocket.is_some() {
             let ws = timeout(CONNECT_TIMEOUT, ws::connect(stream, &url("wss"), max_message))
                 .await
-                .map_err(|_| upgrade_failed(format!("no answer within {CONNECT_TIMEOUT:?}")))?
-                .map_err(|e| upgrade_failed(e.to_string()))?;
+                .map_err(upgrade_timeout)?
+                .map_err(upgrade_failed)?;
             return handshake_and_serve(Split::new(ws, socket), peer, link).await;
         }
         handshake_and_serve(Split::new(stream, socket), peer, link).await
     } else if remote.websocket.is_some() {
         let ws = timeout(CONNECT_TIMEOUT, ws::connect(tcp, &url("ws"), max_message))
             .await
-            .map_err(|_| upgrade_failed(format!("no answer within {CONNECT_TIMEOUT:?}")))?
-            .map_err(|e| upgrade_failed(e.to_string()))?;
+            .map_err(upgrade_timeout)?
+            .map_err(upgrade_failed)?;
         handshake_and_serve(Split::new(ws, socket), peer, link).await
     } else {
         handshake_and_serve(tcp, peer, link).await
@@ -356,7 +377,7 @@ async fn handshake_and_serve<S: Duplex>(
     mut stream: S,
     peer: Peer,
     link: LinkParts<'_>,
-) -> Result<String, String> {
+) -> Result<String, LinkError> {
     let (ctx, settings, remote, version, rules, name, status, marker) = link;
     let mut rbuf = BytesMut::with_capacity(1024);
     let connack = handshake(&mut stream, settings, remote, version, marker, &mut rbuf).await?;
@@ -386,7 +407,7 @@ async fn serve_link<S: Duplex>(
     name: &Arc<str>,
     peer: Peer,
     status: &BridgeStatus,
-) -> Result<String, String> {
+) -> Result<String, LinkError> {
     let version = if settings.protocol == 4 {
         Version::V3_1_1
     } else {
@@ -395,7 +416,7 @@ async fn serve_link<S: Duplex>(
     let connect = local_connect(settings, version, Some(&connack));
     let mut conn = handler::connect::accept(ctx, connect, peer, None)
         .await
-        .map_err(|refusal| refusal.detail.clone())?;
+        .map_err(|refusal| LinkError::LocalSession(refusal.detail.clone()))?;
     // The CONNACK that a client would get: the remote is not a client.
     for pending in &mut conn.pending {
         pending.packets.retain(|p| !matches!(p, Packet::Connack(_)));
@@ -427,8 +448,7 @@ async fn serve_link<S: Duplex>(
             subscription_id: None,
             filters: incoming,
         });
-        protocol::encode(version, &subscribe, &mut conn.out)
-            .map_err(|e| format!("cannot encode SUBSCRIBE: {e}"))?;
+        protocol::encode(version, &subscribe, &mut conn.out).map_err(LinkError::EncodeSubscribe)?;
     }
     conn.bridge = Some(Box::new(Side::new(
         name.clone(),
@@ -472,12 +492,15 @@ async fn handshake<S: Duplex>(
     version: Version,
     marker: &AtomicBool,
     rbuf: &mut BytesMut,
-) -> Result<Connack, String> {
+) -> Result<Connack, LinkError> {
     let password = match (&settings.password, &settings.password_file) {
         (Some(p), _) => Some(p.clone()),
         (None, Some(file)) => Some(
             std::fs::read_to_string(file)
-                .map_err(|e| format!("cannot read password_file {}: {e}", file.display()))?
+                .map_err(|source| LinkError::PasswordFile {
+                    path: file.clone(),
+                    source,
+                })?
                 .lines()
                 .next()
                 .unwrap_or_default()
@@ -505,53 +528,40 @@ async fn handshake<S: Duplex>(
         c.bridge = marked;
     }
     let mut out = BytesMut::new();
-    protocol::encode(version, &connect, &mut out).map_err(|e| format!("cannot encode CONNECT: {e}"))?;
+    protocol::encode(version, &connect, &mut out).map_err(LinkError::EncodeConnect)?;
     let refused_marker = || {
         marker.store(false, Ordering::Relaxed);
-        "the remote refused the bridge's protocol level".to_string()
+        LinkError::MarkerRefused
     };
     let (mut reader, mut writer) = stream.halves();
-    writer
-        .write_all(&out)
-        .await
-        .map_err(|e| format!("cannot send CONNECT: {e}"))?;
+    writer.write_all(&out).await.map_err(LinkError::SendConnect)?;
     // Over WebSocket (and TLS) a write is buffered until flushed.
-    writer
-        .flush()
-        .await
-        .map_err(|e| format!("cannot send CONNECT: {e}"))?;
+    writer.flush().await.map_err(LinkError::SendConnect)?;
     loop {
         if rbuf.len() >= 2 && matches!(rbuf[0], 0x15 | 0x16) && rbuf[1] == 0x03 {
-            return Err("the remote answered with a TLS record: it is a TLS port, use mqtts://".into());
+            return Err(LinkError::TlsPort);
         }
-        if let Some(frame) =
-            protocol::next_frame(rbuf, usize::MAX).map_err(|e| format!("bad CONNACK: {e}"))?
-        {
+        if let Some(frame) = protocol::next_frame(rbuf, usize::MAX).map_err(LinkError::BadConnack)? {
             let packet = protocol::decode_front(version, Sender::Server, rbuf, frame.len)
-                .map_err(|e| format!("bad answer to CONNECT: {e}"))?;
+                .map_err(LinkError::BadAnswer)?;
             return match packet {
                 Packet::Connack(c) if !c.reason.is_error() => Ok(c),
                 Packet::Connack(c) if marked && c.reason == ReasonCode::UNSUPPORTED_PROTOCOL_VERSION => {
                     Err(refused_marker())
                 }
-                Packet::Connack(c) => Err(format!(
-                    "the remote refused the connection: {}{}",
-                    c.reason.description(),
-                    c.properties
-                        .reason_string
-                        .as_deref()
-                        .map(|s| format!(" ({s})"))
-                        .unwrap_or_default()
-                )),
-                other => Err(format!("the remote answered CONNECT with {}", other.name())),
+                Packet::Connack(c) => Err(LinkError::Refused {
+                    reason: c.reason,
+                    reason_string: c.properties.reason_string.as_deref().map(str::to_string),
+                }),
+                other => Err(LinkError::Unexpected(other.name())),
             };
         }
         rbuf.reserve(1024);
         match reader.read_buf(rbuf).await {
             Ok(0) if marked => return Err(refused_marker()),
-            Ok(0) => return Err("the remote closed the connection before CONNACK".into()),
+            Ok(0) => return Err(LinkError::ClosedBeforeConnack),
             Ok(_) => {}
-            Err(e) => return Err(format!("reading CONNACK: {e}")),
+            Err(e) => return Err(LinkError::ReadConnack(e)),
         }
     }
 }

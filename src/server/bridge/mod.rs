@@ -11,4 +11,5 @@
 //! filters is published here with the bridge as the publisher, and the bridge's own
 //! subscriptions are "no local": nothing that came in through a bridge goes back out through it.
 
+pub mod failure;
 pub mod link;

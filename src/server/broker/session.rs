@@ -21,7 +21,7 @@ use super::records;
 use super::spill::{Spill, REFILL_BELOW, WINDOW};
 use crate::protocol::{QoS, ReasonCode, SubscriptionOptions, Version};
 use crate::server::metrics::{add, ConnStats, Metrics};
-use crate::store::{DeliveryState, Op, Store, StoredDelivery, StoredOwner, StoredWill};
+use crate::store::{DeliveryState, Op, ReadError, Store, StoredDelivery, StoredOwner, StoredWill};
 
 /// A subscription as the session remembers it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -523,7 +523,7 @@ impl SessionState {
 
     /// Takes back what a read from the store found; true when there is something new to
     /// send. A failed read is tried again at the next chance to send.
-    fn paged_in(&mut self, epoch: u64, found: Result<Vec<(u64, StoredDelivery)>, String>) -> bool {
+    fn paged_in(&mut self, epoch: u64, found: Result<Vec<(u64, StoredDelivery)>, ReadError>) -> bool {
         let Some(spill) = self.spill.as_deref_mut() else {
             return false;
         };
@@ -601,7 +601,7 @@ impl SessionState {
     }
 
     /// Takes what a read of the oldest spilled deliveries found (see [`Session::find_oldest`]).
-    fn found_oldest(&mut self, epoch: u64, found: Result<Vec<(u64, StoredDelivery)>, String>) {
+    fn found_oldest(&mut self, epoch: u64, found: Result<Vec<(u64, StoredDelivery)>, ReadError>) {
         let Some(spill) = self.spill.as_deref_mut() else {
             return;
         };
