@@ -14,3 +14,5 @@ mod retained;
 mod sessions;
 mod subscriptions;
 mod support;
+#[path = "../support/wait.rs"]
+mod wait;

@@ -31,6 +31,8 @@ mod v5_connect;
 mod v5_flow;
 mod v5_properties;
 mod v5_subscribe;
+#[path = "../support/wait.rs"]
+mod wait;
 mod will;
 #[path = "../support/wire.rs"]
 mod wire;

@@ -12,6 +12,8 @@ use robustmq::server::{self, RunningServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+pub use super::wait::wait_until;
+
 /// How long a test waits for something that should happen.
 pub const WAIT: Duration = Duration::from_secs(10);
 /// How long a test waits to be sure something does not happen.
@@ -61,18 +63,6 @@ pub async fn start_with(tweak: impl FnOnce(&mut Settings)) -> TestBroker {
         addr: server.local_addr(),
         server: Some(server),
         _dir: dir,
-    }
-}
-
-/// Polls `check` every 10 ms until it holds; panics after [`WAIT`].
-pub async fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !check() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting until {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 

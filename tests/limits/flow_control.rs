@@ -470,7 +470,7 @@ async fn leave_persistent_subscriber(broker: &TestBroker, level: u8, client_id: 
     subscribe_to(&mut away, level, &format!("{client_id}/#"), 1).await;
     away.send(&[0xE0, 0x00]).await;
     drop(away);
-    wait_until("the persistent session is offline", || {
+    wait_until("the persistent session is offline", WAIT, || {
         get(&broker.metrics().clients_connected) == 0
     })
     .await;

@@ -22,3 +22,5 @@ mod publish_rate;
 mod storm;
 mod subscriptions;
 mod topics;
+#[path = "../support/wait.rs"]
+mod wait;

@@ -16,6 +16,7 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use super::broker_process;
+use super::wait::wait_until;
 
 /// How long a test waits for something that should happen (a refused login takes 1 s).
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -498,18 +499,6 @@ pub async fn scrape(broker: &TestBroker) -> String {
     response
 }
 
-/// Polls `check` every 20 ms until it holds; panics after [`WAIT`].
-pub async fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !check() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting until {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // The built binary, for SIGHUP and Mosquitto's command-line tools.
 // ---------------------------------------------------------------------------------------------
@@ -603,7 +592,7 @@ impl BinaryBroker {
             .status()
             .expect("run kill");
         assert!(status.success(), "kill -HUP {pid}: {status}");
-        wait_until(&format!("the log shows {marker:?} again"), || {
+        wait_until(&format!("the log shows {marker:?} again"), WAIT, || {
             self.log().matches(marker).count() > before
         })
         .await;

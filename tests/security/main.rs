@@ -15,3 +15,5 @@ mod passwd_cli;
 mod reload;
 mod restart;
 mod startup;
+#[path = "../support/wait.rs"]
+mod wait;
