@@ -8,6 +8,8 @@ mod common;
 mod clients;
 mod commands;
 mod detail;
+#[path = "../support/in_process.rs"]
+mod in_process;
 mod names;
 mod prometheus;
 mod retained;

@@ -3,67 +3,19 @@
 
 #![allow(dead_code)]
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use robustmq::config::{ListenerSettings, Settings};
-use robustmq::server::{self, RunningServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
+pub use super::in_process::{start, start_with, TestBroker};
 pub use super::wait::wait_until;
 
 /// How long a test waits for something that should happen.
 pub const WAIT: Duration = Duration::from_secs(5);
 /// How long a test waits to be sure something does not happen.
 pub const QUIET: Duration = Duration::from_millis(500);
-
-/// A broker running inside the test process.
-pub struct TestBroker {
-    pub addr: SocketAddr,
-    server: Option<RunningServer>,
-    _dir: tempfile::TempDir,
-}
-
-impl TestBroker {
-    pub fn port(&self) -> u16 {
-        self.addr.port()
-    }
-
-    pub fn server(&self) -> &RunningServer {
-        self.server.as_ref().expect("running")
-    }
-
-    pub async fn stop(mut self) {
-        if let Some(s) = self.server.take() {
-            s.shutdown(Duration::from_secs(2)).await;
-        }
-    }
-}
-
-/// Starts a broker with default settings on 127.0.0.1:0.
-pub async fn start() -> TestBroker {
-    start_with(|_| {}).await
-}
-
-/// Starts a broker after `tweak` adjusts the settings.
-pub async fn start_with(tweak: impl FnOnce(&mut Settings)) -> TestBroker {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut settings = Settings::default();
-    settings.server.data_dir = dir.path().to_path_buf();
-    settings.listeners = vec![ListenerSettings {
-        bind: Some("127.0.0.1:0".parse().unwrap()),
-        ..Default::default()
-    }];
-    tweak(&mut settings);
-    let server = server::start(&settings).await.expect("broker starts");
-    TestBroker {
-        addr: server.local_addr(),
-        server: Some(server),
-        _dir: dir,
-    }
-}
 
 /// MQTT 3.1.1 client through rumqttc.
 pub mod v3 {

@@ -8,6 +8,8 @@ mod conformance;
 mod connect_rules;
 mod delivery_rules;
 mod expiry_rules;
+#[path = "../support/in_process.rs"]
+mod in_process;
 mod keepalive;
 mod lifecycle;
 mod limits;

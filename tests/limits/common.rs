@@ -6,12 +6,11 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use robustmq::config::{ListenerSettings, Settings};
-use robustmq::server::metrics::{LimitStats, Metrics};
-use robustmq::server::{self, RunningServer};
+use robustmq::server::metrics::LimitStats;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+pub use super::in_process::{start_with, TestBroker};
 pub use super::wait::wait_until;
 
 /// How long a test waits for something that should happen.
@@ -19,50 +18,11 @@ pub const WAIT: Duration = Duration::from_secs(10);
 /// How long a test waits to be sure something does not happen.
 pub const QUIET: Duration = Duration::from_millis(500);
 
-/// A broker running inside the test process.
-pub struct TestBroker {
-    pub addr: SocketAddr,
-    server: Option<RunningServer>,
-    _dir: tempfile::TempDir,
-}
-
+/// The limit counters, on the broker under test.
 impl TestBroker {
-    pub fn server(&self) -> &RunningServer {
-        self.server.as_ref().expect("running")
-    }
-
-    pub fn metrics(&self) -> &Metrics {
-        &self.server().broker().metrics
-    }
-
     /// The limit counters now.
     pub fn limits(&self) -> LimitStats {
         self.metrics().limits.snapshot()
-    }
-
-    pub async fn stop(mut self) {
-        if let Some(s) = self.server.take() {
-            s.shutdown(Duration::from_secs(2)).await;
-        }
-    }
-}
-
-/// Starts a broker on 127.0.0.1:0 after `tweak` adjusts the default settings.
-pub async fn start_with(tweak: impl FnOnce(&mut Settings)) -> TestBroker {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut settings = Settings::default();
-    settings.server.data_dir = dir.path().to_path_buf();
-    settings.listeners = vec![ListenerSettings {
-        bind: Some("127.0.0.1:0".parse().unwrap()),
-        ..Default::default()
-    }];
-    tweak(&mut settings);
-    settings.validate().expect("valid test settings");
-    let server = server::start(&settings).await.expect("broker starts");
-    TestBroker {
-        addr: server.local_addr(),
-        server: Some(server),
-        _dir: dir,
     }
 }
 

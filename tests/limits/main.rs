@@ -15,6 +15,8 @@ mod common;
 mod connections;
 mod counters;
 mod flow_control;
+#[path = "../support/in_process.rs"]
+mod in_process;
 mod inflight;
 mod keepalive;
 mod packets;

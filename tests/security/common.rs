@@ -7,15 +7,19 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
-use robustmq::config::{ListenerSettings, Settings};
-use robustmq::server::{self, RunningServer};
+use robustmq::config::Settings;
+use robustmq::server::metrics::Metrics;
+use robustmq::server::ServerError;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use super::broker_process;
+use super::in_process;
+pub use super::in_process::TestBroker;
 use super::wait::wait_until;
 
 /// How long a test waits for something that should happen (a refused login takes 1 s).
@@ -70,95 +74,52 @@ impl Setup {
     }
 }
 
-/// A broker running inside the test process.
-pub struct TestBroker {
-    pub addr: SocketAddr,
-    server: Option<RunningServer>,
-    pub dir: tempfile::TempDir,
-}
-
+/// Where the broker under test keeps the files of its [`Setup`], and its counters.
 impl TestBroker {
-    pub fn port(&self) -> u16 {
-        self.addr.port()
-    }
-
-    pub fn server(&self) -> &RunningServer {
-        self.server.as_ref().expect("running")
-    }
-
     pub fn acl_path(&self) -> PathBuf {
-        self.dir.path().join("acl")
+        self.path("acl")
     }
 
     pub fn passwd_path(&self) -> PathBuf {
-        self.dir.path().join("passwd")
+        self.path("passwd")
     }
 
     /// A broker-wide counter, by reading the metrics directly.
-    pub fn metric(
-        &self,
-        pick: impl Fn(&robustmq::server::metrics::Metrics) -> &std::sync::atomic::AtomicU64,
-    ) -> u64 {
-        robustmq::server::metrics::get(pick(&self.server().broker().metrics))
+    pub fn metric(&self, pick: impl Fn(&Metrics) -> &AtomicU64) -> u64 {
+        robustmq::server::metrics::get(pick(self.metrics()))
     }
 }
 
 /// Starts a broker on 127.0.0.1:0 with the files of `setup`.
 pub async fn start(setup: Setup) -> TestBroker {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut settings = Settings::default();
-    settings.server.data_dir = dir.path().join("data");
-    if let Some(interval) = setup.sys_interval {
-        settings.server.sys_interval = interval;
-    }
-    if setup.metrics {
-        settings.metrics.listen = Some("127.0.0.1:0".parse().unwrap());
-    }
-    settings.listeners = vec![ListenerSettings {
-        bind: Some("127.0.0.1:0".parse().unwrap()),
-        allow_anonymous: setup.allow_anonymous,
-        ..Default::default()
-    }];
-    if let Some(text) = &setup.passwd {
-        let path = dir.path().join("passwd");
-        std::fs::write(&path, text).unwrap();
-        settings.auth.password_file = Some(path);
-    }
-    if let Some(text) = &setup.acl {
-        let path = dir.path().join("acl");
-        std::fs::write(&path, text).unwrap();
-        settings.auth.acl_file = Some(path);
-    }
-    let server = server::start(&settings).await.expect("broker starts");
-    TestBroker {
-        addr: server.local_addr(),
-        server: Some(server),
-        dir,
-    }
+    in_process::start_in(|dir, settings| setup.apply(dir, settings)).await
 }
 
 /// Starts a broker and expects it to refuse the configuration; returns the error.
-pub async fn start_error(setup: Setup) -> server::ServerError {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut settings = Settings::default();
-    settings.server.data_dir = dir.path().join("data");
-    settings.listeners = vec![ListenerSettings {
-        bind: Some("127.0.0.1:0".parse().unwrap()),
-        ..Default::default()
-    }];
-    if let Some(text) = &setup.passwd {
-        let path = dir.path().join("passwd");
-        std::fs::write(&path, text).unwrap();
-        settings.auth.password_file = Some(path);
-    }
-    if let Some(text) = &setup.acl {
-        let path = dir.path().join("acl");
-        std::fs::write(&path, text).unwrap();
-        settings.auth.acl_file = Some(path);
-    }
-    match server::start(&settings).await {
-        Ok(_) => panic!("the broker started with {setup:?}"),
-        Err(e) => e,
+pub async fn start_error(setup: Setup) -> ServerError {
+    in_process::start_error_in(|dir, settings| setup.apply(dir, settings)).await
+}
+
+impl Setup {
+    /// Writes the files into `dir` and points `settings` at them.
+    fn apply(&self, dir: &Path, settings: &mut Settings) {
+        if let Some(interval) = self.sys_interval {
+            settings.server.sys_interval = interval;
+        }
+        if self.metrics {
+            settings.metrics.listen = Some("127.0.0.1:0".parse().unwrap());
+        }
+        settings.listeners[0].allow_anonymous = self.allow_anonymous;
+        if let Some(text) = &self.passwd {
+            let path = dir.join("passwd");
+            std::fs::write(&path, text).unwrap();
+            settings.auth.password_file = Some(path);
+        }
+        if let Some(text) = &self.acl {
+            let path = dir.join("acl");
+            std::fs::write(&path, text).unwrap();
+            settings.auth.acl_file = Some(path);
+        }
     }
 }
 

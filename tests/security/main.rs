@@ -9,6 +9,8 @@ mod anonymous;
 mod broker_process;
 mod common;
 mod config_reload;
+#[path = "../support/in_process.rs"]
+mod in_process;
 mod interop;
 mod login;
 mod passwd_cli;
