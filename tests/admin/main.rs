@@ -13,6 +13,8 @@ mod in_process;
 mod names;
 mod prometheus;
 mod retained;
+#[path = "../support/rumqttc.rs"]
+mod rumqttc;
 mod sessions;
 mod subscriptions;
 mod support;

@@ -20,6 +20,8 @@ mod qos;
 mod replace_rules;
 mod retain_rules;
 mod retained;
+#[path = "../support/rumqttc.rs"]
+mod rumqttc;
 mod session;
 mod shared;
 mod shared_rules;

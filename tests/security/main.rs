@@ -16,6 +16,8 @@ mod login;
 mod passwd_cli;
 mod reload;
 mod restart;
+#[path = "../support/rumqttc.rs"]
+mod rumqttc;
 mod startup;
 #[path = "../support/wait.rs"]
 mod wait;
