@@ -20,3 +20,5 @@ mod subscriptions;
 mod support;
 #[path = "../support/wait.rs"]
 mod wait;
+#[path = "../support/wire.rs"]
+mod wire;

@@ -5,8 +5,10 @@
 
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
+
+use super::wire::{self, kind, Connect, Level};
 
 pub use super::in_process::{start, start_with, TestBroker};
 pub use super::rumqttc::{v3, v5};
@@ -35,30 +37,7 @@ impl Raw {
 
     /// Reads one whole packet (fixed header included); `None` when the broker closed.
     pub async fn packet(&mut self) -> Option<Vec<u8>> {
-        let read = async {
-            let mut header = [0u8; 1];
-            if self.stream.read_exact(&mut header).await.is_err() {
-                return None;
-            }
-            let mut out = vec![header[0]];
-            let mut len = 0usize;
-            let mut shift = 0;
-            loop {
-                let mut b = [0u8; 1];
-                self.stream.read_exact(&mut b).await.ok()?;
-                out.push(b[0]);
-                len |= ((b[0] & 0x7f) as usize) << shift;
-                shift += 7;
-                if b[0] & 0x80 == 0 {
-                    break;
-                }
-            }
-            let mut body = vec![0u8; len];
-            self.stream.read_exact(&mut body).await.ok()?;
-            out.extend_from_slice(&body);
-            Some(out)
-        };
-        tokio::time::timeout(WAIT, read)
+        tokio::time::timeout(WAIT, wire::read_packet(&mut self.stream))
             .await
             .expect("broker neither answered nor closed")
     }
@@ -74,36 +53,17 @@ impl Raw {
     }
 }
 
-/// Builds a CONNECT: `level` 4 or 5, with optional clean-start and keep alive.
+/// Builds a CONNECT: `level` 4 or 5, clean start, with `keep_alive`.
 pub fn connect_packet(level: u8, client_id: &str, keep_alive: u16) -> Vec<u8> {
-    let mut body = vec![0, 4, b'M', b'Q', b'T', b'T', level, 0x02];
-    body.extend_from_slice(&keep_alive.to_be_bytes());
-    if level == 5 {
-        body.push(0); // no properties
+    Connect {
+        keep_alive,
+        ..Connect::new(Level::from_byte(level), client_id.as_bytes())
     }
-    body.extend_from_slice(&(client_id.len() as u16).to_be_bytes());
-    body.extend_from_slice(client_id.as_bytes());
-    frame(0x10, &body)
+    .bytes()
 }
 
 /// Wraps a body in a fixed header with a correct remaining length.
-pub fn frame(header: u8, body: &[u8]) -> Vec<u8> {
-    let mut out = vec![header];
-    let mut len = body.len();
-    loop {
-        let mut b = (len & 0x7f) as u8;
-        len >>= 7;
-        if len > 0 {
-            b |= 0x80;
-        }
-        out.push(b);
-        if len == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(body);
-    out
-}
+pub use super::wire::packet as frame;
 
 /// Connects a raw client at `level` and checks the CONNACK accepts it.
 pub async fn raw_connected(broker: &TestBroker, level: u8, client_id: &str) -> Raw {
@@ -127,34 +87,29 @@ pub fn connect_packet_with(
     properties: &[u8],
     will: Option<(&[u8], &str, &[u8])>,
 ) -> Vec<u8> {
-    let mut body = vec![0, 4, b'M', b'Q', b'T', b'T', level, flags];
-    body.extend_from_slice(&keep_alive.to_be_bytes());
+    // The flags byte is the caller's, not derived from the fields as wire::Connect does.
+    let mut body = wire::string(b"MQTT");
+    body.extend([level, flags]);
+    body.extend(keep_alive.to_be_bytes());
     if level == 5 {
-        push_varint(&mut body, properties.len());
+        body.extend(wire::var_int(properties.len()));
         body.extend_from_slice(properties);
     }
-    push_str(&mut body, client_id);
+    body.extend(wire::string(client_id.as_bytes()));
     if let Some((will_properties, topic, payload)) = will {
         if level == 5 {
-            push_varint(&mut body, will_properties.len());
+            body.extend(wire::var_int(will_properties.len()));
             body.extend_from_slice(will_properties);
         }
-        push_str(&mut body, topic);
-        body.extend_from_slice(&(payload.len() as u16).to_be_bytes());
-        body.extend_from_slice(payload);
+        body.extend(wire::string(topic.as_bytes()));
+        body.extend(wire::string(payload));
     }
-    frame(0x10, &body)
+    frame(kind::CONNECT, &body)
 }
 
 /// A SUBSCRIBE for one filter with the given options byte (QoS in the low bits).
 pub fn subscribe_packet(level: u8, packet_id: u16, filter: &str, options: u8) -> Vec<u8> {
-    let mut body = packet_id.to_be_bytes().to_vec();
-    if level == 5 {
-        body.push(0);
-    }
-    push_str(&mut body, filter);
-    body.push(options);
-    frame(0x82, &body)
+    wire::subscribe(Level::from_byte(level), packet_id, &[(filter, options)])
 }
 
 /// A PUBLISH; `packet_id` is ignored for QoS 0.
@@ -167,17 +122,12 @@ pub fn publish_packet(
     dup: bool,
     retain: bool,
 ) -> Vec<u8> {
-    let header = 0x30 | (u8::from(dup) << 3) | (qos << 1) | u8::from(retain);
-    let mut body = Vec::new();
-    push_str(&mut body, topic);
-    if qos > 0 {
-        body.extend_from_slice(&packet_id.to_be_bytes());
+    wire::Publish {
+        dup,
+        retain,
+        ..wire::Publish::new(Level::from_byte(level), topic, payload).qos(qos, packet_id)
     }
-    if level == 5 {
-        body.push(0);
-    }
-    body.extend_from_slice(payload);
-    frame(header, &body)
+    .bytes()
 }
 
 /// A PUBLISH as read off the wire by a [`Raw`] client.
@@ -194,49 +144,20 @@ pub struct RawPublish {
 /// Parses a whole PUBLISH packet (as returned by [`Raw::packet`]); panics on anything else.
 pub fn parse_publish(level: u8, packet: &[u8]) -> RawPublish {
     assert_eq!(packet[0] >> 4, 3, "PUBLISH expected, got {packet:?}");
-    let flags = packet[0] & 0x0f;
-    let qos = (flags >> 1) & 3;
-    let mut i = 1;
-    while packet[i] & 0x80 != 0 {
-        i += 1;
-    }
-    i += 1;
-    let topic_len = u16::from_be_bytes([packet[i], packet[i + 1]]) as usize;
-    i += 2;
-    let topic = String::from_utf8(packet[i..i + topic_len].to_vec()).expect("UTF-8 topic");
-    i += topic_len;
-    let mut packet_id = 0;
-    if qos > 0 {
-        packet_id = u16::from_be_bytes([packet[i], packet[i + 1]]);
-        i += 2;
-    }
-    if level == 5 {
-        let mut len = 0usize;
-        let mut shift = 0;
-        loop {
-            let b = packet[i];
-            i += 1;
-            len |= ((b & 0x7f) as usize) << shift;
-            shift += 7;
-            if b & 0x80 == 0 {
-                break;
-            }
-        }
-        i += len;
-    }
+    let p = wire::Incoming::parse(packet, level == 5).unwrap_or_else(|| panic!("unreadable PUBLISH {packet:?}"));
     RawPublish {
-        dup: flags & 0x08 != 0,
-        qos,
-        retain: flags & 0x01 != 0,
-        topic,
-        packet_id,
-        payload: packet[i..].to_vec(),
+        dup: p.dup,
+        qos: p.qos,
+        retain: p.retain,
+        topic: String::from_utf8(p.topic).expect("UTF-8 topic"),
+        packet_id: p.packet_id,
+        payload: p.payload,
     }
 }
 
 /// An acknowledgement packet (PUBACK 0x40, PUBREC 0x50, PUBREL 0x62, PUBCOMP 0x70) for `id`.
 pub fn ack_packet(header: u8, packet_id: u16) -> Vec<u8> {
-    frame(header, &packet_id.to_be_bytes())
+    wire::ack(header, packet_id)
 }
 
 /// Connects a raw client with `connect` and returns it with the CONNACK bytes (unchecked).
@@ -252,34 +173,9 @@ impl Raw {
     /// The next packet if one arrives within `wait`: `Some(None)` when the broker closed,
     /// `None` when nothing happened.
     pub async fn packet_within(&mut self, wait: Duration) -> Option<Option<Vec<u8>>> {
-        let mut header = [0u8; 1];
-        match tokio::time::timeout(wait, self.stream.read_exact(&mut header)).await {
-            Err(_) => None,
-            Ok(Err(_)) => Some(None),
-            Ok(Ok(_)) => {
-                let mut out = vec![header[0]];
-                let mut len = 0usize;
-                let mut shift = 0;
-                loop {
-                    let mut b = [0u8; 1];
-                    if self.stream.read_exact(&mut b).await.is_err() {
-                        return Some(None);
-                    }
-                    out.push(b[0]);
-                    len |= ((b[0] & 0x7f) as usize) << shift;
-                    shift += 7;
-                    if b[0] & 0x80 == 0 {
-                        break;
-                    }
-                }
-                let mut body = vec![0u8; len];
-                if self.stream.read_exact(&mut body).await.is_err() {
-                    return Some(None);
-                }
-                out.extend_from_slice(&body);
-                Some(Some(out))
-            }
-        }
+        tokio::time::timeout(wait, wire::read_packet(&mut self.stream))
+            .await
+            .ok()
     }
 
     /// Subscribes to one filter and returns the SUBACK bytes.
@@ -288,25 +184,6 @@ impl Raw {
         let suback = self.packet().await.expect("SUBACK");
         assert_eq!(suback[0], 0x90, "SUBACK expected, got {suback:?}");
         suback
-    }
-}
-
-fn push_str(out: &mut Vec<u8>, s: &str) {
-    out.extend_from_slice(&(s.len() as u16).to_be_bytes());
-    out.extend_from_slice(s.as_bytes());
-}
-
-fn push_varint(out: &mut Vec<u8>, mut n: usize) {
-    loop {
-        let mut b = (n & 0x7f) as u8;
-        n >>= 7;
-        if n > 0 {
-            b |= 0x80;
-        }
-        out.push(b);
-        if n == 0 {
-            break;
-        }
     }
 }
 
@@ -347,15 +224,14 @@ pub mod prop {
     /// A UTF-8 string or binary data property.
     pub fn string(id: u8, value: &[u8]) -> Vec<u8> {
         let mut out = vec![id];
-        out.extend_from_slice(&(value.len() as u16).to_be_bytes());
-        out.extend_from_slice(value);
+        out.extend(super::wire::string(value));
         out
     }
 
     /// A variable byte integer property.
     pub fn var(id: u8, value: u32) -> Vec<u8> {
         let mut out = vec![id];
-        super::push_varint(&mut out, value as usize);
+        out.extend(super::wire::var_int(value as usize));
         out
     }
 }
@@ -371,15 +247,14 @@ pub async fn raw_connected_v5(broker: &TestBroker, client_id: &str, properties: 
 
 /// A v5 PUBLISH with properties (`packet_id` is left out for QoS 0).
 pub fn publish_v5(topic: &str, qos: u8, packet_id: u16, properties: &[u8], payload: &[u8]) -> Vec<u8> {
-    let mut body = Vec::new();
-    push_str(&mut body, topic);
+    let mut body = wire::string(topic.as_bytes());
     if qos > 0 {
         body.extend_from_slice(&packet_id.to_be_bytes());
     }
-    push_varint(&mut body, properties.len());
+    body.extend(wire::var_int(properties.len()));
     body.extend_from_slice(properties);
     body.extend_from_slice(payload);
-    frame(0x30 | (qos << 1), &body)
+    frame(kind::PUBLISH | (qos << 1), &body)
 }
 
 /// A v5 SUBSCRIBE of `(filter, subscription options byte)` pairs, with an optional
@@ -387,13 +262,13 @@ pub fn publish_v5(topic: &str, qos: u8, packet_id: u16, properties: &[u8], paylo
 pub fn subscribe_v5(packet_id: u16, subscription_id: Option<u32>, filters: &[(&str, u8)]) -> Vec<u8> {
     let mut body = packet_id.to_be_bytes().to_vec();
     let properties = subscription_id.map_or_else(Vec::new, |id| prop::var(prop::SUBSCRIPTION_ID, id));
-    push_varint(&mut body, properties.len());
+    body.extend(wire::var_int(properties.len()));
     body.extend_from_slice(&properties);
     for (filter, options) in filters {
-        push_str(&mut body, filter);
+        body.extend(wire::string(filter.as_bytes()));
         body.push(*options);
     }
-    frame(0x82, &body)
+    frame(kind::SUBSCRIBE, &body)
 }
 
 /// A v5 PUBLISH as read off the wire, with the properties the tests look at.
@@ -410,71 +285,35 @@ pub struct RawPublish5 {
     pub payload: Vec<u8>,
 }
 
-fn read_varint(bytes: &[u8], pos: &mut usize) -> usize {
-    let mut value = 0usize;
-    let mut shift = 0;
-    loop {
-        let b = bytes[*pos];
-        *pos += 1;
-        value |= ((b & 0x7f) as usize) << shift;
-        shift += 7;
-        if b & 0x80 == 0 {
-            return value;
-        }
-    }
-}
-
-fn read_binary(bytes: &[u8], pos: &mut usize) -> Vec<u8> {
-    let len = u16::from_be_bytes([bytes[*pos], bytes[*pos + 1]]) as usize;
-    let out = bytes[*pos + 2..*pos + 2 + len].to_vec();
-    *pos += 2 + len;
-    out
-}
-
 /// Parses a whole v5 PUBLISH packet (fixed header included); panics on anything else.
 pub fn parse_publish_v5(packet: &[u8]) -> RawPublish5 {
     assert_eq!(packet[0] >> 4, 3, "PUBLISH expected, got {packet:?}");
-    let mut pos = 1;
-    let remaining = read_varint(packet, &mut pos);
-    assert_eq!(packet.len(), pos + remaining, "remaining length");
+    let (remaining, used) = wire::read_var_int(&packet[1..]).expect("remaining length");
+    assert_eq!(packet.len(), 1 + used + remaining, "remaining length");
+    let incoming = wire::Incoming::parse(packet, true).unwrap_or_else(|| panic!("unreadable PUBLISH {packet:?}"));
     let mut p = RawPublish5 {
-        qos: (packet[0] >> 1) & 0x03,
-        retain: packet[0] & 0x01 != 0,
+        qos: incoming.qos,
+        retain: incoming.retain,
+        topic: String::from_utf8(incoming.topic).expect("UTF-8 topic"),
+        packet_id: incoming.packet_id,
+        payload: incoming.payload,
         ..Default::default()
     };
-    p.topic = String::from_utf8(read_binary(packet, &mut pos)).expect("UTF-8 topic");
-    if p.qos > 0 {
-        p.packet_id = u16::from_be_bytes([packet[pos], packet[pos + 1]]);
-        pos += 2;
-    }
-    let end = read_varint(packet, &mut pos) + pos;
-    while pos < end {
-        let id = packet[pos];
-        pos += 1;
+    for (id, value) in incoming.props {
         match id {
-            prop::PAYLOAD_FORMAT => pos += 1,
-            prop::MESSAGE_EXPIRY => {
-                let b = &packet[pos..pos + 4];
-                p.message_expiry = Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
-                pos += 4;
-            }
-            prop::CONTENT_TYPE | prop::RESPONSE_TOPIC | prop::CORRELATION_DATA => {
-                read_binary(packet, &mut pos);
-            }
-            prop::SUBSCRIPTION_ID => p.subscription_ids.push(read_varint(packet, &mut pos) as u32),
-            prop::TOPIC_ALIAS => {
-                p.topic_alias = Some(u16::from_be_bytes([packet[pos], packet[pos + 1]]));
-                pos += 2;
-            }
-            prop::USER_PROPERTY => {
-                read_binary(packet, &mut pos);
-                read_binary(packet, &mut pos);
-            }
+            prop::MESSAGE_EXPIRY => p.message_expiry = Some(u32::from_be_bytes(value[..].try_into().unwrap())),
+            prop::SUBSCRIPTION_ID => p
+                .subscription_ids
+                .push(wire::read_var_int(&value).expect("subscription identifier").0 as u32),
+            prop::TOPIC_ALIAS => p.topic_alias = Some(u16::from_be_bytes(value[..].try_into().unwrap())),
+            prop::PAYLOAD_FORMAT
+            | prop::CONTENT_TYPE
+            | prop::RESPONSE_TOPIC
+            | prop::CORRELATION_DATA
+            | prop::USER_PROPERTY => {}
             other => panic!("property {other:#04x} does not belong in PUBLISH: {packet:?}"),
         }
     }
-    assert_eq!(pos, end, "property length");
-    p.payload = packet[end..].to_vec();
     p
 }
 

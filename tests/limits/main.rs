@@ -26,3 +26,5 @@ mod subscriptions;
 mod topics;
 #[path = "../support/wait.rs"]
 mod wait;
+#[path = "../support/wire.rs"]
+mod wire;

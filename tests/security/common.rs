@@ -21,6 +21,7 @@ use super::in_process;
 pub use super::in_process::TestBroker;
 pub use super::rumqttc::{v3, v5};
 use super::wait::wait_until;
+use super::wire::{Connect, Level};
 
 /// How long a test waits for something that should happen (a refused login takes 1 s).
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -126,28 +127,12 @@ impl Setup {
 /// Builds a CONNECT at `level` (4 = 3.1.1, 5) with optional user name and password, clean
 /// start, keep alive 60.
 pub fn connect_packet(level: u8, client_id: &str, user: Option<&str>, password: Option<&[u8]>) -> Vec<u8> {
-    let mut flags = 0x02;
-    if user.is_some() {
-        flags |= 0x80;
+    Connect {
+        username: user.map(|u| u.as_bytes().to_vec()),
+        password: password.map(<[u8]>::to_vec),
+        ..Connect::new(Level::from_byte(level), client_id.as_bytes())
     }
-    if password.is_some() {
-        flags |= 0x40;
-    }
-    let mut body = vec![0, 4, b'M', b'Q', b'T', b'T', level, flags, 0, 60];
-    if level == 5 {
-        body.push(0); // no properties
-    }
-    for field in [Some(client_id.as_bytes()), user.map(str::as_bytes), password]
-        .into_iter()
-        .flatten()
-    {
-        body.extend_from_slice(&(field.len() as u16).to_be_bytes());
-        body.extend_from_slice(field);
-    }
-    let mut out = vec![0x10, body.len() as u8];
-    assert!(body.len() < 128, "test CONNECT too long for a one-byte length");
-    out.extend_from_slice(&body);
-    out
+    .bytes()
 }
 
 /// Sends a raw CONNECT and returns the CONNACK's return/reason code (its fourth byte), after

@@ -21,3 +21,5 @@ mod rumqttc;
 mod startup;
 #[path = "../support/wait.rs"]
 mod wait;
+#[path = "../support/wire.rs"]
+mod wire;
