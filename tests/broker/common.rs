@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use super::wire::{self, kind, Connect, Level};
+use super::wire::{self, kind, Level};
 
 pub use super::in_process::{start, start_with, TestBroker};
 pub use super::rumqttc::{v3, v5};
@@ -53,13 +53,10 @@ impl Raw {
     }
 }
 
-/// Builds a CONNECT: `level` 4 or 5, clean start, with `keep_alive`.
+/// Builds a CONNECT: `level` 4 or 5, clean start, with `keep_alive`. Any level byte is written
+/// as given, so a test can send one the broker does not speak.
 pub fn connect_packet(level: u8, client_id: &str, keep_alive: u16) -> Vec<u8> {
-    Connect {
-        keep_alive,
-        ..Connect::new(Level::from_byte(level), client_id.as_bytes())
-    }
-    .bytes()
+    connect_packet_with(level, client_id, keep_alive, 0x02, &[], None)
 }
 
 /// Wraps a body in a fixed header with a correct remaining length.
