@@ -141,7 +141,8 @@ pub struct RawPublish {
 /// Parses a whole PUBLISH packet (as returned by [`Raw::packet`]); panics on anything else.
 pub fn parse_publish(level: u8, packet: &[u8]) -> RawPublish {
     assert_eq!(packet[0] >> 4, 3, "PUBLISH expected, got {packet:?}");
-    let p = wire::Incoming::parse(packet, level == 5).unwrap_or_else(|| panic!("unreadable PUBLISH {packet:?}"));
+    let p =
+        wire::Incoming::parse(packet, level == 5).unwrap_or_else(|| panic!("unreadable PUBLISH {packet:?}"));
     RawPublish {
         dup: p.dup,
         qos: p.qos,
@@ -287,7 +288,8 @@ pub fn parse_publish_v5(packet: &[u8]) -> RawPublish5 {
     assert_eq!(packet[0] >> 4, 3, "PUBLISH expected, got {packet:?}");
     let (remaining, used) = wire::read_var_int(&packet[1..]).expect("remaining length");
     assert_eq!(packet.len(), 1 + used + remaining, "remaining length");
-    let incoming = wire::Incoming::parse(packet, true).unwrap_or_else(|| panic!("unreadable PUBLISH {packet:?}"));
+    let incoming =
+        wire::Incoming::parse(packet, true).unwrap_or_else(|| panic!("unreadable PUBLISH {packet:?}"));
     let mut p = RawPublish5 {
         qos: incoming.qos,
         retain: incoming.retain,
@@ -298,7 +300,9 @@ pub fn parse_publish_v5(packet: &[u8]) -> RawPublish5 {
     };
     for (id, value) in incoming.props {
         match id {
-            prop::MESSAGE_EXPIRY => p.message_expiry = Some(u32::from_be_bytes(value[..].try_into().unwrap())),
+            prop::MESSAGE_EXPIRY => {
+                p.message_expiry = Some(u32::from_be_bytes(value[..].try_into().unwrap()))
+            }
             prop::SUBSCRIPTION_ID => p
                 .subscription_ids
                 .push(wire::read_var_int(&value).expect("subscription identifier").0 as u32),

@@ -383,8 +383,7 @@ async fn admin_requests_follow_the_acl() {
     let mut root = v3::connect_as(&broker, "root", ROOT).await;
     root.subscribe("$CONTROL/robustmq/v1/broker/stats/response", v3::QoS::AtMostOnce)
         .await;
-    root.publish_qos1("$CONTROL/robustmq/v1/broker/stats", "{}")
-        .await;
+    root.publish_qos1("$CONTROL/robustmq/v1/broker/stats", "{}").await;
     let reply = root.publish().await;
     let body: serde_json::Value = serde_json::from_slice(&reply.payload).unwrap();
     assert!(body.get("error").is_none(), "{body}");

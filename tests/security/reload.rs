@@ -24,9 +24,13 @@ async fn sighup_applies_a_new_acl_to_connected_clients() {
     let mut alice = v5::try_connect(v5::login_options_on(broker.port, "alice", alice_login))
         .await
         .expect("alice connects");
-    let mut root = v3::try_connect(v3::login_options_on(broker.port, "root", Some(("root", "r-pass"))))
-        .await
-        .expect("root connects");
+    let mut root = v3::try_connect(v3::login_options_on(
+        broker.port,
+        "root",
+        Some(("root", "r-pass")),
+    ))
+    .await
+    .expect("root connects");
     root.subscribe("#", v3::QoS::AtLeastOnce).await;
     assert_eq!(
         alice.publish_qos1("b/1", "before").await,
@@ -61,9 +65,13 @@ async fn sighup_applies_a_new_acl_to_connected_clients() {
 #[tokio::test]
 async fn a_bad_file_on_sighup_keeps_the_previous_one() {
     let broker = BinaryBroker::start(&users(), "user alice\ntopic readwrite a/#\n", false);
-    let mut alice = v5::try_connect(v5::login_options_on(broker.port, "alice", Some(("alice", "a-pass"))))
-        .await
-        .expect("alice connects");
+    let mut alice = v5::try_connect(v5::login_options_on(
+        broker.port,
+        "alice",
+        Some(("alice", "a-pass")),
+    ))
+    .await
+    .expect("alice connects");
     replace(
         &broker.path("acl"),
         "user alice\ntopic readwrite a/#\ntopic everything #\n",
@@ -94,9 +102,13 @@ async fn a_bad_file_on_sighup_keeps_the_previous_one() {
 #[tokio::test]
 async fn sighup_reloads_the_password_file() {
     let broker = BinaryBroker::start(&users(), "pattern readwrite %u/#\n", false);
-    let mut alice = v3::try_connect(v3::login_options_on(broker.port, "alice", Some(("alice", "a-pass"))))
-        .await
-        .expect("alice connects");
+    let mut alice = v3::try_connect(v3::login_options_on(
+        broker.port,
+        "alice",
+        Some(("alice", "a-pass")),
+    ))
+    .await
+    .expect("alice connects");
     let carol = Some(("carol", "c-pass"));
     let refused = v3::try_connect(v3::login_options_on(broker.port, "carol", carol)).await;
     assert_eq!(refused.err(), Some(v3::ConnectReturnCode::BadUserNamePassword));
@@ -133,6 +145,11 @@ async fn sighup_reloads_the_password_file() {
         alice.subscribe("alice/#", v3::QoS::AtMostOnce).await,
         [v3::SubscribeReasonCode::Success(v3::QoS::AtMostOnce)]
     );
-    let refused = v3::try_connect(v3::login_options_on(broker.port, "alice2", Some(("alice", "a-pass")))).await;
+    let refused = v3::try_connect(v3::login_options_on(
+        broker.port,
+        "alice2",
+        Some(("alice", "a-pass")),
+    ))
+    .await;
     assert_eq!(refused.err(), Some(v3::ConnectReturnCode::BadUserNamePassword));
 }

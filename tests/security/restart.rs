@@ -29,9 +29,13 @@ async fn a_persistent_session_keeps_its_owner_across_a_kill_9_restart() {
     broker.kill9_and_restart();
 
     // Alice is away; root publishes what her session must keep for her.
-    let mut root = v3::try_connect(v3::login_options_on(broker.port, "root", Some(("root", "r-pass"))))
-        .await
-        .expect("root connects");
+    let mut root = v3::try_connect(v3::login_options_on(
+        broker.port,
+        "root",
+        Some(("root", "r-pass")),
+    ))
+    .await
+    .expect("root connects");
     root.publish_qos1("a/1", "while you were away").await;
 
     // The restarted broker listens on another port.

@@ -36,8 +36,8 @@ async fn next<P, T>(incoming: &mut mpsc::UnboundedReceiver<P>, mut pick: impl Fn
 pub mod v3 {
     use super::*;
     pub use rumqttc::{
-        AsyncClient, ConnAck, ConnectReturnCode, ConnectionError, Event, LastWill, MqttOptions, Packet, Publish,
-        QoS, SubscribeReasonCode,
+        AsyncClient, ConnAck, ConnectReturnCode, ConnectionError, Event, LastWill, MqttOptions, Packet,
+        Publish, QoS, SubscribeReasonCode,
     };
 
     pub fn options(broker: &TestBroker, id: &str) -> MqttOptions {
@@ -184,14 +184,8 @@ pub mod v3 {
                 .unwrap();
             match qos {
                 QoS::AtMostOnce => {}
-                QoS::AtLeastOnce => {
-                    self.next(|p| matches!(p, Packet::PubAck(_)).then_some(()))
-                        .await
-                }
-                QoS::ExactlyOnce => {
-                    self.next(|p| matches!(p, Packet::PubComp(_)).then_some(()))
-                        .await
-                }
+                QoS::AtLeastOnce => self.next(|p| matches!(p, Packet::PubAck(_)).then_some(())).await,
+                QoS::ExactlyOnce => self.next(|p| matches!(p, Packet::PubComp(_)).then_some(())).await,
             }
         }
 
@@ -219,8 +213,9 @@ pub mod v3 {
 pub mod v5 {
     use super::*;
     pub use rumqttc::v5::mqttbytes::v5::{
-        ConnAck, ConnectReturnCode, Disconnect, DisconnectReasonCode, Filter, LastWill, LastWillProperties, Packet,
-        PubAckReason, Publish, PublishProperties, RetainForwardRule, SubscribeProperties, SubscribeReasonCode,
+        ConnAck, ConnectReturnCode, Disconnect, DisconnectReasonCode, Filter, LastWill, LastWillProperties,
+        Packet, PubAckReason, Publish, PublishProperties, RetainForwardRule, SubscribeProperties,
+        SubscribeReasonCode,
     };
     pub use rumqttc::v5::mqttbytes::QoS;
     pub use rumqttc::v5::{AsyncClient, ConnectionError, Event, MqttOptions, StateError};
@@ -377,14 +372,8 @@ pub mod v5 {
                 .unwrap();
             match qos {
                 QoS::AtMostOnce => {}
-                QoS::AtLeastOnce => {
-                    self.next(|p| matches!(p, Packet::PubAck(_)).then_some(()))
-                        .await
-                }
-                QoS::ExactlyOnce => {
-                    self.next(|p| matches!(p, Packet::PubComp(_)).then_some(()))
-                        .await
-                }
+                QoS::AtLeastOnce => self.next(|p| matches!(p, Packet::PubAck(_)).then_some(())).await,
+                QoS::ExactlyOnce => self.next(|p| matches!(p, Packet::PubComp(_)).then_some(())).await,
             }
         }
 
