@@ -35,6 +35,8 @@ mod v5_connect;
 mod v5_flow;
 mod v5_properties;
 mod v5_subscribe;
+#[path = "../support/versions.rs"]
+mod versions;
 #[path = "../support/wait.rs"]
 mod wait;
 mod will;

@@ -17,6 +17,7 @@ use tokio::net::TcpSocket;
 use tokio::sync::watch;
 
 use super::common::*;
+use super::versions::both_versions;
 
 /// Messages each test publishes.
 const N: u32 = 400;
@@ -342,14 +343,12 @@ async fn stalled_subscriber_stops_holding_publishers_back(level: u8, persistent:
     broker.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stalled_clean_subscriber_stops_holding_publishers_back_v311() {
-    stalled_subscriber_stops_holding_publishers_back(4, false).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stalled_clean_subscriber_stops_holding_publishers_back_v5() {
-    stalled_subscriber_stops_holding_publishers_back(5, false).await;
+both_versions! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn stalled_clean_subscriber_stops_holding_publishers_back_v311,
+        stalled_clean_subscriber_stops_holding_publishers_back_v5(level = 4, 5) {
+        stalled_subscriber_stops_holding_publishers_back(level, false).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

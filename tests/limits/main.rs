@@ -24,6 +24,8 @@ mod publish_rate;
 mod storm;
 mod subscriptions;
 mod topics;
+#[path = "../support/versions.rs"]
+mod versions;
 #[path = "../support/wait.rs"]
 mod wait;
 #[path = "../support/wire.rs"]
