@@ -11,6 +11,8 @@
 //! flow_control.rs (slow and stalled subscribers, QoS 0 shedding, max_memory), counters.rs
 //! (the counters in `$SYS`, Prometheus and `broker/stats`).
 
+#[path = "../support/broker_process.rs"]
+mod broker_process;
 mod common;
 mod connections;
 mod counters;
