@@ -16,7 +16,8 @@ pub const WAIT: Duration = Duration::from_secs(10);
 /// How long a client waits to be sure a packet does not come.
 pub const QUIET: Duration = Duration::from_millis(500);
 
-/// Every packet `next` reads from `incoming` until `pick` takes one, within [`WAIT`].
+/// The first packet on `incoming` that `pick` takes, within [`WAIT`]; those it passes over are
+/// dropped.
 async fn next<P, T>(incoming: &mut mpsc::UnboundedReceiver<P>, mut pick: impl FnMut(P) -> Option<T>) -> T {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
