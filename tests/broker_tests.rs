@@ -6,8 +6,8 @@
 //! other tests here only gain from that.
 
 // Each directory declares the shared files it uses as modules of its own, as when it was a
-// binary of its own: tests/broker/common.rs is loaded twice here (admin, broker), each copy
-// private to its directory.
+// binary of its own: tests/broker/common.rs is loaded twice here (admin, broker), and the
+// tests/support files once per directory that uses them, each copy private to its directory.
 #![allow(clippy::duplicate_mod)]
 
 #[path = "admin/main.rs"]

@@ -4,8 +4,8 @@
 //! `cargo test --test process interop::` runs one.
 
 // Each directory declares the shared files it uses as modules of its own, as when it was a
-// binary of its own: tests/support/broker_process.rs is loaded once per directory here, each
-// copy private to its directory.
+// binary of its own: the tests/support files are loaded once per directory that uses them
+// here, each copy private to its directory.
 #![allow(clippy::duplicate_mod)]
 
 #[path = "bench_cli/main.rs"]

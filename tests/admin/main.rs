@@ -8,9 +8,17 @@ mod common;
 mod clients;
 mod commands;
 mod detail;
+#[path = "../support/in_process.rs"]
+mod in_process;
 mod names;
 mod prometheus;
 mod retained;
+#[path = "../support/rumqttc.rs"]
+mod rumqttc;
 mod sessions;
 mod subscriptions;
 mod support;
+#[path = "../support/wait.rs"]
+mod wait;
+#[path = "../support/wire.rs"]
+mod wire;

@@ -3,313 +3,21 @@
 
 #![allow(dead_code)]
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use robustmq::config::{ListenerSettings, Settings};
-use robustmq::server::{self, RunningServer};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+
+use super::wire::{self, kind, Level};
+
+pub use super::in_process::{start, start_with, TestBroker};
+pub use super::rumqttc::{v3, v5};
+pub use super::wait::wait_until;
 
 /// How long a test waits for something that should happen.
 pub const WAIT: Duration = Duration::from_secs(5);
 /// How long a test waits to be sure something does not happen.
 pub const QUIET: Duration = Duration::from_millis(500);
-
-/// A broker running inside the test process.
-pub struct TestBroker {
-    pub addr: SocketAddr,
-    server: Option<RunningServer>,
-    _dir: tempfile::TempDir,
-}
-
-impl TestBroker {
-    pub fn port(&self) -> u16 {
-        self.addr.port()
-    }
-
-    pub fn server(&self) -> &RunningServer {
-        self.server.as_ref().expect("running")
-    }
-
-    pub async fn stop(mut self) {
-        if let Some(s) = self.server.take() {
-            s.shutdown(Duration::from_secs(2)).await;
-        }
-    }
-}
-
-/// Starts a broker with default settings on 127.0.0.1:0.
-pub async fn start() -> TestBroker {
-    start_with(|_| {}).await
-}
-
-/// Starts a broker after `tweak` adjusts the settings.
-pub async fn start_with(tweak: impl FnOnce(&mut Settings)) -> TestBroker {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut settings = Settings::default();
-    settings.server.data_dir = dir.path().to_path_buf();
-    settings.listeners = vec![ListenerSettings {
-        bind: Some("127.0.0.1:0".parse().unwrap()),
-        ..Default::default()
-    }];
-    tweak(&mut settings);
-    let server = server::start(&settings).await.expect("broker starts");
-    TestBroker {
-        addr: server.local_addr(),
-        server: Some(server),
-        _dir: dir,
-    }
-}
-
-/// MQTT 3.1.1 client through rumqttc.
-pub mod v3 {
-    use super::*;
-    pub use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, Publish, QoS};
-
-    pub fn options(broker: &TestBroker, id: &str) -> MqttOptions {
-        let mut o = MqttOptions::new(id, "127.0.0.1", broker.port());
-        o.set_keep_alive(Duration::from_secs(30));
-        o
-    }
-
-    /// A connected client plus a channel of every incoming packet.
-    pub struct Client {
-        pub client: AsyncClient,
-        pub incoming: mpsc::UnboundedReceiver<Packet>,
-        task: tokio::task::JoinHandle<()>,
-    }
-
-    impl Drop for Client {
-        fn drop(&mut self) {
-            self.task.abort();
-        }
-    }
-
-    /// Connects and waits for CONNACK; returns the client and the CONNACK.
-    pub async fn connect_with(options: MqttOptions) -> (Client, rumqttc::ConnAck) {
-        let (client, mut eventloop) = AsyncClient::new(options, 100);
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(async move {
-            loop {
-                match eventloop.poll().await {
-                    Ok(Event::Incoming(p)) => {
-                        if tx.send(p).is_err() {
-                            return;
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(_) => return,
-                }
-            }
-        });
-        let connack = loop {
-            match tokio::time::timeout(WAIT, rx.recv()).await {
-                Ok(Some(Packet::ConnAck(c))) => break c,
-                Ok(Some(_)) => continue,
-                other => panic!("no CONNACK: {other:?}"),
-            }
-        };
-        (
-            Client {
-                client,
-                incoming: rx,
-                task,
-            },
-            connack,
-        )
-    }
-
-    pub async fn connect(broker: &TestBroker, id: &str) -> Client {
-        connect_with(options(broker, id)).await.0
-    }
-
-    impl Client {
-        /// Next packet matching `pick`, within [`WAIT`].
-        pub async fn next<T>(&mut self, mut pick: impl FnMut(Packet) -> Option<T>) -> T {
-            let deadline = tokio::time::Instant::now() + WAIT;
-            loop {
-                match tokio::time::timeout_at(deadline, self.incoming.recv()).await {
-                    Ok(Some(p)) => {
-                        if let Some(t) = pick(p) {
-                            return t;
-                        }
-                    }
-                    Ok(None) => panic!("connection closed while waiting"),
-                    Err(_) => panic!("timed out waiting for a packet"),
-                }
-            }
-        }
-
-        pub async fn publish(&mut self) -> Publish {
-            self.next(|p| match p {
-                Packet::Publish(p) => Some(p),
-                _ => None,
-            })
-            .await
-        }
-
-        /// Asserts no PUBLISH arrives within [`QUIET`].
-        pub async fn no_publish(&mut self) {
-            let deadline = tokio::time::Instant::now() + QUIET;
-            while let Ok(Some(p)) = tokio::time::timeout_at(deadline, self.incoming.recv()).await {
-                if let Packet::Publish(p) = p {
-                    panic!("unexpected PUBLISH on {}: {:?}", p.topic, p.payload);
-                }
-            }
-        }
-
-        pub async fn subscribe(&mut self, filter: &str, qos: QoS) -> Vec<rumqttc::SubscribeReasonCode> {
-            self.client.subscribe(filter, qos).await.unwrap();
-            self.next(|p| match p {
-                Packet::SubAck(s) => Some(s.return_codes),
-                _ => None,
-            })
-            .await
-        }
-
-        /// Waits until the connection is gone (the channel closes).
-        pub async fn closed(&mut self) {
-            let deadline = tokio::time::Instant::now() + WAIT;
-            loop {
-                match tokio::time::timeout_at(deadline, self.incoming.recv()).await {
-                    Ok(Some(_)) => continue,
-                    Ok(None) => return,
-                    Err(_) => panic!("connection still open"),
-                }
-            }
-        }
-    }
-}
-
-/// MQTT 5 client through rumqttc.
-pub mod v5 {
-    use super::*;
-    pub use rumqttc::v5::mqttbytes::v5::{
-        ConnAck, Filter, LastWill, LastWillProperties, Packet, Publish, PublishProperties, RetainForwardRule,
-        SubscribeProperties, SubscribeReasonCode,
-    };
-    pub use rumqttc::v5::mqttbytes::QoS;
-    pub use rumqttc::v5::{AsyncClient, Event, MqttOptions};
-
-    pub fn options(broker: &TestBroker, id: &str) -> MqttOptions {
-        let mut o = MqttOptions::new(id, "127.0.0.1", broker.port());
-        o.set_keep_alive(Duration::from_secs(30));
-        o
-    }
-
-    pub struct Client {
-        pub client: AsyncClient,
-        pub incoming: mpsc::UnboundedReceiver<Packet>,
-        task: tokio::task::JoinHandle<()>,
-    }
-
-    impl Drop for Client {
-        fn drop(&mut self) {
-            self.task.abort();
-        }
-    }
-
-    pub async fn connect_with(options: MqttOptions) -> (Client, ConnAck) {
-        let (client, mut eventloop) = AsyncClient::new(options, 100);
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(async move {
-            loop {
-                match eventloop.poll().await {
-                    Ok(Event::Incoming(p)) => {
-                        if tx.send(p).is_err() {
-                            return;
-                        }
-                    }
-                    Ok(_) => {}
-                    // rumqttc reports the broker's DISCONNECT as an error; hand it on as the packet.
-                    Err(rumqttc::v5::ConnectionError::MqttState(
-                        rumqttc::v5::StateError::ServerDisconnect { reason_code, .. },
-                    )) => {
-                        let _ = tx.send(Packet::Disconnect(rumqttc::v5::mqttbytes::v5::Disconnect {
-                            reason_code,
-                            properties: None,
-                        }));
-                        return;
-                    }
-                    Err(_) => return,
-                }
-            }
-        });
-        let connack = loop {
-            match tokio::time::timeout(WAIT, rx.recv()).await {
-                Ok(Some(Packet::ConnAck(c))) => break c,
-                Ok(Some(_)) => continue,
-                other => panic!("no CONNACK: {other:?}"),
-            }
-        };
-        (
-            Client {
-                client,
-                incoming: rx,
-                task,
-            },
-            connack,
-        )
-    }
-
-    pub async fn connect(broker: &TestBroker, id: &str) -> Client {
-        connect_with(options(broker, id)).await.0
-    }
-
-    impl Client {
-        pub async fn next<T>(&mut self, mut pick: impl FnMut(Packet) -> Option<T>) -> T {
-            let deadline = tokio::time::Instant::now() + WAIT;
-            loop {
-                match tokio::time::timeout_at(deadline, self.incoming.recv()).await {
-                    Ok(Some(p)) => {
-                        if let Some(t) = pick(p) {
-                            return t;
-                        }
-                    }
-                    Ok(None) => panic!("connection closed while waiting"),
-                    Err(_) => panic!("timed out waiting for a packet"),
-                }
-            }
-        }
-
-        pub async fn publish(&mut self) -> Publish {
-            self.next(|p| match p {
-                Packet::Publish(p) => Some(p),
-                _ => None,
-            })
-            .await
-        }
-
-        pub async fn no_publish(&mut self) {
-            let deadline = tokio::time::Instant::now() + QUIET;
-            while let Ok(Some(p)) = tokio::time::timeout_at(deadline, self.incoming.recv()).await {
-                if let Packet::Publish(p) = p {
-                    panic!("unexpected PUBLISH on {:?}: {:?}", p.topic, p.payload);
-                }
-            }
-        }
-
-        pub async fn subscribe(&mut self, filter: &str, qos: QoS) -> Vec<SubscribeReasonCode> {
-            self.client.subscribe(filter, qos).await.unwrap();
-            self.next(|p| match p {
-                Packet::SubAck(s) => Some(s.return_codes),
-                _ => None,
-            })
-            .await
-        }
-
-        /// Waits for the broker's DISCONNECT and returns its reason code.
-        pub async fn disconnected(&mut self) -> rumqttc::v5::mqttbytes::v5::DisconnectReasonCode {
-            self.next(|p| match p {
-                Packet::Disconnect(d) => Some(d.reason_code),
-                _ => None,
-            })
-            .await
-        }
-    }
-}
 
 /// A client that speaks raw bytes, for malformed input and exact wire checks.
 pub struct Raw {
@@ -329,30 +37,7 @@ impl Raw {
 
     /// Reads one whole packet (fixed header included); `None` when the broker closed.
     pub async fn packet(&mut self) -> Option<Vec<u8>> {
-        let read = async {
-            let mut header = [0u8; 1];
-            if self.stream.read_exact(&mut header).await.is_err() {
-                return None;
-            }
-            let mut out = vec![header[0]];
-            let mut len = 0usize;
-            let mut shift = 0;
-            loop {
-                let mut b = [0u8; 1];
-                self.stream.read_exact(&mut b).await.ok()?;
-                out.push(b[0]);
-                len |= ((b[0] & 0x7f) as usize) << shift;
-                shift += 7;
-                if b[0] & 0x80 == 0 {
-                    break;
-                }
-            }
-            let mut body = vec![0u8; len];
-            self.stream.read_exact(&mut body).await.ok()?;
-            out.extend_from_slice(&body);
-            Some(out)
-        };
-        tokio::time::timeout(WAIT, read)
+        tokio::time::timeout(WAIT, wire::read_packet(&mut self.stream))
             .await
             .expect("broker neither answered nor closed")
     }
@@ -368,36 +53,14 @@ impl Raw {
     }
 }
 
-/// Builds a CONNECT: `level` 4 or 5, with optional clean-start and keep alive.
+/// Builds a CONNECT: `level` 4 or 5, clean start, with `keep_alive`. Any level byte is written
+/// as given, so a test can send one the broker does not speak.
 pub fn connect_packet(level: u8, client_id: &str, keep_alive: u16) -> Vec<u8> {
-    let mut body = vec![0, 4, b'M', b'Q', b'T', b'T', level, 0x02];
-    body.extend_from_slice(&keep_alive.to_be_bytes());
-    if level == 5 {
-        body.push(0); // no properties
-    }
-    body.extend_from_slice(&(client_id.len() as u16).to_be_bytes());
-    body.extend_from_slice(client_id.as_bytes());
-    frame(0x10, &body)
+    connect_packet_with(level, client_id, keep_alive, 0x02, &[], None)
 }
 
 /// Wraps a body in a fixed header with a correct remaining length.
-pub fn frame(header: u8, body: &[u8]) -> Vec<u8> {
-    let mut out = vec![header];
-    let mut len = body.len();
-    loop {
-        let mut b = (len & 0x7f) as u8;
-        len >>= 7;
-        if len > 0 {
-            b |= 0x80;
-        }
-        out.push(b);
-        if len == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(body);
-    out
-}
+pub use super::wire::packet as frame;
 
 /// Connects a raw client at `level` and checks the CONNACK accepts it.
 pub async fn raw_connected(broker: &TestBroker, level: u8, client_id: &str) -> Raw {
@@ -408,74 +71,6 @@ pub async fn raw_connected(broker: &TestBroker, level: u8, client_id: &str) -> R
     // The return code (3.1.1) or reason code (5) is the fourth byte either way.
     assert_eq!(connack[3], 0, "connection refused: {connack:?}");
     raw
-}
-
-// ---------------------------------------------------------------------------------------------
-// Helpers shared by qos, retained, will, session, shared, topics and keepalive tests.
-// ---------------------------------------------------------------------------------------------
-
-impl v3::Client {
-    /// Publishes and, for QoS 1/2, waits for the PUBACK/PUBCOMP, so the broker has routed it.
-    pub async fn publish_acked(&mut self, topic: &str, qos: v3::QoS, retain: bool, payload: &[u8]) {
-        self.client
-            .publish(topic, qos, retain, payload.to_vec())
-            .await
-            .unwrap();
-        match qos {
-            v3::QoS::AtMostOnce => {}
-            v3::QoS::AtLeastOnce => {
-                self.next(|p| matches!(p, v3::Packet::PubAck(_)).then_some(()))
-                    .await
-            }
-            v3::QoS::ExactlyOnce => {
-                self.next(|p| matches!(p, v3::Packet::PubComp(_)).then_some(()))
-                    .await
-            }
-        }
-    }
-
-    /// Every PUBLISH that arrives until none has arrived for [`QUIET`].
-    pub async fn publishes_until_quiet(&mut self) -> Vec<v3::Publish> {
-        let mut out = Vec::new();
-        while let Ok(Some(p)) = tokio::time::timeout(QUIET, self.incoming.recv()).await {
-            if let v3::Packet::Publish(p) = p {
-                out.push(p);
-            }
-        }
-        out
-    }
-}
-
-impl v5::Client {
-    /// Publishes and, for QoS 1/2, waits for the PUBACK/PUBCOMP, so the broker has routed it.
-    pub async fn publish_acked(&mut self, topic: &str, qos: v5::QoS, retain: bool, payload: &[u8]) {
-        self.client
-            .publish(topic, qos, retain, payload.to_vec())
-            .await
-            .unwrap();
-        match qos {
-            v5::QoS::AtMostOnce => {}
-            v5::QoS::AtLeastOnce => {
-                self.next(|p| matches!(p, v5::Packet::PubAck(_)).then_some(()))
-                    .await
-            }
-            v5::QoS::ExactlyOnce => {
-                self.next(|p| matches!(p, v5::Packet::PubComp(_)).then_some(()))
-                    .await
-            }
-        }
-    }
-
-    /// Every PUBLISH that arrives until none has arrived for [`QUIET`].
-    pub async fn publishes_until_quiet(&mut self) -> Vec<v5::Publish> {
-        let mut out = Vec::new();
-        while let Ok(Some(p)) = tokio::time::timeout(QUIET, self.incoming.recv()).await {
-            if let v5::Packet::Publish(p) = p {
-                out.push(p);
-            }
-        }
-        out
-    }
 }
 
 /// A CONNECT with every field chosen by the caller. `flags` is the connect-flags byte (0x02 clean
@@ -489,34 +84,29 @@ pub fn connect_packet_with(
     properties: &[u8],
     will: Option<(&[u8], &str, &[u8])>,
 ) -> Vec<u8> {
-    let mut body = vec![0, 4, b'M', b'Q', b'T', b'T', level, flags];
-    body.extend_from_slice(&keep_alive.to_be_bytes());
+    // The flags byte is the caller's, not derived from the fields as wire::Connect does.
+    let mut body = wire::string(b"MQTT");
+    body.extend([level, flags]);
+    body.extend(keep_alive.to_be_bytes());
     if level == 5 {
-        push_varint(&mut body, properties.len());
+        body.extend(wire::var_int(properties.len()));
         body.extend_from_slice(properties);
     }
-    push_str(&mut body, client_id);
+    body.extend(wire::string(client_id.as_bytes()));
     if let Some((will_properties, topic, payload)) = will {
         if level == 5 {
-            push_varint(&mut body, will_properties.len());
+            body.extend(wire::var_int(will_properties.len()));
             body.extend_from_slice(will_properties);
         }
-        push_str(&mut body, topic);
-        body.extend_from_slice(&(payload.len() as u16).to_be_bytes());
-        body.extend_from_slice(payload);
+        body.extend(wire::string(topic.as_bytes()));
+        body.extend(wire::string(payload));
     }
-    frame(0x10, &body)
+    frame(kind::CONNECT, &body)
 }
 
 /// A SUBSCRIBE for one filter with the given options byte (QoS in the low bits).
 pub fn subscribe_packet(level: u8, packet_id: u16, filter: &str, options: u8) -> Vec<u8> {
-    let mut body = packet_id.to_be_bytes().to_vec();
-    if level == 5 {
-        body.push(0);
-    }
-    push_str(&mut body, filter);
-    body.push(options);
-    frame(0x82, &body)
+    wire::subscribe(Level::from_byte(level), packet_id, &[(filter, options)])
 }
 
 /// A PUBLISH; `packet_id` is ignored for QoS 0.
@@ -529,17 +119,12 @@ pub fn publish_packet(
     dup: bool,
     retain: bool,
 ) -> Vec<u8> {
-    let header = 0x30 | (u8::from(dup) << 3) | (qos << 1) | u8::from(retain);
-    let mut body = Vec::new();
-    push_str(&mut body, topic);
-    if qos > 0 {
-        body.extend_from_slice(&packet_id.to_be_bytes());
+    wire::Publish {
+        dup,
+        retain,
+        ..wire::Publish::new(Level::from_byte(level), topic, payload).qos(qos, packet_id)
     }
-    if level == 5 {
-        body.push(0);
-    }
-    body.extend_from_slice(payload);
-    frame(header, &body)
+    .bytes()
 }
 
 /// A PUBLISH as read off the wire by a [`Raw`] client.
@@ -556,49 +141,21 @@ pub struct RawPublish {
 /// Parses a whole PUBLISH packet (as returned by [`Raw::packet`]); panics on anything else.
 pub fn parse_publish(level: u8, packet: &[u8]) -> RawPublish {
     assert_eq!(packet[0] >> 4, 3, "PUBLISH expected, got {packet:?}");
-    let flags = packet[0] & 0x0f;
-    let qos = (flags >> 1) & 3;
-    let mut i = 1;
-    while packet[i] & 0x80 != 0 {
-        i += 1;
-    }
-    i += 1;
-    let topic_len = u16::from_be_bytes([packet[i], packet[i + 1]]) as usize;
-    i += 2;
-    let topic = String::from_utf8(packet[i..i + topic_len].to_vec()).expect("UTF-8 topic");
-    i += topic_len;
-    let mut packet_id = 0;
-    if qos > 0 {
-        packet_id = u16::from_be_bytes([packet[i], packet[i + 1]]);
-        i += 2;
-    }
-    if level == 5 {
-        let mut len = 0usize;
-        let mut shift = 0;
-        loop {
-            let b = packet[i];
-            i += 1;
-            len |= ((b & 0x7f) as usize) << shift;
-            shift += 7;
-            if b & 0x80 == 0 {
-                break;
-            }
-        }
-        i += len;
-    }
+    let p =
+        wire::Incoming::parse(packet, level == 5).unwrap_or_else(|| panic!("unreadable PUBLISH {packet:?}"));
     RawPublish {
-        dup: flags & 0x08 != 0,
-        qos,
-        retain: flags & 0x01 != 0,
-        topic,
-        packet_id,
-        payload: packet[i..].to_vec(),
+        dup: p.dup,
+        qos: p.qos,
+        retain: p.retain,
+        topic: String::from_utf8(p.topic).expect("UTF-8 topic"),
+        packet_id: p.packet_id,
+        payload: p.payload,
     }
 }
 
 /// An acknowledgement packet (PUBACK 0x40, PUBREC 0x50, PUBREL 0x62, PUBCOMP 0x70) for `id`.
 pub fn ack_packet(header: u8, packet_id: u16) -> Vec<u8> {
-    frame(header, &packet_id.to_be_bytes())
+    wire::ack(header, packet_id)
 }
 
 /// Connects a raw client with `connect` and returns it with the CONNACK bytes (unchecked).
@@ -614,34 +171,9 @@ impl Raw {
     /// The next packet if one arrives within `wait`: `Some(None)` when the broker closed,
     /// `None` when nothing happened.
     pub async fn packet_within(&mut self, wait: Duration) -> Option<Option<Vec<u8>>> {
-        let mut header = [0u8; 1];
-        match tokio::time::timeout(wait, self.stream.read_exact(&mut header)).await {
-            Err(_) => None,
-            Ok(Err(_)) => Some(None),
-            Ok(Ok(_)) => {
-                let mut out = vec![header[0]];
-                let mut len = 0usize;
-                let mut shift = 0;
-                loop {
-                    let mut b = [0u8; 1];
-                    if self.stream.read_exact(&mut b).await.is_err() {
-                        return Some(None);
-                    }
-                    out.push(b[0]);
-                    len |= ((b[0] & 0x7f) as usize) << shift;
-                    shift += 7;
-                    if b[0] & 0x80 == 0 {
-                        break;
-                    }
-                }
-                let mut body = vec![0u8; len];
-                if self.stream.read_exact(&mut body).await.is_err() {
-                    return Some(None);
-                }
-                out.extend_from_slice(&body);
-                Some(Some(out))
-            }
-        }
+        tokio::time::timeout(wait, wire::read_packet(&mut self.stream))
+            .await
+            .ok()
     }
 
     /// Subscribes to one filter and returns the SUBACK bytes.
@@ -650,25 +182,6 @@ impl Raw {
         let suback = self.packet().await.expect("SUBACK");
         assert_eq!(suback[0], 0x90, "SUBACK expected, got {suback:?}");
         suback
-    }
-}
-
-fn push_str(out: &mut Vec<u8>, s: &str) {
-    out.extend_from_slice(&(s.len() as u16).to_be_bytes());
-    out.extend_from_slice(s.as_bytes());
-}
-
-fn push_varint(out: &mut Vec<u8>, mut n: usize) {
-    loop {
-        let mut b = (n & 0x7f) as u8;
-        n >>= 7;
-        if n > 0 {
-            b |= 0x80;
-        }
-        out.push(b);
-        if n == 0 {
-            break;
-        }
     }
 }
 
@@ -709,15 +222,14 @@ pub mod prop {
     /// A UTF-8 string or binary data property.
     pub fn string(id: u8, value: &[u8]) -> Vec<u8> {
         let mut out = vec![id];
-        out.extend_from_slice(&(value.len() as u16).to_be_bytes());
-        out.extend_from_slice(value);
+        out.extend(super::wire::string(value));
         out
     }
 
     /// A variable byte integer property.
     pub fn var(id: u8, value: u32) -> Vec<u8> {
         let mut out = vec![id];
-        super::push_varint(&mut out, value as usize);
+        out.extend(super::wire::var_int(value as usize));
         out
     }
 }
@@ -733,15 +245,14 @@ pub async fn raw_connected_v5(broker: &TestBroker, client_id: &str, properties: 
 
 /// A v5 PUBLISH with properties (`packet_id` is left out for QoS 0).
 pub fn publish_v5(topic: &str, qos: u8, packet_id: u16, properties: &[u8], payload: &[u8]) -> Vec<u8> {
-    let mut body = Vec::new();
-    push_str(&mut body, topic);
+    let mut body = wire::string(topic.as_bytes());
     if qos > 0 {
         body.extend_from_slice(&packet_id.to_be_bytes());
     }
-    push_varint(&mut body, properties.len());
+    body.extend(wire::var_int(properties.len()));
     body.extend_from_slice(properties);
     body.extend_from_slice(payload);
-    frame(0x30 | (qos << 1), &body)
+    frame(kind::PUBLISH | (qos << 1), &body)
 }
 
 /// A v5 SUBSCRIBE of `(filter, subscription options byte)` pairs, with an optional
@@ -749,13 +260,13 @@ pub fn publish_v5(topic: &str, qos: u8, packet_id: u16, properties: &[u8], paylo
 pub fn subscribe_v5(packet_id: u16, subscription_id: Option<u32>, filters: &[(&str, u8)]) -> Vec<u8> {
     let mut body = packet_id.to_be_bytes().to_vec();
     let properties = subscription_id.map_or_else(Vec::new, |id| prop::var(prop::SUBSCRIPTION_ID, id));
-    push_varint(&mut body, properties.len());
+    body.extend(wire::var_int(properties.len()));
     body.extend_from_slice(&properties);
     for (filter, options) in filters {
-        push_str(&mut body, filter);
+        body.extend(wire::string(filter.as_bytes()));
         body.push(*options);
     }
-    frame(0x82, &body)
+    frame(kind::SUBSCRIBE, &body)
 }
 
 /// A v5 PUBLISH as read off the wire, with the properties the tests look at.
@@ -772,71 +283,38 @@ pub struct RawPublish5 {
     pub payload: Vec<u8>,
 }
 
-fn read_varint(bytes: &[u8], pos: &mut usize) -> usize {
-    let mut value = 0usize;
-    let mut shift = 0;
-    loop {
-        let b = bytes[*pos];
-        *pos += 1;
-        value |= ((b & 0x7f) as usize) << shift;
-        shift += 7;
-        if b & 0x80 == 0 {
-            return value;
-        }
-    }
-}
-
-fn read_binary(bytes: &[u8], pos: &mut usize) -> Vec<u8> {
-    let len = u16::from_be_bytes([bytes[*pos], bytes[*pos + 1]]) as usize;
-    let out = bytes[*pos + 2..*pos + 2 + len].to_vec();
-    *pos += 2 + len;
-    out
-}
-
 /// Parses a whole v5 PUBLISH packet (fixed header included); panics on anything else.
 pub fn parse_publish_v5(packet: &[u8]) -> RawPublish5 {
     assert_eq!(packet[0] >> 4, 3, "PUBLISH expected, got {packet:?}");
-    let mut pos = 1;
-    let remaining = read_varint(packet, &mut pos);
-    assert_eq!(packet.len(), pos + remaining, "remaining length");
+    let (remaining, used) = wire::read_var_int(&packet[1..]).expect("remaining length");
+    assert_eq!(packet.len(), 1 + used + remaining, "remaining length");
+    let incoming =
+        wire::Incoming::parse(packet, true).unwrap_or_else(|| panic!("unreadable PUBLISH {packet:?}"));
     let mut p = RawPublish5 {
-        qos: (packet[0] >> 1) & 0x03,
-        retain: packet[0] & 0x01 != 0,
+        qos: incoming.qos,
+        retain: incoming.retain,
+        topic: String::from_utf8(incoming.topic).expect("UTF-8 topic"),
+        packet_id: incoming.packet_id,
+        payload: incoming.payload,
         ..Default::default()
     };
-    p.topic = String::from_utf8(read_binary(packet, &mut pos)).expect("UTF-8 topic");
-    if p.qos > 0 {
-        p.packet_id = u16::from_be_bytes([packet[pos], packet[pos + 1]]);
-        pos += 2;
-    }
-    let end = read_varint(packet, &mut pos) + pos;
-    while pos < end {
-        let id = packet[pos];
-        pos += 1;
+    for (id, value) in incoming.props {
         match id {
-            prop::PAYLOAD_FORMAT => pos += 1,
             prop::MESSAGE_EXPIRY => {
-                let b = &packet[pos..pos + 4];
-                p.message_expiry = Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
-                pos += 4;
+                p.message_expiry = Some(u32::from_be_bytes(value[..].try_into().unwrap()))
             }
-            prop::CONTENT_TYPE | prop::RESPONSE_TOPIC | prop::CORRELATION_DATA => {
-                read_binary(packet, &mut pos);
-            }
-            prop::SUBSCRIPTION_ID => p.subscription_ids.push(read_varint(packet, &mut pos) as u32),
-            prop::TOPIC_ALIAS => {
-                p.topic_alias = Some(u16::from_be_bytes([packet[pos], packet[pos + 1]]));
-                pos += 2;
-            }
-            prop::USER_PROPERTY => {
-                read_binary(packet, &mut pos);
-                read_binary(packet, &mut pos);
-            }
+            prop::SUBSCRIPTION_ID => p
+                .subscription_ids
+                .push(wire::read_var_int(&value).expect("subscription identifier").0 as u32),
+            prop::TOPIC_ALIAS => p.topic_alias = Some(u16::from_be_bytes(value[..].try_into().unwrap())),
+            prop::PAYLOAD_FORMAT
+            | prop::CONTENT_TYPE
+            | prop::RESPONSE_TOPIC
+            | prop::CORRELATION_DATA
+            | prop::USER_PROPERTY => {}
             other => panic!("property {other:#04x} does not belong in PUBLISH: {packet:?}"),
         }
     }
-    assert_eq!(pos, end, "property length");
-    p.payload = packet[end..].to_vec();
     p
 }
 
@@ -875,17 +353,5 @@ impl Raw {
         } else {
             last[2]
         }
-    }
-}
-
-/// Polls `check` every 10 ms until it holds; panics after [`WAIT`].
-pub async fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !check() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting until {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }

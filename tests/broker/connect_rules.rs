@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 
 use super::common::{start, start_with, TestBroker};
+use super::versions::both_versions;
 use super::wire::*;
 
 /// `connect` as bytes with `set` ORed into its Connect Flags, to set a flag without its field.
@@ -85,19 +86,17 @@ async fn flags_without_their_fields(level: Level) {
     }
 }
 
-#[tokio::test]
-async fn connect_flags_without_their_fields_are_malformed_v311() {
-    flags_without_their_fields(Level::V311).await;
+both_versions! {
+    #[tokio::test]
+    async fn connect_flags_without_their_fields_are_malformed_v311,
+        connect_flags_without_their_fields_are_malformed_v5(level = Level::V311, Level::V5) {
+        flags_without_their_fields(level).await;
+    }
 }
 
 #[tokio::test]
 async fn connect_flags_without_their_fields_are_malformed_v31() {
     flags_without_their_fields(Level::V31).await;
-}
-
-#[tokio::test]
-async fn connect_flags_without_their_fields_are_malformed_v5() {
-    flags_without_their_fields(Level::V5).await;
 }
 
 /// Payload of the retained message a new subscriber to `topic` gets, if any.
@@ -169,14 +168,12 @@ async fn will_retain_flag(level: Level) {
     );
 }
 
-#[tokio::test]
-async fn will_retain_decides_whether_the_will_is_retained_v311() {
-    will_retain_flag(Level::V311).await;
-}
-
-#[tokio::test]
-async fn will_retain_decides_whether_the_will_is_retained_v5() {
-    will_retain_flag(Level::V5).await;
+both_versions! {
+    #[tokio::test]
+    async fn will_retain_decides_whether_the_will_is_retained_v311,
+        will_retain_decides_whether_the_will_is_retained_v5(level = Level::V311, Level::V5) {
+        will_retain_flag(level).await;
+    }
 }
 
 /// Connects `id` (with a will on `wills/<id>` if `will`), drops its socket, connects `id` again
@@ -228,14 +225,12 @@ async fn no_will_without_the_flag(level: Level) {
     );
 }
 
-#[tokio::test]
-async fn no_will_is_published_without_the_will_flag_v311() {
-    no_will_without_the_flag(Level::V311).await;
-}
-
-#[tokio::test]
-async fn no_will_is_published_without_the_will_flag_v5() {
-    no_will_without_the_flag(Level::V5).await;
+both_versions! {
+    #[tokio::test]
+    async fn no_will_is_published_without_the_will_flag_v311,
+        no_will_is_published_without_the_will_flag_v5(level = Level::V311, Level::V5) {
+        no_will_without_the_flag(level).await;
+    }
 }
 
 /// A broker whose password file knows alice, password "a-pass".
@@ -293,14 +288,12 @@ async fn payload_order(level: Level) {
     assert_eq!(connack.flags, 1, "the session of order-1 is present");
 }
 
-#[tokio::test]
-async fn connect_payload_is_read_in_its_order_v311() {
-    payload_order(Level::V311).await;
-}
-
-#[tokio::test]
-async fn connect_payload_is_read_in_its_order_v5() {
-    payload_order(Level::V5).await;
+both_versions! {
+    #[tokio::test]
+    async fn connect_payload_is_read_in_its_order_v311,
+        connect_payload_is_read_in_its_order_v5(level = Level::V311, Level::V5) {
+        payload_order(level).await;
+    }
 }
 
 // 3.1.1 [MQTT-3.1.3-6]: a zero-byte Client Identifier gets a unique one: two such clients are

@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 
 use super::common::start;
+use super::versions::both_versions;
 use super::wire::*;
 
 /// A CONNECT whose session outlives the connection: CleanSession 0 (v5: Clean Start 0 and a
@@ -91,14 +92,12 @@ async fn identifiers_free_again(level: Level) {
     assert_eq!(payloads_until(&mut watcher, level, b"end").await, want);
 }
 
-#[tokio::test]
-async fn packet_identifiers_are_new_again_after_the_handshake_v311() {
-    identifiers_free_again(Level::V311).await;
-}
-
-#[tokio::test]
-async fn packet_identifiers_are_new_again_after_the_handshake_v5() {
-    identifiers_free_again(Level::V5).await;
+both_versions! {
+    #[tokio::test]
+    async fn packet_identifiers_are_new_again_after_the_handshake_v311,
+        packet_identifiers_are_new_again_after_the_handshake_v5(level = Level::V311, Level::V5) {
+        identifiers_free_again(level).await;
+    }
 }
 
 async fn outgoing_dup(level: Level) {
@@ -126,14 +125,12 @@ async fn outgoing_dup(level: Level) {
     again.ping().await;
 }
 
-#[tokio::test]
-async fn outgoing_dup_marks_only_retransmissions_v311() {
-    outgoing_dup(Level::V311).await;
-}
-
-#[tokio::test]
-async fn outgoing_dup_marks_only_retransmissions_v5() {
-    outgoing_dup(Level::V5).await;
+both_versions! {
+    #[tokio::test]
+    async fn outgoing_dup_marks_only_retransmissions_v311,
+        outgoing_dup_marks_only_retransmissions_v5(level = Level::V311, Level::V5) {
+        outgoing_dup(level).await;
+    }
 }
 
 /// Publishes `payload` to `topic` at `qos` from a client of its own.
@@ -247,12 +244,10 @@ async fn unsubscribe_in_flight(level: Level) {
     );
 }
 
-#[tokio::test]
-async fn unsubscribe_stops_new_messages_and_completes_those_in_flight_v311() {
-    unsubscribe_in_flight(Level::V311).await;
-}
-
-#[tokio::test]
-async fn unsubscribe_stops_new_messages_and_completes_those_in_flight_v5() {
-    unsubscribe_in_flight(Level::V5).await;
+both_versions! {
+    #[tokio::test]
+    async fn unsubscribe_stops_new_messages_and_completes_those_in_flight_v311,
+        unsubscribe_stops_new_messages_and_completes_those_in_flight_v5(level = Level::V311, Level::V5) {
+        unsubscribe_in_flight(level).await;
+    }
 }

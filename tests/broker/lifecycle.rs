@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use super::common::{parse_publish, start, start_with, TestBroker};
+use super::versions::both_versions;
 use super::wire::*;
 
 /// How many DISCONNECT-then-reconnect rounds one test runs.
@@ -126,14 +127,12 @@ async fn takeover_of_clean_session_starts_fresh(level: Level) {
     assert_eq!(p.topic, after, "the ended session's subscription was kept: {p:?}");
 }
 
-#[tokio::test]
-async fn takeover_of_clean_session_starts_fresh_mqtt_3_1_2_6_v311() {
-    takeover_of_clean_session_starts_fresh(Level::V311).await;
-}
-
-#[tokio::test]
-async fn takeover_of_clean_session_starts_fresh_mqtt_3_1_2_6_v5() {
-    takeover_of_clean_session_starts_fresh(Level::V5).await;
+both_versions! {
+    #[tokio::test]
+    async fn takeover_of_clean_session_starts_fresh_mqtt_3_1_2_6_v311,
+        takeover_of_clean_session_starts_fresh_mqtt_3_1_2_6_v5(level = Level::V311, Level::V5) {
+        takeover_of_clean_session_starts_fresh(level).await;
+    }
 }
 
 // [MQTT-3.1.4-3], [MQTT-4.4.0-1]: a persistent session taken over while messages flow goes
@@ -197,14 +196,12 @@ async fn takeover_leaves_nothing_stranded_in_flight(level: Level) {
     assert_eq!(p.payload, b"marker", "a message was left in flight: {p:?}");
 }
 
-#[tokio::test]
-async fn takeover_leaves_nothing_stranded_in_flight_mqtt_3_1_4_3_v311() {
-    takeover_leaves_nothing_stranded_in_flight(Level::V311).await;
-}
-
-#[tokio::test]
-async fn takeover_leaves_nothing_stranded_in_flight_mqtt_3_1_4_3_v5() {
-    takeover_leaves_nothing_stranded_in_flight(Level::V5).await;
+both_versions! {
+    #[tokio::test]
+    async fn takeover_leaves_nothing_stranded_in_flight_mqtt_3_1_4_3_v311,
+        takeover_leaves_nothing_stranded_in_flight_mqtt_3_1_4_3_v5(level = Level::V311, Level::V5) {
+        takeover_leaves_nothing_stranded_in_flight(level).await;
+    }
 }
 
 // [MQTT-3.14.4-3]: DISCONNECT 0x00 discards the will, and (v5) a DISCONNECT setting Session
@@ -274,14 +271,12 @@ async fn disconnect_then_reconnect(level: Level) {
     .await;
 }
 
-#[tokio::test]
-async fn disconnect_then_reconnect_publishes_no_will_mqtt_3_14_4_3_v311() {
-    disconnect_then_reconnect(Level::V311).await;
-}
-
-#[tokio::test]
-async fn disconnect_then_reconnect_publishes_no_will_mqtt_3_14_4_3_v5() {
-    disconnect_then_reconnect(Level::V5).await;
+both_versions! {
+    #[tokio::test]
+    async fn disconnect_then_reconnect_publishes_no_will_mqtt_3_14_4_3_v311,
+        disconnect_then_reconnect_publishes_no_will_mqtt_3_14_4_3_v5(level = Level::V311, Level::V5) {
+        disconnect_then_reconnect(level).await;
+    }
 }
 
 /// A v5 client with Session Expiry 60 and a will delayed by 30 s, taken over by a new

@@ -8,6 +8,8 @@ mod conformance;
 mod connect_rules;
 mod delivery_rules;
 mod expiry_rules;
+#[path = "../support/in_process.rs"]
+mod in_process;
 mod keepalive;
 mod lifecycle;
 mod limits;
@@ -18,6 +20,8 @@ mod qos;
 mod replace_rules;
 mod retain_rules;
 mod retained;
+#[path = "../support/rumqttc.rs"]
+mod rumqttc;
 mod session;
 mod shared;
 mod shared_rules;
@@ -31,6 +35,10 @@ mod v5_connect;
 mod v5_flow;
 mod v5_properties;
 mod v5_subscribe;
+#[path = "../support/versions.rs"]
+mod versions;
+#[path = "../support/wait.rs"]
+mod wait;
 mod will;
 #[path = "../support/wire.rs"]
 mod wire;

@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 
 use super::common::*;
+use super::versions::both_versions;
 
 // ---- QoS 0/1/2 delivery -----------------------------------------------------------------------
 
@@ -219,17 +220,15 @@ async fn qos2_retransmit_delivered_once(level: u8) {
 
 // [MQTT-4.3.3-2] (3.1.1) exactly once: no duplicate after a DUP retransmission before PUBREL.
 // PUBREC and PUBCOMP carry the PUBLISH's packet id [MQTT-2.3.1-6].
-#[tokio::test]
-async fn qos2_retransmitted_publish_delivered_once_v311() {
-    qos2_retransmit_delivered_once(4).await;
-}
-
 // MQTT 5 §4.3.3: the same exactly-once receiver rules.
 // [MQTT-4.3.3-8] PUBREC, [MQTT-4.3.3-10] PUBREC again and one delivery, [MQTT-4.3.3-11] PUBCOMP,
 // each with the PUBLISH's packet id [MQTT-2.2.1-5].
-#[tokio::test]
-async fn qos2_retransmitted_publish_delivered_once_v5() {
-    qos2_retransmit_delivered_once(5).await;
+both_versions! {
+    #[tokio::test]
+    async fn qos2_retransmitted_publish_delivered_once_v311,
+        qos2_retransmitted_publish_delivered_once_v5(level = 4, 5) {
+        qos2_retransmit_delivered_once(level).await;
+    }
 }
 
 // ---- the outgoing QoS 2 handshake on the wire ---------------------------------------------------
@@ -267,16 +266,14 @@ async fn qos2_outgoing_handshake(level: u8) {
 
 // [MQTT-4.3.3-1] the sender sends PUBREL with the same packet id after PUBREC.
 // 3.1.1: the PUBREL has the PUBLISH's packet id [MQTT-2.3.1-6] and its reserved flags 0010 [MQTT-2.2.2-1].
-#[tokio::test]
-async fn qos2_pubrec_pubrel_pubcomp_on_the_wire_v311() {
-    qos2_outgoing_handshake(4).await;
-}
-
 // v5 [MQTT-4.3.3-2] QoS 2 and DUP 0, [MQTT-4.3.3-4] PUBREL after PUBREC, its reserved flags 0010
 // [MQTT-2.1.3-1].
-#[tokio::test]
-async fn qos2_pubrec_pubrel_pubcomp_on_the_wire_v5() {
-    qos2_outgoing_handshake(5).await;
+both_versions! {
+    #[tokio::test]
+    async fn qos2_pubrec_pubrel_pubcomp_on_the_wire_v311,
+        qos2_pubrec_pubrel_pubcomp_on_the_wire_v5(level = 4, 5) {
+        qos2_outgoing_handshake(level).await;
+    }
 }
 
 // ---- outgoing packet ids ------------------------------------------------------------------------
@@ -312,15 +309,13 @@ async fn outgoing_packet_ids_distinct(level: u8) {
 
 // [MQTT-2.3.1-1] QoS > 0 PUBLISH carries a non-zero packet id; a new one uses a currently unused
 // id, [MQTT-2.3.1-4] for the server (v5: [MQTT-2.2.1-4]).
-#[tokio::test]
-async fn outgoing_packet_ids_nonzero_and_distinct_v311() {
-    outgoing_packet_ids_distinct(4).await;
-}
-
 // v5 [MQTT-2.2.1-4], [MQTT-4.3.2-1], [MQTT-4.3.3-1].
-#[tokio::test]
-async fn outgoing_packet_ids_nonzero_and_distinct_v5() {
-    outgoing_packet_ids_distinct(5).await;
+both_versions! {
+    #[tokio::test]
+    async fn outgoing_packet_ids_nonzero_and_distinct_v311,
+        outgoing_packet_ids_nonzero_and_distinct_v5(level = 4, 5) {
+        outgoing_packet_ids_distinct(level).await;
+    }
 }
 
 // ---- overlapping subscriptions ------------------------------------------------------------------

@@ -3,6 +3,7 @@
 //! flowing, none lost and none doubled.
 
 use super::common::start;
+use super::versions::both_versions;
 use super::wire::*;
 
 /// Messages published while the subscription is replaced again and again.
@@ -74,12 +75,10 @@ async fn replacement_keeps_the_flow(level: Level) {
     assert_eq!(live, (0..MESSAGES).collect::<Vec<_>>());
 }
 
-#[tokio::test]
-async fn replacing_a_subscription_resends_retained_and_loses_nothing_v311() {
-    replacement_keeps_the_flow(Level::V311).await;
-}
-
-#[tokio::test]
-async fn replacing_a_subscription_resends_retained_and_loses_nothing_v5() {
-    replacement_keeps_the_flow(Level::V5).await;
+both_versions! {
+    #[tokio::test]
+    async fn replacing_a_subscription_resends_retained_and_loses_nothing_v311,
+        replacing_a_subscription_resends_retained_and_loses_nothing_v5(level = Level::V311, Level::V5) {
+        replacement_keeps_the_flow(level).await;
+    }
 }

@@ -3,6 +3,7 @@
 //! stores nor removes; and a CONNECT with another protocol name is not served.
 
 use super::common::start;
+use super::versions::both_versions;
 use super::wire::*;
 
 /// Payload of the retained message a new subscriber to `topic` gets, if any: it subscribes,
@@ -71,14 +72,12 @@ async fn retain_flag_rules(level: Level) {
     );
 }
 
-#[tokio::test]
-async fn retained_messages_replace_and_plain_ones_leave_them_v311() {
-    retain_flag_rules(Level::V311).await;
-}
-
-#[tokio::test]
-async fn retained_messages_replace_and_plain_ones_leave_them_v5() {
-    retain_flag_rules(Level::V5).await;
+both_versions! {
+    #[tokio::test]
+    async fn retained_messages_replace_and_plain_ones_leave_them_v311,
+        retained_messages_replace_and_plain_ones_leave_them_v5(level = Level::V311, Level::V5) {
+        retain_flag_rules(level).await;
+    }
 }
 
 async fn wrong_protocol_name(level: Level) {
@@ -100,13 +99,11 @@ async fn wrong_protocol_name(level: Level) {
 }
 
 // 3.1.1 [MQTT-3.1.2-1]: the connection is closed, the CONNECT not served
-#[tokio::test]
-async fn a_wrong_protocol_name_is_not_served_v311() {
-    wrong_protocol_name(Level::V311).await;
-}
-
 // v5 [MQTT-3.1.2-1]
-#[tokio::test]
-async fn a_wrong_protocol_name_is_not_served_v5() {
-    wrong_protocol_name(Level::V5).await;
+both_versions! {
+    #[tokio::test]
+    async fn a_wrong_protocol_name_is_not_served_v311,
+        a_wrong_protocol_name_is_not_served_v5(level = Level::V311, Level::V5) {
+        wrong_protocol_name(level).await;
+    }
 }

@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::common::*;
+use super::versions::both_versions;
 
 fn v3_persistent(broker: &TestBroker, id: &str) -> v3::MqttOptions {
     let mut o = v3::options(broker, id);
@@ -166,16 +167,14 @@ async fn unacked_resent_with_dup(level: u8) {
 // packets with their original packet ids, DUP=1 [MQTT-3.3.1-1].
 // The PUBLISH stays unacknowledged until PUBACK [MQTT-4.3.2-1] and keeps its packet id
 // [MQTT-2.3.1-4].
-#[tokio::test]
-async fn unacked_qos1_resent_with_dup_on_reconnect_v311() {
-    unacked_resent_with_dup(4).await;
-}
-
 // v5 [MQTT-4.4.0-1]: the same with Clean Start 0 and a session expiry.
 // Unacknowledged until PUBACK [MQTT-4.3.2-3].
-#[tokio::test]
-async fn unacked_qos1_resent_with_dup_on_reconnect_v5() {
-    unacked_resent_with_dup(5).await;
+both_versions! {
+    #[tokio::test]
+    async fn unacked_qos1_resent_with_dup_on_reconnect_v311,
+        unacked_qos1_resent_with_dup_on_reconnect_v5(level = 4, 5) {
+        unacked_resent_with_dup(level).await;
+    }
 }
 
 // 3.1.1 [MQTT-3.1.4-2]: a second CONNECT with the same client id disconnects the first client.

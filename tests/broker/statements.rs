@@ -133,16 +133,25 @@ fn test_refs(text: &str) -> Vec<(String, String)> {
 }
 
 /// Whether `source` has a test function `name`: `fn name(` under `#[test]` or `#[tokio::test]`,
-/// maybe with other attributes and comments between.
+/// maybe with other attributes and comments between, or one of the two names of a
+/// `both_versions!` test (`fn name_v311,` then `name_v5(level = ...)`, on one line or two).
 fn has_test(source: &str, name: &str) -> bool {
     let lines: Vec<&str> = source.lines().collect();
     lines.iter().enumerate().any(|(i, line)| {
         let signature = line.trim_start();
         let signature = signature.strip_prefix("async ").unwrap_or(signature);
-        if !signature.starts_with(&format!("fn {name}(")) {
+        let named = signature.starts_with(&format!("fn {name}("))
+            || signature.starts_with(&format!("fn {name},"))
+            || (signature.starts_with("fn ") && signature.contains(&format!(", {name}(")))
+            || (i > 0
+                && lines[i - 1].trim_end().ends_with(',')
+                && signature.starts_with(&format!("{name}(")));
+        if !named {
             return false;
         }
-        lines[..i]
+        // The second name of a two-line `both_versions!` header: its attributes are above the first.
+        let header = if signature.starts_with("fn ") { i } else { i - 1 };
+        lines[..header]
             .iter()
             .rev()
             .map(|l| l.trim())

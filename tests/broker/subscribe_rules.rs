@@ -3,6 +3,7 @@
 //! codes in filter order), in 3.1.1 and 5.0.
 
 use super::common::start;
+use super::versions::both_versions;
 use super::wire::*;
 
 /// A SUBSCRIBE whose payload is exactly `payload` (the filters and their option bytes).
@@ -74,14 +75,12 @@ async fn malformed_subscriptions_close(level: Level) {
     .await;
 }
 
-#[tokio::test]
-async fn malformed_subscribe_and_unsubscribe_close_the_connection_v311() {
-    malformed_subscriptions_close(Level::V311).await;
-}
-
-#[tokio::test]
-async fn malformed_subscribe_and_unsubscribe_close_the_connection_v5() {
-    malformed_subscriptions_close(Level::V5).await;
+both_versions! {
+    #[tokio::test]
+    async fn malformed_subscribe_and_unsubscribe_close_the_connection_v311,
+        malformed_subscribe_and_unsubscribe_close_the_connection_v5(level = Level::V311, Level::V5) {
+        malformed_subscriptions_close(level).await;
+    }
 }
 
 /// Packet Identifier and, for v5, the reason codes of an UNSUBACK.
@@ -135,12 +134,10 @@ async fn acknowledgements_carry_the_packet_identifier(level: Level) {
     raw.expect(kind::PINGRESP).await;
 }
 
-#[tokio::test]
-async fn acknowledgements_carry_the_packet_identifier_and_answer_every_filter_v311() {
-    acknowledgements_carry_the_packet_identifier(Level::V311).await;
-}
-
-#[tokio::test]
-async fn acknowledgements_carry_the_packet_identifier_and_answer_every_filter_v5() {
-    acknowledgements_carry_the_packet_identifier(Level::V5).await;
+both_versions! {
+    #[tokio::test]
+    async fn acknowledgements_carry_the_packet_identifier_and_answer_every_filter_v311,
+        acknowledgements_carry_the_packet_identifier_and_answer_every_filter_v5(level = Level::V311, Level::V5) {
+        acknowledgements_carry_the_packet_identifier(level).await;
+    }
 }

@@ -240,7 +240,7 @@ async fn sys_store_messages_count_includes_retained_and_queued() {
     durable.subscribe("sys/store", v5::QoS::AtLeastOnce).await;
     durable.client.disconnect().await.unwrap();
     let metrics = &broker.server().broker().metrics;
-    wait_until("the durable client is offline", || {
+    wait_until("the durable client is offline", WAIT, || {
         get(&metrics.clients_connected) == 0
     })
     .await;

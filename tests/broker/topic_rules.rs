@@ -3,6 +3,7 @@
 //! messages that outlive the sessions that published them.
 
 use super::common::start;
+use super::versions::both_versions;
 use super::wire::*;
 
 /// Topics and payloads `raw` receives until (and without) the payload `last`.
@@ -55,14 +56,12 @@ async fn matching_is_byte_for_byte(level: Level) {
     assert_eq!(got, want);
 }
 
-#[tokio::test]
-async fn topics_match_byte_for_byte_without_normalization_v311() {
-    matching_is_byte_for_byte(Level::V311).await;
-}
-
-#[tokio::test]
-async fn topics_match_byte_for_byte_without_normalization_v5() {
-    matching_is_byte_for_byte(Level::V5).await;
+both_versions! {
+    #[tokio::test]
+    async fn topics_match_byte_for_byte_without_normalization_v311,
+        topics_match_byte_for_byte_without_normalization_v5(level = Level::V311, Level::V5) {
+        matching_is_byte_for_byte(level).await;
+    }
 }
 
 async fn unsubscribe_not_utf8(level: Level) {
@@ -84,14 +83,12 @@ async fn unsubscribe_not_utf8(level: Level) {
     }
 }
 
-#[tokio::test]
-async fn unsubscribe_filter_not_utf8_closes_the_connection_v311() {
-    unsubscribe_not_utf8(Level::V311).await;
-}
-
-#[tokio::test]
-async fn unsubscribe_filter_not_utf8_closes_the_connection_v5() {
-    unsubscribe_not_utf8(Level::V5).await;
+both_versions! {
+    #[tokio::test]
+    async fn unsubscribe_filter_not_utf8_closes_the_connection_v311,
+        unsubscribe_filter_not_utf8_closes_the_connection_v5(level = Level::V311, Level::V5) {
+        unsubscribe_not_utf8(level).await;
+    }
 }
 
 // 3.1.1 [MQTT-3.1.2-7]: a retained message is not part of the session of the client that

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 
 use super::common::*;
+use super::versions::both_versions;
 
 const TOPICS: [&str; 9] = [
     "sport",
@@ -193,27 +194,23 @@ async fn invalid_filter_refused(level: u8, filter: &str, probe: Option<&str>) {
 }
 
 // [MQTT-4.7.1-2]: "#" must be the last character of a filter.
-#[tokio::test]
-async fn invalid_filter_hash_not_last_refused_v311() {
-    invalid_filter_refused(4, "a/#/b", Some("a/x/b")).await;
-}
-
 // v5 [MQTT-4.7.1-1].
-#[tokio::test]
-async fn invalid_filter_hash_not_last_refused_v5() {
-    invalid_filter_refused(5, "a/#/b", Some("a/x/b")).await;
+both_versions! {
+    #[tokio::test]
+    async fn invalid_filter_hash_not_last_refused_v311,
+        invalid_filter_hash_not_last_refused_v5(level = 4, 5) {
+        invalid_filter_refused(level, "a/#/b", Some("a/x/b")).await;
+    }
 }
 
 // [MQTT-4.7.1-3]: "+" must occupy an entire level.
-#[tokio::test]
-async fn invalid_filter_plus_inside_level_refused_v311() {
-    invalid_filter_refused(4, "a+", None).await;
-}
-
 // v5 [MQTT-4.7.1-2].
-#[tokio::test]
-async fn invalid_filter_plus_inside_level_refused_v5() {
-    invalid_filter_refused(5, "a+", None).await;
+both_versions! {
+    #[tokio::test]
+    async fn invalid_filter_plus_inside_level_refused_v311,
+        invalid_filter_plus_inside_level_refused_v5(level = 4, 5) {
+        invalid_filter_refused(level, "a+", None).await;
+    }
 }
 
 // MQTT §4.7.2: the $SYS tree belongs to the server; a client's PUBLISH to `$SYS/...` is neither

@@ -54,7 +54,7 @@ fn connected(broker: &TestBroker) -> u64 {
 /// Disconnects `client` normally and waits until the broker counts `left` connected clients.
 async fn go_offline(broker: &TestBroker, client: v5::Client, left: u64) {
     client.client.disconnect().await.unwrap();
-    wait_until("the subscriber is offline", || connected(broker) == left).await;
+    wait_until("the subscriber is offline", WAIT, || connected(broker) == left).await;
     drop(client);
 }
 

@@ -4,36 +4,20 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::harness::WAIT;
 
-/// Wraps a body in a fixed header with a correct remaining length.
-pub fn frame(header: u8, body: &[u8]) -> Vec<u8> {
-    let mut out = vec![header];
-    let mut len = body.len();
-    loop {
-        let mut b = (len & 0x7f) as u8;
-        len >>= 7;
-        if len > 0 {
-            b |= 0x80;
-        }
-        out.push(b);
-        if len == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(body);
-    out
-}
+// The encoders are the spec-written ones every directory shares; this file adds the
+// attacker's shapes of packet on top of them.
+#[path = "../support/wire.rs"]
+mod spec;
 
+/// Wraps a body in a fixed header with a correct remaining length.
+pub use spec::packet as frame;
 /// A length-prefixed string or binary field, bytes as given (valid UTF-8 or not).
-pub fn string(bytes: &[u8]) -> Vec<u8> {
-    let mut out = (bytes.len() as u16).to_be_bytes().to_vec();
-    out.extend_from_slice(bytes);
-    out
-}
+pub use spec::string;
 
 /// CONNECT for protocol `level` (4: 3.1.1, 5: 5.0), clean session, keep alive 60 s.
 pub fn connect(level: u8, client_id: &[u8]) -> Vec<u8> {
@@ -169,32 +153,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Raw<S> {
 
     /// Reads one packet, or notices the close, within `limit`.
     pub async fn read(&mut self, limit: Duration) -> Read {
-        let read = async {
-            let mut header = [0u8; 1];
-            if self.stream.read_exact(&mut header).await.is_err() {
-                return Read::Closed;
-            }
-            let mut out = vec![header[0]];
-            let mut len = 0usize;
-            for shift in [0, 7, 14, 21] {
-                let mut b = [0u8; 1];
-                if self.stream.read_exact(&mut b).await.is_err() {
-                    return Read::Closed;
-                }
-                out.push(b[0]);
-                len |= ((b[0] & 0x7f) as usize) << shift;
-                if b[0] & 0x80 == 0 {
-                    break;
-                }
-            }
-            let mut body = vec![0u8; len];
-            if self.stream.read_exact(&mut body).await.is_err() {
-                return Read::Closed;
-            }
-            out.extend_from_slice(&body);
-            Read::Packet(out)
-        };
-        tokio::time::timeout(limit, read).await.unwrap_or(Read::Quiet)
+        match tokio::time::timeout(limit, spec::read_packet(&mut self.stream)).await {
+            Ok(Some(packet)) => Read::Packet(packet),
+            Ok(None) => Read::Closed,
+            Err(_) => Read::Quiet,
+        }
     }
 
     /// Reads until the broker closes and returns the packets it sent first; fails the test if

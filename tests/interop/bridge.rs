@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use super::harness::{Broker, WAIT};
 use super::mosquitto_cli::{publish, Msg, Sub, Version};
+use super::versions::both_versions;
 
 /// A robustmq broker bridged to `remote` with `protocol` (5 or 4) and these `[[bridges.topics]]`.
 fn bridged(remote: &Broker, protocol: u8, topics: &str) -> Broker {
@@ -191,24 +192,20 @@ fn a_both_rule_sends_nothing_back_where_it_came_from(remote: Remote, protocol: u
     local.stop();
 }
 
-#[test]
-fn a_both_rule_sends_nothing_back_where_it_came_from_v5() {
-    a_both_rule_sends_nothing_back_where_it_came_from(Remote::Mosquitto, 5);
+both_versions! {
+    #[test]
+    fn a_both_rule_sends_nothing_back_where_it_came_from_v311,
+        a_both_rule_sends_nothing_back_where_it_came_from_v5(level = 4, 5) {
+        a_both_rule_sends_nothing_back_where_it_came_from(Remote::Mosquitto, level);
+    }
 }
 
-#[test]
-fn a_both_rule_sends_nothing_back_where_it_came_from_v311() {
-    a_both_rule_sends_nothing_back_where_it_came_from(Remote::Mosquitto, 4);
-}
-
-#[test]
-fn a_both_rule_to_robustmq_sends_nothing_back_where_it_came_from_v5() {
-    a_both_rule_sends_nothing_back_where_it_came_from(Remote::Robustmq, 5);
-}
-
-#[test]
-fn a_both_rule_to_robustmq_sends_nothing_back_where_it_came_from_v311() {
-    a_both_rule_sends_nothing_back_where_it_came_from(Remote::Robustmq, 4);
+both_versions! {
+    #[test]
+    fn a_both_rule_to_robustmq_sends_nothing_back_where_it_came_from_v311,
+        a_both_rule_to_robustmq_sends_nothing_back_where_it_came_from_v5(level = 4, 5) {
+        a_both_rule_sends_nothing_back_where_it_came_from(Remote::Robustmq, level);
+    }
 }
 
 #[test]

@@ -18,3 +18,5 @@ mod mosquitto_cli;
 mod paho;
 mod paho_suite;
 mod shutdown;
+#[path = "../support/versions.rs"]
+mod versions;

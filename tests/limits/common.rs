@@ -6,73 +6,25 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use robustmq::config::{ListenerSettings, Settings};
-use robustmq::server::metrics::{LimitStats, Metrics};
-use robustmq::server::{self, RunningServer};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use robustmq::server::metrics::LimitStats;
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
+
+use super::wire::{self, Connect, Level, Props, Will};
+
+pub use super::in_process::{start_with, TestBroker};
+pub use super::wait::wait_until;
 
 /// How long a test waits for something that should happen.
 pub const WAIT: Duration = Duration::from_secs(10);
 /// How long a test waits to be sure something does not happen.
 pub const QUIET: Duration = Duration::from_millis(500);
 
-/// A broker running inside the test process.
-pub struct TestBroker {
-    pub addr: SocketAddr,
-    server: Option<RunningServer>,
-    _dir: tempfile::TempDir,
-}
-
+/// The limit counters, on the broker under test.
 impl TestBroker {
-    pub fn server(&self) -> &RunningServer {
-        self.server.as_ref().expect("running")
-    }
-
-    pub fn metrics(&self) -> &Metrics {
-        &self.server().broker().metrics
-    }
-
     /// The limit counters now.
     pub fn limits(&self) -> LimitStats {
         self.metrics().limits.snapshot()
-    }
-
-    pub async fn stop(mut self) {
-        if let Some(s) = self.server.take() {
-            s.shutdown(Duration::from_secs(2)).await;
-        }
-    }
-}
-
-/// Starts a broker on 127.0.0.1:0 after `tweak` adjusts the default settings.
-pub async fn start_with(tweak: impl FnOnce(&mut Settings)) -> TestBroker {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut settings = Settings::default();
-    settings.server.data_dir = dir.path().to_path_buf();
-    settings.listeners = vec![ListenerSettings {
-        bind: Some("127.0.0.1:0".parse().unwrap()),
-        ..Default::default()
-    }];
-    tweak(&mut settings);
-    settings.validate().expect("valid test settings");
-    let server = server::start(&settings).await.expect("broker starts");
-    TestBroker {
-        addr: server.local_addr(),
-        server: Some(server),
-        _dir: dir,
-    }
-}
-
-/// Polls `check` every 10 ms until it holds; panics after [`WAIT`].
-pub async fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !check() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting until {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
@@ -99,28 +51,7 @@ impl Raw {
     /// Reads one whole packet (fixed header included); `None` when the broker closed the
     /// connection (or reset it).
     pub async fn packet(&mut self) -> Option<Vec<u8>> {
-        let read = async {
-            let mut header = [0u8; 1];
-            self.stream.read_exact(&mut header).await.ok()?;
-            let mut out = vec![header[0]];
-            let mut len = 0usize;
-            let mut shift = 0;
-            loop {
-                let mut b = [0u8; 1];
-                self.stream.read_exact(&mut b).await.ok()?;
-                out.push(b[0]);
-                len |= ((b[0] & 0x7f) as usize) << shift;
-                shift += 7;
-                if b[0] & 0x80 == 0 {
-                    break;
-                }
-            }
-            let mut body = vec![0u8; len];
-            self.stream.read_exact(&mut body).await.ok()?;
-            out.extend_from_slice(&body);
-            Some(out)
-        };
-        tokio::time::timeout(WAIT, read)
+        tokio::time::timeout(WAIT, wire::read_packet(&mut self.stream))
             .await
             .expect("broker neither answered nor closed")
     }
@@ -188,39 +119,24 @@ pub async fn try_connect(addr: SocketAddr, connect: &[u8]) -> Option<Vec<u8>> {
 
 /// A CONNECT with clean start; `will` is (topic, payload).
 pub fn connect_packet(level: u8, client_id: &str, keep_alive: u16, will: Option<(&str, &[u8])>) -> Vec<u8> {
-    connect_full(level, client_id, keep_alive, true, will)
+    Connect {
+        keep_alive,
+        will: will.map(|(topic, payload)| Will::new(topic.as_bytes(), payload)),
+        ..Connect::new(Level::from_byte(level), client_id.as_bytes())
+    }
+    .bytes()
 }
 
 /// A CONNECT that resumes (or creates) a persistent session: clean session 0, and for v5 a
 /// Session Expiry Interval of 300 s.
 pub fn persistent_connect(level: u8, client_id: &str) -> Vec<u8> {
-    connect_full(level, client_id, 60, false, None)
-}
-
-fn connect_full(
-    level: u8,
-    client_id: &str,
-    keep_alive: u16,
-    clean: bool,
-    will: Option<(&str, &[u8])>,
-) -> Vec<u8> {
-    let flags = if clean { 0x02 } else { 0 } | if will.is_some() { 0x04 } else { 0 };
-    let mut body = vec![0, 4, b'M', b'Q', b'T', b'T', level, flags];
-    body.extend_from_slice(&keep_alive.to_be_bytes());
-    if level == 5 && clean {
-        body.push(0);
-    } else if level == 5 {
-        body.extend_from_slice(&[5, 0x11, 0, 0, 1, 44]);
+    let level = Level::from_byte(level);
+    let mut connect = Connect::new(level, client_id.as_bytes());
+    connect.clean_start = false;
+    if level.v5() {
+        connect.props = Props::new().u32(wire::prop::SESSION_EXPIRY_INTERVAL, 300);
     }
-    push_str(&mut body, client_id.as_bytes());
-    if let Some((topic, payload)) = will {
-        if level == 5 {
-            body.push(0);
-        }
-        push_str(&mut body, topic.as_bytes());
-        push_str(&mut body, payload);
-    }
-    frame(0x10, &body)
+    connect.bytes()
 }
 
 /// A PUBLISH; `packet_id` is left out for QoS 0, `properties` only for level 5.
@@ -232,17 +148,16 @@ pub fn publish(
     properties: &[u8],
     payload: &[u8],
 ) -> Vec<u8> {
-    let mut body = Vec::new();
-    push_str(&mut body, topic.as_bytes());
+    let mut body = wire::string(topic.as_bytes());
     if qos > 0 {
         body.extend_from_slice(&packet_id.to_be_bytes());
     }
     if level == 5 {
-        push_varint(&mut body, properties.len());
+        body.extend(wire::var_int(properties.len()));
         body.extend_from_slice(properties);
     }
     body.extend_from_slice(payload);
-    frame(0x30 | (qos << 1), &body)
+    wire::packet(wire::kind::PUBLISH | (qos << 1), &body)
 }
 
 /// A v5 Topic Alias property.
@@ -254,72 +169,24 @@ pub fn topic_alias(alias: u16) -> Vec<u8> {
 
 /// A SUBSCRIBE of `(filter, options byte)` pairs.
 pub fn subscribe(level: u8, packet_id: u16, filters: &[(&str, u8)]) -> Vec<u8> {
-    let mut body = packet_id.to_be_bytes().to_vec();
-    if level == 5 {
-        body.push(0);
-    }
-    for (filter, options) in filters {
-        push_str(&mut body, filter.as_bytes());
-        body.push(*options);
-    }
-    frame(0x82, &body)
+    wire::subscribe(Level::from_byte(level), packet_id, filters)
 }
 
 /// An UNSUBSCRIBE.
 pub fn unsubscribe(level: u8, packet_id: u16, filters: &[&str]) -> Vec<u8> {
-    let mut body = packet_id.to_be_bytes().to_vec();
-    if level == 5 {
-        body.push(0);
-    }
-    for filter in filters {
-        push_str(&mut body, filter.as_bytes());
-    }
-    frame(0xA2, &body)
+    wire::unsubscribe(Level::from_byte(level), packet_id, filters)
 }
 
 /// An acknowledgement (PUBACK 0x40, PUBREC 0x50, PUBREL 0x62, PUBCOMP 0x70) without reason.
 pub fn ack(header: u8, packet_id: u16) -> Vec<u8> {
-    frame(header, &packet_id.to_be_bytes())
+    wire::ack(header, packet_id)
 }
 
-fn frame(header: u8, body: &[u8]) -> Vec<u8> {
-    let mut out = vec![header];
-    push_varint(&mut out, body.len());
-    out.extend_from_slice(body);
-    out
-}
-
-fn push_str(out: &mut Vec<u8>, s: &[u8]) {
-    out.extend_from_slice(&(s.len() as u16).to_be_bytes());
-    out.extend_from_slice(s);
-}
-
-fn push_varint(out: &mut Vec<u8>, mut n: usize) {
-    loop {
-        let mut b = (n & 0x7f) as u8;
-        n >>= 7;
-        if n > 0 {
-            b |= 0x80;
-        }
-        out.push(b);
-        if n == 0 {
-            break;
-        }
-    }
-}
-
+/// The Variable Byte Integer at `pos`, which is moved past it.
 fn read_varint(bytes: &[u8], pos: &mut usize) -> usize {
-    let mut value = 0usize;
-    let mut shift = 0;
-    loop {
-        let b = bytes[*pos];
-        *pos += 1;
-        value |= ((b & 0x7f) as usize) << shift;
-        shift += 7;
-        if b & 0x80 == 0 {
-            return value;
-        }
-    }
+    let (value, used) = wire::read_var_int(&bytes[*pos..]).expect("a variable byte integer");
+    *pos += used;
+    value
 }
 
 /// The properties of a v5 packet from `pos` on: Server Keep Alive and Reason String, the

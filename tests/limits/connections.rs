@@ -216,7 +216,7 @@ async fn refusals_waiting_for_their_connect_are_bounded() {
     for _ in 0..MAX_REFUSING {
         silent.push(Raw::connect(broker.addr).await);
     }
-    wait_until("every silent connection is refused", || {
+    wait_until("every silent connection is refused", WAIT, || {
         broker.limits().connections_refused == MAX_REFUSING as u64
     })
     .await;

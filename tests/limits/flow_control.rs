@@ -17,6 +17,7 @@ use tokio::net::TcpSocket;
 use tokio::sync::watch;
 
 use super::common::*;
+use super::versions::both_versions;
 
 /// Messages each test publishes.
 const N: u32 = 400;
@@ -342,14 +343,12 @@ async fn stalled_subscriber_stops_holding_publishers_back(level: u8, persistent:
     broker.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stalled_clean_subscriber_stops_holding_publishers_back_v311() {
-    stalled_subscriber_stops_holding_publishers_back(4, false).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stalled_clean_subscriber_stops_holding_publishers_back_v5() {
-    stalled_subscriber_stops_holding_publishers_back(5, false).await;
+both_versions! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn stalled_clean_subscriber_stops_holding_publishers_back_v311,
+        stalled_clean_subscriber_stops_holding_publishers_back_v5(level = 4, 5) {
+        stalled_subscriber_stops_holding_publishers_back(level, false).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -470,7 +469,7 @@ async fn leave_persistent_subscriber(broker: &TestBroker, level: u8, client_id: 
     subscribe_to(&mut away, level, &format!("{client_id}/#"), 1).await;
     away.send(&[0xE0, 0x00]).await;
     drop(away);
-    wait_until("the persistent session is offline", || {
+    wait_until("the persistent session is offline", WAIT, || {
         get(&broker.metrics().clients_connected) == 0
     })
     .await;

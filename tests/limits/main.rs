@@ -11,10 +11,14 @@
 //! flow_control.rs (slow and stalled subscribers, QoS 0 shedding, max_memory), counters.rs
 //! (the counters in `$SYS`, Prometheus and `broker/stats`).
 
+#[path = "../support/broker_process.rs"]
+mod broker_process;
 mod common;
 mod connections;
 mod counters;
 mod flow_control;
+#[path = "../support/in_process.rs"]
+mod in_process;
 mod inflight;
 mod keepalive;
 mod packets;
@@ -22,3 +26,9 @@ mod publish_rate;
 mod storm;
 mod subscriptions;
 mod topics;
+#[path = "../support/versions.rs"]
+mod versions;
+#[path = "../support/wait.rs"]
+mod wait;
+#[path = "../support/wire.rs"]
+mod wire;

@@ -5,14 +5,15 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command};
+use std::time::Duration;
 
 use robustmq::server::listener::MAX_PENDING;
 use robustmq::server::metrics::get;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::broker_process;
 use super::common::*;
 
 /// Clients in the storm: as many as the default `max_connections` admits.
@@ -32,40 +33,19 @@ struct ChildBroker {
 impl ChildBroker {
     fn start(dir: &Path) -> ChildBroker {
         let log = dir.join("broker.log");
-        let log_file = std::fs::File::create(&log).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_robustmq"))
+        let mut serve = Command::new(env!("CARGO_BIN_EXE_robustmq"));
+        serve
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.join("data"))
-            // Not a configuration the machine may have in /etc.
-            .env("ROBUSTMQ_SYSTEM_CONFIG", "")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            // A file, not a pipe: 10,000 "client connected" lines would fill a pipe nobody reads.
-            .stderr(log_file)
-            .spawn()
-            .expect("spawn robustmq");
-        let mut broker = ChildBroker {
+            .arg(dir.join("data"));
+        // The port it was given is read from its log rather than probed, since a probe would
+        // be one more connection against max_connections; the log is a file, not a pipe:
+        // 10,000 "client connected" lines would fill a pipe nobody reads.
+        let (child, bound) = broker_process::start(&mut serve, &log, Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("{e}"));
+        ChildBroker {
             child,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            addr: bound.addr(0, "mqtt"),
             log,
-        };
-        // The port it was given: read from its log rather than probed, since a probe would be
-        // one more connection against max_connections.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(addr) = listening_addr(&broker.log_text()) {
-                broker.addr = addr;
-                return broker;
-            }
-            if let Ok(Some(status)) = broker.child.try_wait() {
-                panic!("broker exited with {status}:\n{}", broker.log_text());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "broker not listening:\n{}",
-                broker.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
@@ -79,13 +59,6 @@ impl Drop for ChildBroker {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// The address in the broker's `listening for MQTT listener=127.0.0.1:PORT` line.
-fn listening_addr(log: &str) -> Option<SocketAddr> {
-    let line = log.lines().find(|l| l.contains("listening for MQTT"))?;
-    let rest = &line[line.find("listener=")? + "listener=".len()..];
-    rest.split_whitespace().next()?.parse().ok()
 }
 
 /// Raises this process's soft limit on open files to `want`, within the hard limit (the

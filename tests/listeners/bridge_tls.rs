@@ -62,7 +62,7 @@ fn a_bridge_forwards_over_mutual_tls_and_says_why_when_refused() {
 
     // Without a client certificate the remote refuses the handshake: the log says so, once.
     let refused = bridged(port.parse().unwrap(), &format!("cafile = \"{ca}\"\n"));
-    wait_until("the refusal in the log", || {
+    wait_until_blocking("the refusal in the log", WAIT, || {
         refused.log().contains("bridge cannot connect")
     });
     assert_eq!(
@@ -85,7 +85,7 @@ fn a_bridge_pointed_at_a_tls_port_with_mqtt_says_so() {
              [[bridges.topics]]\nfilter = \"m/#\"\n"
         ),
     );
-    wait_until("the TLS port named in the log", || {
+    wait_until_blocking("the TLS port named in the log", WAIT, || {
         local.log().contains("it is a TLS port, use mqtts://")
     });
 }
@@ -138,7 +138,7 @@ fn a_bridge_forwards_out_over_ws_and_takes_in_over_wss() {
              [[bridges.topics]]\nfilter = \"m/#\"\n"
         ),
     );
-    wait_until("the refused upgrade in the log", || {
+    wait_until_blocking("the refused upgrade in the log", WAIT, || {
         lost.log().contains("WebSocket upgrade at 127.0.0.1:")
     });
 }

@@ -10,6 +10,11 @@ use std::time::{Duration, Instant};
 
 pub use super::broker_process::free_port;
 use super::broker_process::{self, Bound};
+pub use super::wait::wait_until_blocking;
+
+/// How long a test waits for the broker or a client to do what it should: a TLS handshake or
+/// a SIGHUP reload takes a while on a loaded two-core runner.
+pub const WAIT: Duration = Duration::from_secs(20);
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_robustmq");
 
@@ -109,7 +114,7 @@ impl Broker {
             .status()
             .unwrap();
         assert!(status.success());
-        wait_until(&format!("{marker:?} in the log"), || {
+        wait_until_blocking(&format!("{marker:?} in the log"), WAIT, || {
             self.log().matches(marker).count() > before
         });
     }
@@ -122,15 +127,6 @@ impl Drop for Broker {
         if thread::panicking() {
             eprintln!("--- broker log ---\n{}", self.log());
         }
-    }
-}
-
-/// Polls `check` for up to 20 s.
-pub fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -199,7 +195,7 @@ impl Subscriber {
 
     /// Waits until the output has `line`.
     pub fn wait_for(&self, line: &str) {
-        wait_until(&format!("{line:?} from mosquitto_sub"), || {
+        wait_until_blocking(&format!("{line:?} from mosquitto_sub"), WAIT, || {
             self.lines().contains(line)
         });
     }

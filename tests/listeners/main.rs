@@ -8,4 +8,6 @@ mod broker_process;
 mod harness;
 mod tls;
 mod unix;
+#[path = "../support/wait.rs"]
+mod wait;
 mod websocket;

@@ -68,7 +68,7 @@ fn a_client_that_does_not_trust_the_certificate_or_speaks_plain_mqtt_gets_nothin
         "-t",
         "$SYS/broker/clients/tls_handshake_failures",
     ]);
-    wait_until("the handshake failure counter", || {
+    wait_until_blocking("the handshake failure counter", WAIT, || {
         sub.lines()
             .lines()
             .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
@@ -385,7 +385,7 @@ fn robustmq_pub_and_sub_speak_tls_and_name_the_check_that_failed() {
         }
     });
     // The URL form turns TLS on by itself; retry until the subscription is in place.
-    wait_until("sub to receive over TLS", || {
+    wait_until_blocking("sub to receive over TLS", WAIT, || {
         let url = format!("mqtts://localhost:{tls_port}/rt/1");
         let out = robustmq_client(&["pub", "-L", &url, "--cafile", &ca, "-m", "secret"]);
         assert!(out.status.success(), "{}", text(&out.stderr));
@@ -494,7 +494,7 @@ fn robustmq_clients_talk_mutual_tls_to_mosquitto() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    wait_until("mosquitto's TLS port", || {
+    wait_until_blocking("mosquitto's TLS port", WAIT, || {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
     });
     let p = port.to_string();
@@ -521,7 +521,7 @@ fn robustmq_clients_talk_mutual_tls_to_mosquitto() {
             run(Command::new(BIN).args(&all), Duration::from_secs(30))
         }
     });
-    wait_until("sub to receive from mosquitto", || {
+    wait_until_blocking("sub to receive from mosquitto", WAIT, || {
         let out =
             robustmq_client(&[&["pub"][..], &tls, &["-t", "m/1", "-m", "mutual", "-V", "311"]].concat());
         assert!(out.status.success(), "{}", text(&out.stderr));

@@ -18,7 +18,7 @@ fn mosquitto_clients_work_over_a_unix_socket_and_anonymous_is_allowed_there() {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("robustmq.sock");
     let broker = Broker::start(&format!("{}{}", unix_listener(&socket), plain_listener()), "");
-    wait_until("the socket file", || socket.exists());
+    wait_until_blocking("the socket file", WAIT, || socket.exists());
     let path = socket.display().to_string();
     let sub = Subscriber::start(&["--unix", &path, "-t", "u/#"]);
     publish_until_received(&sub, &["--unix", &path], "u/1", "local");
@@ -39,7 +39,7 @@ fn a_socket_in_use_or_a_regular_file_is_not_replaced_but_a_stale_one_is() {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("robustmq.sock");
     let first = Broker::start(&format!("{}{}", unix_listener(&socket), plain_listener()), "");
-    wait_until("the socket file", || socket.exists());
+    wait_until_blocking("the socket file", WAIT, || socket.exists());
     let config = dir.path().join("second.toml");
     std::fs::write(
         &config,

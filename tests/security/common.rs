@@ -7,15 +7,21 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
-use robustmq::config::{ListenerSettings, Settings};
-use robustmq::server::{self, RunningServer};
+use robustmq::config::Settings;
+use robustmq::server::metrics::Metrics;
+use robustmq::server::ServerError;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
 
 use super::broker_process;
+use super::in_process;
+pub use super::in_process::TestBroker;
+pub use super::rumqttc::{v3, v5};
+use super::wait::wait_until;
+use super::wire::{Connect, Level};
 
 /// How long a test waits for something that should happen (a refused login takes 1 s).
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -69,362 +75,51 @@ impl Setup {
     }
 }
 
-/// A broker running inside the test process.
-pub struct TestBroker {
-    pub addr: SocketAddr,
-    server: Option<RunningServer>,
-    pub dir: tempfile::TempDir,
-}
-
+/// Where the broker under test keeps the files of its [`Setup`], and its counters.
 impl TestBroker {
-    pub fn port(&self) -> u16 {
-        self.addr.port()
-    }
-
-    pub fn server(&self) -> &RunningServer {
-        self.server.as_ref().expect("running")
-    }
-
     pub fn acl_path(&self) -> PathBuf {
-        self.dir.path().join("acl")
+        self.path("acl")
     }
 
     pub fn passwd_path(&self) -> PathBuf {
-        self.dir.path().join("passwd")
+        self.path("passwd")
     }
 
     /// A broker-wide counter, by reading the metrics directly.
-    pub fn metric(
-        &self,
-        pick: impl Fn(&robustmq::server::metrics::Metrics) -> &std::sync::atomic::AtomicU64,
-    ) -> u64 {
-        robustmq::server::metrics::get(pick(&self.server().broker().metrics))
+    pub fn metric(&self, pick: impl Fn(&Metrics) -> &AtomicU64) -> u64 {
+        robustmq::server::metrics::get(pick(self.metrics()))
     }
 }
 
 /// Starts a broker on 127.0.0.1:0 with the files of `setup`.
 pub async fn start(setup: Setup) -> TestBroker {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut settings = Settings::default();
-    settings.server.data_dir = dir.path().join("data");
-    if let Some(interval) = setup.sys_interval {
-        settings.server.sys_interval = interval;
-    }
-    if setup.metrics {
-        settings.metrics.listen = Some("127.0.0.1:0".parse().unwrap());
-    }
-    settings.listeners = vec![ListenerSettings {
-        bind: Some("127.0.0.1:0".parse().unwrap()),
-        allow_anonymous: setup.allow_anonymous,
-        ..Default::default()
-    }];
-    if let Some(text) = &setup.passwd {
-        let path = dir.path().join("passwd");
-        std::fs::write(&path, text).unwrap();
-        settings.auth.password_file = Some(path);
-    }
-    if let Some(text) = &setup.acl {
-        let path = dir.path().join("acl");
-        std::fs::write(&path, text).unwrap();
-        settings.auth.acl_file = Some(path);
-    }
-    let server = server::start(&settings).await.expect("broker starts");
-    TestBroker {
-        addr: server.local_addr(),
-        server: Some(server),
-        dir,
-    }
+    in_process::start_in(|dir, settings| setup.apply(dir, settings)).await
 }
 
 /// Starts a broker and expects it to refuse the configuration; returns the error.
-pub async fn start_error(setup: Setup) -> server::ServerError {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut settings = Settings::default();
-    settings.server.data_dir = dir.path().join("data");
-    settings.listeners = vec![ListenerSettings {
-        bind: Some("127.0.0.1:0".parse().unwrap()),
-        ..Default::default()
-    }];
-    if let Some(text) = &setup.passwd {
-        let path = dir.path().join("passwd");
-        std::fs::write(&path, text).unwrap();
-        settings.auth.password_file = Some(path);
-    }
-    if let Some(text) = &setup.acl {
-        let path = dir.path().join("acl");
-        std::fs::write(&path, text).unwrap();
-        settings.auth.acl_file = Some(path);
-    }
-    match server::start(&settings).await {
-        Ok(_) => panic!("the broker started with {setup:?}"),
-        Err(e) => e,
-    }
+pub async fn start_error(setup: Setup) -> ServerError {
+    in_process::start_error_in(|dir, settings| setup.apply(dir, settings)).await
 }
 
-/// MQTT 3.1.1 client through rumqttc.
-pub mod v3 {
-    use super::*;
-    pub use rumqttc::{
-        AsyncClient, ConnectReturnCode, ConnectionError, Event, LastWill, MqttOptions, Packet, Publish, QoS,
-        SubscribeReasonCode,
-    };
-
-    /// Options for a client `id`, with credentials when `login` is given.
-    pub fn options(broker: &TestBroker, id: &str, login: Option<(&str, &str)>) -> MqttOptions {
-        options_on(broker.port(), id, login)
-    }
-
-    /// Options for a client `id` of the broker on 127.0.0.1:`port`.
-    pub fn options_on(port: u16, id: &str, login: Option<(&str, &str)>) -> MqttOptions {
-        let mut o = MqttOptions::new(id, "127.0.0.1", port);
-        o.set_keep_alive(Duration::from_secs(30));
-        if let Some((user, password)) = login {
-            o.set_credentials(user, password);
+impl Setup {
+    /// Writes the files into `dir` and points `settings` at them.
+    fn apply(&self, dir: &Path, settings: &mut Settings) {
+        if let Some(interval) = self.sys_interval {
+            settings.server.sys_interval = interval;
         }
-        o
-    }
-
-    /// A connected client plus a channel of every incoming packet.
-    pub struct Client {
-        pub client: AsyncClient,
-        pub incoming: mpsc::UnboundedReceiver<Packet>,
-        pub session_present: bool,
-        task: tokio::task::JoinHandle<()>,
-    }
-
-    impl Drop for Client {
-        fn drop(&mut self) {
-            self.task.abort();
+        if self.metrics {
+            settings.metrics.listen = Some("127.0.0.1:0".parse().unwrap());
         }
-    }
-
-    /// Connects; the CONNACK's return code when the broker refuses.
-    pub async fn try_connect(options: MqttOptions) -> Result<Client, ConnectReturnCode> {
-        let (client, mut eventloop) = AsyncClient::new(options, 100);
-        let connack = loop {
-            match tokio::time::timeout(WAIT, eventloop.poll()).await {
-                Ok(Ok(Event::Incoming(Packet::ConnAck(c)))) => break c,
-                Ok(Ok(_)) => continue,
-                Ok(Err(ConnectionError::ConnectionRefused(code))) => return Err(code),
-                other => panic!("no CONNACK: {other:?}"),
-            }
-        };
-        let (tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(async move {
-            loop {
-                match eventloop.poll().await {
-                    Ok(Event::Incoming(p)) => {
-                        if tx.send(p).is_err() {
-                            return;
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(_) => return,
-                }
-            }
-        });
-        Ok(Client {
-            client,
-            incoming: rx,
-            session_present: connack.session_present,
-            task,
-        })
-    }
-
-    /// Connects and expects success.
-    pub async fn connect(broker: &TestBroker, id: &str, login: Option<(&str, &str)>) -> Client {
-        match try_connect(options(broker, id, login)).await {
-            Ok(c) => c,
-            Err(code) => panic!("{id}: connection refused: {code:?}"),
+        settings.listeners[0].allow_anonymous = self.allow_anonymous;
+        if let Some(text) = &self.passwd {
+            let path = dir.join("passwd");
+            std::fs::write(&path, text).unwrap();
+            settings.auth.password_file = Some(path);
         }
-    }
-
-    impl Client {
-        /// Next packet matching `pick`, within [`WAIT`].
-        pub async fn next<T>(&mut self, mut pick: impl FnMut(Packet) -> Option<T>) -> T {
-            let deadline = tokio::time::Instant::now() + WAIT;
-            loop {
-                match tokio::time::timeout_at(deadline, self.incoming.recv()).await {
-                    Ok(Some(p)) => {
-                        if let Some(t) = pick(p) {
-                            return t;
-                        }
-                    }
-                    Ok(None) => panic!("connection closed while waiting"),
-                    Err(_) => panic!("timed out waiting for a packet"),
-                }
-            }
-        }
-
-        pub async fn publish(&mut self) -> Publish {
-            self.next(|p| match p {
-                Packet::Publish(p) => Some(p),
-                _ => None,
-            })
-            .await
-        }
-
-        /// Asserts no PUBLISH arrives within [`QUIET`].
-        pub async fn no_publish(&mut self) {
-            let deadline = tokio::time::Instant::now() + QUIET;
-            while let Ok(Some(p)) = tokio::time::timeout_at(deadline, self.incoming.recv()).await {
-                if let Packet::Publish(p) = p {
-                    panic!("unexpected PUBLISH on {}: {:?}", p.topic, p.payload);
-                }
-            }
-        }
-
-        pub async fn subscribe(&mut self, filter: &str, qos: QoS) -> Vec<SubscribeReasonCode> {
-            self.client.subscribe(filter, qos).await.unwrap();
-            self.next(|p| match p {
-                Packet::SubAck(s) => Some(s.return_codes),
-                _ => None,
-            })
-            .await
-        }
-
-        /// Publishes at QoS 1 and waits for the PUBACK.
-        pub async fn publish_acked(&mut self, topic: &str, payload: &str) {
-            self.client
-                .publish(topic, QoS::AtLeastOnce, false, payload.as_bytes().to_vec())
-                .await
-                .unwrap();
-            self.next(|p| matches!(p, Packet::PubAck(_)).then_some(())).await
-        }
-    }
-}
-
-/// MQTT 5 client through rumqttc.
-pub mod v5 {
-    use super::*;
-    pub use rumqttc::v5::mqttbytes::v5::{
-        ConnectReturnCode, LastWill, Packet, PubAckReason, Publish, SubscribeReasonCode,
-    };
-    pub use rumqttc::v5::mqttbytes::QoS;
-    pub use rumqttc::v5::{AsyncClient, ConnectionError, Event, MqttOptions};
-
-    /// Options for a client `id`, with credentials when `login` is given.
-    pub fn options(broker: &TestBroker, id: &str, login: Option<(&str, &str)>) -> MqttOptions {
-        options_on(broker.port(), id, login)
-    }
-
-    /// Options for a client `id` of the broker on 127.0.0.1:`port`.
-    pub fn options_on(port: u16, id: &str, login: Option<(&str, &str)>) -> MqttOptions {
-        let mut o = MqttOptions::new(id, "127.0.0.1", port);
-        o.set_keep_alive(Duration::from_secs(30));
-        if let Some((user, password)) = login {
-            o.set_credentials(user, password);
-        }
-        o
-    }
-
-    pub struct Client {
-        pub client: AsyncClient,
-        pub incoming: mpsc::UnboundedReceiver<Packet>,
-        pub session_present: bool,
-        task: tokio::task::JoinHandle<()>,
-    }
-
-    impl Drop for Client {
-        fn drop(&mut self) {
-            self.task.abort();
-        }
-    }
-
-    /// Connects; the CONNACK's reason code when the broker refuses.
-    pub async fn try_connect(options: MqttOptions) -> Result<Client, ConnectReturnCode> {
-        let (client, mut eventloop) = AsyncClient::new(options, 100);
-        let connack = loop {
-            match tokio::time::timeout(WAIT, eventloop.poll()).await {
-                Ok(Ok(Event::Incoming(Packet::ConnAck(c)))) => break c,
-                Ok(Ok(_)) => continue,
-                Ok(Err(ConnectionError::ConnectionRefused(code))) => return Err(code),
-                other => panic!("no CONNACK: {other:?}"),
-            }
-        };
-        let (tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(async move {
-            loop {
-                match eventloop.poll().await {
-                    Ok(Event::Incoming(p)) => {
-                        if tx.send(p).is_err() {
-                            return;
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(_) => return,
-                }
-            }
-        });
-        Ok(Client {
-            client,
-            incoming: rx,
-            session_present: connack.session_present,
-            task,
-        })
-    }
-
-    /// Connects and expects success.
-    pub async fn connect(broker: &TestBroker, id: &str, login: Option<(&str, &str)>) -> Client {
-        match try_connect(options(broker, id, login)).await {
-            Ok(c) => c,
-            Err(code) => panic!("{id}: connection refused: {code:?}"),
-        }
-    }
-
-    impl Client {
-        pub async fn next<T>(&mut self, mut pick: impl FnMut(Packet) -> Option<T>) -> T {
-            let deadline = tokio::time::Instant::now() + WAIT;
-            loop {
-                match tokio::time::timeout_at(deadline, self.incoming.recv()).await {
-                    Ok(Some(p)) => {
-                        if let Some(t) = pick(p) {
-                            return t;
-                        }
-                    }
-                    Ok(None) => panic!("connection closed while waiting"),
-                    Err(_) => panic!("timed out waiting for a packet"),
-                }
-            }
-        }
-
-        pub async fn publish(&mut self) -> Publish {
-            self.next(|p| match p {
-                Packet::Publish(p) => Some(p),
-                _ => None,
-            })
-            .await
-        }
-
-        pub async fn no_publish(&mut self) {
-            let deadline = tokio::time::Instant::now() + QUIET;
-            while let Ok(Some(p)) = tokio::time::timeout_at(deadline, self.incoming.recv()).await {
-                if let Packet::Publish(p) = p {
-                    panic!("unexpected PUBLISH on {:?}: {:?}", p.topic, p.payload);
-                }
-            }
-        }
-
-        pub async fn subscribe(&mut self, filter: &str, qos: QoS) -> Vec<SubscribeReasonCode> {
-            self.client.subscribe(filter, qos).await.unwrap();
-            self.next(|p| match p {
-                Packet::SubAck(s) => Some(s.return_codes),
-                _ => None,
-            })
-            .await
-        }
-
-        /// Publishes at QoS 1 and returns the PUBACK's reason.
-        pub async fn publish_qos1(&mut self, topic: &str, payload: &str) -> PubAckReason {
-            self.client
-                .publish(topic, QoS::AtLeastOnce, false, payload.as_bytes().to_vec())
-                .await
-                .unwrap();
-            self.next(|p| match p {
-                Packet::PubAck(a) => Some(a.reason),
-                _ => None,
-            })
-            .await
+        if let Some(text) = &self.acl {
+            let path = dir.join("acl");
+            std::fs::write(&path, text).unwrap();
+            settings.auth.acl_file = Some(path);
         }
     }
 }
@@ -432,28 +127,12 @@ pub mod v5 {
 /// Builds a CONNECT at `level` (4 = 3.1.1, 5) with optional user name and password, clean
 /// start, keep alive 60.
 pub fn connect_packet(level: u8, client_id: &str, user: Option<&str>, password: Option<&[u8]>) -> Vec<u8> {
-    let mut flags = 0x02;
-    if user.is_some() {
-        flags |= 0x80;
+    Connect {
+        username: user.map(|u| u.as_bytes().to_vec()),
+        password: password.map(<[u8]>::to_vec),
+        ..Connect::new(Level::from_byte(level), client_id.as_bytes())
     }
-    if password.is_some() {
-        flags |= 0x40;
-    }
-    let mut body = vec![0, 4, b'M', b'Q', b'T', b'T', level, flags, 0, 60];
-    if level == 5 {
-        body.push(0); // no properties
-    }
-    for field in [Some(client_id.as_bytes()), user.map(str::as_bytes), password]
-        .into_iter()
-        .flatten()
-    {
-        body.extend_from_slice(&(field.len() as u16).to_be_bytes());
-        body.extend_from_slice(field);
-    }
-    let mut out = vec![0x10, body.len() as u8];
-    assert!(body.len() < 128, "test CONNECT too long for a one-byte length");
-    out.extend_from_slice(&body);
-    out
+    .bytes()
 }
 
 /// Sends a raw CONNECT and returns the CONNACK's return/reason code (its fourth byte), after
@@ -496,18 +175,6 @@ pub async fn scrape(broker: &TestBroker) -> String {
         .expect("response");
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     response
-}
-
-/// Polls `check` every 20 ms until it holds; panics after [`WAIT`].
-pub async fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !check() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting until {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -603,7 +270,7 @@ impl BinaryBroker {
             .status()
             .expect("run kill");
         assert!(status.success(), "kill -HUP {pid}: {status}");
-        wait_until(&format!("the log shows {marker:?} again"), || {
+        wait_until(&format!("the log shows {marker:?} again"), WAIT, || {
             self.log().matches(marker).count() > before
         })
         .await;

@@ -189,16 +189,16 @@ async fn sighup_takes_a_new_password_file_path() {
     let broker = BinaryBroker::start(&users(), "topic readwrite #\n", false);
     std::fs::write(broker.path("passwd2"), user_line("carol", "c-pass")).unwrap();
     let carol = Some(("carol", "c-pass"));
-    let refused = v3::try_connect(v3::options_on(broker.port, "carol", carol)).await;
+    let refused = v3::try_connect(v3::login_options_on(broker.port, "carol", carol)).await;
     assert_eq!(refused.err(), Some(v3::ConnectReturnCode::BadUserNamePassword));
 
     rewrite(&broker, &config("", "passwd2", false, ""));
     broker.sighup_and_wait("auth.password_file").await;
-    v3::try_connect(v3::options_on(broker.port, "carol", carol))
+    v3::try_connect(v3::login_options_on(broker.port, "carol", carol))
         .await
         .expect("carol connects with the new file");
     let alice = Some(("alice", "a-pass"));
-    let refused = v3::try_connect(v3::options_on(broker.port, "alice", alice)).await;
+    let refused = v3::try_connect(v3::login_options_on(broker.port, "alice", alice)).await;
     assert_eq!(refused.err(), Some(v3::ConnectReturnCode::BadUserNamePassword));
 }
 

@@ -9,9 +9,17 @@ mod anonymous;
 mod broker_process;
 mod common;
 mod config_reload;
+#[path = "../support/in_process.rs"]
+mod in_process;
 mod interop;
 mod login;
 mod passwd_cli;
 mod reload;
 mod restart;
+#[path = "../support/rumqttc.rs"]
+mod rumqttc;
 mod startup;
+#[path = "../support/wait.rs"]
+mod wait;
+#[path = "../support/wire.rs"]
+mod wire;

@@ -160,7 +160,7 @@ async fn the_broker_accepts_what_passwd_wrote() {
             .anonymous(false),
     )
     .await;
-    v5::connect(&broker, "e", Some(("erin", "pass word"))).await;
-    let refused = v3::try_connect(v3::options(&broker, "e3", Some(("erin", "password")))).await;
+    v5::connect_as(&broker, "e", Some(("erin", "pass word"))).await;
+    let refused = v3::try_connect(v3::login_options(&broker, "e3", Some(("erin", "password")))).await;
     assert_eq!(refused.err(), Some(v3::ConnectReturnCode::BadUserNamePassword));
 }

@@ -21,12 +21,16 @@ async fn sighup_applies_a_new_acl_to_connected_clients() {
         false,
     );
     let alice_login = Some(("alice", "a-pass"));
-    let mut alice = v5::try_connect(v5::options_on(broker.port, "alice", alice_login))
+    let mut alice = v5::try_connect(v5::login_options_on(broker.port, "alice", alice_login))
         .await
         .expect("alice connects");
-    let mut root = v3::try_connect(v3::options_on(broker.port, "root", Some(("root", "r-pass"))))
-        .await
-        .expect("root connects");
+    let mut root = v3::try_connect(v3::login_options_on(
+        broker.port,
+        "root",
+        Some(("root", "r-pass")),
+    ))
+    .await
+    .expect("root connects");
     root.subscribe("#", v3::QoS::AtLeastOnce).await;
     assert_eq!(
         alice.publish_qos1("b/1", "before").await,
@@ -61,9 +65,13 @@ async fn sighup_applies_a_new_acl_to_connected_clients() {
 #[tokio::test]
 async fn a_bad_file_on_sighup_keeps_the_previous_one() {
     let broker = BinaryBroker::start(&users(), "user alice\ntopic readwrite a/#\n", false);
-    let mut alice = v5::try_connect(v5::options_on(broker.port, "alice", Some(("alice", "a-pass"))))
-        .await
-        .expect("alice connects");
+    let mut alice = v5::try_connect(v5::login_options_on(
+        broker.port,
+        "alice",
+        Some(("alice", "a-pass")),
+    ))
+    .await
+    .expect("alice connects");
     replace(
         &broker.path("acl"),
         "user alice\ntopic readwrite a/#\ntopic everything #\n",
@@ -94,11 +102,15 @@ async fn a_bad_file_on_sighup_keeps_the_previous_one() {
 #[tokio::test]
 async fn sighup_reloads_the_password_file() {
     let broker = BinaryBroker::start(&users(), "pattern readwrite %u/#\n", false);
-    let mut alice = v3::try_connect(v3::options_on(broker.port, "alice", Some(("alice", "a-pass"))))
-        .await
-        .expect("alice connects");
+    let mut alice = v3::try_connect(v3::login_options_on(
+        broker.port,
+        "alice",
+        Some(("alice", "a-pass")),
+    ))
+    .await
+    .expect("alice connects");
     let carol = Some(("carol", "c-pass"));
-    let refused = v3::try_connect(v3::options_on(broker.port, "carol", carol)).await;
+    let refused = v3::try_connect(v3::login_options_on(broker.port, "carol", carol)).await;
     assert_eq!(refused.err(), Some(v3::ConnectReturnCode::BadUserNamePassword));
     // Carol is added and alice removed, with robustmq passwd itself.
     let passwd = broker.path("passwd");
@@ -121,7 +133,7 @@ async fn sighup_reloads_the_password_file() {
         .args(["delete", "alice"]));
     assert_eq!(code, Some(0), "{err}");
     broker.sighup_and_wait("password file reloaded").await;
-    let mut carol = v3::try_connect(v3::options_on(broker.port, "carol", carol))
+    let mut carol = v3::try_connect(v3::login_options_on(broker.port, "carol", carol))
         .await
         .expect("carol connects after the reload");
     assert_eq!(
@@ -133,6 +145,11 @@ async fn sighup_reloads_the_password_file() {
         alice.subscribe("alice/#", v3::QoS::AtMostOnce).await,
         [v3::SubscribeReasonCode::Success(v3::QoS::AtMostOnce)]
     );
-    let refused = v3::try_connect(v3::options_on(broker.port, "alice2", Some(("alice", "a-pass")))).await;
+    let refused = v3::try_connect(v3::login_options_on(
+        broker.port,
+        "alice2",
+        Some(("alice", "a-pass")),
+    ))
+    .await;
     assert_eq!(refused.err(), Some(v3::ConnectReturnCode::BadUserNamePassword));
 }

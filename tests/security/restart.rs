@@ -13,7 +13,7 @@ async fn a_persistent_session_keeps_its_owner_across_a_kill_9_restart() {
     );
     let alice_login = Some(("alice", "a-pass"));
     let alice_phone = |port| {
-        let mut options = v3::options_on(port, "alice-phone", alice_login);
+        let mut options = v3::login_options_on(port, "alice-phone", alice_login);
         options.set_clean_session(false);
         options
     };
@@ -29,10 +29,14 @@ async fn a_persistent_session_keeps_its_owner_across_a_kill_9_restart() {
     broker.kill9_and_restart();
 
     // Alice is away; root publishes what her session must keep for her.
-    let mut root = v3::try_connect(v3::options_on(broker.port, "root", Some(("root", "r-pass"))))
-        .await
-        .expect("root connects");
-    root.publish_acked("a/1", "while you were away").await;
+    let mut root = v3::try_connect(v3::login_options_on(
+        broker.port,
+        "root",
+        Some(("root", "r-pass")),
+    ))
+    .await
+    .expect("root connects");
+    root.publish_qos1("a/1", "while you were away").await;
 
     // The restarted broker listens on another port.
     let mut alice = v3::try_connect(alice_phone(broker.port))

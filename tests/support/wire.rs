@@ -10,7 +10,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// How long a read waits for the broker to answer or close.
@@ -28,6 +28,16 @@ pub enum Level {
 }
 
 impl Level {
+    /// The level of a Protocol Level byte (3.1.2.2): 3, 4 or 5.
+    pub fn from_byte(level: u8) -> Level {
+        match level {
+            3 => Level::V31,
+            4 => Level::V311,
+            5 => Level::V5,
+            other => panic!("no MQTT protocol level {other}"),
+        }
+    }
+
     /// Whether packets carry properties (5.0 only).
     pub fn v5(self) -> bool {
         self == Level::V5
@@ -521,7 +531,7 @@ pub fn parse_props(bytes: &[u8]) -> Option<Vec<(u8, Vec<u8>)>> {
 }
 
 /// A Variable Byte Integer at the start of `bytes`: its value and how many bytes it took.
-fn read_var_int(bytes: &[u8]) -> Option<(usize, usize)> {
+pub fn read_var_int(bytes: &[u8]) -> Option<(usize, usize)> {
     let mut value = 0usize;
     for (i, b) in bytes.iter().take(4).enumerate() {
         value |= ((b & 0x7f) as usize) << (7 * i);
@@ -530,6 +540,24 @@ fn read_var_int(bytes: &[u8]) -> Option<(usize, usize)> {
         }
     }
     None
+}
+
+/// Reads one whole packet, fixed header included, however long it takes; `None` when the
+/// stream ends or fails first, or the Remaining Length runs past its four bytes (1.5.5).
+pub async fn read_packet(stream: &mut (impl AsyncRead + Unpin)) -> Option<Vec<u8>> {
+    let mut out = vec![stream.read_u8().await.ok()?];
+    loop {
+        let b = stream.read_u8().await.ok()?;
+        out.push(b);
+        if b & 0x80 == 0 || out.len() == 5 {
+            break;
+        }
+    }
+    let len = read_var_int(&out[1..])?.0;
+    let start = out.len();
+    out.resize(start + len, 0);
+    stream.read_exact(&mut out[start..]).await.ok()?;
+    Some(out)
 }
 
 /// A client that speaks raw bytes over TCP.
@@ -551,22 +579,7 @@ impl Raw {
     /// Reads one whole packet, fixed header included; `None` when the broker closed the
     /// connection (a reset counts as closed). Panics if it does neither within [`WAIT`].
     pub async fn packet(&mut self) -> Option<Vec<u8>> {
-        let read = async {
-            let mut out = vec![self.stream.read_u8().await.ok()?];
-            loop {
-                let b = self.stream.read_u8().await.ok()?;
-                out.push(b);
-                if b & 0x80 == 0 || out.len() == 5 {
-                    break;
-                }
-            }
-            let len = read_var_int(&out[1..])?.0;
-            let start = out.len();
-            out.resize(start + len, 0);
-            self.stream.read_exact(&mut out[start..]).await.ok()?;
-            Some(out)
-        };
-        tokio::time::timeout(WAIT, read)
+        tokio::time::timeout(WAIT, read_packet(&mut self.stream))
             .await
             .expect("the broker neither answered nor closed the connection")
     }

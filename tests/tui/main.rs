@@ -5,3 +5,5 @@
 mod broker_process;
 mod render;
 mod tmux;
+#[path = "../support/wait.rs"]
+mod wait;

@@ -12,15 +12,16 @@ use std::time::{Duration, Instant};
 use rumqttc::{Client, MqttOptions, QoS};
 
 use super::broker_process::{self, free_port};
+use super::wait::wait_until_blocking;
 
 const BIN: &str = env!("CARGO_BIN_EXE_robustmq");
 
 fn wait_for_port(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nothing listens on port {port}");
-        thread::sleep(Duration::from_millis(50));
-    }
+    wait_until_blocking(
+        &format!("something listens on port {port}"),
+        Duration::from_secs(20),
+        || TcpStream::connect(("127.0.0.1", port)).is_ok(),
+    );
 }
 
 /// A child process killed when dropped.
