@@ -152,31 +152,13 @@ fn listeners(d: &mut Diff, old: &[ListenerSettings], new: &[ListenerSettings]) {
 }
 
 fn limits(out: &mut Vec<String>, old: &Limits, new: &Limits) {
-    // Destructured, so that a new field does not compile until it is compared here.
-    let Limits {
-        max_connections,
-        max_connections_per_second,
-        max_packet_size,
-        max_inflight,
-        max_queued_messages,
-        max_queued_bytes,
-        max_memory,
-        stalled_after,
-        min_keepalive,
-        max_keepalive,
-        connect_timeout,
-        topic_alias_maximum,
-        max_topic_length,
-        max_topic_levels,
-        max_subscriptions_per_client,
-        max_publish_rate,
-        max_publish_bytes_rate,
-        publish_rate_action,
-    } = new;
+    // The fields are destructured (no `..`), so that a new one does not compile until it is
+    // listed here and compared.
     macro_rules! compare {
-        ($($field:ident),*) => {$(
-            change(out, concat!("limits.", stringify!($field)), &old.$field, $field);
-        )*};
+        ($($field:ident),*) => {
+            let Limits { $($field),* } = new;
+            $(change(out, concat!("limits.", stringify!($field)), &old.$field, $field);)*
+        };
     }
     compare!(
         max_connections,

@@ -33,6 +33,86 @@ async fn next<P, T>(incoming: &mut mpsc::UnboundedReceiver<P>, mut pick: impl Fn
     }
 }
 
+/// What the 3.1.1 and 5.0 clients have alike, written once: `connect`, `connect_as` and the
+/// `Client` methods whose rumqttc types differ only by module (each module's `Packet`, `QoS`,
+/// `Publish` ... are the ones in scope where it expands).
+macro_rules! shared_client {
+    () => {
+        pub async fn connect(broker: &TestBroker, id: &str) -> Client {
+            connect_with(options(broker, id)).await.0
+        }
+
+        /// Connects with `login` and expects success.
+        pub async fn connect_as(broker: &TestBroker, id: &str, login: Option<(&str, &str)>) -> Client {
+            connect_with(login_options(broker, id, login)).await.0
+        }
+
+        impl Client {
+            /// Next packet matching `pick`, within [`WAIT`].
+            pub async fn next<T>(&mut self, pick: impl FnMut(Packet) -> Option<T>) -> T {
+                next(&mut self.incoming, pick).await
+            }
+
+            pub async fn publish(&mut self) -> Publish {
+                self.next(|p| match p {
+                    Packet::Publish(p) => Some(p),
+                    _ => None,
+                })
+                .await
+            }
+
+            /// Asserts no PUBLISH arrives within [`QUIET`].
+            pub async fn no_publish(&mut self) {
+                let deadline = tokio::time::Instant::now() + QUIET;
+                while let Ok(Some(p)) = tokio::time::timeout_at(deadline, self.incoming.recv()).await {
+                    if let Packet::Publish(p) = p {
+                        panic!("unexpected PUBLISH on {:?}: {:?}", p.topic, p.payload);
+                    }
+                }
+            }
+
+            /// Every PUBLISH that arrives until none has arrived for [`QUIET`].
+            pub async fn publishes_until_quiet(&mut self) -> Vec<Publish> {
+                let mut out = Vec::new();
+                while let Ok(Some(p)) = tokio::time::timeout(QUIET, self.incoming.recv()).await {
+                    if let Packet::Publish(p) = p {
+                        out.push(p);
+                    }
+                }
+                out
+            }
+
+            pub async fn subscribe(&mut self, filter: &str, qos: QoS) -> Vec<SubscribeReasonCode> {
+                self.client.subscribe(filter, qos).await.unwrap();
+                self.next(|p| match p {
+                    Packet::SubAck(s) => Some(s.return_codes),
+                    _ => None,
+                })
+                .await
+            }
+
+            /// Publishes and, for QoS 1/2, waits for the PUBACK/PUBCOMP, so the broker has routed it.
+            pub async fn publish_acked(&mut self, topic: &str, qos: QoS, retain: bool, payload: &[u8]) {
+                self.client
+                    .publish(topic, qos, retain, payload.to_vec())
+                    .await
+                    .unwrap();
+                match qos {
+                    QoS::AtMostOnce => {}
+                    QoS::AtLeastOnce => {
+                        self.next(|p| matches!(p, Packet::PubAck(_)).then_some(()))
+                            .await
+                    }
+                    QoS::ExactlyOnce => {
+                        self.next(|p| matches!(p, Packet::PubComp(_)).then_some(()))
+                            .await
+                    }
+                }
+            }
+        }
+    };
+}
+
 /// MQTT 3.1.1 client through rumqttc.
 pub mod v3 {
     use super::*;
@@ -124,72 +204,9 @@ pub mod v3 {
         Ok((client, connack))
     }
 
-    pub async fn connect(broker: &TestBroker, id: &str) -> Client {
-        connect_with(options(broker, id)).await.0
-    }
-
-    /// Connects with `login` and expects success.
-    pub async fn connect_as(broker: &TestBroker, id: &str, login: Option<(&str, &str)>) -> Client {
-        connect_with(login_options(broker, id, login)).await.0
-    }
+    shared_client!();
 
     impl Client {
-        /// Next packet matching `pick`, within [`WAIT`].
-        pub async fn next<T>(&mut self, pick: impl FnMut(Packet) -> Option<T>) -> T {
-            next(&mut self.incoming, pick).await
-        }
-
-        pub async fn publish(&mut self) -> Publish {
-            self.next(|p| match p {
-                Packet::Publish(p) => Some(p),
-                _ => None,
-            })
-            .await
-        }
-
-        /// Asserts no PUBLISH arrives within [`QUIET`].
-        pub async fn no_publish(&mut self) {
-            let deadline = tokio::time::Instant::now() + QUIET;
-            while let Ok(Some(p)) = tokio::time::timeout_at(deadline, self.incoming.recv()).await {
-                if let Packet::Publish(p) = p {
-                    panic!("unexpected PUBLISH on {}: {:?}", p.topic, p.payload);
-                }
-            }
-        }
-
-        /// Every PUBLISH that arrives until none has arrived for [`QUIET`].
-        pub async fn publishes_until_quiet(&mut self) -> Vec<Publish> {
-            let mut out = Vec::new();
-            while let Ok(Some(p)) = tokio::time::timeout(QUIET, self.incoming.recv()).await {
-                if let Packet::Publish(p) = p {
-                    out.push(p);
-                }
-            }
-            out
-        }
-
-        pub async fn subscribe(&mut self, filter: &str, qos: QoS) -> Vec<SubscribeReasonCode> {
-            self.client.subscribe(filter, qos).await.unwrap();
-            self.next(|p| match p {
-                Packet::SubAck(s) => Some(s.return_codes),
-                _ => None,
-            })
-            .await
-        }
-
-        /// Publishes and, for QoS 1/2, waits for the PUBACK/PUBCOMP, so the broker has routed it.
-        pub async fn publish_acked(&mut self, topic: &str, qos: QoS, retain: bool, payload: &[u8]) {
-            self.client
-                .publish(topic, qos, retain, payload.to_vec())
-                .await
-                .unwrap();
-            match qos {
-                QoS::AtMostOnce => {}
-                QoS::AtLeastOnce => self.next(|p| matches!(p, Packet::PubAck(_)).then_some(())).await,
-                QoS::ExactlyOnce => self.next(|p| matches!(p, Packet::PubComp(_)).then_some(())).await,
-            }
-        }
-
         /// Publishes at QoS 1 and waits for the PUBACK (a 3.1.1 PUBACK has no reason to return).
         pub async fn publish_qos1(&mut self, topic: &str, payload: &str) {
             self.publish_acked(topic, QoS::AtLeastOnce, false, payload.as_bytes())
@@ -312,72 +329,9 @@ pub mod v5 {
         Ok((client, connack))
     }
 
-    pub async fn connect(broker: &TestBroker, id: &str) -> Client {
-        connect_with(options(broker, id)).await.0
-    }
-
-    /// Connects with `login` and expects success.
-    pub async fn connect_as(broker: &TestBroker, id: &str, login: Option<(&str, &str)>) -> Client {
-        connect_with(login_options(broker, id, login)).await.0
-    }
+    shared_client!();
 
     impl Client {
-        /// Next packet matching `pick`, within [`WAIT`].
-        pub async fn next<T>(&mut self, pick: impl FnMut(Packet) -> Option<T>) -> T {
-            next(&mut self.incoming, pick).await
-        }
-
-        pub async fn publish(&mut self) -> Publish {
-            self.next(|p| match p {
-                Packet::Publish(p) => Some(p),
-                _ => None,
-            })
-            .await
-        }
-
-        /// Asserts no PUBLISH arrives within [`QUIET`].
-        pub async fn no_publish(&mut self) {
-            let deadline = tokio::time::Instant::now() + QUIET;
-            while let Ok(Some(p)) = tokio::time::timeout_at(deadline, self.incoming.recv()).await {
-                if let Packet::Publish(p) = p {
-                    panic!("unexpected PUBLISH on {:?}: {:?}", p.topic, p.payload);
-                }
-            }
-        }
-
-        /// Every PUBLISH that arrives until none has arrived for [`QUIET`].
-        pub async fn publishes_until_quiet(&mut self) -> Vec<Publish> {
-            let mut out = Vec::new();
-            while let Ok(Some(p)) = tokio::time::timeout(QUIET, self.incoming.recv()).await {
-                if let Packet::Publish(p) = p {
-                    out.push(p);
-                }
-            }
-            out
-        }
-
-        pub async fn subscribe(&mut self, filter: &str, qos: QoS) -> Vec<SubscribeReasonCode> {
-            self.client.subscribe(filter, qos).await.unwrap();
-            self.next(|p| match p {
-                Packet::SubAck(s) => Some(s.return_codes),
-                _ => None,
-            })
-            .await
-        }
-
-        /// Publishes and, for QoS 1/2, waits for the PUBACK/PUBCOMP, so the broker has routed it.
-        pub async fn publish_acked(&mut self, topic: &str, qos: QoS, retain: bool, payload: &[u8]) {
-            self.client
-                .publish(topic, qos, retain, payload.to_vec())
-                .await
-                .unwrap();
-            match qos {
-                QoS::AtMostOnce => {}
-                QoS::AtLeastOnce => self.next(|p| matches!(p, Packet::PubAck(_)).then_some(())).await,
-                QoS::ExactlyOnce => self.next(|p| matches!(p, Packet::PubComp(_)).then_some(())).await,
-            }
-        }
-
         /// Publishes at QoS 1 and returns the PUBACK's reason.
         pub async fn publish_qos1(&mut self, topic: &str, payload: &str) -> PubAckReason {
             self.client

@@ -517,7 +517,7 @@ mod tests {
     use crate::server::broker::message::Delivery;
     use crate::server::broker::session::Enqueued;
     use crate::server::broker::test_support::{broker, broker_with, link};
-    use crate::server::broker::{Changes, Message, Subscription};
+    use crate::server::broker::{Attached, Broker, Changes, Message, Subscription};
     use crate::store::{Store, StoreDurability};
 
     fn message(topic: &str) -> Message {
@@ -590,22 +590,9 @@ mod tests {
     // the store between the two found nothing, and the session took the message for lost.
     #[test]
     fn a_delivery_kept_in_the_store_is_read_back_only_once_its_record_is_committed() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let (store, _) = Store::open(dir.path(), StoreDurability::Immediate).expect("open the store");
-        let broker = broker_with(Some(store));
+        let (_dir, broker, first) = durable_subscriber(QoS::AtLeastOnce);
         let store = broker.store().expect("a durable broker");
-        let id: Arc<str> = "c".into();
-        let first = broker.attach(&id, false, 60, None, link(1));
-        let subscription = Subscription {
-            options: SubscriptionOptions {
-                qos: QoS::AtLeastOnce,
-                ..Default::default()
-            },
-            id: None,
-        };
-        let mut changes = Changes::default();
-        broker.subscribe(&first.session, &"t".into(), subscription, &mut changes);
-        broker.commit_changes(changes, None);
+        let id = first.session.client_id.clone();
         broker.detach(&first.session, 1, None);
         store.flush();
 
@@ -651,22 +638,8 @@ mod tests {
     // delivery queued after it went out at once and overtook it.
     #[test]
     fn nothing_overtakes_a_qos2_delivery_waiting_for_its_packet_id() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let (store, _) = Store::open(dir.path(), StoreDurability::Immediate).expect("open the store");
-        let broker = broker_with(Some(store));
+        let (_dir, broker, sub) = durable_subscriber(QoS::ExactlyOnce);
         let store = broker.store().expect("a durable broker");
-        let id: Arc<str> = "c".into();
-        let sub = broker.attach(&id, false, 60, None, link(1));
-        let subscription = Subscription {
-            options: SubscriptionOptions {
-                qos: QoS::ExactlyOnce,
-                ..Default::default()
-            },
-            id: None,
-        };
-        let mut changes = Changes::default();
-        broker.subscribe(&sub.session, &"t".into(), subscription, &mut changes);
-        broker.commit_changes(changes, None);
         for (qos, payload) in [(QoS::ExactlyOnce, "first"), (QoS::AtLeastOnce, "second")] {
             let mut m = message("t");
             m.qos = qos;
@@ -685,6 +658,26 @@ mod tests {
         sub.session
             .fill(sub.generation, &mut out, 1 << 16, &broker.metrics, Some(store));
         assert_eq!(publishes(&out), [(2, b"first".to_vec()), (1, b"second".to_vec())]);
+    }
+
+    /// A broker with a store in a temporary directory (kept while the first value lives), and
+    /// the persistent session "c" attached as connection 1, subscribed to "t" at `qos`.
+    fn durable_subscriber(qos: QoS) -> (tempfile::TempDir, Arc<Broker>, Attached) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (store, _) = Store::open(dir.path(), StoreDurability::Immediate).expect("open the store");
+        let broker = broker_with(Some(store));
+        let attached = broker.attach(&"c".into(), false, 60, None, link(1));
+        let subscription = Subscription {
+            options: SubscriptionOptions {
+                qos,
+                ..Default::default()
+            },
+            id: None,
+        };
+        let mut changes = Changes::default();
+        broker.subscribe(&attached.session, &"t".into(), subscription, &mut changes);
+        broker.commit_changes(changes, None);
+        (dir, broker, attached)
     }
 
     /// The QoS and payload of each PUBLISH in `bytes` (v5, as the spec lays it out: fixed
