@@ -24,13 +24,13 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Admin, Requester, ADMINISTRATIVE_ACTION};
+use super::{Admin, Requester};
 use crate::admin_api::{
     preview, ClientDetail, ClientIdRequest, ClientList, ClientRow, Disconnected, RetainedDeleted,
     RetainedList, RetainedRow, SessionDeleted, SessionList, SessionRow, SubscriberRow, SubscriptionInfo,
     SubscriptionList, TopicList, TopicRequest, TopicRow, WillInfo, MAX_DETAIL_SUBSCRIPTIONS,
 };
-use crate::protocol::RetainHandling;
+use crate::protocol::{ReasonCode, RetainHandling};
 use crate::server::broker::removal::DeleteSessionError;
 use crate::server::broker::{Broker, Session};
 use crate::server::metrics::{self, get, HistogramSnapshot};
@@ -379,7 +379,7 @@ fn disconnect(broker: &Broker, requester: &Requester, request: DisconnectRequest
         let state = session.lock();
         state
             .conn()
-            .map(|conn| conn.stats.kick.send(ADMINISTRATIVE_ACTION))
+            .map(|conn| conn.stats.kick.send(ReasonCode::ADMINISTRATIVE_ACTION))
     });
     let existed = told.is_some();
     if told == Some(true) {

@@ -49,8 +49,6 @@ use crate::protocol::{topic, MessageProperties, PropertyFields, Publish, ReasonC
 pub const PREFIX: &str = "$CONTROL/robustmq/v1/";
 /// Appended to a request topic to make the default response topic.
 pub const RESPONSE_SUFFIX: &str = "/response";
-/// v5 reason code the broker disconnects a client with at an admin's request.
-pub const ADMINISTRATIVE_ACTION: ReasonCode = ReasonCode::ADMINISTRATIVE_ACTION;
 
 /// What the admin API shares across connections.
 #[derive(Debug, Default)]
