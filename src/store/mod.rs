@@ -32,6 +32,7 @@ mod types;
 mod verify;
 mod writer;
 
+use std::ops::Range;
 use std::path::Path;
 use std::sync::mpsc::{self, Sender};
 use std::sync::Arc;
@@ -137,13 +138,13 @@ impl Store {
         });
     }
 
-    /// Reads up to `limit` of `client_id`'s queued deliveries from position `from` on, in
-    /// order, once everything submitted before the call is committed; `reply` runs on the
-    /// writer thread with what was found (see [`Store::submit`] on what a callback may do).
-    pub fn read_deliveries(&self, client_id: &str, from: u64, limit: usize, reply: OnRead) {
+    /// Reads up to `limit` of `client_id`'s queued deliveries at `positions`, in order, once
+    /// everything submitted before the call is committed; `reply` runs on the writer thread
+    /// with what was found (see [`Store::submit`] on what a callback may do).
+    pub fn read_deliveries(&self, client_id: &str, positions: Range<u64>, limit: usize, reply: OnRead) {
         self.send(Request::ReadDeliveries {
             client_id: client_id.to_string(),
-            from,
+            positions,
             limit,
             reply,
         });

@@ -1,4 +1,4 @@
-//! Reading part of a session's queue back: the deliveries from a position on, with their
+//! Reading part of a session's queue back: the deliveries in a range of positions, with their
 //! messages, so that the broker keeps only a window of a persistent session's queue in memory.
 
 use redb::{Database, ReadableDatabase};
@@ -48,11 +48,11 @@ pub enum ReadError {
     Panicked(String),
 }
 
-/// Up to `limit` deliveries of `client_id` from position `from` on, in queue order.
+/// Up to `limit` deliveries of `client_id` at `positions`, in queue order.
 pub(crate) fn read_deliveries(
     db: &Database,
     client_id: &str,
-    from: u64,
+    positions: std::ops::Range<u64>,
     limit: usize,
 ) -> Result<Vec<(u64, StoredDelivery)>, ReadError> {
     let txn = db.begin_read().map_err(redb::Error::from)?;
@@ -60,7 +60,7 @@ pub(crate) fn read_deliveries(
     let messages = txn.open_table(MESSAGES).map_err(redb::Error::from)?;
     let mut out = Vec::new();
     let range = deliveries
-        .range((client_id, from)..=(client_id, u64::MAX))
+        .range((client_id, positions.start)..(client_id, positions.end))
         .map_err(redb::Error::from)?;
     for entry in range {
         if out.len() >= limit {

@@ -48,7 +48,7 @@ pub(crate) enum Request {
     /// Reads part of a session's queue, after everything queued before it is committed.
     ReadDeliveries {
         client_id: String,
-        from: u64,
+        positions: std::ops::Range<u64>,
         limit: usize,
         reply: OnRead,
     },
@@ -193,10 +193,10 @@ impl Writer {
                 Request::Flush(done) => flushes.push(done),
                 Request::ReadDeliveries {
                     client_id,
-                    from,
+                    positions,
                     limit,
                     reply,
-                } => reads.push((client_id, from, limit, reply)),
+                } => reads.push((client_id, positions, limit, reply)),
             }
         }
         let durable = match self.durability {
@@ -223,10 +223,10 @@ impl Writer {
             let _ = done.send(());
         }
         // After the commit: a read sees every delivery submitted before it.
-        for (client_id, from, limit, reply) in reads {
+        for (client_id, positions, limit, reply) in reads {
             let found = match self.database() {
                 Ok(db) => panic::catch_unwind(AssertUnwindSafe(|| {
-                    super::page::read_deliveries(db, &client_id, from, limit)
+                    super::page::read_deliveries(db, &client_id, positions.clone(), limit)
                 }))
                 .unwrap_or_else(|payload| Err(super::ReadError::Panicked(panic_message(&payload)))),
                 Err(failure) => Err(super::ReadError::Unavailable(failure.detail)),

@@ -17,7 +17,7 @@ fn read(
     let (tx, rx) = mpsc::channel();
     store.read_deliveries(
         client_id,
-        from,
+        from..u64::MAX,
         limit,
         Box::new(move |found| {
             let _ = tx.send(found);

@@ -594,9 +594,11 @@ mod tests {
         let store = broker.store().expect("a durable broker");
         let id = first.session.client_id.clone();
         broker.detach(&first.session, 1, None);
+        // One message queued and committed while the client is offline...
+        broker.publish(message("t"), Changes::default(), None);
         store.flush();
 
-        // Queued while offline, as `publish` does, with the commit not submitted yet.
+        // ... and one queued as `publish` does, with its commit not submitted yet.
         let mut ops = Vec::new();
         let mut gate = None;
         let delivery = Delivery::new(Arc::new(message("t")), QoS::AtLeastOnce, false, Vec::new());
@@ -604,17 +606,23 @@ mod tests {
             .session
             .enqueue(delivery, &broker.metrics, Some(&mut ops), &mut gate);
         assert_eq!(queued, Enqueued::Queued);
-        assert_eq!(first.session.lock().spilled().0, 1, "kept in the store only");
+        assert_eq!(first.session.lock().spilled().0, 2, "kept in the store only");
 
-        // The client is back and its connection drains the session before the commit.
+        // The client is back and its connection drains the session before the commit: what
+        // was committed before goes out, the other is neither read nor forgotten.
         let back = broker.attach(&id, false, 60, None, link(2));
         assert!(back.session_present);
         let mut out = BytesMut::new();
-        let early = back
-            .session
-            .fill(back.generation, &mut out, 1 << 16, &broker.metrics, Some(store));
-        assert_eq!(early.sent, 0, "nothing to send before the commit");
-        reads_done(store);
+        let fill = |out: &mut BytesMut| {
+            let filled = back
+                .session
+                .fill(back.generation, out, 1 << 16, &broker.metrics, Some(store));
+            reads_done(store);
+            filled.sent
+        };
+        assert_eq!(fill(&mut out), 0, "the first fill starts a read");
+        assert_eq!(fill(&mut out), 1, "the committed message goes out");
+        assert_eq!(fill(&mut out), 0, "nothing to send before the commit");
         assert_eq!(back.session.lock().spilled().0, 1, "still counted: not lost");
 
         let gate = gate.expect("the delivery waits for its commit");
@@ -623,14 +631,9 @@ mod tests {
         store.flush();
         assert_eq!(gate.state(), GateState::Open);
         // Woken by the commit: the first fill reads the store, the next sends what it found.
-        back.session
-            .fill(back.generation, &mut out, 1 << 16, &broker.metrics, Some(store));
-        reads_done(store);
-        let filled = back
-            .session
-            .fill(back.generation, &mut out, 1 << 16, &broker.metrics, Some(store));
-        assert_eq!(filled.sent, 1, "the acknowledged message is delivered");
-        assert!(filled.drained);
+        assert_eq!(fill(&mut out), 0);
+        assert_eq!(fill(&mut out), 1, "the acknowledged message is delivered");
+        assert_eq!(back.session.lock().spilled().0, 0);
     }
 
     // [MQTT-4.6.0-6] a topic's messages reach a subscriber in the order they were published.

@@ -384,7 +384,7 @@ impl Session {
         let session = self.clone();
         store.read_deliveries(
             &self.client_id,
-            from,
+            from..u64::MAX,
             OLDEST_PAGE,
             Box::new(move |found| session.lock().found_oldest(epoch, found)),
         );
@@ -501,7 +501,8 @@ impl SessionState {
         if spill.count == 0 || spill.reading || self.queue.len() >= REFILL_BELOW {
             return;
         }
-        if !spill.settled() {
+        let until = spill.pending_from();
+        if until.is_some_and(|until| until <= spill.from) {
             // The commit under way wakes the session when it is done (see `spill.rs`).
             return;
         }
@@ -511,19 +512,26 @@ impl SessionState {
         let reader = session.clone();
         store.read_deliveries(
             &session.client_id,
-            from,
+            from..until.unwrap_or(u64::MAX),
             limit,
             Box::new(move |found| {
-                if reader.lock().paged_in(epoch, found) {
+                if reader.lock().paged_in(epoch, until, limit, found) {
                     reader.notify.notify_one();
                 }
             }),
         );
     }
 
-    /// Takes back what a read from the store found; true when there is something new to
-    /// send. A failed read is tried again at the next chance to send.
-    fn paged_in(&mut self, epoch: u64, found: Result<Vec<(u64, StoredDelivery)>, ReadError>) -> bool {
+    /// Takes back what a read from the store found, up to `until` (not included) when it
+    /// stopped short of a commit under way, `limit` at most; true when there is something new
+    /// to send. A failed read is tried again at the next chance to send.
+    fn paged_in(
+        &mut self,
+        epoch: u64,
+        until: Option<u64>,
+        limit: usize,
+        found: Result<Vec<(u64, StoredDelivery)>, ReadError>,
+    ) -> bool {
         let Some(spill) = self.spill.as_deref_mut() else {
             return false;
         };
@@ -534,13 +542,15 @@ impl SessionState {
         let Ok(found) = found else {
             return false;
         };
-        if found.is_empty() {
-            // Nothing in the store from there on: whatever the count says is gone (their
-            // commit failed), and comes off the store gauge at the next fill.
+        if found.is_empty() && until.is_none() {
+            // Nothing in the store from there on, and no commit under way: whatever the count
+            // says is gone (their commit failed), and comes off the store gauge at the next
+            // fill.
             let (_, bytes) = spill.clear();
             spill.lost += bytes;
             return bytes > 0;
         }
+        let exhausted = found.len() < limit;
         for (seq, record) in found {
             if seq < spill.from {
                 continue;
@@ -548,6 +558,11 @@ impl SessionState {
             let (delivery, _) = records::delivery_from_record(seq, record);
             spill.take(seq, delivery.message.size());
             self.queue.push_back(delivery);
+        }
+        if let Some(until) = until.filter(|_| exhausted) {
+            // What is missing before `until` never reached the disk (its commit failed). It
+            // stays counted until a read with no commit under way finds nothing at all.
+            spill.from = spill.from.max(until);
         }
         true
     }

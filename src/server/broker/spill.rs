@@ -11,9 +11,11 @@
 //!
 //! A delivery is spilled when it is queued, before the commit that writes its record (the
 //! publisher's, submitted once the message has been offered to every subscriber). A read
-//! submitted in between would not find it, and a read that finds nothing counts the spilled
-//! deliveries as lost. So no read starts while a spilled delivery's commit is under way
-//! ([`Spill::settled`]); that commit wakes the session when it is done.
+//! submitted in between would not find it: one that found later deliveries would move past
+//! it, and one that found nothing would count the spilled deliveries as lost. So a read stops
+//! short of the first delivery whose commit is under way ([`Spill::pending_from`]), and waits
+//! when that is the first to read; that commit wakes the session when it is done. The reads
+//! go on while publishers keep committing behind them.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -47,9 +49,9 @@ pub struct Spill {
     pub oldest: VecDeque<(u64, usize)>,
     /// A read of the oldest is under way.
     pub finding: bool,
-    /// The commits of spilled deliveries not known to be done: one gate per publish, so as
-    /// many as the publishes to this session under way.
-    pub unsettled: VecDeque<Arc<Gate>>,
+    /// The commits of spilled deliveries not known to be done, with the position of the
+    /// delivery each writes, in order: as many as the publishes to this session under way.
+    pub unsettled: VecDeque<(u64, Arc<Gate>)>,
 }
 
 impl Spill {
@@ -66,18 +68,18 @@ impl Spill {
     /// committed when `gate` opens (none: it is on disk already).
     pub fn push_committed_by(&mut self, seq: u64, size: usize, gate: Option<&Arc<Gate>>) {
         self.push(seq, size);
-        if let Some(gate) = gate {
-            if gate.state() == GateState::Pending && !self.unsettled.iter().any(|g| Arc::ptr_eq(g, gate)) {
-                self.unsettled.push_back(gate.clone());
-            }
+        if let Some(gate) = gate.filter(|g| g.state() == GateState::Pending) {
+            self.unsettled.push_back((seq, gate.clone()));
         }
     }
 
-    /// Whether every spilled delivery's commit is done, so that a read finds each one that
-    /// reached the disk.
-    pub fn settled(&mut self) -> bool {
-        self.unsettled.retain(|g| g.state() == GateState::Pending);
-        self.unsettled.is_empty()
+    /// The position of the first spilled delivery whose commit is not done yet: a read must
+    /// stop short of it, everything before it that reached the disk is there to read. `None`
+    /// when every commit is done.
+    pub fn pending_from(&mut self) -> Option<u64> {
+        // Commits may finish in another order than their deliveries were queued.
+        self.unsettled.retain(|(_, g)| g.state() == GateState::Pending);
+        self.unsettled.front().map(|(seq, _)| *seq)
     }
 
     /// Counts one delivery read back into memory, at position `seq`.
@@ -123,21 +125,19 @@ mod tests {
     }
 
     #[test]
-    fn a_spill_is_settled_once_every_commit_of_its_deliveries_is_done() {
+    fn reads_stop_short_of_the_first_delivery_whose_commit_is_not_done() {
         let mut spill = Spill::default();
         let (first, second) = (Gate::new(), Gate::new());
-        spill.push_committed_by(1, 10, Some(&first));
+        spill.push_committed_by(1, 10, None);
         spill.push_committed_by(2, 10, Some(&first));
         spill.push_committed_by(3, 10, Some(&second));
-        spill.push_committed_by(4, 10, None);
-        assert_eq!(spill.unsettled.len(), 2, "one entry per commit");
-        assert!(!spill.settled());
+        spill.push_committed_by(4, 10, Some(&Gate::opened()));
+        assert_eq!(spill.unsettled.len(), 2, "only commits under way are kept");
+        assert_eq!(spill.pending_from(), Some(2));
         // Commits may finish in another order than their deliveries were queued.
         second.settle(true);
-        assert!(!spill.settled());
+        assert_eq!(spill.pending_from(), Some(2));
         first.settle(false);
-        assert!(spill.settled(), "a failed commit is done too");
-        spill.push_committed_by(5, 10, Some(&Gate::opened()));
-        assert!(spill.settled(), "an open gate is nothing to wait for");
+        assert_eq!(spill.pending_from(), None, "a failed commit is done too");
     }
 }
