@@ -3,7 +3,7 @@
 //!
 //! The input is a byte stream as a connection would read it: it is cut into frames with
 //! `next_frame`, and every frame is decoded as each protocol version and as a first packet
-//! (`decode_connect`). Checked on the way:
+//! (`decode_connect`, which alone accepts a bridge's CONNECT). Checked on the way:
 //! - framing agrees with itself: a size limit only turns a frame into `TooLarge`, every strict
 //!   prefix of a whole frame asks for more bytes;
 //! - decode → encode → decode gives the same model (after the normalisations 3.1.1 forces);
@@ -16,10 +16,12 @@
 
 #![no_main]
 
+use std::borrow::Cow;
+
 use bytes::{Bytes, BytesMut};
 use libfuzzer_sys::fuzz_target;
 use robustmq::protocol::{
-    self, topic, DecodeError, Frame, FrameError, Packet, Publish, ReasonCode, Sender, Version,
+    self, topic, Connect, DecodeError, Frame, FrameError, Packet, Publish, ReasonCode, Sender, Version,
 };
 
 const VERSIONS: [Version; 3] = [Version::V3_1, Version::V3_1_1, Version::V5];
@@ -68,13 +70,16 @@ fuzz_target!(|data: &[u8]| {
         }
         match protocol::decode_connect(bytes, frame.body_start) {
             Ok(connect) => {
-                // The first-packet path checks more than `decode`, never less.
-                let packet = Packet::Connect(Box::new(connect));
-                let Packet::Connect(c) = &packet else {
-                    unreachable!()
-                };
-                assert_eq!(protocol::decode(c.version, bytes).as_ref(), Ok(&packet));
-                round_trip(c.version, &packet);
+                // The first-packet path checks more than `decode`, never less; it alone knows
+                // the bridge marker, so a bridge's CONNECT is compared as the plain one.
+                let expected = Packet::Connect(Box::new(Connect {
+                    bridge: false,
+                    ..connect.clone()
+                }));
+                let version = connect.version;
+                let plain = plain_level(bytes, frame.body_start, connect.bridge);
+                assert_eq!(protocol::decode(version, &plain).as_ref(), Ok(&expected));
+                round_trip(version, &Packet::Connect(Box::new(connect)));
             }
             Err(e) => check_error(&e),
         }
@@ -102,6 +107,22 @@ fn from_server(version: Version, bytes: &[u8]) {
         (Err(e), _) => check_error(e),
         (Ok(packet), Err(e)) => panic!("{version}: decodes from a server only: {packet:?} ({e})"),
     }
+}
+
+/// A CONNECT's bytes with the bridge marker (top bit of the protocol level, 3.1 and 3.1.1 only)
+/// cleared, checking that it is set exactly when `decode_connect` saw a bridge.
+fn plain_level(bytes: &[u8], body_start: usize, bridge: bool) -> Cow<'_, [u8]> {
+    let name_len = u16::from_be_bytes([bytes[body_start], bytes[body_start + 1]]) as usize;
+    let level_at = body_start + 2 + name_len;
+    let level = bytes[level_at];
+    assert_eq!(level & 0x80 != 0, bridge, "level {level:#x}");
+    if !bridge {
+        return Cow::Borrowed(bytes);
+    }
+    assert!(matches!(level, 0x83 | 0x84), "level {level:#x}");
+    let mut plain = bytes.to_vec();
+    plain[level_at] &= 0x7F;
+    Cow::Owned(plain)
 }
 
 /// `next_frame` with a limit differs from the unlimited call only by refusing what is larger.

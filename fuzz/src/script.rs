@@ -15,8 +15,8 @@ use std::sync::Arc;
 use arbitrary::{Result, Unstructured};
 use bytes::{BufMut, Bytes, BytesMut};
 use robustmq::protocol::{
-    self, Ack, Auth, Connect, Disconnect, MessageProperties, Packet, Publish, QoS, ReasonCode,
-    RetainHandling, Subscribe, SubscriptionOptions, Unsubscribe, Version, Will,
+    self, Ack, Auth, Connect, Disconnect, MessageProperties, Packet, PropertyFields, Publish, QoS,
+    ReasonCode, RetainHandling, Subscribe, SubscriptionOptions, Unsubscribe, Version, Will,
 };
 
 /// One action of the fuzzed client.
@@ -351,6 +351,9 @@ impl Gen {
             },
             auth_method: (v5 && u.ratio(1, 16)?).then(|| Arc::from("SCRAM-SHA-1")),
             auth_data: None,
+            // Mosquitto's bridge marker (top bit of the level) exists for 3.1 and 3.1.1 only; a
+            // bridge gets its own messages not sent back and retain flags as published.
+            bridge: !v5 && u.ratio(1, 8)?,
         })
     }
 
@@ -479,7 +482,7 @@ fn properties(u: &mut Unstructured<'_>) -> Result<MessageProperties> {
     if u.ratio(1, 2)? {
         return Ok(MessageProperties::default());
     }
-    Ok(MessageProperties {
+    Ok(MessageProperties::from(PropertyFields {
         payload_format_utf8: if u.ratio(1, 4)? {
             Some(u.arbitrary()?)
         } else {
@@ -498,7 +501,7 @@ fn properties(u: &mut Unstructured<'_>) -> Result<MessageProperties> {
         } else {
             Vec::new()
         },
-    })
+    }))
 }
 
 /// Writes the packets the encoder refuses because a topic or filter is invalid: exactly what a

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use robustmq::protocol::{
-    self, Ack, Auth, Connack, ConnackProperties, Connect, Disconnect, MessageProperties, Packet, Publish,
-    QoS, ReasonCode, RetainHandling, Suback, Subscribe, SubscriptionOptions, Unsuback, Unsubscribe, Version,
-    Will,
+    self, Ack, Auth, Connack, ConnackProperties, Connect, Disconnect, MessageProperties, Packet,
+    PropertyFields, Publish, QoS, ReasonCode, RetainHandling, Suback, Subscribe, SubscriptionOptions,
+    Unsuback, Unsubscribe, Version, Will,
 };
 
 /// One seed file: its name and its bytes.
@@ -51,6 +51,7 @@ fn connect(version: Version, client_id: &str, clean_start: bool, will: bool) -> 
         },
         auth_method: None,
         auth_data: None,
+        bridge: false,
     }))
 }
 
@@ -64,14 +65,14 @@ fn publish(version: Version, topic: &str, qos: QoS, packet_id: u16, payload: &'s
         packet_id,
         payload: Bytes::from_static(payload),
         properties: if v5 {
-            MessageProperties {
+            MessageProperties::from(PropertyFields {
                 payload_format_utf8: Some(true),
                 message_expiry: Some(60),
                 content_type: Some(Arc::from("text/plain")),
                 response_topic: Some(Arc::from("reply/t")),
                 correlation_data: Some(Bytes::from_static(b"id")),
                 user_properties: vec![(Arc::from("k"), Arc::from("v"))],
-            }
+            })
         } else {
             MessageProperties::default()
         },
@@ -291,10 +292,10 @@ pub fn connection_seeds() -> Vec<Seed> {
                         topic: Arc::from("$CONTROL/robustmq/v1/clients/list"),
                         packet_id: 1,
                         payload: Bytes::from_static(b"{}"),
-                        properties: MessageProperties {
+                        properties: MessageProperties::from(PropertyFields {
                             response_topic: Some(Arc::from("$CONTROL/robustmq/v1/clients/list/response")),
                             ..Default::default()
-                        },
+                        }),
                         topic_alias: None,
                         subscription_ids: Vec::new(),
                     }),
