@@ -14,7 +14,7 @@ use robustmq::server::metrics::get;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpSocket;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use super::common::*;
 use super::versions::both_versions;
@@ -281,6 +281,87 @@ async fn slow_subscriber_holds_a_v311_publisher_back_and_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_subscriber_holds_a_v5_publisher_back_and_loses_nothing() {
     slow_subscriber_holds_the_publisher_back(5).await;
+}
+
+/// A client subscribed to what it publishes is never held back by its own queue: what drains
+/// that queue is the client's acknowledgements of what it receives, which would wait, unread,
+/// behind its publishes until `stalled_after` (here an hour), and then its messages would be
+/// dropped. With a queue of 20, 400 messages go through: every PUBACK comes, every message
+/// arrives in order [MQTT-4.6.0-6], nothing is dropped.
+async fn a_client_is_not_held_back_by_its_own_queue(level: u8) {
+    let broker = start_with(|s| {
+        s.limits.max_inflight = 10;
+        s.limits.max_queued_messages = 20;
+        s.limits.stalled_after = Duration::from_secs(3600);
+    })
+    .await;
+    let mut raw = connected_at(broker.addr, level, "echo").await;
+    subscribe_to(&mut raw, level, "echo/#", 1).await;
+    let (mut read, mut write) = raw.stream.into_split();
+    // One writer for its publishes and its acknowledgements, in the order they are handed over.
+    let (out, mut to_write) = mpsc::unbounded_channel::<Vec<u8>>();
+    tokio::spawn(async move {
+        while let Some(packet) = to_write.recv().await {
+            if write.write_all(&packet).await.is_err() {
+                return;
+            }
+        }
+    });
+    for seq in 1..=N {
+        let packet = publish(level, "echo/a", 1, seq as u16, &[], &numbered(seq, 200));
+        out.send(packet).expect("writer alive");
+    }
+    let (mut acked, mut seqs) = (0u32, Vec::new());
+    let (mut buf, mut chunk) = (Vec::new(), [0u8; 4096]);
+    let done = tokio::time::timeout(WAIT, async {
+        while acked < N || seqs.len() < N as usize {
+            let n = read.read(&mut chunk).await.expect("read");
+            assert!(n > 0, "level {level}: the broker closed the connection");
+            buf.extend_from_slice(&chunk[..n]);
+            while let Some((len, header)) = whole_packet(&buf) {
+                let packet: Vec<u8> = buf.drain(..len).collect();
+                match header >> 4 {
+                    4 => acked += 1,
+                    3 => {
+                        out.send(ack(0x40, publish_packet_id(&packet)))
+                            .expect("writer alive");
+                        seqs.push(sequence_of(&parse_publish(level, &packet).1));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    })
+    .await;
+    assert!(
+        done.is_ok(),
+        "level {level}: {acked} of {N} PUBACKs and {} of {N} messages: held back by its own queue",
+        seqs.len()
+    );
+    assert_eq!(
+        seqs,
+        (1..=N).collect::<Vec<_>>(),
+        "level {level}: every message, in order"
+    );
+    assert_eq!(
+        get(&broker.metrics().publish_dropped),
+        0,
+        "level {level}: nothing dropped"
+    );
+    assert_eq!(
+        broker.limits().publishers_paced,
+        0,
+        "level {level}: nobody held back"
+    );
+    broker.stop().await;
+}
+
+both_versions! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_client_is_not_held_back_by_its_own_queue_v311,
+        a_client_is_not_held_back_by_its_own_queue_v5(level = 4, 5) {
+        a_client_is_not_held_back_by_its_own_queue(level).await;
+    }
 }
 
 /// A subscriber that makes no progress for `stalled_after` stops holding the publisher back:

@@ -10,6 +10,7 @@ use super::gate::Gate;
 use super::records;
 use super::{read, write, Broker, Changes, Delivery, Enqueued, Message, Session};
 use crate::protocol::QoS;
+use crate::server::metrics::add;
 use crate::store::Op;
 
 /// Retained `$SYS` figures are republished every interval; storing them would only wear the disk.
@@ -104,7 +105,13 @@ impl Broker {
                     delivery.gate = gate.clone();
                     let outcome = session.enqueue(delivery, &self.metrics, durable.then_some(ops), &mut gate);
                     match outcome {
-                        Enqueued::Paced => paced.push(session.clone()),
+                        // A client is never held back by its own queue: what drains it is
+                        // the client's acknowledgements, which wait, unread, behind its
+                        // publishes. Its delivery is queued past the bound like the others.
+                        Enqueued::Paced if !publisher.is_some_and(|p| Arc::ptr_eq(p, session)) => {
+                            add(&self.metrics.limits.publishers_paced, 1);
+                            paced.push(session.clone());
+                        }
                         Enqueued::QueuedFindOldest => find_oldest.push(session.clone()),
                         _ => {}
                     }

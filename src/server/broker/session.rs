@@ -301,7 +301,6 @@ impl Session {
                 }
                 if lacks(&state) {
                     if online && !state.check_stalled(&self.client_id, metrics, Instant::now()) {
-                        add(&metrics.limits.publishers_paced, 1);
                         outcome = Enqueued::Paced;
                     } else if let (true, Some(ops)) =
                         (spillable && state.limits.drop_oldest, ops.as_deref_mut())
