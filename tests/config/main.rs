@@ -2,6 +2,8 @@
 
 use std::path::Path;
 
+mod layout;
+
 use robustmq::config::{ConfigError, ListenerProtocol, Settings, DEFAULT_CONFIG};
 
 fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
