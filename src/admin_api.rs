@@ -316,6 +316,150 @@ pub struct SessionDeleted {
     pub existed: bool,
 }
 
+/// Reply of `bridges/list`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BridgeList {
+    /// Every bridge, in configuration order.
+    pub bridges: Vec<BridgeRow>,
+}
+
+/// One bridge of `bridges/list`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BridgeRow {
+    /// The bridge's name.
+    pub name: String,
+    /// Its remote.
+    pub remote: String,
+    /// `connected` or `connecting`.
+    pub state: String,
+    /// Why the last connection attempt failed, while connecting.
+    pub error: Option<String>,
+    /// Messages waiting to go to the remote (in memory and in the store).
+    pub queued: u64,
+    /// PUBLISH packets written to the remote, since the broker started.
+    pub sent: u64,
+    /// PUBLISH packets the remote sent, since the broker started.
+    pub received: u64,
+    /// Messages for the remote that were dropped (its queue was full), over the session's life.
+    pub dropped: u64,
+}
+
+/// Reply of `store/stats`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StoreStats {
+    /// Whether the broker has a store at all.
+    pub durable: bool,
+    /// `immediate` or `periodic`.
+    pub durability: String,
+    /// Path of the data file.
+    pub file: Option<String>,
+    /// Size of the data file in bytes (`null` if it cannot be read).
+    pub file_bytes: Option<u64>,
+    /// Write transactions committed since start (a group commit counts once).
+    pub commits: u64,
+    /// Commits that were fsynced.
+    pub fsyncs: u64,
+    /// Changes applied in those commits.
+    pub ops: u64,
+    /// Duration of the last commit, fsync included, microseconds.
+    pub last_commit_us: u64,
+    /// Submissions not committed: refused while the disk was full, or failed.
+    pub errors: u64,
+    /// Whether the disk is full now: new messages that must be stored are refused.
+    pub full: bool,
+    /// Bytes of queued messages the store holds for persistent sessions.
+    pub store_bytes: u64,
+    /// The configured bound of `store_bytes`.
+    pub max_store_bytes: u64,
+    /// Messages queued or in flight, all sessions.
+    pub queued_messages: u64,
+    /// Submit-to-commit latency of the broker's changes (see `robustmq_store_commit_seconds`).
+    pub commit_latency: Latency,
+}
+
+/// A cumulative latency histogram.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Latency {
+    /// Observations.
+    pub count: u64,
+    /// Sum of the observations, seconds.
+    pub sum_seconds: f64,
+    /// `[upper bound in seconds, observations ≤ bound]`, ascending.
+    pub buckets: Vec<(f64, u64)>,
+}
+
+impl Latency {
+    /// Mean, seconds.
+    pub fn mean(&self) -> Option<f64> {
+        (self.count > 0).then(|| self.sum_seconds / self.count as f64)
+    }
+
+    /// The upper bound of the bucket that holds quantile `q` (0..=1): "at most this long".
+    /// `None` without observations or when the quantile lies past the last bucket.
+    pub fn quantile_bound(&self, q: f64) -> Option<f64> {
+        if self.count == 0 {
+            return None;
+        }
+        let rank = (q.clamp(0.0, 1.0) * self.count as f64).ceil().max(1.0) as u64;
+        self.buckets
+            .iter()
+            .find(|(_, cumulative)| *cumulative >= rank)
+            .map(|(bound, _)| *bound)
+    }
+}
+
+/// The fields of `broker/stats` that `top` reads.
+///
+/// The broker writes that reply from its metrics table (one field per figure, `limits.*` in an
+/// object of their own), so it is a JSON object rather than this type; the broker's tests check
+/// that every field named here is one it writes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BrokerStats {
+    /// Broker version.
+    pub version: String,
+    /// Seconds since start.
+    pub uptime_seconds: u64,
+    /// Clients connected now.
+    pub clients_connected: u64,
+    /// Offline sessions.
+    pub clients_disconnected: u64,
+    /// Sessions, online and offline.
+    pub clients_total: u64,
+    /// Most clients connected at once.
+    pub clients_maximum: u64,
+    /// Connections accepted since start.
+    pub connections_total: u64,
+    /// MQTT packets received.
+    pub messages_received: u64,
+    /// MQTT packets sent.
+    pub messages_sent: u64,
+    /// PUBLISH packets received.
+    pub publish_received: u64,
+    /// PUBLISH packets sent.
+    pub publish_sent: u64,
+    /// Messages dropped.
+    pub publish_dropped: u64,
+    /// Bytes read from clients.
+    pub bytes_received: u64,
+    /// Bytes written to clients.
+    pub bytes_sent: u64,
+    /// Subscriptions.
+    pub subscriptions: u64,
+    /// Retained messages.
+    pub retained_messages: u64,
+    /// Messages queued or in flight.
+    pub queued_messages: u64,
+    /// Retained plus queued.
+    pub stored_messages: u64,
+    /// Bytes of queued messages in the store.
+    pub store_bytes: u64,
+}
+
 /// The preview of a payload: its first [`PREVIEW_BYTES`] as text when they are UTF-8 (a
 /// character cut at the end does not count against it), else in hex; and whether it is hex.
 pub fn preview(payload: &[u8]) -> (String, bool) {
@@ -356,5 +500,19 @@ mod tests {
         assert_eq!(preview(cut.as_bytes()), (format!("a{}", "é".repeat(31)), false));
         assert_eq!(preview(&[b'a'; 100]).0.len(), PREVIEW_BYTES);
         assert_eq!(preview(&[b'a', 0xff]), ("61ff".into(), true));
+    }
+
+    #[test]
+    fn quantiles_come_from_cumulative_buckets() {
+        let latency = Latency {
+            count: 100,
+            sum_seconds: 0.5,
+            buckets: vec![(0.001, 50), (0.01, 99), (0.1, 100)],
+        };
+        assert_eq!(latency.quantile_bound(0.5), Some(0.001));
+        assert_eq!(latency.quantile_bound(0.99), Some(0.01));
+        assert_eq!(latency.quantile_bound(1.0), Some(0.1));
+        assert_eq!(latency.mean(), Some(0.005));
+        assert_eq!(Latency::default().quantile_bound(0.5), None);
     }
 }

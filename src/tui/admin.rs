@@ -1,18 +1,15 @@
 //! robustmq's admin API as `top` speaks it: the requests it sends and the JSON replies it reads.
 //!
-//! Most replies are the types of [`crate::admin_api`], shared with the broker; those of
-//! `broker/stats`, `store/stats` and `bridges/list`, whose broker-side types hold the server's
-//! own (limit counters, bridge figures), are mirrored here field by field. Either way `top`
-//! never links the server's code. Every field has a default, so a newer or older broker that
-//! adds or drops a field is still understood.
+//! The replies are the types of [`crate::admin_api`], shared with the broker, so `top` never
+//! links the server's code. Every field has a default, so a newer or older broker that adds or
+//! drops a field is still understood.
 
-use serde::Deserialize;
 use serde_json::Value;
 
 pub use crate::admin_api::{
-    ClientDetail, ClientList, ClientRow, Disconnected, RetainedDeleted, RetainedList, RetainedRow,
-    SessionDeleted, SessionList, SessionRow, SubscriberRow, SubscriptionInfo, SubscriptionList, TopicList,
-    TopicRow, WillInfo,
+    BridgeList, BridgeRow, BrokerStats, ClientDetail, ClientList, ClientRow, Disconnected, Latency,
+    RetainedDeleted, RetainedList, RetainedRow, SessionDeleted, SessionList, SessionRow, StoreStats,
+    SubscriberRow, SubscriptionInfo, SubscriptionList, TopicList, TopicRow, WillInfo,
 };
 
 /// Every admin topic starts with this.
@@ -171,146 +168,6 @@ pub fn parse_reply(command: &str, payload: &[u8]) -> Reply {
     })
 }
 
-/// `bridges/list`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
-pub struct BridgeList {
-    /// Every bridge, in configuration order.
-    pub bridges: Vec<BridgeRow>,
-}
-
-/// One bridge of `bridges/list`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
-pub struct BridgeRow {
-    /// Its name.
-    pub name: String,
-    /// Its remote.
-    pub remote: String,
-    /// `connected` or `connecting`.
-    pub state: String,
-    /// Why the last attempt to connect failed.
-    pub error: Option<String>,
-    /// Messages waiting for the remote.
-    pub queued: u64,
-    /// PUBLISH packets written to the remote.
-    pub sent: u64,
-    /// PUBLISH packets the remote sent.
-    pub received: u64,
-    /// Messages for the remote dropped for want of room.
-    pub dropped: u64,
-}
-
-/// `broker/stats`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct BrokerStats {
-    /// Broker version.
-    pub version: String,
-    /// Seconds since start.
-    pub uptime_seconds: u64,
-    /// Clients connected now.
-    pub clients_connected: u64,
-    /// Offline sessions.
-    pub clients_disconnected: u64,
-    /// Sessions, online and offline.
-    pub clients_total: u64,
-    /// Most clients connected at once.
-    pub clients_maximum: u64,
-    /// Connections accepted since start.
-    pub connections_total: u64,
-    /// MQTT packets received.
-    pub messages_received: u64,
-    /// MQTT packets sent.
-    pub messages_sent: u64,
-    /// PUBLISH packets received.
-    pub publish_received: u64,
-    /// PUBLISH packets sent.
-    pub publish_sent: u64,
-    /// Messages dropped.
-    pub publish_dropped: u64,
-    /// Bytes read from clients.
-    pub bytes_received: u64,
-    /// Bytes written to clients.
-    pub bytes_sent: u64,
-    /// Subscriptions.
-    pub subscriptions: u64,
-    /// Retained messages.
-    pub retained_messages: u64,
-    /// Messages queued or in flight.
-    pub queued_messages: u64,
-    /// Retained plus queued.
-    pub stored_messages: u64,
-    /// Bytes of queued messages in the store.
-    pub store_bytes: u64,
-}
-
-/// `store/stats`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct StoreStats {
-    /// Whether the broker has a store.
-    pub durable: bool,
-    /// `immediate` or `periodic`.
-    pub durability: String,
-    /// Data file path.
-    pub file: Option<String>,
-    /// Data file size.
-    pub file_bytes: Option<u64>,
-    /// Commits since start.
-    pub commits: u64,
-    /// Fsyncs since start.
-    pub fsyncs: u64,
-    /// Changes applied.
-    pub ops: u64,
-    /// Last commit's duration, microseconds.
-    pub last_commit_us: u64,
-    /// Submissions not committed (refused while the disk was full, or failed).
-    pub errors: u64,
-    /// Whether the broker's disk is full now.
-    pub full: bool,
-    /// Bytes of queued messages held.
-    pub store_bytes: u64,
-    /// Bound of `store_bytes`.
-    pub max_store_bytes: u64,
-    /// Messages queued or in flight.
-    pub queued_messages: u64,
-    /// Submit-to-commit latency.
-    pub commit_latency: Latency,
-}
-
-/// A cumulative latency histogram.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct Latency {
-    /// Observations.
-    pub count: u64,
-    /// Sum, seconds.
-    pub sum_seconds: f64,
-    /// `[upper bound in seconds, observations ≤ bound]`, ascending.
-    pub buckets: Vec<(f64, u64)>,
-}
-
-impl Latency {
-    /// Mean, seconds.
-    pub fn mean(&self) -> Option<f64> {
-        (self.count > 0).then(|| self.sum_seconds / self.count as f64)
-    }
-
-    /// The upper bound of the bucket that holds quantile `q` (0..=1): "at most this long".
-    /// `None` without observations or when the quantile lies past the last bucket.
-    pub fn quantile_bound(&self, q: f64) -> Option<f64> {
-        if self.count == 0 {
-            return None;
-        }
-        let rank = (q.clamp(0.0, 1.0) * self.count as f64).ceil().max(1.0) as u64;
-        self.buckets
-            .iter()
-            .find(|(_, cumulative)| *cumulative >= rank)
-            .map(|(bound, _)| *bound)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -339,20 +196,6 @@ mod tests {
             parse_reply("clients/list", br#"{"clients":5}"#),
             Reply::Error { .. }
         ));
-    }
-
-    #[test]
-    fn quantiles_come_from_cumulative_buckets() {
-        let latency = Latency {
-            count: 100,
-            sum_seconds: 0.5,
-            buckets: vec![(0.001, 50), (0.01, 99), (0.1, 100)],
-        };
-        assert_eq!(latency.quantile_bound(0.5), Some(0.001));
-        assert_eq!(latency.quantile_bound(0.99), Some(0.01));
-        assert_eq!(latency.quantile_bound(1.0), Some(0.1));
-        assert_eq!(latency.mean(), Some(0.005));
-        assert_eq!(Latency::default().quantile_bound(0.5), None);
     }
 
     #[test]

@@ -206,6 +206,34 @@ async fn broker_stats_are_the_sys_figures() {
     broker.stop().await;
 }
 
+/// `top` reads `broker/stats` as `admin_api::BrokerStats`, but the broker writes it from its
+/// metrics table: a figure renamed there would read as 0 in `top` without this check.
+#[tokio::test]
+async fn broker_stats_carry_every_field_top_reads() {
+    let broker = start().await;
+    let mut admin = Admin5::connect(&broker, "admin").await;
+    let stats = admin.ok("broker/stats", json!({})).await;
+    let Value::Object(read) = serde_json::to_value(robustmq::admin_api::BrokerStats::default()).unwrap()
+    else {
+        panic!("BrokerStats is not a JSON object")
+    };
+    for (field, default) in &read {
+        let written = stats
+            .get(field)
+            .unwrap_or_else(|| panic!("broker/stats lacks {field:?}: {stats}"));
+        assert_eq!(
+            std::mem::discriminant(written),
+            std::mem::discriminant(default),
+            "{field:?} is {written}, a different JSON type from what top reads"
+        );
+    }
+    let parsed: robustmq::admin_api::BrokerStats = serde_json::from_value(stats).unwrap();
+    assert_eq!(parsed.version, env!("CARGO_PKG_VERSION"));
+    assert_eq!(parsed.clients_connected, 1);
+    assert_eq!(parsed.subscriptions, 1, "the admin's reply topic");
+    broker.stop().await;
+}
+
 #[tokio::test]
 async fn v3_clients_get_replies_on_the_response_topic() {
     let broker = start().await;

@@ -5,8 +5,8 @@
 //! | `clients/list` | `{"offset": 0, "limit": 1000}` (both optional) | [`ClientList`] |
 //! | `sessions/list` | `{"offset": 0, "limit": 1000}` (both optional) | [`SessionList`] |
 //! | `topics/top` | `{"limit": 20, "seconds": 10}` (both optional) | [`TopicList`] |
-//! | `store/stats` | `{}` | [`StoreReport`] |
-//! | `broker/stats` | `{}` | [`BrokerStats`] |
+//! | `store/stats` | `{}` | [`StoreStats`] |
+//! | `broker/stats` | `{}` | [`broker_stats`] (the `$SYS` figures) |
 //! | `clients/disconnect` | `{"client_id": "..."}` | [`Disconnected`] |
 //! | `clients/get` | `{"client_id": "..."}` | [`ClientDetail`]; an error if it is not connected |
 //! | `bridges/list` | `{}` | [`BridgeList`] |
@@ -26,11 +26,13 @@ use serde_json::Value;
 
 use super::{Admin, Requester};
 use crate::admin_api::{
-    preview, ClientDetail, ClientIdRequest, ClientList, ClientRow, Disconnected, RetainedDeleted,
-    RetainedList, RetainedRow, SessionDeleted, SessionList, SessionRow, SubscriberRow, SubscriptionInfo,
-    SubscriptionList, TopicList, TopicRequest, TopicRow, WillInfo, MAX_DETAIL_SUBSCRIPTIONS,
+    preview, BridgeList, BridgeRow, ClientDetail, ClientIdRequest, ClientList, ClientRow, Disconnected,
+    Latency, RetainedDeleted, RetainedList, RetainedRow, SessionDeleted, SessionList, SessionRow, StoreStats,
+    SubscriberRow, SubscriptionInfo, SubscriptionList, TopicList, TopicRequest, TopicRow, WillInfo,
+    MAX_DETAIL_SUBSCRIPTIONS,
 };
 use crate::protocol::{ReasonCode, RetainHandling};
+use crate::server::broker::bridges::BridgeFigures;
 use crate::server::broker::removal::DeleteSessionError;
 use crate::server::broker::{Broker, Session};
 use crate::server::metrics::{self, get, HistogramSnapshot};
@@ -102,18 +104,11 @@ pub fn run(
         "bridges/list" => {
             parse::<Empty>(params)?;
             reply(BridgeList {
-                bridges: broker.bridges.figures(),
+                bridges: broker.bridges.figures().into_iter().map(bridge_row).collect(),
             })
         }
         other => Err(CommandError::UnknownCommand(other.to_string())),
     }
-}
-
-/// Reply of `bridges/list`.
-#[derive(Debug, Serialize)]
-struct BridgeList {
-    /// Every bridge, in configuration order.
-    bridges: Vec<crate::server::broker::bridges::BridgeFigures>,
 }
 
 fn parse<T: DeserializeOwned>(params: Value) -> Result<T, CommandError> {
@@ -274,50 +269,6 @@ fn topics_top(admin: &Admin, request: TopRequest) -> Result<TopicList, CommandEr
     })
 }
 
-/// Reply of `store/stats`.
-#[derive(Debug, Serialize)]
-pub struct StoreReport {
-    /// Whether the broker has a store at all.
-    pub durable: bool,
-    /// `immediate` or `periodic`.
-    pub durability: String,
-    /// Path of the data file.
-    pub file: Option<String>,
-    /// Size of the data file in bytes (`null` if it cannot be read).
-    pub file_bytes: Option<u64>,
-    /// Write transactions committed since start (a group commit counts once).
-    pub commits: u64,
-    /// Commits that were fsynced.
-    pub fsyncs: u64,
-    /// Changes applied in those commits.
-    pub ops: u64,
-    /// Duration of the last commit, fsync included, microseconds.
-    pub last_commit_us: u64,
-    /// Submissions not committed: refused while the disk was full, or failed.
-    pub errors: u64,
-    /// Whether the disk is full now: new messages that must be stored are refused.
-    pub full: bool,
-    /// Bytes of queued messages the store holds for persistent sessions.
-    pub store_bytes: u64,
-    /// The configured bound of `store_bytes`.
-    pub max_store_bytes: u64,
-    /// Messages queued or in flight, all sessions.
-    pub queued_messages: usize,
-    /// Submit-to-commit latency of the broker's changes (see `robustmq_store_commit_seconds`).
-    pub commit_latency: Latency,
-}
-
-/// A latency histogram in JSON.
-#[derive(Debug, Serialize)]
-pub struct Latency {
-    /// Observations.
-    pub count: u64,
-    /// Sum of the observations, seconds.
-    pub sum_seconds: f64,
-    /// Cumulative counts: `[upper bound in seconds, observations ≤ bound]`.
-    pub buckets: Vec<(f64, u64)>,
-}
-
 impl From<HistogramSnapshot> for Latency {
     fn from(h: HistogramSnapshot) -> Self {
         Latency {
@@ -332,14 +283,27 @@ impl From<HistogramSnapshot> for Latency {
     }
 }
 
-fn store_stats(broker: &Broker, admin: &Admin) -> StoreReport {
+fn bridge_row(figures: BridgeFigures) -> BridgeRow {
+    BridgeRow {
+        name: figures.name,
+        remote: figures.remote,
+        state: figures.state.to_string(),
+        error: figures.error,
+        queued: figures.queued,
+        sent: figures.sent,
+        received: figures.received,
+        dropped: figures.dropped,
+    }
+}
+
+fn store_stats(broker: &Broker, admin: &Admin) -> StoreStats {
     let stats = broker.store().map(|s| s.stats()).unwrap_or_default();
     let file_bytes = admin
         .data_file
         .as_ref()
         .and_then(|path| std::fs::metadata(path).ok())
         .map(|m| m.len());
-    StoreReport {
+    StoreStats {
         durable: broker.store().is_some(),
         durability: admin.durability.clone(),
         file: admin.data_file.as_ref().map(|p| p.display().to_string()),
@@ -352,18 +316,16 @@ fn store_stats(broker: &Broker, admin: &Admin) -> StoreReport {
         full: stats.full,
         store_bytes: get(&broker.metrics.store_bytes),
         max_store_bytes: admin.max_store_bytes,
-        queued_messages: broker.census().queued_messages,
+        queued_messages: broker.census().queued_messages as u64,
         commit_latency: broker.metrics.store_commit.snapshot().into(),
     }
 }
 
 /// Reply of `broker/stats`: the `$SYS` figures, read now. Its fields are `version`, then the
 /// `broker/stats` field of each row of [`metrics::table::METRICS`] that has one, in the table's
-/// order (`limits.<name>` is field `<name>` of object `limits`).
-pub type BrokerStats = serde_json::Map<String, Value>;
-
-/// The `broker/stats` reply, read now.
-pub fn broker_stats(broker: &Broker) -> BrokerStats {
+/// order (`limits.<name>` is field `<name>` of object `limits`);
+/// [`crate::admin_api::BrokerStats`] names those `top` reads.
+pub fn broker_stats(broker: &Broker) -> serde_json::Map<String, Value> {
     metrics::output::stats(&crate::server::figures::read(broker))
 }
 
