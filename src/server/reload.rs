@@ -257,7 +257,11 @@ impl Live {
         };
         let changes = diff(&old, &new);
         let rebind = listeners_rebind(&old.listeners, &new.listeners);
+        let auth_was_configured = self.auth.is_configured();
         self.auth.install(prepared.auth);
+        if !auth_was_configured && self.auth.is_configured() {
+            self.register_connected_users();
+        }
         if let Some(path) = &new.auth.password_file {
             tracing::info!(file = %path.display(), users = self.auth.users(), "password file reloaded");
         }
@@ -360,6 +364,20 @@ impl Live {
             check_bridge_tls(bridge)?;
         }
         Ok(Prepared { auth, tls })
+    }
+
+    /// The first password or ACL file since the start: the clients already connected registered
+    /// no user name (nothing is kept without a file), and the ACL, finding none, would deny
+    /// them everything. Their connections carry the name they logged in with; register it.
+    /// A client connecting meanwhile registers itself: the files are installed before this runs.
+    fn register_connected_users(&self) {
+        for session in self.broker.sessions_snapshot() {
+            let username = session.lock().conn().map(|conn| conn.username.clone());
+            if let Some(username) = username {
+                let client_id = session.client_id.clone();
+                self.auth.register(&client_id, session, username);
+            }
+        }
     }
 
     /// New limits for what is created from now on, and the broker-wide ones at once.

@@ -216,3 +216,39 @@ async fn sighup_changes_allow_anonymous_without_rebinding() {
     // ...while the one already in stays.
     assert!(publish_then_ping(&mut before, 10).await);
 }
+
+/// A client that logged in while no password or ACL file was configured keeps its user name
+/// when a reload brings in an ACL: the rules for that name apply to it at once, as to a client
+/// connecting afterwards, rather than the ACL finding no name and denying it everything.
+#[tokio::test]
+async fn an_acl_brought_in_by_sighup_applies_to_clients_already_connected_by_their_user_name() {
+    let broker = BinaryBroker::start(&users(), "topic readwrite #\n", true);
+    let without_auth =
+        "[server]\ndata_dir = \"data\"\n\n[[listeners]]\nbind = \"127.0.0.1:0\"\nallow_anonymous = true\n";
+    rewrite(&broker, without_auth);
+    broker.sighup_and_wait("auth.acl_file").await;
+
+    let alice = Some(("alice", "a-pass"));
+    let (mut alice, _) = v5::connect_with(v5::login_options_on(broker.port, "alice", alice)).await;
+    alice.subscribe("t/#", v5::QoS::AtLeastOnce).await;
+    let (mut anonymous, _) = v5::connect_with(v5::options_on(broker.port, "anonymous")).await;
+
+    std::fs::write(broker.path("acl"), "user alice\ntopic readwrite t/#\n").unwrap();
+    rewrite(&broker, &config("", "passwd", true, ""));
+    broker.sighup_and_wait("auth.acl_file").await;
+
+    assert_eq!(
+        alice.publish_qos1("t/1", "from alice").await,
+        v5::PubAckReason::Success,
+        "alice may write t/# by her name"
+    );
+    let delivered = alice.publish().await;
+    assert_eq!(&delivered.topic[..], b"t/1", "and read it");
+    assert_eq!(&delivered.payload[..], b"from alice");
+    assert_eq!(
+        anonymous.publish_qos1("t/2", "from nobody").await,
+        v5::PubAckReason::NotAuthorized,
+        "the ACL gives an anonymous client nothing"
+    );
+    alice.no_publish().await;
+}
