@@ -256,8 +256,21 @@ pub fn decode_seeds() -> Vec<Seed> {
     }
     seeds.push(("v311-stream".into(), session(Version::V3_1_1, "seed", true)));
     seeds.push(("v5-stream".into(), session(Version::V5, "seed", true)));
+    // A finding, kept as written: a 3.1.1 CONNECT with a password but no user name, read as
+    // a later packet (not the first), decoded there while the first-packet path refused it.
+    seeds.push((
+        "finding-v311-connect-password-without-user-name".into(),
+        PASSWORD_WITHOUT_USER_NAME.to_vec(),
+    ));
     seeds
 }
+
+/// The `decode` input that found the CONNECT rules differing between the two decoding paths.
+const PASSWORD_WITHOUT_USER_NAME: &[u8] = &[
+    16, 29, 0, 4, 77, 81, 84, 84, 4, 78, 0, 60, 0, 4, 115, 101, 101, 100, 0, 6, 119, 47, 103, 111, 110,
+    101, 0, 3, 23, 138, 118, 16, 29, 0, 4, 77, 81, 84, 84, 4, 78, 0, 60, 0, 4, 115, 101, 101, 100, 0, 6,
+    119, 47, 103, 111, 110, 101, 0, 1, 0, 0, 0, 0, 0, 0, 2, 3, 23, 138, 118, 101,
+];
 
 /// Seeds of the `connection` target: whole sessions in raw mode (first byte 0x00: written as
 /// they are, then half-close), and a few starting points for the structured mode.

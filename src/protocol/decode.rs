@@ -268,6 +268,11 @@ fn decode_other(
     len: usize,
 ) -> Result<Packet, DecodeError> {
     let body = &frame[body_start..len];
+    if frame[0] >> 4 == 1 {
+        // A CONNECT as a later packet is refused by the connection anyway, but it is held to
+        // the first packet's flag rules too, so that no path decodes what the other refuses.
+        check_connect_start(body)?;
+    }
     let (remaining, total) = (body.len() as u32, len as u32);
     if version.is_v5() {
         let header = v5::Header::new_with(frame[0], remaining, total).map_err(from_v5)?;

@@ -546,6 +546,14 @@ fn connect_fields_must_match_the_flags() {
         decode_connect(&bytes, 2),
         Err(DecodeError::Malformed(_))
     ));
+    // As a later packet too, in every version it could be read as: no path decodes what the
+    // first-packet path refuses.
+    for version in [Version::V3_1, Version::V3_1_1] {
+        assert!(
+            matches!(decode(version, &bytes), Err(DecodeError::Malformed(_))),
+            "{version}"
+        );
+    }
     let bytes = connect_with(5, 0x42, b"c", &password);
     assert_eq!(
         decode_connect(&bytes, 2).unwrap().password.as_deref(),
