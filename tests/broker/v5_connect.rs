@@ -206,3 +206,19 @@ async fn second_connect_is_a_protocol_error() {
     raw.send(&connect_packet(5, "twice", 60)).await;
     assert_eq!(raw.disconnect_reason().await, 0x82);
 }
+
+// [MQTT-3.1.0-2] a second CONNECT is a protocol error whatever it holds: one the first-packet
+// rules would refuse with a CONNACK-only reason (0x84 unsupported version, 0x85 client
+// identifier not valid) still gets DISCONNECT 0x82, a reason a DISCONNECT may carry (§3.14.2.1).
+#[tokio::test]
+async fn a_second_connect_that_would_be_refused_is_still_a_protocol_error() {
+    let broker = start().await;
+    let mut unsupported = connect_packet(5, "twice", 60);
+    assert_eq!(&unsupported[2..9], b"\0\x04MQTT\x05", "the level byte is at 8");
+    unsupported[8] = 7;
+    for second in [unsupported, connect_packet(5, "a\0b", 60)] {
+        let mut raw = raw_connected_v5(&broker, "twice", &[]).await;
+        raw.send(&second).await;
+        assert_eq!(raw.disconnect_reason().await, 0x82, "{second:02x?}");
+    }
+}

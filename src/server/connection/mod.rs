@@ -405,11 +405,22 @@ fn process_input(ctx: &ListenerContext, conn: &mut ConnState, rbuf: &mut BytesMu
         };
         let packet =
             protocol::decode_front(conn.version, sender, rbuf, frame.len).map_err(|e| Close::Error {
-                reason: e.reason_code(),
+                reason: undecodable_reason(frame.header, &e),
                 detail: e.to_string(),
             })?;
         handler::handle(ctx, conn, packet)?;
         handled += 1;
+    }
+}
+
+/// Why a packet after CONNECT that does not decode closes the connection. A CONNECT there is a
+/// protocol error whatever it holds [MQTT-3.1.0-2]; its own refusals (unsupported version, client
+/// identifier not valid) are CONNACK reasons, which a DISCONNECT cannot carry.
+fn undecodable_reason(header: u8, e: &protocol::DecodeError) -> ReasonCode {
+    if header >> 4 == 1 {
+        ReasonCode::PROTOCOL_ERROR
+    } else {
+        e.reason_code()
     }
 }
 
