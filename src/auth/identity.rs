@@ -49,7 +49,22 @@ const PRUNE_FLOOR: usize = 1024;
 impl Identities {
     /// Records that `owner` (the session of `client_id`) belongs to `username`.
     pub fn register(&self, client_id: &Arc<str>, owner: Owner, username: Option<Arc<str>>) {
+        self.insert(client_id, owner, username, false);
+    }
+
+    /// As [`register`](Self::register), for a name read from `owner`'s connection earlier,
+    /// unless `client_id` has an entry for another live owner meanwhile: that session replaced
+    /// `owner` (a takeover) and registered itself, so its entry is the newer one.
+    pub fn register_unless_replaced(&self, client_id: &Arc<str>, owner: Owner, username: Option<Arc<str>>) {
+        self.insert(client_id, owner, username, true);
+    }
+
+    fn insert(&self, client_id: &Arc<str>, owner: Owner, username: Option<Arc<str>>, keep_other: bool) {
         let mut table = self.map.write().unwrap_or_else(|p| p.into_inner());
+        let replaced = |e: &Entry| e.owner.strong_count() > 0 && !e.is(owner_key(&*owner));
+        if keep_other && table.entries.get(&**client_id).is_some_and(replaced) {
+            return;
+        }
         if table.entries.len() >= table.prune_at.max(PRUNE_FLOOR) {
             // Amortized: one sweep each time the live entries have doubled.
             table.entries.retain(|_, e| e.owner.strong_count() > 0);
@@ -119,6 +134,29 @@ mod tests {
         assert_eq!(ids.current_owner("c1"), Some(None));
         drop(second);
         assert_eq!(ids.current_owner("c1"), None);
+    }
+
+    #[test]
+    fn a_late_registration_never_replaces_a_newer_live_owner() {
+        let ids = Identities::default();
+        let id: Arc<str> = Arc::from("c1");
+        let old: Owner = Arc::new(1u8);
+        let old_key = Arc::as_ptr(&old) as *const ();
+        // No entry, or one for the same owner: registered.
+        ids.register_unless_replaced(&id, old.clone(), Some(Arc::from("alice")));
+        assert_eq!(ids.username("c1", old_key), Some(Some(Arc::from("alice"))));
+        ids.register_unless_replaced(&id, old.clone(), Some(Arc::from("carol")));
+        assert_eq!(ids.username("c1", old_key), Some(Some(Arc::from("carol"))));
+        // A newer live owner keeps its entry.
+        let new: Owner = Arc::new(2u8);
+        ids.register(&id, new.clone(), Some(Arc::from("bob")));
+        ids.register_unless_replaced(&id, old.clone(), Some(Arc::from("alice")));
+        assert_eq!(ids.current_owner("c1"), Some(Some(Arc::from("bob"))));
+        assert_eq!(ids.username("c1", old_key), None);
+        // An entry whose owner is gone is replaced.
+        drop(new);
+        ids.register_unless_replaced(&id, old, Some(Arc::from("alice")));
+        assert_eq!(ids.username("c1", old_key), Some(Some(Arc::from("alice"))));
     }
 
     #[test]

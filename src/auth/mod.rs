@@ -203,6 +203,16 @@ impl Auth {
         }
     }
 
+    /// Registers a client connected before any file was configured, with the user name its
+    /// connection logged in with (read before this call): a session that replaced it meanwhile
+    /// registered itself and keeps its entry.
+    pub fn register_connected(&self, client_id: &Arc<str>, owner: Owner, username: Option<Arc<str>>) {
+        if self.is_configured() {
+            self.identities
+                .register_unless_replaced(client_id, owner, username);
+        }
+    }
+
     /// Whether the live session of `client_id` was created by another user than `username`:
     /// such a session is not resumed, so one user never inherits another's subscriptions and
     /// queued messages. Always false without a password file or ACL (user names then prove

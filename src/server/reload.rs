@@ -369,13 +369,14 @@ impl Live {
     /// The first password or ACL file since the start: the clients already connected registered
     /// no user name (nothing is kept without a file), and the ACL, finding none, would deny
     /// them everything. Their connections carry the name they logged in with; register it.
-    /// A client connecting meanwhile registers itself: the files are installed before this runs.
+    /// A client connecting meanwhile registers itself (the files are installed before this
+    /// runs), and a late registration here never replaces its entry.
     fn register_connected_users(&self) {
         for session in self.broker.sessions_snapshot() {
             let username = session.lock().conn().map(|conn| conn.username.clone());
             if let Some(username) = username {
                 let client_id = session.client_id.clone();
-                self.auth.register(&client_id, session, username);
+                self.auth.register_connected(&client_id, session, username);
             }
         }
     }
