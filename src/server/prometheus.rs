@@ -242,14 +242,13 @@ pub fn render(broker: &Broker, admin: &Admin) -> String {
     let bridges = broker.bridges.figures();
     if !bridges.is_empty() {
         let labels: Vec<String> = bridges.iter().map(|b| format!("bridge=\"{}\"", b.name)).collect();
-        let family =
-            |pick: fn(&crate::server::broker::bridges::BridgeFigures) -> u64| -> Vec<(&str, Number)> {
-                labels
-                    .iter()
-                    .zip(&bridges)
-                    .map(|(l, b)| (l.as_str(), Number::Int(pick(b))))
-                    .collect()
-            };
+        let family = |pick: fn(&crate::admin_api::BridgeRow) -> u64| -> Vec<(&str, Number)> {
+            labels
+                .iter()
+                .zip(&bridges)
+                .map(|(l, b)| (l.as_str(), Number::Int(pick(b))))
+                .collect()
+        };
         e.family(
             "robustmq_bridge_connected",
             "gauge",

@@ -26,13 +26,12 @@ use serde_json::Value;
 
 use super::{Admin, Requester};
 use crate::admin_api::{
-    preview, BridgeList, BridgeRow, ClientDetail, ClientIdRequest, ClientList, ClientRow, Disconnected,
-    Latency, RetainedDeleted, RetainedList, RetainedRow, SessionDeleted, SessionList, SessionRow, StoreStats,
+    preview, BridgeList, ClientDetail, ClientIdRequest, ClientList, ClientRow, Disconnected, Latency,
+    RetainedDeleted, RetainedList, RetainedRow, SessionDeleted, SessionList, SessionRow, StoreStats,
     SubscriberRow, SubscriptionInfo, SubscriptionList, TopicList, TopicRequest, TopicRow, WillInfo,
     MAX_DETAIL_SUBSCRIPTIONS,
 };
 use crate::protocol::{ReasonCode, RetainHandling};
-use crate::server::broker::bridges::BridgeFigures;
 use crate::server::broker::removal::DeleteSessionError;
 use crate::server::broker::{Broker, Session};
 use crate::server::metrics::{self, get, HistogramSnapshot};
@@ -104,7 +103,7 @@ pub fn run(
         "bridges/list" => {
             parse::<Empty>(params)?;
             reply(BridgeList {
-                bridges: broker.bridges.figures().into_iter().map(bridge_row).collect(),
+                bridges: broker.bridges.figures(),
             })
         }
         other => Err(CommandError::UnknownCommand(other.to_string())),
@@ -280,19 +279,6 @@ impl From<HistogramSnapshot> for Latency {
                 .map(|(bound, n)| (bound as f64 / 1e6, n))
                 .collect(),
         }
-    }
-}
-
-fn bridge_row(figures: BridgeFigures) -> BridgeRow {
-    BridgeRow {
-        name: figures.name,
-        remote: figures.remote,
-        state: figures.state.to_string(),
-        error: figures.error,
-        queued: figures.queued,
-        sent: figures.sent,
-        received: figures.received,
-        dropped: figures.dropped,
     }
 }
 

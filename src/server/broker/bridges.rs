@@ -4,9 +4,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use serde::Serialize;
-
 use super::Session;
+use crate::admin_api::BridgeRow;
 use crate::protocol::ReasonCode;
 use crate::server::metrics::ConnStats;
 
@@ -36,27 +35,6 @@ pub struct BridgeStatus {
     link: Mutex<Option<Arc<ConnStats>>>,
     sent_before: AtomicU64,
     received_before: AtomicU64,
-}
-
-/// A snapshot of [`BridgeStatus`], as the admin API's `bridges/list` gives it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BridgeFigures {
-    /// The bridge's name.
-    pub name: String,
-    /// Its remote.
-    pub remote: String,
-    /// `connected` or `connecting`.
-    pub state: &'static str,
-    /// Why the last connection attempt failed, while connecting.
-    pub error: Option<String>,
-    /// Messages waiting to go to the remote (in memory and in the store).
-    pub queued: u64,
-    /// PUBLISH packets written to the remote, since the broker started.
-    pub sent: u64,
-    /// PUBLISH packets the remote sent, since the broker started.
-    pub received: u64,
-    /// Messages for the remote that were dropped (its queue was full), over the session's life.
-    pub dropped: u64,
 }
 
 impl BridgeStatus {
@@ -110,8 +88,8 @@ impl BridgeStatus {
         *Self::lock(&self.state) = LinkState::Connecting { why };
     }
 
-    /// The figures now.
-    pub fn figures(&self) -> BridgeFigures {
+    /// The figures now, as the admin API's `bridges/list` gives them.
+    pub fn figures(&self) -> BridgeRow {
         let (sent_now, received_now) = Self::lock(&self.link).as_ref().map_or((0, 0), |link| {
             (
                 link.messages_out.load(Ordering::Relaxed),
@@ -126,10 +104,10 @@ impl BridgeStatus {
             LinkState::Connected => ("connected", None),
             LinkState::Connecting { why } => ("connecting", why.clone()),
         };
-        BridgeFigures {
+        BridgeRow {
             name: self.name.to_string(),
             remote: self.remote.clone(),
-            state,
+            state: state.to_string(),
             error,
             queued,
             sent: self.sent_before.load(Ordering::Relaxed) + sent_now,
@@ -159,7 +137,7 @@ impl Bridges {
     }
 
     /// The figures of every bridge, in configuration order.
-    pub fn figures(&self) -> Vec<BridgeFigures> {
+    pub fn figures(&self) -> Vec<BridgeRow> {
         BridgeStatus::lock(&self.all)
             .iter()
             .map(|b| b.figures())
